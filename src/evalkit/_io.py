@@ -1,0 +1,52 @@
+"""Atomic file writes: write to a temp file in the same folder, fsync, then rename.
+
+A reader never sees a half-written file, and an interrupted write leaves the old
+file (or nothing) in place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        with open(tmp_path, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_bytes(path: Path | str, data: bytes) -> Path:
+    return _atomic(Path(path), lambda p: p.write_bytes(data))
+
+
+def write_text(path: Path | str, text: str) -> Path:
+    return _atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: Path | str, obj: Any) -> Path:
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_parquet(path: Path | str, table: Any) -> Path:
+    """Write a pyarrow Table or pandas DataFrame as zstd parquet, atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not isinstance(table, pa.Table):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    return _atomic(Path(path), lambda p: pq.write_table(table, p, compression="zstd"))

@@ -1,0 +1,45 @@
+"""Errors that carry their exit code and say *where* something is wrong.
+
+Exit codes (documented in docs/ci.md): 0 ok, 1 a gate failed, 2 bad usage,
+configuration or input data, 3 the run itself failed (e.g. too many provider errors).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_GATE_FAILED = 1
+EXIT_USAGE = 2
+EXIT_RUN_FAILED = 3
+
+
+class EvalkitError(Exception):
+    """Base error: a message for humans plus the process exit code it maps to."""
+
+    exit_code: int = EXIT_USAGE
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class ConfigError(EvalkitError):
+    """A suite, mix or option is invalid (names the file and YAML path)."""
+
+
+class DataError(EvalkitError):
+    """Input data is invalid or tampered with (names file, row and field)."""
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class RunFailed(EvalkitError):
+    """The run could not complete (provider errors past the limit, budget, replay miss)."""
+
+    exit_code = EXIT_RUN_FAILED
+
+
+class NotFound(EvalkitError):
+    """A run, dataset version or cache entry named by the user does not exist."""

@@ -1,0 +1,29 @@
+"""Model providers behind one small interface.
+
+Built-in: ``sim`` (simulated LLM, offline), ``rules`` (the written policy as code),
+``openai``, ``anthropic``, ``litellm``. Third parties add providers through the
+``evalkit.providers`` entry-point group or ``register_provider``.
+"""
+
+from evalkit.providers._base import (
+    Message,
+    ModelRequest,
+    ModelResponse,
+    Provider,
+    TokenLogprob,
+    Usage,
+)
+from evalkit.providers._registry import create_provider, provider_names, redact, register_provider
+
+__all__ = [
+    "Message",
+    "ModelRequest",
+    "ModelResponse",
+    "Provider",
+    "TokenLogprob",
+    "Usage",
+    "create_provider",
+    "provider_names",
+    "redact",
+    "register_provider",
+]

@@ -1,0 +1,97 @@
+"""The provider interface: one request in, one response out.
+
+Everything a model provider returns is normalised here, at the edge, into pydantic
+models. Token counts follow the OpenAI convention: ``input_tokens`` counts *all*
+input tokens including cached ones; ``cached_tokens`` says how many of them were
+read from the provider's prompt cache. Adapters for providers with another
+convention (Anthropic reports cache reads outside ``input_tokens``) convert.
+A usage field that the provider did not report is ``None`` (unknown), never 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class ModelRequest(BaseModel):
+    """Everything that can change a model's answer. Its hash is the cache key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    provider: str
+    model: str
+    messages: tuple[Message, ...]
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Sampling parameters sent to the provider (temperature, max_tokens, top_p, seed...)."""
+    response_schema: dict[str, Any] | None = None
+    """JSON Schema for structured output, when the configuration asks for it."""
+    logprobs: bool = False
+    sample_index: int = 0
+    """0 for the main answer; 1..k-1 for self-consistency samples."""
+    endpoint: str | None = None
+    """Base URL for OpenAI-compatible servers: a different server may be a different model."""
+    template_version: str | None = None
+    """Hash of the prompt template source, so a template edit never reuses a stale answer."""
+
+    def cache_key(self) -> str:
+        """sha256 over the canonical JSON of every field above."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+class Usage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+
+    @property
+    def total_tokens(self) -> int | None:
+        if self.input_tokens is None or self.output_tokens is None:
+            return None
+        return self.input_tokens + self.output_tokens
+
+
+class TokenLogprob(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str
+    logprob: float
+    top: list[tuple[str, float]] = Field(default_factory=list)
+
+
+class ModelResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    """The answer text; for tool-use answers, the tool arguments as JSON text."""
+    usage: Usage | None = None
+    model_version: str | None = None
+    """The model id the provider says answered (may differ from the requested alias)."""
+    finish_reason: str | None = None
+    token_logprobs: list[TokenLogprob] | None = None
+    latency_s: float | None = None
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A model provider. Implementations are registered with ``register_provider``."""
+
+    name: ClassVar[str]
+    simulated: ClassVar[bool]
+    """True when numbers come from a simulation: reports label them "simulated"."""
+    offline: ClassVar[bool]
+    """True when the provider never touches the network (allowed under --replay)."""
+
+    async def complete(self, request: ModelRequest) -> ModelResponse: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,95 @@
+"""Provider registry. Built-ins are declared as entry points in evalkit's own
+pyproject (group ``evalkit.providers``), exactly as a third-party package would,
+so the extension path is the path every run takes.
+
+``register_provider`` lets code (and tests) register a factory directly.
+``create_provider`` records the constructor arguments (secrets redacted) so a
+stored run can say exactly what produced it.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from typing import Any, Callable
+
+from evalkit.errors import ConfigError
+
+_SECRET_HINTS = ("key", "token", "secret", "password", "authorization")
+
+
+class ProviderRegistry:
+    def __init__(self) -> None:
+        self._factories: dict[str, Callable[..., Any]] = {}
+        self._loaded_entry_points = False
+
+    def register(self, name: str, factory: Callable[..., Any]) -> None:
+        self._factories[name] = factory
+
+    def _load_entry_points(self) -> None:
+        if self._loaded_entry_points:
+            return
+        self._loaded_entry_points = True
+        for ep in entry_points(group="evalkit.providers"):
+            if ep.name not in self._factories:
+                self._factories[ep.name] = _LazyEntryPoint(ep)
+
+    def names(self) -> list[str]:
+        self._load_entry_points()
+        return sorted(self._factories)
+
+    def create(self, name: str, **options: Any) -> Any:
+        self._load_entry_points()
+        factory = self._factories.get(name)
+        if factory is None:
+            raise ConfigError(f"unknown provider {name!r}; known providers: {', '.join(self.names())}")
+        provider = factory(**options)
+        try:
+            provider.spec = {"provider": name, "options": redact(options)}
+        except AttributeError:  # slotted/frozen third-party objects: the run manifest records it instead
+            pass
+        return provider
+
+
+class _LazyEntryPoint:
+    """Defers importing a provider module (openai, litellm...) until it is used."""
+
+    def __init__(self, ep: Any) -> None:
+        self._ep = ep
+
+    def __call__(self, **options: Any) -> Any:
+        return self._ep.load()(**options)
+
+
+def redact(options: dict[str, Any]) -> dict[str, Any]:
+    """Copy of options with anything that looks like a secret replaced by '***'."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if any(h in key.lower() for h in _SECRET_HINTS) and not key.lower().endswith("_env"):
+            out[key] = "***"
+        elif isinstance(value, dict):
+            out[key] = redact(value)
+        else:
+            out[key] = value
+    return out
+
+
+
+_REGISTRY = ProviderRegistry()
+
+
+def register_provider(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register a provider class or factory under ``name``."""
+
+    def deco(factory: Callable[..., Any]) -> Callable[..., Any]:
+        _REGISTRY.register(name, factory)
+        return factory
+
+    return deco
+
+
+def create_provider(name: str, **options: Any) -> Any:
+    return _REGISTRY.create(name, **options)
+
+
+def provider_names() -> list[str]:
+    return _REGISTRY.names()

@@ -1,0 +1,66 @@
+"""What the runner hands the executor, and what comes back, one per model call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from evalkit.providers._base import ModelRequest, ModelResponse, Usage
+
+CacheMode = Literal["read-write", "replay", "off"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedCall:
+    config: str
+    """Configuration name from the suite."""
+    case_id: str
+    segment: str
+    sample_index: int
+    request: ModelRequest
+    est_input_tokens: int
+    """Estimated before sending (for the tokens-per-minute limiter and the budget guard)."""
+    est_output_tokens: int = 400
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.config, self.case_id, self.sample_index)
+
+
+@dataclass(kw_only=True)
+class CallRecord:
+    """The durable outcome of one planned call (a journal line)."""
+
+    config: str
+    case_id: str
+    sample_index: int
+    cache_key: str
+    status: Literal["ok", "failed"]
+    response: ModelResponse | None = None
+    error_class: str | None = None
+    error_message: str | None = None
+    attempts: int = 0
+    billed_usage: list[Usage] = field(default_factory=list)
+    """Usage of every billed attempt, failed ones included, so spend is never undercounted."""
+    cost_usd: float | None = None
+    """Sum over billed attempts; None when the price (or usage) is unknown."""
+    cache_hit: bool = False
+    latency_s: float | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.config, self.case_id, self.sample_index)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecutionOptions:
+    concurrency: int = 16
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
+    max_attempts: int = 6
+    timeout_s: float = 60.0
+    max_error_share: float = 0.2
+    """Stop early when the share of failed calls passes this (after a minimum number of calls)."""
+    max_cost_usd: float | None = None
+    cache_mode: CacheMode = "read-write"
+    progress: bool = True
