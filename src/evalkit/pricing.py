@@ -6,12 +6,17 @@ network), overridden per configuration by the suite. A model with no known price
 has cost ``None`` (unknown), never 0.
 
 Token convention (see providers._base): ``input_tokens`` includes cached tokens;
-cached tokens are billed at the cache-read rate, cache writes at the write rate.
+cached tokens are billed at the cache-read rate, cache writes at the write rate; a
+missing cache rate bills as ordinary input (as litellm does). Long-context tiers
+(``*_above_{N}k_tokens``) are a step function: once the request's input passes the
+threshold, *every* token of the request — input, output, cache read and write — bills
+at the tier's rates. Tests cross-check these numbers against ``litellm.cost_per_token``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.util import find_spec
@@ -19,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.providers._base import Usage
+
+_TIER_KEY = re.compile(r"^(input|output|cache_read_input_token|cache_creation_input_token)_cost(?:_per_token)?_above_(\d+)(k?)_tokens$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +41,21 @@ class ModelPrice:
     """Where the price came from: 'litellm-bundled <version>', 'suite', 'simulated (priced as X)'."""
     tiers: tuple[tuple[int, float, float], ...] = ()
     """(threshold_input_tokens, input, output): above the threshold the whole request bills at the tier."""
+    cache_tiers: tuple[tuple[int, float | None, float | None], ...] = ()
+    """(threshold_input_tokens, cache_read, cache_write) above the threshold; None = tier input rate."""
+
+    def rates(self, input_tokens: int) -> tuple[float, float, float, float]:
+        """(input, output, cache_read, cache_write) USD/token for a request with this many input tokens."""
+        rate_in, rate_out = self.input, self.output
+        read, write = self.cache_read, self.cache_write
+        for threshold, tier_in, tier_out in self.tiers:
+            if input_tokens > threshold:
+                rate_in, rate_out = tier_in, tier_out
+        for threshold, tier_read, tier_write in self.cache_tiers:
+            if input_tokens > threshold:
+                read = tier_read if tier_read is not None else read
+                write = tier_write if tier_write is not None else write
+        return (rate_in, rate_out, rate_in if read is None else read, rate_in if write is None else write)
 
 
 def litellm_price_map_path() -> Path | None:
@@ -59,22 +81,38 @@ def _bundled_map() -> tuple[dict[str, Any], str]:
     return json.loads(path.read_text()), f"litellm-bundled {ver}"
 
 
-def _tiers(entry: dict[str, Any]) -> tuple[tuple[int, float, float], ...]:
-    tiers = []
+def _tiers(entry: dict[str, Any]) -> tuple[tuple[tuple[int, float, float], ...], tuple[tuple[int, Any, Any], ...]]:
+    found: dict[int, dict[str, float]] = {}
     for key, value in entry.items():
-        if key.startswith("input_cost_per_token_above_") and key.endswith("k_tokens"):
-            k = key[len("input_cost_per_token_above_") : -len("k_tokens")]
-            if k.isdigit():
-                out_key = f"output_cost_per_token_above_{k}k_tokens"
-                out = entry.get(out_key, entry.get("output_cost_per_token", 0.0))
-                tiers.append((int(k) * 1000, float(value), float(out)))
-    return tuple(sorted(tiers))
+        m = _TIER_KEY.match(key)
+        if m is None or value is None:
+            continue
+        threshold = int(m.group(2)) * (1000 if m.group(3) else 1)
+        found.setdefault(threshold, {})[m.group(1)] = float(value)
+    tiers, cache_tiers = [], []
+    base_in, base_out = float(entry["input_cost_per_token"]), float(entry["output_cost_per_token"])
+    for threshold in sorted(found):
+        rates = found[threshold]
+        tiers.append((threshold, rates.get("input", base_in), rates.get("output", base_out)))
+        if "cache_read_input_token" in rates or "cache_creation_input_token" in rates:
+            cache_tiers.append((threshold, rates.get("cache_read_input_token"), rates.get("cache_creation_input_token")))
+    return tuple(tiers), tuple(cache_tiers)
 
 
-def lookup_price(model: str, override: dict[str, float] | None = None) -> ModelPrice | None:
-    """Price for ``model``: the suite's override (USD per 1M tokens) else the bundled map."""
+def lookup_price(model: str, override: dict[str, Any] | None = None) -> ModelPrice | None:
+    """Price for ``model``: the suite's override (USD per 1M tokens) else the bundled map.
+
+    Override keys: ``input``, ``output`` (required), ``cache_read``, ``cache_write``, and
+    ``tiers``: ``[{"above": 200000, "input": .., "output": .., "cache_read": .., "cache_write": ..}]``.
+    """
     if override:
         per_m = 1e-6
+        tiers = tuple(sorted((int(t["above"]), t["input"] * per_m, t.get("output", override["output"]) * per_m)
+                             for t in override.get("tiers", [])))
+        cache_tiers = tuple(sorted(
+            (int(t["above"]), t["cache_read"] * per_m if "cache_read" in t else None,
+             t["cache_write"] * per_m if "cache_write" in t else None)
+            for t in override.get("tiers", []) if "cache_read" in t or "cache_write" in t))
         return ModelPrice(
             model=model,
             input=override["input"] * per_m,
@@ -82,6 +120,8 @@ def lookup_price(model: str, override: dict[str, float] | None = None) -> ModelP
             cache_read=override["cache_read"] * per_m if "cache_read" in override else None,
             cache_write=override["cache_write"] * per_m if "cache_write" in override else None,
             source="suite",
+            tiers=tiers,
+            cache_tiers=cache_tiers,
         )
     table, source = _bundled_map()
     candidates = [model]
@@ -89,7 +129,8 @@ def lookup_price(model: str, override: dict[str, float] | None = None) -> ModelP
         candidates.append(model.split("/", 1)[1])
     for name in candidates:
         entry = table.get(name)
-        if entry and "input_cost_per_token" in entry and "output_cost_per_token" in entry:
+        if entry and entry.get("input_cost_per_token") is not None and entry.get("output_cost_per_token") is not None:
+            tiers, cache_tiers = _tiers(entry)
             return ModelPrice(
                 model=name,
                 input=float(entry["input_cost_per_token"]),
@@ -97,7 +138,8 @@ def lookup_price(model: str, override: dict[str, float] | None = None) -> ModelP
                 cache_read=_opt(entry.get("cache_read_input_token_cost")),
                 cache_write=_opt(entry.get("cache_creation_input_token_cost")),
                 source=source,
-                tiers=_tiers(entry),
+                tiers=tiers,
+                cache_tiers=cache_tiers,
             )
     return None
 
@@ -110,14 +152,8 @@ def call_cost(usage: Usage | None, price: ModelPrice | None) -> float | None:
     """USD for one billed call, or None when the price or the usage is unknown."""
     if price is None or usage is None or usage.input_tokens is None or usage.output_tokens is None:
         return None
-    rate_in, rate_out = price.input, price.output
-    for threshold, tier_in, tier_out in price.tiers:
-        if usage.input_tokens > threshold:  # the whole request bills at the tier rate
-            rate_in, rate_out = tier_in, tier_out
+    rate_in, rate_out, rate_read, rate_write = price.rates(usage.input_tokens)
     cached = usage.cached_tokens or 0
     written = usage.cache_write_tokens or 0
     fresh = max(usage.input_tokens - cached - written, 0)
-    cost = fresh * rate_in + usage.output_tokens * rate_out
-    cost += cached * (price.cache_read if price.cache_read is not None else rate_in)
-    cost += written * (price.cache_write if price.cache_write is not None else rate_in)
-    return cost
+    return fresh * rate_in + cached * rate_read + written * rate_write + usage.output_tokens * rate_out

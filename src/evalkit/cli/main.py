@@ -1,1 +1,40 @@
-def main(): pass
+"""The evalkit command line. It only parses arguments and calls the library.
+
+Every command module registers itself through ``register(app)`` and imports only
+typer and the standard library at module level: heavy libraries (pandas, sklearn,
+matplotlib, provider SDKs) load inside the command that needs them, so
+``evalkit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from evalkit.cli import _calibrate, _cache, _compare, _dataset, _gate, _project, _report, _run
+
+app = typer.Typer(
+    name="evalkit",
+    help="Evaluate LLM decisions before you ship: correct vs good, calibrated escalation, cost tails, CI gates.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for module in (_dataset, _run, _compare, _calibrate, _project, _report, _gate, _cache):
+    module.register(app)
+
+
+def main() -> None:
+    from evalkit.errors import EvalkitError
+
+    try:
+        app()
+    except EvalkitError as exc:  # raised outside a command's own handler
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

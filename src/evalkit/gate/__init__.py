@@ -1,1 +1,42 @@
-"""evalkit.gate"""
+"""evalkit.gate: CI gates declared in a suite, evaluated on stored run folders.
+
+    report = evaluate_gates(run_dir, gates, baseline_dir=baseline)
+    write_gate_outputs(report, run_dir)   # gates.json, junit.xml, summary.md
+    sys.exit(0 if report.passed else 1)
+"""
+
+from evalkit.gate._evaluate import GateReport, GateResult, evaluate_gates
+from evalkit.gate._outputs import junit_xml, summary_markdown, write_gate_outputs
+from evalkit.gate._spec import (
+    GateSpec,
+    GatesSection,
+    MaxCalibrationError,
+    MaxCostP95Increase,
+    MaxGoodRateDrop,
+    MaxInvalidShare,
+    MinAutomationRate,
+    MinGoodRate,
+    load_gates_from_suite,
+    parse_gates,
+)
+from evalkit.gate._stats import Estimate
+
+__all__ = [
+    "Estimate",
+    "GateReport",
+    "GateResult",
+    "GateSpec",
+    "GatesSection",
+    "MaxCalibrationError",
+    "MaxCostP95Increase",
+    "MaxGoodRateDrop",
+    "MaxInvalidShare",
+    "MinAutomationRate",
+    "MinGoodRate",
+    "evaluate_gates",
+    "junit_xml",
+    "load_gates_from_suite",
+    "parse_gates",
+    "summary_markdown",
+    "write_gate_outputs",
+]

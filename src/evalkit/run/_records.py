@@ -46,6 +46,9 @@ class CallRecord:
     """Sum over billed attempts; None when the price (or usage) is unknown."""
     cache_hit: bool = False
     latency_s: float | None = None
+    nominal_cost_usd: float | None = None
+    """What the answer cost when it was first bought (equals cost_usd unless served from the
+    cache, where cost_usd is 0.0 spent). Added by the issue-3 executor."""
 
     @property
     def key(self) -> tuple[str, str, int]:

@@ -1,1 +1,54 @@
-"""evalkit.score"""
+"""evalkit.score: parse model output, confidence signals, aggregates with intervals,
+paired comparisons and LLM-judge support. See docs/scoring.md."""
+
+from evalkit.score._aggregate import AGG_COLUMNS, ALL, aggregate, summary_dict
+from evalkit.score._compare import (
+    FLIP_COLUMNS,
+    TABLE_COLUMNS,
+    Comparison,
+    compare,
+    compare_runs,
+    comparison_to_dict,
+)
+from evalkit.score._confidence import action_logprob_confidence, consistency_confidence
+from evalkit.score._judge import (
+    JudgeAgreement,
+    JudgeSpec,
+    JudgeVerdict,
+    judge_agreement,
+    judge_request_messages,
+    parse_judge_verdict,
+)
+from evalkit.score._parse import ParseResult, parse_decision
+from evalkit.score._runs import read_manifest, read_scores, resolve_run_dir
+from evalkit.score._stats import holm, mcnemar_exact_p, paired_diff_newcombe, wilson
+
+__all__ = [
+    "AGG_COLUMNS",
+    "ALL",
+    "FLIP_COLUMNS",
+    "TABLE_COLUMNS",
+    "Comparison",
+    "JudgeAgreement",
+    "JudgeSpec",
+    "JudgeVerdict",
+    "ParseResult",
+    "action_logprob_confidence",
+    "aggregate",
+    "compare",
+    "compare_runs",
+    "comparison_to_dict",
+    "consistency_confidence",
+    "holm",
+    "judge_agreement",
+    "judge_request_messages",
+    "mcnemar_exact_p",
+    "paired_diff_newcombe",
+    "parse_decision",
+    "parse_judge_verdict",
+    "read_manifest",
+    "read_scores",
+    "resolve_run_dir",
+    "summary_dict",
+    "wilson",
+]

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib.metadata import entry_points
 
 from evalkit.errors import ConfigError
 from evalkit.tasks._task import PromptContext, Task, Verdict
 
 
+@lru_cache(maxsize=32)  # entry-point scans cost ~20 ms; tasks are immutable singletons
 def get_task(name: str) -> Task:
     for ep in entry_points(group="evalkit.tasks"):
         if ep.name == name:

@@ -1,0 +1,59 @@
+"""Offline token counting with tiktoken's o200k_base encoding.
+
+tiktoken downloads its BPE files on first use, which fails offline. litellm's wheel
+ships the same files (verified by tiktoken's own sha256 check), so we point
+TIKTOKEN_CACHE_DIR at them without importing litellm. Without either package we fall
+back to a 4-characters-per-token estimate, which callers label approximate.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+
+def _litellm_tokenizer_dir() -> Path | None:
+    spec = find_spec("litellm")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "litellm_core_utils" / "tokenizers"
+    return path if path.is_dir() else None
+
+
+@lru_cache(maxsize=1)
+def _encoder() -> Any | None:
+    try:
+        import tiktoken
+    except ImportError:
+        return None
+    if not os.environ.get("TIKTOKEN_CACHE_DIR"):
+        bundled = _litellm_tokenizer_dir()
+        if bundled is not None:
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(bundled)
+    try:
+        return tiktoken.get_encoding("o200k_base")
+    except Exception:  # offline without the bundled files
+        return None
+
+
+def tokenizer_name() -> str:
+    return "o200k_base" if _encoder() is not None else "approx-4-chars"
+
+
+def count_tokens(text: str) -> int:
+    enc = _encoder()
+    if enc is None:
+        return max(1, len(text) // 4)
+    return len(enc.encode(text, disallowed_special=()))
+
+
+def count_message_tokens(messages: list[dict[str, str]] | tuple[Any, ...]) -> int:
+    """Tokens of a chat request: content plus ~4 tokens of framing per message (OpenAI's rule of thumb)."""
+    total = 0
+    for m in messages:
+        content = m["content"] if isinstance(m, dict) else m.content
+        total += count_tokens(content) + 4
+    return total + 2

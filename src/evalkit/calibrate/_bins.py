@@ -1,0 +1,97 @@
+"""Bin assignment and proportion intervals shared by the calibration metrics.
+
+Bin-edge convention (documented in docs/statistics.md): bins are **left-closed**,
+``[m/M, (m+1)/M)``, and the last bin is closed ``[(M-1)/M, 1]``. A case in the bin
+starting at t is exactly a case automated at threshold t (``confidence >= t``), so a
+verbalised 0.7 lands in ``[0.7, 0.8)``. Confidences are snapped to integer ticks of
+1e-9 before binning, so ``0.7 * 10 == 7.000000000000001`` cannot move it across an edge.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TICKS = 1_000_000_000  # 1e-9 resolution: far below any meaningful confidence difference
+
+
+def to_ticks(x: np.ndarray | float) -> np.ndarray:
+    """Confidence (or threshold) as an int64 count of 1e-9 ticks."""
+    return np.rint(np.asarray(x, dtype=float) * TICKS).astype(np.int64)
+
+
+def width_bins(conf: np.ndarray, n_bins: int) -> np.ndarray:
+    """Equal-width bin index in 0..n_bins-1, left-closed, last bin closed, exact on edges."""
+    ticks = to_ticks(conf)
+    # floor(ticks * M / TICKS) in integers; products stay < 2**63 for M <= 100
+    idx = (ticks * n_bins) // TICKS
+    return np.clip(idx, 0, n_bins - 1).astype(np.int64)
+
+
+def mass_bins(conf: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-mass bins: (bin index per case, lower edges).
+
+    Lower edges are the sorted confidences at ranks ceil(j*n/M), j = 1..M-1 (bins are
+    left-closed on them). Tied confidences always share a bin, so with heavy ties (verbalised
+    levels) there are fewer than M bins; duplicate edges are dropped.
+    """
+    n = conf.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    ticks = to_ticks(conf)
+    sorted_ticks = np.sort(ticks)
+    ranks = -(-np.arange(1, n_bins) * n // n_bins)  # ceil(j*n/M)
+    ranks = ranks[(ranks > 0) & (ranks < n)]
+    edges = np.unique(sorted_ticks[ranks])
+    edges = edges[edges > sorted_ticks[0]]  # a first edge at the minimum would leave bin 0 empty
+    idx = np.searchsorted(edges, ticks, side="right")
+    return idx.astype(np.int64), np.concatenate([[sorted_ticks[0]], edges]) / TICKS
+
+
+def wilson(k: np.ndarray | int, n: np.ndarray | int, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval (statsmodels); NaN where n == 0."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    k_arr = np.asarray(k, dtype=float)
+    n_arr = np.asarray(n, dtype=float)
+    safe = np.where(n_arr > 0, n_arr, 1.0)
+    lo, hi = proportion_confint(k_arr, safe, alpha=1 - level, method="wilson")
+    lo = np.where(n_arr > 0, np.clip(lo, 0, 1), np.nan)
+    hi = np.where(n_arr > 0, np.clip(hi, 0, 1), np.nan)
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+
+
+def rate(k: int, n: int) -> dict:
+    """A rate as the project-wide ``{"value", "lo", "hi", "n"}`` dict (95% Wilson)."""
+    lo, hi = wilson(k, n)
+    return {
+        "value": (k / n) if n else None,
+        "lo": None if n == 0 else float(lo),
+        "hi": None if n == 0 else float(hi),
+        "n": int(n),
+        "k": int(k),
+    }
+
+
+def cp_upper(k: np.ndarray | int, n: np.ndarray | int, delta: float) -> np.ndarray:
+    """One-sided Clopper-Pearson upper bound at confidence 1 - delta (1 where k == n or n == 0)."""
+    from scipy.stats import beta
+
+    k_arr = np.asarray(k, dtype=float)
+    n_arr = np.asarray(n, dtype=float)
+    full = (k_arr >= n_arr) | (n_arr <= 0)
+    b = np.where(full, 1.0, n_arr - k_arr)
+    u = beta.ppf(1 - delta, k_arr + 1, b)
+    return np.where(full, 1.0, u)
+
+
+def binom_pvalue(k: np.ndarray | int, n: np.ndarray | int, alpha: float) -> np.ndarray:
+    """Exact p-value of H0: risk > alpha given k errors in n, P(Bin(n, alpha) <= k); 1 where n == 0."""
+    from scipy.stats import binom
+
+    n_arr = np.asarray(n)
+    return np.where(n_arr > 0, binom.cdf(np.asarray(k), n_arr, alpha), 1.0)
+
+
+def n_min_zero_errors(alpha: float, delta: float) -> int:
+    """Fewest automated cases for which zero errors certifies alpha at delta: ceil(ln d / ln(1-a))."""
+    return int(np.ceil(np.log(delta) / np.log1p(-alpha) - 1e-12))

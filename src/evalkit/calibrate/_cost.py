@@ -1,0 +1,88 @@
+"""Cost-optimal threshold, honest about its cost: chosen on K-1 folds, costed on the held-out fold.
+
+Expected cost per case at threshold t:
+``C(t) = [review_cost * #escalated(t) + sum_{automated i} error_cost_i * error_i] / n``,
+where non-automatable rows (invalid, failed, deferred) are always escalated. Candidates are the
+certified thresholds when a risk target is set (so the choice inherits the LTT guarantee), else the
+whole grid; "escalate everything" is always a candidate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from evalkit.calibrate._bins import rate, to_ticks
+from evalkit.calibrate._recal import apply_map
+
+
+def _cost_curve(conf: np.ndarray, werr: np.ndarray, cand: np.ndarray, review: float) -> np.ndarray:
+    """Total cost over the given automatable rows for each candidate (last = escalate all)."""
+    ticks = to_ticks(conf)
+    order = np.argsort(ticks, kind="stable")
+    st = ticks[order]
+    cum = np.r_[0.0, np.cumsum(werr[order])]
+    pos = np.searchsorted(st, to_ticks(cand), side="left")
+    n_auto = st.size - pos
+    cost = review * (st.size - n_auto) + (cum[-1] - cum[pos])
+    return np.r_[cost, review * st.size]
+
+
+def cost_optimal(conf: np.ndarray, err: np.ndarray, err_cost: np.ndarray, fold: np.ndarray, k: int, *,
+                 candidates: np.ndarray, review_cost: float, n_total: int, p_oof: np.ndarray,
+                 final_map: Mapping | None) -> dict:
+    """Cost-optimal threshold over ``candidates`` (descending) for automatable rows ``conf``.
+
+    ``n_total`` counts every row (the non-automatable ones add review_cost each). ``p_oof`` are
+    out-of-fold recalibrated probabilities for the Bayes rule, automate iff p >= 1 - review/error.
+    """
+    werr = err_cost * err.astype(float)
+    fixed = review_cost * (n_total - conf.size)
+    cand = np.asarray(candidates, dtype=float)
+    labels = [float(t) for t in cand] + [None]
+    total = _cost_curve(conf, werr, cand, review_cost)
+    best = int(np.argmin(total))  # ties -> the higher threshold (earlier in the descending list)
+    # held-out estimate: choose on the other folds, cost on this one
+    oof_cost = 0.0
+    fold_choice = []
+    for f in range(max(k, 1)):
+        test = fold == f if k > 1 else np.ones(conf.size, bool)
+        train = ~test if k > 1 else test
+        j = int(np.argmin(_cost_curve(conf[train], werr[train], cand, review_cost)))
+        fold_choice.append(labels[j])
+        oof_cost += _cost_curve(conf[test], werr[test], cand, review_cost)[j]
+    n = max(n_total, 1)
+    thr = labels[best]
+    auto = (to_ticks(conf) >= to_ticks(thr)) if thr is not None else np.zeros(conf.size, bool)
+    # error_cost 0 or below review_cost: automating is always cheaper, cut clipped to 0
+    safe = np.where(err_cost > 0, err_cost, 1.0)
+    cut = np.where(err_cost > 0, np.clip(1.0 - review_cost / safe, 0.0, 1.0), 0.0)
+    bayes_auto = p_oof >= cut
+    bayes_cost = review_cost * (n_total - bayes_auto.sum()) + float((werr * bayes_auto).sum())
+    out = {
+        "threshold": thr,
+        "threshold_calibrated": (float(apply_map(final_map, np.array([thr]))[0])
+                                 if thr is not None and final_map is not None else None),
+        "candidates": "certified thresholds" if len(cand) else "none certified: escalate everything",
+        "expected_cost_per_case_in_sample": float((total[best] + fixed) / n),
+        "expected_cost_per_case_held_out": float((oof_cost + fixed) / n),
+        "held_out": f"chosen on {k - 1} folds, costed on the held-out fold (K={k})" if k > 1 else "no folds",
+        "fold_thresholds": fold_choice,
+        "escalate_all_cost_per_case": float(review_cost),
+        "automation": rate(int(auto.sum()), n_total),
+        "errors_automated": int(err[auto].sum()),
+        "bayes_rule": {
+            "rule": "automate iff calibrated P(outcome) >= 1 - review_cost / error_cost",
+            "cut": sorted({float(c) for c in np.unique(cut)}),
+            "scores": "out-of-fold recalibrated",
+            "automation": rate(int(bayes_auto.sum()), n_total),
+            "expected_cost_per_case_held_out": float((bayes_cost + fixed) / n),
+            "errors_automated": int(err[bayes_auto].sum()),
+        },
+    }
+    if final_map is not None and np.unique(cut).size == 1:
+        grid = np.round(np.arange(0, 1.0 + 1e-9, 0.001), 9)
+        ok = apply_map(final_map, grid) >= cut[0] if cut.size else np.zeros(grid.size, bool)
+        out["bayes_rule"]["raw_threshold_equivalent"] = float(grid[ok].min()) if ok.any() else None
+    return out

@@ -1,0 +1,204 @@
+"""Calibrate one configuration's rows of ``scores.parquet``: metrics, recalibration, thresholds, cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from evalkit.calibrate._cost import cost_optimal
+from evalkit.calibrate._ltt import make_grid
+from evalkit.calibrate._metrics import Metrics, compute_metrics
+from evalkit.calibrate._recal import apply_map, cross_fit, fit_map, make_folds
+from evalkit.calibrate._segments import Certification, certify
+from evalkit.calibrate._spec import CalibrationSpec
+from evalkit.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from evalkit.suite._economics import EconomicsSpec
+
+REQUIRED = ("config", "segment", "status", "deferred", "confidence")
+MIN_RECAL_N = 20
+
+
+@dataclass(kw_only=True)
+class ConfigCalibration:
+    config: str
+    n: int
+    n_automatable: int
+    excluded: dict[str, int]
+    metrics: Metrics | None
+    metrics_recalibrated: Metrics | None
+    segment_metrics: dict[str, Metrics]
+    recalibration: dict
+    certification: Certification | None
+    cost_optimal: dict | None
+    warnings: list[str] = field(default_factory=list)
+    document: dict = field(default_factory=dict)
+
+
+def check_columns(df: pd.DataFrame, outcome: str, where: str) -> None:
+    missing = [c for c in (*REQUIRED, outcome) if c not in df.columns]
+    if missing:
+        raise DataError(f"{where}: missing column(s) {missing} needed for calibration")
+
+
+def _prepare(df: pd.DataFrame, outcome: str, where: str) -> tuple[np.ndarray, dict, list[str]]:
+    """Automatable mask (contracts.md rule) plus counts of what is escalated regardless."""
+    conf = df["confidence"].to_numpy(dtype=float, na_value=np.nan)
+    status = df["status"].astype("string").fillna("").to_numpy(dtype=object)
+    deferred = df["deferred"].fillna(False).to_numpy(dtype=bool)
+    y_raw = df[outcome]
+    ok = status == "ok"
+    finite = np.isfinite(conf)
+    bad = ok & finite & ((conf < 0) | (conf > 1))
+    if bad.any():
+        ids = df["case_id"].to_numpy()[bad][:5].tolist() if "case_id" in df.columns else np.flatnonzero(bad)[:5].tolist()
+        raise DataError(f"{where}: confidence outside [0, 1] in {int(bad.sum())} row(s)",
+                        problems=[f"case {i}" for i in ids])
+    y_missing = y_raw.isna().to_numpy()
+    automatable = ok & ~deferred & finite & ~y_missing
+    warnings = []
+    nan_conf = int((ok & ~deferred & ~finite).sum())
+    if nan_conf:
+        warnings.append(f"{nan_conf} valid decision(s) without a confidence: escalated and left out of the metrics")
+    if int((ok & ~deferred & finite & y_missing).sum()):
+        warnings.append(f"{int((ok & ~deferred & finite & y_missing).sum())} row(s) without `{outcome}`: left out")
+    excluded = {"invalid": int((status == "invalid").sum()), "failed": int((status == "failed").sum()),
+                "deferred": int((ok & deferred).sum()), "no_confidence": nan_conf,
+                "no_outcome": int((ok & ~deferred & finite & y_missing).sum())}
+    return automatable, excluded, warnings
+
+
+def _signals(df: pd.DataFrame, rows: np.ndarray, conf: np.ndarray, signals: list[str]) -> tuple[np.ndarray, list[str]]:
+    cols, used = [], []
+    for s in signals:
+        if s not in df.columns:
+            continue
+        v = df[s].to_numpy(dtype=float, na_value=np.nan)[rows]
+        if np.isfinite(v).any():
+            # a missing signal falls back to the row's chosen confidence: keeps the row, stays in [0, 1]
+            cols.append(np.clip(np.where(np.isfinite(v), v, conf), 0, 1))
+            used.append(s)
+    if not cols:
+        return conf.reshape(-1, 1), ["confidence"]
+    return np.column_stack(cols), used
+
+
+def calibrate_frame(df: pd.DataFrame, *, spec: CalibrationSpec, economics: EconomicsSpec | None = None,
+                    config: str = "", where: str = "scores") -> ConfigCalibration:
+    """Calibrate the rows of one configuration (all rows: invalid/failed/deferred count as escalated)."""
+    check_columns(df, spec.outcome, where)
+    auto_mask, excluded, warnings = _prepare(df, spec.outcome, where)
+    rows = np.flatnonzero(auto_mask)
+    conf = df["confidence"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    y = df[spec.outcome].to_numpy(dtype=float, na_value=np.nan)[rows]
+    err = y < 0.5
+    seg_all = df["segment"].astype("string").fillna("(none)").to_numpy(dtype=object)
+    seg = seg_all[rows]
+    seg_total = {str(s): int(c) for s, c in zip(*np.unique(seg_all, return_counts=True))}
+    n_total, n_a = len(df), rows.size
+    if n_a == 0:
+        warnings.append("no automatable rows (valid, not deferred, with confidence): everything is escalated")
+    metrics = compute_metrics(conf, y, n_bins=spec.bins, bootstrap=spec.bootstrap, seed=spec.seed) if n_a else None
+    seg_metrics = {str(s): compute_metrics(conf[seg == s], y[seg == s], n_bins=spec.bins,
+                                           bootstrap=spec.bootstrap, seed=spec.seed)
+                   for s in np.unique(seg)}
+    # --- recalibration, cross-fitted
+    method = spec.method
+    if method == "auto":
+        method = "isotonic" if n_a >= spec.isotonic_min_n else "platt"
+    if method == "none" or n_a < MIN_RECAL_N:
+        if method != "none":
+            warnings.append(f"only {n_a} automatable rows (< {MIN_RECAL_N}): no recalibration (identity map)")
+        method = "identity"
+    x, feats = (_signals(df, rows, conf, spec.signals) if method == "multi" else (conf, ["confidence"]))
+    fit_method = "logistic" if method == "multi" else method
+    fold, k = make_folds(err.astype(int), folds=spec.folds, seed=spec.seed)
+    oof, notes = (cross_fit(x, y, fold, k, method=fit_method, features=feats) if n_a else (conf.copy(), []))
+    final = fit_map(x, y, method=fit_method, features=feats)
+    evaluation = (f"out of fold: {k}-fold stratified cross-fitting (seed {spec.seed}); "
+                  "no in-sample recalibrated metric is reported")
+    final.update({"fitted_on_n": int(n_a), "outcome": spec.outcome, "evaluation": evaluation, "fold_notes": notes})
+    metrics_recal = (compute_metrics(oof, y, n_bins=spec.bins, bootstrap=spec.bootstrap, seed=spec.seed)
+                     if n_a and method != "identity" else None)
+    # --- thresholds with a guarantee
+    grid = make_grid(spec.grid, spec.grid_step, conf)
+    cert = (certify(conf, err, seg, seg_total, grid, mode=spec.mode, alpha=spec.alpha, delta=spec.delta,
+                    min_segment_n=spec.min_segment_n) if spec.alpha is not None else None)
+    # --- cost-optimal threshold
+    cost = None
+    if economics is not None:
+        err_cost = np.array([economics.error_cost_for(str(s)) for s in seg], dtype=float)
+        cost = _cost(conf, err, err_cost, seg, seg_total, fold, k, grid, cert, economics.review_cost,
+                     oof, final if fit_method != "logistic" else None)
+    res = ConfigCalibration(config=config, n=n_total, n_automatable=int(n_a), excluded=excluded, metrics=metrics,
+                            metrics_recalibrated=metrics_recal, segment_metrics=seg_metrics, recalibration=final,
+                            certification=cert, cost_optimal=cost, warnings=warnings + (cert.notes if cert else []))
+    res.document = _document(res, spec, evaluation, fit_method)
+    return res
+
+
+def _cost(conf, err, err_cost, seg, seg_total, fold, k, grid, cert, review, oof, fmap) -> dict:
+    n_total = int(sum(seg_total.values()))
+    if cert is None:
+        return cost_optimal(conf, err, err_cost, fold, k, candidates=grid, review_cost=review,
+                            n_total=n_total, p_oof=oof, final_map=fmap)
+    if cert.mode != "per_segment":
+        cand = np.asarray(cert.overall.certified_thresholds)
+        keep = np.isin(seg, [s for s, v in cert.segments.items() if not v.get("excluded")])
+        return cost_optimal(conf[keep], err[keep], err_cost[keep], fold[keep], k, candidates=cand,
+                            review_cost=review, n_total=n_total, p_oof=oof[keep], final_map=fmap)
+    out: dict[str, Any] = {"segments": {}}
+    for s, r in cert.segment_results.items():
+        m = seg == s
+        out["segments"][s] = cost_optimal(conf[m], err[m], err_cost[m], fold[m], k,
+                                          candidates=np.asarray(r.certified_thresholds), review_cost=review,
+                                          n_total=seg_total[s], p_oof=oof[m], final_map=fmap)
+    return out
+
+
+def _document(r: ConfigCalibration, spec: CalibrationSpec, evaluation: str, fit_method: str) -> dict:
+    cert = r.certification
+    doc: dict[str, Any] = {"n": r.n, "n_automatable": r.n_automatable, "escalated_always": r.excluded,
+                           "recalibration": r.recalibration, "warnings": r.warnings}
+    calibrable = fit_method != "logistic"
+    if cert is not None and cert.overall is not None:
+        o = cert.overall
+        doc.update({"threshold": o.threshold, "certified": o.certified, "n_automated": int(cert.automated.sum()),
+                    "n_errors": o.n_errors, "coverage": o.coverage, "error_rate": o.error_rate,
+                    "risk_upper_bound": o.risk_upper_bound, "message": o.message,
+                    "p_value_path": [[p["threshold"], p["p_value"]] for p in o.path], "path": o.path,
+                    "certified_thresholds": o.certified_thresholds, "cases_needed": o.cases_needed,
+                    "n_min_automated": o.n_min})
+    elif cert is not None:
+        from evalkit.calibrate._bins import rate
+
+        err_auto = int(sum(v["n_errors"] for v in cert.segments.values()))
+        na = int(cert.automated.sum())
+        doc.update({"threshold": None, "certified": any(v.get("certified") for v in cert.segments.values()),
+                    "n_automated": na, "n_errors": err_auto, "coverage": rate(na, r.n),
+                    "error_rate": rate(err_auto, na), "risk_upper_bound": None,
+                    "message": "per-segment thresholds: see `segments`; top-level threshold is null by design"})
+    if cert is not None:
+        thr = doc.get("threshold")
+        doc["threshold_calibrated"] = (float(apply_map(r.recalibration, np.array([thr]))[0])
+                                       if thr is not None and calibrable else None)
+        for v in cert.segments.values():
+            t = v.get("threshold")
+            v["threshold_calibrated"] = (float(apply_map(r.recalibration, np.array([t]))[0])
+                                         if t is not None and calibrable else None)
+        doc["segments"] = cert.segments
+        doc["uncertified_segments"] = cert.uncertified
+    doc["cost_optimal"] = r.cost_optimal
+    doc["metrics"] = {
+        "raw": r.metrics.to_json() if r.metrics else None,
+        "recalibrated_out_of_fold": r.metrics_recalibrated.to_json() if r.metrics_recalibrated else None,
+        "recalibrated_evaluation": evaluation,
+        "segments": {s: m.to_json() for s, m in r.segment_metrics.items()},
+    }
+    return doc
+

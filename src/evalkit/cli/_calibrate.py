@@ -1,0 +1,149 @@
+"""CLI: ``evalkit calibrate RUN`` - metrics, out-of-fold recalibration, certified thresholds."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from evalkit.cli._common import cli_errors
+
+
+class _Outcome(str, Enum):
+    good = "good"
+    correct = "correct"
+
+
+class _Mode(str, Enum):
+    global_ = "global"
+    per_segment = "per_segment"
+    all_segments = "all_segments"
+
+
+def _resolve_run(run: str) -> Path:
+    from evalkit._home import reports_dir
+    from evalkit.errors import NotFound
+
+    as_path = Path(run)
+    if as_path.is_dir():
+        return as_path
+    under = reports_dir() / run
+    if under.is_dir():
+        return under
+    raise NotFound(f"run {run!r}: neither a run folder nor a run id under {reports_dir()}")
+
+
+def _fmt_rate(r: dict | None) -> str:
+    if not r or r.get("value") is None:
+        return "-"
+    return f"{r['value']:.1%} [{r['lo']:.1%}, {r['hi']:.1%}] n={r['n']}"
+
+
+def _print(result, console) -> None:
+    from rich.table import Table
+
+    doc = result.document
+    metrics = Table(title=f"Calibration metrics (outcome: {doc['outcome']}; recalibrated = out of fold)")
+    for col in ("config", "n", "ECE width [95% CI]", "ECE mass", "MCE (bin n)", "Brier", "log loss", "AUROC",
+                "E-AURC", "ECE recal. (out of fold)", "map"):
+        metrics.add_column(col)
+    for name, cfg in doc["configs"].items():
+        m, mr = cfg["metrics"]["raw"], cfg["metrics"]["recalibrated_out_of_fold"]
+        if m is None:
+            metrics.add_row(name, "0", *["-"] * 8, cfg["recalibration"]["method"])
+            continue
+        ci = m["ece_width_ci"]
+        metrics.add_row(
+            name, str(m["n"]), f"{m['ece_width']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""),
+            f"{m['ece_mass']:.3f}", f"{m['mce']:.3f} ({m['mce_bin']['n']})", f"{m['brier']:.3f}",
+            f"{m['log_loss']:.3f}", "-" if m["auroc"] is None else f"{m['auroc']:.3f}", f"{m['e_aurc']:.3f}",
+            "-" if mr is None else f"{mr['ece_width']:.3f}", cfg["recalibration"]["method"])
+    console.print(metrics)
+    if doc["alpha"] is not None:
+        thr = Table(title=f"Thresholds: alpha={doc['alpha']:g}, delta={doc['delta']:g}, mode={doc['mode']} "
+                          "(automate iff valid, not deferred, confidence >= threshold)")
+        for col in ("config", "segment", "threshold", "calibrated", "automation [95% CI]", "errors among automated",
+                    "risk upper bound", "certified"):
+            thr.add_column(col)
+        for name, cfg in doc["configs"].items():
+            if doc["mode"] != "per_segment":
+                thr.add_row(name, "(all)", _t(cfg.get("threshold")), _t(cfg.get("threshold_calibrated")),
+                            _fmt_rate(cfg.get("coverage")), _fmt_rate(cfg.get("error_rate")),
+                            _t(cfg.get("risk_upper_bound")), "yes" if cfg.get("certified") else "NO")
+            for seg, s in cfg.get("segments", {}).items():
+                cert = {True: "yes", False: "NO", None: "pooled"}[s.get("certified")]
+                thr.add_row(name, seg, _t(s.get("threshold")), _t(s.get("threshold_calibrated")),
+                            _fmt_rate(s.get("coverage")), _fmt_rate(s.get("error_rate")),
+                            _t(s.get("risk_upper_bound")), cert)
+        console.print(thr)
+        for name, cfg in doc["configs"].items():
+            if cfg.get("message"):
+                console.print(f"[bold]{name}[/bold]: {cfg['message']}")
+            if cfg.get("uncertified_segments"):
+                console.print(f"[bold]{name}[/bold]: escalated (uncertified) segments: "
+                              + ", ".join(cfg["uncertified_segments"]))
+        if doc.get("guarantee"):
+            console.print(f"Guarantee: {doc['guarantee']['statement']}. Assumes: {doc['guarantee']['assumptions']}")
+    for name, cfg in doc["configs"].items():
+        co = cfg.get("cost_optimal")
+        if co:
+            items = co["segments"].items() if "segments" in co else [("(all)", co)]
+            for seg, c in items:
+                b = c["bayes_rule"]
+                console.print(
+                    f"[bold]{name}[/bold] {seg}: cost-optimal threshold {_t(c['threshold'])} "
+                    f"({c['candidates']}), held-out cost/case {c['expected_cost_per_case_held_out']:.2f} "
+                    f"vs escalate-all {c['escalate_all_cost_per_case']:.2f}; Bayes rule on calibrated scores: "
+                    f"automation {_fmt_rate(b['automation'])}, held-out cost/case {b['expected_cost_per_case_held_out']:.2f}")
+        for w in cfg.get("warnings", []):
+            console.print(f"[yellow]warning[/yellow] {name}: {w}")
+    console.print(f"wrote {result.path}")
+
+
+def _t(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3g}"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the calibrate command to the app."""
+
+    @app.command("calibrate")
+    def calibrate(
+        run: str = typer.Argument(..., help="Run id under reports/ (EVALKIT_REPORTS) or a path to a run folder."),
+        config: Optional[list[str]] = typer.Option(None, "--config", help="Configuration(s) to calibrate (repeatable)."),
+        outcome: _Outcome = typer.Option(_Outcome.good, "--outcome", help="Outcome to predict: good or correct."),
+        alpha: Optional[float] = typer.Option(None, "--alpha", help="Target error rate among automated (default 0.05)."),
+        delta: Optional[float] = typer.Option(None, "--delta", help="Risk that the guarantee fails (default 0.05)."),
+        per_segment: bool = typer.Option(False, "--per-segment", help="A certified threshold per segment (Bonferroni)."),
+        mode: Optional[_Mode] = typer.Option(None, "--mode", help="global | per_segment | all_segments."),
+        review_cost: Optional[float] = typer.Option(None, "--review-cost", help="USD per escalated case."),
+        error_cost: Optional[float] = typer.Option(None, "--error-cost", help="USD per automated case that is not good."),
+        method: Optional[str] = typer.Option(None, "--method", help="auto | platt | isotonic | multi | none."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Seed for folds and bootstrap."),
+    ) -> None:
+        """Measure calibration, recalibrate out of fold, certify escalation thresholds; writes thresholds.json."""
+        with cli_errors():
+            from pydantic import ValidationError
+            from rich.console import Console
+
+            from evalkit.calibrate import CalibrationSpec, calibrate_run
+            from evalkit.errors import ConfigError
+            from evalkit.suite._economics import EconomicsSpec
+
+            if per_segment and mode not in (None, _Mode.per_segment):
+                raise ConfigError("--per-segment conflicts with --mode " + mode.value)
+            fields: dict = {"outcome": outcome.value}
+            for key, val in (("alpha", alpha), ("delta", delta), ("method", method), ("seed", seed)):
+                if val is not None:
+                    fields[key] = val
+            fields["mode"] = "per_segment" if per_segment else (mode.value if mode else "global")
+            eco_fields = {k: v for k, v in (("review_cost", review_cost), ("error_cost", error_cost)) if v is not None}
+            try:
+                spec = CalibrationSpec(**fields)
+                economics = EconomicsSpec(**eco_fields) if eco_fields else None
+            except ValidationError as exc:
+                raise ConfigError(f"calibrate options: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
+            result = calibrate_run(_resolve_run(run), spec=spec, economics=economics, configs=config or None)
+            _print(result, Console(width=200))

@@ -1,0 +1,112 @@
+"""CLI: ``evalkit compare`` - paired comparison of two runs, or two configs of one run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from evalkit.cli._common import cli_errors
+
+
+def _fmt_rate(rate: Any, lo: Any, hi: Any) -> str:
+    if rate is None or rate != rate:
+        return "-"
+    return f"{rate:.1%} [{lo:.1%}, {hi:.1%}]"
+
+
+def _fmt_diff(d: Any, lo: Any, hi: Any) -> str:
+    if d is None or d != d:
+        return "-"
+    return f"{d * 100:+.1f} pp [{lo * 100:+.1f}, {hi * 100:+.1f}]"
+
+
+def _fmt_p(p: Any) -> str:
+    if p is None or p != p:
+        return "-"
+    return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+
+
+def _print(comp: Any, max_flips: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from evalkit.score import ALL
+
+    console = Console()
+    console.print(
+        f"[bold]base[/] {comp.base_run or ''} / {comp.base_config}   vs   "
+        f"[bold]candidate[/] {comp.cand_run or ''} / {comp.cand_config}   "
+        f"({comp.n_paired} paired cases)")
+    for outcome in [comp.outcome] + [o for o in ("good", "correct") if o != comp.outcome]:
+        rows = comp.rows(outcome)
+        table = Table(title=f"{outcome} rate: candidate - base (Newcombe paired 95% CI; McNemar exact, Holm across segments)",
+                      title_justify="left")
+        for col, justify in (("segment", "left"), ("n", "right"), ("base", "right"), ("candidate", "right"),
+                             ("diff", "right"), ("b reg", "right"), ("c imp", "right"), ("p", "right"),
+                             ("p adj", "right"), ("", "left")):
+            table.add_column(col, justify=justify, no_wrap=True)
+        for r in rows.itertuples(index=False):
+            mark = ""
+            if r.significant:
+                mark = "[red]▼ significant[/]" if r.direction == "regressed" else "[green]▲ significant[/]"
+            seg = f"[bold]{r.segment}[/]" if r.segment == ALL else str(r.segment)
+            table.add_row(seg, str(r.n), _fmt_rate(r.base_rate, r.base_lo, r.base_hi),
+                          _fmt_rate(r.cand_rate, r.cand_lo, r.cand_hi), _fmt_diff(r.diff, r.diff_lo, r.diff_hi),
+                          str(r.b), str(r.c), _fmt_p(r.p_value),
+                          _fmt_p(r.p_adjusted) if r.segment != ALL else "(overall)", mark)
+        console.print(table)
+    flips = comp.flips[comp.flips["outcome"] == comp.outcome]
+    if len(flips):
+        ft = Table(title=f"flipped cases ({comp.outcome}): {len(flips)} "
+                         f"({int((flips['direction'] == 'regressed').sum())} regressed)"
+                         + (f", first {max_flips} shown" if len(flips) > max_flips else ""),
+                   title_justify="left")
+        for col in ("case", "segment", "direction", "base", "candidate"):
+            ft.add_column(col)
+        ordered = flips.sort_values(["direction", "segment", "case_id"], ascending=[False, True, True])
+        for r in ordered.head(max_flips).itertuples(index=False):
+            ft.add_row(str(r.case_id), str(r.segment), r.direction,
+                       _side(r.base_status, r.base_action, r.base_reasons),
+                       _side(r.cand_status, r.cand_action, r.cand_reasons))
+        console.print(ft)
+    else:
+        console.print(f"no flipped cases on {comp.outcome}")
+    for note in comp.notes:
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def _side(status: Any, action: Any, reasons: Any) -> str:
+    head = str(action) if status == "ok" else f"{status}"
+    rs = [] if reasons is None else [str(x) for x in list(reasons)]
+    return head + (": " + ", ".join(rs) if rs else "")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``evalkit compare``."""
+
+    @app.command("compare")
+    def compare_cmd(
+        run_a: Annotated[str, typer.Argument(help="Base run: run id under reports/, a run folder, or 'latest'.")],
+        run_b: Annotated[Optional[str], typer.Argument(
+            help="Candidate run. Omit to compare --config-a and --config-b within RUN_A.")] = None,
+        config_a: Annotated[Optional[str], typer.Option("--config-a", help="Base configuration name.")] = None,
+        config_b: Annotated[Optional[str], typer.Option("--config-b", help="Candidate configuration name.")] = None,
+        outcome: Annotated[str, typer.Option("--outcome", help="Primary outcome: good or correct.")] = "good",
+        allow_dataset_mismatch: Annotated[bool, typer.Option(
+            "--allow-dataset-mismatch", help="Compare runs on different dataset versions (shared cases only).")] = False,
+        json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the comparison as JSON here.")] = None,
+        max_flips: Annotated[int, typer.Option("--max-flips", help="Flipped cases to print.")] = 25,
+    ) -> None:
+        """Paired comparison: per-segment differences in good/correct rates, McNemar exact test, flipped cases."""
+        with cli_errors():
+            from evalkit import _io
+            from evalkit.score import compare_runs, comparison_to_dict
+
+            comp = compare_runs(run_a, run_b, config_a=config_a, config_b=config_b, outcome=outcome,
+                                allow_dataset_mismatch=allow_dataset_mismatch)
+            _print(comp, max_flips)
+            if json_out is not None:
+                _io.write_json(json_out, comparison_to_dict(comp))
+                typer.echo(f"wrote {json_out}")

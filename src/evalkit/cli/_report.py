@@ -1,0 +1,35 @@
+"""CLI: `evalkit report RUN [RUN ...] [--baseline RUN] -o reports/NAME.html`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the report command to the app."""
+
+    @app.command("report")
+    def report(
+        runs: Annotated[list[str], typer.Argument(help="Run ids under the reports dir, 'latest', or run folders.")],
+        baseline: Annotated[Optional[str], typer.Option("--baseline", "-b",
+                                                        help="Reference run (id, 'latest' or path).")] = None,
+        out: Annotated[Optional[Path], typer.Option("--out", "-o",
+                                                    help="HTML file to write (default: RUN/report.html).")] = None,
+        title: Annotated[Optional[str], typer.Option(help="Report title.")] = None,
+        max_drilldowns: Annotated[int, typer.Option(min=0, help="Cases with a full drill-down.")] = 200,
+    ) -> None:
+        """Write one self-contained HTML report comparing the configurations of RUN(s)."""
+        from evalkit.cli._common import cli_errors
+
+        with cli_errors():
+            from evalkit.gate._rundata import resolve_run_ref
+            from evalkit.report import build_report
+
+            dirs = [resolve_run_ref(r) for r in runs]
+            base = resolve_run_ref(baseline) if baseline else None
+            target = out or dirs[0] / "report.html"
+            path = build_report(dirs, out=target, baseline=base, title=title, max_drilldowns=max_drilldowns)
+            typer.echo(str(path))

@@ -1,0 +1,117 @@
+"""CLI: ``evalkit run``, ``evalkit runs list``, ``evalkit suite schema|validate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from evalkit.cli._common import cli_errors
+
+
+def _parse_sets(values: list[str]) -> dict[str, object]:
+    import yaml
+
+    out: dict[str, object] = {}
+    for item in values:
+        if "=" not in item:
+            raise typer.BadParameter(f"--set expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def run(
+    suite: Annotated[Optional[Path], typer.Argument(help="Suite YAML file.")] = None,
+    config: Annotated[Optional[list[str]], typer.Option("--config", "-c", help="Run only these configurations.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="At most N cases, stratified by segment.")] = None,
+    sample: Annotated[Optional[float], typer.Option(help="A stratified fraction of the cases (0-1].")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed for --limit/--sample.")] = None,
+    replay: Annotated[bool, typer.Option(help="Cache only: a cache miss is an error (CI without keys).")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")] = False,
+    max_cost: Annotated[Optional[float], typer.Option(help="Budget in USD: refuse to start or stop before crossing it.")] = None,
+    resume: Annotated[Optional[str], typer.Option(help="Continue an interrupted run (run id or folder).")] = None,
+    fresh: Annotated[bool, typer.Option(help="Start a new run even if an interrupted one matches.")] = False,
+    baseline: Annotated[Optional[str], typer.Option(help="Baseline run for gates and the report: RUN id, 'latest' or a path.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a suite value: configs.NAME.prompt=FILE.")] = None,
+    reports: Annotated[Optional[Path], typer.Option(help="Folder holding run folders (default ./reports).")] = None,
+    datasets: Annotated[Optional[Path], typer.Option(help="Dataset store (default ./datasets).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Run a suite: replay the dataset through each configuration, score, and write reports/<run-id>/.
+
+    Exit codes: 0 all gates pass, 1 a gate failed, 2 bad usage or configuration, 3 the run itself failed.
+    """
+    with cli_errors():
+        from evalkit.run._pipeline import run_and_evaluate
+        from evalkit.run._runner import RunRequest
+
+        request = RunRequest(
+            suite_path=suite, configs=tuple(config) if config else None, limit=limit, fraction=sample,
+            sample_seed=seed, cache_mode="replay" if replay else "off" if no_cache else "read-write",
+            max_cost_usd=max_cost, resume=resume, fresh=fresh, reports=reports, datasets=datasets,
+            progress=not quiet, overrides=_parse_sets(set_ or []), baseline=baseline)
+        code = run_and_evaluate(request)
+    raise typer.Exit(code)
+
+
+def runs_list(
+    reports: Annotated[Optional[Path], typer.Option(help="Folder holding run folders (default ./reports).")] = None,
+) -> None:
+    """List past runs, newest first."""
+    with cli_errors():
+        from rich.console import Console
+        from rich.table import Table
+
+        from evalkit.run import list_runs
+
+        table = Table(title="runs")
+        for col in ("run id", "status", "suite", "dataset", "configs", "cases", "created"):
+            table.add_column(col)
+        for m in list_runs(reports):
+            sim = any(c.get("simulated") for c in m.get("configs", []))
+            table.add_row(m.get("run_id", "?"), m.get("status", "?"), m.get("suite", {}).get("name", "?"),
+                          m.get("dataset", {}).get("ref", "?"),
+                          ", ".join(c["name"] for c in m.get("configs", [])) + (" (simulated)" if sim else ""),
+                          str(m.get("dataset", {}).get("sampled_rows", "?")), m.get("created", "?"))
+        Console().print(table)
+
+
+def suite_schema(
+    out: Annotated[Optional[Path], typer.Option("-o", help="Write the JSON Schema here instead of stdout.")] = None,
+) -> None:
+    """Print the suite JSON Schema (for editor validation via yaml-language-server)."""
+    import json
+
+    from evalkit.suite import suite_json_schema
+
+    text = json.dumps(suite_json_schema(), indent=2)
+    if out:
+        from evalkit import _io
+
+        _io.write_text(out, text + "\n")
+    else:
+        typer.echo(text)
+
+
+def suite_validate(suite: Annotated[Path, typer.Argument(help="Suite YAML file.")]) -> None:
+    """Validate a suite file and its prompt templates without running anything."""
+    with cli_errors():
+        from evalkit.suite import load_suite, load_template
+
+        loaded = load_suite(suite)
+        for c in loaded.suite.configs:
+            load_template(loaded.prompt_path(c.prompt))
+        typer.echo(f"{suite}: ok ({len(loaded.suite.configs)} configurations, dataset {loaded.suite.dataset})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    runs_app = typer.Typer(help="Past runs.", no_args_is_help=True)
+    runs_app.command("list")(runs_list)
+    app.add_typer(runs_app, name="runs")
+    suite_app = typer.Typer(help="Suite files.", no_args_is_help=True)
+    suite_app.command("schema")(suite_schema)
+    suite_app.command("validate")(suite_validate)
+    app.add_typer(suite_app, name="suite")

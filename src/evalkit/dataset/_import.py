@@ -1,0 +1,194 @@
+"""Importing cases from JSONL or CSV: validate every row first, publish only if all are good.
+
+Problems name the file, the row as the user sees it (JSONL: ``line N``; CSV: ``data row N
+(line M)``, the header not counted) and the dotted field path.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import types
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from evalkit.dataset._rows import coerce_case, resolve_task
+from evalkit.errors import DataError
+
+if TYPE_CHECKING:
+    from evalkit.tasks import Task
+
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+# A parsed row, or None plus the problem that stopped it from parsing.
+Parsed = tuple[str, dict[str, Any] | None, list[str]]
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types an annotation admits (Optional/Union/Annotated peeled off)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for arg in typing.get_args(annotation) for t in _unwrap(arg) if t is not type(None)]
+    return [annotation]
+
+
+def _is_structured(tp: Any) -> bool:
+    origin = typing.get_origin(tp) or tp
+    return (isinstance(origin, type) and (issubclass(origin, _CONTAINERS) or issubclass(origin, BaseModel))) \
+        or origin in (typing.Mapping, typing.Sequence) or str(origin).startswith("collections.abc.")
+
+
+def _fields(model: type[BaseModel]) -> dict[str, Any]:
+    """Field annotations by the key a row uses (the alias when one is set)."""
+    return {(info.alias or name): info.annotation for name, info in model.model_fields.items()}
+
+
+def json_cell(model: type[BaseModel], dotted: str) -> bool:
+    """Whether the CSV column ``dotted`` holds JSON text (a list, dict or whole sub-model).
+
+    Decided from the case model, not from the cell, so a message that happens to look
+    like JSON ("[1, 2]") stays a string when the field is a string.
+    """
+    current: type[BaseModel] | None = model
+    annotation: Any = None
+    for part in dotted.split("."):
+        if current is None or part not in (fields := _fields(current)):
+            return False
+        annotation = fields[part]
+        models = [t for t in _unwrap(annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+        current = models[0] if len(models) == 1 else None
+    return any(_is_structured(t) for t in _unwrap(annotation))
+
+
+def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> str | None:
+    """Place ``value`` at a dotted path; return a problem if another column already holds that spot."""
+    parts = dotted.split(".")
+    node = target
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            return f"column {dotted!r} conflicts with column {part!r}"
+        node = child
+    if parts[-1] in node:
+        return f"column {dotted!r} is given twice"
+    node[parts[-1]] = value
+    return None
+
+
+def _read_jsonl(path: Path) -> Iterator[Parsed]:
+    with open(path, encoding="utf-8-sig") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:line {number}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield where, None, [f"{where}: invalid JSON: {exc.msg} (column {exc.colno})"]
+                continue
+            if not isinstance(obj, dict):
+                yield where, None, [f"{where}: expected a JSON object, got {type(obj).__name__}"]
+                continue
+            yield where, obj, []
+
+
+def _read_csv(path: Path, model: type[BaseModel]) -> Iterator[Parsed]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if not header:
+            return
+        header = [h.strip() for h in header]
+        json_columns = {h for h in header if json_cell(model, h)}
+        last_line = reader.line_num
+        for number, cells in enumerate(reader, start=1):
+            where = f"{path}:data row {number} (line {last_line + 1})"
+            last_line = reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            problems = []
+            if len(cells) > len(header):
+                problems.append(f"{where}: {len(cells)} cells but the header has {len(header)} columns")
+            row: dict[str, Any] = {}
+            for column, cell in zip(header, cells):
+                if cell.strip() == "":
+                    continue  # blank cell = field not given (its default applies, or 'Field required')
+                value: Any = cell
+                if column in json_columns:
+                    try:
+                        value = json.loads(cell)
+                    except json.JSONDecodeError as exc:
+                        problems.append(f"{where}: field {column}: invalid JSON in cell: {exc.msg}")
+                        continue
+                if (clash := _set_dotted(row, column, value)) is not None:
+                    problems.append(f"{where}: {clash}")
+            yield where, (None if problems else row), problems
+
+
+def read_cases(file: str | Path, task: Task | str) -> list[BaseModel]:
+    """Every case of a JSONL or CSV file, validated; DataError lists every bad row if any."""
+    path = Path(file)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    model = resolve_task(task).case_model
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        rows = _read_jsonl(path)
+    elif suffix == ".csv":
+        rows = _read_csv(path, model)
+    else:
+        raise DataError(f"{path}: unsupported file type {suffix or '(none)'!r}; use .jsonl or .csv")
+
+    cases: list[BaseModel] = []
+    problems: list[str] = []
+    first_seen: dict[str, str] = {}
+    total = bad = 0
+    try:
+        for where, obj, row_problems in rows:
+            total += 1
+            case = None
+            if obj is not None:
+                case, row_problems = coerce_case(obj, model, where)
+            if case is not None and case.case_id in first_seen:
+                first = first_seen[case.case_id].rpartition(":")[2]
+                row_problems = [f"{where}: field case_id: duplicate case_id {case.case_id!r} (first at {first})"]
+                case = None
+            if case is None:
+                bad += 1
+                problems.extend(row_problems)
+                continue
+            first_seen[case.case_id] = where
+            cases.append(case)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: unreadable {suffix[1:].upper()} file: {exc}") from exc
+    if problems:
+        raise DataError(f"{path}: {bad} of {total} rows are invalid; nothing was imported", problems=problems)
+    if not cases:
+        raise DataError(f"{path}: no cases found")
+    return cases
+
+
+def import_file(file: str | Path, *, name: str, version: str, task: Task | str, description: str | None = None,
+                parent: str | None = None, store: Path | str | None = None) -> Path:
+    """Validate every row of a JSONL/CSV file and publish it as ``name@version``.
+
+    Nothing is written (not even the dataset folder) unless every row is valid.
+    """
+    from evalkit.dataset._refs import check_label
+    from evalkit.dataset._store import write_dataset
+
+    check_label("name", name)
+    check_label("version", version)
+    resolved = resolve_task(task)
+    cases = read_cases(file, resolved)
+    if description is None:
+        description = f"Imported from {Path(file).name}."
+    return write_dataset(cases, name=name, version=version, task=resolved, description=description,
+                         parent=parent, generator=None, store=store)
+
+

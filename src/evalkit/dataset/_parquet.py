@@ -1,0 +1,132 @@
+"""The on-disk case table: deterministic zstd parquet, and hash-checked reading.
+
+Columns: ``case_id``, ``segment``, ``variant`` (for filtering without parsing) and
+``case_json`` (the case's canonical JSON, the source of truth). No timestamps or
+pandas metadata go into the file, so the same cases in the same order give the
+same bytes (for a given pyarrow version) and the manifest hash is reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from evalkit.errors import DataError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+COLUMNS = ("case_id", "segment", "variant", "case_json")
+# Fixed (so pyarrow default changes cannot change the bytes) and modest: a row group of
+# ~4 KB cases is ~64 MB of JSON, which bounds memory while streaming 100k+ cases.
+ROW_GROUP_ROWS = 1 << 14
+ZSTD_LEVEL = 3
+Row = tuple[str, str, str, bytes]
+"""case_id, segment, variant, canonical case JSON as UTF-8 bytes."""
+
+
+def canonical_json(case: BaseModel) -> bytes:
+    """``case.model_dump_json()`` as UTF-8 bytes, without the str round-trip.
+
+    Same serializer call that ``model_dump_json`` makes (it only adds ``.decode()``);
+    skipping the decode/re-encode saves about a third of the write time for 100k cases.
+    """
+    serializer = getattr(case, "__pydantic_serializer__", None)
+    if serializer is None:  # pragma: no cover - every pydantic v2 model has one
+        return case.model_dump_json().encode()
+    return serializer.to_json(case)
+
+
+def _schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([(c, pa.string()) for c in COLUMNS])
+
+
+def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def write_rows(path: Path, rows: Iterable[Row]) -> int:
+    """Stream rows into ``path`` one row group at a time; return the row count.
+
+    Encoding and zstd compression of a row group run in a helper thread (pyarrow
+    releases the GIL there) while the next batch is produced; at most one batch is in
+    flight, and batches are written in order, so memory stays bounded and the bytes
+    are the same as a sequential write.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _schema()
+    count = 0
+    pending: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1) as pool, \
+            pq.ParquetWriter(path, schema, compression="zstd", compression_level=ZSTD_LEVEL,
+                             write_statistics=True, store_schema=True) as writer:
+        try:
+            for batch in _batches(rows, ROW_GROUP_ROWS):
+                columns = list(zip(*batch))
+                table = pa.Table.from_arrays([pa.array(col, type=pa.string()) for col in columns], schema=schema)
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(writer.write_table, table, row_group_size=ROW_GROUP_ROWS)
+                count += len(batch)
+        finally:
+            if pending is not None:
+                pending.result()  # never close the writer under a running write
+    return count
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_verified(path: Path, *, expected_sha256: str, expected_rows: int) -> pa.Table:
+    """Read the case table, refusing it unless its bytes hash to the manifest's sha256.
+
+    The bytes are read once and both hashed and parsed, so what is checked is what is used.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise DataError(f"{path}: missing case table (the version folder is incomplete)")
+    data = path.read_bytes()
+    actual = sha256_bytes(data)
+    if actual != expected_sha256:
+        raise DataError(
+            f"{path}: content hash mismatch (expected {expected_sha256}, got {actual}): "
+            "the dataset was modified after it was published"
+        )
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as exc:  # hash matched, so the manifest itself points at junk
+        raise DataError(f"{path}: unreadable parquet: {exc}") from exc
+    missing = [c for c in COLUMNS if c not in table.column_names]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+    if table.num_rows != expected_rows:
+        raise DataError(f"{path}: {table.num_rows} rows but the manifest says {expected_rows}")
+    return table.select(list(COLUMNS))

@@ -1,0 +1,93 @@
+"""Checking case rows against a task's case model, collecting every problem."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from evalkit.dataset._problems import pydantic_problems
+from evalkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from evalkit.tasks import Task
+
+IDENTITY_FIELDS = ("case_id", "segment", "variant")
+
+
+def resolve_task(task: Task | str | None, fallback: str | None = None) -> Task:
+    """A Task object as given, or loaded by name through the ``evalkit.tasks`` entry points."""
+    if task is None:
+        task = fallback
+    if task is None:
+        raise ConfigError("no task given and none recorded in the manifest")
+    if isinstance(task, str):
+        import evalkit.tasks  # looked up at call time so tests can substitute a registry
+
+        return evalkit.tasks.get_task(task)
+    return task
+
+
+def identity_problems(case: BaseModel, where: str) -> list[str]:
+    """The three columns every case needs as non-empty strings (the store indexes by them)."""
+    problems = []
+    for name in IDENTITY_FIELDS:
+        value = getattr(case, name, None)
+        if not isinstance(value, str) or not value:
+            problems.append(f"{where}: field {name}: must be a non-empty string (got {value!r})")
+    return problems
+
+
+def coerce_case(case: Any, case_model: type[BaseModel], where: str) -> tuple[BaseModel | None, list[str]]:
+    """``case`` as an instance of ``case_model`` (validating dicts and foreign models), or problems."""
+    try:
+        if not isinstance(case, case_model):
+            data = case.model_dump() if isinstance(case, BaseModel) else case
+            if not isinstance(data, Mapping):
+                return None, [f"{where}: expected an object, got {type(case).__name__}"]
+            case = case_model.model_validate(data)
+    except ValidationError as exc:
+        return None, pydantic_problems(exc, where=where)
+    problems = identity_problems(case, where)
+    return (None if problems else case), problems
+
+
+def validate_table(table: pa.Table, case_model: type[BaseModel], where: str) -> tuple[list[BaseModel], list[str]]:
+    """Validate every stored row; problems read '<file>:row N (case_id X): field a.b: reason'."""
+    cases: list[BaseModel] = []
+    problems: list[str] = []
+    ids = table.column("case_id").to_pylist()
+    segments = table.column("segment").to_pylist()
+    variants = table.column("variant").to_pylist()
+    first_row: dict[str, int] = {}
+    for i, text in enumerate(table.column("case_json").to_pylist()):
+        row_where = f"{where}:row {i + 1} (case_id {ids[i]})"
+        if ids[i] in first_row:
+            problems.append(f"{row_where}: field case_id: duplicate case_id (first on row {first_row[ids[i]]})")
+        first_row.setdefault(ids[i], i + 1)
+        try:
+            case = case_model.model_validate_json(text or "")
+        except ValidationError as exc:
+            problems.extend(pydantic_problems(exc, where=row_where))
+            continue
+        for name, column_value in zip(IDENTITY_FIELDS, (ids[i], segments[i], variants[i])):
+            if getattr(case, name, None) != column_value:
+                problems.append(f"{row_where}: field {name}: column says {column_value!r} "
+                                f"but case_json says {getattr(case, name, None)!r}")
+        cases.append(case)
+    return cases, problems
+
+
+def count_problems(table: pa.Table, manifest_counts: Mapping[str, Mapping[str, int]], where: str) -> list[str]:
+    """The manifest's per-segment/per-variant counts must match the table."""
+    problems = []
+    for column, expected in manifest_counts.items():
+        actual = dict(Counter(table.column(column).to_pylist()))
+        if actual != dict(expected):
+            problems.append(f"{where}: {column}_counts {dict(sorted(expected.items()))} "
+                            f"do not match the table {dict(sorted(actual.items()))}")
+    return problems

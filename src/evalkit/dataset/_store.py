@@ -1,0 +1,233 @@
+"""Publishing and loading immutable dataset versions.
+
+A version is written into a hidden temp folder beside its final place and renamed
+into place only when complete, so readers never see a partial version and a failure
+leaves nothing behind. An existing version is never overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from evalkit.dataset._manifest import (
+    CASES_FILE,
+    MANIFEST_FILE,
+    SCHEMA_VERSION,
+    Manifest,
+    manifest_text,
+    read_manifest,
+)
+from evalkit.dataset._parquet import Row, canonical_json, read_verified, sha256_file, write_rows
+from evalkit.dataset._refs import check_label, next_version, published_versions, resolve_ref, store_root
+from evalkit.dataset._rows import coerce_case, count_problems, resolve_task, validate_table
+from evalkit.errors import DataError, NotFound
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    from evalkit.tasks import Task
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dataset:
+    """A loaded, hash-verified dataset version. The pandas table and the validated case
+    objects are built on first access (validation needs the task; see ``task``)."""
+
+    manifest: Manifest
+    path: Path
+    arrow: pa.Table
+    task: Task | str | None = None
+    """Task whose case model validates ``cases``; None = the task named in the manifest."""
+
+    @property
+    def ref(self) -> str:
+        return self.manifest.ref
+
+    @property
+    def parquet_path(self) -> Path:
+        return self.path / CASES_FILE
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """Columns case_id, segment, variant, case_json, in stored order."""
+        return self.arrow.to_pandas()
+
+    @cached_property
+    def cases(self) -> tuple[BaseModel, ...]:
+        """Every case validated with the task's case model; DataError lists every bad row."""
+        model = resolve_task(self.task, self.manifest.task).case_model
+        cases, problems = validate_table(self.arrow, model, str(self.parquet_path))
+        if problems:
+            raise DataError(f"{self.parquet_path}: {len(problems)} invalid row problem(s)", problems=problems)
+        return tuple(cases)
+
+    def __len__(self) -> int:
+        return self.arrow.num_rows
+
+
+def load_dataset(ref: str | Path, *, task: Task | str | None = None, store: Path | str | None = None) -> Dataset:
+    """Load ``name@version``, ``name@latest`` or a version folder, verifying the content hash."""
+    folder = resolve_ref(str(ref), store)
+    manifest = read_manifest(folder)
+    arrow = read_verified(folder / CASES_FILE, expected_sha256=manifest.sha256, expected_rows=manifest.row_count)
+    return Dataset(manifest=manifest, path=folder, arrow=arrow, task=task)
+
+
+def validate_path(path: str | Path, task: Task | str | None = None, *, store: Path | str | None = None) -> Dataset:
+    """Full check of a version: hash, every row against the case model, manifest counts, duplicates."""
+    dataset = load_dataset(path, task=task, store=store)
+    where = str(dataset.parquet_path)
+    resolved = resolve_task(task, dataset.manifest.task)
+    problems = []
+    if resolved.name != dataset.manifest.task:
+        problems.append(f"{dataset.path / MANIFEST_FILE}: field task: manifest says {dataset.manifest.task!r} "
+                        f"but validating with task {resolved.name!r}")
+    _, row_problems = validate_table(dataset.arrow, resolved.case_model, where)
+    problems += row_problems
+    problems += count_problems(dataset.arrow, {"segment": dataset.manifest.segment_counts,
+                                               "variant": dataset.manifest.variant_counts}, where)
+    if problems:
+        raise DataError(f"{dataset.path}: dataset is invalid ({len(problems)} problem(s))", problems=problems)
+    return dataset
+
+
+@dataclass(kw_only=True)
+class _Tally:
+    """What the row stream learns while it is written (counts, duplicates, problems)."""
+
+    segments: Counter[str]
+    variants: Counter[str]
+    first_seen: dict[str, int]
+    problems: list[str]
+
+
+def _rows(cases: Iterable[Any], case_model: type[BaseModel], tally: _Tally) -> Iterator[Row]:
+    for number, raw in enumerate(cases, start=1):
+        where = f"case #{number}"
+        case, problems = coerce_case(raw, case_model, where)
+        if case is None:
+            tally.problems.extend(problems)
+            continue
+        case_id = case.case_id
+        if case_id in tally.first_seen:
+            tally.problems.append(f"{where}: field case_id: duplicate case_id {case_id!r} "
+                                  f"(first seen in case #{tally.first_seen[case_id]})")
+            continue
+        tally.first_seen[case_id] = number
+        tally.segments[case.segment] += 1
+        tally.variants[case.variant] += 1
+        yield case_id, case.segment, case.variant, canonical_json(case)
+
+
+def _evalkit_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("evalkit")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _immutable(final: Path) -> DataError:
+    return DataError(f"{final}: version already exists; published versions are immutable "
+                     f"(publish a new version, e.g. with --version {next_version(final.parent.name, final.parent.parent)})")
+
+
+def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]], *, name: str, version: str, task: Task | str,
+                  description: str = "", parent: str | None = None, generator: Mapping[str, Any] | None = None,
+                  store: Path | str | None = None) -> Path:
+    """Publish ``cases`` as ``name@version`` and return the version folder.
+
+    Cases are streamed to parquet (memory stays bounded for large generated sets).
+    Any invalid or duplicate case aborts the publish with every problem listed, and
+    nothing is left in the store.
+    """
+    check_label("name", name)
+    check_label("version", version)
+    resolved = resolve_task(task)
+    root = store_root(store)
+    final = root / name / version
+    if final.exists():
+        raise _immutable(final)
+    if parent is not None and parent not in published_versions(name, root):
+        raise NotFound(f"parent version {name}@{parent} not found in {root}")
+
+    name_dir = root / name
+    created_name_dir = not name_dir.exists()
+    name_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=name_dir))
+    try:
+        tally = _Tally(segments=Counter(), variants=Counter(), first_seen={}, problems=[])
+        parquet = tmp / CASES_FILE
+        count = write_rows(parquet, _rows(cases, resolved.case_model, tally))
+        if tally.problems:
+            raise DataError(f"cannot publish {name}@{version}: {len(tally.problems)} problem(s) in the cases",
+                            problems=tally.problems)
+        if count == 0:
+            raise DataError(f"cannot publish {name}@{version}: no cases")
+        with open(parquet, "rb") as fh:
+            os.fsync(fh.fileno())
+        manifest = Manifest(
+            schema_version=SCHEMA_VERSION, name=name, version=version, task=resolved.name, row_count=count,
+            segment_counts=dict(sorted(tally.segments.items())), variant_counts=dict(sorted(tally.variants.items())),
+            sha256=sha256_file(parquet), parent=parent, created=datetime.now(UTC).replace(microsecond=0),
+            description=description, generator=dict(generator) if generator is not None else None,
+            evalkit_version=_evalkit_version(),
+        )
+        from evalkit._io import write_text
+
+        write_text(tmp / MANIFEST_FILE, manifest_text(manifest))
+        if final.exists():  # someone published the same version while we were writing
+            raise _immutable(final)
+        try:
+            os.rename(tmp, final)
+        except OSError as exc:
+            if final.exists():
+                raise _immutable(final) from exc
+            raise
+        _fsync_dir(name_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if created_name_dir:
+            try:
+                name_dir.rmdir()  # only succeeds if nothing else landed there meanwhile
+            except OSError:
+                pass
+        raise
+    return final
+
+
+def generate_dataset(task: Task | str, *, n: int, seed: int, name: str | None = None, version: str | None = None,
+                     description: str | None = None, parent: str | None = None,
+                     store: Path | str | None = None) -> Path:
+    """Publish ``task.generate(n, seed)``; name defaults to the task name, version to the next free ``vN``."""
+    if n <= 0:
+        raise DataError(f"--n must be positive (got {n})")
+    resolved = resolve_task(task)
+    name = name or resolved.name
+    version = version or next_version(check_label("name", name), store)
+    if description is None:
+        description = f"{n} synthetic {resolved.name} cases generated with seed {seed}."
+    return write_dataset(resolved.generate(n, seed), name=name, version=version, task=resolved,
+                         description=description, parent=parent,
+                         generator={"task": resolved.name, "n": n, "seed": seed}, store=store)

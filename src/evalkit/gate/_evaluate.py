@@ -1,0 +1,301 @@
+"""Evaluate declared gates against a stored run (and a baseline run).
+
+A gate that cannot be checked because its input is missing *fails* (a CI gate that
+silently passes is worse than none), except the baseline comparisons when no
+baseline was given at all: those are reported as ``skip`` so a first run can pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from evalkit.gate._rundata import RunData, baseline_config_for, load_run
+from evalkit.gate._spec import (
+    MaxCalibrationError,
+    MaxCostP95Increase,
+    MaxGoodRateDrop,
+    MaxInvalidShare,
+    MinAutomationRate,
+    MinGoodRate,
+)
+from evalkit.gate._stats import (
+    Estimate,
+    expected_calibration_error,
+    outcome_mask,
+    paired_segment_compare,
+    quantile_interval,
+    rate,
+)
+
+Status = Literal["pass", "fail", "skip"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateResult:
+    name: str
+    kind: str
+    config: str
+    status: Status
+    observed: Estimate | None
+    limit: float
+    message: str
+    segments: tuple[str, ...] = ()
+    """Segments that failed (empty when passed or not per segment)."""
+    details: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.status != "fail"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "config": self.config, "status": self.status,
+                "passed": self.passed, "observed": self.observed.to_dict() if self.observed else None,
+                "limit": self.limit, "message": self.message, "segments": list(self.segments),
+                "details": list(self.details)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateReport:
+    run_id: str
+    run_dir: Path
+    baseline_run_id: str | None
+    results: tuple[GateResult, ...]
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    simulated: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    @property
+    def failed(self) -> tuple[GateResult, ...]:
+        return tuple(r for r in self.results if not r.passed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": 1, "run_id": self.run_id, "baseline_run_id": self.baseline_run_id,
+                "created": self.created, "passed": self.passed, "simulated": self.simulated,
+                "n_gates": len(self.results), "n_failed": len(self.failed),
+                "results": [r.to_dict() for r in self.results]}
+
+
+def _pct(x: float | None) -> str:
+    return "unknown" if x is None else f"{100 * x:.1f}%"
+
+
+def _est_text(e: Estimate) -> str:
+    if e.value is None:
+        return f"unknown (n={e.n})"
+    if e.lo is None or e.hi is None:
+        return f"{_pct(e.value)} (n={e.n})"
+    return f"{_pct(e.value)} [95% CI {_pct(e.lo)}-{_pct(e.hi)}], n={e.n}"
+
+
+def _result(gate: Any, config: str, status: Status, observed: Estimate | None, limit: float, message: str,
+            segments: Sequence[str] = (), details: Sequence[dict[str, Any]] = ()) -> GateResult:
+    return GateResult(name=gate.display_name(), kind=gate.kind, config=config, status=status,
+                      observed=observed, limit=limit, message=message, segments=tuple(segments),
+                      details=tuple(details))
+
+
+def _min_good_rate(gate: MinGoodRate, run: RunData, config: str) -> GateResult:
+    df = run.config_scores(config)
+    ok = outcome_mask(df, gate.outcome)
+
+    def check(est: Estimate) -> bool:
+        x = est.lo if gate.bound == "lower" else est.value
+        return x is not None and x >= gate.min
+
+    if gate.segment is None and not gate.per_segment:
+        est = rate(ok)
+        passed = check(est)
+        verdict = "meets" if passed else "is below"
+        msg = f"{gate.outcome} rate overall {_est_text(est)} {verdict} the minimum {_pct(gate.min)}"
+        return _result(gate, config, "pass" if passed else "fail", est, gate.min, msg)
+    segs = [gate.segment] if gate.segment else sorted(df["segment"].astype(str).unique())
+    details, failing = [], []
+    for seg in segs:
+        sel = (df["segment"].astype(str) == seg).to_numpy()
+        est = rate(ok.to_numpy()[sel])
+        details.append({"segment": seg, **est.to_dict()})
+        if not check(est):
+            failing.append((seg, est))
+    if not details or (gate.segment and details[0]["n"] == 0):
+        where = f"segment '{gate.segment}'" if gate.segment else "this configuration"
+        return _result(gate, config, "fail", None, gate.min, f"{where} has no cases in this run",
+                       [gate.segment] if gate.segment else [])
+    worst = min(details, key=lambda d: d["value"] if d["value"] is not None else -1)
+    observed = Estimate(value=worst["value"], lo=worst["lo"], hi=worst["hi"], n=worst["n"])
+    if failing:
+        msg = "; ".join(f"segment '{s}': {gate.outcome} rate {_est_text(e)} is below the minimum "
+                        f"{_pct(gate.min)}" for s, e in failing)
+        return _result(gate, config, "fail", observed, gate.min, msg, [s for s, _ in failing], details)
+    msg = f"all {len(segs)} segment(s) meet {_pct(gate.min)}; lowest: '{worst['segment']}' {_est_text(observed)}"
+    return _result(gate, config, "pass", observed, gate.min, msg, (), details)
+
+
+def _max_drop(gate: MaxGoodRateDrop, run: RunData, config: str, baseline: RunData | None) -> GateResult:
+    if baseline is None:
+        return _result(gate, config, "skip", None, gate.max_drop, "no baseline given: nothing to compare against")
+    bconf = baseline_config_for(baseline, config)
+    if bconf is None:
+        return _result(gate, config, "fail", None, gate.max_drop, "baseline run has no scored configuration")
+    cmp = paired_segment_compare(baseline.config_scores(bconf), run.config_scores(config),
+                                 outcome=gate.outcome, alpha=gate.alpha, correction=gate.correction)
+    if gate.segments is not None:
+        cmp = cmp[cmp["segment"].isin(gate.segments)]
+    if cmp.empty:
+        return _result(gate, config, "fail", None, gate.max_drop,
+                       "no cases in common with the baseline (different dataset?)")
+    details = [{k: (bool(v) if k == "significant" else v) for k, v in row.items()}
+               for row in cmp.to_dict("records")]
+    bad = cmp[(-cmp["diff"] > gate.max_drop) & cmp["significant"]]
+    worst = cmp.sort_values("diff").iloc[0]
+    # Observed = the drop (positive is worse) of the worst segment; its interval flips sign.
+    observed = Estimate(value=float(-worst["diff"]), lo=float(-worst["diff_hi"]), hi=float(-worst["diff_lo"]),
+                        n=int(worst["n"]))
+    adj = "Holm-adjusted " if gate.correction == "holm" else ""
+    if not bad.empty:
+        parts = []
+        for _, r in bad.sort_values("diff").iterrows():
+            parts.append(
+                f"segment '{r['segment']}': {gate.outcome} rate dropped {100 * -r['diff']:.1f} points "
+                f"({_pct(r['base'])} -> {_pct(r['cand'])}, n={r['n']} paired cases, {r['b']} worse / "
+                f"{r['c']} better, 95% CI of drop {100 * -r['diff_hi']:.1f}-{100 * -r['diff_lo']:.1f} points), "
+                f"{adj}p={r['p_adjusted']:.2g} < {gate.alpha}; allowed {100 * gate.max_drop:.1f} points")
+        return _result(gate, config, "fail", observed, gate.max_drop,
+                       f"vs baseline {baseline.run_id}/{bconf}: " + "; ".join(parts),
+                       list(bad["segment"]), details)
+    largest = (f"largest drop: '{worst['segment']}' {100 * -worst['diff']:.1f} points ({adj}p={worst['p_adjusted']:.2g})"
+               if worst["diff"] < 0 else "no segment dropped")
+    msg = (f"no significant drop above {100 * gate.max_drop:.1f} points in {len(cmp)} segment(s) vs "
+           f"{baseline.run_id}/{bconf}; {largest}")
+    return _result(gate, config, "pass", observed, gate.max_drop, msg, (), details)
+
+
+def _max_invalid(gate: MaxInvalidShare, run: RunData, config: str) -> GateResult:
+    df = run.config_scores(config)
+    bad_status = {"invalid", "failed"} if gate.include_failed else {"invalid"}
+    mask = df["status"].astype(str).isin(bad_status)
+    est = rate(mask)
+    passed = est.value is not None and est.value <= gate.max
+    what = "invalid/failed" if gate.include_failed else "invalid-output"
+    msg = f"{what} share {_est_text(est)} {'within' if passed else 'exceeds'} the maximum {_pct(gate.max)}"
+    if not passed and mask.any():
+        top = df[mask]["segment"].astype(str).value_counts().head(3)
+        msg += "; most in segment(s) " + ", ".join(f"'{s}' ({k})" for s, k in top.items())
+        return _result(gate, config, "fail", est, gate.max, msg, list(top.index))
+    return _result(gate, config, "pass" if passed else "fail", est, gate.max, msg)
+
+
+def _cost_p95(df: Any) -> tuple[Estimate | None, int]:
+    if "cost_usd" not in df:
+        return None, len(df)
+    costs = df["cost_usd"]
+    unknown = int(costs.isna().sum())
+    if unknown:
+        return None, unknown
+    return quantile_interval(costs.to_numpy(dtype=float), 0.95), 0
+
+
+def _max_cost(gate: MaxCostP95Increase, run: RunData, config: str, baseline: RunData | None) -> GateResult:
+    if baseline is None:
+        return _result(gate, config, "skip", None, gate.max_increase, "no baseline given: nothing to compare against")
+    bconf = baseline_config_for(baseline, config)
+    cand, unk_c = _cost_p95(run.config_scores(config))
+    base, unk_b = _cost_p95(baseline.config_scores(bconf)) if bconf else (None, 0)
+    if cand is None or base is None or cand.value is None or base.value is None:
+        status: Status = "skip" if gate.on_unknown == "skip" else "fail"
+        msg = (f"p95 cost/case unknown: {unk_c} candidate and {unk_b} baseline case(s) have unknown cost "
+               "(no price for the model, or usage not reported)")
+        return _result(gate, config, status, cand, gate.max_increase, msg)
+    if gate.mode == "relative":
+        inc = (cand.value - base.value) / base.value if base.value > 0 else (0.0 if cand.value == 0 else np.inf)
+        observed = Estimate(value=float(inc), n=cand.n)
+        shown = f"{100 * inc:+.1f}%"
+        limit_s = f"+{100 * gate.max_increase:.0f}%"
+    else:
+        inc = cand.value - base.value
+        observed = Estimate(value=float(inc), n=cand.n)
+        shown, limit_s = f"${inc:+.6f}", f"+${gate.max_increase:g}"
+    passed = inc <= gate.max_increase
+    msg = (f"p95 cost/case ${cand.value:.6f} [95% CI ${cand.lo:.6f}-${cand.hi:.6f}] vs baseline "
+           f"${base.value:.6f}: {shown} ({'within' if passed else 'exceeds'} {limit_s})")
+    return _result(gate, config, "pass" if passed else "fail", observed, gate.max_increase, msg)
+
+
+def _max_ece(gate: MaxCalibrationError, run: RunData, config: str) -> GateResult:
+    df = run.config_scores(config)
+    if "confidence" not in df:
+        return _result(gate, config, "fail", None, gate.max_ece, "no confidence column in scores.parquet")
+    sel = (df["status"].astype(str) == "ok") & df["confidence"].notna()
+    if not sel.any():
+        return _result(gate, config, "fail", None, gate.max_ece, "no valid rows with a confidence value")
+    sub = df[sel]
+    est = expected_calibration_error(sub["confidence"].to_numpy(dtype=float),
+                                     outcome_mask(sub, gate.outcome).to_numpy(), bins=gate.bins)
+    passed = est.value is not None and est.value <= gate.max_ece
+    msg = (f"ECE {est.value:.3f} [95% CI {est.lo:.3f}-{est.hi:.3f}], n={est.n}, {gate.bins} bins, "
+           f"{'within' if passed else 'exceeds'} the maximum {gate.max_ece:.3f}")
+    return _result(gate, config, "pass" if passed else "fail", est, gate.max_ece, msg)
+
+
+def _min_automation(gate: MinAutomationRate, run: RunData, config: str) -> GateResult:
+    cfg = ((run.thresholds or {}).get("configs") or {}).get(config)
+    if cfg is None:
+        hint = "thresholds.json missing" if run.thresholds is None else f"no thresholds for '{config}'"
+        return _result(gate, config, "fail", None, gate.min,
+                       f"{hint}: calibration not run - `evalkit calibrate {run.run_id}`")
+    cov = cfg.get("coverage") or {}
+    est = Estimate(value=cov.get("value"), lo=cov.get("lo"), hi=cov.get("hi"), n=int(cov.get("n") or cfg.get("n") or 0))
+    note = ""
+    if cfg.get("threshold") is None:
+        est, note = Estimate(value=0.0, n=est.n), " (no threshold meets the risk target: everything escalates)"
+    elif gate.require_certified and not cfg.get("certified", False):
+        est, note = Estimate(value=0.0, n=est.n), " (threshold not certified at the risk target)"
+    passed = est.value is not None and est.value >= gate.min
+    uncert = cfg.get("uncertified_segments") or []
+    msg = (f"automation at risk target {_est_text(est)}{note} "
+           f"{'meets' if passed else 'is below'} the minimum {_pct(gate.min)}")
+    if uncert:
+        msg += "; uncertified segment(s): " + ", ".join(f"'{s}'" for s in uncert)
+    return _result(gate, config, "pass" if passed else "fail", est, gate.min, msg,
+                   [] if passed else list(uncert))
+
+
+def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: Path | str | None = None,
+                   config: str | None = None) -> GateReport:
+    """Evaluate ``gates`` for every configuration of the run (or only ``config``)."""
+    from evalkit.errors import ConfigError
+
+    run = load_run(run_dir)
+    baseline = load_run(baseline_dir) if baseline_dir is not None else None
+    if config is not None and config not in run.configs:
+        raise ConfigError(f"configuration {config!r} not in run {run.run_id} (has: {', '.join(run.configs)})")
+    configs = [config] if config else run.configs
+    results: list[GateResult] = []
+    for gate in gates:
+        for cfg in configs:
+            if gate.configs is not None and cfg not in gate.configs:
+                continue
+            if isinstance(gate, MinGoodRate):
+                results.append(_min_good_rate(gate, run, cfg))
+            elif isinstance(gate, MaxGoodRateDrop):
+                results.append(_max_drop(gate, run, cfg, baseline))
+            elif isinstance(gate, MaxInvalidShare):
+                results.append(_max_invalid(gate, run, cfg))
+            elif isinstance(gate, MaxCostP95Increase):
+                results.append(_max_cost(gate, run, cfg, baseline))
+            elif isinstance(gate, MaxCalibrationError):
+                results.append(_max_ece(gate, run, cfg))
+            elif isinstance(gate, MinAutomationRate):
+                results.append(_min_automation(gate, run, cfg))
+            else:  # pragma: no cover - the union is closed
+                raise ConfigError(f"unknown gate kind: {getattr(gate, 'kind', gate)!r}")
+    return GateReport(run_id=run.run_id, run_dir=Path(run_dir), baseline_run_id=baseline.run_id if baseline else None,
+                      results=tuple(results), simulated=any(run.simulated(c) for c in configs))

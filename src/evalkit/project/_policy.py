@@ -1,0 +1,86 @@
+"""Which escalation threshold each configuration is projected at, and where it came from.
+
+Precedence: an explicit threshold (``--threshold``) > a thresholds file given by the caller
+(thresholds.json-shaped) > the run's ``thresholds.json`` > the spec's ``threshold_source``.
+``thresholds.json`` thresholds are on the raw ``confidence`` column; ``null`` escalates everything.
+Per-segment thresholds (``configs.<c>.segments.<s>.threshold``) are used when ``mode`` is
+``per_segment``; a segment without its own entry falls back to the config's threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from evalkit.errors import ConfigError
+from evalkit.project._spec import ProjectionSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    source: str
+    """'--threshold', 'thresholds file', 'thresholds.json', 'spec', or 'value_optimal'."""
+    threshold: float | None
+    """Global threshold; None = escalate everything (or, for value_optimal, chosen later)."""
+    segments: dict[str, float | None] = field(default_factory=dict)
+    risk_target_threshold: float | None = None
+    """The calibrated (risk-target) threshold from thresholds.json, when there is one."""
+    calibrated: bool = False
+
+    def per_segment(self, names: tuple[str, ...], fallback: float | None = None) -> np.ndarray:
+        """Threshold per stratum (NaN = escalate the whole segment)."""
+        base = fallback if self.source == "value_optimal" else self.threshold
+        out = []
+        for s in names:
+            t = self.segments.get(s, base)
+            out.append(np.nan if t is None else float(t))
+        return np.array(out, dtype=float)
+
+
+def _calibrated(doc: dict[str, Any], config: str, source: str) -> Policy:
+    entry = doc["configs"][config]
+    if not isinstance(entry, dict) or "threshold" not in entry:
+        raise ConfigError(f"{source}: key `configs.{config}.threshold` is missing")
+    threshold = entry["threshold"]
+    segs: dict[str, float | None] = {}
+    mode = doc.get("mode")
+    if mode == "per_segment" or (mode is None and isinstance(entry.get("segments"), dict)):
+        for seg, sub in (entry.get("segments") or {}).items():
+            if isinstance(sub, dict) and "threshold" in sub:
+                segs[seg] = sub["threshold"]
+    return Policy(source=source, threshold=threshold, segments=segs,
+                  risk_target_threshold=threshold, calibrated=True)
+
+
+def resolve_policy(config: str, *, spec: ProjectionSpec, run_thresholds: dict[str, Any] | None,
+                   file_thresholds: dict[str, Any] | None, explicit: float | None) -> Policy:
+    """The policy for one configuration (see the module docstring for precedence)."""
+    doc, doc_source = (file_thresholds, "thresholds file") if file_thresholds else (run_thresholds, "thresholds.json")
+    has_doc = bool(doc) and config in (doc.get("configs") or {})
+    risk = None
+    if has_doc:
+        risk = doc["configs"][config].get("threshold") if isinstance(doc["configs"][config], dict) else None
+    if explicit is not None:
+        return Policy(source="--threshold", threshold=float(explicit), risk_target_threshold=risk)
+    if spec.threshold_source == "fixed":
+        return Policy(source="spec", threshold=spec.threshold, risk_target_threshold=risk)
+    if spec.threshold_source == "calibrated" or (spec.threshold_source == "auto" and has_doc):
+        if not has_doc:
+            raise ConfigError(
+                f"no calibrated threshold for config {config!r}: {doc_source} has no `configs.{config}` "
+                "(run `evalkit calibrate` first, or pass --threshold T)"
+            )
+        return _calibrated(doc, config, doc_source)
+    return Policy(source="value_optimal", threshold=None, risk_target_threshold=risk)
+
+
+def outcome_of(spec: ProjectionSpec, *docs: dict[str, Any] | None) -> str:
+    """What counts as an automated error: the spec's choice, else the thresholds doc's, else good."""
+    if spec.outcome:
+        return spec.outcome
+    for doc in docs:
+        if doc and doc.get("outcome") in ("good", "correct"):
+            return doc["outcome"]
+    return "good"

@@ -1,0 +1,139 @@
+"""Projection of one scores table (all configurations) to production: the pure core of ``project_run``."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from evalkit.errors import DataError
+from evalkit.project._automation import Decisions, Money, at_policy, curve
+from evalkit.project._caps import History, cap_whatif
+from evalkit.project._cost import cost_section, distribution, naive_cost
+from evalkit.project._policy import Policy
+from evalkit.project._spec import ProjectionSpec
+from evalkit.project._strata import build_strata, wilson
+from evalkit.suite._economics import EconomicsSpec
+
+REQUIRED = ("config", "segment", "status", "deferred", "correct", "good", "confidence", "cost_usd")
+OPTIONAL = ("total_tokens", "history_tokens", "history_turns_included", "deciding_turn_from_end", "attempts")
+
+
+def _floats(df: pd.DataFrame, col: str) -> np.ndarray:
+    if col not in df:
+        return np.full(len(df), np.nan)
+    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _bools(df: pd.DataFrame, col: str) -> np.ndarray:
+    # A missing verdict counts as False: for `good`/`correct` that is the conservative reading.
+    return df[col].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def _rngs(seed: int, config: str) -> list[np.random.Generator]:
+    """Independent streams per config and purpose; keyed by name so selecting configs changes nothing."""
+    ss = np.random.SeedSequence([seed, zlib.crc32(config.encode())])
+    return [np.random.default_rng(s) for s in ss.spawn(4)]
+
+
+def check_columns(df: pd.DataFrame, where: str) -> None:
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise DataError(f"{where}: missing column(s) {missing}", problems=[f"column `{c}` is required" for c in missing])
+
+
+def project_config(df: pd.DataFrame, name: str, *, spec: ProjectionSpec, economics: EconomicsSpec,
+                   policy: Policy, outcome: str, input_price: float | None,
+                   grid: np.ndarray) -> dict:
+    """projection.json's ``configs.<name>`` block for one configuration's rows."""
+    segments = df["segment"].astype(str).to_numpy(dtype=object)
+    strata = build_strata(segments, spec.mix, min_cases=spec.min_cases_per_segment)
+    if not strata.names:
+        raise DataError(
+            f"config {name!r}: none of the mix's segments ({', '.join(sorted(spec.mix))}) has cases in the run",
+            problems=[f"{s}: {why}" for s, why in strata.flagged.items()],
+        )
+    good = _bools(df, outcome)
+    dec = Decisions(
+        ok=(df["status"].astype(str) == "ok").to_numpy(dtype=bool),
+        deferred=_bools(df, "deferred"),
+        confidence=_floats(df, "confidence"),
+        error=~good,
+    )
+    money = Money(volume=spec.volume_per_month, economics=economics)
+    r_policy, r_curve, r_cost, r_caps = _rngs(spec.seed, name)
+    points, best_t, escalate_all = curve(dec, strata, grid, money, resamples=spec.resamples, rng=r_curve)
+    seg_t = policy.per_segment(strata.names, fallback=best_t)
+    headline = at_policy(dec, strata, seg_t, money, resamples=spec.resamples, rng=r_policy)
+    threshold = best_t if policy.source == "value_optimal" else policy.threshold
+
+    cost = _floats(df, "cost_usd")
+    per_case, monthly = cost_section(cost, segments, strata, volume=spec.volume_per_month,
+                                     months=spec.months_simulated, naive_segment=spec.naive_segment,
+                                     naive_k=spec.naive_typical_cases, rng=r_cost)
+    tokens = _floats(df, "total_tokens")
+    naive_tokens = naive_cost(tokens, segments, segment=spec.naive_segment, k=spec.naive_typical_cases)
+
+    history = History(
+        tokens=np.nan_to_num(_floats(df, "history_tokens")),
+        turns_included=np.nan_to_num(_floats(df, "history_turns_included")),
+        deciding_from_end=_floats(df, "deciding_turn_from_end"),
+        good=_bools(df, "good"),
+        attempts=np.nan_to_num(_floats(df, "attempts"), nan=1.0),
+    )
+    caps = [cap_whatif(c, history, strata, input_price=input_price, mean_cost=per_case["mean"],
+                       volume=spec.volume_per_month, resamples=spec.resamples, rng=r_caps)
+            for c in spec.context_caps]
+    n_all = len(df)
+    block = {
+        "threshold": threshold,
+        "threshold_source": policy.source,
+        "risk_target_threshold": policy.risk_target_threshold,
+        "outcome": outcome,
+        "n": strata.n,
+        "effective_sample_size": strata.ess,
+        "flagged_segments": sorted(strata.flagged),
+        "flag_reasons": dict(sorted(strata.flagged.items())),
+        "unestimated_share": strata.unestimated_share,
+        "unmixed_segments": list(strata.unmixed),
+        "naive_automation_rate": wilson(int(_bools(df, "correct").sum()), n_all),
+        **{k: v for k, v in headline.items() if k != "segments"},
+        "segments": {
+            s: {"n": int(strata.counts[i]), "production_share": float(strata.pi[i]),
+                "dataset_share": float(strata.counts[i] / strata.n), **headline["segments"][s]}
+            for i, s in enumerate(strata.names)
+        },
+        "cost_per_case": per_case,
+        "tokens_per_case": distribution(tokens, strata),
+        "naive_tokens_per_case": naive_tokens["per_case"],
+        "monthly_cost": monthly,
+        "net_value_escalate_all": escalate_all,
+        "value_optimal_threshold": best_t,
+        "curve": points,
+        "context_caps": caps,
+        "input_price_per_token": input_price,
+    }
+    return block
+
+
+def project_frame(scores: pd.DataFrame, *, spec: ProjectionSpec, economics: EconomicsSpec,
+                  policy_for: Callable[[str], Policy], outcome: str,
+                  input_price_for: Callable[[str], float | None] = lambda _: None,
+                  configs: list[str] | None = None, grid: list[float] | None = None,
+                  where: str = "scores") -> dict:
+    """The ``configs`` mapping of projection.json for a scores.parquet-shaped DataFrame."""
+    check_columns(scores, where)
+    present = list(dict.fromkeys(scores["config"].astype(str)))
+    wanted = configs or present
+    unknown = [c for c in wanted if c not in present]
+    if unknown:
+        raise DataError(f"{where}: no rows for config(s) {unknown}; configs in the run: {present}")
+    grid_arr = np.asarray(grid if grid is not None else np.linspace(0.0, 1.0, spec.curve_points), dtype=float)
+    out = {}
+    groups = dict(tuple(scores.groupby(scores["config"].astype(str), sort=False)))
+    for name in wanted:
+        out[name] = project_config(groups[name], name, spec=spec, economics=economics, policy=policy_for(name),
+                                   outcome=outcome, input_price=input_price_for(name), grid=grid_arr)
+    return out

@@ -1,0 +1,178 @@
+"""``project_run``: read a run folder, project every configuration, write ``projection.json`` atomically."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evalkit._home import reports_dir
+from evalkit._io import write_json
+from evalkit.errors import ConfigError, DataError, NotFound
+from evalkit.project._policy import outcome_of, resolve_policy
+from evalkit.project._project import OPTIONAL, REQUIRED, project_frame
+from evalkit.project._spec import ContextCap, ProjectionSpec, build_spec, load_mix_file, load_sweep_file
+from evalkit.suite._economics import EconomicsSpec
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectionResult:
+    path: Path
+    """The projection.json written."""
+    projection: dict[str, Any]
+    """Its content."""
+    configs: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default=())
+    """Flagged segments, unestimated shares, unknown costs: things a reader must not miss."""
+
+
+def resolve_run_dir(run: str | Path) -> Path:
+    """A run id under the reports folder, or a path to a run folder."""
+    path = Path(run)
+    if path.is_dir():
+        return path
+    candidate = reports_dir() / str(run)
+    if candidate.is_dir():
+        return candidate
+    raise NotFound(f"run {str(run)!r} not found (looked at {path} and {candidate})")
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    return _read_json(Path(run_dir) / "manifest.json") or {}
+
+
+def _input_prices(manifest: dict[str, Any]) -> dict[str, float | None]:
+    prices: dict[str, float | None] = {}
+    for cfg in manifest.get("configs") or []:
+        if isinstance(cfg, dict) and "name" in cfg:
+            price = cfg.get("price")
+            prices[cfg["name"]] = float(price["input"]) if isinstance(price, dict) and price.get("input") is not None else None
+    return prices
+
+
+def spec_for_run(manifest: dict[str, Any], *, volume: int | None = None, mix_file: Path | None = None,
+                 resamples: int | None = None, seed: int | None = None, cap_turns: int | None = None,
+                 cap_tokens: int | None = None) -> ProjectionSpec:
+    """The suite's projection section (from the manifest) with command-line overrides applied.
+
+    Without a projection section, ``--volume`` and ``--mix`` are required; the seed defaults to the run's.
+    """
+    suite = manifest.get("suite") or {}
+    data: dict[str, Any] = dict(suite.get("projection") or {})
+    where = "suite projection (manifest.json suite.projection)" if data else "command line"
+    if mix_file is not None:
+        loaded = load_mix_file(mix_file)
+        data["mix"] = loaded["mix"]
+        if "volume_per_month" in loaded and volume is None:
+            data["volume_per_month"] = loaded["volume_per_month"]
+        where = f"{where} + {mix_file}"
+    if volume is not None:
+        data["volume_per_month"] = volume
+    missing = [k for k in ("volume_per_month", "mix") if k not in data]
+    if missing:
+        flags = {"volume_per_month": "--volume N", "mix": "--mix FILE"}
+        raise ConfigError(
+            "the run's suite has no projection " + " / ".join(f"`{k}`" for k in missing)
+            + f": pass {' and '.join(flags[k] for k in missing)} (or add a `projection:` section to the suite)"
+        )
+    if resamples is not None:
+        data["resamples"] = resamples
+    if seed is not None:
+        data["seed"] = seed
+    elif "seed" not in data and isinstance(manifest.get("seed"), int):
+        data["seed"] = manifest["seed"]
+    if cap_turns is not None or cap_tokens is not None:
+        cap = ContextCap(turns=cap_turns, tokens=cap_tokens)
+        data["context_caps"] = [*(data.get("context_caps") or []), cap.model_dump()]
+    return build_spec(data, where=where)
+
+
+def economics_for_run(manifest: dict[str, Any]) -> EconomicsSpec:
+    raw = (manifest.get("suite") or {}).get("economics") or {}
+    try:
+        return EconomicsSpec.model_validate(raw)
+    except Exception as exc:
+        raise ConfigError(f"manifest.json suite.economics: invalid: {exc}") from exc
+
+
+def _read_scores(path: Path):
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        raise NotFound(f"{path}: no scores.parquet in the run folder (has the run been scored?)")
+    names = set(pq.read_schema(path).names)
+    cols = [c for c in (*REQUIRED, *OPTIONAL) if c in names]
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}")
+    return pq.read_table(path, columns=cols).to_pandas()
+
+
+def _warnings(configs: dict[str, Any]) -> list[str]:
+    out = []
+    for name, block in configs.items():
+        for seg, why in block["flag_reasons"].items():
+            out.append(f"{name}: segment {seg!r} flagged: {why}")
+        if block["unestimated_share"] > 0:
+            out.append(f"{name}: {block['unestimated_share']:.1%} of production volume has no cases; "
+                       "projected over the rest")
+        if not block["cost_per_case"]["known"]:
+            out.append(f"{name}: cost unknown for {block['cost_per_case']['n_unknown']} rows; cost tail not projected")
+    return out
+
+
+def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec, configs: list[str] | None = None,
+                threshold: float | None = None, thresholds_file: Path | None = None) -> ProjectionResult:
+    """Project a scored run to production and write ``<run_dir>/projection.json``."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise NotFound(f"run folder {run_dir} does not exist")
+    manifest = read_manifest(run_dir)
+    run_thresholds = _read_json(run_dir / "thresholds.json")
+    file_doc, grid = None, None
+    if thresholds_file is not None:
+        loaded = load_sweep_file(thresholds_file)
+        if isinstance(loaded, list):
+            grid = loaded
+        else:
+            file_doc = loaded
+    scores = _read_scores(run_dir / "scores.parquet")
+    prices = _input_prices(manifest)
+    outcome = outcome_of(spec, file_doc, run_thresholds)
+    blocks = project_frame(
+        scores, spec=spec, economics=economics, outcome=outcome, configs=configs, grid=grid,
+        policy_for=lambda c: resolve_policy(c, spec=spec, run_thresholds=run_thresholds,
+                                            file_thresholds=file_doc, explicit=threshold),
+        input_price_for=lambda c: prices.get(c), where=str(run_dir / "scores.parquet"),
+    )
+    projection = {
+        "schema": SCHEMA,
+        "run_id": manifest.get("run_id") or run_dir.name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "volume_per_month": spec.volume_per_month,
+        "mix": spec.mix,
+        "outcome": outcome,
+        "bootstrap": {"resamples": spec.resamples, "seed": spec.seed, "method": "stratified (multinomial per segment)"},
+        "monte_carlo": {"months": spec.months_simulated, "seed": spec.seed},
+        "sweep": grid,
+        "spec": spec.model_dump(mode="json"),
+        "economics": economics.model_dump(mode="json"),
+        "configs": blocks,
+    }
+    warnings = _warnings(blocks)
+    projection["warnings"] = warnings
+    path = write_json(run_dir / "projection.json", projection)
+    return ProjectionResult(path=path, projection=projection, configs=tuple(blocks), warnings=tuple(warnings))

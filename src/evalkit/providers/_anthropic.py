@@ -1,0 +1,152 @@
+"""Anthropic through the official async SDK (which runs on httpx2). SDK retries are 0.
+
+Structured output: ``structured_output="tool"`` (default) forces one tool whose
+``input_schema`` is the response schema and returns the tool input as JSON text;
+``"json"`` asks for JSON in the system prompt; ``False`` sends the messages as-is.
+Usage is converted to evalkit's convention: Anthropic reports cache reads and writes
+*outside* ``input_tokens``; evalkit's ``input_tokens`` includes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, ClassVar
+
+from evalkit.errors import ConfigError
+from evalkit.providers._base import ModelRequest, ModelResponse, Usage
+from evalkit.providers._errors import ProviderError, error_fields, kind_for_status, parse_retry_after
+
+SAMPLE_HEADER = "x-evalkit-sample"
+TOOL_NAME = "record_decision"
+_PASSED_PARAMS = ("stop_sequences", "metadata", "service_tier", "thinking")
+# anthropic 2.x dropped the sampling arguments from ``messages.create`` (newer models
+# reject them); older models still accept them in the body, so they go in extra_body.
+_BODY_PARAMS = ("temperature", "top_p", "top_k")
+
+
+class AnthropicProvider:
+    name: ClassVar[str] = "anthropic"
+    simulated: ClassVar[bool] = False
+    offline: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key_env: str = "ANTHROPIC_API_KEY",
+        structured_output: bool | str = "tool",
+        max_tokens: int = 1024,
+        timeout_s: float = 60.0,
+    ) -> None:
+        mode = "tool" if structured_output is True else ("off" if structured_output is False else structured_output)
+        if mode not in ("tool", "json", "off"):
+            raise ConfigError(f"anthropic provider: structured_output must be 'tool', 'json' or false, "
+                              f"got {structured_output!r}")
+        self.base_url = base_url
+        self.api_key_env = api_key_env
+        self.structured_output = mode
+        self.max_tokens = max_tokens
+        self.timeout_s = timeout_s
+        self._client: Any = None
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            import anthropic
+
+            key = os.environ.get(self.api_key_env)
+            if not key:
+                if self.base_url is None:
+                    raise ProviderError(f"environment variable {self.api_key_env} is not set (provider anthropic)",
+                                        kind="auth_error", provider=self.name)
+                key = "not-needed"
+            self._client = anthropic.AsyncAnthropic(api_key=key, base_url=self.base_url, max_retries=0,
+                                                    timeout=self.timeout_s)
+        return self._client
+
+    def _kwargs(self, request: ModelRequest) -> dict[str, Any]:
+        system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+        params = dict(request.params)
+        kwargs: dict[str, Any] = {k: params[k] for k in _PASSED_PARAMS if k in params}
+        if "stop" in params and "stop_sequences" not in kwargs:
+            stop = params["stop"]
+            kwargs["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+        body = {k: params[k] for k in _BODY_PARAMS if k in params}
+        if body:
+            kwargs["extra_body"] = body
+        kwargs["model"] = request.model
+        kwargs["max_tokens"] = int(params.get("max_tokens") or params.get("max_completion_tokens") or self.max_tokens)
+        kwargs["messages"] = [{"role": m.role, "content": m.content} for m in request.messages if m.role != "system"]
+        schema = request.response_schema
+        if schema is not None and self.structured_output == "tool":
+            kwargs["tools"] = [{"name": TOOL_NAME, "description": "Record the decision for this case.",
+                                "input_schema": schema}]
+            kwargs["tool_choice"] = {"type": "tool", "name": TOOL_NAME}
+        elif schema is not None and self.structured_output == "json":
+            system = (system + "\n\n" if system else "") + (
+                "Answer with one JSON object matching this JSON Schema and nothing else:\n"
+                + json.dumps(schema, sort_keys=True))
+        if system:
+            kwargs["system"] = system
+        kwargs["extra_headers"] = {SAMPLE_HEADER: str(request.sample_index)}
+        return kwargs
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        import anthropic
+
+        client = self._get_client()
+        try:
+            resp = await client.messages.create(**self._kwargs(request))
+        except anthropic.APIStatusError as exc:
+            raise _status_error(exc, self.name) from None
+        except anthropic.APITimeoutError as exc:
+            raise ProviderError(f"timed out after {self.timeout_s}s: {exc}", kind="timeout", provider=self.name) from None
+        except anthropic.APIConnectionError as exc:
+            raise ProviderError(f"connection failed: {exc.__cause__ or exc}", kind="connection",
+                                provider=self.name) from None
+        except (ValueError, anthropic.APIResponseValidationError) as exc:
+            raise ProviderError(f"unreadable response: {type(exc).__name__}: {str(exc)[:200]}",
+                                kind="bad_response", provider=self.name) from None
+        text = ""
+        for block in resp.content or []:
+            if getattr(block, "type", None) == "tool_use":
+                text = json.dumps(block.input)
+                break
+            if getattr(block, "type", None) == "text":
+                text += block.text
+        return ModelResponse(text=text, usage=usage_from_anthropic(resp.usage),
+                             model_version=getattr(resp, "model", None), finish_reason=resp.stop_reason)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def usage_from_anthropic(u: Any) -> Usage | None:
+    """Anthropic usage -> evalkit convention (input includes cache reads and writes)."""
+    if u is None:
+        return None
+    get = u.get if isinstance(u, dict) else (lambda k, d=None: getattr(u, k, d))
+    fresh = get("input_tokens")
+    read = get("cache_read_input_tokens") or 0
+    written = get("cache_creation_input_tokens") or 0
+    details = get("output_tokens_details")
+    thinking = None
+    if details is not None:
+        thinking = details.get("thinking_tokens") if isinstance(details, dict) else getattr(details, "thinking_tokens", None)
+    return Usage(input_tokens=None if fresh is None else fresh + read + written, output_tokens=get("output_tokens"),
+                 cached_tokens=read, cache_write_tokens=written, reasoning_tokens=thinking)
+
+
+def _status_error(exc: Any, provider: str) -> ProviderError:
+    body: Any = None
+    try:
+        body = json.loads(exc.response.text)
+    except Exception:  # noqa: BLE001
+        body = exc.body
+    message, code, etype = error_fields(body)
+    usage = usage_from_anthropic(body.get("usage")) if isinstance(body, dict) and body.get("usage") else None
+    return ProviderError(message or str(exc)[:300], kind=kind_for_status(exc.status_code, code, etype),
+                         status=exc.status_code, retry_after_s=parse_retry_after(exc.response.headers),
+                         usage=usage, provider=provider)

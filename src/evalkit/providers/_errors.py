@@ -1,0 +1,115 @@
+"""One error type for every network provider, so the executor's retry policy never
+needs to know which SDK raised.
+
+Adapters translate SDK exceptions into ``ProviderError`` with a normalised ``kind``,
+the HTTP status, the server's Retry-After (seconds) and the usage the provider
+reported for the failed attempt (a 5xx after generation can be billed).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+from evalkit.providers._base import Usage
+
+# kind -> retryable. Kinds are stable strings: they land in results as ``error_class``.
+RETRYABLE_KINDS = {
+    "rate_limited": True,
+    "overloaded": True,
+    "server_error": True,
+    "timeout": True,
+    "connection": True,
+    "bad_response": True,  # truncated / non-JSON body: a proxy hiccup, worth another try
+    "conflict": True,
+    "quota_exceeded": False,  # 429 insufficient_quota / spend limit: waiting will not help
+    "auth_error": False,
+    "not_found": False,
+    "client_error": False,
+    "provider_error": False,
+}
+
+_QUOTA_CODES = ("insufficient_quota", "enforced_spend_limit_reached", "billing_hard_limit_reached",
+                "quota_exceeded", "spend_limit")
+
+
+class ProviderError(Exception):
+    """A provider call that did not produce an answer."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        usage: Usage | None = None,
+        provider: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.retry_after_s = retry_after_s
+        self.usage = usage
+        self.provider = provider
+
+    @property
+    def retryable(self) -> bool:
+        return RETRYABLE_KINDS.get(self.kind, False)
+
+
+def kind_for_status(status: int | None, code: str | None = None, error_type: str | None = None) -> str:
+    """Normalised error kind for an HTTP status plus the provider's error code/type."""
+    text = f"{code or ''} {error_type or ''}".lower()
+    if any(q in text for q in _QUOTA_CODES):
+        return "quota_exceeded"
+    if status is None:
+        return "provider_error"
+    if status == 429:
+        return "rate_limited"
+    if status == 529 or "overloaded" in text:
+        return "overloaded"
+    if status >= 500:
+        return "server_error"
+    if status == 408:
+        return "timeout"
+    if status == 409:
+        return "conflict"
+    if status in (401, 403):
+        return "auth_error"
+    if status == 404:
+        return "not_found"
+    return "client_error"
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date)."""
+    if headers is None:
+        return None
+    try:
+        ms = headers.get("retry-after-ms")
+        if ms is not None:
+            return max(float(ms) / 1000.0, 0.0)
+        raw = headers.get("retry-after")
+    except Exception:  # noqa: BLE001 - odd header containers: treat as absent
+        return None
+    if raw is None:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+        return None if parsed is None else max(parsed.timestamp() - time.time(), 0.0)
+
+
+def error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
+    """(message, code, type) from an OpenAI- or Anthropic-shaped error body."""
+    if not isinstance(body, dict):
+        return None, None, None
+    err = body.get("error", body)
+    if not isinstance(err, dict):
+        return str(err), None, None
+    details = err.get("details") if isinstance(err.get("details"), dict) else {}
+    code = err.get("code") or details.get("error_code")
+    return err.get("message"), (str(code) if code is not None else None), err.get("type")

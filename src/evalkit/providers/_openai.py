@@ -1,0 +1,156 @@
+"""OpenAI (and any OpenAI-compatible server: vLLM, Ollama, llama.cpp) through the
+official async SDK. SDK retries are 0: evalkit's executor owns the retry policy."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any, ClassVar
+
+from evalkit.errors import ConfigError
+from evalkit.providers._base import ModelRequest, ModelResponse, TokenLogprob, Usage
+from evalkit.providers._errors import ProviderError, error_fields, kind_for_status, parse_retry_after
+
+SAMPLE_HEADER = "x-evalkit-sample"
+"""Tells the loopback server which self-consistency sample this is; real APIs ignore it."""
+
+
+def _schema_name(schema: dict[str, Any]) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", str(schema.get("title") or "decision"))[:64]
+
+
+class OpenAIProvider:
+    name: ClassVar[str] = "openai"
+    simulated: ClassVar[bool] = False
+    offline: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        structured_output: bool = True,
+        strict_schema: bool = False,
+        top_logprobs: int = 5,
+        timeout_s: float = 60.0,
+        http_client: str = "httpx",
+        organization: str | None = None,
+    ) -> None:
+        if http_client not in ("httpx", "aiohttp"):
+            raise ConfigError(f"openai provider: http_client must be 'httpx' or 'aiohttp', got {http_client!r}")
+        self.base_url = base_url
+        self.api_key_env = api_key_env
+        self.structured_output = structured_output
+        self.strict_schema = strict_schema
+        self.top_logprobs = top_logprobs
+        self.timeout_s = timeout_s
+        self.http_client = http_client
+        self.organization = organization
+        self._client: Any = None  # created on first call: a --replay run never needs a key
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            import openai
+
+            key = os.environ.get(self.api_key_env)
+            if not key:
+                if self.base_url is None:
+                    raise ProviderError(f"environment variable {self.api_key_env} is not set (provider openai)",
+                                        kind="auth_error", provider=self.name)
+                key = "not-needed"  # local OpenAI-compatible servers usually take any key
+            extra: dict[str, Any] = {}
+            if self.http_client == "aiohttp":
+                extra["http_client"] = openai.DefaultAioHttpClient()
+            self._client = openai.AsyncOpenAI(api_key=key, base_url=self.base_url, organization=self.organization,
+                                              max_retries=0, timeout=self.timeout_s, **extra)
+        return self._client
+
+    def _kwargs(self, request: ModelRequest) -> dict[str, Any]:
+        kwargs: dict[str, Any] = dict(request.params)
+        kwargs["model"] = request.model
+        kwargs["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        if request.response_schema is not None and self.structured_output:
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": _schema_name(request.response_schema), "schema": request.response_schema,
+                "strict": self.strict_schema}}
+        if request.logprobs:
+            kwargs["logprobs"] = True
+            kwargs["top_logprobs"] = self.top_logprobs
+        kwargs["extra_headers"] = {SAMPLE_HEADER: str(request.sample_index)}
+        return kwargs
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        import openai
+
+        client = self._get_client()
+        try:
+            resp = await client.chat.completions.create(**self._kwargs(request))
+        except openai.APIStatusError as exc:
+            raise _status_error(exc, self.name) from None
+        except openai.APITimeoutError as exc:
+            raise ProviderError(f"timed out after {self.timeout_s}s: {exc}", kind="timeout", provider=self.name) from None
+        except openai.APIConnectionError as exc:
+            raise ProviderError(f"connection failed: {exc.__cause__ or exc}", kind="connection",
+                                provider=self.name) from None
+        except (ValueError, openai.APIResponseValidationError) as exc:  # non-JSON / malformed body
+            raise ProviderError(f"unreadable response: {type(exc).__name__}: {str(exc)[:200]}",
+                                kind="bad_response", provider=self.name) from None
+        if not getattr(resp, "choices", None):
+            raise ProviderError("response has no choices", kind="bad_response", provider=self.name)
+        choice = resp.choices[0]
+        message = choice.message
+        text = message.content
+        if not text and getattr(message, "tool_calls", None):
+            text = message.tool_calls[0].function.arguments
+        return ModelResponse(
+            text=text or "",
+            usage=usage_from_openai(resp.usage),
+            model_version=getattr(resp, "model", None),
+            finish_reason=choice.finish_reason,
+            token_logprobs=_logprobs(choice),
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def usage_from_openai(u: Any) -> Usage | None:
+    """OpenAI usage (object or dict) -> evalkit Usage; None when not reported."""
+    if u is None:
+        return None
+    get = u.get if isinstance(u, dict) else (lambda k, d=None: getattr(u, k, d))
+    pdet = get("prompt_tokens_details")
+    cdet = get("completion_tokens_details")
+
+    def sub(obj: Any, key: str) -> int | None:
+        if obj is None:
+            return None
+        return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+
+    return Usage(input_tokens=get("prompt_tokens"), output_tokens=get("completion_tokens"),
+                 cached_tokens=sub(pdet, "cached_tokens"), cache_write_tokens=sub(pdet, "cache_write_tokens"),
+                 reasoning_tokens=sub(cdet, "reasoning_tokens"))
+
+
+def _logprobs(choice: Any) -> list[TokenLogprob] | None:
+    lp = getattr(choice, "logprobs", None)
+    if lp is None or not getattr(lp, "content", None):
+        return None
+    return [TokenLogprob(token=t.token, logprob=t.logprob,
+                         top=[(x.token, x.logprob) for x in (t.top_logprobs or [])]) for t in lp.content]
+
+
+def _status_error(exc: Any, provider: str) -> ProviderError:
+    body: Any = None
+    try:
+        body = json.loads(exc.response.text)
+    except Exception:  # noqa: BLE001 - error bodies are often not JSON
+        body = exc.body
+    message, code, etype = error_fields(body)
+    usage = usage_from_openai(body.get("usage")) if isinstance(body, dict) and body.get("usage") else None
+    return ProviderError(message or str(exc)[:300], kind=kind_for_status(exc.status_code, code, etype),
+                         status=exc.status_code, retry_after_s=parse_retry_after(exc.response.headers),
+                         usage=usage, provider=provider)

@@ -1,0 +1,34 @@
+"""``rules``: the written policy as code, a non-LLM baseline. Offline; costs nothing
+(its price is a known zero, not an unknown)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from evalkit.providers._base import ModelRequest, ModelResponse, Usage
+from evalkit.providers._sim import prompt_text
+
+
+class RulesProvider:
+    name: ClassVar[str] = "rules"
+    simulated: ClassVar[bool] = False
+    offline: ClassVar[bool] = True
+
+    def __init__(self, *, task: str = "upgrades", **_: Any) -> None:
+        self.task = task
+
+    def price_model(self, model: str) -> str | None:
+        return None
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        from evalkit.tasks import get_task
+
+        started = time.perf_counter()
+        text = get_task(self.task).rules_decide(prompt_text(request))  # type: ignore[attr-defined]
+        return ModelResponse(text=text, usage=Usage(input_tokens=0, output_tokens=0, cached_tokens=0),
+                             model_version="rules-written-policy", finish_reason="stop",
+                             latency_s=time.perf_counter() - started)
+
+    async def aclose(self) -> None:
+        return None

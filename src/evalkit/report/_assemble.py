@@ -1,0 +1,248 @@
+"""Turn run folders into the report's view model: columns, leaderboard, segment matrix,
+verdict. No HTML here and no charts: the template and ``_charts`` consume this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.gate._rundata import RunData, baseline_config_for
+from evalkit.gate._stats import Estimate, outcome_mask, paired_segment_compare, quantile_interval, rate
+
+ALL = "(all segments)"
+
+
+@dataclass(kw_only=True)
+class Column:
+    """One configuration of one run: a leaderboard row and a matrix column."""
+
+    key: str
+    label: str
+    run: RunData
+    config: str
+    meta: dict[str, Any]
+    is_baseline: bool
+    simulated: bool
+    df: pd.DataFrame
+    ref: Column | None = None
+
+    @property
+    def prompt_version(self) -> str:
+        v = str(self.meta.get("prompt_version") or "")
+        return v.removeprefix("sha256:")[:12] or "unknown"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Change:
+    diff: float
+    lo: float
+    hi: float
+    n: int
+    p_adjusted: float
+    significant: bool
+
+    @property
+    def arrow(self) -> str:
+        if not self.significant:
+            return ""
+        return "▲" if self.diff > 0 else "▼"
+
+    @property
+    def text(self) -> str:
+        pts = f"{100 * self.diff:+.1f} pts"
+        if self.significant:
+            word = "significant gain" if self.diff > 0 else "significant drop"
+            return f"{word} {pts} (adj. p={self.p_adjusted:.2g}, n={self.n})"
+        return f"{pts}, n.s. (adj. p={self.p_adjusted:.2g})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaderRow:
+    column: Column
+    n: int
+    good: Estimate
+    correct: Estimate
+    gap: Estimate
+    invalid: Estimate
+    escalated: Estimate
+    cost_mean: float | None
+    cost_p95: Estimate | None
+    cost_unknown: int
+    automation: Estimate | None
+    threshold: float | None
+    net_value: Estimate | None
+
+
+@dataclass(kw_only=True)
+class Matrix:
+    segments: list[str]
+    cells: dict[tuple[str, str], Estimate]
+    """(segment, column key) -> good rate."""
+    changes: dict[tuple[str, str], Change] = field(default_factory=dict)
+
+
+def _label_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Column]:
+    pairs = [(run, cfg, False) for run in runs for cfg in run.configs]
+    if baseline is not None and all(baseline.path.resolve() != r.path.resolve() for r in runs):
+        pairs = [(baseline, cfg, True) for cfg in baseline.configs] + pairs
+    names = [cfg for _, cfg, _ in pairs]
+    cols = []
+    for i, (run, cfg, is_base) in enumerate(pairs):
+        label = cfg if names.count(cfg) == 1 else f"{cfg} ({run.run_id})"
+        cols.append(Column(key=f"c{i}", label=label, run=run, config=cfg, meta=run.config_meta(cfg),
+                           is_baseline=is_base, simulated=run.simulated(cfg), df=run.config_scores(cfg)))
+    return cols
+
+
+def build_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Column]:
+    """Columns with their reference: the baseline's matching config, else the first column."""
+    cols = _label_columns(runs, baseline)
+    base_cols = [c for c in cols if c.is_baseline]
+    for c in cols:
+        if c.is_baseline:
+            continue
+        if base_cols:
+            bname = baseline_config_for(baseline, c.config) if baseline else None
+            c.ref = next((b for b in base_cols if b.config == bname), base_cols[0])
+        elif c is not cols[0]:
+            c.ref = cols[0]  # no baseline: compare against the first configuration
+    return cols
+
+
+def _threshold_entry(col: Column) -> dict[str, Any] | None:
+    return ((col.run.thresholds or {}).get("configs") or {}).get(col.config)
+
+
+def projection_entry(col: Column) -> dict[str, Any] | None:
+    return ((col.run.projection or {}).get("configs") or {}).get(col.config)
+
+
+def _as_estimate(d: dict[str, Any] | None) -> Estimate | None:
+    if not d or d.get("value") is None:
+        return None
+    return Estimate(value=d.get("value"), lo=d.get("lo"), hi=d.get("hi"), n=int(d.get("n") or 0))
+
+
+def leaderboard(cols: Sequence[Column]) -> list[LeaderRow]:
+    rows = []
+    for c in cols:
+        df = c.df
+        good = outcome_mask(df, "good")
+        correct = outcome_mask(df, "correct")
+        status = df["status"].astype(str)
+        deferred = df["deferred"].astype("boolean").fillna(False).astype(bool) if "deferred" in df else \
+            pd.Series(False, index=df.index)
+        cost = df["cost_usd"] if "cost_usd" in df else pd.Series(np.nan, index=df.index)
+        unknown = int(cost.isna().sum())
+        # A mean or quantile over partly unknown costs would understate spend: show unknown.
+        known = cost.to_numpy(dtype=float) if unknown == 0 and len(df) else None
+        th = _threshold_entry(c)
+        auto = _as_estimate((th or {}).get("coverage"))
+        if th is not None and th.get("threshold") is None:
+            auto = Estimate(value=0.0, n=int(th.get("n") or len(df)))
+        proj = projection_entry(c) or {}
+        rows.append(LeaderRow(
+            column=c, n=len(df), good=rate(good), correct=rate(correct), gap=rate(correct & ~good),
+            invalid=rate(status != "ok"), escalated=rate(deferred),
+            cost_mean=float(known.mean()) if known is not None else None,
+            cost_p95=quantile_interval(known, 0.95, resamples=100) if known is not None else None,
+            cost_unknown=unknown, automation=auto,
+            threshold=(th or {}).get("threshold"), net_value=_as_estimate(proj.get("net_value_per_month"))))
+    return rows
+
+
+def segment_matrix(cols: Sequence[Column], *, alpha: float = 0.05) -> Matrix:
+    segs = sorted({str(s) for c in cols for s in c.df["segment"].unique()})
+    cells: dict[tuple[str, str], Estimate] = {}
+    changes: dict[tuple[str, str], Change] = {}
+    for c in cols:
+        good = outcome_mask(c.df, "good").to_numpy()
+        seg = c.df["segment"].astype(str).to_numpy()
+        cells[(ALL, c.key)] = rate(good)
+        for s in segs:
+            cells[(s, c.key)] = rate(good[seg == s])
+        if c.ref is None:
+            continue
+        cmp = paired_segment_compare(c.ref.df, c.df, alpha=alpha)
+        overall = paired_segment_compare(c.ref.df.assign(segment=ALL), c.df, alpha=alpha, correction="none")
+        for r in pd.concat([cmp, overall]).to_dict("records"):
+            changes[(r["segment"], c.key)] = Change(diff=r["diff"], lo=r["diff_lo"], hi=r["diff_hi"], n=r["n"],
+                                                    p_adjusted=r["p_adjusted"], significant=bool(r["significant"]))
+    return Matrix(segments=[ALL, *segs], cells=cells, changes=changes)
+
+
+def objective_of(runs: Sequence[RunData]) -> str:
+    """The suite's objective ('good_rate' or 'net_value') as recorded in the manifest."""
+    for run in runs:
+        m = run.manifest
+        suite = m.get("suite")
+        obj = m.get("objective") or (suite.get("objective") if isinstance(suite, dict) else None)
+        if obj in ("good_rate", "net_value"):
+            return obj
+    return "good_rate"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    objective: str
+    best: LeaderRow | None
+    best_reason: str
+    regressions: list[tuple[Column, str, Change]]
+    gates: list[dict[str, Any]] | None
+    gates_passed: bool | None
+
+
+def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, *, top: int = 5) -> Verdict:
+    objective = objective_of(runs)
+    candidates = [r for r in rows if not r.column.is_baseline] or list(rows)
+    best, reason = None, "no configuration scored"
+    if objective == "net_value" and candidates and all(r.net_value is not None for r in candidates):
+        best = max(candidates, key=lambda r: r.net_value.value)  # type: ignore[union-attr]
+        reason = "highest projected net value per month"
+    elif candidates:
+        best = max(candidates, key=lambda r: (r.good.value or 0.0))
+        reason = "highest good rate" + (" (net value unavailable: projection not run for every configuration)"
+                                        if objective == "net_value" else "")
+    by_key = {r.column.key: r.column for r in rows}
+    regs = [(by_key[k], s, ch) for (s, k), ch in matrix.changes.items() if ch.significant and ch.diff < 0]
+    regs.sort(key=lambda t: t[2].diff)
+    gates_doc = next((r.gates for r in runs if r.gates), None)
+    return Verdict(objective=objective, best=best, best_reason=reason, regressions=regs[:top],
+                   gates=(gates_doc or {}).get("results") if gates_doc else None,
+                   gates_passed=gates_doc.get("passed") if gates_doc else None)
+
+
+def template_source(col: Column) -> str | None:
+    """The config's prompt template as copied into ``run_dir/prompts/``."""
+    pdir = col.run.path / "prompts"
+    if not pdir.is_dir():
+        return None
+    candidates = []
+    if col.meta.get("prompt"):
+        candidates.append(pdir / Path(str(col.meta["prompt"])).name)
+    candidates += [pdir / f"{col.config}.j2", pdir / f"{col.config}.jinja"]
+    for p in candidates:
+        if p.is_file():
+            return p.read_text(encoding="utf-8", errors="replace")
+    files = [p for p in pdir.iterdir() if p.is_file()]
+    return files[0].read_text(encoding="utf-8", errors="replace") if len(files) == 1 else None
+
+
+def template_diff(col: Column, *, max_chars: int = 6000) -> str | None:
+    """Unified diff of the template against the reference's; '' when identical, None when unknown."""
+    import difflib
+
+    if col.ref is None:
+        return None
+    a, b = template_source(col.ref), template_source(col)
+    if a is None or b is None:
+        return None
+    diff = "".join(difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
+                                        fromfile=f"{col.ref.label} (reference)", tofile=col.label))
+    return diff if len(diff) <= max_chars else diff[:max_chars] + f"\n… ({len(diff) - max_chars} more characters)"

@@ -1,0 +1,161 @@
+"""Charts as inline SVG strings (matplotlib, Agg backend, imported lazily).
+
+Readable in print and without colour: every series also differs by line style and
+marker, axes are labelled, legends present. Text stays text (svg.fonttype none),
+which keeps files small; each chart gets its own hash salt so clip-path ids never
+collide between charts inlined into one HTML document.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ((0, (5, 1, 1, 1)), "v"), ((0, (1, 1)), "P")]
+COLOURS = ["#1b6ca8", "#d1495b", "#2e8b57", "#8e44ad", "#e07b00", "#555555"]
+
+
+def _style(i: int) -> dict[str, Any]:
+    ls, marker = STYLES[i % len(STYLES)]
+    return {"linestyle": ls, "marker": marker, "color": COLOURS[i % len(COLOURS)]}
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _to_svg(fig: Any, salt: str) -> str:
+    import matplotlib
+
+    plt = _plt()
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    plt.close(fig)
+    svg = buf.getvalue()
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else svg
+
+
+def _rc() -> Any:
+    import matplotlib
+
+    return matplotlib.rc_context({"font.size": 9, "axes.grid": True, "grid.alpha": 0.3,
+                                  "font.family": "sans-serif"})
+
+
+def reliability_chart(panels: Sequence[tuple[str, Any, float | None, float | None]], *, salt: str) -> str:
+    """Small multiples: one reliability diagram per configuration.
+
+    ``panels``: (label, bins DataFrame from calibration_bins, ECE or None, threshold or None).
+    """
+    plt = _plt()
+    n = len(panels)
+    ncols = min(3, n)
+    nrows = int(np.ceil(n / ncols))
+    with _rc():
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 3.2 * nrows), squeeze=False)
+        for ax in axes.flat[n:]:
+            ax.set_visible(False)
+        for i, (label, bins, ece, thr) in enumerate(panels):
+            ax = axes.flat[i]
+            ax.plot([0, 1], [0, 1], linestyle="--", color="#888888", linewidth=1, label="perfect calibration")
+            if bins is not None and len(bins):
+                yerr = np.clip(np.vstack([bins["observed"] - bins["obs_lo"], bins["obs_hi"] - bins["observed"]]), 0, None)
+                st = _style(i)
+                ax.errorbar(bins["confidence"], bins["observed"], yerr=yerr, capsize=2, linewidth=1.2,
+                            label="observed good rate (95% CI)", **st)
+            if thr is not None:
+                ax.axvline(thr, color="#000000", linestyle=":", linewidth=1, label=f"threshold {thr:.2f}")
+            ax.set_xlim(0, 1)
+            ax.set_ylim(0, 1.02)
+            ax.set_xlabel("stated confidence")
+            ax.set_ylabel("observed good rate")
+            ece_s = f"ECE {ece:.3f}" if ece is not None else "ECE n/a"
+            ax.set_title(f"{label}\n{ece_s}", fontsize=9)
+            ax.legend(fontsize=7, loc="upper left")
+        fig.tight_layout()
+        return _to_svg(fig, salt)
+
+
+def risk_coverage_chart(curves: Sequence[tuple[str, np.ndarray, np.ndarray, float | None]], *, salt: str) -> str:
+    """Risk (error rate among automated) against coverage (share automated), one line per config.
+
+    ``curves``: (label, coverage, risk, coverage at the chosen threshold or None).
+    """
+    plt = _plt()
+    with _rc():
+        fig, ax = plt.subplots(figsize=(6.4, 3.8))
+        for i, (label, cov, risk, at) in enumerate(curves):
+            st = _style(i)
+            ax.plot(cov, risk, linestyle=st["linestyle"], color=st["color"], linewidth=1.4, label=label,
+                    marker=st["marker"], markevery=max(1, len(cov) // 8), markersize=4)
+            if at is not None and len(cov):
+                j = int(np.argmin(np.abs(cov - at)))
+                ax.plot([cov[j]], [risk[j]], marker=st["marker"], color="black", markersize=7, linestyle="none")
+                ax.annotate(f"{label}: threshold", (cov[j], risk[j]), textcoords="offset points",
+                            xytext=(4, 6), fontsize=7)
+        ax.set_xlabel("coverage (share of cases automated)")
+        ax.set_ylabel("risk (not-good rate among automated)")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8, title="configuration", title_fontsize=8)
+        fig.tight_layout()
+        return _to_svg(fig, salt)
+
+
+def cost_chart(series: Sequence[tuple[str, np.ndarray]], *, salt: str) -> str:
+    """Empirical CDF of cost per case (log x), p95/p99 marked per config with labelled markers."""
+    plt = _plt()
+    with _rc():
+        fig, ax = plt.subplots(figsize=(6.4, 3.8))
+        for i, (label, costs) in enumerate(series):
+            st = _style(i)
+            xs = np.sort(costs[costs > 0])
+            if not xs.size:
+                continue
+            # A CDF of <= 300 points keeps the SVG small for 10,000 cases.
+            idx = np.unique(np.linspace(0, xs.size - 1, min(300, xs.size)).astype(int))
+            ys = (idx + 1) / xs.size
+            ax.plot(xs[idx], ys, linestyle=st["linestyle"], color=st["color"], linewidth=1.4, label=label)
+            for q, mk in ((0.95, "^"), (0.99, "v")):
+                v = float(np.quantile(xs, q))
+                ax.plot([v], [q], marker=mk, color=st["color"], markeredgecolor="black", linestyle="none")
+        ax.plot([], [], marker="^", color="white", markeredgecolor="black", linestyle="none", label="p95")
+        ax.plot([], [], marker="v", color="white", markeredgecolor="black", linestyle="none", label="p99")
+        ax.set_xscale("log")
+        ax.set_xlabel("cost per case (USD, log scale)")
+        ax.set_ylabel("share of cases at or below")
+        ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        return _to_svg(fig, salt)
+
+
+def spend_chart(rows: Sequence[tuple[str, float, float | None, float | None]], *, salt: str) -> str:
+    """Naive vs tail-aware monthly spend per config: grouped bars told apart by hatching too."""
+    plt = _plt()
+    with _rc():
+        fig, ax = plt.subplots(figsize=(6.4, 0.6 * len(rows) + 1.6))
+        y = np.arange(len(rows))
+        h = 0.25
+        kinds = [("naive (p50 x volume)", 1, "", "#9ecae1"), ("tail-aware p50", 2, "//", "#3182bd"),
+                 ("tail-aware p95", 3, "xx", "#08519c")]
+        for j, (name, k, hatch, col) in enumerate(kinds):
+            vals = [r[k] if r[k] is not None else 0.0 for r in rows]
+            ax.barh(y + (j - 1) * h, vals, height=h, label=name, hatch=hatch, color=col, edgecolor="black",
+                    linewidth=0.5)
+        ax.set_yticks(y, [r[0] for r in rows])
+        ax.invert_yaxis()
+        ax.set_xlabel("monthly model spend (USD)")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        return _to_svg(fig, salt)

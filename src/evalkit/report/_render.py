@@ -1,0 +1,157 @@
+"""Render the report: load runs, assemble sections, fill the Jinja2 template, write atomically.
+
+Autoescaping is on for everything; only our own generated SVG, CSS and JS are marked
+safe. A Content-Security-Policy meta tag allows no network at all and only the one
+inline script whose hash we computed, so even an escaping mistake could not run a
+payload from model output or fetch anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from evalkit._io import write_text
+from evalkit.gate._rundata import load_run
+from evalkit.gate._stats import Estimate
+
+
+def _val(x: Any) -> float | None:
+    if isinstance(x, Estimate):
+        x = x.value
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return float(x)
+
+
+def _pct(x: Any, digits: int = 1) -> str:
+    v = _val(x)
+    return "unknown" if v is None else f"{100 * v:.{digits}f}%"
+
+
+def _usd(x: Any, digits: int = 4) -> str:
+    v = _val(x)
+    return "unknown" if v is None else f"${v:,.{digits}f}"
+
+
+def _num(x: Any, digits: int = 2) -> str:
+    v = _val(x)
+    return "unknown" if v is None else f"{v:,.{digits}f}"
+
+
+def _sortval(x: Any) -> str:
+    v = _val(x)
+    return "" if v is None else repr(v)
+
+
+def _compact(x: Any) -> str:
+    if isinstance(x, (dict, list)):
+        return json.dumps(x, sort_keys=True, default=str, separators=(", ", ": "))
+    return "" if x is None else str(x)
+
+
+def _environment() -> Any:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("evalkit.report", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(pct=_pct, pct0=_pct, usd=_usd, num=_num, sortval=_sortval, compact=_compact)
+    return env
+
+
+def _asset(name: str) -> str:
+    return resources.files("evalkit.report").joinpath(name).read_text(encoding="utf-8")
+
+
+def _csp(js: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode()
+    return ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+            f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
+
+
+def _describe_dataset(m: dict[str, Any]) -> str | None:
+    ds = m.get("dataset")
+    if not isinstance(ds, dict):
+        return str(ds) if ds else None
+    name = ds.get("ref") or f"{ds.get('name', '?')}@{ds.get('version', '?')}"
+    sha = str(ds.get("sha256") or "unknown").removeprefix("sha256:")
+    return f"{name} (version {ds.get('version', '?')}, sha256 {sha[:16]}…)"
+
+
+def _describe_suite(m: dict[str, Any]) -> str | None:
+    s = m.get("suite")
+    if isinstance(s, dict):
+        sha = str(s.get("sha256") or "unknown").removeprefix("sha256:")
+        return f"{s.get('path') or s.get('name') or '?'} (sha256 {sha[:16]}…)"
+    return str(s) if s else None
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("evalkit")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_report(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | str | None = None,
+                 title: str | None = None, max_drilldowns: int = 200, sample_per_config: int = 3) -> Path:
+    """Write one self-contained HTML report comparing the configurations of ``run_dirs``.
+
+    ``baseline``: a run folder whose configurations are the reference for the
+    significance marks, the flipped cases and the template diffs (matched by config
+    name). Without it, the first configuration is the reference for the others.
+    """
+    from evalkit.errors import ConfigError
+    from evalkit.report import _assemble, _cases, _sections
+
+    if not run_dirs:
+        raise ConfigError("build_report needs at least one run folder")
+    runs = [load_run(p) for p in run_dirs]
+    base = load_run(baseline) if baseline is not None else None
+    cols = _assemble.build_columns(runs, base)
+    rows = _assemble.leaderboard(cols)
+    matrix = _assemble.segment_matrix(cols)
+    all_runs = ([base] if base else []) + runs
+    verdict = _assemble.verdict(runs, rows, matrix)
+    flips, improved = _cases.find_flips(cols)
+    chosen = _cases.select_cases(cols, flips, max_drilldowns=max_drilldowns, sample_per_column=sample_per_config)
+    details = _cases.case_details(chosen)
+    anchors = {(d.column.key, d.case_id): d.anchor for d in details}
+    flips = [replace(f, anchor=anchors.get((f.column.key, f.case_id))) for f in flips]
+    refs = sorted({c.ref.label for c in cols if c.ref is not None})
+    js, css = _asset("report.js"), _asset("report.css")
+    from markupsafe import Markup
+
+    context = {
+        "title": title or f"evalkit report — {', '.join(r.run_id for r in runs)}",
+        "version": _version(),
+        "csp": _csp(js), "css": Markup(css), "js": Markup(js),
+        "runs": runs, "baseline": base,
+        "suites": list(dict.fromkeys(s for s in (_describe_suite(r.manifest) for r in all_runs) if s)),
+        "datasets": list(dict.fromkeys(d for d in (_describe_dataset(r.manifest) for r in all_runs) if d)),
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "columns": cols, "any_simulated": any(c.simulated for c in cols),
+        "verdict": verdict, "leaderboard": rows, "matrix": matrix,
+        "has_reference": any(c.ref is not None for c in cols),
+        "reference_text": ("baseline " + base.run_id) if base else ("first configuration: " + ", ".join(refs)),
+        "calibration": _sections.calibration(cols), "projection": _sections.projection(cols),
+        "flips": flips, "improved": improved,
+        "n_flip_details": sum(1 for d in details if d.kind == "regression"), "details": details,
+    }
+    for key in ("calibration", "projection"):
+        sec = context[key]
+        for attr in ("reliability_svg", "risk_coverage_svg", "cost_svg", "spend_svg"):
+            if getattr(sec, attr, None):
+                setattr(sec, attr, Markup(getattr(sec, attr)))  # our own matplotlib output, not user text
+    html = _environment().get_template("report.html.j2").render(**context)
+    return write_text(Path(out), html)

@@ -1,0 +1,134 @@
+"""View models for the calibration and projection sections (data only, charts drawn here
+by calling ``_charts`` because each section owns its figures)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from evalkit.gate._stats import Estimate, calibration_bins, expected_calibration_error, outcome_mask
+from evalkit.report import _charts
+from evalkit.report._assemble import Column, projection_entry
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThresholdRow:
+    column: Column
+    ece: Estimate | None
+    entry: dict[str, Any] | None
+
+
+@dataclass(kw_only=True)
+class Calibration:
+    rows: list[ThresholdRow]
+    reliability_svg: str | None
+    risk_coverage_svg: str | None
+    thresholds_missing: list[Column] = field(default_factory=list)
+    mode: str | None = None
+    alpha: float | None = None
+    delta: float | None = None
+
+
+def _risk_coverage(col: Column, points: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    df = col.df
+    if "confidence" not in df or not len(df):
+        return np.array([]), np.array([])
+    deferred = df["deferred"].astype("boolean").fillna(False).to_numpy(dtype=bool) if "deferred" in df else False
+    conf = df["confidence"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    eligible = (df["status"].astype(str).to_numpy() == "ok") & ~deferred & ~np.isnan(conf)
+    order = np.argsort(-conf[eligible], kind="stable")
+    err = (~outcome_mask(df, "good").to_numpy())[eligible][order]
+    if not err.size:
+        return np.array([]), np.array([])
+    k = np.arange(1, err.size + 1)
+    cov = k / len(df)
+    risk = np.cumsum(err) / k
+    idx = np.unique(np.linspace(0, err.size - 1, min(points, err.size)).astype(int))
+    return cov[idx], risk[idx]
+
+
+def calibration(cols: Sequence[Column], *, salt: str = "cal") -> Calibration:
+    rows, panels, curves, missing = [], [], [], []
+    for c in cols:
+        df = c.df
+        entry = ((c.run.thresholds or {}).get("configs") or {}).get(c.config)
+        if entry is None:
+            missing.append(c)
+        ece, bins = None, None
+        if "confidence" in df:
+            sel = (df["status"].astype(str) == "ok") & df["confidence"].notna()
+            if sel.any():
+                conf = df.loc[sel, "confidence"].to_numpy(dtype=float)
+                good = outcome_mask(df[sel], "good").to_numpy()
+                ece = expected_calibration_error(conf, good, resamples=100)
+                bins = calibration_bins(conf, good)
+        thr = (entry or {}).get("threshold")
+        rows.append(ThresholdRow(column=c, ece=ece, entry=entry))
+        if bins is not None:
+            panels.append((c.label, bins, ece.value if ece else None, thr))
+        cov, risk = _risk_coverage(c)
+        if cov.size:
+            at = ((entry or {}).get("coverage") or {}).get("value")
+            curves.append((c.label, cov, risk, at))
+    th_doc = next((c.run.thresholds for c in cols if c.run.thresholds), None) or {}
+    return Calibration(
+        rows=rows,
+        reliability_svg=_charts.reliability_chart(panels, salt=f"{salt}-rel") if panels else None,
+        risk_coverage_svg=_charts.risk_coverage_chart(curves, salt=f"{salt}-rc") if curves else None,
+        thresholds_missing=missing, mode=th_doc.get("mode"), alpha=th_doc.get("alpha"), delta=th_doc.get("delta"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectionRow:
+    column: Column
+    entry: dict[str, Any]
+
+    def rate(self, key: str) -> Estimate | None:
+        d = self.entry.get(key)
+        if not isinstance(d, dict) or d.get("value") is None:
+            return None
+        return Estimate(value=d["value"], lo=d.get("lo"), hi=d.get("hi"), n=int(d.get("n") or 0))
+
+    @property
+    def cost(self) -> dict[str, Any]:
+        return self.entry.get("cost_per_case") or {}
+
+    @property
+    def monthly(self) -> dict[str, Any]:
+        return self.entry.get("monthly_cost") or {}
+
+
+@dataclass(kw_only=True)
+class Projection:
+    rows: list[ProjectionRow]
+    missing: list[Column]
+    volume: float | None
+    mix: dict[str, float]
+    cost_svg: str | None
+    spend_svg: str | None
+    unknown_cost: list[Column] = field(default_factory=list)
+
+
+def projection(cols: Sequence[Column], *, salt: str = "proj") -> Projection:
+    rows, missing, series, unknown = [], [], [], []
+    for c in cols:
+        entry = projection_entry(c)
+        if entry is None:
+            missing.append(c)
+        else:
+            rows.append(ProjectionRow(column=c, entry=entry))
+        cost = c.df["cost_usd"] if "cost_usd" in c.df else None
+        if cost is None or cost.isna().any() or not len(cost):
+            unknown.append(c)  # unknown cost is never drawn as 0
+        else:
+            series.append((c.label, cost.to_numpy(dtype=float)))
+    spend = [(r.column.label, r.monthly.get("naive"), r.monthly.get("p50"), r.monthly.get("p95")) for r in rows]
+    spend = [s for s in spend if all(v is not None for v in s[1:])]
+    doc = next((c.run.projection for c in cols if c.run.projection), None) or {}
+    return Projection(rows=rows, missing=missing, volume=doc.get("volume_per_month"), mix=doc.get("mix") or {},
+                      cost_svg=_charts.cost_chart(series, salt=f"{salt}-cost") if series else None,
+                      spend_svg=_charts.spend_chart(spend, salt=f"{salt}-spend") if spend else None,
+                      unknown_cost=unknown)

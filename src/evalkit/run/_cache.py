@@ -1,0 +1,135 @@
+"""Content-addressed response cache on local disk.
+
+Layout: ``<EVALKIT_HOME>/cache/responses/<ab>/<cd>/<sha256-hex>.json``, one file per
+``ModelRequest.cache_key()`` (which covers provider, model, rendered messages, params,
+schema, logprobs, sample index, endpoint and template version). Each file holds the
+ModelResponse JSON plus metadata (created, provider, model) — never request options
+such as API keys: the key is a hash and the value is only what the model answered.
+
+Concurrent writers are safe: each writes a private temp file in the same shard and
+``os.replace``s it into place (atomic on POSIX); two writers of the same key write the
+same answer-equivalent content and the last rename wins. A reader never sees a
+partial file; an unreadable file is treated as a miss and overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from evalkit.providers._base import ModelRequest, ModelResponse
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheStats:
+    entries: int
+    bytes: int
+    oldest: datetime | None
+    newest: datetime | None
+    by_model: dict[str, int]
+
+
+class ResponseCache:
+    def __init__(self, root: Path | str | None = None) -> None:
+        if root is None:
+            from evalkit._home import cache_dir
+
+            root = cache_dir()
+        self.root = Path(root) / "responses"
+
+    def path_for(self, key: str) -> Path:
+        digest = key.split(":", 1)[-1]
+        if len(digest) < 8 or not all(c in "0123456789abcdef" for c in digest):
+            raise ValueError(f"not a cache key: {key!r}")
+        return self.root / digest[:2] / digest[2:4] / f"{digest}.json"
+
+    def contains(self, key: str) -> bool:
+        return self.path_for(key).is_file()
+
+    def get(self, key: str) -> ModelResponse | None:
+        path = self.path_for(key)
+        try:
+            payload = json.loads(path.read_bytes())
+            if payload.get("key") != key:
+                return None
+            return ModelResponse.model_validate(payload["response"])
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError):  # torn/foreign file: a miss, rewritten on put
+            return None
+
+    def put(self, request: ModelRequest, response: ModelResponse, *, key: str | None = None) -> Path:
+        key = key or request.cache_key()
+        path = self.path_for(key)
+        payload = {
+            "schema": SCHEMA,
+            "key": key,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "provider": request.provider,
+            "model": request.model,
+            "response": response.model_dump(mode="json"),
+        }
+        data = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            # No fsync: the cache is re-creatable; the rename alone keeps readers from
+            # ever seeing a half-written entry.
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def _entries(self):
+        if not self.root.is_dir():
+            return
+        for shard in self.root.iterdir():
+            if not shard.is_dir():
+                continue
+            for sub in shard.iterdir():
+                if sub.is_dir():
+                    yield from (p for p in sub.iterdir() if p.suffix == ".json")
+
+    def stats(self) -> CacheStats:
+        entries = size = 0
+        oldest = newest = None
+        by_model: dict[str, int] = {}
+        for path in self._entries():
+            st = path.stat()
+            entries += 1
+            size += st.st_size
+            mtime = st.st_mtime
+            oldest = mtime if oldest is None else min(oldest, mtime)
+            newest = mtime if newest is None else max(newest, mtime)
+            try:
+                meta = json.loads(path.read_bytes())
+                label = f"{meta.get('provider')}/{meta.get('model')}"
+            except ValueError:
+                label = "(unreadable)"
+            by_model[label] = by_model.get(label, 0) + 1
+
+        def ts(v: float | None) -> datetime | None:
+            return None if v is None else datetime.fromtimestamp(v, tz=timezone.utc)
+
+        return CacheStats(entries=entries, bytes=size, oldest=ts(oldest), newest=ts(newest),
+                          by_model=dict(sorted(by_model.items())))
+
+    def prune(self, *, older_than_days: float | None = None) -> int:
+        """Delete entries last written more than ``older_than_days`` ago (all when None)."""
+        cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
+        removed = 0
+        for path in list(self._entries()):
+            if cutoff is None or path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed

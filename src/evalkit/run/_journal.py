@@ -1,0 +1,78 @@
+"""The run journal: one JSON line per finished call, appended and fsynced as each
+call completes. It is the resume source of truth: a restarted run reads it, keeps
+those records and sends none of their calls again.
+
+A process killed mid-write (kill -9) can leave a torn last line; reading skips any
+line that does not parse, and the next append starts on a fresh line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from evalkit.providers._base import ModelResponse, Usage
+from evalkit.run._records import CallRecord
+
+JOURNAL_NAME = "journal.jsonl"
+_FIELDS = {f.name for f in fields(CallRecord)}
+
+
+def record_to_json(record: CallRecord) -> str:
+    data = asdict(record)
+    data["response"] = record.response.model_dump(mode="json") if record.response else None
+    data["billed_usage"] = [u.model_dump(mode="json") for u in record.billed_usage]
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def record_from_json(line: str) -> CallRecord:
+    data: dict[str, Any] = json.loads(line)
+    data = {k: v for k, v in data.items() if k in _FIELDS}  # tolerate fields from newer versions
+    if data.get("response") is not None:
+        data["response"] = ModelResponse.model_validate(data["response"])
+    data["billed_usage"] = [Usage.model_validate(u) for u in data.get("billed_usage") or []]
+    return CallRecord(**data)
+
+
+def read_journal(path: Path) -> dict[tuple[str, str, int], CallRecord]:
+    """Records by (config, case_id, sample_index); a later line for a key wins."""
+    out: dict[tuple[str, str, int], CallRecord] = {}
+    if not path.exists():
+        return out
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = record_from_json(line)
+            except (ValueError, TypeError, KeyError):
+                continue  # torn line from an interrupted write
+            out[rec.key] = rec
+    return out
+
+
+class JournalWriter:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        needs_newline = False
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with open(self.path, "rb") as fh:
+                fh.seek(-1, os.SEEK_END)
+                needs_newline = fh.read(1) != b"\n"
+        self._fh = open(self.path, "a", encoding="utf-8")
+        if needs_newline:  # isolate a torn tail so the next record is a whole line
+            self._fh.write("\n")
+
+    def append(self, record: CallRecord) -> None:
+        self._fh.write(record_to_json(record) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()

@@ -1,0 +1,254 @@
+"""Running a suite: load it, plan every call, execute (cache, journal, retries), then
+write the run folder: manifest, results and scores as parquet, summary.
+
+``run_suite`` is the library entry point; ``evalkit run`` only parses options into a
+RunRequest. Re-running an interrupted run (same suite and options) resumes it; so does
+``RunRequest(resume=RUN_ID)``: journaled calls are never sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalkit import _io
+from evalkit._home import datasets_dir, reports_dir
+from evalkit.errors import ConfigError, RunFailed
+from evalkit.pricing import ModelPrice, lookup_price
+from evalkit.run._records import CacheMode, ExecutionOptions
+from evalkit.run._store import find_resumable, new_run_id, read_manifest, utc_now, write_manifest
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRequest:
+    suite_path: Path | None = None
+    configs: tuple[str, ...] | None = None
+    limit: int | None = None
+    fraction: float | None = None
+    sample_seed: int | None = None
+    cache_mode: CacheMode = "read-write"
+    max_cost_usd: float | None = None
+    resume: str | None = None
+    fresh: bool = False
+    reports: Path | None = None
+    datasets: Path | None = None
+    progress: bool = True
+    overrides: dict[str, Any] = field(default_factory=dict)
+    baseline: str | None = None
+
+
+@dataclass(kw_only=True)
+class RunOutcome:
+    run_id: str
+    run_dir: Path
+    manifest: dict[str, Any]
+    scores: Any
+    summary: dict[str, Any]
+    resumed: bool = False
+
+
+def _price_for(config: Any, provider: Any) -> ModelPrice | None:
+    if config.price is not None:
+        return lookup_price(config.model, config.price.model_dump(exclude_none=True))
+    if config.provider == "rules":
+        return ModelPrice(model="rules", input=0.0, output=0.0, source="rules baseline (no model call)")
+    price_model = getattr(provider, "price_model", None)
+    if price_model is not None and getattr(provider, "simulated", False):
+        real = price_model(config.model)
+        price = lookup_price(real) if real else None
+        if price is not None:
+            return ModelPrice(model=price.model, input=price.input, output=price.output, cache_read=price.cache_read,
+                              cache_write=price.cache_write, tiers=price.tiers,
+                              source=f"simulated (priced as {real}, {price.source})")
+        return None
+    return lookup_price(config.model)
+
+
+def _fingerprint(suite_sha: str, req: RunRequest) -> str:
+    blob = json.dumps([suite_sha, sorted(req.configs or ()), req.limit, req.fraction, req.sample_seed,
+                       sorted(req.overrides.items())], default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _dataset_ref(ref: str, suite_root: Path) -> str | Path:
+    return ref if "@" in ref else (suite_root / ref).resolve()
+
+
+def _copy_inputs(run_dir: Path, loaded: Any, templates: dict[str, Any]) -> None:
+    prompts = run_dir / "prompts"
+    prompts.mkdir(parents=True, exist_ok=True)
+    raw = json.loads(json.dumps(loaded.raw, default=str))
+    for config in raw.get("configs", []):
+        if config.get("name") in templates:
+            _io.write_text(prompts / f"{config['name']}.j2", templates[config["name"]].source)
+            config["prompt"] = f"prompts/{config['name']}.j2"
+    import yaml
+
+    _io.write_text(run_dir / "suite.yaml", yaml.safe_dump(raw, sort_keys=False))
+
+
+def run_suite(req: RunRequest) -> RunOutcome:
+    from evalkit.dataset import load_dataset
+    from evalkit.providers import create_provider
+    from evalkit.run._plan import plan_config, stratified_subset
+    from evalkit.suite import load_suite, load_template
+    from evalkit.tasks import get_task
+
+    root = Path(req.reports or reports_dir())
+    resumed_dir: Path | None = None
+    if req.resume:
+        resumed_dir = Path(req.resume) if Path(req.resume).is_dir() else root / req.resume
+        old = read_manifest(resumed_dir)
+        opts = old.get("request", {})
+        req = RunRequest(suite_path=resumed_dir / "suite.yaml", configs=tuple(opts["configs"]) if opts.get("configs") else None,
+                         limit=opts.get("limit"), fraction=opts.get("fraction"), sample_seed=opts.get("sample_seed"),
+                         cache_mode=req.cache_mode, max_cost_usd=req.max_cost_usd, reports=root,
+                         datasets=req.datasets, progress=req.progress, baseline=req.baseline or old.get("baseline"))
+        loaded = load_suite(req.suite_path)  # type: ignore[arg-type]  # the run's own copy, prompts included
+    else:
+        if req.suite_path is None:
+            raise ConfigError("a suite file is required (or --resume RUN_ID)")
+        loaded = load_suite(req.suite_path, overrides=req.overrides)
+    suite = loaded.suite
+    fingerprint = _fingerprint(loaded.sha256, req)
+    if resumed_dir is None and not req.fresh:
+        resumed_dir = find_resumable(root, loaded.sha256, fingerprint)
+
+    task = get_task(suite.task)
+    dataset = load_dataset(_dataset_ref(suite.dataset, loaded.root), task=task, store=req.datasets or datasets_dir())
+    sample = suite.sample
+    cases = stratified_subset(dataset.cases, limit=req.limit or sample.limit, fraction=req.fraction or sample.fraction,
+                              seed=req.sample_seed if req.sample_seed is not None else sample.seed)
+    configs = [c for c in suite.configs if not req.configs or c.name in req.configs]
+    unknown = set(req.configs or ()) - {c.name for c in suite.configs}
+    if unknown:
+        raise ConfigError(f"--config: no configuration named {', '.join(sorted(unknown))} in {loaded.path}; "
+                          f"known: {', '.join(c.name for c in suite.configs)}")
+
+    providers: dict[str, Any] = {}
+    prices: dict[str, ModelPrice | None] = {}
+    templates: dict[str, Any] = {}
+    calls, prompts = [], {}
+    schema = task.decision_json_schema()
+    for config in configs:
+        options = dict(config.options)
+        if config.provider in ("sim", "rules"):
+            options.setdefault("task", suite.task)
+        provider = create_provider(config.provider, **options)
+        providers[config.name] = provider
+        prices[config.name] = _price_for(config, provider)
+        templates[config.name] = load_template(loaded.prompt_path(config.prompt))
+        planned, info = plan_config(config, templates[config.name], cases, task, response_schema=schema,
+                                    endpoint=options.get("base_url"), seed=suite.seed)
+        calls.extend(planned)
+        prompts[config.name] = info
+
+    run_dir = resumed_dir or root / new_run_id(suite.name, fingerprint)
+    run_id = run_dir.name
+    manifest = read_manifest(resumed_dir) if resumed_dir else _initial_manifest(
+        run_id, loaded, dataset, cases, configs, providers, prices, templates, req, fingerprint)
+    manifest["status"] = "running"
+    if not resumed_dir:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _copy_inputs(run_dir, loaded, templates)
+    write_manifest(run_dir, manifest)
+
+    exe = suite.execution
+    options = ExecutionOptions(concurrency=exe.concurrency, requests_per_minute=exe.requests_per_minute,
+                               tokens_per_minute=exe.tokens_per_minute, max_attempts=exe.max_attempts,
+                               timeout_s=exe.timeout_s, max_error_share=exe.max_error_share,
+                               max_cost_usd=req.max_cost_usd, cache_mode=req.cache_mode, progress=req.progress)
+    try:
+        records = asyncio.run(_execute(calls, providers, prices, options, run_dir, suite.seed))
+    except RunFailed as exc:
+        manifest.update(status="stopped", finished=utc_now(), message=str(exc))
+        write_manifest(run_dir, manifest)
+        raise RunFailed(f"{exc}\nrun folder: {run_dir} (resume with: evalkit run --resume {run_id})") from None
+    except KeyboardInterrupt:
+        manifest.update(status="stopped", finished=utc_now(), message="interrupted")
+        write_manifest(run_dir, manifest)
+        raise
+    return _finish(run_dir, manifest, task, cases, records, prompts, configs, providers)
+
+
+async def _execute(calls, providers, prices, options, run_dir, seed):  # type: ignore[no-untyped-def]
+    from evalkit.run._executor import execute
+
+    try:
+        return await execute(calls, providers=providers, prices=prices, options=options, run_dir=run_dir, seed=seed)
+    finally:
+        for provider in providers.values():
+            await provider.aclose()
+
+
+def _initial_manifest(run_id, loaded, dataset, cases, configs, providers, prices, templates, req,  # type: ignore[no-untyped-def]
+                      fingerprint) -> dict[str, Any]:
+    from importlib.metadata import version
+
+    from evalkit._tokens import tokenizer_name
+    from evalkit.providers import redact
+
+    def price_json(p: ModelPrice | None) -> dict[str, Any] | None:
+        return None if p is None else {"input": p.input, "output": p.output, "cache_read": p.cache_read,
+                                       "cache_write": p.cache_write, "source": p.source, "model": p.model}
+
+    return {
+        "schema": 1, "run_id": run_id, "created": utc_now(), "status": "running",
+        "evalkit_version": version("evalkit"), "seed": loaded.suite.seed, "fingerprint": fingerprint,
+        "suite": {"name": loaded.suite.name, "path": str(loaded.path), "sha256": loaded.sha256,
+                  "spec": loaded.suite.model_dump(mode="json")},
+        "dataset": {"ref": dataset.ref, "name": dataset.manifest.name, "version": dataset.manifest.version,
+                    "sha256": dataset.manifest.sha256, "rows": dataset.manifest.row_count, "sampled_rows": len(cases)},
+        "request": {"configs": list(req.configs or ()), "limit": req.limit, "fraction": req.fraction,
+                    "sample_seed": req.sample_seed, "overrides": {k: str(v) for k, v in req.overrides.items()}},
+        "tokenizer": tokenizer_name(), "baseline": req.baseline,
+        "configs": [{
+            "name": c.name, "provider": c.provider, "model": c.model, "params": c.params, "prompt": c.prompt,
+            "prompt_version": templates[c.name].version, "context": c.context.model_dump(),
+            "confidence": c.confidence, "samples": c.samples, "simulated": bool(getattr(providers[c.name], "simulated", False)),
+            "price": price_json(prices[c.name]), "options": redact(c.options), "description": c.description,
+        } for c in configs],
+    }
+
+
+def _finish(run_dir, manifest, task, cases, records, prompts, configs, providers) -> RunOutcome:  # type: ignore[no-untyped-def]
+    from evalkit.run._tables import results_table, scores_table
+    from evalkit.score import aggregate, summary_dict
+
+    run_id = manifest["run_id"]
+    case_map = {c.case_id: c for c in cases}
+    results = results_table(run_id, records)
+    scores = scores_table(run_id=run_id, task=task, cases=case_map, records=records, prompts=prompts,
+                          confidence_source={c.name: c.confidence for c in configs},
+                          simulated={c.name: bool(getattr(providers[c.name], "simulated", False)) for c in configs})
+    _io.write_parquet(run_dir / "results.parquet", results)
+    _io.write_parquet(run_dir / "scores.parquet", scores)
+    summary = summary_dict(aggregate(scores))
+    _io.write_json(run_dir / "summary.json", summary)
+    versions = results.groupby("config")["model_version"].agg(lambda s: sorted({v for v in s if v}))
+    for c in manifest["configs"]:
+        c["model_versions"] = versions.get(c["name"], [])
+    manifest.update(status="complete", finished=utc_now(), counts={
+        "calls": len(records), "failed_calls": int((results["status"] != "ok").sum()),
+        "cache_hits": int(results["cache_hit"].sum()), "cases": len(cases),
+        "spent_usd": _known_sum(results["cost_usd"]), "nominal_usd": _known_sum(results["nominal_cost_usd"]),
+    })
+    write_manifest(run_dir, manifest)
+    return RunOutcome(run_id=run_id, run_dir=run_dir, manifest=manifest, scores=scores, summary=summary)
+
+
+def _known_sum(series: Any) -> float | None:
+    return None if series.isna().any() else float(series.sum())
+
+
+def copy_baseline(src: Path, dest: Path) -> None:
+    """Copy a run folder's stored results (for committing a baseline)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("manifest.json", "scores.parquet", "summary.json", "thresholds.json", "projection.json"):
+        if (src / name).exists():
+            shutil.copy2(src / name, dest / name)

@@ -1,0 +1,59 @@
+"""Run folders: ``reports/<run-id>/`` with manifest.json, journal, parquet tables, report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evalkit import _io
+from evalkit._home import reports_dir
+from evalkit.errors import NotFound
+
+MANIFEST = "manifest.json"
+
+
+def new_run_id(suite_name: str, salt: str) -> str:
+    now = datetime.now(UTC)
+    digest = hashlib.sha256(f"{salt}|{now.isoformat()}".encode()).hexdigest()[:6]
+    return f"{now:%Y%m%d-%H%M%S}-{suite_name}-{digest}"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    _io.write_json(run_dir / MANIFEST, manifest)
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / MANIFEST
+    if not path.exists():
+        raise NotFound(f"{run_dir}: not a run folder (no {MANIFEST})")
+    return json.loads(path.read_text())
+
+
+def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
+    """Manifests of every run under ``root``, newest first."""
+    root = Path(root or reports_dir())
+    out = []
+    for path in root.glob(f"*/{MANIFEST}"):
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        manifest["_dir"] = str(path.parent)
+        out.append(manifest)
+    return sorted(out, key=lambda m: m.get("created", ""), reverse=True)
+
+
+def find_resumable(root: Path, suite_sha: str, fingerprint: str) -> Path | None:
+    """The newest unfinished run of the same suite and options, if any (re-running resumes it)."""
+    for manifest in list_runs(root):
+        if manifest.get("status") in ("running", "stopped") and manifest.get("suite", {}).get("sha256") == suite_sha \
+                and manifest.get("fingerprint") == fingerprint:
+            return Path(manifest["_dir"])
+    return None

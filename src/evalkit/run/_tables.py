@@ -1,0 +1,112 @@
+"""From call records to the two run tables: results (one row per call) and the tidy
+scores table (one row per case x configuration; columns in docs/dev/contracts.md)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from evalkit.run._plan import CasePrompt
+from evalkit.run._records import CallRecord
+
+_USAGE = ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens")
+
+
+def results_table(run_id: str, records: Sequence[CallRecord]) -> pd.DataFrame:
+    rows = []
+    for r in records:
+        usage = r.response.usage if r.response is not None else None
+        rows.append({
+            "run_id": run_id, "config": r.config, "case_id": r.case_id, "sample_index": r.sample_index,
+            "status": r.status, "raw_output": r.response.text if r.response is not None else None,
+            "model_version": r.response.model_version if r.response is not None else None,
+            "error_class": r.error_class, "error_message": r.error_message, "attempts": r.attempts,
+            **{k: (getattr(usage, k) if usage is not None else None) for k in _USAGE},
+            "cost_usd": r.cost_usd, "nominal_cost_usd": getattr(r, "nominal_cost_usd", r.cost_usd),
+            "cache_hit": r.cache_hit, "latency_s": r.latency_s, "cache_key": r.cache_key,
+        })
+    df = pd.DataFrame(rows)
+    for k in _USAGE:
+        df[k] = df[k].astype("Int64")
+    return df
+
+
+def _sum_or_none(values: list[Any]) -> Any:
+    return None if any(v is None for v in values) or not values else sum(values)
+
+
+def _case_usage(records: list[CallRecord]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in _USAGE:
+        vals = []
+        for r in records:
+            usages = [r.response.usage] if r.response is not None else r.billed_usage
+            vals.extend(getattr(u, key) if u is not None else None for u in usages)
+        out[key] = _sum_or_none(vals)
+    costs = [getattr(r, "nominal_cost_usd", r.cost_usd) for r in records]
+    out["cost_usd"] = _sum_or_none(costs)
+    out["total_tokens"] = (None if out["input_tokens"] is None or out["output_tokens"] is None
+                           else out["input_tokens"] + out["output_tokens"])
+    return out
+
+
+def scores_table(*, run_id: str, task: Any, cases: Mapping[str, Any], records: Sequence[CallRecord],
+                 prompts: Mapping[str, Mapping[str, CasePrompt]], confidence_source: Mapping[str, str],
+                 simulated: Mapping[str, bool]) -> pd.DataFrame:
+    from evalkit.score import action_logprob_confidence, consistency_confidence, parse_decision
+
+    grouped: dict[tuple[str, str], list[CallRecord]] = defaultdict(list)
+    for r in records:
+        grouped[(r.config, r.case_id)].append(r)
+    rows = []
+    for (config, case_id), recs in grouped.items():
+        recs.sort(key=lambda r: r.sample_index)
+        case, main = cases[case_id], recs[0]
+        decision, invalid_reason, status = None, None, "ok"
+        if main.status != "ok" or main.response is None:
+            status, invalid_reason = "failed", f"{main.error_class}: {main.error_message}"
+        else:
+            parsed = parse_decision(main.response.text, task.decision_model)
+            decision = parsed.decision
+            if decision is None:
+                status, invalid_reason = "invalid", parsed.error
+        verdict = task.score(case, decision)
+        stated = decision.confidence if decision is not None else None
+        action = decision.action if decision is not None else None
+        logprob = (action_logprob_confidence(main.response.token_logprobs, action)
+                   if decision is not None and main.response is not None and main.response.token_logprobs else None)
+        consistency = None
+        if len(recs) > 1:
+            actions = []
+            for r in recs:
+                d = parse_decision(r.response.text, task.decision_model).decision if r.response is not None else None
+                actions.append(d.action if d is not None else None)
+            consistency = consistency_confidence(actions, action)
+        chosen = {"stated": stated, "logprob": logprob, "consistency": consistency}[confidence_source[config]]
+        p = prompts[config][case_id]
+        rows.append({
+            "run_id": run_id, "config": config, "case_id": case_id, "segment": case.segment, "variant": case.variant,
+            "status": status, "invalid_reason": invalid_reason, "action": action,
+            "expected_action": case.reviewed.action, "deferred": bool(verdict.deferred),
+            "correct": bool(verdict.correct), "good": bool(verdict.good),
+            "wrong_fields": list(verdict.wrong_fields), "reasons": list(verdict.reasons),
+            "confidence": chosen if decision is not None else None, "confidence_stated": stated,
+            "confidence_logprob": logprob, "confidence_consistency": consistency,
+            **_case_usage(recs),
+            "history_turns_total": p.history_turns_total, "history_turns_included": p.history_turns_included,
+            "history_tokens": p.history_tokens, "deciding_turn_from_end": p.deciding_turn_from_end,
+            "cache_hit": all(r.cache_hit for r in recs), "attempts": sum(r.attempts for r in recs),
+            "error_class": main.error_class, "human_good": getattr(case, "human_good", None),
+            "judge_good": None, "judge_reason": None, "simulated": bool(simulated[config]),
+        })
+    df = pd.DataFrame(rows)
+    for k in (*_USAGE, "total_tokens", "deciding_turn_from_end"):
+        df[k] = df[k].astype("Int64")
+    for k in ("confidence", "confidence_stated", "confidence_logprob", "confidence_consistency", "cost_usd"):
+        df[k] = df[k].astype("Float64")
+    for k in ("human_good", "judge_good"):
+        df[k] = df[k].astype("boolean")
+    return df.sort_values(["config", "case_id"], kind="stable").reset_index(drop=True)

@@ -1,0 +1,281 @@
+"""Paired comparison of two configurations that answered the same cases.
+
+Rows are paired on ``case_id``. For each outcome (``good`` and ``correct``) and each
+segment (plus ``ALL``):
+
+* base and candidate rates with Wilson 95% intervals;
+* diff = cand - base with Newcombe's paired (method 10) 95% interval;
+* McNemar's exact test on the discordant pairs: b = base true -> cand false
+  (regressed), c = base false -> cand true (improved);
+* Holm adjustment across the segments (the ``ALL`` row is a single pre-specified
+  test and keeps its raw p-value), ``significant`` = adjusted p < alpha.
+
+Invalid/failed rows count as not good and not correct (as in the aggregates).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from evalkit.errors import ConfigError, DataError
+from evalkit.score._aggregate import ALL
+from evalkit.score._stats import Z_LEVEL, holm, mcnemar_exact_p, paired_diff_newcombe, wilson
+
+OUTCOMES = ("good", "correct")
+_KEEP = ("config", "case_id", "segment", "status", "action", "correct", "good", "reasons")
+
+TABLE_COLUMNS = ("outcome", "segment", "n", "base_k", "base_rate", "base_lo", "base_hi",
+                 "cand_k", "cand_rate", "cand_lo", "cand_hi", "diff", "diff_lo", "diff_hi",
+                 "b", "c", "p_value", "p_adjusted", "significant", "direction")
+FLIP_COLUMNS = ("outcome", "case_id", "segment", "direction", "base_status", "cand_status",
+                "base_action", "cand_action", "base_reasons", "cand_reasons")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Comparison:
+    """Result of ``compare``: a tidy per-outcome x segment table plus the flipped cases."""
+
+    base_config: str
+    cand_config: str
+    outcome: str
+    """The primary outcome (what the CLI prints first and gates read); both are in ``table``."""
+    table: pd.DataFrame
+    flips: pd.DataFrame
+    n_base: int
+    n_cand: int
+    n_paired: int
+    dropped_base: int
+    dropped_cand: int
+    dataset_mismatch: bool = False
+    base_dataset: dict[str, Any] | None = None
+    cand_dataset: dict[str, Any] | None = None
+    base_run: str | None = None
+    cand_run: str | None = None
+    alpha: float = Z_LEVEL
+    interval_method: str = "newcombe_paired_method10"
+    test_method: str = "mcnemar_exact"
+    adjust_method: str = "holm"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def rows(self, outcome: str | None = None) -> pd.DataFrame:
+        o = outcome or self.outcome
+        return self.table[self.table["outcome"] == o].reset_index(drop=True)
+
+    def significant_segments(self, outcome: str | None = None, direction: str | None = None) -> list[str]:
+        t = self.rows(outcome)
+        t = t[(t["segment"] != ALL) & t["significant"]]
+        if direction is not None:
+            t = t[t["direction"] == direction]
+        return [str(s) for s in t["segment"]]
+
+
+def _select(df: pd.DataFrame, config: str | None, side: str) -> tuple[pd.DataFrame, str]:
+    if "config" not in df.columns:
+        return df, config or side
+    names = sorted(str(c) for c in df["config"].dropna().unique())
+    if config is None:
+        if len(names) != 1:
+            raise ConfigError(f"{side} scores hold {len(names)} configs {names}; name one "
+                              f"(--config-{'a' if side == 'base' else 'b'})")
+        config = names[0]
+    if config not in names:
+        raise ConfigError(f"{side} config {config!r} not in scores; available: {names}")
+    return df[df["config"] == config], config
+
+
+def _prepare(df: pd.DataFrame, side: str) -> pd.DataFrame:
+    missing = [c for c in ("case_id", "segment", "status", "correct", "good") if c not in df.columns]
+    if missing:
+        raise DataError(f"{side} scores lack column(s) {missing}")
+    if df["case_id"].duplicated().any():
+        dup = df.loc[df["case_id"].duplicated(), "case_id"].iloc[0]
+        raise DataError(f"{side} scores have case_id {dup!r} more than once for one config")
+    ok = (df["status"] == "ok").fillna(False).to_numpy(dtype=bool)
+    out = pd.DataFrame({
+        "case_id": df["case_id"].astype("string").to_numpy(),
+        "segment": df["segment"].astype("string").to_numpy(),
+        "status": df["status"].to_numpy(),
+        "action": df["action"].to_numpy() if "action" in df.columns else None,
+        "reasons": df["reasons"].to_numpy() if "reasons" in df.columns else None,
+        "good": df["good"].fillna(False).to_numpy(dtype=bool) & ok,
+        "correct": df["correct"].fillna(False).to_numpy(dtype=bool) & ok,
+    })
+    return out
+
+
+def _dataset_label(ds: Mapping[str, Any] | None) -> str:
+    if not ds:
+        return "unknown dataset"
+    sha = str(ds.get("sha256") or "")[:12]
+    return f"{ds.get('name')}@{ds.get('version')}" + (f" (sha256 {sha}...)" if sha else "")
+
+
+def _datasets_differ(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
+    if not a or not b:
+        return False
+    return any(a.get(k) is not None and b.get(k) is not None and str(a[k]) != str(b[k])
+               for k in ("name", "version", "sha256"))
+
+
+def compare(base: pd.DataFrame, cand: pd.DataFrame, *, outcome: str = "good",
+            base_config: str | None = None, cand_config: str | None = None,
+            allow_dataset_mismatch: bool = False, base_dataset: Mapping[str, Any] | None = None,
+            cand_dataset: Mapping[str, Any] | None = None, alpha: float = Z_LEVEL,
+            base_run: str | None = None, cand_run: str | None = None) -> Comparison:
+    """Paired comparison of ``cand`` against ``base`` (scores tables, one config each side)."""
+    if outcome not in OUTCOMES:
+        raise ConfigError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+    base_sel, base_name = _select(base, base_config, "base")
+    cand_sel, cand_name = _select(cand, cand_config, "candidate")
+    b_df, c_df = _prepare(base_sel, "base"), _prepare(cand_sel, "candidate")
+    mismatch = _datasets_differ(base_dataset, cand_dataset)
+    notes: list[str] = []
+    pairs = b_df.merge(c_df, on="case_id", how="inner", suffixes=("_b", "_c"), sort=False)
+    n_paired = len(pairs)
+    dropped_b, dropped_c = len(b_df) - n_paired, len(c_df) - n_paired
+    if mismatch:
+        if not allow_dataset_mismatch:
+            raise ConfigError(
+                f"refusing to compare runs on different datasets: base {_dataset_label(base_dataset)} vs "
+                f"candidate {_dataset_label(cand_dataset)} ({n_paired} shared case_ids). Pass "
+                "--allow-dataset-mismatch (allow_dataset_mismatch=True) to compare the shared cases only.")
+        notes.append(f"dataset mismatch allowed: compared {n_paired} shared cases; dropped {dropped_b} "
+                     f"base-only and {dropped_c} candidate-only cases")
+    elif dropped_b or dropped_c:
+        notes.append(f"{dropped_b} base and {dropped_c} candidate cases have no partner and were left out")
+    if n_paired == 0:
+        raise DataError(f"no shared case_ids between base {base_name!r} and candidate {cand_name!r}")
+    seg_diff = int((pairs["segment_b"] != pairs["segment_c"]).fillna(True).sum())
+    if seg_diff:
+        notes.append(f"{seg_diff} paired cases have different segments on the two sides; base segment used")
+    pairs = pairs.rename(columns={"segment_b": "segment"}).drop(columns="segment_c")
+    if (pairs["segment"] == ALL).any():
+        raise DataError(f"segment name {ALL!r} is reserved")
+
+    tables, flips = [], []
+    for o in OUTCOMES:
+        tables.append(_outcome_table(pairs, o, alpha))
+        flips.append(_flips(pairs, o))
+    return Comparison(
+        base_config=base_name, cand_config=cand_name, outcome=outcome,
+        table=pd.concat(tables, ignore_index=True), flips=pd.concat(flips, ignore_index=True),
+        n_base=len(b_df), n_cand=len(c_df), n_paired=n_paired, dropped_base=dropped_b,
+        dropped_cand=dropped_c, dataset_mismatch=mismatch,
+        base_dataset=dict(base_dataset) if base_dataset else None,
+        cand_dataset=dict(cand_dataset) if cand_dataset else None,
+        base_run=base_run, cand_run=cand_run, alpha=alpha, notes=tuple(notes))
+
+
+def _outcome_table(pairs: pd.DataFrame, outcome: str, alpha: float) -> pd.DataFrame:
+    yb = pairs[f"{outcome}_b"].to_numpy(dtype=bool)
+    yc = pairs[f"{outcome}_c"].to_numpy(dtype=bool)
+    ind = pd.DataFrame({
+        "segment": pairs["segment"].to_numpy(),
+        "n11": (yb & yc).astype(np.int64), "b": (yb & ~yc).astype(np.int64),
+        "c": (~yb & yc).astype(np.int64), "n00": (~yb & ~yc).astype(np.int64),
+    })
+    seg = ind.groupby("segment", sort=True, observed=True)[["n11", "b", "c", "n00"]].sum().reset_index()
+    total = ind[["n11", "b", "c", "n00"]].sum().to_frame().T
+    total.insert(0, "segment", ALL)
+    t = pd.concat([total, seg], ignore_index=True)
+    n = (t["n11"] + t["b"] + t["c"] + t["n00"]).to_numpy(dtype=float)
+    base_k = (t["n11"] + t["b"]).to_numpy(dtype=float)
+    cand_k = (t["n11"] + t["c"]).to_numpy(dtype=float)
+    # x = candidate, y = base: n10 = cand-only true = c, n01 = base-only true = b.
+    diff, lo, hi = paired_diff_newcombe(t["n11"], t["c"], t["b"], t["n00"], alpha)
+    pvals = np.array([mcnemar_exact_p(int(b), int(c)) for b, c in zip(t["b"], t["c"])])
+    padj = pvals.copy()
+    is_seg = (t["segment"] != ALL).to_numpy()
+    padj[is_seg], _ = holm(pvals[is_seg], alpha)
+    b_lo, b_hi = wilson(base_k, n, alpha)
+    c_lo, c_hi = wilson(cand_k, n, alpha)
+    out = pd.DataFrame({
+        "outcome": outcome, "segment": t["segment"].astype(str), "n": n.astype(np.int64),
+        "base_k": base_k.astype(np.int64), "base_rate": base_k / np.maximum(n, 1), "base_lo": b_lo,
+        "base_hi": b_hi, "cand_k": cand_k.astype(np.int64), "cand_rate": cand_k / np.maximum(n, 1),
+        "cand_lo": c_lo, "cand_hi": c_hi, "diff": diff, "diff_lo": lo, "diff_hi": hi,
+        "b": t["b"].astype(np.int64), "c": t["c"].astype(np.int64), "p_value": pvals, "p_adjusted": padj,
+    })
+    out["significant"] = out["p_adjusted"] < alpha
+    out["direction"] = np.where(out["diff"] < 0, "regressed", np.where(out["diff"] > 0, "improved", "unchanged"))
+    return out[list(TABLE_COLUMNS)]
+
+
+def _flips(pairs: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    yb = pairs[f"{outcome}_b"].to_numpy(dtype=bool)
+    yc = pairs[f"{outcome}_c"].to_numpy(dtype=bool)
+    sel = pairs[yb != yc]
+    return pd.DataFrame({
+        "outcome": outcome, "case_id": sel["case_id"].to_numpy(), "segment": sel["segment"].to_numpy(),
+        "direction": np.where(sel[f"{outcome}_b"].to_numpy(dtype=bool), "regressed", "improved"),
+        "base_status": sel["status_b"].to_numpy(), "cand_status": sel["status_c"].to_numpy(),
+        "base_action": sel["action_b"].to_numpy(), "cand_action": sel["action_c"].to_numpy(),
+        "base_reasons": sel["reasons_b"].to_numpy(), "cand_reasons": sel["reasons_c"].to_numpy(),
+    }, columns=list(FLIP_COLUMNS)).sort_values(["segment", "case_id"], kind="stable").reset_index(drop=True)
+
+
+def compare_runs(run_a: str | Path, run_b: str | Path | None = None, *, config_a: str | None = None,
+                 config_b: str | None = None, outcome: str = "good",
+                 allow_dataset_mismatch: bool = False) -> Comparison:
+    """Compare run B (candidate) against run A (base); ``run_b=None`` compares two configs of run A."""
+    from evalkit.score._runs import read_manifest, read_scores, resolve_run_dir
+
+    dir_a = resolve_run_dir(run_a)
+    dir_b = resolve_run_dir(run_b) if run_b is not None else dir_a
+    if run_b is None and (config_a is None or config_b is None or config_a == config_b):
+        raise ConfigError("comparing within one run needs two different configs: --config-a X --config-b Y")
+    man_a, man_b = read_manifest(dir_a), read_manifest(dir_b)
+    scores_a = read_scores(dir_a, _KEEP)
+    scores_b = scores_a if dir_b == dir_a else read_scores(dir_b, _KEEP)
+    return compare(scores_a, scores_b, outcome=outcome, base_config=config_a, cand_config=config_b,
+                   allow_dataset_mismatch=allow_dataset_mismatch,
+                   base_dataset=man_a.get("dataset"), cand_dataset=man_b.get("dataset"),
+                   base_run=str(man_a.get("run_id") or dir_a.name), cand_run=str(man_b.get("run_id") or dir_b.name))
+
+
+def _json_value(x: Any) -> Any:
+    if x is None:
+        return None
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [_json_value(v) for v in x]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return None if math.isnan(float(x)) else float(x)
+    if x is pd.NA:
+        return None
+    return x if isinstance(x, (int, str)) else str(x)
+
+
+def comparison_to_dict(comp: Comparison, *, max_flips: int | None = None) -> dict[str, Any]:
+    """JSON-ready comparison: {outcomes: {good: {segments: {...}}, correct: ...}, flips: [...]}."""
+    outcomes: dict[str, Any] = {}
+    for o in OUTCOMES:
+        rows = comp.rows(o)
+        segs = {}
+        for rec in rows.to_dict("records"):
+            segs[str(rec["segment"])] = {k: _json_value(v) for k, v in rec.items() if k not in ("outcome", "segment")}
+        outcomes[o] = {"overall": segs.pop(ALL, None), "segments": segs,
+                       "significant_regressions": comp.significant_segments(o, "regressed"),
+                       "significant_improvements": comp.significant_segments(o, "improved")}
+    flips = comp.flips if max_flips is None else comp.flips.head(max_flips)
+    return {
+        "schema": 1, "outcome": comp.outcome, "alpha": comp.alpha,
+        "base": {"config": comp.base_config, "run": comp.base_run, "dataset": comp.base_dataset, "n": comp.n_base},
+        "cand": {"config": comp.cand_config, "run": comp.cand_run, "dataset": comp.cand_dataset, "n": comp.n_cand},
+        "n_paired": comp.n_paired, "dropped_base": comp.dropped_base, "dropped_cand": comp.dropped_cand,
+        "dataset_mismatch": comp.dataset_mismatch,
+        "methods": {"interval": comp.interval_method, "test": comp.test_method, "adjust": comp.adjust_method,
+                    "rate_interval": "wilson_95"},
+        "outcomes": outcomes,
+        "flips": [{k: _json_value(v) for k, v in rec.items()} for rec in flips.to_dict("records")],
+        "flips_total": len(comp.flips), "notes": list(comp.notes),
+    }

@@ -1,0 +1,127 @@
+"""The suite file: which dataset, which candidate configurations, and how to score,
+calibrate, project and gate. On-disk format: pydantic with ``extra="forbid"``; the
+JSON Schema (``evalkit suite schema``) lets editors validate suites as you type."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from evalkit.suite._economics import EconomicsSpec
+
+_FORBID = ConfigDict(extra="forbid")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class ContextPolicy(BaseModel):
+    model_config = _FORBID
+    max_history_turns: int | None = Field(None, ge=0, description="Keep at most the N most recent history turns.")
+    max_history_tokens: int | None = Field(None, ge=0, description="Keep the most recent turns within T tokens.")
+
+
+class PriceOverride(BaseModel):
+    """USD per 1M tokens; overrides litellm's bundled price map for this configuration."""
+
+    model_config = _FORBID
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_read: float | None = Field(None, ge=0)
+    cache_write: float | None = Field(None, ge=0)
+
+
+class ConfigSpec(BaseModel):
+    """One candidate configuration: prompt template + provider/model + parameters + context policy."""
+
+    model_config = _FORBID
+    name: str = Field(pattern=NAME_PATTERN)
+    provider: str
+    model: str
+    prompt: str = Field(description="Jinja2 template path, relative to the suite file.")
+    description: str = ""
+    params: dict[str, Any] = Field(default_factory=dict, description="temperature, max_tokens, seed, ...")
+    context: ContextPolicy = Field(default_factory=ContextPolicy)
+    confidence: Literal["stated", "logprob", "consistency"] = "stated"
+    samples: int = Field(1, ge=1, le=20, description="k answers per case (self-consistency uses k >= 2).")
+    structured_output: bool = True
+    price: PriceOverride | None = None
+    options: dict[str, Any] = Field(default_factory=dict, description="Provider options (base_url, api_key_env...).")
+
+    @field_validator("options")
+    @classmethod
+    def _no_inline_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key in v:
+            if key.lower() in ("api_key", "key", "token", "secret"):
+                raise ValueError(f"put secrets in the environment and name the variable with {key}_env, "
+                                 f"not in the suite file ({key!r})")
+        return v
+
+    @model_validator(mode="after")
+    def _consistency_needs_samples(self) -> ConfigSpec:
+        if self.confidence == "consistency" and self.samples < 2:
+            raise ValueError("confidence: consistency needs samples >= 2")
+        return self
+
+
+class ExecutionSpec(BaseModel):
+    model_config = _FORBID
+    concurrency: int = Field(16, ge=1, le=1024)
+    requests_per_minute: float | None = Field(None, gt=0)
+    tokens_per_minute: float | None = Field(None, gt=0)
+    timeout_s: float = Field(60.0, gt=0)
+    max_attempts: int = Field(6, ge=1, le=20)
+    max_error_share: float = Field(0.2, gt=0, le=1)
+
+
+class SampleSpec(BaseModel):
+    model_config = _FORBID
+    limit: int | None = Field(None, ge=1, description="At most N cases, stratified by segment.")
+    fraction: float | None = Field(None, gt=0, le=1, description="A stratified fraction of the cases.")
+    seed: int = 0
+
+
+class ScoringSpec(BaseModel):
+    model_config = _FORBID
+    outcome: Literal["good", "correct"] = "good"
+    judge: dict[str, Any] | None = Field(None, description="Optional LLM judge (see evalkit.score.JudgeSpec).")
+
+
+class ReportSpec(BaseModel):
+    model_config = _FORBID
+    objective: Literal["good_rate", "net_value"] = "good_rate"
+    title: str | None = None
+
+
+class Suite(BaseModel):
+    model_config = _FORBID
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    task: str = "upgrades"
+    dataset: str = Field(description="Dataset reference: name@version, name@latest, or a path.")
+    seed: int = Field(0, description="Recorded in the run; seeds simulated providers and sampling.")
+    configs: list[ConfigSpec] = Field(min_length=1)
+    baseline_config: str | None = Field(None, description="Config the others are compared against within a run.")
+    execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
+    sample: SampleSpec = Field(default_factory=SampleSpec)
+    scoring: ScoringSpec = Field(default_factory=ScoringSpec)
+    calibration: dict[str, Any] | None = None
+    economics: EconomicsSpec = Field(default_factory=EconomicsSpec)
+    projection: dict[str, Any] | None = None
+    gates: list[dict[str, Any]] | None = None
+    report: ReportSpec = Field(default_factory=ReportSpec)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Suite:
+        names = [c.name for c in self.configs]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"configuration names must be unique; repeated: {', '.join(dupes)}")
+        if self.baseline_config and self.baseline_config not in names:
+            raise ValueError(f"baseline_config {self.baseline_config!r} is not one of the configs: {', '.join(names)}")
+        return self
+
+    def config(self, name: str) -> ConfigSpec:
+        for c in self.configs:
+            if c.name == name:
+                return c
+        raise KeyError(name)

@@ -1,0 +1,69 @@
+"""The subscription-upgrade decision domain.
+
+Public surface: the ``task`` object (implements evalkit.tasks.Task), the pydantic
+schemas ``Case`` and ``Decision``, the policy ``CLAUSES`` and the simulation profiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from evalkit.tasks._task import PromptContext, Verdict
+from evalkit.tasks.upgrades._model import SEGMENTS, Case, Decision, ExpectedDecision
+from evalkit.tasks.upgrades._policy import ALL_IDS, CLAUSES, WRITTEN_IDS
+from evalkit.tasks.upgrades._simulated import PROFILES, SimProfile
+
+
+class UpgradesTask:
+    name = "upgrades"
+    case_model = Case
+    decision_model = Decision
+    segments: Sequence[str] = SEGMENTS
+
+    def generate(self, n: int, seed: int) -> Iterator[Case]:
+        from evalkit.tasks.upgrades._generator import generate_cases
+
+        return generate_cases(n, seed)
+
+    def prompt_context(self, case: Case, *, max_history_turns: int | None = None,
+                       max_history_tokens: int | None = None, clauses: Sequence[str] | None = None) -> PromptContext:
+        from evalkit.tasks.upgrades._render import prompt_context
+
+        return prompt_context(case, max_history_turns=max_history_turns, max_history_tokens=max_history_tokens,
+                              clauses=clauses)
+
+    def decision_json_schema(self) -> dict[str, Any]:
+        return Decision.model_json_schema()
+
+    def score(self, case: Case, decision: Decision | None) -> Verdict:
+        from evalkit.tasks.upgrades._rubric import score_decision
+
+        return score_decision(case, decision)
+
+    def simulate(self, prompt_text: str, *, profile: str, seed: int, sample_index: int = 0,
+                 temperature: float = 0.0) -> Any:
+        """The simulated model's answer to a rendered prompt (see _simulated.py)."""
+        from evalkit._tokens import count_tokens
+        from evalkit.tasks.upgrades._read import read_prompt
+        from evalkit.tasks.upgrades._simulated import simulate
+
+        if profile not in PROFILES:
+            from evalkit.errors import ConfigError
+
+            raise ConfigError(f"unknown sim profile {profile!r}; profiles: {', '.join(PROFILES)}")
+        reading = read_prompt(prompt_text, count_tokens=count_tokens)
+        return simulate(reading, prompt_text, profile=PROFILES[profile], seed=seed, sample_index=sample_index,
+                        temperature=temperature)
+
+    def rules_decide(self, prompt_text: str) -> str:
+        """The written policy as code: a non-LLM baseline reading the same prompt."""
+        from evalkit.tasks.upgrades._rules import rules_answer
+
+        return rules_answer(prompt_text)
+
+
+task = UpgradesTask()
+
+__all__ = ["ALL_IDS", "CLAUSES", "Case", "Decision", "ExpectedDecision", "PROFILES", "SEGMENTS", "SimProfile",
+           "UpgradesTask", "WRITTEN_IDS", "task"]

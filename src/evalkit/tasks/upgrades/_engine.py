@@ -1,0 +1,170 @@
+"""The reference decision engine: pure, deterministic, exact to the cent.
+
+``decide(facts, known)`` applies only the clauses whose ids are in ``known``. The
+reviewed decision of a case is ``decide(facts_from_case(case), ALL_IDS)``; a
+simulated model calls the same function with the facts and clauses its prompt showed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from evalkit.tasks.upgrades._facts import Facts
+from evalkit.tasks.upgrades._model import Disclosure, ExpectedDecision
+from evalkit.tasks.upgrades._policy import (
+    COHORT_DISCOUNT,
+    FOUNDER_BEFORE_YEAR,
+    MIGRATION_DISCOUNT,
+    MIGRATION_MONTHS,
+    NONPROFIT_DISCOUNT,
+    NONPROFIT_PLANS,
+    PLAN_RANK,
+    SALES_SEAT_LIMIT,
+)
+
+CENT = Decimal("0.01")
+
+
+def money(x: Decimal) -> Decimal:
+    return x.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    decision: ExpectedDecision
+    rules: tuple[str, ...]
+    """Clause ids that shaped the decision, in the order applied."""
+    disclosures: tuple[Disclosure, ...] = ()
+    discount_percent: int = 0
+    discount_source: str = "list"
+
+
+def _add_months(day: date, months: int) -> date:
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    for d in (day.day, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _escalate(to: str, f: Facts, rules: tuple[str, ...]) -> Outcome:
+    return Outcome(decision=ExpectedDecision(action="escalate", escalate_to=to, target_plan=f.target_plan,  # type: ignore[arg-type]
+                                             seats=f.target_seats), rules=rules)
+
+
+def _discounts(f: Facts, known: frozenset[str]) -> list[tuple[int, str, str]]:
+    """(percent, source, clause) for every discount the known clauses allow."""
+    out: list[tuple[int, str, str]] = []
+    if "UPG-5" in known and COHORT_DISCOUNT.get(f.cohort, 0):
+        out.append((COHORT_DISCOUNT[f.cohort], "legacy", "UPG-5"))
+    if "UPG-4" in known and f.promo and f.promo.active_on(f.today) and f.target_plan in f.promo.plans:
+        out.append((f.promo.percent_off, "promotion", "UPG-4"))
+    if ("PRX-1" in known and f.migrated_from == "Formly" and f.migration_date is not None
+            and f.today < _add_months(f.migration_date, MIGRATION_MONTHS)):
+        out.append((MIGRATION_DISCOUNT, "migration", "PRX-1"))
+    if "PRX-2" in known and f.nonprofit and f.target_plan in NONPROFIT_PLANS:
+        out.append((NONPROFIT_DISCOUNT, "nonprofit", "PRX-2"))
+    return out
+
+
+def recurring_for(f: Facts, known: frozenset[str], *, plan: str, seats: int, cycle: str,
+                  stack: bool = False) -> tuple[Decimal | None, int, str, tuple[str, ...]]:
+    """(price per cycle, discount %, discount source, clauses) or (None, ...) without a catalogue."""
+    contract = f.contract
+    if "UPG-6" in known and contract and contract.plan == plan and cycle == "monthly" and (
+            contract.lock_until is None or f.today <= contract.lock_until):
+        return money(contract.seat_price * seats), 0, "contract", ("UPG-6",)
+    if ("UPG-6" in known and f.history_lock_price is not None and f.history_lock_until is not None
+            and f.today <= f.history_lock_until and cycle == "monthly" and plan == f.plan):
+        return money(f.history_lock_price * seats), 0, "history_lock", ("UPG-6",)
+    if f.catalogue is None or plan not in f.catalogue:
+        return None, 0, "unknown", ()
+    per_seat = f.catalogue[plan][0 if cycle == "monthly" else 1]
+    found = _discounts(f, known)
+    if not found:
+        return money(per_seat * seats), 0, "list", ("UPG-2",)
+    if stack:  # a known mistake: multiplying discounts together
+        keep = Decimal(1)
+        for pct, _, _ in found:
+            keep *= Decimal(100 - pct) / 100
+        pct_total = int((1 - keep) * 100)
+        return money(per_seat * seats * keep), pct_total, "stacked", tuple(c for _, _, c in found)
+    pct, source, clause = max(found)
+    return money(per_seat * seats * Decimal(100 - pct) / 100), pct, source, ("UPG-2", clause)
+
+
+def prorate(f: Facts, new_price: Decimal, *, known: frozenset[str]) -> Decimal:
+    if "UPG-3" not in known:  # without the proration rule, people charge the full difference
+        return money(max(new_price - f.recurring_price, Decimal(0)))
+    days_left = (f.period_end - f.today).days
+    days = (f.period_end - f.period_start).days
+    return money(max((new_price - f.recurring_price) * days_left / days, Decimal(0)))
+
+
+def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False) -> Outcome:
+    # Routing first: who should decide at all.
+    if f.target_plan == "enterprise" or ("UPG-8" in known and f.target_seats > SALES_SEAT_LIMIT):
+        return _escalate("sales", f, ("UPG-8",))
+    if "OPS-1" in known and (f.dispute or f.history_dispute):
+        return _escalate("billing", f, ("OPS-1",))
+    if "OPS-2" in known and f.failed_payment:
+        return _escalate("billing", f, ("OPS-2",))
+    if "OPS-3" in known and f.renewal_negotiation:
+        return _escalate("account_manager", f, ("OPS-3",))
+    if "OPS-4" in known and f.history_am_signoff:
+        return _escalate("account_manager", f, ("OPS-4",))
+    if "UPG-6" in known and f.contract and f.contract.am_approval:
+        return _escalate("account_manager", f, ("UPG-6",))
+
+    lowers = (PLAN_RANK[f.target_plan] < PLAN_RANK[f.plan]
+              or (f.target_plan == f.plan and f.target_seats < f.seats)
+              or (f.cycle == "annual" and f.target_cycle == "monthly"))
+    if lowers and "UPG-1" in known:
+        return Outcome(decision=ExpectedDecision(action="deny", target_plan=f.target_plan,  # type: ignore[arg-type]
+                                                 seats=f.target_seats), rules=("UPG-1",))
+
+    seats, action, rules = f.target_seats, "approve", ()
+    if "UPG-6" in known and f.contract and f.contract.min_seats and seats < f.contract.min_seats:
+        seats, action, rules = f.contract.min_seats, "counter_offer", ("UPG-6",)
+
+    price, pct, source, price_rules = recurring_for(f, known, plan=f.target_plan, seats=seats,
+                                                    cycle=f.target_cycle, stack=stack_discounts)
+    rules = rules + price_rules
+    cycle_switch = f.cycle == "monthly" and f.target_cycle == "annual"
+    if price is None:
+        charge, effective = None, None
+    elif cycle_switch and "UPG-7" in known:
+        charge, effective, rules = Decimal("0.00"), f.period_end, rules + ("UPG-7",)
+    else:
+        effective = f.today
+        adds_seats_only = f.target_plan == f.plan and f.target_cycle == f.cycle
+        if ("PRX-3" in known and adds_seats_only and f.customer_since is not None
+                and f.customer_since.year < FOUNDER_BEFORE_YEAR):
+            charge, rules = Decimal("0.00"), rules + ("PRX-3",)
+        else:
+            charge, rules = prorate(f, price, known=known), rules + (("UPG-3",) if "UPG-3" in known else ())
+    decision = ExpectedDecision(action=action, target_plan=f.target_plan, seats=seats,  # type: ignore[arg-type]
+                                billing_cycle=f.target_cycle, new_recurring_price=price,  # type: ignore[arg-type]
+                                prorated_charge_today=charge, effective_date=effective)
+    return Outcome(decision=decision, rules=rules, disclosures=_disclosures(f, known, decision, source),
+                   discount_percent=pct, discount_source=source)
+
+
+def _disclosures(f: Facts, known: frozenset[str], d: ExpectedDecision, source: str) -> tuple[Disclosure, ...]:
+    if d.new_recurring_price is None:
+        return ()
+    out = [Disclosure(name="new_price", kind="money", value=str(d.new_recurring_price))]
+    if d.action == "approve":
+        out.append(Disclosure(name="charge_today", kind="money", value=str(d.prorated_charge_today)))
+        out.append(Disclosure(name="effective_date", kind="date", value=str(d.effective_date)))
+    if source == "promotion" and f.promo is not None:
+        after, _, _, _ = recurring_for(replace(f, promo=None), known, plan=f.target_plan,
+                                       seats=d.seats or f.target_seats, cycle=f.target_cycle)
+        out.append(Disclosure(name="promotion_end", kind="date", value=str(f.promo.ends)))
+        out.append(Disclosure(name="price_after_promotion", kind="money", value=str(after)))
+    return tuple(out)

@@ -1,0 +1,90 @@
+"""Facts: what a decision-maker knows about a case. The reference engine builds them
+from the full case; the simulated model builds them from the prompt text alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+
+from evalkit.tasks.upgrades._model import Case
+from evalkit.tasks.upgrades._policy import LIST_PRICES
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromoFacts:
+    code: str
+    percent_off: int
+    plans: tuple[str, ...]
+    starts: date
+    ends: date
+
+    def active_on(self, day: date) -> bool:
+        return self.starts <= day <= self.ends
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContractFacts:
+    plan: str
+    seat_price: Decimal
+    lock_until: date | None
+    min_seats: int | None
+    am_approval: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Facts:
+    today: date
+    plan: str
+    cycle: str
+    seats: int
+    recurring_price: Decimal
+    period_start: date
+    period_end: date
+    target_plan: str
+    target_seats: int
+    target_cycle: str
+    cohort: str = "current"
+    promo: PromoFacts | None = None
+    contract: ContractFacts | None = None
+    dispute: bool = False
+    failed_payment: bool = False
+    renewal_negotiation: bool = False
+    customer_since: date | None = None
+    migrated_from: str | None = None
+    migration_date: date | None = None
+    nonprofit: bool = False
+    history_lock_price: Decimal | None = None
+    history_lock_until: date | None = None
+    history_dispute: bool = False
+    history_am_signoff: bool = False
+    catalogue: dict[str, tuple[Decimal, Decimal]] | None = field(default_factory=lambda: dict(LIST_PRICES))
+    """Per-seat list prices; None when the decision-maker was not shown the catalogue."""
+
+    def without_history(self) -> Facts:
+        return replace(self, history_lock_price=None, history_lock_until=None,
+                       history_dispute=False, history_am_signoff=False)
+
+
+def facts_from_case(case: Case) -> Facts:
+    a, r, h = case.account, case.request, case.history_facts
+    promo = None
+    if a.promotion is not None:
+        p = a.promotion
+        promo = PromoFacts(code=p.code, percent_off=p.percent_off, plans=tuple(p.eligible_plans),
+                           starts=p.starts, ends=p.ends)
+    contract = None
+    if a.contract is not None:
+        c = a.contract
+        contract = ContractFacts(plan=c.plan, seat_price=c.negotiated_seat_price, lock_until=c.price_lock_until,
+                                 min_seats=c.min_seats, am_approval=c.changes_need_am_approval)
+    return Facts(
+        today=r.received, plan=a.plan, cycle=a.billing_cycle, seats=a.seats, recurring_price=a.recurring_price,
+        period_start=a.period_start, period_end=a.period_end, target_plan=r.target_plan,
+        target_seats=r.target_seats, target_cycle=r.target_cycle, cohort=a.pricing_cohort, promo=promo,
+        contract=contract, dispute=a.flags.open_billing_dispute, failed_payment=a.flags.failed_payment,
+        renewal_negotiation=a.flags.renewal_negotiation, customer_since=a.customer_since,
+        migrated_from=a.migrated_from, migration_date=a.migration_date, nonprofit=a.nonprofit_verified,
+        history_lock_price=h.price_lock_price, history_lock_until=h.price_lock_until,
+        history_dispute=h.dispute_mentioned, history_am_signoff=h.am_signoff_required,
+    )

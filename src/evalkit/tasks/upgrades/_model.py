@@ -1,0 +1,174 @@
+"""Pydantic schemas of the upgrades domain: the case (what the reviewer saw) and the
+decision (what a model or reviewer decides). On-disk formats: ``extra="forbid"``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Plan = Literal["starter", "team", "business", "enterprise"]
+Cycle = Literal["monthly", "annual"]
+Action = Literal["approve", "deny", "escalate", "counter_offer"]
+EscalationTarget = Literal["billing", "account_manager", "sales"]
+Segment = Literal[
+    "routine", "promotion", "legacy_pricing", "custom_contract",
+    "undocumented_exception", "operational_context", "adversarial", "long_context",
+]
+SEGMENTS: tuple[str, ...] = Segment.__args__  # type: ignore[attr-defined]
+Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
+
+_FORBID = ConfigDict(extra="forbid")
+
+
+class Promotion(BaseModel):
+    model_config = _FORBID
+    code: str
+    percent_off: int = Field(ge=1, le=90)
+    eligible_plans: list[Plan]
+    starts: date
+    ends: date
+
+
+class Contract(BaseModel):
+    model_config = _FORBID
+    contract_id: str
+    plan: Plan
+    negotiated_seat_price: Money = Field(description="Per seat per month.")
+    price_lock_until: date | None = None
+    min_seats: int | None = Field(None, ge=1)
+    changes_need_am_approval: bool = False
+
+
+class AccountFlags(BaseModel):
+    model_config = _FORBID
+    open_billing_dispute: bool = False
+    failed_payment: bool = False
+    renewal_negotiation: bool = False
+
+
+class Account(BaseModel):
+    model_config = _FORBID
+    account_id: str
+    company: str
+    plan: Plan
+    seats: int = Field(ge=1)
+    billing_cycle: Cycle
+    recurring_price: Money = Field(description="What the account pays now, per billing cycle.")
+    period_start: date
+    period_end: date = Field(description="Next renewal date.")
+    pricing_cohort: Literal["current", "legacy-2019", "legacy-2021"] = "current"
+    promotion: Promotion | None = None
+    contract: Contract | None = None
+    flags: AccountFlags = Field(default_factory=AccountFlags)
+    account_manager: str | None = None
+    customer_since: date
+    migrated_from: str | None = None
+    migration_date: date | None = None
+    nonprofit_verified: bool = False
+
+    @field_validator("period_end")
+    @classmethod
+    def _period_order(cls, v: date, info):  # type: ignore[no-untyped-def]
+        start = info.data.get("period_start")
+        if start is not None and v <= start:
+            raise ValueError("period_end must be after period_start")
+        return v
+
+
+class Turn(BaseModel):
+    model_config = _FORBID
+    at: datetime
+    author: Literal["customer", "agent", "internal"]
+    text: str
+
+
+class UpgradeRequest(BaseModel):
+    model_config = _FORBID
+    received: date
+    target_plan: Plan
+    target_seats: int = Field(ge=1)
+    target_cycle: Cycle
+    message: str
+
+
+class HistoryFacts(BaseModel):
+    """Facts a reviewer found only in the conversation history (with where they were)."""
+
+    model_config = _FORBID
+    price_lock_price: Money | None = None
+    price_lock_until: date | None = None
+    dispute_mentioned: bool = False
+    am_signoff_required: bool = False
+    deciding_turn: int | None = Field(None, description="0-based index of the turn holding the deciding fact.")
+
+
+class ExpectedDecision(BaseModel):
+    """The decision fields a reviewer checks (no message or confidence)."""
+
+    model_config = _FORBID
+    action: Action
+    target_plan: Plan | None = None
+    seats: int | None = None
+    billing_cycle: Cycle | None = None
+    new_recurring_price: Money | None = None
+    prorated_charge_today: Money | None = None
+    effective_date: date | None = None
+    escalate_to: EscalationTarget | None = None
+
+
+class Disclosure(BaseModel):
+    model_config = _FORBID
+    name: str
+    kind: Literal["money", "date"]
+    value: str
+
+
+class Rubric(BaseModel):
+    """Deterministic checks of the handling, declared per case."""
+
+    model_config = _FORBID
+    required_disclosures: list[Disclosure] = Field(default_factory=list)
+    forbidden_phrases: dict[str, list[str]] = Field(
+        default_factory=dict, description="reason -> phrases that must not appear in the customer message")
+    escalate_to: EscalationTarget | None = None
+
+
+class Case(BaseModel):
+    """One historical upgrade case, with the reviewed decision."""
+
+    model_config = _FORBID
+    case_id: str
+    segment: Segment
+    variant: str
+    account: Account
+    request: UpgradeRequest
+    history: list[Turn] = Field(default_factory=list)
+    history_facts: HistoryFacts = Field(default_factory=HistoryFacts)
+    reviewed: ExpectedDecision
+    alternatives: list[ExpectedDecision] = Field(default_factory=list)
+    pitfalls: dict[str, ExpectedDecision] = Field(
+        default_factory=dict, description="reason -> the decision a known mistake produces")
+    rubric: Rubric = Field(default_factory=Rubric)
+    human_good: bool | None = Field(None, description="A reviewer's good/not-good label of the historical handling.")
+
+
+class Decision(BaseModel):
+    """What a model must return."""
+
+    model_config = _FORBID
+    action: Action
+    target_plan: Plan | None = None
+    seats: int | None = Field(None, ge=0)
+    billing_cycle: Cycle | None = None
+    new_recurring_price: Money | None = None
+    prorated_charge_today: Money | None = None
+    effective_date: date | None = None
+    escalate_to: EscalationTarget | None = None
+    message: str = Field(description="The message to the customer.")
+    confidence: float = Field(ge=0.0, le=1.0, description="Probability that this decision is right.")
+
+    def fields(self) -> ExpectedDecision:
+        return ExpectedDecision(**self.model_dump(exclude={"message", "confidence"}))

@@ -1,0 +1,119 @@
+"""Scoring one decision against one case: correct (the decision fields) and good
+(correct as reviewed, and the handling fits its context).
+
+A model's own escalation is a *deferral*: not an error, but not a decision either;
+it is correct only where the reviewer escalated too (or escalation is a valid alternative).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from evalkit.tasks._task import Verdict
+from evalkit.tasks.upgrades._model import Case, Decision, ExpectedDecision
+
+PRICED_FIELDS = ("target_plan", "seats", "billing_cycle", "new_recurring_price", "prorated_charge_today",
+                 "effective_date")
+MONEY_RE = re.compile(r"(?<![\d.])\$?\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(?![\d%])")
+ISO_DATE_RE = re.compile(r"\b(\d{4})[-/](\d{2})[-/](\d{2})\b")
+LONG_DATE_RES = (re.compile(r"\b([A-Z][a-z]+)\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})\b"),
+                 re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)? ([A-Z][a-z]+),? (\d{4})\b"))
+
+
+def compared_fields(expected: ExpectedDecision) -> tuple[str, ...]:
+    """Which fields decide correctness for this kind of decision."""
+    if expected.action in ("approve", "counter_offer"):
+        return ("action",) + PRICED_FIELDS
+    return ("action",)
+
+
+def differing_fields(got: ExpectedDecision, expected: ExpectedDecision) -> tuple[str, ...]:
+    return tuple(f for f in compared_fields(expected) if getattr(got, f) != getattr(expected, f))
+
+
+def money_in(text: str) -> set[Decimal]:
+    out = set()
+    for whole, cents in MONEY_RE.findall(text):
+        try:
+            out.add(Decimal(whole.replace(",", "") + "." + (cents or "0").ljust(2, "0")))
+        except InvalidOperation:
+            continue
+    return out
+
+
+def dates_in(text: str) -> set[date]:
+    out = set()
+    for y, m, d in ISO_DATE_RE.findall(text):
+        try:
+            out.add(date(int(y), int(m), int(d)))
+        except ValueError:
+            pass
+    for pattern, order in zip(LONG_DATE_RES, ("mdy", "dmy")):
+        for a, b, y in pattern.findall(text):
+            month, day = (a, b) if order == "mdy" else (b, a)
+            for fmt in ("%B %d %Y", "%b %d %Y"):
+                try:
+                    out.add(datetime.strptime(f"{month} {day} {y}", fmt).date())
+                    break
+                except ValueError:
+                    continue
+    return out
+
+
+def handling_reasons(case: Case, decision: Decision) -> list[str]:
+    """Rubric checks on the customer message and the escalation target."""
+    reasons = []
+    message = decision.message
+    lowered = message.lower()
+    amounts, days = None, None
+    for disclosure in case.rubric.required_disclosures:
+        if disclosure.kind == "money":
+            amounts = money_in(message) if amounts is None else amounts
+            ok = Decimal(disclosure.value) in amounts
+        else:
+            days = dates_in(message) if days is None else days
+            ok = date.fromisoformat(disclosure.value) in days
+        if not ok:
+            reasons.append(f"check.missing_disclosure:{disclosure.name}")
+    for reason, phrases in case.rubric.forbidden_phrases.items():
+        if any(p.lower() in lowered for p in phrases):
+            reasons.append(f"check.forbidden:{reason}")
+    target = case.rubric.escalate_to
+    if target and decision.action == "escalate" and decision.escalate_to != target:
+        reasons.append(f"check.wrong_escalation_target:{target}")
+    return reasons
+
+
+def _explain(got: ExpectedDecision, case: Case) -> list[str]:
+    """Name the mistake: a known pitfall if the decision reproduces one, else the fields."""
+    reviewed = case.reviewed
+    if got.action != reviewed.action:
+        if reviewed.action == "escalate":
+            return [f"action.should_escalate:{reviewed.escalate_to}"]
+        return [f"action.{reviewed.action}_expected_got_{got.action}"]
+    for reason, wrong in case.pitfalls.items():
+        if not differing_fields(got, wrong):
+            return [reason]
+    return [f"field.{f}" for f in differing_fields(got, reviewed)]
+
+
+def score_decision(case: Case, decision: Decision | None) -> Verdict:
+    if decision is None:
+        return Verdict(correct=False, good=False, reasons=("invalid_output",))
+    got = decision.fields()
+    deferred = decision.action == "escalate"
+    handling = handling_reasons(case, decision)
+    wrong = differing_fields(got, case.reviewed)
+    if not wrong:
+        return Verdict(correct=True, good=not handling, reasons=tuple(handling), deferred=deferred)
+    if any(not differing_fields(got, alt) for alt in case.alternatives):
+        # Valid under the written policy, but not what a careful reviewer did.
+        why = _explain(got, case)
+        return Verdict(correct=True, good=False, wrong_fields=wrong, reasons=tuple(why + handling),
+                       deferred=deferred)
+    if deferred:
+        return Verdict(correct=False, good=False, wrong_fields=("action",), reasons=("deferred",) + tuple(handling),
+                       deferred=True)
+    return Verdict(correct=False, good=False, wrong_fields=wrong, reasons=tuple(_explain(got, case) + handling))

@@ -1,0 +1,283 @@
+"""A loopback model server for tests and benchmarks.
+
+OpenAI-compatible ``POST /v1/chat/completions`` and Anthropic-compatible
+``POST /v1/messages``, answering with a pluggable responder (the sim brain by default),
+with injectable latency, faults and an enforced tokens-per-minute limit. Binds
+127.0.0.1 only, on an ephemeral port.
+
+    with LoopbackServer(latency_s=0.01) as srv:        # in a background thread
+        client = AsyncOpenAI(base_url=srv.openai_base_url, api_key="k", max_retries=0)
+    async with LoopbackServer() as srv: ...             # on the running loop
+
+Every attempt is logged (``srv.log``) and counted per request key (``srv.hits``,
+key = ``request_key(ModelRequest)``: the conversation and the sample index) so tests
+can assert that nothing was sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from evalkit.providers._base import Message, ModelRequest, ModelResponse
+from evalkit.testing._faults import FaultPlan
+from evalkit.testing._responders import Responder, default_responder
+from evalkit.testing._wire import anthropic_body, from_anthropic, from_openai, openai_body, request_key
+
+SAMPLE_HEADER = "x-evalkit-sample"
+
+
+@dataclass(kw_only=True)
+class Hit:
+    key: str
+    route: str
+    attempt: int
+    status: int
+    fault: str | None
+    usage_reported: dict[str, int] | None = None
+    """Usage the client was sent (a 200 answer, or a billed 500): what it must account for."""
+
+
+@dataclass(kw_only=True)
+class _Bucket:
+    per_minute: float
+    burst_s: float
+    level: float = field(init=False)
+    stamp: float = field(init=False, default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.level = self.capacity
+
+    @property
+    def rate(self) -> float:
+        return self.per_minute / 60.0
+
+    @property
+    def capacity(self) -> float:
+        return self.rate * self.burst_s
+
+    def take(self, tokens: int) -> float | None:
+        """Charge ``tokens``; None when allowed, else seconds until they would be."""
+        now = time.monotonic()
+        self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
+        self.stamp = now
+        need = min(tokens, self.capacity)
+        if self.level < need:
+            return (need - self.level) / self.rate
+        self.level -= tokens
+        return None
+
+
+class LoopbackServer:
+    def __init__(
+        self,
+        *,
+        responder: Responder | None = None,
+        faults: FaultPlan | None = None,
+        latency_s: float = 0.0,
+        tpm_limit: float | None = None,
+        tpm_burst_s: float = 1.0,
+        retry_after_s: float = 0.05,
+        slow_s: float = 3.0,
+        port: int = 0,
+    ) -> None:
+        self.responder = responder or default_responder()
+        self.faults = faults or FaultPlan()
+        self.latency_s = latency_s
+        self.retry_after_s = retry_after_s
+        self.slow_s = slow_s
+        self.tpm = _Bucket(per_minute=tpm_limit, burst_s=tpm_burst_s) if tpm_limit else None
+        self.tokens_served = 0
+        self.hits: Counter[str] = Counter()
+        self.log: list[Hit] = []
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Event | None = None
+
+    # -- addresses -------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        return self.base_url + "/v1"
+
+    anthropic_base_url = base_url
+
+    def reset(self) -> None:
+        self.hits.clear()
+        self.log.clear()
+        self.tokens_served = 0
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def start(self) -> LoopbackServer:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._openai)
+        app.router.add_post("/v1/messages", self._anthropic)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port)  # loopback only, by design
+        await site.start()
+        self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> LoopbackServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.stop()
+
+    def __enter__(self) -> LoopbackServer:
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            self._stopped = asyncio.Event()
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as exc:  # noqa: BLE001 - reported to the caller below
+                failure.append(exc)
+                started.set()
+                return
+            started.set()
+            loop.run_until_complete(self._stopped.wait())
+            loop.run_until_complete(self.stop())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="evalkit-loopback", daemon=True)
+        self._thread.start()
+        started.wait(10)
+        if failure:
+            raise failure[0]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._loop is not None and self._stopped is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    # -- handlers --------------------------------------------------------------------
+    async def _openai(self, request: web.Request) -> web.StreamResponse:
+        return await self._handle(request, "openai")
+
+    async def _anthropic(self, request: web.Request) -> web.StreamResponse:
+        return await self._handle(request, "anthropic")
+
+    async def _handle(self, request: web.Request, route: str) -> web.StreamResponse:
+        body = await request.json()
+        sample = int(request.headers.get(SAMPLE_HEADER, "0"))
+        model_request = from_openai(body, sample) if route == "openai" else from_anthropic(body, sample)
+        key = request_key(model_request)
+        attempt = self.hits[key]
+        self.hits[key] += 1
+        fault = self.faults.pick(key, attempt)
+        hit = Hit(key=key, route=route, attempt=attempt, status=200, fault=fault)
+        self.log.append(hit)
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        response = self.responder(model_request)
+        usage = response.usage
+        if self.tpm is not None and fault is None:
+            tokens = (usage.input_tokens or 0) + (usage.output_tokens or 0) if usage else 0
+            wait = self.tpm.take(tokens)
+            if wait is not None:
+                hit.status, hit.fault = 429, "tpm"
+                return _error(route, 429, "rate_limit_error", "tokens per minute limit exceeded",
+                              retry_after=max(wait, 0.001))
+            self.tokens_served += tokens
+        if fault is not None:
+            return await self._fault(request, route, fault, hit, body, response)
+        payload = openai_body(body, response) if route == "openai" else anthropic_body(body, response)
+        hit.usage_reported = _usage_dict(response)
+        return web.json_response(payload, headers={"x-request-id": f"req_{uuid.uuid4().hex[:12]}"})
+
+    async def _fault(self, request: web.Request, route: str, fault: str, hit: Hit, body: dict[str, Any],
+                     response: ModelResponse) -> web.StreamResponse:
+        if fault == "429":
+            hit.status = 429
+            return _error(route, 429, "rate_limit_error", "rate limited (injected)", retry_after=self.retry_after_s)
+        if fault == "500":
+            hit.status = 500
+            return _error(route, 500, "api_error", "internal error (injected)")
+        if fault == "500_billed":
+            hit.status = 500
+            hit.usage_reported = _usage_dict(response)
+            return _error(route, 500, "api_error", "internal error after generation (injected)",
+                          usage=_wire_usage(route, body, response))
+        if fault == "529":
+            hit.status = 529
+            return _error(route, 529, "overloaded_error", "overloaded (injected)")
+        if fault == "400":
+            hit.status = 400
+            return _error(route, 400, "invalid_request_error", "bad request (injected)")
+        if fault == "slow":
+            await asyncio.sleep(self.slow_s)
+            payload = openai_body(body, response) if route == "openai" else anthropic_body(body, response)
+            return web.json_response(payload)  # usually nobody is listening any more
+        if fault == "nonjson":
+            return web.Response(status=200, text="<html><body>502 Bad Gateway</body></html>",
+                                content_type="application/json")
+        # drop / truncate: break the connection mid-answer
+        payload = openai_body(body, response) if route == "openai" else anthropic_body(body, response)
+        data = json.dumps(payload).encode()
+        stream = web.StreamResponse(status=200, headers={"content-type": "application/json"})
+        stream.content_length = len(data)
+        if fault == "truncate":
+            await stream.prepare(request)
+            await stream.write(data[: len(data) // 2])
+        if request.transport is not None:
+            request.transport.close()
+        hit.status = 0
+        return stream
+
+
+def _usage_dict(response: ModelResponse) -> dict[str, int] | None:
+    if response.usage is None:
+        return None
+    return {k: v for k, v in response.usage.model_dump().items() if v is not None}
+
+
+def _wire_usage(route: str, body: dict[str, Any], response: ModelResponse) -> Any:
+    payload = openai_body(body, response) if route == "openai" else anthropic_body(body, response)
+    return payload.get("usage")
+
+
+def _error(route: str, status: int, etype: str, message: str, *, retry_after: float | None = None,
+           usage: Any = None) -> web.Response:
+    headers = {"x-request-id": f"req_{uuid.uuid4().hex[:12]}"}
+    if retry_after is not None:
+        headers["retry-after"] = f"{retry_after:.3f}"
+        headers["retry-after-ms"] = str(int(retry_after * 1000))
+    if route == "openai":
+        payload: dict[str, Any] = {"error": {"message": message, "type": etype, "param": None, "code": None}}
+    else:
+        payload = {"type": "error", "error": {"type": etype, "message": message}, "request_id": headers["x-request-id"]}
+    if usage is not None:
+        payload["usage"] = usage
+    return web.json_response(payload, status=status, headers=headers)
+
+
+__all__ = ["Hit", "LoopbackServer", "Message", "SAMPLE_HEADER"]

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from evalkit.cli.main import app
+
+SUITE = """\
+name: upgrades-ci
+gates:
+  - kind: max_good_rate_drop
+    max_drop: 0.02
+  - kind: max_invalid_share
+    max: 0.05
+"""
+
+
+@pytest.fixture()
+def suite(tmp_path: Path) -> Path:
+    path = tmp_path / "suite.yaml"
+    path.write_text(SUITE)
+    return path
+
+
+def test_gate_cli_exit_codes(runs, suite, tmp_path, monkeypatch):
+    monkeypatch.setenv("EVALKIT_REPORTS", str(runs["base"].parent))
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    cand = Path(shutil.copytree(runs["drop"], tmp_path / "cand"))
+    runner = CliRunner()
+    res = runner.invoke(app, ["gate", str(cand), "--baseline", runs["base"].name, "--suite", str(suite)])
+    assert res.exit_code == 1, res.output
+    assert "legacy_discount" in res.output
+    assert "legacy_discount" in (cand / "junit.xml").read_text()
+
+    noise = Path(shutil.copytree(runs["noise"], tmp_path / "noise"))
+    res = runner.invoke(app, ["gate", str(noise), "--baseline", str(runs["base"]), "--suite", str(suite)])
+    assert res.exit_code == 0, res.output
+    assert (noise / "gates.json").is_file()
+
+
+def test_gate_cli_usage_errors(runs, tmp_path, monkeypatch):
+    monkeypatch.setenv("EVALKIT_REPORTS", str(tmp_path / "empty"))
+    runner = CliRunner()
+    res = runner.invoke(app, ["gate", "no-such-run", "--suite", str(tmp_path / "x.yaml")])
+    assert res.exit_code == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("gates:\n  - kind: min_good_rate\n    min: 0.5\n    bogus: 1\n")
+    res = runner.invoke(app, ["gate", str(runs["base"]), "--suite", str(bad), "--no-write"])
+    assert res.exit_code == 2 and "bogus" in res.output
+    # No --suite and the manifest's suite path does not exist here: a usage error, not a pass.
+    res = runner.invoke(app, ["gate", str(runs["base"]), "--no-write"])
+    assert res.exit_code == 2 and "--suite" in res.output

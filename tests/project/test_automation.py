@@ -1,0 +1,181 @@
+"""Automation at a policy, thresholds.json handling, curve, economics, project_run output."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from project_synth import MIX, make_scores, write_run
+
+from evalkit.errors import ConfigError, DataError, NotFound
+from evalkit.project import ProjectionSpec, project_frame, project_run
+from evalkit.project._policy import Policy
+from evalkit.suite._economics import EconomicsSpec
+
+SPEC = ProjectionSpec(volume_per_month=50000, mix=MIX, resamples=200, seed=5)
+
+
+def _by_hand(df: pd.DataFrame, t: float, econ: EconomicsSpec, volume: int) -> dict[str, float]:
+    """Direct pandas arithmetic of the contracts.md automation rule, post-stratified."""
+    auto = (df.status == "ok") & ~df.deferred & (df.confidence >= t)
+    err = auto & ~df.good
+    g = pd.DataFrame({"seg": df.segment, "auto": auto, "err": err, "invalid": df.status != "ok",
+                      "deferred": (df.status == "ok") & df.deferred}).groupby("seg").mean()
+    pi = pd.Series(MIX)
+    a, e = (g["auto"] * pi).sum(), (g["err"] * pi).sum()
+    cost_e = pd.Series({s: econ.error_cost_for(s) for s in MIX})
+    net = volume * (econ.value_per_automated_case * a - econ.review_cost * (1 - a) - (g["err"] * pi * cost_e).sum())
+    return {"auto": a, "err_cond": e / a, "net": net, "invalid": (g["invalid"] * pi).sum(),
+            "deferred": (g["deferred"] * pi).sum(), "hours": volume * (1 - a) * econ.review_minutes / 60}
+
+
+def test_headline_matches_direct_arithmetic(scores: pd.DataFrame) -> None:
+    econ = EconomicsSpec(review_cost=4.0, review_minutes=9.0, error_cost=80.0,
+                         error_cost_by_segment={"long_history": 300.0}, value_per_automated_case=5.0)
+    out = project_frame(scores, spec=SPEC, economics=econ, outcome="good",
+                        policy_for=lambda c: Policy(source="--threshold", threshold=0.75))["alpha"]
+    hand = _by_hand(scores, 0.75, econ, 50000)
+    assert out["automation_rate"]["value"] == pytest.approx(hand["auto"])
+    assert out["escalated_rate"]["value"] == pytest.approx(1 - hand["auto"])
+    assert out["automated_error_rate"]["value"] == pytest.approx(hand["err_cond"])
+    assert out["net_value_per_month"]["value"] == pytest.approx(hand["net"])
+    assert out["review_hours_per_month"]["value"] == pytest.approx(hand["hours"])
+    assert out["escalation_breakdown"]["invalid_or_failed"]["value"] == pytest.approx(hand["invalid"])
+    assert out["escalation_breakdown"]["deferred"]["value"] == pytest.approx(hand["deferred"])
+    parts = sum(v["value"] for v in out["escalation_breakdown"].values())
+    assert parts == pytest.approx(out["escalated_rate"]["value"])
+    for key in ("automation_rate", "automated_error_rate", "net_value_per_month", "review_hours_per_month"):
+        r = out[key]
+        assert set(r) == {"value", "lo", "hi", "n"} and r["lo"] <= r["value"] <= r["hi"]
+    # naive accuracy-based expectation is the unweighted correct rate
+    assert out["naive_automation_rate"]["value"] == pytest.approx(scores.correct.mean())
+
+
+def test_curve_is_monotone_and_consistent(scores: pd.DataFrame) -> None:
+    econ = EconomicsSpec()
+    out = project_frame(scores, spec=SPEC, economics=econ, outcome="good",
+                        policy_for=lambda c: Policy(source="--threshold", threshold=0.8))["alpha"]
+    curve = out["curve"]
+    assert len(curve) == SPEC.curve_points
+    autos = [p["automation"] for p in curve]
+    assert all(a >= b - 1e-12 for a, b in itertools.pairwise(autos))
+    at_08 = next(p for p in curve if abs(p["threshold"] - 0.8) < 1e-9)
+    assert at_08["automation"] == pytest.approx(out["automation_rate"]["value"])
+    assert at_08["error"] == pytest.approx(out["automated_error_rate"]["value"])
+    assert at_08["net_value_per_month"] == pytest.approx(out["net_value_per_month"]["value"])
+    best = max(curve, key=lambda p: p["net_value_per_month"])
+    assert out["value_optimal_threshold"] == best["threshold"]
+    assert best["net_value_per_month"] > out["net_value_escalate_all"]["value"]
+    # good-ness rises with confidence in the synthetic data: errors fall as the threshold rises
+    assert curve[90]["error"] < curve[10]["error"]
+
+
+def test_value_optimal_is_none_when_errors_are_ruinous(scores: pd.DataFrame) -> None:
+    econ = EconomicsSpec(error_cost=1e6)
+    scores = scores.assign(good=False)  # every automated decision is a costly error
+    out = project_frame(scores, spec=SPEC.model_copy(update={"threshold_source": "value_optimal"}), economics=econ,
+                        outcome="good", policy_for=lambda c: Policy(source="value_optimal", threshold=None))["alpha"]
+    assert out["value_optimal_threshold"] is None
+    assert out["threshold"] is None and out["automation_rate"]["value"] == 0.0
+
+
+def test_run_thresholds_global_null_and_per_segment(tmp_path) -> None:
+    th = {"schema": 1, "outcome": "good", "mode": "per_segment",
+          "configs": {"alpha": {"threshold": 0.8, "segments": {"long_history": {"threshold": None},
+                                                               "legacy_discount": {"threshold": 0.6}}},
+                      "beta": {"threshold": None}}}
+    df = make_scores(4, configs=("alpha", "beta"))
+    run = write_run(tmp_path, df, thresholds=th)
+    res = project_run(run, spec=SPEC, economics=EconomicsSpec())
+    alpha, beta = res.projection["configs"]["alpha"], res.projection["configs"]["beta"]
+    assert alpha["threshold_source"] == "thresholds.json" and alpha["risk_target_threshold"] == 0.8
+    assert alpha["segments"]["long_history"]["automation_rate"]["value"] == 0.0
+    assert alpha["segments"]["legacy_discount"]["threshold"] == 0.6
+    assert alpha["segments"]["routine"]["threshold"] == 0.8
+    a = df[df.config == "alpha"]
+    leg = a[a.segment == "legacy_discount"]
+    expected = ((leg.status == "ok") & ~leg.deferred & (leg.confidence >= 0.6)).mean()
+    assert alpha["segments"]["legacy_discount"]["automation_rate"]["value"] == pytest.approx(expected)
+    assert beta["automation_rate"]["value"] == 0.0 and beta["escalated_rate"]["value"] == 1.0
+    # an explicit threshold overrides thresholds.json but keeps the risk-target one beside it
+    res2 = project_run(run, spec=SPEC, economics=EconomicsSpec(), threshold=0.5, configs=["alpha"])
+    assert list(res2.projection["configs"]) == ["alpha"]
+    assert res2.projection["configs"]["alpha"]["threshold"] == 0.5
+    assert res2.projection["configs"]["alpha"]["risk_target_threshold"] == 0.8
+
+
+def test_auto_without_thresholds_uses_value_optimal_and_calibrated_requires_them(tmp_path) -> None:
+    run = write_run(tmp_path, make_scores(5))
+    res = project_run(run, spec=SPEC, economics=EconomicsSpec())
+    alpha = res.projection["configs"]["alpha"]
+    assert alpha["threshold_source"] == "value_optimal"
+    assert alpha["threshold"] == alpha["value_optimal_threshold"]
+    with pytest.raises(ConfigError, match="calibrate"):
+        project_run(run, spec=SPEC.model_copy(update={"threshold_source": "calibrated"}), economics=EconomicsSpec())
+
+
+def test_sweep_file_sets_the_curve(run_dir, tmp_path) -> None:
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("thresholds: [0.9, 0.5, 0.7]\n")
+    res = project_run(run_dir, spec=SPEC, economics=EconomicsSpec(), thresholds_file=sweep)
+    assert [p["threshold"] for p in res.projection["configs"]["alpha"]["curve"]] == [0.5, 0.7, 0.9]
+    assert res.projection["sweep"] == [0.5, 0.7, 0.9]
+    # a thresholds.json-shaped file replaces the run's policy
+    alt = tmp_path / "alt.json"
+    alt.write_text(json.dumps({"outcome": "correct", "configs": {"alpha": {"threshold": 0.55}, "beta": {"threshold": 0.9}}}))
+    res = project_run(run_dir, spec=SPEC, economics=EconomicsSpec(), thresholds_file=alt)
+    assert res.projection["configs"]["alpha"]["threshold"] == 0.55
+    assert res.projection["outcome"] == "correct"
+
+
+def test_projection_json_shape_and_determinism(run_dir) -> None:
+    res = project_run(run_dir, spec=SPEC, economics=EconomicsSpec())
+    doc = json.loads((run_dir / "projection.json").read_text())
+    assert doc["schema"] == 1 and doc["bootstrap"] == {"resamples": 200, "seed": 5, "method": doc["bootstrap"]["method"]}
+    assert doc["volume_per_month"] == 50000 and doc["mix"] == MIX
+    for name in ("alpha", "beta"):
+        c = doc["configs"][name]
+        for key in ("threshold", "effective_sample_size", "flagged_segments", "automation_rate",
+                    "naive_automation_rate", "escalated_rate", "automated_error_rate", "review_hours_per_month",
+                    "cost_per_case", "monthly_cost", "net_value_per_month", "value_optimal_threshold", "curve"):
+            assert key in c, key
+        assert set(c["cost_per_case"]) >= {"mean", "p50", "p90", "p95", "p99", "max", "cvar95", "known"}
+        assert set(c["monthly_cost"]) >= {"p50", "p95", "naive", "tail_to_naive_ratio"}
+    again = project_run(run_dir, spec=SPEC, economics=EconomicsSpec(), configs=["beta", "alpha"]).projection
+    for name in ("alpha", "beta"):  # same seed -> same numbers, whatever the config order
+        assert again["configs"][name]["automation_rate"] == res.projection["configs"][name]["automation_rate"]
+        assert again["configs"][name]["monthly_cost"] == res.projection["configs"][name]["monthly_cost"]
+    other = project_run(run_dir, spec=SPEC.model_copy(update={"seed": 6}), economics=EconomicsSpec()).projection
+    assert other["configs"]["alpha"]["automation_rate"]["lo"] != res.projection["configs"]["alpha"]["automation_rate"]["lo"]
+    assert not list(run_dir.glob(".projection.json.*"))  # no temp file left behind
+
+
+def test_errors_name_what_and_where(tmp_path, scores) -> None:
+    with pytest.raises(NotFound):
+        project_run(tmp_path / "nope", spec=SPEC, economics=EconomicsSpec())
+    run = write_run(tmp_path, scores)
+    with pytest.raises(DataError, match="gamma"):
+        project_run(run, spec=SPEC, economics=EconomicsSpec(), configs=["gamma"], threshold=0.5)
+    bad = scores.drop(columns=["confidence"])
+    with pytest.raises(DataError, match="confidence"):
+        project_frame(bad, spec=SPEC, economics=EconomicsSpec(), outcome="good",
+                      policy_for=lambda c: Policy(source="--threshold", threshold=0.5))
+    with pytest.raises(DataError, match="none of the mix"):
+        project_frame(scores, spec=ProjectionSpec(volume_per_month=1, mix={"ghost": 1.0}), economics=EconomicsSpec(),
+                      outcome="good", policy_for=lambda c: Policy(source="--threshold", threshold=0.5))
+
+
+def test_missing_confidence_and_failed_rows_are_escalated() -> None:
+    df = pd.DataFrame({"config": "c", "segment": "s", "status": ["ok", "ok", "failed", "invalid", "ok"],
+                       "deferred": [False, False, False, False, True], "correct": True, "good": True,
+                       "confidence": [0.9, np.nan, 0.99, 0.99, 0.99], "cost_usd": 0.01})
+    spec = ProjectionSpec(volume_per_month=100, mix={"s": 1.0}, min_cases_per_segment=1, resamples=100)
+    out = project_frame(df, spec=spec, economics=EconomicsSpec(), outcome="good",
+                        policy_for=lambda c: Policy(source="--threshold", threshold=0.5))["c"]
+    assert out["automation_rate"]["value"] == pytest.approx(0.2)
+    b = out["escalation_breakdown"]
+    assert b["invalid_or_failed"]["value"] == pytest.approx(0.4)
+    assert b["deferred"]["value"] == pytest.approx(0.2) and b["low_confidence"]["value"] == pytest.approx(0.2)

@@ -1,0 +1,58 @@
+"""``evalkit project`` through Typer, registered on a fresh app (independent of other command modules)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from project_synth import make_scores, write_run
+from typer.testing import CliRunner
+
+from evalkit.cli import _project
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    app = typer.Typer()
+    _project.register(app)
+
+    @app.callback()
+    def _root() -> None:  # keeps `project` a subcommand, as in the real app
+        pass
+
+    return app
+
+
+def test_cli_writes_projection_and_prints_table(app, run_dir) -> None:
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100", "--cap-turns", "10",
+                                 "--config", "alpha", "--seed", "9"])
+    assert r.exit_code == 0, r.output
+    assert "automation, projected" in r.output and "tail / naive" in r.output and "turns<=10" in r.output
+    doc = json.loads((run_dir / "projection.json").read_text())
+    assert list(doc["configs"]) == ["alpha"] and doc["bootstrap"]["seed"] == 9
+    assert doc["configs"]["alpha"]["context_caps"][0]["label"] == "turns<=10"
+
+
+def test_cli_run_id_under_reports(app, run_dir, monkeypatch) -> None:
+    monkeypatch.setenv("EVALKIT_REPORTS", str(run_dir.parent))
+    r = CliRunner().invoke(app, ["project", run_dir.name, "--threshold", "0.7", "--volume", "1000",
+                                 "--resamples", "100"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((run_dir / "projection.json").read_text())
+    assert doc["volume_per_month"] == 1000 and doc["configs"]["beta"]["threshold"] == 0.7
+
+
+def test_cli_errors(app, tmp_path, run_dir) -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, ["project", str(tmp_path / "missing-run")])
+    assert r.exit_code == 2 and "not found" in r.output
+    r = runner.invoke(app, ["project", str(run_dir), "--threshold", "0.5", "--thresholds", "x.json"])
+    assert r.exit_code == 2 and "not both" in r.output
+    bare = write_run(tmp_path / "bare", make_scores(1), manifest={"run_id": "bare"})
+    r = runner.invoke(app, ["project", str(bare)])
+    assert r.exit_code == 2 and "--volume N and --mix FILE" in r.output
+    bad_mix = tmp_path / "mix.yaml"
+    bad_mix.write_text("routine: 0.5\n")
+    r = runner.invoke(app, ["project", str(bare), "--volume", "10", "--mix", str(bad_mix)])
+    assert r.exit_code == 2 and "mix.yaml" in r.output and "sum to 0.5" in r.output

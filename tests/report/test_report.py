@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import re
+import shutil
+from html import unescape
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from evalkit.report import build_report
+from evalkit.report._synthetic import XSS_PAYLOAD, write_synthetic_run
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def test_report_is_self_contained(report_html):
+    html = _text(report_html)
+    assert html.startswith("<!DOCTYPE html>")
+    # No external resource of any kind: every src/href is an in-page anchor or data: URI.
+    for attr in re.findall(r'\b(?:src|href|xlink:href)\s*=\s*"([^"]*)"', html):
+        assert attr.startswith(("#", "data:")), attr
+    # Only XML namespace names (identifiers, never fetched) may mention http.
+    assert not re.findall(r"https?://(?!www.w3.org/)", html)
+    # The CSP forbids any fetch, even if something slipped through.
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', html).group(1)
+    assert "default-src 'none'" in unescape(csp) and "unsafe-inline" not in unescape(csp).split("script-src")[1]
+
+
+def test_model_output_is_escaped(report_html):
+    html = _text(report_html)
+    assert "<script>window.__evalkit_xss" not in html
+    assert 'onerror="window.__evalkit_xss' not in html
+    assert "&lt;script&gt;window.__evalkit_xss = 1&lt;/script&gt;" in html
+    # Exactly one script element: ours.
+    assert html.count("<script") == 1
+
+
+def test_sections_and_marks(report_html):
+    html = _text(report_html)
+    for section in ("header", "verdict", "leaderboard", "segments", "calibration", "projection", "regressions"):
+        assert f'id="{section}"' in html
+    assert "simulated" in html
+    # The planted 20-point drop in legacy_discount is marked with an arrow *and* words.
+    row = re.search(r'<th scope="row" data-sort="legacy_discount">.*?</tr>', html, re.S).group(0)
+    assert "▼" in row and "significant drop" in row
+    routine = re.search(r'<th scope="row" data-sort="routine">.*?</tr>', html, re.S).group(0)
+    assert "significant drop" not in routine
+    # Verdict names the regression; template diff shows the dropped clause.
+    verdict = re.search(r'<section id="verdict">.*?</section>', html, re.S).group(0)
+    assert "legacy_discount" in verdict
+    assert "-Policy: honour legacy discounts." in html
+    assert "<svg" in html and html.count("<details") >= 40
+
+
+def test_drilldown_contents(report_html):
+    html = _text(report_html)
+    first = re.search(r'<details id="case-[^"]+" class="case regression">.*?</details>\s*</details>|'
+                      r'<details id="case-[^"]+" class="case regression">.*?(?=<details id="case-)', html, re.S)
+    block = first.group(0)
+    for heading in ("Case facts", "Expected decision", "Parsed decision", "Failed checks", "Raw model output",
+                    "Prompt", "Template diff"):
+        assert heading in block, heading
+
+
+def test_missing_optional_files_render_gracefully(tmp_path):
+    run = write_synthetic_run(tmp_path / "bare", run_id="bare", configs={"a": {"unknown_cost": True}, "b": {}},
+                              n_cases=120, results=False, thresholds=False, projection=False)
+    shutil.rmtree(run / "prompts")
+    out = build_report([run], out=tmp_path / "r.html")
+    html = _text(out)
+    assert "calibration not run" in html and "evalkit calibrate bare" in html
+    assert "Projection not run" in html
+    assert "raw output not stored" in html and "prompt not stored" in html
+    assert "no reference template to compare" in html
+    # Unknown cost is "unknown", never $0.
+    lead = re.search(r'<table class="sortable" id="leaderboard-table">.*?</table>', html, re.S).group(0)
+    assert "unknown" in lead and "(120 of 120 unknown)" in lead
+
+
+def test_first_config_is_reference_without_baseline(report_runs, tmp_path):
+    html = _text(build_report([report_runs["cand"]], out=tmp_path / "r.html"))
+    assert "first configuration: prod" in html
+
+
+def test_report_cli(report_runs, tmp_path, monkeypatch):
+    from evalkit.cli.main import app
+
+    monkeypatch.setenv("EVALKIT_REPORTS", str(report_runs["root"]))
+    out = tmp_path / "cli.html"
+    res = CliRunner().invoke(app, ["report", "cand", "--baseline", "base", "-o", str(out), "--max-drilldowns", "5"])
+    assert res.exit_code == 0, res.output
+    assert out.is_file() and "legacy_discount" in _text(out)
+    res = CliRunner().invoke(app, ["report", "does-not-exist"])
+    assert res.exit_code == 2
+
+
+def test_payload_constant_is_what_the_browser_test_expects():
+    assert "window.__evalkit_xss" in XSS_PAYLOAD and "<script>" in XSS_PAYLOAD and "onerror" in XSS_PAYLOAD
