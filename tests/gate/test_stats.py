@@ -3,22 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evalkit.gate._stats import expected_calibration_error, holm, mcnemar_exact, wilson
-
-
-@pytest.mark.parametrize("b,c", [(0, 0), (0, 5), (3, 3), (48, 10), (200, 150), (5000, 5100)])
-def test_mcnemar_matches_scipy(b, c):
-    from scipy.stats import binomtest
-
-    expected = binomtest(min(b, c), b + c, 0.5).pvalue if b + c else 1.0
-    assert mcnemar_exact(b, c) == pytest.approx(expected, rel=1e-6, abs=1e-12)
-
-
-def test_holm_matches_statsmodels():
-    from statsmodels.stats.multitest import multipletests
-
-    p = [0.01, 0.04, 0.03, 0.5, 0.002, 0.2]
-    assert holm(p) == pytest.approx(list(multipletests(p, method="holm")[1]))
+from evalkit.gate._stats import expected_calibration_error, paired_segment_compare, wilson
 
 
 def test_wilson_matches_statsmodels_and_handles_edges():
@@ -37,3 +22,18 @@ def test_ece_zero_for_perfect_calibration_and_large_for_overconfidence():
     good = rng.random(20000) < conf
     assert expected_calibration_error(conf, good).value < 0.02
     assert expected_calibration_error(np.full(1000, 0.95), np.zeros(1000, bool)).value == pytest.approx(0.95)
+
+
+def test_paired_compare_adapter_marks_only_the_planted_segment(runs):
+    import pandas as pd
+
+    base = pd.read_parquet(runs["base"] / "scores.parquet")
+    drop = pd.read_parquet(runs["drop"] / "scores.parquet")
+    t = paired_segment_compare(base, drop, include_overall=True)
+    assert t["segment"].iloc[0] == "(all segments)"
+    seg = t.set_index("segment")
+    assert bool(seg.loc["legacy_discount", "significant"]) and seg.loc["legacy_discount", "diff"] < -0.1
+    assert seg.drop(["legacy_discount", "(all segments)"])["significant"].sum() == 0
+    # Holm never makes a segment p-value smaller; the overall row keeps its raw p-value.
+    assert (seg["p_adjusted"] >= seg["p_value"] - 1e-12).all()
+    assert seg.loc["(all segments)", "p_adjusted"] == seg.loc["(all segments)", "p_value"]

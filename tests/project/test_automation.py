@@ -179,3 +179,14 @@ def test_missing_confidence_and_failed_rows_are_escalated() -> None:
     b = out["escalation_breakdown"]
     assert b["invalid_or_failed"]["value"] == pytest.approx(0.4)
     assert b["deferred"]["value"] == pytest.approx(0.2) and b["low_confidence"]["value"] == pytest.approx(0.2)
+
+
+def test_projection_json_is_strict_json(run_dir) -> None:
+    """No NaN/Infinity tokens: undefined ratios (beta escalates everything) are null."""
+    project_run(run_dir, spec=SPEC, economics=EconomicsSpec())
+
+    def reject(token: str) -> None:
+        raise AssertionError(f"non-JSON constant {token} in projection.json")
+
+    doc = json.loads((run_dir / "projection.json").read_text(), parse_constant=reject)
+    assert doc["configs"]["beta"]["automated_error_rate"]["value"] is None

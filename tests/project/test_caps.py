@@ -75,3 +75,27 @@ def test_caps_in_projection_use_manifest_price() -> None:
     assert [c["label"] for c in caps] == ["turns<=10", "turns<=10,tokens<=500"]
     assert caps[0]["saved_share"] == pytest.approx(caps[0]["saved_per_case"] / 0.01)
     assert caps[1]["saved_per_case"] > caps[0]["saved_per_case"]  # both limits: the larger removal applies
+
+
+def test_input_price_sources() -> None:
+    from evalkit.project._run import _input_prices
+
+    prices = _input_prices({"configs": [
+        {"name": "a", "price": {"input": 3e-6, "output": 1.5e-5, "source": "suite"}},
+        {"name": "b", "price": None, "model": "gpt-4o-mini"},  # the run found no price: stays unknown
+        {"name": "c", "model": "no-such-model-xyz"},
+    ]})
+    assert prices["a"] == (3e-6, "suite")
+    assert prices["b"] == (None, "unknown") and prices["c"] == (None, "unknown")
+
+
+def test_input_price_falls_back_to_bundled_map_when_manifest_has_no_price_key() -> None:
+    from evalkit.pricing import litellm_price_map_path, lookup_price
+    from evalkit.project._run import _input_prices
+
+    if litellm_price_map_path() is None:
+        pytest.skip("litellm not installed")
+    expected = lookup_price("gpt-4o-mini")
+    assert expected is not None
+    price, source = _input_prices({"configs": [{"name": "d", "model": "gpt-4o-mini"}]})["d"]
+    assert price == expected.input and source.startswith("litellm-bundled")

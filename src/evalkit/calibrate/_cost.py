@@ -31,7 +31,7 @@ def _cost_curve(conf: np.ndarray, werr: np.ndarray, cand: np.ndarray, review: fl
 
 def cost_optimal(conf: np.ndarray, err: np.ndarray, err_cost: np.ndarray, fold: np.ndarray, k: int, *,
                  candidates: np.ndarray, review_cost: float, n_total: int, p_oof: np.ndarray,
-                 final_map: Mapping | None) -> dict:
+                 final_map: Mapping | None, certified: bool = True) -> dict:
     """Cost-optimal threshold over ``candidates`` (descending) for automatable rows ``conf``.
 
     ``n_total`` counts every row (the non-automatable ones add review_cost each). ``p_oof`` are
@@ -59,12 +59,14 @@ def cost_optimal(conf: np.ndarray, err: np.ndarray, err_cost: np.ndarray, fold: 
     safe = np.where(err_cost > 0, err_cost, 1.0)
     cut = np.where(err_cost > 0, np.clip(1.0 - review_cost / safe, 0.0, 1.0), 0.0)
     bayes_auto = p_oof >= cut
+    # escalated = every row not automated by the rule, including the non-automatable ones
     bayes_cost = review_cost * (n_total - bayes_auto.sum()) + float((werr * bayes_auto).sum())
     out = {
         "threshold": thr,
         "threshold_calibrated": (float(apply_map(final_map, np.array([thr]))[0])
                                  if thr is not None and final_map is not None else None),
-        "candidates": "certified thresholds" if len(cand) else "none certified: escalate everything",
+        "candidates": ("all grid thresholds (no risk target set)" if not certified
+                       else "certified thresholds" if len(cand) else "none certified: escalate everything"),
         "expected_cost_per_case_in_sample": float((total[best] + fixed) / n),
         "expected_cost_per_case_held_out": float((oof_cost + fixed) / n),
         "held_out": f"chosen on {k - 1} folds, costed on the held-out fold (K={k})" if k > 1 else "no folds",
@@ -77,7 +79,7 @@ def cost_optimal(conf: np.ndarray, err: np.ndarray, err_cost: np.ndarray, fold: 
             "cut": sorted({float(c) for c in np.unique(cut)}),
             "scores": "out-of-fold recalibrated",
             "automation": rate(int(bayes_auto.sum()), n_total),
-            "expected_cost_per_case_held_out": float((bayes_cost + fixed) / n),
+            "expected_cost_per_case_held_out": float(bayes_cost / n),
             "errors_automated": int(err[bayes_auto].sum()),
         },
     }

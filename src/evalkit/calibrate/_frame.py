@@ -137,7 +137,8 @@ def calibrate_frame(df: pd.DataFrame, *, spec: CalibrationSpec, economics: Econo
                      oof, final if fit_method != "logistic" else None)
     res = ConfigCalibration(config=config, n=n_total, n_automatable=int(n_a), excluded=excluded, metrics=metrics,
                             metrics_recalibrated=metrics_recal, segment_metrics=seg_metrics, recalibration=final,
-                            certification=cert, cost_optimal=cost, warnings=warnings + (cert.notes if cert else []))
+                            certification=cert, cost_optimal=cost,
+                            warnings=warnings + (cert.notes if cert else []) + (metrics.warnings if metrics else []))
     res.document = _document(res, spec, evaluation, fit_method)
     return res
 
@@ -146,7 +147,7 @@ def _cost(conf, err, err_cost, seg, seg_total, fold, k, grid, cert, review, oof,
     n_total = int(sum(seg_total.values()))
     if cert is None:
         return cost_optimal(conf, err, err_cost, fold, k, candidates=grid, review_cost=review,
-                            n_total=n_total, p_oof=oof, final_map=fmap)
+                            n_total=n_total, p_oof=oof, final_map=fmap, certified=False)
     if cert.mode != "per_segment":
         cand = np.asarray(cert.overall.certified_thresholds)
         keep = np.isin(seg, [s for s, v in cert.segments.items() if not v.get("excluded")])

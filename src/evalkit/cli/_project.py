@@ -34,6 +34,19 @@ def _thr(t: float | None) -> str:
     return "escalate all" if t is None else f"{t:.3g}"
 
 
+def _policy(b: dict[str, Any]) -> str:
+    if b.get("threshold_mode") == "per_segment":
+        segs = ", ".join(f"{s} {_thr(v['threshold'])}" for s, v in b["segments"].items())
+        return f"per segment ({b['threshold_source']}): {segs}"
+    return f"{_thr(b['threshold'])} ({b['threshold_source']})"
+
+
+def _risk(b: dict[str, Any]) -> str:
+    if b.get("threshold_mode") == "per_segment" and b["threshold_source"] != "--threshold":
+        return "per segment"
+    return _thr(b["risk_target_threshold"])
+
+
 def _print(projection: dict[str, Any], path: Path) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -47,7 +60,7 @@ def _print(projection: dict[str, Any], path: Path) -> None:
         table.add_column(name)
     blocks = [projection["configs"][n] for n in names]
     rows = [
-        ("threshold (source)", lambda b: f"{_thr(b['threshold'])} ({b['threshold_source']})"),
+        ("threshold (source)", _policy),
         ("automation, naive expectation", lambda b: _pct(b["naive_automation_rate"])),
         ("automation, projected", lambda b: _pct(b["automation_rate"])),
         ("escalated", lambda b: _pct(b["escalated_rate"])),
@@ -63,7 +76,7 @@ def _print(projection: dict[str, Any], path: Path) -> None:
          else f"{b['monthly_cost']['tail_to_naive_ratio']:.2f}x"),
         ("net value / month", lambda b: _num(b["net_value_per_month"], _usd)),
         ("value-optimal vs risk-target threshold",
-         lambda b: f"{_thr(b['value_optimal_threshold'])} vs {_thr(b['risk_target_threshold'])}"),
+         lambda b: f"{_thr(b['value_optimal_threshold'])} vs {_risk(b)}"),
     ]
     for label, fn in rows:
         table.add_row(label, *(fn(b) for b in blocks))

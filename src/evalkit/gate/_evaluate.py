@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from evalkit.errors import DataError
 from evalkit.gate._rundata import RunData, baseline_config_for, load_run
 from evalkit.gate._spec import (
     MaxCalibrationError,
@@ -145,8 +146,15 @@ def _max_drop(gate: MaxGoodRateDrop, run: RunData, config: str, baseline: RunDat
     bconf = baseline_config_for(baseline, config)
     if bconf is None:
         return _result(gate, config, "fail", None, gate.max_drop, "baseline run has no scored configuration")
-    cmp = paired_segment_compare(baseline.config_scores(bconf), run.config_scores(config),
-                                 outcome=gate.outcome, alpha=gate.alpha, correction=gate.correction)
+    try:
+        # Datasets passed so that comparing runs on different dataset versions is a config
+        # error (exit 2) rather than a silently partial pairing.
+        cmp = paired_segment_compare(baseline.config_scores(bconf), run.config_scores(config),
+                                     outcome=gate.outcome, alpha=gate.alpha, correction=gate.correction,
+                                     base_dataset=baseline.manifest.get("dataset") or None,
+                                     cand_dataset=run.manifest.get("dataset") or None)
+    except DataError as exc:
+        return _result(gate, config, "fail", None, gate.max_drop, f"cannot compare with the baseline: {exc}")
     if gate.segments is not None:
         cmp = cmp[cmp["segment"].isin(gate.segments)]
     if cmp.empty:

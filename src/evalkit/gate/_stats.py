@@ -1,10 +1,9 @@
-"""Small statistics shared by the gate and the report: Wilson intervals, paired
-McNemar tests with Holm correction, ECE, bootstrap quantile intervals.
+"""Statistics shared by the gate and the report.
 
-Kept here (not in the report) because the gate is the lower layer: the report shows
-gate results and the same per-segment significance marks, so both must agree.
-When ``evalkit.score`` grows ``compare()`` the report/gate call it instead (see
-``paired_segment_compare``) and this stays only as the fallback.
+Intervals and the paired per-segment test come from ``evalkit.score`` (Wilson;
+``compare``: McNemar exact, Holm across segments, Newcombe paired interval) so the
+gate, the report and ``evalkit compare`` always agree. Here only: the adapter to
+this package's ``Estimate``, ECE and bootstrap quantile intervals.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,15 +31,13 @@ class Estimate:
 
 
 def wilson(k: int, n: int) -> Estimate:
-    """Wilson score interval: behaves at 0% / 100% where Wald collapses to a point."""
+    """Wilson score interval (evalkit.score's); no data is an unknown rate, not 0."""
+    from evalkit.score import wilson as _wilson
+
     if n <= 0:
         return Estimate(value=None, lo=None, hi=None, n=0)
-    p = k / n
-    z2 = Z95 * Z95
-    denom = 1 + z2 / n
-    centre = (p + z2 / (2 * n)) / denom
-    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return Estimate(value=p, lo=max(0.0, centre - half), hi=min(1.0, centre + half), n=int(n))
+    lo, hi = _wilson(k, n)
+    return Estimate(value=k / n, lo=float(lo), hi=float(hi), n=int(n))
 
 
 def rate(mask: pd.Series | np.ndarray) -> Estimate:
@@ -49,68 +45,40 @@ def rate(mask: pd.Series | np.ndarray) -> Estimate:
     return wilson(int(arr.sum()), int(arr.size))
 
 
-def mcnemar_exact(b: int, c: int) -> float:
-    """Two-sided exact McNemar p-value from the discordant counts (binomial on b+c)."""
-    # Exact binomial tail in log space; avoids importing scipy.stats (seconds of import
-    # time) for one formula. Symmetric at p=0.5, so two-sided = 2 x lower tail.
-    n = b + c
-    if n == 0:
-        return 1.0
-    k = min(b, c)
-    i = np.arange(k + 1)
-    logs = (math.lgamma(n + 1) - np.vectorize(math.lgamma)(i + 1) - np.vectorize(math.lgamma)(n - i + 1)
-            - n * math.log(2.0))
-    top = logs.max()
-    tail = math.exp(top) * float(np.exp(logs - top).sum())
-    return min(1.0, 2.0 * tail)
-
-
-def holm(pvalues: list[float]) -> list[float]:
-    """Holm step-down adjusted p-values (monotone, capped at 1)."""
-    m = len(pvalues)
-    order = sorted(range(m), key=lambda i: pvalues[i])
-    adjusted = [1.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * pvalues[i]))
-        adjusted[i] = running
-    return adjusted
-
-
 def outcome_mask(df: pd.DataFrame, outcome: str) -> pd.Series:
     """`good`/`correct` as plain bools; missing values count as not good (an invalid row is not good)."""
     return df[outcome].astype("boolean").fillna(False).astype(bool)
 
 
+OVERALL = "(all segments)"
+
+
 def paired_segment_compare(base: pd.DataFrame, cand: pd.DataFrame, *, outcome: str = "good",
-                           alpha: float = 0.05, correction: str = "holm") -> pd.DataFrame:
+                           alpha: float = 0.05, correction: str = "holm", include_overall: bool = False,
+                           base_dataset: dict[str, Any] | None = None,
+                           cand_dataset: dict[str, Any] | None = None) -> pd.DataFrame:
     """Per-segment paired comparison of one candidate config against one baseline config.
 
-    Cases are paired on ``case_id`` (only cases present in both count). Returns one row
-    per segment with columns: segment, n, base, cand, diff, diff_lo, diff_hi, b (base
-    good -> cand not), c (base not -> cand good), p_value, p_adjusted, significant.
+    Delegates to ``evalkit.score.compare`` (cases paired on ``case_id``). Returns one
+    row per segment (plus ``OVERALL`` first when asked; its p-value is never adjusted)
+    with columns: segment, n, base, cand, diff, diff_lo, diff_hi, b (base good -> cand
+    not), c (base not -> cand good), p_value, p_adjusted, significant.
+    ``correction="none"`` uses the raw p-values.
     """
-    left = base[["case_id", "segment"]].assign(_b=outcome_mask(base, outcome).to_numpy())
-    right = cand[["case_id"]].assign(_c=outcome_mask(cand, outcome).to_numpy())
-    merged = left.merge(right, on="case_id", how="inner")
-    rows = []
-    for segment, grp in merged.groupby("segment", sort=True):
-        bb, cc = grp["_b"].to_numpy(), grp["_c"].to_numpy()
-        n = int(bb.size)
-        b = int((bb & ~cc).sum())
-        c = int((~bb & cc).sum())
-        diff = (c - b) / n
-        # Paired (Wald) variance of a difference of correlated proportions; good enough
-        # for display, the decision itself rests on the exact test.
-        var = max((b + c) / n - diff * diff, 0.0) / n
-        half = Z95 * math.sqrt(var)
-        rows.append({"segment": str(segment), "n": n, "base": float(bb.mean()), "cand": float(cc.mean()),
-                     "diff": diff, "diff_lo": diff - half, "diff_hi": diff + half, "b": b, "c": c,
-                     "p_value": mcnemar_exact(b, c)})
-    out = pd.DataFrame(rows, columns=["segment", "n", "base", "cand", "diff", "diff_lo", "diff_hi",
-                                      "b", "c", "p_value"])
-    pvals = out["p_value"].tolist()
-    out["p_adjusted"] = holm(pvals) if correction == "holm" else pvals
+    from evalkit.score import ALL, compare
+
+    cmp = compare(base, cand, outcome=outcome, alpha=alpha, base_dataset=base_dataset,
+                  cand_dataset=cand_dataset)
+    t = cmp.rows(outcome)
+    if not include_overall:
+        t = t[t["segment"] != ALL]
+    out = pd.DataFrame({
+        "segment": t["segment"].astype(str).replace({ALL: OVERALL}).to_numpy(),
+        "n": t["n"].to_numpy(), "base": t["base_rate"].to_numpy(), "cand": t["cand_rate"].to_numpy(),
+        "diff": t["diff"].to_numpy(), "diff_lo": t["diff_lo"].to_numpy(), "diff_hi": t["diff_hi"].to_numpy(),
+        "b": t["b"].to_numpy(), "c": t["c"].to_numpy(), "p_value": t["p_value"].to_numpy(),
+        "p_adjusted": (t["p_value"] if correction == "none" else t["p_adjusted"]).to_numpy(),
+    })
     out["significant"] = out["p_adjusted"] < alpha
     return out
 

@@ -17,8 +17,8 @@ from evalkit.project._spec import ProjectionSpec
 from evalkit.project._strata import build_strata, wilson
 from evalkit.suite._economics import EconomicsSpec
 
-REQUIRED = ("config", "segment", "status", "deferred", "correct", "good", "confidence", "cost_usd")
-OPTIONAL = ("total_tokens", "history_tokens", "history_turns_included", "deciding_turn_from_end", "attempts")
+REQUIRED = ("config", "segment", "status", "deferred", "correct", "good", "confidence")
+OPTIONAL = ("cost_usd", "total_tokens", "history_tokens", "history_turns_included", "deciding_turn_from_end", "attempts")
 
 
 def _floats(df: pd.DataFrame, col: str) -> np.ndarray:
@@ -90,6 +90,7 @@ def project_config(df: pd.DataFrame, name: str, *, spec: ProjectionSpec, economi
     block = {
         "threshold": threshold,
         "threshold_source": policy.source,
+        "threshold_mode": "per_segment" if policy.segments else "global",
         "risk_target_threshold": policy.risk_target_threshold,
         "outcome": outcome,
         "n": strata.n,

@@ -54,12 +54,26 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     return _read_json(Path(run_dir) / "manifest.json") or {}
 
 
-def _input_prices(manifest: dict[str, Any]) -> dict[str, float | None]:
-    prices: dict[str, float | None] = {}
+def _input_prices(manifest: dict[str, Any]) -> dict[str, tuple[float | None, str]]:
+    """Input USD/token per config and where it came from.
+
+    ``configs[].price`` from the manifest wins; an explicit ``null`` means the run found no price
+    (unknown). Only when the key is absent (older manifests) is the model looked up in evalkit.pricing.
+    """
+    prices: dict[str, tuple[float | None, str]] = {}
     for cfg in manifest.get("configs") or []:
-        if isinstance(cfg, dict) and "name" in cfg:
-            price = cfg.get("price")
-            prices[cfg["name"]] = float(price["input"]) if isinstance(price, dict) and price.get("input") is not None else None
+        if not isinstance(cfg, dict) or "name" not in cfg:
+            continue
+        price = cfg.get("price")
+        if isinstance(price, dict) and price.get("input") is not None:
+            prices[cfg["name"]] = (float(price["input"]), str(price.get("source") or "manifest"))
+        elif "price" not in cfg and cfg.get("model"):
+            from evalkit.pricing import lookup_price
+
+            found = lookup_price(str(cfg["model"]))
+            prices[cfg["name"]] = (found.input, found.source) if found else (None, "unknown")
+        else:
+            prices[cfg["name"]] = (None, "unknown")
     return prices
 
 
@@ -156,7 +170,7 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
         scores, spec=spec, economics=economics, outcome=outcome, configs=configs, grid=grid,
         policy_for=lambda c: resolve_policy(c, spec=spec, run_thresholds=run_thresholds,
                                             file_thresholds=file_doc, explicit=threshold),
-        input_price_for=lambda c: prices.get(c), where=str(run_dir / "scores.parquet"),
+        input_price_for=lambda c: prices.get(c, (None, "unknown"))[0], where=str(run_dir / "scores.parquet"),
     )
     projection = {
         "schema": SCHEMA,
@@ -172,6 +186,8 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
         "economics": economics.model_dump(mode="json"),
         "configs": blocks,
     }
+    for name, block in blocks.items():
+        block["input_price_source"] = prices.get(name, (None, "unknown"))[1]
     warnings = _warnings(blocks)
     projection["warnings"] = warnings
     path = write_json(run_dir / "projection.json", projection)

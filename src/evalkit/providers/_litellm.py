@@ -49,7 +49,11 @@ class LiteLLMProvider:
         structured_output: bool = True,
         top_logprobs: int = 5,
         timeout_s: float = 60.0,
+        drop_params: bool = True,
     ) -> None:
+        self.drop_params = drop_params
+        """Let litellm drop parameters a route does not support (logprobs on Anthropic)
+        instead of failing the call; the answer then simply has no logprobs."""
         self.base_url = base_url
         self.api_key_env = api_key_env
         self.structured_output = structured_output
@@ -60,7 +64,8 @@ class LiteLLMProvider:
         kwargs: dict[str, Any] = dict(request.params)
         kwargs.update(model=request.model, timeout=self.timeout_s, num_retries=0, max_retries=0,
                       messages=[{"role": m.role, "content": m.content} for m in request.messages],
-                      extra_headers={SAMPLE_HEADER: str(request.sample_index)})
+                      extra_headers={SAMPLE_HEADER: str(request.sample_index)},
+                      drop_params=self.drop_params)
         if self.base_url:
             kwargs["api_base"] = self.base_url
         if self.api_key_env:

@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 
 from evalkit.gate._rundata import RunData, baseline_config_for
+from evalkit.gate._stats import OVERALL as ALL
 from evalkit.gate._stats import Estimate, outcome_mask, paired_segment_compare, quantile_interval, rate
-
-ALL = "(all segments)"
 
 
 @dataclass(kw_only=True)
@@ -169,9 +168,8 @@ def segment_matrix(cols: Sequence[Column], *, alpha: float = 0.05) -> Matrix:
             cells[(s, c.key)] = rate(good[seg == s])
         if c.ref is None:
             continue
-        cmp = paired_segment_compare(c.ref.df, c.df, alpha=alpha)
-        overall = paired_segment_compare(c.ref.df.assign(segment=ALL), c.df, alpha=alpha, correction="none")
-        for r in pd.concat([cmp, overall]).to_dict("records"):
+        cmp = paired_segment_compare(c.ref.df, c.df, alpha=alpha, include_overall=True)
+        for r in cmp.to_dict("records"):
             changes[(r["segment"], c.key)] = Change(diff=r["diff"], lo=r["diff_lo"], hi=r["diff_hi"], n=r["n"],
                                                     p_adjusted=r["p_adjusted"], significant=bool(r["significant"]))
     return Matrix(segments=[ALL, *segs], cells=cells, changes=changes)

@@ -45,8 +45,8 @@ def _indicators(scores: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     missing = [c for c in (*by, *REQUIRED) if c not in scores.columns]
     if missing:
         raise DataError(f"scores table lacks column(s) {missing}; have {list(scores.columns)}")
-    status = scores["status"].astype("string").fillna("failed").to_numpy(dtype=object)
-    ok = status == "ok"
+    ok = (scores["status"] == "ok").fillna(False).to_numpy(dtype=bool)
+    failed = ((scores["status"] == "failed").fillna(True)).to_numpy(dtype=bool)  # null status: failed
     correct = _bool(scores["correct"]) & ok
     good = _bool(scores["good"]) & ok
     if "total_tokens" in scores.columns:
@@ -58,10 +58,17 @@ def _indicators(scores: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         tokens = np.full(len(scores), np.nan)
     cost = (pd.to_numeric(scores["cost_usd"], errors="coerce").to_numpy(dtype=float)
             if "cost_usd" in scores.columns else np.full(len(scores), np.nan))
-    frame = {k: scores[k].astype("string").fillna("<null>").to_numpy(dtype=object) for k in by}
+    # Group on integer codes (factorize once), not on 1M Python strings; labels are
+    # mapped back after the reduction.
+    frame: dict[str, Any] = {}
+    labels: dict[str, np.ndarray] = {}
+    for k in by:
+        codes, uniques = pd.factorize(scores[k], use_na_sentinel=False)
+        frame[k] = codes
+        labels[k] = np.array(["<null>" if pd.isna(u) else str(u) for u in uniques], dtype=object)
     frame.update(
         correct_k=correct.astype(np.int64), good_k=good.astype(np.int64),
-        invalid_k=(~ok).astype(np.int64), failed_k=(status == "failed").astype(np.int64),
+        invalid_k=(~ok).astype(np.int64), failed_k=failed.astype(np.int64),
         deferred_k=(_bool(scores["deferred"]) & ok).astype(np.int64),
         # 2x2 of (correct, good) on the same case, for the paired gap interval.
         cg11=(correct & good).astype(np.int64), cg10=(correct & ~good).astype(np.int64),
@@ -69,7 +76,7 @@ def _indicators(scores: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         tokens_known_n=(~np.isnan(tokens)).astype(np.int64), tokens=tokens,
         cost_known_n=(~np.isnan(cost)).astype(np.int64), cost=cost,
     )
-    return pd.DataFrame(frame)
+    return pd.DataFrame(frame), labels
 
 
 def _group(ind: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -94,16 +101,16 @@ def aggregate(scores: pd.DataFrame, *, by: Sequence[str] = ("config", "segment")
     by = list(by)
     if not by:
         raise DataError("aggregate needs at least one grouping column (e.g. 'config')")
-    ind = _indicators(scores, by)
+    ind, labels = _indicators(scores, by)
     for key in by[1:]:
-        if (ind[key] == ALL).any():
+        if (labels[key] == ALL).any():
             raise DataError(f"column {key!r} contains the reserved value {ALL!r}")
     parts = [_group(ind, by)]
     if len(by) > 1:
-        total = _group(ind, by[:1])
-        for key in by[1:]:
-            total[key] = ALL
-        parts.insert(0, total)
+        parts.insert(0, _group(ind, by[:1]))
+    for part in parts:
+        for key in by:
+            part[key] = labels[key][part[key].to_numpy()] if key in part.columns else ALL
     agg = pd.concat(parts, ignore_index=True) if len(scores) else parts[-1]
     return _finish(agg, by)
 

@@ -97,15 +97,15 @@ def _prepare(df: pd.DataFrame, side: str) -> pd.DataFrame:
         dup = df.loc[df["case_id"].duplicated(), "case_id"].iloc[0]
         raise DataError(f"{side} scores have case_id {dup!r} more than once for one config")
     ok = (df["status"] == "ok").fillna(False).to_numpy(dtype=bool)
-    out = pd.DataFrame({
-        "case_id": df["case_id"].astype("string").to_numpy(),
-        "segment": df["segment"].astype("string").to_numpy(),
-        "status": df["status"].to_numpy(),
-        "action": df["action"].to_numpy() if "action" in df.columns else None,
-        "reasons": df["reasons"].to_numpy() if "reasons" in df.columns else None,
-        "good": df["good"].fillna(False).to_numpy(dtype=bool) & ok,
-        "correct": df["correct"].fillna(False).to_numpy(dtype=bool) & ok,
-    })
+    # Keep the string columns in their own (arrow) dtype: converting 1M strings to
+    # Python objects and back is the slowest thing a compare could do.
+    cols = [c for c in ("case_id", "segment", "status", "action", "reasons") if c in df.columns]
+    out = df[cols].reset_index(drop=True)
+    for c in ("action", "reasons"):
+        if c not in out.columns:
+            out[c] = None
+    out["good"] = df["good"].fillna(False).to_numpy(dtype=bool) & ok
+    out["correct"] = df["correct"].fillna(False).to_numpy(dtype=bool) & ok
     return out
 
 
@@ -175,14 +175,12 @@ def compare(base: pd.DataFrame, cand: pd.DataFrame, *, outcome: str = "good",
 def _outcome_table(pairs: pd.DataFrame, outcome: str, alpha: float) -> pd.DataFrame:
     yb = pairs[f"{outcome}_b"].to_numpy(dtype=bool)
     yc = pairs[f"{outcome}_c"].to_numpy(dtype=bool)
-    ind = pd.DataFrame({
-        "segment": pairs["segment"].to_numpy(),
-        "n11": (yb & yc).astype(np.int64), "b": (yb & ~yc).astype(np.int64),
-        "c": (~yb & yc).astype(np.int64), "n00": (~yb & ~yc).astype(np.int64),
-    })
-    seg = ind.groupby("segment", sort=True, observed=True)[["n11", "b", "c", "n00"]].sum().reset_index()
-    total = ind[["n11", "b", "c", "n00"]].sum().to_frame().T
-    total.insert(0, "segment", ALL)
+    codes, uniques = pd.factorize(pairs["segment"], sort=True, use_na_sentinel=False)
+    k = len(uniques)
+    counts = {name: np.bincount(codes, weights=mask, minlength=k).astype(np.int64)
+              for name, mask in (("n11", yb & yc), ("b", yb & ~yc), ("c", ~yb & yc), ("n00", ~yb & ~yc))}
+    seg = pd.DataFrame({"segment": [str(u) for u in uniques], **counts})
+    total = pd.DataFrame({"segment": [ALL], **{name: [int(v.sum())] for name, v in counts.items()}})
     t = pd.concat([total, seg], ignore_index=True)
     n = (t["n11"] + t["b"] + t["c"] + t["n00"]).to_numpy(dtype=float)
     base_k = (t["n11"] + t["b"]).to_numpy(dtype=float)

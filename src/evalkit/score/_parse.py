@@ -65,6 +65,16 @@ def _parse(text: str | None, model: type[BaseModel]) -> ParseResult:
     if text is None or not isinstance(text, str) or not text.strip():
         return ParseResult(decision=None, error="empty")
     stripped = text.strip()
+    if stripped[0] == "{":
+        # Fast path for the common case (structured output): one object, valid.
+        try:
+            value, end = _DECODER.raw_decode(stripped)
+        except (json.JSONDecodeError, RecursionError, ValueError):
+            value, end = None, -1
+        if end == len(stripped) and isinstance(value, dict):
+            decision, _, _ = _validate(value, model)
+            if decision is not None:
+                return ParseResult(decision=decision, error=None, raw_json=value)
 
     best_fail: tuple[int, str, dict[str, Any]] | None = None  # (n errors, reason, obj)
     syntax_error: str | None = None

@@ -12,7 +12,6 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from evalkit.tasks.upgrades._facts import Facts
-from evalkit.tasks.upgrades._model import Disclosure, ExpectedDecision
 from evalkit.tasks.upgrades._policy import (
     COHORT_DISCOUNT,
     FOUNDER_BEFORE_YEAR,
@@ -33,10 +32,9 @@ def money(x: Decimal) -> Decimal:
 
 @dataclass(frozen=True, kw_only=True)
 class Outcome:
-    decision: ExpectedDecision
+    decision: Fields
     rules: tuple[str, ...]
     """Clause ids that shaped the decision, in the order applied."""
-    disclosures: tuple[Disclosure, ...] = ()
     discount_percent: int = 0
     discount_source: str = "list"
 
@@ -52,9 +50,43 @@ def _add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fields:
+    """Decision fields as the engine produces them (a light twin of ExpectedDecision:
+    the generator makes millions of these, pydantic validates them once per case)."""
+
+    action: str
+    target_plan: str | None = None
+    seats: int | None = None
+    billing_cycle: str | None = None
+    new_recurring_price: Decimal | None = None
+    prorated_charge_today: Decimal | None = None
+    effective_date: date | None = None
+    escalate_to: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+
+    def model_dump(self) -> dict[str, object]:
+        return self.as_dict()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Need:
+    """A disclosure the customer message must contain."""
+
+    name: str
+    kind: str
+    value: str
+
+
+def _decision(**fields: object) -> Fields:
+    return Fields(**fields)  # type: ignore[arg-type]
+
+
 def _escalate(to: str, f: Facts, rules: tuple[str, ...]) -> Outcome:
-    return Outcome(decision=ExpectedDecision(action="escalate", escalate_to=to, target_plan=f.target_plan,  # type: ignore[arg-type]
-                                             seats=f.target_seats), rules=rules)
+    return Outcome(decision=_decision(action="escalate", escalate_to=to, target_plan=f.target_plan,
+                                      seats=f.target_seats), rules=rules)
 
 
 def _discounts(f: Facts, known: frozenset[str]) -> list[tuple[int, str, str]]:
@@ -125,8 +157,8 @@ def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False) ->
               or (f.target_plan == f.plan and f.target_seats < f.seats)
               or (f.cycle == "annual" and f.target_cycle == "monthly"))
     if lowers and "UPG-1" in known:
-        return Outcome(decision=ExpectedDecision(action="deny", target_plan=f.target_plan,  # type: ignore[arg-type]
-                                                 seats=f.target_seats), rules=("UPG-1",))
+        return Outcome(decision=_decision(action="deny", target_plan=f.target_plan, seats=f.target_seats),
+                       rules=("UPG-1",))
 
     seats, action, rules = f.target_seats, "approve", ()
     if "UPG-6" in known and f.contract and f.contract.min_seats and seats < f.contract.min_seats:
@@ -148,23 +180,27 @@ def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False) ->
             charge, rules = Decimal("0.00"), rules + ("PRX-3",)
         else:
             charge, rules = prorate(f, price, known=known), rules + (("UPG-3",) if "UPG-3" in known else ())
-    decision = ExpectedDecision(action=action, target_plan=f.target_plan, seats=seats,  # type: ignore[arg-type]
-                                billing_cycle=f.target_cycle, new_recurring_price=price,  # type: ignore[arg-type]
-                                prorated_charge_today=charge, effective_date=effective)
-    return Outcome(decision=decision, rules=rules, disclosures=_disclosures(f, known, decision, source),
-                   discount_percent=pct, discount_source=source)
+    decision = _decision(action=action, target_plan=f.target_plan, seats=seats, billing_cycle=f.target_cycle,
+                         new_recurring_price=price, prorated_charge_today=charge, effective_date=effective)
+    return Outcome(decision=decision, rules=rules, discount_percent=pct, discount_source=source)
 
 
-def _disclosures(f: Facts, known: frozenset[str], d: ExpectedDecision, source: str) -> tuple[Disclosure, ...]:
+def disclosures_for(f: Facts, known: frozenset[str], outcome: Outcome) -> tuple[Need, ...]:
+    """What the customer message must state for this outcome (UPG-11, UPG-4)."""
+    return _disclosures(f, known, outcome.decision, outcome.discount_source)
+
+
+def _disclosures(f: Facts, known: frozenset[str], d: Fields, source: str) -> tuple[Need, ...]:
     if d.new_recurring_price is None:
         return ()
-    out = [Disclosure(name="new_price", kind="money", value=str(d.new_recurring_price))]
+    make = Need
+    out = [make(name="new_price", kind="money", value=str(d.new_recurring_price))]
     if d.action == "approve":
-        out.append(Disclosure(name="charge_today", kind="money", value=str(d.prorated_charge_today)))
-        out.append(Disclosure(name="effective_date", kind="date", value=str(d.effective_date)))
+        out.append(make(name="charge_today", kind="money", value=str(d.prorated_charge_today)))
+        out.append(make(name="effective_date", kind="date", value=str(d.effective_date)))
     if source == "promotion" and f.promo is not None:
         after, _, _, _ = recurring_for(replace(f, promo=None), known, plan=f.target_plan,
                                        seats=d.seats or f.target_seats, cycle=f.target_cycle)
-        out.append(Disclosure(name="promotion_end", kind="date", value=str(f.promo.ends)))
-        out.append(Disclosure(name="price_after_promotion", kind="money", value=str(after)))
+        out.append(make(name="promotion_end", kind="date", value=str(f.promo.ends)))
+        out.append(make(name="price_after_promotion", kind="money", value=str(after)))
     return tuple(out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from evalkit.tasks.upgrades._model import Case
 from evalkit.tasks.upgrades._policy import LIST_PRICES
@@ -66,25 +67,30 @@ class Facts:
                        history_dispute=False, history_am_signoff=False)
 
 
-def facts_from_case(case: Case) -> Facts:
-    a, r, h = case.account, case.request, case.history_facts
-    promo = None
-    if a.promotion is not None:
-        p = a.promotion
-        promo = PromoFacts(code=p.code, percent_off=p.percent_off, plans=tuple(p.eligible_plans),
-                           starts=p.starts, ends=p.ends)
-    contract = None
-    if a.contract is not None:
-        c = a.contract
-        contract = ContractFacts(plan=c.plan, seat_price=c.negotiated_seat_price, lock_until=c.price_lock_until,
-                                 min_seats=c.min_seats, am_approval=c.changes_need_am_approval)
+def facts_from_raw(raw: dict[str, Any]) -> Facts:
+    """Facts from a case as a plain dict (``Case.model_dump()`` or the generator's draft)."""
+    a, r, h = raw["account"], raw["request"], raw.get("history_facts") or {}
+    p, c, flags = a.get("promotion"), a.get("contract"), a.get("flags") or {}
+    promo = None if p is None else PromoFacts(code=p["code"], percent_off=p["percent_off"],
+                                              plans=tuple(p["eligible_plans"]), starts=p["starts"], ends=p["ends"])
+    contract = None if c is None else ContractFacts(
+        plan=c["plan"], seat_price=Decimal(c["negotiated_seat_price"]), lock_until=c.get("price_lock_until"),
+        min_seats=c.get("min_seats"), am_approval=bool(c.get("changes_need_am_approval")))
+    lock_price = h.get("price_lock_price")
     return Facts(
-        today=r.received, plan=a.plan, cycle=a.billing_cycle, seats=a.seats, recurring_price=a.recurring_price,
-        period_start=a.period_start, period_end=a.period_end, target_plan=r.target_plan,
-        target_seats=r.target_seats, target_cycle=r.target_cycle, cohort=a.pricing_cohort, promo=promo,
-        contract=contract, dispute=a.flags.open_billing_dispute, failed_payment=a.flags.failed_payment,
-        renewal_negotiation=a.flags.renewal_negotiation, customer_since=a.customer_since,
-        migrated_from=a.migrated_from, migration_date=a.migration_date, nonprofit=a.nonprofit_verified,
-        history_lock_price=h.price_lock_price, history_lock_until=h.price_lock_until,
-        history_dispute=h.dispute_mentioned, history_am_signoff=h.am_signoff_required,
+        today=r["received"], plan=a["plan"], cycle=a["billing_cycle"], seats=a["seats"],
+        recurring_price=Decimal(a["recurring_price"]), period_start=a["period_start"], period_end=a["period_end"],
+        target_plan=r["target_plan"], target_seats=r["target_seats"], target_cycle=r["target_cycle"],
+        cohort=a.get("pricing_cohort", "current"), promo=promo, contract=contract,
+        dispute=bool(flags.get("open_billing_dispute")), failed_payment=bool(flags.get("failed_payment")),
+        renewal_negotiation=bool(flags.get("renewal_negotiation")), customer_since=a.get("customer_since"),
+        migrated_from=a.get("migrated_from"), migration_date=a.get("migration_date"),
+        nonprofit=bool(a.get("nonprofit_verified")),
+        history_lock_price=Decimal(lock_price) if lock_price is not None else None,
+        history_lock_until=h.get("price_lock_until"), history_dispute=bool(h.get("dispute_mentioned")),
+        history_am_signoff=bool(h.get("am_signoff_required")),
     )
+
+
+def facts_from_case(case: Case) -> Facts:
+    return facts_from_raw(case.model_dump(exclude={"history"}))

@@ -16,8 +16,8 @@ from decimal import Decimal
 
 from evalkit.tasks.upgrades import _phrases as P
 from evalkit.tasks.upgrades._engine import _add_months, money
-from evalkit.tasks.upgrades._facts import facts_from_case
-from evalkit.tasks.upgrades._model import Case, ExpectedDecision
+from evalkit.tasks.upgrades._facts import facts_from_raw
+from evalkit.tasks.upgrades._model import Case
 from evalkit.tasks.upgrades._policy import COHORT_DISCOUNT, LIST_PRICES, PLAN_RANK
 from evalkit.tasks.upgrades._reference import alternatives, pitfalls, reviewed_outcome, rubric_for
 
@@ -318,11 +318,13 @@ VARIANTS = {
 from evalkit.tasks.upgrades._history import build_case_dict  # noqa: E402  (needs Draft above)
 
 
-def generate_cases(n: int, seed: int) -> Iterator[Case]:
-    rng = random.Random(seed)
+def generate_cases(n: int, seed: int, *, start: int = 0) -> Iterator[Case]:
+    """Cases ``start .. n-1``. Each case has its own RNG stream, so case i is the same
+    whatever n is, and ranges can be generated in parallel."""
     segments, weights = list(SEGMENT_MIX), list(SEGMENT_MIX.values())
     span = (LAST_DAY - FIRST_DAY).days
-    for i in range(n):
+    for i in range(start, n):
+        rng = random.Random(f"{seed}:{i}")
         segment = rng.choices(segments, weights)[0]
         variant = rng.choice(list(VARIANTS[segment]))
         d = Draft(rng=rng, today=FIRST_DAY + timedelta(days=rng.randint(0, span)))
@@ -335,18 +337,16 @@ def generate_cases(n: int, seed: int) -> Iterator[Case]:
         if not d.ask:
             d.ask = _plan_ask(d)
         raw = build_case_dict(d, case_id=f"upg-{seed}-{i:06d}", segment=segment, variant=variant)
-        case = Case.model_validate(raw)
-        yield _with_reference(case)
+        yield Case.model_validate(_with_reference(raw))  # the one validation per case
 
 
-def _with_reference(case: Case) -> Case:
-    facts = facts_from_case(case)
+def _with_reference(raw: dict) -> dict:
+    facts = facts_from_raw(raw)
     outcome = reviewed_outcome(facts)
-    reviewed: ExpectedDecision = outcome.decision
-    return case.model_copy(update={
-        "reviewed": reviewed,
-        "alternatives": alternatives(facts, reviewed),
-        "pitfalls": pitfalls(facts, reviewed),
-        "rubric": rubric_for(outcome, case.rubric.forbidden_phrases),
-    })
+    reviewed = outcome.decision
+    raw["reviewed"] = reviewed.as_dict()
+    raw["alternatives"] = [a.as_dict() for a in alternatives(facts, reviewed)]
+    raw["pitfalls"] = {k: v.as_dict() for k, v in pitfalls(facts, reviewed).items()}
+    raw["rubric"] = rubric_for(facts, outcome, raw["rubric"]["forbidden_phrases"])
+    return raw
 

@@ -21,17 +21,21 @@ def period_for(rng: random.Random, today: date, cycle: str) -> tuple[date, date]
 
 
 def _at(day: date, rng: random.Random) -> datetime:
-    return datetime.combine(day, time(rng.randint(8, 18), rng.randint(0, 59)))
+    minute = int(rng.random() * 600)  # 08:00-17:59
+    return datetime.combine(day, time(8 + minute // 60, minute % 60))
+
+
+_BANKS = (("customer", P.FILLER_CUSTOMER), ("agent", P.FILLER_AGENT))
 
 
 def _filler(rng: random.Random, company: str) -> tuple[str, str]:
-    if rng.random() < 0.5:
-        bank, author = P.FILLER_CUSTOMER, "customer"
-    else:
-        bank, author = P.FILLER_AGENT, "agent"
-    text = rng.choice(bank).format(
-        name=rng.choice(P.FIRST_NAMES), name2=rng.choice(P.FIRST_NAMES), n=rng.choice((500, 2000, 10000, 50000)),
-        team=rng.choice(P.TEAMS), company=company)
+    author, bank = _BANKS[rng.random() < 0.5]
+    text = bank[int(rng.random() * len(bank))]
+    if "{" in text:  # only templated lines pay for the substitutions
+        r = rng.random()
+        text = text.format(name=P.FIRST_NAMES[int(r * 24) % 24], name2=P.FIRST_NAMES[int(r * 577) % 24],
+                           n=(500, 2000, 10000, 50000)[int(r * 97) % 4], team=P.TEAMS[int(r * 31) % 7],
+                           company=company)
     return author, text
 
 

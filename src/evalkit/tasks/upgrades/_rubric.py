@@ -68,7 +68,9 @@ def handling_reasons(case: Case, decision: Decision) -> list[str]:
     message = decision.message
     lowered = message.lower()
     amounts, days = None, None
-    for disclosure in case.rubric.required_disclosures:
+    # Disclosures belong to the reviewed action's message; a deferral or another action has none to make.
+    needs = case.rubric.required_disclosures if decision.action == case.reviewed.action else []
+    for disclosure in needs:
         if disclosure.kind == "money":
             amounts = money_in(message) if amounts is None else amounts
             ok = Decimal(disclosure.value) in amounts

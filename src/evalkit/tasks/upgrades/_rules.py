@@ -8,7 +8,7 @@ import json
 from decimal import Decimal
 
 from evalkit._tokens import count_tokens
-from evalkit.tasks.upgrades._engine import decide
+from evalkit.tasks.upgrades._engine import decide, disclosures_for
 from evalkit.tasks.upgrades._policy import WRITTEN_IDS
 from evalkit.tasks.upgrades._read import read_prompt
 
@@ -20,12 +20,12 @@ def rules_answer(prompt_text: str) -> str:
                            "message": "Missing account facts: routed to a human."})
     f = reading.facts.without_history()
     outcome = decide(f, frozenset(WRITTEN_IDS))
-    d = outcome.decision.model_dump(exclude_none=True)
+    d = {k: v for k, v in outcome.decision.as_dict().items() if v is not None}
     lines = {"approve": "Your upgrade is approved.", "counter_offer": "We can offer the contract minimum instead.",
              "deny": "This is not an upgrade; please use the downgrade form.",
              "escalate": "Your request has been passed to the right team."}
     msg = [lines[d["action"]]]
-    for disc in outcome.disclosures:
+    for disc in disclosures_for(f, frozenset(WRITTEN_IDS), outcome):
         msg.append(f"{disc.name.replace('_', ' ')}: {'$' if disc.kind == 'money' else ''}{disc.value}.")
     # Rules have no sense of their own blind spots; they are sure except where facts look unusual.
     unusual = f.promo or f.contract or f.cohort != "current" or f.dispute or f.failed_payment or f.renewal_negotiation

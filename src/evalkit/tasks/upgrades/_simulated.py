@@ -22,7 +22,7 @@ import random
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from evalkit.tasks.upgrades._engine import decide, money
+from evalkit.tasks.upgrades._engine import decide, disclosures_for, money
 from evalkit.tasks.upgrades._read import Reading
 
 CONFIDENCE_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)
@@ -128,7 +128,7 @@ def simulate(reading: Reading, prompt_text: str, *, profile: SimProfile, seed: i
     if d.get("prorated_charge_today") and u[9] < profile.arithmetic_slip:
         d["prorated_charge_today"] = money(Decimal(d["prorated_charge_today"]) * Decimal("1.0333"))
         errors += 1
-    message = _message(d, outcome.disclosures, profile, u, reading, notes)
+    message = _message(d, disclosures_for(f, frozenset(known), outcome), profile, u, reading, notes)
     perceived = _perceived_risk(reading, f)
     internal_p = max(0.02, 1 - perceived - 0.25 * errors)
     stated = internal_p + profile.overconfidence - profile.self_awareness * 0.3 * errors

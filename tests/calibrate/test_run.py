@@ -1,0 +1,152 @@
+"""calibrate_run / CLI on synthetic run folders; edge cases; cost-optimal threshold."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from evalkit.calibrate import CalibrationSpec, calibrate_frame, calibrate_run
+from evalkit.errors import DataError, NotFound
+from evalkit.suite._economics import EconomicsSpec
+
+
+def test_calibrate_run_writes_thresholds_json(run_dir):
+    res = calibrate_run(run_dir, spec=CalibrationSpec(mode="per_segment", bootstrap=50),
+                        economics=EconomicsSpec())
+    doc = json.loads((run_dir / "thresholds.json").read_text())
+    assert res.path == run_dir / "thresholds.json"
+    assert doc["schema"] == 1 and doc["outcome"] == "good" and doc["alpha"] == 0.05 and doc["seed"] == 0
+    assert set(doc["configs"]) == {"strong", "weak"}
+    strong, weak = doc["configs"]["strong"], doc["configs"]["weak"]
+    assert strong["segments"]["routine"]["certified"] is True
+    assert strong["segments"]["routine"]["threshold"] is not None
+    assert "undocumented_exception" in weak["uncertified_segments"]
+    for cfg in (strong, weak):
+        assert {"threshold", "threshold_calibrated", "certified", "n", "n_automated", "n_errors", "coverage",
+                "recalibration", "segments", "uncertified_segments", "cost_optimal", "metrics"} <= set(cfg)
+        assert cfg["metrics"]["recalibrated_out_of_fold"]["ece_width"] < cfg["metrics"]["raw"]["ece_width"]
+    seg = strong["segments"]["routine"]
+    assert seg["p_value_path"] and all(len(x) == 2 for x in seg["p_value_path"])
+    assert seg["risk_upper_bound"] <= 0.05
+    assert set(seg["coverage"]) >= {"value", "lo", "hi", "n"}
+
+
+def test_global_mode_and_cost_choice_among_certified(run_dir):
+    res = calibrate_run(run_dir, spec=CalibrationSpec(bootstrap=0), economics=EconomicsSpec(), configs=["strong"])
+    cfg = res.document["configs"]["strong"]
+    assert cfg["certified"] and cfg["threshold"] is not None
+    co = cfg["cost_optimal"]
+    assert co["threshold"] in cfg["certified_thresholds"]
+    assert co["expected_cost_per_case_held_out"] <= co["escalate_all_cost_per_case"] + 1e-9
+    assert co["bayes_rule"]["cut"] == [pytest.approx(1 - 6 / 120)]
+    assert 0 < cfg["threshold_calibrated"] < 1
+
+
+def test_cost_optimal_matches_bruteforce(scores_df):
+    part = scores_df[scores_df.config == "strong"].reset_index(drop=True)
+    eco = EconomicsSpec(review_cost=5, error_cost=50)
+    r = calibrate_frame(part, spec=CalibrationSpec(alpha=None, bootstrap=0, grid_step=0.05), economics=eco)
+    ok = ((part.status == "ok") & ~part.deferred & part.confidence.notna()).to_numpy()
+    conf = part.confidence.to_numpy(dtype=float, na_value=np.nan)
+    bad = ~part.good.to_numpy(dtype=bool)
+    best = None
+    for t in list(np.round(np.arange(0, 1.0001, 0.05), 9))[::-1] + [None]:  # ties -> higher threshold
+        auto = ok & (conf >= t - 1e-12) if t is not None else np.zeros(len(part), bool)
+        cost = (5 * (~auto).sum() + 50 * (auto & bad).sum()) / len(part)
+        if best is None or cost < best[1] - 1e-12:
+            best = (t, cost)
+    assert r.cost_optimal["expected_cost_per_case_in_sample"] == pytest.approx(best[1])
+    assert r.cost_optimal["candidates"].startswith("all grid thresholds")
+    assert r.cost_optimal["threshold"] == pytest.approx(best[0])
+    assert r.cost_optimal["expected_cost_per_case_held_out"] >= r.cost_optimal["expected_cost_per_case_in_sample"] - 0.05
+
+
+def _tiny(conf, good, status=None):
+    n = len(conf)
+    return pd.DataFrame({"config": "c", "case_id": [f"x{i}" for i in range(n)], "segment": "s",
+                         "status": status or ["ok"] * n, "deferred": [False] * n,
+                         "confidence": pd.array(conf, dtype="Float64"), "good": pd.array(good, dtype="boolean"),
+                         "correct": pd.array(good, dtype="boolean")})
+
+
+@pytest.mark.parametrize("good", [True, False])
+def test_all_correct_or_all_wrong(good):
+    r = calibrate_frame(_tiny(list(np.linspace(0.5, 1, 200)), [good] * 200), spec=CalibrationSpec(bootstrap=20))
+    assert r.recalibration["method"] == "constant"
+    assert r.metrics.auroc is None
+    if good:
+        assert r.document["certified"] and r.document["threshold"] == 0.0 and r.document["n_errors"] == 0
+    else:
+        assert not r.document["certified"] and "escalate everything" in r.document["message"]
+
+
+def test_tiny_ties_and_nan_confidence():
+    df = _tiny([0.9, 0.9, None, 0.8, 0.9], [True, False, True, True, True],
+               status=["ok", "ok", "ok", "invalid", "ok"])
+    r = calibrate_frame(df, spec=CalibrationSpec(bootstrap=10))
+    assert r.n == 5 and r.n_automatable == 3
+    assert r.excluded["no_confidence"] == 1 and r.excluded["invalid"] == 1
+    assert any("without a confidence" in w for w in r.warnings)
+    assert r.recalibration["method"] == "identity"
+    assert r.document["threshold"] is None and "59" in r.document["message"]
+    assert r.metrics.n == 3
+
+
+def test_empty_automatable_set():
+    r = calibrate_frame(_tiny([None, None], [True, True]), spec=CalibrationSpec())
+    assert r.metrics is None and r.document["threshold"] is None
+
+
+def test_bad_confidence_is_a_data_error():
+    with pytest.raises(DataError, match="outside"):
+        calibrate_frame(_tiny([0.5, 1.5], [True, True]), spec=CalibrationSpec())
+
+
+def test_missing_run_and_config(tmp_path, run_dir):
+    with pytest.raises(NotFound):
+        calibrate_run(tmp_path, spec=CalibrationSpec())
+    with pytest.raises(NotFound, match="nope"):
+        calibrate_run(run_dir, spec=CalibrationSpec(), configs=["nope"])
+
+
+def test_spec_forbids_extra_fields():
+    with pytest.raises(ValueError):
+        CalibrationSpec(alpah=0.1)
+    with pytest.raises(ValueError):
+        CalibrationSpec(grid=[0.5, 1.2])
+
+
+def test_cli_by_run_id(run_dir, monkeypatch):
+    from evalkit.cli.main import app
+
+    monkeypatch.setenv("EVALKIT_REPORTS", str(run_dir.parent))
+    out = CliRunner().invoke(app, ["calibrate", run_dir.name, "--per-segment", "--alpha", "0.05", "--delta", "0.05",
+                                   "--review-cost", "6", "--error-cost", "120", "--seed", "3"])
+    assert out.exit_code == 0, out.output
+    assert "out of fold" in out.output and "undocumented_exception" in out.output
+    doc = json.loads((run_dir / "thresholds.json").read_text())
+    assert doc["mode"] == "per_segment" and doc["seed"] == 3
+
+
+def test_cli_errors_exit_2(tmp_path, monkeypatch):
+    from evalkit.cli.main import app
+
+    monkeypatch.setenv("EVALKIT_REPORTS", str(tmp_path))
+    out = CliRunner().invoke(app, ["calibrate", "no-such-run"])
+    assert out.exit_code == 2 and "no-such-run" in out.output
+
+
+def test_bayes_rule_cost_when_errors_cost_no_more_than_review(scores_df):
+    part = scores_df[scores_df.config == "weak"].reset_index(drop=True)
+    r = calibrate_frame(part, spec=CalibrationSpec(bootstrap=0), economics=EconomicsSpec(review_cost=5, error_cost=5))
+    b = r.cost_optimal["bayes_rule"]
+    assert b["cut"] == [0.0]  # automating is never worse than reviewing: the rule automates everything
+    ok = ((part.status == "ok") & ~part.deferred & part.confidence.notna()).to_numpy()
+    bad = ~part.good.to_numpy(dtype=bool)
+    assert b["automation"]["k"] == ok.sum()
+    expected = (5 * (~ok).sum() + 5 * (ok & bad).sum()) / len(part)
+    assert b["expected_cost_per_case_held_out"] == pytest.approx(expected)
