@@ -92,6 +92,8 @@ def test_run_thresholds_global_null_and_per_segment(tmp_path) -> None:
     res = project_run(run, spec=SPEC, economics=EconomicsSpec())
     alpha, beta = res.projection["configs"]["alpha"], res.projection["configs"]["beta"]
     assert alpha["threshold_source"] == "thresholds.json" and alpha["risk_target_threshold"] == 0.8
+    assert alpha["threshold_mode"] == "per_segment" and beta["threshold_mode"] == "global"
+    assert alpha["risk_target_segments"] == {"long_history": None, "legacy_discount": 0.6}
     assert alpha["segments"]["long_history"]["automation_rate"]["value"] == 0.0
     assert alpha["segments"]["legacy_discount"]["threshold"] == 0.6
     assert alpha["segments"]["routine"]["threshold"] == 0.8
@@ -105,6 +107,8 @@ def test_run_thresholds_global_null_and_per_segment(tmp_path) -> None:
     assert list(res2.projection["configs"]) == ["alpha"]
     assert res2.projection["configs"]["alpha"]["threshold"] == 0.5
     assert res2.projection["configs"]["alpha"]["risk_target_threshold"] == 0.8
+    assert res2.projection["configs"]["alpha"]["threshold_mode"] == "global"
+    assert res2.projection["configs"]["alpha"]["risk_target_segments"]["legacy_discount"] == 0.6
 
 
 def test_auto_without_thresholds_uses_value_optimal_and_calibrated_requires_them(tmp_path) -> None:
@@ -190,3 +194,10 @@ def test_projection_json_is_strict_json(run_dir) -> None:
 
     doc = json.loads((run_dir / "projection.json").read_text(), parse_constant=reject)
     assert doc["configs"]["beta"]["automated_error_rate"]["value"] is None
+
+
+def test_missing_cost_column_means_unknown(scores) -> None:
+    out = project_frame(scores.drop(columns=["cost_usd"]), spec=SPEC, economics=EconomicsSpec(), outcome="good",
+                        policy_for=lambda c: Policy(source="--threshold", threshold=0.5))["alpha"]
+    assert out["cost_per_case"]["known"] is False and out["cost_per_case"]["n_unknown"] == len(scores)
+    assert out["monthly_cost"]["p50"] is None and out["automation_rate"]["value"] is not None

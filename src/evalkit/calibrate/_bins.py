@@ -95,3 +95,14 @@ def binom_pvalue(k: np.ndarray | int, n: np.ndarray | int, alpha: float) -> np.n
 def n_min_zero_errors(alpha: float, delta: float) -> int:
     """Fewest automated cases for which zero errors certifies alpha at delta: ceil(ln d / ln(1-a))."""
     return int(np.ceil(np.log(delta) / np.log1p(-alpha) - 1e-12))
+
+
+def segment_masks(seg: np.ndarray, names: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Boolean mask per segment label, via one hash factorisation (no per-segment string compares)."""
+    import pandas as pd
+
+    codes, uniq = pd.factorize(np.asarray(seg, dtype=object))
+    out = {str(u): codes == i for i, u in enumerate(uniq)}
+    for name in names or []:
+        out.setdefault(name, np.zeros(codes.size, dtype=bool))
+    return out

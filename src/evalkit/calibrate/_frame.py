@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from evalkit.calibrate._bins import segment_masks
 from evalkit.calibrate._cost import cost_optimal
 from evalkit.calibrate._ltt import make_grid
 from evalkit.calibrate._metrics import Metrics, compute_metrics
@@ -99,14 +100,14 @@ def calibrate_frame(df: pd.DataFrame, *, spec: CalibrationSpec, economics: Econo
     err = y < 0.5
     seg_all = df["segment"].astype("string").fillna("(none)").to_numpy(dtype=object)
     seg = seg_all[rows]
-    seg_total = {str(s): int(c) for s, c in zip(*np.unique(seg_all, return_counts=True))}
+    seg_total = {s: int(m.sum()) for s, m in segment_masks(seg_all).items()}
+    masks = segment_masks(seg, sorted(seg_total))
     n_total, n_a = len(df), rows.size
     if n_a == 0:
         warnings.append("no automatable rows (valid, not deferred, with confidence): everything is escalated")
     metrics = compute_metrics(conf, y, n_bins=spec.bins, bootstrap=spec.bootstrap, seed=spec.seed) if n_a else None
-    seg_metrics = {str(s): compute_metrics(conf[seg == s], y[seg == s], n_bins=spec.bins,
-                                           bootstrap=spec.bootstrap, seed=spec.seed)
-                   for s in np.unique(seg)}
+    seg_metrics = {s: compute_metrics(conf[m], y[m], n_bins=spec.bins, bootstrap=spec.bootstrap, seed=spec.seed)
+                   for s, m in sorted(masks.items()) if m.any()}
     # --- recalibration, cross-fitted
     method = spec.method
     if method == "auto":
@@ -132,8 +133,10 @@ def calibrate_frame(df: pd.DataFrame, *, spec: CalibrationSpec, economics: Econo
     # --- cost-optimal threshold
     cost = None
     if economics is not None:
-        err_cost = np.array([economics.error_cost_for(str(s)) for s in seg], dtype=float)
-        cost = _cost(conf, err, err_cost, seg, seg_total, fold, k, grid, cert, economics.review_cost,
+        err_cost = np.zeros(n_a)
+        for s, m in masks.items():  # one lookup per segment, not per case
+            err_cost[m] = economics.error_cost_for(s)
+        cost = _cost(conf, err, err_cost, masks, seg_total, fold, k, grid, cert, economics.review_cost,
                      oof, final if fit_method != "logistic" else None)
     res = ConfigCalibration(config=config, n=n_total, n_automatable=int(n_a), excluded=excluded, metrics=metrics,
                             metrics_recalibrated=metrics_recal, segment_metrics=seg_metrics, recalibration=final,
@@ -143,19 +146,20 @@ def calibrate_frame(df: pd.DataFrame, *, spec: CalibrationSpec, economics: Econo
     return res
 
 
-def _cost(conf, err, err_cost, seg, seg_total, fold, k, grid, cert, review, oof, fmap) -> dict:
+def _cost(conf, err, err_cost, masks, seg_total, fold, k, grid, cert, review, oof, fmap) -> dict:
     n_total = int(sum(seg_total.values()))
     if cert is None:
         return cost_optimal(conf, err, err_cost, fold, k, candidates=grid, review_cost=review,
                             n_total=n_total, p_oof=oof, final_map=fmap, certified=False)
     if cert.mode != "per_segment":
         cand = np.asarray(cert.overall.certified_thresholds)
-        keep = np.isin(seg, [s for s, v in cert.segments.items() if not v.get("excluded")])
+        keep = np.logical_or.reduce([np.zeros(conf.size, bool)]
+                                    + [masks[s] for s, v in cert.segments.items() if not v.get("excluded")])
         return cost_optimal(conf[keep], err[keep], err_cost[keep], fold[keep], k, candidates=cand,
                             review_cost=review, n_total=n_total, p_oof=oof[keep], final_map=fmap)
     out: dict[str, Any] = {"segments": {}}
     for s, r in cert.segment_results.items():
-        m = seg == s
+        m = masks[s]
         out["segments"][s] = cost_optimal(conf[m], err[m], err_cost[m], fold[m], k,
                                           candidates=np.asarray(r.certified_thresholds), review_cost=review,
                                           n_total=seg_total[s], p_oof=oof[m], final_map=fmap)

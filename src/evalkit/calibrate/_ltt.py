@@ -157,18 +157,19 @@ def ltt_single(conf: np.ndarray, err: np.ndarray, grid: np.ndarray, *, n_total: 
                   alpha=alpha, delta=delta, n_min=n_min, what=what)
 
 
-def ltt_all_segments(conf: np.ndarray, err: np.ndarray, seg: np.ndarray, segments: list[str],
+def ltt_all_segments(conf: np.ndarray, err: np.ndarray, masks: dict[str, np.ndarray], segments: list[str],
                      grid: np.ndarray, *, n_total: int, alpha: float, delta: float) -> tuple[LTTResult, dict]:
     """One threshold certified for every listed segment at once: p_t = max_s p_{s,t}
-    (intersection-union test, valid at delta without correction). Returns the result and the
+    (intersection-union test, valid at delta without correction). ``masks``: rows of each segment.
+    Returns the result and the
     per-segment (n_t, k_t, p) arrays."""
     n_min = n_min_zero_errors(alpha, delta)
     per: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for s in segments:
-        m = seg == s
+        m = masks[s]
         n_t, k_t = counts_at(conf[m], err[m], grid)
         per[s] = (n_t, k_t, binom_pvalue(k_t, n_t, alpha))
-    mask = np.isin(seg, segments)
+    mask = np.logical_or.reduce([masks[s] for s in segments])
     n_all, k_all = counts_at(conf[mask], err[mask], grid)
     p_max = np.max(np.vstack([v[2] for v in per.values()]), axis=0)
     testable = np.all(np.vstack([v[0] for v in per.values()]) >= n_min, axis=0)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evalkit.calibrate._bins import cp_upper, n_min_zero_errors, rate, to_ticks
+from evalkit.calibrate._bins import cp_upper, n_min_zero_errors, rate, segment_masks, to_ticks
 from evalkit.calibrate._ltt import LTTResult, ltt_all_segments, ltt_single
 
 
@@ -47,6 +47,7 @@ def certify(conf: np.ndarray, err: np.ndarray, seg: np.ndarray, seg_total: dict[
             *, mode: str, alpha: float, delta: float, min_segment_n: int | None) -> Certification:
     """``conf``/``err``/``seg`` are automatable rows; ``seg_total`` counts all rows per segment."""
     segments = sorted(seg_total)
+    masks = segment_masks(seg, segments)
     n_total = int(sum(seg_total.values()))
     notes: list[str] = []
     out: dict[str, dict] = {}
@@ -57,7 +58,7 @@ def certify(conf: np.ndarray, err: np.ndarray, seg: np.ndarray, seg_total: dict[
         n_min = min_segment_n or n_min_zero_errors(alpha, d_s)
         automated = np.zeros(conf.size, bool)
         for s in segments:
-            m = seg == s
+            m = masks[s]
             if m.sum() < n_min:
                 out[s] = {**_seg_counts(conf[m], err[m], None, seg_total[s]), "threshold": None,
                           "certified": False, "delta_used": d_s,
@@ -79,26 +80,26 @@ def certify(conf: np.ndarray, err: np.ndarray, seg: np.ndarray, seg_total: dict[
         r = ltt_single(conf, err, grid, n_total=n_total, alpha=alpha, delta=delta)
         automated = to_ticks(conf) >= to_ticks(r.threshold) if r.threshold is not None else np.zeros(conf.size, bool)
         for s in segments:
-            m = seg == s
+            m = masks[s]
             out[s] = {**_seg_counts(conf[m], err[m], r.threshold, seg_total[s]), "threshold": r.threshold,
                       "certified": None, "reason": "global mode: only the pooled error rate is certified"}
         return Certification(mode=mode, overall=r, segments=out, segment_results={}, uncertified=[],
                              automated=automated, notes=notes)
     # all_segments: one threshold certified for each sufficiently large segment
     n_min = min_segment_n or n_min_zero_errors(alpha, delta)
-    included = [s for s in segments if int((seg == s).sum()) >= n_min]
+    included = [s for s in segments if int(masks[s].sum()) >= n_min]
     small = [s for s in segments if s not in included]
     if included:
-        r, per = ltt_all_segments(conf, err, seg, included, grid, n_total=n_total, alpha=alpha, delta=delta)
+        r, per = ltt_all_segments(conf, err, masks, included, grid, n_total=n_total, alpha=alpha, delta=delta)
     else:
         r = ltt_single(conf[:0], err[:0], grid, n_total=n_total, alpha=alpha, delta=delta,
                        what="no segment has enough automatable cases")
         per = {}
     thr = r.threshold
-    in_mask = np.isin(seg, included)
+    in_mask = np.logical_or.reduce([masks[s] for s in included]) if included else np.zeros(conf.size, bool)
     automated = (to_ticks(conf) >= to_ticks(thr)) & in_mask if thr is not None else np.zeros(conf.size, bool)
     for s in segments:
-        m = seg == s
+        m = masks[s]
         if s in small:
             out[s] = {**_seg_counts(conf[m], err[m], None, seg_total[s]), "threshold": None, "certified": False,
                       "excluded": True, "reason": f"too small: {int(m.sum())} automatable cases < {n_min} needed even with "

@@ -42,8 +42,8 @@ def _policy(b: dict[str, Any]) -> str:
 
 
 def _risk(b: dict[str, Any]) -> str:
-    if b.get("threshold_mode") == "per_segment" and b["threshold_source"] != "--threshold":
-        return "per segment"
+    if b.get("risk_target_segments"):
+        return "per segment: " + ", ".join(f"{s} {_thr(t)}" for s, t in b["risk_target_segments"].items())
     return _thr(b["risk_target_threshold"])
 
 

@@ -27,6 +27,8 @@ class Policy:
     segments: dict[str, float | None] = field(default_factory=dict)
     risk_target_threshold: float | None = None
     """The calibrated (risk-target) threshold from thresholds.json, when there is one."""
+    risk_target_segments: dict[str, float | None] = field(default_factory=dict)
+    """Its per-segment thresholds, when thresholds.json is per-segment."""
     calibrated: bool = False
 
     def per_segment(self, names: tuple[str, ...], fallback: float | None = None) -> np.ndarray:
@@ -50,8 +52,8 @@ def _calibrated(doc: dict[str, Any], config: str, source: str) -> Policy:
         for seg, sub in (entry.get("segments") or {}).items():
             if isinstance(sub, dict) and "threshold" in sub:
                 segs[seg] = sub["threshold"]
-    return Policy(source=source, threshold=threshold, segments=segs,
-                  risk_target_threshold=threshold, calibrated=True)
+    return Policy(source=source, threshold=threshold, segments=segs, risk_target_threshold=threshold,
+                  risk_target_segments=segs, calibrated=True)
 
 
 def resolve_policy(config: str, *, spec: ProjectionSpec, run_thresholds: dict[str, Any] | None,
@@ -59,13 +61,14 @@ def resolve_policy(config: str, *, spec: ProjectionSpec, run_thresholds: dict[st
     """The policy for one configuration (see the module docstring for precedence)."""
     doc, doc_source = (file_thresholds, "thresholds file") if file_thresholds else (run_thresholds, "thresholds.json")
     has_doc = bool(doc) and config in (doc.get("configs") or {})
-    risk = None
+    risk: dict[str, Any] = {}
     if has_doc:
-        risk = doc["configs"][config].get("threshold") if isinstance(doc["configs"][config], dict) else None
+        calibrated = _calibrated(doc, config, doc_source)
+        risk = {"risk_target_threshold": calibrated.threshold, "risk_target_segments": calibrated.segments}
     if explicit is not None:
-        return Policy(source="--threshold", threshold=float(explicit), risk_target_threshold=risk)
+        return Policy(source="--threshold", threshold=float(explicit), **risk)
     if spec.threshold_source == "fixed":
-        return Policy(source="spec", threshold=spec.threshold, risk_target_threshold=risk)
+        return Policy(source="spec", threshold=spec.threshold, **risk)
     if spec.threshold_source == "calibrated" or (spec.threshold_source == "auto" and has_doc):
         if not has_doc:
             raise ConfigError(
@@ -73,7 +76,7 @@ def resolve_policy(config: str, *, spec: ProjectionSpec, run_thresholds: dict[st
                 "(run `evalkit calibrate` first, or pass --threshold T)"
             )
         return _calibrated(doc, config, doc_source)
-    return Policy(source="value_optimal", threshold=None, risk_target_threshold=risk)
+    return Policy(source="value_optimal", threshold=None, **risk)
 
 
 def outcome_of(spec: ProjectionSpec, *docs: dict[str, Any] | None) -> str:

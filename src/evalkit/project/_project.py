@@ -92,6 +92,7 @@ def project_config(df: pd.DataFrame, name: str, *, spec: ProjectionSpec, economi
         "threshold_source": policy.source,
         "threshold_mode": "per_segment" if policy.segments else "global",
         "risk_target_threshold": policy.risk_target_threshold,
+        "risk_target_segments": policy.risk_target_segments,
         "outcome": outcome,
         "n": strata.n,
         "effective_sample_size": strata.ess,

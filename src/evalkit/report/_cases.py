@@ -163,8 +163,10 @@ def _fmt(v: Any) -> str:
     if isinstance(v, (dict, list, tuple, np.ndarray)):
         v = v.tolist() if isinstance(v, np.ndarray) else v
         return _truncate(json.dumps(v, default=str, ensure_ascii=False), MAX_FACT)
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
         return "—"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.6g}"
     return _truncate(str(v), MAX_FACT)
 
 

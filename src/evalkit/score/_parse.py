@@ -33,7 +33,7 @@ _MAX_DEPTH = 8
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class ParseResult:
     """Outcome of parsing one model output.
 
@@ -62,20 +62,11 @@ def parse_decision(text: str | None, model: type[BaseModel]) -> ParseResult:
 
 
 def _parse(text: str | None, model: type[BaseModel]) -> ParseResult:
-    if text is None or not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
         return ParseResult(decision=None, error="empty")
     stripped = text.strip()
-    if stripped[0] == "{":
-        # Fast path for the common case (structured output): one object, valid.
-        try:
-            value, end = _DECODER.raw_decode(stripped)
-        except (json.JSONDecodeError, RecursionError, ValueError):
-            value, end = None, -1
-        if end == len(stripped) and isinstance(value, dict):
-            decision, _, _ = _validate(value, model)
-            if decision is not None:
-                return ParseResult(decision=decision, error=None, raw_json=value)
-
+    if not stripped:
+        return ParseResult(decision=None, error="empty")
     best_fail: tuple[int, str, dict[str, Any]] | None = None  # (n errors, reason, obj)
     syntax_error: str | None = None
     saw_json_value = False
@@ -98,14 +89,16 @@ def _parse(text: str | None, model: type[BaseModel]) -> ParseResult:
 
     # 1. The whole text is JSON (structured output, tool arguments). Prose is not
     # tried (saves a raised exception per answer) and is not a JSON syntax error.
+    scan_from = text.find("{")
     if stripped[0] in '{["':
         whole, err = _loads(stripped)
         if err is None:
-            hit = try_objects([whole])
-            if hit:
-                return hit
-        else:
-            syntax_error = err
+            # Valid JSON as a whole: the answer is this value (or an envelope in it);
+            # scanning its inside again for braces would only re-find the same objects.
+            return try_objects([whole]) or _failure(best_fail, True, None)
+        syntax_error = err
+        if stripped[0] == "{":
+            scan_from = text.find("{", scan_from + 1)  # that start already failed
 
     # 2. Fenced blocks, in order (```json first-class, any fence accepted).
     for match in _FENCE.finditer(text):
@@ -120,7 +113,7 @@ def _parse(text: str | None, model: type[BaseModel]) -> ParseResult:
     # 3. Objects embedded in prose: a real JSON decoder at each '{' handles braces
     # inside strings correctly, unlike brace counting.
     starts = 0
-    pos = text.find("{")
+    pos = scan_from
     while pos != -1 and starts < _MAX_BRACE_STARTS:
         starts += 1
         try:
@@ -139,6 +132,11 @@ def _parse(text: str | None, model: type[BaseModel]) -> ParseResult:
             return hit
         pos = text.find("{", end)  # skip past the whole object: its inner braces are not new objects
 
+    return _failure(best_fail, saw_json_value, syntax_error)
+
+
+def _failure(best_fail: tuple[int, str, dict[str, Any]] | None, saw_json_value: bool,
+             syntax_error: str | None) -> ParseResult:
     if best_fail is not None:
         return ParseResult(decision=None, error=best_fail[1], raw_json=best_fail[2])
     if saw_json_value:

@@ -8,6 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from evalkit.calibrate._spec import CalibrationSpec
+from evalkit.gate._spec import GateSpec
+from evalkit.project._spec import ProjectionSpec
+from evalkit.score._judge import JudgeSpec
 from evalkit.suite._economics import EconomicsSpec
 
 _FORBID = ConfigDict(extra="forbid")
@@ -83,7 +87,7 @@ class SampleSpec(BaseModel):
 class ScoringSpec(BaseModel):
     model_config = _FORBID
     outcome: Literal["good", "correct"] = "good"
-    judge: dict[str, Any] | None = Field(None, description="Optional LLM judge (see evalkit.score.JudgeSpec).")
+    judge: JudgeSpec | None = Field(None, description="Optional LLM judge grading the customer message.")
 
 
 class ReportSpec(BaseModel):
@@ -104,10 +108,10 @@ class Suite(BaseModel):
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
     sample: SampleSpec = Field(default_factory=SampleSpec)
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
-    calibration: dict[str, Any] | None = None
+    calibration: CalibrationSpec | None = None
     economics: EconomicsSpec = Field(default_factory=EconomicsSpec)
-    projection: dict[str, Any] | None = None
-    gates: list[dict[str, Any]] | None = None
+    projection: ProjectionSpec | None = None
+    gates: list[GateSpec] | None = None
     report: ReportSpec = Field(default_factory=ReportSpec)
 
     @model_validator(mode="after")
