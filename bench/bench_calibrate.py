@@ -20,7 +20,7 @@ def synthetic(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     segs = np.array(["routine", "legacy_discount", "promo_end", "billing_dispute", "injected", "undocumented"])
     seg = segs[rng.choice(segs.size, n, p=[0.6, 0.15, 0.1, 0.08, 0.04, 0.03])]
-    base = np.select([seg == "routine", seg == "undocumented"], [0.97, 0.6], 0.88)
+    base = np.select([seg == "routine", seg == "undocumented"], [0.97, 0.6], 0.93)
     q = np.clip(base + rng.normal(0, 0.05, n), 0.01, 0.999)
     conf = np.clip(q + 0.06 + rng.normal(0, 0.02, n), 0, 1)
     status = np.where(rng.random(n) < 0.03, "invalid", "ok")
@@ -38,16 +38,17 @@ def main() -> int:
 
     df = synthetic(n)
     spec = CalibrationSpec(mode="per_segment", bootstrap=200, seed=0)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = calibrate_frame(df, spec=spec, economics=EconomicsSpec(), config="bench")
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     d = res.document
     print(f"n={n:,} rows, {res.n_automatable:,} automatable, map={res.recalibration['method']}, "
           f"ECE raw {res.metrics.ece_width:.4f} -> out of fold {res.metrics_recalibrated.ece_width:.4f}")
     for s, v in d["segments"].items():
         print(f"  {s:16s} threshold={v['threshold']} certified={v['certified']} automation={v['coverage']['value']:.3f}")
     ratio = elapsed / TARGET_S
-    print(f"elapsed {elapsed:.2f} s, target {TARGET_S:.0f} s, ratio {ratio:.2f} -> {'PASS' if ratio <= 1 else 'MISS'}")
+    # CPU time is printed too: on a shared machine wall time includes waiting for a core
+    print(f"elapsed {elapsed:.2f} s wall ({cpu:.2f} s CPU), target {TARGET_S:.0f} s, ratio {ratio:.2f} -> {'PASS' if ratio <= 1 else 'MISS'}")
     return 0
 
 

@@ -19,6 +19,7 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o644)  # mkstemp creates 0600; reports and datasets are meant to be shared
     try:
         write(tmp_path)
         with open(tmp_path, "rb") as fh:

@@ -22,6 +22,14 @@ from evalkit.dataset import (
 from evalkit.errors import DataError, NotFound
 
 
+def _umask() -> int:
+    import os
+
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def _publish(toy, store, version="v1", n=30, seed=1, **kw):
     return write_dataset(toy.generate(n, seed), name="toy", version=version, task=toy,
                          description="toy cases", store=store, **kw)
@@ -36,6 +44,7 @@ def test_round_trip_keeps_every_field_and_type(toy, store):
     first = ds.cases[0]
     assert isinstance(first.account.price, Decimal) and isinstance(first.account.renews_on, date)
     assert list(ds.table.columns) == ["case_id", "segment", "variant", "case_json"]
+    assert folder.stat().st_mode & 0o055 == (0o777 & ~_umask()) & 0o055  # readable like any new folder
     assert ds.table["case_id"].tolist() == [c.case_id for c in original]
     assert ds.table["case_json"].iloc[3] == original[3].model_dump_json()
 
@@ -215,3 +224,26 @@ def test_generate_dataset_defaults(toy, store):
     again = generate_dataset("toy", n=12, seed=3)
     assert again.name == "v2"
     assert (folder / "cases.parquet").read_bytes() == (again / "cases.parquet").read_bytes()
+
+
+@pytest.mark.parametrize(("name", "version"), [("toy", "latest"), ("toy", "../v1"), ("a/b", "v1"),
+                                               (".hidden", "v1"), ("toy", "v1@x"), ("", "v1")])
+def test_unsafe_or_reserved_labels_are_refused(toy, store, name, version):
+    with pytest.raises(DataError, match="invalid dataset"):
+        _publish_named(toy, store, name, version)
+    assert not store.exists() or not any(store.rglob("*.parquet"))
+
+
+def _publish_named(toy, store, name, version):
+    return write_dataset(toy.generate(3, 1), name=name, version=version, task=toy, store=store)
+
+
+def test_cli_module_imports_no_heavy_libraries():
+    import subprocess
+    import sys
+
+    code = ("import sys, evalkit.cli._dataset; "
+            "heavy = [m for m in ('pandas', 'pyarrow', 'pydantic', 'rich') if m in sys.modules]; "
+            "print(heavy); sys.exit(1 if heavy else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

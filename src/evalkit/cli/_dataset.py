@@ -109,7 +109,7 @@ def show_cmd(ref: Annotated[str, typer.Argument(help="NAME@VERSION, NAME@latest 
         console = _console()
         console.print(f"[bold]{m.ref}[/bold]  ({ds.path})")
         facts = [("task", m.task), ("rows", f"{m.row_count:,}"), ("sha256", m.sha256), ("parent", m.parent or "-"),
-                 ("created", m.created.isoformat()), ("evalkit", m.evalkit_version),
+                 ("created", m.created.isoformat().replace("+00:00", "Z")), ("evalkit", m.evalkit_version),
                  ("generator", ", ".join(f"{k}={v}" for k, v in m.generator.items()) if m.generator else "-"),
                  ("description", m.description or "-")]
         for key, value in facts:

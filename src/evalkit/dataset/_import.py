@@ -179,11 +179,13 @@ def import_file(file: str | Path, *, name: str, version: str, task: Task | str, 
 
     Nothing is written (not even the dataset folder) unless every row is valid.
     """
-    from evalkit.dataset._refs import check_label
-    from evalkit.dataset._store import write_dataset
+    from evalkit.dataset._refs import check_label, store_root
+    from evalkit.dataset._store import immutable_error, write_dataset
 
     check_label("name", name)
     check_label("version", version)
+    if (final := store_root(store) / name / version).exists():  # fail before reading a large file
+        raise immutable_error(final)
     resolved = resolve_task(task)
     cases = read_cases(file, resolved)
     if description is None:

@@ -21,7 +21,7 @@ def pydantic_problems(exc: ValidationError, *, where: str) -> list[str]:
     for err in exc.errors(include_url=False):
         reason = err["msg"]
         value = err.get("input")
-        if err["type"] != "missing" and isinstance(value, (str, int, float, bool)) and not isinstance(value, dict):
+        if err["type"] != "missing" and isinstance(value, (str, int, float, bool)):
             shown = repr(value)
             if len(shown) <= _MAX_INPUT_REPR:
                 reason += f" (got {shown})"

@@ -23,7 +23,7 @@ def store_root(store: Path | str | None) -> Path:
 
 def check_label(kind: str, value: str) -> str:
     """Names and versions become folder names: refuse anything that could escape the store."""
-    if not _NAME_RE.match(value or "") or value == "latest" and kind == "version":
+    if not _NAME_RE.match(value or "") or (kind == "version" and value == "latest"):
         raise DataError(
             f"invalid dataset {kind} {value!r}: use letters, digits, '.', '_' or '-' "
             f"(not starting with '.' or '-'){'; latest is reserved' if kind == 'version' else ''}"

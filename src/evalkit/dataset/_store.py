@@ -8,8 +8,8 @@ leaves nothing behind. An existing version is never overwritten.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -148,7 +148,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _immutable(final: Path) -> DataError:
+def immutable_error(final: Path) -> DataError:
     return DataError(f"{final}: version already exists; published versions are immutable "
                      f"(publish a new version, e.g. with --version {next_version(final.parent.name, final.parent.parent)})")
 
@@ -168,14 +168,17 @@ def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]], *, name: str, 
     root = store_root(store)
     final = root / name / version
     if final.exists():
-        raise _immutable(final)
+        raise immutable_error(final)
     if parent is not None and parent not in published_versions(name, root):
         raise NotFound(f"parent version {name}@{parent} not found in {root}")
 
     name_dir = root / name
     created_name_dir = not name_dir.exists()
     name_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=name_dir))
+    # Not tempfile.mkdtemp: its 0700 mode would survive the rename and hide the
+    # published version from other users; os.mkdir honours the umask like any folder.
+    tmp = name_dir / f".tmp-{version}-{secrets.token_hex(6)}"
+    os.mkdir(tmp)
     try:
         tally = _Tally(segments=Counter(), variants=Counter(), first_seen={}, problems=[])
         parquet = tmp / CASES_FILE
@@ -198,12 +201,12 @@ def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]], *, name: str, 
 
         write_text(tmp / MANIFEST_FILE, manifest_text(manifest))
         if final.exists():  # someone published the same version while we were writing
-            raise _immutable(final)
+            raise immutable_error(final)
         try:
             os.rename(tmp, final)
         except OSError as exc:
             if final.exists():
-                raise _immutable(final) from exc
+                raise immutable_error(final) from exc
             raise
         _fsync_dir(name_dir)
     except BaseException:

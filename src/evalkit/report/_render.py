@@ -111,11 +111,27 @@ def build_report(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: P
     significance marks, the flipped cases and the template diffs (matched by config
     name). Without it, the first configuration is the reference for the others.
     """
+    import gc
+
     from evalkit.errors import ConfigError
-    from evalkit.report import _assemble, _cases, _sections
 
     if not run_dirs:
         raise ConfigError("build_report needs at least one run folder")
+    # statsmodels' multipletests (used by evalkit.score's Holm step) calls gc.collect()
+    # on every call; with matplotlib/pandas loaded that is ~0.2 s each. Freezing the
+    # objects that exist now keeps those collections small; undone in ``finally``.
+    gc.freeze()
+    try:
+        return _build(run_dirs, out=out, baseline=baseline, title=title, max_drilldowns=max_drilldowns,
+                      sample_per_config=sample_per_config)
+    finally:
+        gc.unfreeze()
+
+
+def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | str | None, title: str | None,
+           max_drilldowns: int, sample_per_config: int) -> Path:
+    from evalkit.report import _assemble, _cases, _sections
+
     runs = [load_run(p) for p in run_dirs]
     base = load_run(baseline) if baseline is not None else None
     cols = _assemble.build_columns(runs, base)

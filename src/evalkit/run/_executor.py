@@ -217,7 +217,9 @@ async def execute(
                         limiter.correct(est_tokens, failure.usage.total_tokens)
                     elif failure.kind in ("rate_limited", "overloaded", "quota_exceeded", "client_error"):
                         limiter.correct(est_tokens, 0)  # rejected up front: no tokens were consumed
-                    if failure.retry_after_s and failure.kind in ("rate_limited", "overloaded"):
+                    if failure.kind == "rate_limited":
+                        limiter.rate_limited(failure.retry_after_s)
+                    elif failure.kind == "overloaded" and failure.retry_after_s:
                         limiter.pause(failure.retry_after_s)
                 if failure.retryable and attempts < options.max_attempts and state.stop is None:
                     wait = backoff_s(attempts, failure, policy, rng)

@@ -67,6 +67,12 @@ class TokenBucket:
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
+    def drain(self) -> None:
+        """The server says the budget is spent: trust it over our own count. This
+        re-synchronises the bucket with the server's after any drift."""
+        self._refill(time.monotonic())
+        self._level = min(self._level, 0.0)
+
 
 @dataclass(kw_only=True)
 class ModelLimiter:
@@ -89,6 +95,14 @@ class ModelLimiter:
         for bucket in (self.rpm, self.tpm):
             if bucket is not None:
                 bucket.pause(seconds)
+
+    def rate_limited(self, retry_after_s: float | None) -> None:
+        """A 429: empty the token bucket (we were out of step with the server) and hold
+        every caller of this model for the server's Retry-After."""
+        if self.tpm is not None:
+            self.tpm.drain()
+        if retry_after_s:
+            self.pause(retry_after_s)
 
 
 @dataclass(kw_only=True)

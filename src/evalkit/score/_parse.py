@@ -91,14 +91,26 @@ def _parse(text: str | None, model: type[BaseModel]) -> ParseResult:
     # tried (saves a raised exception per answer) and is not a JSON syntax error.
     scan_from = text.find("{")
     if stripped[0] in '{["':
-        whole, err = _loads(stripped)
-        if err is None:
-            # Valid JSON as a whole: the answer is this value (or an envelope in it);
-            # scanning its inside again for braces would only re-find the same objects.
-            return try_objects([whole]) or _failure(best_fail, True, None)
-        syntax_error = err
-        if stripped[0] == "{":
-            scan_from = text.find("{", scan_from + 1)  # that start already failed
+        try:
+            whole, end = _DECODER.raw_decode(stripped)
+        except json.JSONDecodeError as exc:
+            syntax_error = _syntax_reason(exc, stripped)
+            if stripped[0] == "{":
+                scan_from = text.find("{", scan_from + 1)  # that start already failed
+        except (RecursionError, ValueError):
+            syntax_error = "json_syntax"
+        else:
+            if end == len(stripped):
+                # Valid JSON as a whole: the answer is this value (or an envelope in it);
+                # scanning its inside again for braces would only re-find the same objects.
+                if type(whole) is dict:  # fast path: structured output that validates
+                    decision, n_err, reason = _validate(whole, model)
+                    if decision is not None:
+                        return ParseResult(decision=decision, error=None, raw_json=whole)
+                    best_fail = (n_err, reason, whole)
+                    seen.add(id(whole))
+                return try_objects([whole]) or _failure(best_fail, True, None)
+            # JSON followed by prose: the brace scan below decodes it again from its start.
 
     # 2. Fenced blocks, in order (```json first-class, any fence accepted).
     for match in _FENCE.finditer(text):

@@ -123,6 +123,8 @@ class LoopbackServer:
         self.hits.clear()
         self.log.clear()
         self.tokens_served = 0
+        if self.tpm is not None:
+            self.tpm = _Bucket(per_minute=self.tpm.per_minute, burst_s=self.tpm.burst_s)
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> LoopbackServer:
