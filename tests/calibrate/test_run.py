@@ -150,3 +150,37 @@ def test_bayes_rule_cost_when_errors_cost_no_more_than_review(scores_df):
     assert b["automation"]["k"] == ok.sum()
     expected = (5 * (~ok).sum() + 5 * (ok & bad).sum()) / len(part)
     assert b["expected_cost_per_case_held_out"] == pytest.approx(expected)
+
+
+def test_cli_mode_config_outcome_and_strict_json(run_dir):
+    from evalkit.cli.main import app
+
+    out = CliRunner().invoke(app, ["calibrate", str(run_dir), "--mode", "all_segments", "--config", "strong",
+                                   "--outcome", "correct"])
+    assert out.exit_code == 0, out.output
+
+    def no_nan(token):
+        raise AssertionError(f"non-standard JSON constant {token} in thresholds.json")
+
+    doc = json.loads((run_dir / "thresholds.json").read_text(), parse_constant=no_nan)
+    assert doc["mode"] == "all_segments" and doc["outcome"] == "correct" and list(doc["configs"]) == ["strong"]
+
+
+@pytest.mark.parametrize("grid", ["distinct", [0.8, 0.9, 0.95, 1.0]])
+def test_other_grids(scores_df, grid):
+    part = scores_df[scores_df.config == "strong"].reset_index(drop=True)
+    r = calibrate_frame(part, spec=CalibrationSpec(grid=grid, bootstrap=0))
+    conf = set(part.confidence.dropna().astype(float).round(9))
+    tested = {p["threshold"] for p in r.document["path"]}
+    allowed = conf if grid == "distinct" else set(grid)
+    assert tested and tested <= allowed
+
+
+def test_cli_module_imports_stay_light():
+    import subprocess
+    import sys
+
+    code = "import sys, evalkit.cli._calibrate; print(any(m in sys.modules for m in ('pandas', 'sklearn', 'scipy')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+

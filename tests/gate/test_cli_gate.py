@@ -42,6 +42,7 @@ def test_gate_cli_exit_codes(runs, suite, tmp_path, monkeypatch):
 
 
 def test_gate_cli_usage_errors(runs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the manifest's relative suite path must not resolve to a real file
     monkeypatch.setenv("EVALKIT_REPORTS", str(tmp_path / "empty"))
     runner = CliRunner()
     res = runner.invoke(app, ["gate", "no-such-run", "--suite", str(tmp_path / "x.yaml")])
@@ -53,3 +54,19 @@ def test_gate_cli_usage_errors(runs, tmp_path, monkeypatch):
     # No --suite and the manifest's suite path does not exist here: a usage error, not a pass.
     res = runner.invoke(app, ["gate", str(runs["base"]), "--no-write"])
     assert res.exit_code == 2 and "--suite" in res.output
+
+
+def test_gate_cli_uses_gates_recorded_in_the_manifest(runs, tmp_path, monkeypatch):
+    from evalkit.report._synthetic import write_synthetic_run
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    spec = {"name": "upgrades-ci", "gates": [{"kind": "min_good_rate", "min": 0.7, "segment": "routine"},
+                                             {"kind": "min_good_rate", "min": 0.7,
+                                              "segment": "undocumented_exception"}]}
+    run = write_synthetic_run(tmp_path / "r", run_id="r", configs={"prod": {}}, n_cases=600, suite_spec=spec)
+    res = CliRunner().invoke(app, ["gate", str(run)])
+    assert res.exit_code == 1, res.output
+    junit = (run / "junit.xml").read_text()
+    assert junit.count("<testcase") == 2 and junit.count("<failure") == 1
+    assert "undocumented_exception" in junit

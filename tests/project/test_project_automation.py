@@ -201,3 +201,16 @@ def test_missing_cost_column_means_unknown(scores) -> None:
                         policy_for=lambda c: Policy(source="--threshold", threshold=0.5))["alpha"]
     assert out["cost_per_case"]["known"] is False and out["cost_per_case"]["n_unknown"] == len(scores)
     assert out["monthly_cost"]["p50"] is None and out["automation_rate"]["value"] is not None
+
+
+def test_curve_grid_points_compare_equal_to_decimal_confidences() -> None:
+    # linspace(0, 1, 101) gives 0.29000000000000004 etc.; a confidence of exactly 0.29 must clear 0.29
+    conf = [0.07, 0.29, 0.57, 0.58, 0.99]
+    df = pd.DataFrame({"config": "c", "segment": "s", "status": "ok", "deferred": False, "correct": True,
+                       "good": True, "confidence": conf, "cost_usd": 0.01})
+    spec = ProjectionSpec(volume_per_month=10, mix={"s": 1.0}, min_cases_per_segment=1, resamples=50)
+    out = project_frame(df, spec=spec, economics=EconomicsSpec(), outcome="good",
+                        policy_for=lambda c: Policy(source="--threshold", threshold=0.5))["c"]
+    by_t = {round(p["threshold"], 2): p["automation"] for p in out["curve"]}
+    for c in conf:
+        assert by_t[c] == pytest.approx(sum(x >= c for x in conf) / len(conf)), c

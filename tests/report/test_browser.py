@@ -89,7 +89,10 @@ def test_report_in_chromium(page, report_html, tmp_path):
     assert page.locator("img").count() == 0
 
     ARTIFACTS.mkdir(exist_ok=True)
+    payload.screenshot(path=str(ARTIFACTS / "report-drilldown.png"))
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=False)
+    assert (ARTIFACTS / "report.png").stat().st_size > 10_000
 
     assert console_errors == [], console_errors
     assert page_errors == [], page_errors

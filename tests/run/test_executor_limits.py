@@ -28,7 +28,7 @@ def test_tpm_limit_respected_with_few_429s(home):
     total = sum(c.est_input_tokens + c.est_output_tokens for c in calls)
 
     async def go():
-        async with LoopbackServer(responder=echo_responder, tpm_limit=tpm, tpm_burst_s=1.0) as srv:
+        async with LoopbackServer(responder=echo_responder, tpm_limit=tpm, tpm_burst_s=2.0) as srv:
             prov = OpenAIProvider(base_url=srv.openai_base_url)
             await prov.complete(calls[0].request)  # warm the SDK (lazy imports) outside the timing
             srv.reset()
@@ -43,8 +43,8 @@ def test_tpm_limit_respected_with_few_429s(home):
     assert all(r.status == "ok" for r in recs)
     rejected = sum(1 for h in srv.log if h.status == 429)
     print("429 share", rejected / len(srv.log), "used", srv.tokens_served / elapsed / (tpm / 60))
-    assert rejected / len(srv.log) <= 0.05
-    # one second of burst, the rest at the limit's pace: not much faster (limit respected)...
+    assert rejected / len(srv.log) <= 0.03
+    # one second of (client) burst, the rest at the limit's pace: not much faster (limit respected)...
     assert elapsed >= (total - tpm / 60) / (tpm / 60) * 0.9
     # ...and not much slower (the limit is used)
     assert srv.tokens_served / elapsed >= 0.6 * tpm / 60

@@ -59,7 +59,7 @@ def test_rates_counts_and_wilson_match_manual_and_scipy():
         assert row["failed_k"] == (grp["status"] == "failed").sum()
         c, g = (grp["correct"] & gok).to_numpy(), (grp["good"] & gok).to_numpy()
         assert row["gap"] == pytest.approx(c.mean() - g.mean())
-        d, lo, hi = paired_diff_newcombe((c & g).sum(), (c & ~g).sum(), (~c & g).sum(), (~c & ~g).sum())
+        _, lo, hi = paired_diff_newcombe((c & g).sum(), (c & ~g).sum(), (~c & g).sum(), (~c & ~g).sum())
         assert row["gap_lo"] == pytest.approx(float(lo)) and row["gap_hi"] == pytest.approx(float(hi))
         assert row["gap_lo"] <= row["gap"] <= row["gap_hi"]
     assert ok.any()

@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 
 import typer
+from conftest import paired_scores, write_run
 from typer.testing import CliRunner
 
-from conftest import paired_scores, write_run
 from evalkit.cli import _compare
 
 SEGMENTS = {"routine": 500, "legacy_pricing": 300}

@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
+from conftest import paired_scores, write_run
 from scipy.stats import binomtest
 from statsmodels.stats.multitest import multipletests
 
-from conftest import paired_scores, write_run
 from evalkit.errors import ConfigError, DataError, NotFound
 from evalkit.score import compare, compare_runs, comparison_to_dict, resolve_run_dir
 

@@ -5,9 +5,9 @@ import time
 from decimal import Decimal
 
 import pytest
+from conftest import Decision
 from pydantic import BaseModel, model_validator
 
-from conftest import Decision
 from evalkit.score import parse_decision
 
 GOOD = {"action": "approve", "new_price": "19.99", "seats": 3, "message": "Your new price is $19.99 from June."}

@@ -65,5 +65,16 @@ def test_holm_matches_hand_computed_step_down():
         running = max(running, min(1.0, (m - rank) * p[i]))
         hand[i] = running
     assert np.allclose(adj[:4], hand) and np.isnan(adj[4])
-    assert np.allclose(adj[:4], multipletests(p[:4], method="holm")[1])
-    assert list(rej[:4]) == list(hand < 0.05)
+    ref_rej, ref_adj, _, _ = multipletests(p[:4], method="holm")
+    assert np.allclose(adj[:4], ref_adj)
+    assert list(rej[:4]) == list(ref_rej) == list(hand <= 0.05)
+    assert not rej[4]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_holm_matches_statsmodels_on_random_pvalues(seed):
+    p = np.random.default_rng(seed).beta(0.3, 1.0, size=12)
+    p[3] = p[5]  # ties
+    ref_rej, ref_adj, _, _ = multipletests(p, alpha=0.05, method="holm")
+    adj, rej = holm(p)
+    assert np.allclose(adj, ref_adj) and list(rej) == list(ref_rej)

@@ -4,7 +4,14 @@ from evalkit.calibrate._bins import cp_upper, mass_bins, width_bins
 from evalkit.calibrate._cost import cost_optimal
 from evalkit.calibrate._frame import ConfigCalibration, calibrate_frame
 from evalkit.calibrate._ltt import LTTResult, ltt_single, make_grid
-from evalkit.calibrate._metrics import Metrics, ReliabilityBin, brier_decomposition, compute_metrics, ece, risk_coverage
+from evalkit.calibrate._metrics import (
+    Metrics,
+    ReliabilityBin,
+    brier_decomposition,
+    compute_metrics,
+    ece,
+    risk_coverage,
+)
 from evalkit.calibrate._recal import apply_map, cross_fit, fit_map, make_folds
 from evalkit.calibrate._run import CalibrationResult, calibrate_run
 from evalkit.calibrate._segments import Certification, certify

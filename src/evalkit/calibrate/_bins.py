@@ -65,8 +65,8 @@ def rate(k: int, n: int) -> dict:
     lo, hi = wilson(k, n)
     return {
         "value": (k / n) if n else None,
-        "lo": None if n == 0 else float(lo),
-        "hi": None if n == 0 else float(hi),
+        "lo": None if n == 0 else (0.0 if k == 0 else float(lo)),  # statsmodels leaves ~1e-19 at k = 0
+        "hi": None if n == 0 else (1.0 if k == n else float(hi)),
         "n": int(n),
         "k": int(k),
     }

@@ -166,6 +166,14 @@ def _cost(conf, err, err_cost, masks, seg_total, fold, k, grid, cert, review, oo
     return out
 
 
+def _thin(values: list[float], cap: int = 500) -> list[float]:
+    """At most ``cap`` values (a "distinct" grid can certify 100k thresholds); ends always kept."""
+    if len(values) <= cap:
+        return values
+    idx = np.unique(np.linspace(0, len(values) - 1, cap).round().astype(int))
+    return [values[i] for i in idx]
+
+
 def _document(r: ConfigCalibration, spec: CalibrationSpec, evaluation: str, fit_method: str) -> dict:
     cert = r.certification
     doc: dict[str, Any] = {"n": r.n, "n_automatable": r.n_automatable, "escalated_always": r.excluded,
@@ -177,7 +185,10 @@ def _document(r: ConfigCalibration, spec: CalibrationSpec, evaluation: str, fit_
                     "n_errors": o.n_errors, "coverage": o.coverage, "error_rate": o.error_rate,
                     "risk_upper_bound": o.risk_upper_bound, "message": o.message,
                     "p_value_path": [[p["threshold"], p["p_value"]] for p in o.path], "path": o.path,
-                    "certified_thresholds": o.certified_thresholds, "cases_needed": o.cases_needed,
+                    "certified_thresholds": _thin(o.certified_thresholds),
+                    "certified_range": ([min(o.certified_thresholds), max(o.certified_thresholds)]
+                                        if o.certified_thresholds else None),
+                    "cases_needed": o.cases_needed,
                     "n_min_automated": o.n_min})
     elif cert is not None:
         from evalkit.calibrate._bins import rate

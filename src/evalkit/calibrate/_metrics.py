@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from evalkit.calibrate._bins import mass_bins, wilson, width_bins
+from evalkit.calibrate._bins import mass_bins, width_bins, wilson
 
 ECE_MIN_N = 300  # HELM: ECE-10 is unreliable below ~300 cases
 AUROC_MIN_CLASS = 10

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 
@@ -111,17 +111,18 @@ def register(app: typer.Typer) -> None:
 
     @app.command("calibrate")
     def calibrate(
-        run: str = typer.Argument(..., help="Run id under reports/ (EVALKIT_REPORTS) or a path to a run folder."),
-        config: Optional[list[str]] = typer.Option(None, "--config", help="Configuration(s) to calibrate (repeatable)."),
-        outcome: _Outcome = typer.Option(_Outcome.good, "--outcome", help="Outcome to predict: good or correct."),
-        alpha: Optional[float] = typer.Option(None, "--alpha", help="Target error rate among automated (default 0.05)."),
-        delta: Optional[float] = typer.Option(None, "--delta", help="Risk that the guarantee fails (default 0.05)."),
-        per_segment: bool = typer.Option(False, "--per-segment", help="A certified threshold per segment (Bonferroni)."),
-        mode: Optional[_Mode] = typer.Option(None, "--mode", help="global | per_segment | all_segments."),
-        review_cost: Optional[float] = typer.Option(None, "--review-cost", help="USD per escalated case."),
-        error_cost: Optional[float] = typer.Option(None, "--error-cost", help="USD per automated case that is not good."),
-        method: Optional[str] = typer.Option(None, "--method", help="auto | platt | isotonic | multi | none."),
-        seed: Optional[int] = typer.Option(None, "--seed", help="Seed for folds and bootstrap."),
+        run: Annotated[str, typer.Argument(help="Run id under reports/ (EVALKIT_REPORTS) or a path to a run folder.")],
+        config: Annotated[list[str] | None, typer.Option("--config", help="Configuration(s) to calibrate.")] = None,
+        outcome: Annotated[_Outcome, typer.Option(help="Outcome to predict: good or correct.")] = _Outcome.good,
+        alpha: Annotated[float | None, typer.Option(help="Target error rate among automated (default 0.05).")] = None,
+        delta: Annotated[float | None, typer.Option(help="Risk that the guarantee fails (default 0.05).")] = None,
+        per_segment: Annotated[bool, typer.Option("--per-segment", help="A certified threshold per segment "
+                                                  "(Bonferroni).")] = False,
+        mode: Annotated[_Mode | None, typer.Option(help="global | per_segment | all_segments.")] = None,
+        review_cost: Annotated[float | None, typer.Option(help="USD per escalated case.")] = None,
+        error_cost: Annotated[float | None, typer.Option(help="USD per automated case that is not good.")] = None,
+        method: Annotated[str | None, typer.Option(help="auto | platt | isotonic | multi | none.")] = None,
+        seed: Annotated[int | None, typer.Option(help="Seed for folds and bootstrap.")] = None,
     ) -> None:
         """Measure calibration, recalibrate out of fold, certify escalation thresholds; writes thresholds.json."""
         with cli_errors():

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
 from evalkit.cli._common import cli_errors
 
 
+def _missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
 def _fmt_rate(rate: Any, lo: Any, hi: Any) -> str:
-    if rate is None or rate != rate:
+    if _missing(rate):
         return "-"
     return f"{rate:.1%} [{lo:.1%}, {hi:.1%}]"
 
 
 def _fmt_diff(d: Any, lo: Any, hi: Any) -> str:
-    if d is None or d != d:
+    if _missing(d):
         return "-"
     return f"{d * 100:+.1f} pp [{lo * 100:+.1f}, {hi * 100:+.1f}]"
 
 
 def _fmt_p(p: Any) -> str:
-    if p is None or p != p:
+    if _missing(p):
         return "-"
     return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
 
@@ -89,14 +94,14 @@ def register(app: typer.Typer) -> None:
     @app.command("compare")
     def compare_cmd(
         run_a: Annotated[str, typer.Argument(help="Base run: run id under reports/, a run folder, or 'latest'.")],
-        run_b: Annotated[Optional[str], typer.Argument(
+        run_b: Annotated[str | None, typer.Argument(
             help="Candidate run. Omit to compare --config-a and --config-b within RUN_A.")] = None,
-        config_a: Annotated[Optional[str], typer.Option("--config-a", help="Base configuration name.")] = None,
-        config_b: Annotated[Optional[str], typer.Option("--config-b", help="Candidate configuration name.")] = None,
+        config_a: Annotated[str | None, typer.Option("--config-a", help="Base configuration name.")] = None,
+        config_b: Annotated[str | None, typer.Option("--config-b", help="Candidate configuration name.")] = None,
         outcome: Annotated[str, typer.Option("--outcome", help="Primary outcome: good or correct.")] = "good",
         allow_dataset_mismatch: Annotated[bool, typer.Option(
             "--allow-dataset-mismatch", help="Compare runs on different dataset versions (shared cases only).")] = False,
-        json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the comparison as JSON here.")] = None,
+        json_out: Annotated[Path | None, typer.Option("--json", help="Also write the comparison as JSON here.")] = None,
         max_flips: Annotated[int, typer.Option("--max-flips", help="Flipped cases to print.")] = 25,
     ) -> None:
         """Paired comparison: per-segment differences in good/correct rates, McNemar exact test, flipped cases."""

@@ -20,9 +20,15 @@ def _gates_for(run_dir: Path, suite: Optional[Path]) -> list:
 
     if suite is not None:
         return load_gates_from_suite(suite)
+    from evalkit.gate import parse_gates
+
     manifest_path = run_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     recorded = manifest.get("suite")
+    spec = recorded.get("spec") if isinstance(recorded, dict) else None
+    if isinstance(spec, dict) and spec.get("gates"):
+        # The suite as it was when the run was made: gates cannot drift from the results.
+        return parse_gates(spec["gates"], source=f"{manifest_path}: suite.spec.gates")
     recorded = recorded.get("path") if isinstance(recorded, dict) else recorded
     if recorded and Path(recorded).is_file():
         return load_gates_from_suite(Path(recorded))
@@ -46,9 +52,11 @@ def _baseline_for(run_dir: Path, baseline: Optional[str]) -> Optional[Path]:
         return None
     for candidate in (str(recorded), str(run_dir.parent / str(recorded))):
         try:
-            return resolve_run_ref(candidate)
+            found = resolve_run_ref(candidate)
         except NotFound:
             continue
+        if found.resolve() != run_dir.resolve():  # 'latest' may now name this very run
+            return found
     typer.echo(f"warning: baseline {recorded} recorded in the manifest was not found; baseline comparisons are skipped",
                err=True)
     return None

@@ -1,6 +1,7 @@
 """``sim``: the simulated LLM as a provider. Offline, deterministic, labelled simulated.
 
-The model name is a profile (``small`` or ``large``, also accepted as ``sim-small``);
+The model name is a profile (``small`` or ``large``, also accepted as ``sim-small``), or
+``judge`` for the simulated LLM judge;
 the decision domain comes from the ``task`` option (default ``upgrades``). Usage is
 counted from the real prompt and output text with the o200k tokenizer.
 """
@@ -29,6 +30,12 @@ def sim_respond(request: ModelRequest, *, task: str = "upgrades", seed: int = 0)
 
     started = time.perf_counter()
     text = prompt_text(request)
+    if _profile(request.model) == "judge":  # the simulated LLM judge
+        verdict = get_task(task).simulate_judge(text, seed=int(request.params.get("seed", seed)))  # type: ignore[attr-defined]
+        return ModelResponse(text=verdict, usage=Usage(input_tokens=count_message_tokens(request.messages),
+                                                       output_tokens=count_tokens(verdict), cached_tokens=0),
+                             model_version="sim-judge-2026.11", finish_reason="stop",
+                             latency_s=time.perf_counter() - started)
     answer = get_task(task).simulate(  # type: ignore[attr-defined]
         text, profile=_profile(request.model), seed=int(request.params.get("seed", seed)),
         sample_index=request.sample_index, temperature=float(request.params.get("temperature", 0.0)))
@@ -54,6 +61,8 @@ class SimProvider:
         """The real model whose bundled list price the simulation is charged at."""
         from evalkit.tasks.upgrades import PROFILES
 
+        if _profile(model) == "judge":
+            return "gpt-4o-mini"
         profile = PROFILES.get(_profile(model))
         return profile.price_as if profile else None
 

@@ -99,8 +99,16 @@ def _label_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Co
     return cols
 
 
+def _suite_spec(run: RunData) -> dict[str, Any]:
+    """The suite as recorded by `evalkit run` (manifest.suite.spec), or {}."""
+    suite = run.manifest.get("suite")
+    spec = suite.get("spec") if isinstance(suite, dict) else None
+    return spec if isinstance(spec, dict) else {}
+
+
 def build_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Column]:
-    """Columns with their reference: the baseline's matching config, else the first column."""
+    """Columns with their reference: the baseline run's matching config; without a
+    baseline run, the suite's ``baseline_config`` within the same run, else the first column."""
     cols = _label_columns(runs, baseline)
     base_cols = [c for c in cols if c.is_baseline]
     for c in cols:
@@ -109,8 +117,12 @@ def build_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Col
         if base_cols:
             bname = baseline_config_for(baseline, c.config) if baseline else None
             c.ref = next((b for b in base_cols if b.config == bname), base_cols[0])
-        elif c is not cols[0]:
-            c.ref = cols[0]  # no baseline: compare against the first configuration
+            continue
+        named = _suite_spec(c.run).get("baseline_config")
+        ref = next((o for o in cols if o.run is c.run and o.config == named), None) if named else None
+        ref = ref or cols[0]
+        if ref is not c:
+            c.ref = ref
     return cols
 
 
@@ -179,8 +191,7 @@ def objective_of(runs: Sequence[RunData]) -> str:
     """The suite's objective ('good_rate' or 'net_value') as recorded in the manifest."""
     for run in runs:
         m = run.manifest
-        suite = m.get("suite")
-        obj = m.get("objective") or (suite.get("objective") if isinstance(suite, dict) else None)
+        obj = m.get("objective") or (_suite_spec(run).get("report") or {}).get("objective")
         if obj in ("good_rate", "net_value"):
             return obj
     return "good_rate"

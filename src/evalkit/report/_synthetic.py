@@ -35,7 +35,7 @@ def write_synthetic_run(path: Path, *, run_id: str, configs: Mapping[str, Mappin
                         n_cases: int = 1200, seed: int = 0, segments: Sequence[str] = SEGMENTS,
                         simulated: bool = True, results: bool = True, thresholds: bool = True,
                         projection: bool = True, xss_case: bool = False, force_good: Sequence[str] = (),
-                        prompt_chars: int = 600) -> Path:
+                        prompt_chars: int = 600, suite_spec: Mapping[str, Any] | None = None) -> Path:
     """Write manifest.json, scores.parquet (+ results.parquet, thresholds.json, projection.json, prompts/).
 
     ``configs`` maps a config name to options: ``shift`` {segment: delta good rate},
@@ -128,7 +128,8 @@ def write_synthetic_run(path: Path, *, run_id: str, configs: Mapping[str, Mappin
         write_parquet(path / "results.parquet", pd.concat(result_frames, ignore_index=True))
     write_json(path / "manifest.json", {
         "run_id": run_id, "created": "2026-11-21T12:00:00+00:00", "evalkit_version": "0.1.0",
-        "suite": {"path": "suites/upgrades-ci.yaml", "sha256": "0" * 64},
+        "suite": {"name": "upgrades-ci", "path": "suites/upgrades-ci.yaml", "sha256": "0" * 64,
+                  **({"spec": dict(suite_spec)} if suite_spec is not None else {})},
         "dataset": {"ref": "upgrades@v3", "name": "upgrades", "version": "v3", "sha256": "ab" * 32},
         "seed": seed, "configs": manifest_configs, "status": "complete",
         "counts": {"cases": n_cases, "configs": len(configs)}})

@@ -52,21 +52,22 @@ class RunOutcome:
     resumed: bool = False
 
 
-def _price_for(config: Any, provider: Any) -> ModelPrice | None:
-    if config.price is not None:
-        return lookup_price(config.model, config.price.model_dump(exclude_none=True))
-    if config.provider == "rules":
+def _price_for(provider_name: str, model: str, override: Any, provider: Any) -> ModelPrice | None:
+    """The suite's override, else the simulated profile's real-model price, else the bundled map."""
+    if override is not None:
+        return lookup_price(model, override.model_dump(exclude_none=True))
+    if provider_name == "rules":
         return ModelPrice(model="rules", input=0.0, output=0.0, source="rules baseline (no model call)")
     price_model = getattr(provider, "price_model", None)
     if price_model is not None and getattr(provider, "simulated", False):
-        real = price_model(config.model)
+        real = price_model(model)
         price = lookup_price(real) if real else None
         if price is not None:
             return ModelPrice(model=price.model, input=price.input, output=price.output, cache_read=price.cache_read,
                               cache_write=price.cache_write, tiers=price.tiers,
                               source=f"simulated (priced as {real}, {price.source})")
         return None
-    return lookup_price(config.model)
+    return lookup_price(model)
 
 
 def _fingerprint(suite_sha: str, req: RunRequest) -> str:
@@ -141,7 +142,7 @@ def run_suite(req: RunRequest) -> RunOutcome:
             options.setdefault("task", suite.task)
         provider = create_provider(config.provider, **options)
         providers[config.name] = provider
-        prices[config.name] = _price_for(config, provider)
+        prices[config.name] = _price_for(config.provider, config.model, config.price, provider)
         templates[config.name] = load_template(loaded.prompt_path(config.prompt))
         planned, info = plan_config(config, templates[config.name], cases, task, response_schema=schema,
                                     endpoint=options.get("base_url"), seed=suite.seed)
@@ -173,7 +174,29 @@ def run_suite(req: RunRequest) -> RunOutcome:
         manifest.update(status="stopped", finished=utc_now(), message="interrupted")
         write_manifest(run_dir, manifest)
         raise
-    return _finish(run_dir, manifest, task, cases, records, prompts, configs, providers)
+    judge_records: list[Any] = []
+    if suite.scoring.judge is not None:
+        judge_records = _run_judge(suite, loaded, task, cases, records, options, run_dir)
+    return _finish(run_dir, manifest, task, cases, records, prompts, configs, providers, judge_records)
+
+
+def _run_judge(suite, loaded, task, cases, records, options, run_dir) -> list[Any]:  # type: ignore[no-untyped-def]
+    from evalkit.providers import create_provider
+    from evalkit.run._judging import JUDGE, judge_calls
+
+    spec = suite.scoring.judge
+    prefix = ""
+    if spec.prompt is not None:
+        prefix = (loaded.root / spec.prompt).read_text(encoding="utf-8")
+    elif spec.template is not None:
+        prefix = spec.template
+    opts = dict(spec.options)
+    if spec.provider in ("sim", "rules"):
+        opts.setdefault("task", suite.task)
+    provider = create_provider(spec.provider, **opts)
+    calls = judge_calls(spec, task, {c.case_id: c for c in cases}, records, rubric_prefix=prefix, seed=suite.seed)
+    price = _price_for(spec.provider, spec.model, None, provider)
+    return asyncio.run(_execute(calls, {JUDGE: provider}, {JUDGE: price}, options, run_dir, suite.seed))
 
 
 async def _execute(calls, providers, prices, options, run_dir, seed):  # type: ignore[no-untyped-def]
@@ -216,7 +239,8 @@ def _initial_manifest(run_id, loaded, dataset, cases, configs, providers, prices
     }
 
 
-def _finish(run_dir, manifest, task, cases, records, prompts, configs, providers) -> RunOutcome:  # type: ignore[no-untyped-def]
+def _finish(run_dir, manifest, task, cases, records, prompts, configs, providers,  # type: ignore[no-untyped-def]
+            judge_records=()) -> RunOutcome:
     from evalkit.run._tables import results_table, scores_table
     from evalkit.score import aggregate, summary_dict
 
@@ -226,6 +250,11 @@ def _finish(run_dir, manifest, task, cases, records, prompts, configs, providers
     scores = scores_table(run_id=run_id, task=task, cases=case_map, records=records, prompts=prompts,
                           confidence_source={c.name: c.confidence for c in configs},
                           simulated={c.name: bool(getattr(providers[c.name], "simulated", False)) for c in configs})
+    if judge_records:
+        from evalkit.run._judging import apply_verdicts
+
+        scores, agreement = apply_verdicts(scores, judge_records, case_map)
+        _io.write_json(run_dir / "judge.json", agreement)
     _io.write_parquet(run_dir / "results.parquet", results)
     _io.write_parquet(run_dir / "scores.parquet", scores)
     summary = summary_dict(aggregate(scores))

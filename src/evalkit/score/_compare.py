@@ -16,9 +16,10 @@ Invalid/failed rows count as not good and not correct (as in the aggregates).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -35,7 +35,7 @@ class JudgeSpec(BaseModel):
     endpoint: str | None = None
 
     @model_validator(mode="after")
-    def _one_prompt(self) -> "JudgeSpec":
+    def _one_prompt(self) -> JudgeSpec:
         if self.prompt is not None and self.template is not None:
             raise ValueError("give either 'prompt' (a file) or 'template' (inline text), not both")
         return self

@@ -183,7 +183,7 @@ def _candidate_objects(value: Any, depth: int) -> list[dict[str, Any]]:
     if isinstance(value, str):
         # Doubly-encoded JSON (OpenAI puts function arguments in a JSON string).
         s = value.strip()
-        if s.startswith("{") or s.startswith("["):
+        if s.startswith(("{", "[")):
             inner, err = _loads(s)
             if err is None:
                 out.extend(_candidate_objects(inner, depth + 1))

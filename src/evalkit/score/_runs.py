@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,11 @@ def _created(run: Path) -> tuple[datetime, str]:
     # Sort key: manifest "created" (UTC ISO); folders without one sort oldest.
     try:
         created = json.loads((run / "manifest.json").read_text(encoding="utf-8")).get("created")
-        stamp = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+        stamp = datetime.fromisoformat(str(created))  # 3.11+ accepts a trailing Z
         if stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=timezone.utc)
+            stamp = stamp.replace(tzinfo=UTC)
     except (OSError, ValueError, TypeError, AttributeError):
-        stamp = datetime.min.replace(tzinfo=timezone.utc)
+        stamp = datetime.min.replace(tzinfo=UTC)
     return stamp, run.name
 
 

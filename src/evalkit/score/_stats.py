@@ -9,6 +9,7 @@
   "Statistical Analysis of Contingency Tables", ch. 8 - see the tests).
 * McNemar's exact (conditional binomial) test on the discordant counts: statsmodels
   ``mcnemar(exact=True)``.
+* Holm's step-down adjustment (numbers identical to statsmodels ``multipletests``).
 """
 
 from __future__ import annotations
@@ -74,15 +75,23 @@ def mcnemar_exact_p(b: int, c: int) -> float:
 
 
 def holm(pvalues: ArrayLike, alpha: float = Z_LEVEL) -> tuple[np.ndarray, np.ndarray]:
-    """Holm step-down adjusted p-values and reject flags (NaN p-values are left out)."""
-    from statsmodels.stats.multitest import multipletests
+    """Holm step-down adjusted p-values and reject flags (NaN p-values are left out).
 
+    Same numbers as ``statsmodels.stats.multitest.multipletests(method="holm")`` (the
+    tests check it), computed here because that function runs ``gc.collect()`` on
+    every call - a full collection costs ~0.3 s with a 1M-row table in memory.
+    """
     p = np.asarray(pvalues, dtype=float)
     adj = np.full_like(p, np.nan)
     rej = np.zeros(p.shape, dtype=bool)
     mask = ~np.isnan(p)
-    if mask.any():
-        r, padj, _, _ = multipletests(p[mask], alpha=alpha, method="holm")
-        adj[mask] = padj
-        rej[mask] = r
+    m = int(mask.sum())
+    if m:
+        pv = p[mask]
+        order = np.argsort(pv, kind="stable")
+        stepped = np.maximum.accumulate((m - np.arange(m)) * pv[order])
+        out = np.empty(m)
+        out[order] = np.minimum(stepped, 1.0)
+        adj[mask] = out
+        rej[mask] = out <= alpha
     return adj, rej

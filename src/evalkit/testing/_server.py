@@ -96,6 +96,8 @@ class LoopbackServer:
         self.slow_s = slow_s
         self.tpm = _Bucket(per_minute=tpm_limit, burst_s=tpm_burst_s) if tpm_limit else None
         self.tokens_served = 0
+        self.served: list[tuple[float, int]] = []
+        """(monotonic time, tokens) of each answer counted against the TPM limit."""
         self.hits: Counter[str] = Counter()
         self.log: list[Hit] = []
         self._port = port
@@ -123,6 +125,7 @@ class LoopbackServer:
         self.hits.clear()
         self.log.clear()
         self.tokens_served = 0
+        self.served.clear()
         if self.tpm is not None:
             self.tpm = _Bucket(per_minute=self.tpm.per_minute, burst_s=self.tpm.burst_s)
 
@@ -131,6 +134,8 @@ class LoopbackServer:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/v1/messages", self._anthropic)
+        app.router.add_get("/_stats", self._stats)  # for benchmarks running the server in another process
+        app.router.add_post("/_reset", self._reset)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self._port)  # loopback only, by design
@@ -182,6 +187,18 @@ class LoopbackServer:
             self._thread.join(10)
 
     # -- handlers --------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        statuses = Counter(h.status for h in self.log)
+        return {"requests": len(self.log), "statuses": {str(k): v for k, v in statuses.items()},
+                "tokens_served": self.tokens_served, "served": self.served}
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        self.reset()
+        return web.json_response({"ok": True})
+
     async def _openai(self, request: web.Request) -> web.StreamResponse:
         return await self._handle(request, "openai")
 
@@ -210,6 +227,7 @@ class LoopbackServer:
                 return _error(route, 429, "rate_limit_error", "tokens per minute limit exceeded",
                               retry_after=max(wait, 0.001))
             self.tokens_served += tokens
+            self.served.append((time.monotonic(), tokens))
         if fault is not None:
             return await self._fault(request, route, fault, hit, body, response)
         payload = openai_body(body, response) if route == "openai" else anthropic_body(body, response)

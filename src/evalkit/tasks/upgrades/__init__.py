@@ -56,6 +56,22 @@ class UpgradesTask:
         return simulate(reading, prompt_text, profile=PROFILES[profile], seed=seed, sample_index=sample_index,
                         temperature=temperature)
 
+    def judge_inputs(self, case: Case) -> tuple[str, str]:
+        """(rubric text, case summary) an LLM judge grades a message against."""
+        from evalkit.tasks.upgrades._judge import judge_inputs
+
+        return judge_inputs(case)
+
+    def judged_text(self, decision: Decision | None, fallback: str) -> str:
+        from evalkit.tasks.upgrades._judge import judged_text
+
+        return judged_text(decision, fallback)
+
+    def simulate_judge(self, prompt_text: str, *, seed: int) -> str:
+        from evalkit.tasks.upgrades._judge import simulate_judge
+
+        return simulate_judge(prompt_text, seed=seed)
+
     def rules_decide(self, prompt_text: str) -> str:
         """The written policy as code: a non-LLM baseline reading the same prompt."""
         from evalkit.tasks.upgrades._rules import rules_answer

@@ -315,18 +315,24 @@ VARIANTS = {
     "long_context": {"early_price_lock": v_early_lock, "early_dispute": v_early_dispute,
                      "early_signoff_note": v_early_signoff},
 }
-from evalkit.tasks.upgrades._history import build_case_dict  # noqa: E402  (needs Draft above)
+from evalkit.tasks.upgrades._history import build_case_dict, historical_reply  # noqa: E402  (needs Draft above)
+
+
+HISTORICAL_REPLY_SHARE = 0.25
 
 
 def generate_cases(n: int, seed: int, *, start: int = 0) -> Iterator[Case]:
     """Cases ``start .. n-1``. Each case has its own RNG stream, so case i is the same
     whatever n is, and ranges can be generated in parallel."""
-    segments, weights = list(SEGMENT_MIX), list(SEGMENT_MIX.values())
+    from itertools import accumulate
+
+    segments, cum_weights = list(SEGMENT_MIX), list(accumulate(SEGMENT_MIX.values()))
+    variant_names = {seg: list(VARIANTS[seg]) for seg in segments}
     span = (LAST_DAY - FIRST_DAY).days
     for i in range(start, n):
         rng = random.Random(f"{seed}:{i}")
-        segment = rng.choices(segments, weights)[0]
-        variant = rng.choice(list(VARIANTS[segment]))
+        segment = rng.choices(segments, cum_weights=cum_weights)[0]
+        variant = rng.choice(variant_names[segment])
         d = Draft(rng=rng, today=FIRST_DAY + timedelta(days=rng.randint(0, span)))
         d.plan = rng.choice(("starter", "team", "team", "business"))
         d.cycle = "monthly" if rng.random() < 0.75 else "annual"
@@ -336,8 +342,10 @@ def generate_cases(n: int, seed: int, *, start: int = 0) -> Iterator[Case]:
         VARIANTS[segment][variant](d)
         if not d.ask:
             d.ask = _plan_ask(d)
-        raw = build_case_dict(d, case_id=f"upg-{seed}-{i:06d}", segment=segment, variant=variant)
-        yield Case.model_validate(_with_reference(raw))  # the one validation per case
+        raw = _with_reference(build_case_dict(d, case_id=f"upg-{seed}-{i:06d}", segment=segment, variant=variant))
+        if rng.random() < HISTORICAL_REPLY_SHARE:
+            raw["historical_reply"], raw["human_good"] = historical_reply(raw, rng)
+        yield Case.model_validate(raw)  # the one validation per case
 
 
 def _with_reference(raw: dict) -> dict:

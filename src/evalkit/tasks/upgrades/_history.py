@@ -100,3 +100,37 @@ def build_case_dict(d: Any, *, case_id: str, segment: str, variant: str) -> dict
         "reviewed": {"action": "deny"},  # replaced by the reference engine
         "rubric": {"forbidden_phrases": forbidden},
     }
+
+
+_FLAWS = ("skip_disclosure", "promise_discount", "leak_note", "wrong_team")
+
+
+def historical_reply(raw: dict[str, Any], rng: random.Random) -> tuple[str, bool]:
+    """The reply a support agent actually sent, and a senior reviewer's good/not-good label.
+
+    About 40% of historical replies have a flaw; reviewers label those not good, with 3%
+    of labels flipped (people disagree too). Used to check an LLM judge against humans.
+    """
+    reviewed, rubric = raw["reviewed"], raw["rubric"]
+    parts = {"approve": "Your upgrade is confirmed.", "counter_offer": "We can offer you the contract minimum instead.",
+             "deny": "This would lower your plan, so please use the downgrade form.",
+             "escalate": "I've passed this to the right team; they will contact you."}
+    lines = [parts[reviewed["action"]]]
+    flaw = _FLAWS[int(rng.random() * len(_FLAWS))] if rng.random() < 0.4 else None
+    for need in rubric["required_disclosures"]:
+        if flaw == "skip_disclosure" and need is rubric["required_disclosures"][0]:
+            continue
+        value = f"${Decimal(need['value']):,.2f}" if need["kind"] == "money" else need["value"]
+        lines.append(f"{need['name'].replace('_', ' ').capitalize()}: {value}.")
+    if flaw == "promise_discount":
+        lines.append("As a thank-you I've added an extra 15% discount for the next year.")
+    elif flaw == "leak_note":
+        lines.append("Between us, your account is marked as a churn risk, so we have some flexibility.")
+    elif flaw == "wrong_team" and reviewed["action"] == "escalate":
+        lines[0] = "I've passed this to our sales team; they will contact you."
+    has_problem = flaw is not None and not (flaw == "skip_disclosure" and not rubric["required_disclosures"]) \
+        and not (flaw == "wrong_team" and reviewed["action"] != "escalate")
+    label = not has_problem
+    if rng.random() < 0.03:
+        label = not label
+    return " ".join(lines), label

@@ -152,7 +152,11 @@ class Case(BaseModel):
     pitfalls: dict[str, ExpectedDecision] = Field(
         default_factory=dict, description="reason -> the decision a known mistake produces")
     rubric: Rubric = Field(default_factory=Rubric)
-    human_good: bool | None = Field(None, description="A reviewer's good/not-good label of the historical handling.")
+    historical_reply: str | None = Field(
+        None, description="What the support agent actually replied at the time (for judge validation).")
+    human_good: bool | None = Field(
+        None, description="A senior reviewer's good/not-good label of historical_reply: the ground truth an "
+                          "LLM judge is checked against.")
 
 
 class Decision(BaseModel):

@@ -1,0 +1,86 @@
+"""The optional LLM-judge stage of a run.
+
+The judge grades (1) every valid model decision of the run and (2) every historical
+reply that carries a human label, so its agreement with humans (Cohen's kappa,
+confusion matrix) tells users whether to trust it. Judge calls go through the same
+executor as model calls: cached, journaled, resumable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from evalkit.providers._base import Message, ModelRequest
+from evalkit.run._records import CallRecord, PlannedCall
+
+JUDGE = "#judge"  # not a valid configuration name, so it cannot collide with one
+HISTORICAL = "historical"
+
+
+def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequence[CallRecord], *,
+                rubric_prefix: str, seed: int) -> list[PlannedCall]:
+    from evalkit.score import judge_request_messages, parse_decision
+
+    params = dict(spec.params)
+    if spec.provider == "sim":
+        params.setdefault("seed", seed)
+
+    def planned(key: str, case: Any, text: str) -> PlannedCall:
+        rubric, summary = task.judge_inputs(case)
+        messages = judge_request_messages(f"{rubric_prefix}\n{rubric}".strip(), summary, text)
+        request = ModelRequest(provider=spec.provider, model=spec.model,
+                               messages=tuple(Message(**m) for m in messages), params=params,
+                               endpoint=spec.endpoint or spec.options.get("base_url"))
+        est = sum(len(m["content"]) for m in messages) // 4 + 8
+        return PlannedCall(config=JUDGE, case_id=key, segment=case.segment, sample_index=0, request=request,
+                           est_input_tokens=est, est_output_tokens=80)
+
+    calls = []
+    for r in records:
+        if r.sample_index == 0 and r.status == "ok" and r.response is not None:
+            decision = parse_decision(r.response.text, task.decision_model).decision
+            if decision is not None:
+                calls.append(planned(f"{r.config}/{r.case_id}", cases[r.case_id],
+                                     task.judged_text(decision, r.response.text)))
+    for case in cases.values():
+        if getattr(case, "historical_reply", None) and getattr(case, "human_good", None) is not None:
+            calls.append(planned(f"{HISTORICAL}/{case.case_id}", case, case.historical_reply))
+    return calls
+
+
+def apply_verdicts(scores: pd.DataFrame, records: Sequence[CallRecord], cases: Mapping[str, Any]
+                   ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Merge judge verdicts into the scores table; return it and the agreement report."""
+    from evalkit.score import judge_agreement, parse_judge_verdict
+
+    verdicts: dict[str, tuple[bool | None, str]] = {}
+    for r in records:
+        verdicts[r.case_id] = parse_judge_verdict(r.response.text) if r.response is not None else (
+            None, f"failed:{r.error_class}")
+    keys = scores["config"] + "/" + scores["case_id"]
+    judged = keys.map(lambda k: verdicts.get(k, (None, None)))
+    scores = scores.copy()
+    scores["judge_good"] = pd.array([v[0] for v in judged], dtype="boolean")
+    scores["judge_reason"] = [v[1] for v in judged]
+    rejected = scores["judge_good"].eq(False).fillna(False).to_numpy()
+    scores["good"] = scores["good"] & ~rejected
+    scores["reasons"] = [list(r) + ([f"judge:{why}"] if bad else []) for r, bad, why in
+                         zip(scores["reasons"], rejected, scores["judge_reason"])]
+    human_ids = [c.case_id for c in cases.values() if getattr(c, "human_good", None) is not None
+                 and getattr(c, "historical_reply", None)]
+    human = [cases[i].human_good for i in human_ids]
+    judge = [verdicts.get(f"{HISTORICAL}/{i}", (None, ""))[0] for i in human_ids]
+    with_rubric = scores[scores["status"] == "ok"]
+    report = {
+        "judge_vs_human": judge_agreement(human, judge).to_dict(),
+        "judge_vs_rubric": judge_agreement(list(with_rubric["good"] | rejected[with_rubric.index]),
+                                           list(with_rubric["judge_good"])).to_dict(),
+        "n_model_decisions_judged": int(scores["judge_good"].notna().sum()),
+        "n_rejected_by_judge": int(rejected.sum()),
+        "note": "judge_vs_human is measured on historical replies with a senior reviewer's label; "
+                "judge_vs_rubric compares the judge with evalkit's deterministic checks on this run's decisions.",
+    }
+    return scores, report
