@@ -187,3 +187,32 @@ def test_global_mode_reports_segments_without_certifying_them():
     assert c.overall is not None and c.uncertified == []
     assert all(v["certified"] is None for v in c.segments.values())
     assert sum(v["n_automated"] for v in c.segments.values()) == c.overall.n_automated
+
+
+@pytest.mark.parametrize("mode", ["per_segment", "all_segments"])
+def test_segment_guarantee_holds_in_simulation(mode):
+    """Two segments with known error curves: P(any certified segment's true risk > alpha) <= delta."""
+    alpha, delta, reps = 0.10, 0.10, 300
+    levels = np.arange(10, 21) / 20
+    probs = np.full(levels.size, 1 / levels.size)
+    curves = {"a": 0.02 + 0.4 * (1 - levels), "b": 0.04 + 0.6 * (1 - levels)}
+    sizes = {"a": 800, "b": 600}
+    grid = make_grid("fixed", 0.05, levels)
+
+    def true_risk(s, t):
+        sel = levels >= t - 1e-12
+        return float(np.sum(probs[sel] * curves[s][sel]) / np.sum(probs[sel]))
+
+    rng = np.random.default_rng(7)
+    viol, certified = 0, 0
+    for _ in range(reps):
+        parts = [_draw(rng, n, levels, probs, curves[s]) for s, n in sizes.items()]
+        conf = np.concatenate([p[0] for p in parts])
+        err = np.concatenate([p[1] for p in parts])
+        seg = np.repeat(list(sizes), list(sizes.values())).astype(object)
+        c = certify(conf, err, seg, sizes, grid, mode=mode, alpha=alpha, delta=delta, min_segment_n=None)
+        bad = [s for s, v in c.segments.items() if v["certified"] and true_risk(s, v["threshold"]) > alpha]
+        viol += bool(bad)
+        certified += any(v["certified"] for v in c.segments.values())
+    assert viol / reps <= delta + 3 * np.sqrt(delta * (1 - delta) / reps)
+    assert certified / reps > 0.5

@@ -204,7 +204,7 @@ def test_missing_cost_column_means_unknown(scores) -> None:
 
 
 def test_curve_grid_points_compare_equal_to_decimal_confidences() -> None:
-    # linspace(0, 1, 101) gives 0.29000000000000004 etc.; a confidence of exactly 0.29 must clear 0.29
+    # linspace(0, 1, 101)[57] is 0.5700000000000001: a confidence of exactly 0.57 must still clear 0.57
     conf = [0.07, 0.29, 0.57, 0.58, 0.99]
     df = pd.DataFrame({"config": "c", "segment": "s", "status": "ok", "deferred": False, "correct": True,
                        "good": True, "confidence": conf, "cost_usd": 0.01})

@@ -78,6 +78,20 @@ def runs_list(
         Console().print(table)
 
 
+def runs_bless(
+    run_ref: Annotated[str, typer.Argument(help="Run id, 'latest' or a run folder.")],
+    dest: Annotated[Path, typer.Argument(help="Folder to hold the baseline (e.g. suites/baselines/upgrades-ci).")],
+    reports: Annotated[Optional[Path], typer.Option(help="Folder holding run folders (default ./reports).")] = None,
+) -> None:
+    """Bless a complete run as a baseline: copy its results (no journal) to DEST, e.g. to commit for CI."""
+    with cli_errors():
+        from evalkit.run._runner import bless_baseline
+        from evalkit.score import resolve_run_dir
+
+        files = bless_baseline(resolve_run_dir(run_ref, reports=reports), dest)
+        typer.echo(f"baseline written to {dest} ({len(files)} files)")
+
+
 def suite_schema(
     out: Annotated[Optional[Path], typer.Option("-o", help="Write the JSON Schema here instead of stdout.")] = None,
 ) -> None:
@@ -110,6 +124,7 @@ def register(app: typer.Typer) -> None:
     app.command("run")(run)
     runs_app = typer.Typer(help="Past runs.", no_args_is_help=True)
     runs_app.command("list")(runs_list)
+    runs_app.command("bless")(runs_bless)
     app.add_typer(runs_app, name="runs")
     suite_app = typer.Typer(help="Suite files.", no_args_is_help=True)
     suite_app.command("schema")(suite_schema)

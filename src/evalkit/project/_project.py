@@ -132,7 +132,7 @@ def project_frame(scores: pd.DataFrame, *, spec: ProjectionSpec, economics: Econ
     unknown = [c for c in wanted if c not in present]
     if unknown:
         raise DataError(f"{where}: no rows for config(s) {unknown}; configs in the run: {present}")
-    # rounded so that grid point 0.29 is the float 0.29 a confidence of 0.29 compares equal to
+    # rounded: linspace gives 0.5700000000000001, which a confidence of 0.57 would not clear
     grid_arr = np.asarray(grid if grid is not None else np.linspace(0.0, 1.0, spec.curve_points).round(12), dtype=float)
     out = {}
     groups = dict(tuple(scores.groupby(scores["config"].astype(str), sort=False)))

@@ -73,7 +73,7 @@ def resolve_baseline(ref: str | None, outcome: RunOutcome) -> Path | None:
                        f"in {outcome.run_dir.parent}")
     from evalkit.score import resolve_run_dir
 
-    return resolve_run_dir(ref)
+    return resolve_run_dir(ref, reports=outcome.run_dir.parent)
 
 
 def post_run(outcome: RunOutcome, *, baseline: str | None, verbose: bool) -> bool:

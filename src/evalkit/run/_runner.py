@@ -275,9 +275,30 @@ def _known_sum(series: Any) -> float | None:
     return None if series.isna().any() else float(series.sum())
 
 
-def copy_baseline(src: Path, dest: Path) -> None:
-    """Copy a run folder's stored results (for committing a baseline)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("manifest.json", "scores.parquet", "summary.json", "thresholds.json", "projection.json"):
-        if (src / name).exists():
-            shutil.copy2(src / name, dest / name)
+BASELINE_FILES = ("manifest.json", "scores.parquet", "results.parquet", "summary.json", "thresholds.json",
+                  "projection.json", "judge.json", "suite.yaml")
+
+
+def bless_baseline(run_dir: Path, dest: Path) -> list[Path]:
+    """Copy what a baseline needs (not the journal) to ``dest``, e.g. a folder committed for CI.
+
+    Refuses an unfinished run; replaces ``dest`` atomically so CI never sees half a baseline.
+    """
+    manifest = read_manifest(run_dir)
+    if manifest.get("status") != "complete":
+        raise ConfigError(f"{run_dir}: run status is {manifest.get('status')!r}; only a complete run can be a baseline")
+    dest = Path(dest)
+    staging = dest.with_name(f".{dest.name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name in BASELINE_FILES:
+        if (run_dir / name).exists():
+            shutil.copy2(run_dir / name, staging / name)
+    if (run_dir / "prompts").is_dir():
+        shutil.copytree(run_dir / "prompts", staging / "prompts")
+    old = dest.with_name(f".{dest.name}.old")
+    if dest.exists():
+        dest.rename(old)
+    staging.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+    return sorted(dest.rglob("*"))

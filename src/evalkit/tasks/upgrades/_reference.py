@@ -30,25 +30,37 @@ def alternatives(f: Facts, reviewed: Fields) -> list[Fields]:
 
 
 def pitfalls(f: Facts, reviewed: Fields) -> dict[str, Fields]:
-    candidates = {  # first match names the mistake, so the most specific explanations come first
-        "context.missed_history_fact": decide(f.without_history(), ALL),
-        "price.missed_legacy_discount": decide(f, ALL - {"UPG-5"}),
-        "price.missed_promotion": decide(f, ALL - {"UPG-4"}),
-        "price.stacked_discounts": decide(f, ALL, stack_discounts=True),
-        "price.missed_contract_terms": decide(f, ALL - {"UPG-6"}),
-        "price.missed_exception_pricing": decide(f, ALL - PRACTICE),
-        "charge.not_prorated": decide(f, ALL - {"UPG-3"}),
-        "timing.cycle_switch_immediate": decide(f, ALL - {"UPG-7"}),
-    }
-    if f.promo is not None and not f.promo.active_on(f.today):
-        stale = replace(f, promo=replace(f.promo, ends=f.today + timedelta(days=30), starts=min(f.promo.starts, f.today)))
-        candidates["price.applied_expired_promotion"] = decide(stale, ALL)
+    """Decisions known mistakes would produce, first (most specific) explanation first.
+
+    Only mistakes that can apply to these facts are computed: the generator calls this
+    for every case, and most cases have no promotion, contract or history fact.
+    """
+    has_history = f.history_lock_price is not None or f.history_dispute or f.history_am_signoff
+    exceptions = f.migrated_from is not None or f.nonprofit or (
+        f.customer_since is not None and f.customer_since.year < 2016)
+    checks = (
+        ("context.missed_history_fact", has_history, lambda: decide(f.without_history(), ALL)),
+        ("price.missed_legacy_discount", f.cohort != "current", lambda: decide(f, ALL - {"UPG-5"})),
+        ("price.missed_promotion", f.promo is not None, lambda: decide(f, ALL - {"UPG-4"})),
+        ("price.stacked_discounts", True, lambda: decide(f, ALL, stack_discounts=True)),
+        ("price.missed_contract_terms", f.contract is not None or has_history, lambda: decide(f, ALL - {"UPG-6"})),
+        ("price.missed_exception_pricing", exceptions, lambda: decide(f, ALL - PRACTICE)),
+        ("charge.not_prorated", reviewed.prorated_charge_today is not None, lambda: decide(f, ALL - {"UPG-3"})),
+        ("timing.cycle_switch_immediate", f.cycle != f.target_cycle, lambda: decide(f, ALL - {"UPG-7"})),
+    )
     out: dict[str, Fields] = {}
     seen = {reviewed}
-    for reason, outcome in candidates.items():
-        if outcome.decision not in seen:
-            seen.add(outcome.decision)
-            out[reason] = outcome.decision
+    for reason, applies, compute in checks:
+        if applies:
+            decision = compute().decision
+            if decision not in seen:
+                seen.add(decision)
+                out[reason] = decision
+    if f.promo is not None and not f.promo.active_on(f.today):
+        stale = replace(f, promo=replace(f.promo, ends=f.today + timedelta(days=30), starts=min(f.promo.starts, f.today)))
+        decision = decide(stale, ALL).decision
+        if decision not in seen:
+            out["price.applied_expired_promotion"] = decision
     return out
 
 
