@@ -4,7 +4,7 @@ Precedence: an explicit threshold (``--threshold``) > a thresholds file given by
 (thresholds.json-shaped) > the run's ``thresholds.json`` > the spec's ``threshold_source``.
 ``thresholds.json`` thresholds are on the raw ``confidence`` column; ``null`` escalates everything.
 Per-segment thresholds (``configs.<c>.segments.<s>.threshold``) are used when ``mode`` is
-``per_segment``; a segment without its own entry falls back to the config's threshold.
+``per_segment`` or ``all_segments``; a segment without its own entry falls back to the config's threshold.
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def _calibrated(doc: dict[str, Any], config: str, source: str) -> Policy:
     threshold = entry["threshold"]
     segs: dict[str, float | None] = {}
     mode = doc.get("mode")
-    if mode == "per_segment" or (mode is None and isinstance(entry.get("segments"), dict)):
+    # all_segments certifies one threshold for every segment at once, but escalates the segments too
+    # small to certify (their threshold is null): those must not be automated at the global cut.
+    if mode in ("per_segment", "all_segments") or (mode is None and isinstance(entry.get("segments"), dict)):
         for seg, sub in (entry.get("segments") or {}).items():
             if isinstance(sub, dict) and "threshold" in sub:
                 segs[seg] = sub["threshold"]

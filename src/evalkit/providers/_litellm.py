@@ -126,8 +126,8 @@ def _to_provider_error(exc: Exception, provider: str) -> ProviderError:
         headers = getattr(getattr(exc, "response", None), "headers", None)
     if "Timeout" in name:
         kind = "timeout"
-    elif "APIConnectionError" in name and "json" not in message.lower():
-        kind = "connection"
+    elif ("APIConnectionError" in name or "connection error" in message.lower()) and "json" not in message.lower():
+        kind = "connection"  # litellm wraps a dropped connection as a 500 InternalServerError
     elif isinstance(exc, json.JSONDecodeError) or "JSONDecodeError" in message or "Expecting value" in message:
         kind = "bad_response"
     else:

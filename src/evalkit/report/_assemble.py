@@ -99,7 +99,7 @@ def _label_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Co
     return cols
 
 
-def _suite_spec(run: RunData) -> dict[str, Any]:
+def suite_spec(run: RunData) -> dict[str, Any]:
     """The suite as recorded by `evalkit run` (manifest.suite.spec), or {}."""
     suite = run.manifest.get("suite")
     spec = suite.get("spec") if isinstance(suite, dict) else None
@@ -118,7 +118,7 @@ def build_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Col
             bname = baseline_config_for(baseline, c.config) if baseline else None
             c.ref = next((b for b in base_cols if b.config == bname), base_cols[0])
             continue
-        named = _suite_spec(c.run).get("baseline_config")
+        named = suite_spec(c.run).get("baseline_config")
         ref = next((o for o in cols if o.run is c.run and o.config == named), None) if named else None
         ref = ref or cols[0]
         if ref is not c:
@@ -191,7 +191,7 @@ def objective_of(runs: Sequence[RunData]) -> str:
     """The suite's objective ('good_rate' or 'net_value') as recorded in the manifest."""
     for run in runs:
         m = run.manifest
-        obj = m.get("objective") or (_suite_spec(run).get("report") or {}).get("objective")
+        obj = m.get("objective") or (suite_spec(run).get("report") or {}).get("objective")
         if obj in ("good_rate", "net_value"):
             return obj
     return "good_rate"
@@ -225,33 +225,3 @@ def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, 
     return Verdict(objective=objective, best=best, best_reason=reason, regressions=regs[:top],
                    gates=(gates_doc or {}).get("results") if gates_doc else None,
                    gates_passed=gates_doc.get("passed") if gates_doc else None)
-
-
-def template_source(col: Column) -> str | None:
-    """The config's prompt template as copied into ``run_dir/prompts/``."""
-    pdir = col.run.path / "prompts"
-    if not pdir.is_dir():
-        return None
-    candidates = []
-    if col.meta.get("prompt"):
-        candidates.append(pdir / Path(str(col.meta["prompt"])).name)
-    candidates += [pdir / f"{col.config}.j2", pdir / f"{col.config}.jinja"]
-    for p in candidates:
-        if p.is_file():
-            return p.read_text(encoding="utf-8", errors="replace")
-    files = [p for p in pdir.iterdir() if p.is_file()]
-    return files[0].read_text(encoding="utf-8", errors="replace") if len(files) == 1 else None
-
-
-def template_diff(col: Column, *, max_chars: int = 6000) -> str | None:
-    """Unified diff of the template against the reference's; '' when identical, None when unknown."""
-    import difflib
-
-    if col.ref is None:
-        return None
-    a, b = template_source(col.ref), template_source(col)
-    if a is None or b is None:
-        return None
-    diff = "".join(difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
-                                        fromfile=f"{col.ref.label} (reference)", tofile=col.label))
-    return diff if len(diff) <= max_chars else diff[:max_chars] + f"\n… ({len(diff) - max_chars} more characters)"

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from evalkit.gate._stats import outcome_mask
-from evalkit.report._assemble import Column, template_diff
+from evalkit.report._assemble import Column
+from evalkit.report._prompts import prompt_renderer, template_diff
 
 MAX_TEXT = 8000
 MAX_FACT = 1500
@@ -162,7 +163,8 @@ def _case_facts(col: Column, ids: set[str]) -> pd.DataFrame | None:
 def _fmt(v: Any) -> str:
     if isinstance(v, (dict, list, tuple, np.ndarray)):
         v = v.tolist() if isinstance(v, np.ndarray) else v
-        return _truncate(json.dumps(v, default=str, ensure_ascii=False), MAX_FACT)
+        indent = 1 if isinstance(v, dict) or (v and isinstance(v[0], dict)) else None
+        return _truncate(json.dumps(v, default=str, ensure_ascii=False, indent=indent), MAX_FACT)
     if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
         return "—"
     if isinstance(v, (float, np.floating)):
@@ -170,17 +172,7 @@ def _fmt(v: Any) -> str:
     return _truncate(str(v), MAX_FACT)
 
 
-def _render_prompt(col: Column, case_id: str) -> str | None:
-    try:
-        from evalkit.run import render_case_prompt  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    try:
-        return render_case_prompt(col.run.path, col.config, case_id)
-    except Exception:  # a case that cannot be re-rendered falls back to the stored prompt
-        return None
-
-
+EXPECTED_KEYS = ("reviewed", "alternatives")
 SCORE_FACTS = ("segment", "variant", "history_turns_total", "history_turns_included", "history_tokens",
                "deciding_turn_from_end", "input_tokens", "output_tokens", "cost_usd", "attempts", "cache_hit")
 PARSED = ("status", "action", "deferred", "confidence", "invalid_reason", "wrong_fields", "correct", "good",
@@ -194,6 +186,7 @@ def case_details(chosen: Sequence[tuple[str, Column, str]]) -> list[CaseDetail]:
     results = {p: _results_for(p, w) for p, w in by_run.items()}
     facts_cache: dict[Path, pd.DataFrame | None] = {}
     diffs: dict[str, str | None] = {}
+    renderers: dict[str, Any] = {}
     # Position indexes built once: a boolean filter per case is O(rows) and dominated
     # the build time at 5 x 10,000 cases.
     positions: dict[str, dict[str, int]] = {}
@@ -219,9 +212,23 @@ def case_details(chosen: Sequence[tuple[str, Column, str]]) -> list[CaseDetail]:
             facts_cache[c.run.path] = _case_facts(c, {x for w in by_run[c.run.path].values() for x in w})
         facts = facts_cache[c.run.path]
         frow = facts[facts["case_id"].astype(str) == cid] if facts is not None and "case_id" in facts else None
+        case_json: str | None = None
+        expected_extra: list[tuple[str, str]] = []
         if frow is not None and not frow.empty:
-            d.facts = [(k, _fmt(v)) for k, v in list(frow.iloc[0].items())[:60]]
-            d.facts_source = "dataset"
+            fdict = dict(frow.iloc[0].items())
+            if isinstance(fdict.get("case_json"), str):
+                # Datasets store the task's case model as canonical JSON: show its fields.
+                case_json = fdict.pop("case_json")
+                try:
+                    fdict.update(json.loads(case_json))
+                except ValueError:
+                    fdict["case_json"] = case_json
+            for key in EXPECTED_KEYS:
+                if key in fdict:
+                    expected_extra.append((key, _fmt(fdict.pop(key))))
+            d.facts = [(str(k), _fmt(v)) for k, v in list(fdict.items())[:60]]
+            ds = c.run.manifest.get("dataset")
+            d.facts_source = f"dataset {ds.get('ref', '')}".strip() if isinstance(ds, dict) else "dataset"
         else:
             d.facts = [(k, _fmt(r[k])) for k in SCORE_FACTS if k in r.index]
             d.facts_source = "scores (dataset not available here)"
@@ -230,7 +237,14 @@ def case_details(chosen: Sequence[tuple[str, Column, str]]) -> list[CaseDetail]:
             rrows = rrows.sort_values("sample_index")
         if rrows is not None and "raw_output" in rrows:
             d.raw_outputs = [_truncate(str(x)) for x in rrows["raw_output"].tolist() if x is not None][:5]
-        prompt = _render_prompt(c, cid)
+        if c.key not in renderers:
+            renderers[c.key] = prompt_renderer(c)
+        prompt = None
+        if renderers[c.key] is not None:
+            try:
+                prompt = renderers[c.key](cid, case_json)
+            except Exception:  # one case that cannot be re-rendered falls back to the stored prompt
+                prompt = None
         if prompt is not None:
             d.prompt, d.prompt_note = _truncate(prompt), "re-rendered from the stored template"
         elif rrows is not None and "prompt" in rrows and rrows["prompt"].notna().any():
@@ -241,7 +255,7 @@ def case_details(chosen: Sequence[tuple[str, Column, str]]) -> list[CaseDetail]:
             diffs[c.key] = template_diff(c)
         d.diff = diffs[c.key]
         d.parsed = [(k, _fmt(r[k])) for k in PARSED if k in r.index]
-        d.expected = [(k, _fmt(r[k])) for k in r.index if str(k).startswith("expected_")]
+        d.expected = [(k, _fmt(r[k])) for k in r.index if str(k).startswith("expected_")] + expected_extra
         d.reasons = _as_list(r.get("reasons"))
         if c.ref is not None:
             ref_row = lookup(c.ref, cid)
