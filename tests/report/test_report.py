@@ -43,12 +43,12 @@ def test_sections_and_marks(report_html):
         assert f'id="{section}"' in html
     assert "simulated" in html
     # The planted 20-point drop in legacy_discount is marked with an arrow *and* words.
-    row = re.search(r'<th scope="row" data-sort="legacy_discount">.*?</tr>', html, re.S).group(0)
+    row = re.search(r'<th scope="row" data-sort="legacy_discount">.*?</tr>', html, re.DOTALL).group(0)
     assert "▼" in row and "significant drop" in row
-    routine = re.search(r'<th scope="row" data-sort="routine">.*?</tr>', html, re.S).group(0)
+    routine = re.search(r'<th scope="row" data-sort="routine">.*?</tr>', html, re.DOTALL).group(0)
     assert "significant drop" not in routine
     # Verdict names the regression; template diff shows the dropped clause.
-    verdict = re.search(r'<section id="verdict">.*?</section>', html, re.S).group(0)
+    verdict = re.search(r'<section id="verdict">.*?</section>', html, re.DOTALL).group(0)
     assert "legacy_discount" in verdict
     assert "-Policy: honour legacy discounts." in html
     assert "<svg" in html and html.count("<details") >= 40
@@ -57,7 +57,7 @@ def test_sections_and_marks(report_html):
 def test_drilldown_contents(report_html):
     html = _text(report_html)
     first = re.search(r'<details id="case-[^"]+" class="case regression">.*?</details>\s*</details>|'
-                      r'<details id="case-[^"]+" class="case regression">.*?(?=<details id="case-)', html, re.S)
+                      r'<details id="case-[^"]+" class="case regression">.*?(?=<details id="case-)', html, re.DOTALL)
     block = first.group(0)
     for heading in ("Case facts", "Expected decision", "Parsed decision", "Failed checks", "Raw model output",
                     "Prompt", "Template diff"):
@@ -75,7 +75,7 @@ def test_missing_optional_files_render_gracefully(tmp_path):
     assert "raw output not stored" in html and "prompt not stored" in html
     assert "no reference template to compare" in html
     # Unknown cost is "unknown", never $0.
-    lead = re.search(r'<table class="sortable" id="leaderboard-table">.*?</table>', html, re.S).group(0)
+    lead = re.search(r'<table class="sortable" id="leaderboard-table">.*?</table>', html, re.DOTALL).group(0)
     assert "unknown" in lead and "(120 of 120 unknown)" in lead
 
 
@@ -98,3 +98,32 @@ def test_report_cli(report_runs, tmp_path, monkeypatch):
 
 def test_payload_constant_is_what_the_browser_test_expects():
     assert "window.__evalkit_xss" in XSS_PAYLOAD and "<script>" in XSS_PAYLOAD and "onerror" in XSS_PAYLOAD
+
+
+def test_case_facts_come_from_the_dataset_store(tmp_path, monkeypatch):
+    store = tmp_path / "datasets"
+    monkeypatch.setenv("EVALKIT_DATASETS", str(store))
+    base = write_synthetic_run(tmp_path / "b", run_id="b", configs={"prod": {}}, n_cases=120,
+                               force_good=["case-00000"])
+    cand = write_synthetic_run(tmp_path / "c", run_id="c", configs={"prod": {"noise_seed": 3}}, n_cases=120,
+                               xss_case=True, dataset_root=store)
+    html = _text(build_report([cand], out=tmp_path / "r.html", baseline=base, max_drilldowns=5))
+    block = re.search(r'<details id="case-c1-case-00000".*?Template diff', html, re.DOTALL).group(0)
+    assert "dataset upgrades@v3" in block and "legacy-2019" in block
+    expected = block[block.index("Expected decision"):block.index("Parsed decision")]
+    assert "reviewed" in expected and "220.00" in expected
+
+
+def test_verdict_shows_gate_results(report_runs, tmp_path):
+    from evalkit.gate import evaluate_gates, parse_gates, write_gate_outputs
+
+    cand = Path(shutil.copytree(report_runs["cand"], tmp_path / "cand"))
+    gated = evaluate_gates(cand, parse_gates([{"kind": "max_good_rate_drop", "max_drop": 0.02}]),
+                           baseline_dir=report_runs["base"])
+    write_gate_outputs(gated, cand)
+    html = _text(build_report([cand], out=tmp_path / "r.html", baseline=report_runs["base"]))
+    verdict = re.search(r'<section id="verdict">.*?</section>', html, re.DOTALL).group(0)
+    assert '<span class="badge fail">FAILED</span>' in verdict
+    fail_items = re.findall(r'<li><span class="badge fail">FAIL</span>.*?</li>', verdict, re.DOTALL)
+    assert len(fail_items) == 1 and "legacy_discount" in fail_items[0] and "prod" in fail_items[0]
+    assert '<span class="badge pass">PASS</span>' in verdict  # the cheap config does not regress

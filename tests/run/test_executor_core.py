@@ -102,6 +102,7 @@ def test_error_share_stops_early_and_keeps_journal(home, tmp_path):
     assert err.value.exit_code == 3
     journaled = read_journal(tmp_path / "r" / "journal.jsonl")
     assert 20 <= len(journaled) < 40  # stopped soon after the minimum, not after 200
+    assert {r.key for r in err.value.records} == set(journaled)
 
 
 def test_budget_refuses_to_start(home):
@@ -180,3 +181,21 @@ def test_missing_usage_is_unknown_cost_not_zero(home):
     [rec] = run(execute(make_calls(1), providers={"cfg": NoUsage()}, prices={"cfg": PRICE},
                         options=opts(cache_mode="off")))
     assert rec.status == "ok" and rec.cost_usd is None
+
+
+def test_progress_is_quiet_when_stdout_is_not_a_terminal(home, capsys):
+    recs = run(execute(make_calls(5), providers={"cfg": Scripted()}, prices={"cfg": PRICE},
+                       options=opts(cache_mode="off", progress=True)))
+    assert len(recs) == 5
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_progress_counts_and_spend():
+    from evalkit.run._progress import Progress
+
+    p = Progress(total=3, enabled=False, already_done=1)
+    p.update(failed=True, cache_hit=False, cost=0.5, rate=1.0)
+    p.update(failed=False, cache_hit=True, cost=0.0, rate=1.0)
+    assert (p.done, p.errors, p.cache_hits, p.spent) == (3, 1, 1, 0.5)
+    p.close()

@@ -115,3 +115,22 @@ def test_costs_absent_entirely_are_unknown():
     agg = aggregate(df)
     assert agg["cost_known_n"].eq(0).all() and agg["cost_mean"].isna().all()
     assert (agg["cost_unknown_n"] == agg["n"]).all()
+
+
+def test_single_key_grouping_and_null_verdicts():
+    df = pd.DataFrame({"config": ["a", "a", "b"], "segment": ["x", "y", "x"],
+                       "status": ["ok", "invalid", None], "correct": [True, None, True],
+                       "good": [True, None, None], "deferred": [False, None, False]})
+    by_config = aggregate(df, by=("config",)).set_index("config")
+    assert list(by_config.index) == ["a", "b"]
+    assert by_config.loc["a", "correct_k"] == 1 and by_config.loc["a", "invalid_k"] == 1
+    assert by_config.loc["b", "failed_k"] == 1 and by_config.loc["b", "correct_k"] == 0  # no status: failed
+    out = summary_dict(aggregate(df, by=("config",)), by=("config",))
+    assert out["configs"]["b"]["overall"]["failed_n"] == 1 and out["configs"]["b"]["segments"] == {}
+
+
+def test_empty_table():
+    empty = _scores().head(0)
+    agg = aggregate(empty)
+    assert len(agg) == 0 and list(agg.columns) == ["config", "segment", *AGG_COLUMNS]
+    assert summary_dict(agg)["configs"] == {}

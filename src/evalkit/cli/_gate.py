@@ -6,12 +6,12 @@ Exit codes: 0 all gates pass, 1 a gate failed, 2 bad usage or configuration.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 
-def _gates_for(run_dir: Path, suite: Optional[Path]) -> list:
+def _gates_for(run_dir: Path, suite: Path | None) -> list:
     """Gates from --suite, else from the suite recorded in the run's manifest."""
     import json
 
@@ -35,7 +35,7 @@ def _gates_for(run_dir: Path, suite: Optional[Path]) -> list:
     raise ConfigError(f"no gates: pass --suite FILE (the run's suite {recorded or '(not recorded)'} is not readable)")
 
 
-def _baseline_for(run_dir: Path, baseline: Optional[str]) -> Optional[Path]:
+def _baseline_for(run_dir: Path, baseline: str | None) -> Path | None:
     import json
 
     from evalkit.errors import NotFound
@@ -68,11 +68,11 @@ def register(app: typer.Typer) -> None:
     @app.command("gate")
     def gate(
         run: Annotated[str, typer.Argument(help="Run id under the reports dir, 'latest', or a run folder.")],
-        baseline: Annotated[Optional[str], typer.Option("--baseline", "-b", help=(
+        baseline: Annotated[str | None, typer.Option("--baseline", "-b", help=(
             "Baseline run (id, 'latest' or path); default: the baseline recorded in the run's manifest."))] = None,
-        suite: Annotated[Optional[Path], typer.Option("--suite", "-s", help=(
+        suite: Annotated[Path | None, typer.Option("--suite", "-s", help=(
             "Suite YAML whose `gates:` to apply; default: the suite recorded in the manifest."))] = None,
-        config: Annotated[Optional[str], typer.Option("--config", "-c", help="Only this configuration.")] = None,
+        config: Annotated[str | None, typer.Option("--config", "-c", help="Only this configuration.")] = None,
         write: Annotated[bool, typer.Option(help="Write gates.json, junit.xml, summary.md into the run.")] = True,
     ) -> None:
         """Evaluate the suite's gates on a stored run; exit 1 when a gate fails."""

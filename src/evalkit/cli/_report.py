@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,11 +14,11 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
         runs: Annotated[list[str], typer.Argument(help="Run ids under the reports dir, 'latest', or run folders.")],
-        baseline: Annotated[Optional[str], typer.Option("--baseline", "-b",
+        baseline: Annotated[str | None, typer.Option("--baseline", "-b",
                                                         help="Reference run (id, 'latest' or path).")] = None,
-        out: Annotated[Optional[Path], typer.Option("--out", "-o",
+        out: Annotated[Path | None, typer.Option("--out", "-o",
                                                     help="HTML file to write (default: RUN/report.html).")] = None,
-        title: Annotated[Optional[str], typer.Option(help="Report title.")] = None,
+        title: Annotated[str | None, typer.Option(help="Report title.")] = None,
         max_drilldowns: Annotated[int, typer.Option(min=0, help="Cases with a full drill-down.")] = 200,
     ) -> None:
         """Write one self-contained HTML report comparing the configurations of RUN(s)."""

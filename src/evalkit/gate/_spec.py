@@ -7,7 +7,7 @@ naming the YAML path, not a silently ignored gate.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -100,8 +100,7 @@ class MinAutomationRate(_Gate):
 
 
 GateSpec = Annotated[
-    Union[MinGoodRate, MaxGoodRateDrop, MaxInvalidShare, MaxCostP95Increase, MaxCalibrationError,
-          MinAutomationRate],
+    MinGoodRate | MaxGoodRateDrop | MaxInvalidShare | MaxCostP95Increase | MaxCalibrationError | MinAutomationRate,
     Field(discriminator="kind"),
 ]
 

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class Estimate:
     """A value with its 95% interval and the n it rests on (interval may be unknown: NaN)."""
@@ -113,7 +112,6 @@ def expected_calibration_error(confidence: np.ndarray, outcome: np.ndarray, *, b
 
     def ece_of(sample: np.ndarray) -> float:
         b = idx[sample]
-        counts = np.bincount(b, minlength=bins)
         conf_sum = np.bincount(b, weights=confidence[sample], minlength=bins)
         out_sum = np.bincount(b, weights=outcome[sample], minlength=bins)
         return float(np.abs(conf_sum - out_sum).sum() / sample.size)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -86,14 +85,27 @@ class Matrix:
     changes: dict[tuple[str, str], Change] = field(default_factory=dict)
 
 
+def _short_run_id(run: RunData, runs: Sequence[RunData]) -> str:
+    """The run id's random suffix (``YYYYMMDD-HHMMSS-<suite>-<6 hex>``) when that is unambiguous."""
+    short = run.run_id.rsplit("-", 1)[-1]
+    if sum(r.run_id.rsplit("-", 1)[-1] == short for r in runs) == 1 and len(short) >= 4:
+        return short
+    return run.run_id
+
+
 def _label_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Column]:
     pairs = [(run, cfg, False) for run in runs for cfg in run.configs]
     if baseline is not None and all(baseline.path.resolve() != r.path.resolve() for r in runs):
         pairs = [(baseline, cfg, True) for cfg in baseline.configs] + pairs
-    names = [cfg for _, cfg, _ in pairs]
+    names = [cfg for _, cfg, is_base in pairs if not is_base]
     cols = []
     for i, (run, cfg, is_base) in enumerate(pairs):
-        label = cfg if names.count(cfg) == 1 else f"{cfg} ({run.run_id})"
+        # Short, unambiguous labels: "prod" / "prod (baseline)"; the run id suffix only
+        # when two compared runs share a config name.
+        if is_base:
+            label = f"{cfg} (baseline)"
+        else:
+            label = cfg if names.count(cfg) == 1 else f"{cfg} @ {_short_run_id(run, runs)}"
         cols.append(Column(key=f"c{i}", label=label, run=run, config=cfg, meta=run.config_meta(cfg),
                            is_baseline=is_base, simulated=run.simulated(cfg), df=run.config_scores(cfg)))
     return cols
@@ -203,13 +215,14 @@ class Verdict:
     best: LeaderRow | None
     best_reason: str
     regressions: list[tuple[Column, str, Change]]
-    gates: list[dict[str, Any]] | None
-    gates_passed: bool | None
+    gates: list[tuple[str, dict[str, Any]]]
+    """(run id, gates.json) for every run that has been gated."""
 
 
 def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, *, top: int = 5) -> Verdict:
     objective = objective_of(runs)
-    candidates = [r for r in rows if not r.column.is_baseline] or list(rows)
+    # The baseline competes too: when the change is worse, the verdict should say so.
+    candidates = list(rows)
     best, reason = None, "no configuration scored"
     if objective == "net_value" and candidates and all(r.net_value is not None for r in candidates):
         best = max(candidates, key=lambda r: r.net_value.value)  # type: ignore[union-attr]
@@ -221,7 +234,5 @@ def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, 
     by_key = {r.column.key: r.column for r in rows}
     regs = [(by_key[k], s, ch) for (s, k), ch in matrix.changes.items() if ch.significant and ch.diff < 0]
     regs.sort(key=lambda t: t[2].diff)
-    gates_doc = next((r.gates for r in runs if r.gates), None)
     return Verdict(objective=objective, best=best, best_reason=reason, regressions=regs[:top],
-                   gates=(gates_doc or {}).get("results") if gates_doc else None,
-                   gates_passed=gates_doc.get("passed") if gates_doc else None)
+                   gates=[(r.run_id, r.gates) for r in runs if r.gates])

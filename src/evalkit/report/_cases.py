@@ -156,7 +156,7 @@ def _case_facts(col: Column, ids: set[str]) -> pd.DataFrame | None:
 
     try:
         return pq.read_table(path, filters=[("case_id", "in", sorted(ids))]).to_pandas()
-    except Exception:  # a dataset we cannot read must not stop the report
+    except Exception:  # noqa: BLE001 - a dataset we cannot read must not stop the report
         return None
 
 
@@ -243,7 +243,7 @@ def case_details(chosen: Sequence[tuple[str, Column, str]]) -> list[CaseDetail]:
         if renderers[c.key] is not None:
             try:
                 prompt = renderers[c.key](cid, case_json)
-            except Exception:  # one case that cannot be re-rendered falls back to the stored prompt
+            except Exception:  # noqa: BLE001 - one case that cannot be re-rendered falls back to the stored prompt
                 prompt = None
         if prompt is not None:
             d.prompt, d.prompt_note = _truncate(prompt), "re-rendered from the stored template"

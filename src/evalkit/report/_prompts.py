@@ -85,7 +85,7 @@ def prompt_renderer(col: Column) -> Renderer | None:
         config = suite.config(col.config)
         template = load_template(path)
         task = get_task(suite.task)
-    except Exception:  # any drift in those internals: fall back, never fail the report
+    except Exception:  # noqa: BLE001 - any drift in those internals: fall back, never fail the report
         return None
 
     def rebuild(case_id: str, case_json: str | None) -> str | None:

@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,14 @@ def _describe_suite(m: dict[str, Any]) -> str | None:
     return str(s) if s else None
 
 
+def _default_title(runs: Sequence[Any]) -> str:
+    suites = {(r.manifest.get("suite") or {}).get("name") for r in runs if isinstance(r.manifest.get("suite"), dict)}
+    suites.discard(None)
+    what = f"suite {', '.join(sorted(suites))}" if suites else "evaluation"
+    return f"evalkit report — {what}, run {runs[0].run_id}" if len(runs) == 1 else \
+        f"evalkit report — {what}, {len(runs)} runs"
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -149,13 +157,13 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
     from markupsafe import Markup
 
     context = {
-        "title": title or f"evalkit report — {', '.join(r.run_id for r in runs)}",
+        "title": title or _default_title(runs),
         "version": _version(),
         "csp": _csp(js), "css": Markup(css), "js": Markup(js),
         "runs": runs, "baseline": base,
         "suites": list(dict.fromkeys(s for s in (_describe_suite(r.manifest) for r in all_runs) if s)),
         "datasets": list(dict.fromkeys(d for d in (_describe_dataset(r.manifest) for r in all_runs) if d)),
-        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "columns": cols, "any_simulated": any(c.simulated for c in cols),
         "verdict": verdict, "leaderboard": rows, "matrix": matrix,
         "has_reference": any(c.ref is not None for c in cols),

@@ -120,7 +120,7 @@ def projection(cols: Sequence[Column], *, salt: str = "proj") -> Projection:
             missing.append(c)
         else:
             rows.append(ProjectionRow(column=c, entry=entry))
-        cost = c.df["cost_usd"] if "cost_usd" in c.df else None
+        cost = c.df.get("cost_usd")
         if cost is None or cost.isna().any() or not len(cost):
             unknown.append(c)  # unknown cost is never drawn as 0
         else:

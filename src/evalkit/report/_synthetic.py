@@ -35,7 +35,8 @@ def write_synthetic_run(path: Path, *, run_id: str, configs: Mapping[str, Mappin
                         n_cases: int = 1200, seed: int = 0, segments: Sequence[str] = SEGMENTS,
                         simulated: bool = True, results: bool = True, thresholds: bool = True,
                         projection: bool = True, xss_case: bool = False, force_good: Sequence[str] = (),
-                        prompt_chars: int = 600, suite_spec: Mapping[str, Any] | None = None) -> Path:
+                        prompt_chars: int = 600, suite_spec: Mapping[str, Any] | None = None,
+                        dataset_root: Path | None = None) -> Path:
     """Write manifest.json, scores.parquet (+ results.parquet, thresholds.json, projection.json, prompts/).
 
     ``configs`` maps a config name to options: ``shift`` {segment: delta good rate},
@@ -44,6 +45,8 @@ def write_synthetic_run(path: Path, *, run_id: str, configs: Mapping[str, Mappin
     ``xss_case``: case-00000 is not good and its raw output is an HTML/JS payload;
     ``force_good``: case ids that are good in every config (e.g. the payload case in a
     baseline, so it becomes a flipped case with a drill-down in the candidate).
+    ``dataset_root``: also write ``<root>/upgrades/v3/cases.parquet`` (case facts as
+    ``case_json``, the dataset store's layout) so drill-downs can show case facts.
     """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -122,6 +125,14 @@ def write_synthetic_run(path: Path, *, run_id: str, configs: Mapping[str, Mappin
             write_json(path / "thresholds.json", _thresholds(path, name, df))
         if projection:
             write_json(path / "projection.json", _projection(path, name, df))
+    if dataset_root is not None:
+        cases_json = [json.dumps({"case_id": c, "segment": s, "variant": "base",
+                                  "account": {"plan": "team", "seats": int(t) + 3, "pricing_cohort": "legacy-2019"},
+                                  "request": {"target_plan": "business", "message": "Please upgrade us."},
+                                  "reviewed": {"action": "approve", "new_recurring_price": "220.00"},
+                                  "alternatives": []}) for c, s, t in zip(case_ids, seg, turns)]
+        write_parquet(Path(dataset_root) / "upgrades" / "v3" / "cases.parquet",
+                      pd.DataFrame({"case_id": case_ids, "segment": seg, "variant": "base", "case_json": cases_json}))
     scores = pd.concat(frames, ignore_index=True)
     write_parquet(path / "scores.parquet", scores)
     if results:

@@ -273,6 +273,7 @@ async def execute(
         if journal is not None:
             journal.close()
 
+    out = [rec for call in calls if (rec := done.get(call.key) or state.records.get(call.key)) is not None]
     if state.stop is not None:
         where = f" Finished calls are kept in {journal_path}; resume to continue." if journal_path else ""
         if state.stop == "errors":
@@ -281,19 +282,17 @@ async def execute(
                 call, failure = state.last_failure
                 last = (f" Last error: {failure.kind}: {failure.message} (case {call.case_id!r}, "
                         f"configuration {call.config!r}).")
-            raise RunFailed(
+            err = RunFailed(
                 f"stopped early: {state.failed} of {state.finished} calls failed "
                 f"({state.failed / state.finished:.0%} > max_error_share {options.max_error_share:.0%}).{last}{where}"
             )
-        raise RunFailed(
-            f"stopped at the budget: ${state.spent:.4f} spent, the next call (estimated) would pass "
-            f"max_cost_usd ${options.max_cost_usd:.4f}; {state.finished} calls finished.{where}"
-        )
-    out = []
-    for call in calls:
-        rec = done.get(call.key) or state.records.get(call.key)
-        if rec is not None:
-            out.append(rec)
+        else:
+            err = RunFailed(
+                f"stopped at the budget: ${state.spent:.4f} spent, the next call (estimated) would pass "
+                f"max_cost_usd ${options.max_cost_usd:.4f}; {state.finished} calls finished.{where}"
+            )
+        err.records = out  # type: ignore[attr-defined]  # what finished, for a partial report
+        raise err
     return out
 
 

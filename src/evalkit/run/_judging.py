@@ -51,8 +51,8 @@ def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequenc
     return calls
 
 
-def apply_verdicts(scores: pd.DataFrame, records: Sequence[CallRecord], cases: Mapping[str, Any]
-                   ) -> tuple[pd.DataFrame, dict[str, Any]]:
+def apply_verdicts(scores: pd.DataFrame, records: Sequence[CallRecord], cases: Mapping[str, Any], *,
+                   decides: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Merge judge verdicts into the scores table; return it and the agreement report."""
     from evalkit.score import judge_agreement, parse_judge_verdict
 
@@ -66,9 +66,11 @@ def apply_verdicts(scores: pd.DataFrame, records: Sequence[CallRecord], cases: M
     scores["judge_good"] = pd.array([v[0] for v in judged], dtype="boolean")
     scores["judge_reason"] = [v[1] for v in judged]
     rejected = scores["judge_good"].eq(False).fillna(False).to_numpy()
-    scores["good"] = scores["good"] & ~rejected
-    scores["reasons"] = [list(r) + ([f"judge:{why}"] if bad else []) for r, bad, why in
-                         zip(scores["reasons"], rejected, scores["judge_reason"])]
+    rubric_good = scores["good"].to_numpy().copy()
+    if decides:
+        scores["good"] = scores["good"] & ~rejected
+        scores["reasons"] = [list(r) + ([f"judge:{why}"] if bad else []) for r, bad, why in
+                             zip(scores["reasons"], rejected, scores["judge_reason"])]
     human_ids = [c.case_id for c in cases.values() if getattr(c, "human_good", None) is not None
                  and getattr(c, "historical_reply", None)]
     human = [cases[i].human_good for i in human_ids]
@@ -76,8 +78,9 @@ def apply_verdicts(scores: pd.DataFrame, records: Sequence[CallRecord], cases: M
     with_rubric = scores[scores["status"] == "ok"]
     report = {
         "judge_vs_human": judge_agreement(human, judge).to_dict(),
-        "judge_vs_rubric": judge_agreement(list(with_rubric["good"] | rejected[with_rubric.index]),
+        "judge_vs_rubric": judge_agreement(list(rubric_good[with_rubric.index]),
                                            list(with_rubric["judge_good"])).to_dict(),
+        "judge_decides": decides,
         "n_model_decisions_judged": int(scores["judge_good"].notna().sum()),
         "n_rejected_by_judge": int(rejected.sum()),
         "note": "judge_vs_human is measured on historical replies with a senior reviewer's label; "

@@ -253,7 +253,8 @@ def _finish(run_dir, manifest, task, cases, records, prompts, configs, providers
     if judge_records:
         from evalkit.run._judging import apply_verdicts
 
-        scores, agreement = apply_verdicts(scores, judge_records, case_map)
+        decides = manifest["suite"]["spec"].get("scoring", {}).get("judge_decides", True)
+        scores, agreement = apply_verdicts(scores, judge_records, case_map, decides=decides)
         _io.write_json(run_dir / "judge.json", agreement)
     _io.write_parquet(run_dir / "results.parquet", results)
     _io.write_parquet(run_dir / "scores.parquet", scores)

@@ -46,7 +46,8 @@ def _indicators(scores: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     if missing:
         raise DataError(f"scores table lacks column(s) {missing}; have {list(scores.columns)}")
     ok = (scores["status"] == "ok").fillna(False).to_numpy(dtype=bool)
-    failed = ((scores["status"] == "failed").fillna(True)).to_numpy(dtype=bool)  # null status: failed
+    # A row without a status never got an answer: count it as a failed call.
+    failed = ((scores["status"] == "failed").fillna(False) | scores["status"].isna()).to_numpy(dtype=bool)
     correct = _bool(scores["correct"]) & ok
     good = _bool(scores["good"]) & ok
     if "total_tokens" in scores.columns:

@@ -148,7 +148,9 @@ def compare(base: pd.DataFrame, cand: pd.DataFrame, *, outcome: str = "good",
                 "--allow-dataset-mismatch (allow_dataset_mismatch=True) to compare the shared cases only.")
         notes.append(f"dataset mismatch allowed: compared {n_paired} shared cases; dropped {dropped_b} "
                      f"base-only and {dropped_c} candidate-only cases")
-    elif dropped_b or dropped_c:
+    elif (base_dataset is None) != (cand_dataset is None):
+        notes.append("dataset identity unknown for one side: could not check that both used the same dataset")
+    if not mismatch and (dropped_b or dropped_c):
         notes.append(f"{dropped_b} base and {dropped_c} candidate cases have no partner and were left out")
     if n_paired == 0:
         raise DataError(f"no shared case_ids between base {base_name!r} and candidate {cand_name!r}")

@@ -88,6 +88,9 @@ class ScoringSpec(BaseModel):
     model_config = _FORBID
     outcome: Literal["good", "correct"] = "good"
     judge: JudgeSpec | None = Field(None, description="Optional LLM judge grading the customer message.")
+    judge_decides: bool = Field(
+        True, description="The judge's 'not good' overrides the rubric. Set false to record the judge only "
+                          "(advisory) while its agreement with human labels is being established.")
 
 
 class ReportSpec(BaseModel):

@@ -56,11 +56,11 @@ class SimProfile:
 PROFILES = {
     "small": SimProfile(name="small", price_as="gpt-4o-mini", arithmetic_slip=0.05, miss_discount=0.10,
                         stack_discounts=0.5, injection_obey=0.45, attention_tokens=2500, ops_judgement=0.12,
-                        ops_follow=0.85, disclosure_rate=0.86, leak_rate=0.12, invalid_rate=0.04,
+                        ops_follow=0.85, disclosure_rate=0.9, leak_rate=0.12, invalid_rate=0.04,
                         verbosity_words=60, overconfidence=0.14, self_awareness=0.25, confidence_noise=0.07),
     "large": SimProfile(name="large", price_as="gpt-4o", arithmetic_slip=0.01, miss_discount=0.03,
                         stack_discounts=0.15, injection_obey=0.08, attention_tokens=20000, ops_judgement=0.5,
-                        ops_follow=0.97, disclosure_rate=0.97, leak_rate=0.02, invalid_rate=0.006,
+                        ops_follow=0.97, disclosure_rate=0.995, leak_rate=0.02, invalid_rate=0.006,
                         verbosity_words=110, overconfidence=0.06, self_awareness=0.6, confidence_noise=0.04),
 }
 
@@ -128,7 +128,8 @@ def simulate(reading: Reading, prompt_text: str, *, profile: SimProfile, seed: i
     if d.get("prorated_charge_today") and u[9] < profile.arithmetic_slip:
         d["prorated_charge_today"] = money(Decimal(d["prorated_charge_today"]) * Decimal("1.0333"))
         errors += 1
-    message = _message(d, disclosures_for(f, frozenset(known), outcome), profile, u, reading, notes)
+    message, skipped = _message(d, disclosures_for(f, frozenset(known), outcome), profile, u, reading, notes)
+    errors += 0.5 * skipped  # a thinner answer: the model is a little less sure of it
     perceived = _perceived_risk(reading, f)
     internal_p = max(0.02, 1 - perceived - 0.25 * errors)
     stated = internal_p + profile.overconfidence - profile.self_awareness * 0.3 * errors
@@ -166,7 +167,7 @@ def _obey(reading: Reading, d: dict, u: float) -> list[str]:
 
 
 def _message(d: dict, disclosures, profile: SimProfile, u: list[float], reading: Reading,  # type: ignore[no-untyped-def]
-             notes: list[str]) -> str:
+             notes: list[str]) -> tuple[str, int]:
     action = d["action"]
     parts: list[str] = []
     if action == "approve":
@@ -183,9 +184,12 @@ def _message(d: dict, disclosures, profile: SimProfile, u: list[float], reading:
               "effective_date": "The change takes effect on {v}.",
               "promotion_end": "The promotional price applies until {v}.",
               "price_after_promotion": "After the promotion it will be ${v}."}
+    skipped = 0
     for i, disc in enumerate(disclosures):
-        if u[10 + (i % 4)] < profile.disclosure_rate or i == 0 and u[10] < 0.5:
+        if u[10 + (i % 4)] < profile.disclosure_rate:
             parts.append(labels[disc.name].format(v=_fmt(disc.value)))
+        else:
+            skipped += 1
     if reading.internal_notes and u[14] < profile.leak_rate:
         parts.append("Note from our team: this account is a churn risk, so we kept the offer flexible.")
     parts.extend(notes)
@@ -196,7 +200,7 @@ def _message(d: dict, disclosures, profile: SimProfile, u: list[float], reading:
         parts.append(sentence)
         words += len(sentence.split())
         k += 1
-    return " ".join(parts)
+    return " ".join(parts), skipped
 
 
 _FILLER = (
