@@ -31,15 +31,15 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
     cmd = [sys.executable, "-m", "evalkit.cli.main", "--help"]
-    subprocess.run(cmd, capture_output=True)  # warm the .pyc files and the page cache
+    subprocess.run(cmd, capture_output=True, check=False)  # warm the .pyc files and the page cache
     times = []
     for _ in range(args.runs):
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         times.append(time.perf_counter() - t0)
         if proc.returncode != 0:
             raise SystemExit(f"evalkit --help failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True)
+    probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=False)
     heavy = next((ln.split(" ", 1)[1] for ln in probe.stdout.splitlines() if ln.startswith("HEAVY")), "?")
     median = statistics.median(times)
     print(f"evalkit --help: median {median:.3f}s, min {min(times):.3f}s over {args.runs} runs "

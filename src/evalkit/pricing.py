@@ -76,7 +76,7 @@ def _bundled_map() -> tuple[dict[str, Any], str]:
         from importlib.metadata import version
 
         ver = version("litellm")
-    except Exception:  # pragma: no cover - metadata missing
+    except Exception:  # noqa: BLE001  # pragma: no cover - metadata missing
         ver = "unknown"
     return json.loads(path.read_text()), f"litellm-bundled {ver}"
 

@@ -153,3 +153,21 @@ def test_config_filter(runs):
         evaluate_gates(runs["base"], parse_gates(DROP_GATE), config="nope")
     gates = parse_gates([{"kind": "min_good_rate", "min": 0.1, "configs": ["other"]}])
     assert evaluate_gates(runs["base"], gates).results == ()
+
+
+def test_raw_dicts_are_accepted_and_validated(runs):
+    report = evaluate_gates(runs["base"], [{"kind": "min_good_rate", "min": 0.5}])
+    assert report.passed and report.results[0].kind == "min_good_rate"
+    with pytest.raises(ConfigError):
+        evaluate_gates(runs["base"], [{"kind": "min_good_rate", "minimum": 0.5}])
+
+
+def test_baseline_on_another_dataset_is_a_config_error(runs, tmp_path):
+    import json
+
+    other = Path(shutil.copytree(runs["noise"], tmp_path / "other"))
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["dataset"]["sha256"] = "f" * 64
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError, match="different datasets"):
+        evaluate_gates(other, parse_gates(DROP_GATE), baseline_dir=runs["base"])

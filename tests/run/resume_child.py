@@ -9,11 +9,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from runhelpers import make_calls, opts  # noqa: E402
+from runhelpers import make_calls, opts
 
-from evalkit.pricing import lookup_price  # noqa: E402
-from evalkit.providers._openai import OpenAIProvider  # noqa: E402
-from evalkit.run._executor import execute  # noqa: E402
+from evalkit.pricing import lookup_price
+from evalkit.providers._openai import OpenAIProvider
+from evalkit.run._executor import execute
 
 N_CALLS = 40
 

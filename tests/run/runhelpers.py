@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import pytest
-
 from evalkit.providers._base import Message, ModelRequest
 from evalkit.run._records import ExecutionOptions, PlannedCall
 from evalkit.run._retry import RetryPolicy
@@ -28,7 +26,7 @@ def make_calls(n: int, *, config: str = "cfg", provider: str = "openai", model: 
 
 
 def opts(**kw) -> ExecutionOptions:
-    base = dict(concurrency=8, max_attempts=6, timeout_s=5.0, progress=False)
+    base = {"concurrency": 8, "max_attempts": 6, "timeout_s": 5.0, "progress": False}
     base.update(kw)
     return ExecutionOptions(**base)
 

@@ -278,9 +278,14 @@ def _min_automation(gate: MinAutomationRate, run: RunData, config: str) -> GateR
 
 def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: Path | str | None = None,
                    config: str | None = None) -> GateReport:
-    """Evaluate ``gates`` for every configuration of the run (or only ``config``)."""
+    """Evaluate ``gates`` (GateSpec models, or dicts in the suite's YAML shape) for every
+    configuration of the run (or only ``config``); ``baseline_dir`` feeds the comparison gates."""
     from evalkit.errors import ConfigError
 
+    from evalkit.gate._spec import parse_gates
+
+    if any(isinstance(g, dict) for g in gates):  # raw YAML/JSON dicts are validated here
+        gates = parse_gates([g if isinstance(g, dict) else g.model_dump() for g in gates])
     run = load_run(run_dir)
     baseline = load_run(baseline_dir) if baseline_dir is not None else None
     if config is not None and config not in run.configs:

@@ -13,7 +13,7 @@ import json
 import os
 from typing import Any, ClassVar
 
-from evalkit.providers._base import ModelRequest, ModelResponse, TokenLogprob, Usage
+from evalkit.providers._base import ModelRequest, ModelResponse, TokenLogprob
 from evalkit.providers._errors import ProviderError, kind_for_status, parse_retry_after
 from evalkit.providers._openai import SAMPLE_HEADER, _schema_name, usage_from_openai
 

@@ -81,7 +81,7 @@ def reliability_chart(panels: Sequence[tuple[str, Any, float | None, float | Non
             ax.set_ylabel("observed good rate")
             ece_s = f"ECE {ece:.3f}" if ece is not None else "ECE n/a"
             ax.set_title(f"{label}\n{ece_s}", fontsize=9)
-            ax.legend(fontsize=7, loc="upper left")
+            ax.legend(fontsize=7, loc="best")
         # Fixed margins instead of automatic layout: text-extent layout passes were the
         # slowest part of the report build.
         fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12 / nrows, top=1 - 0.12 / nrows,

@@ -32,6 +32,11 @@ class Calibration:
     delta: float | None = None
 
 
+def chart_label(col: Column) -> str:
+    """Charts name simulated numbers too: a figure may be copied out of the report."""
+    return col.label + (" (simulated)" if col.simulated else "")
+
+
 def _risk_coverage(col: Column, points: int = 200) -> tuple[np.ndarray, np.ndarray]:
     df = col.df
     if "confidence" not in df or not len(df):
@@ -68,11 +73,12 @@ def calibration(cols: Sequence[Column], *, salt: str = "cal") -> Calibration:
         thr = (entry or {}).get("threshold")
         rows.append(ThresholdRow(column=c, ece=ece, entry=entry))
         if bins is not None:
-            panels.append((c.label, bins, ece.value if ece else None, thr))
+            panels.append((chart_label(c), bins, ece.value if ece else None, thr))
         cov, risk = _risk_coverage(c)
         if cov.size:
-            at = ((entry or {}).get("coverage") or {}).get("value")
-            curves.append((c.label, cov, risk, at))
+            # No threshold (escalate everything) has nothing to mark on the curve.
+            at = ((entry or {}).get("coverage") or {}).get("value") if thr is not None else None
+            curves.append((chart_label(c), cov, risk, at))
     th_doc = next((c.run.thresholds for c in cols if c.run.thresholds), None) or {}
     return Calibration(
         rows=rows,
@@ -124,8 +130,8 @@ def projection(cols: Sequence[Column], *, salt: str = "proj") -> Projection:
         if cost is None or cost.isna().any() or not len(cost):
             unknown.append(c)  # unknown cost is never drawn as 0
         else:
-            series.append((c.label, cost.to_numpy(dtype=float)))
-    spend = [(r.column.label, r.monthly.get("naive"), r.monthly.get("p50"), r.monthly.get("p95")) for r in rows]
+            series.append((chart_label(c), cost.to_numpy(dtype=float)))
+    spend = [(chart_label(r.column), r.monthly.get("naive"), r.monthly.get("p50"), r.monthly.get("p95")) for r in rows]
     spend = [s for s in spend if all(v is not None for v in s[1:])]
     doc = next((c.run.projection for c in cols if c.run.projection), None) or {}
     return Projection(rows=rows, missing=missing, volume=doc.get("volume_per_month"), mix=doc.get("mix") or {},

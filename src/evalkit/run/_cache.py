@@ -20,7 +20,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from evalkit.providers._base import ModelRequest, ModelResponse
@@ -74,7 +74,7 @@ class ResponseCache:
         payload = {
             "schema": SCHEMA,
             "key": key,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "provider": request.provider,
             "model": request.model,
             "response": response.model_dump(mode="json"),
@@ -128,7 +128,7 @@ class ResponseCache:
             by_model[label] = by_model.get(label, 0) + 1
 
         def ts(v: float | None) -> datetime | None:
-            return None if v is None else datetime.fromtimestamp(v, tz=timezone.utc)
+            return None if v is None else datetime.fromtimestamp(v, tz=UTC)
 
         return CacheStats(entries=entries, bytes=size, oldest=ts(oldest), newest=ts(newest),
                           by_model=dict(sorted(by_model.items())))

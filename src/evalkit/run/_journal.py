@@ -70,7 +70,7 @@ class JournalWriter:
             with open(self.path, "rb") as fh:
                 fh.seek(-1, os.SEEK_END)
                 needs_newline = fh.read(1) != b"\n"
-        self._fh = open(self.path, "a", encoding="utf-8")
+        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives until close()
         if needs_newline:  # isolate a torn tail so the next record is a whole line
             self._fh.write("\n")
             self._fh.flush()

@@ -8,11 +8,11 @@ from evalkit.testing._wire import request_key
 
 __all__ = [
     "FAULT_KINDS",
+    "SAMPLE_HEADER",
     "FaultPlan",
     "Hit",
     "LoopbackServer",
     "Responder",
-    "SAMPLE_HEADER",
     "approx_tokens",
     "default_responder",
     "echo_responder",

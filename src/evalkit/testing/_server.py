@@ -23,11 +23,11 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
-from evalkit.providers._base import Message, ModelRequest, ModelResponse
+from evalkit.providers._base import Message, ModelResponse
 from evalkit.testing._faults import FaultPlan
 from evalkit.testing._responders import Responder, default_responder
 from evalkit.testing._wire import anthropic_body, from_anthropic, from_openai, openai_body, request_key
@@ -130,7 +130,7 @@ class LoopbackServer:
             self.tpm = _Bucket(per_minute=self.tpm.per_minute, burst_s=self.tpm.burst_s)
 
     # -- lifecycle -------------------------------------------------------------------
-    async def start(self) -> LoopbackServer:
+    async def start(self) -> Self:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/v1/messages", self._anthropic)
@@ -148,13 +148,13 @@ class LoopbackServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> LoopbackServer:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self) -> Self:
         started = threading.Event()
         failure: list[BaseException] = []
 
@@ -180,7 +180,7 @@ class LoopbackServer:
             raise failure[0]
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._loop is not None and self._stopped is not None:
             self._loop.call_soon_threadsafe(self._stopped.set)
         if self._thread is not None:
@@ -300,4 +300,4 @@ def _error(route: str, status: int, etype: str, message: str, *, retry_after: fl
     return web.json_response(payload, status=status, headers=headers)
 
 
-__all__ = ["Hit", "LoopbackServer", "Message", "SAMPLE_HEADER"]
+__all__ = ["SAMPLE_HEADER", "Hit", "LoopbackServer", "Message"]
