@@ -1,15 +1,16 @@
 """Benchmark: scoring 1,000,000 synthetic case-results in < 20 s and < 2 GB.
 
 What is measured (all of it actually done, nothing extrapolated):
-  1. parse     - ``parse_decision`` on every one of the N model outputs (a realistic mix:
-                 bare JSON, fenced JSON with prose, tool-call envelopes, truncated and
-                 garbage answers);
+  1. parse+rubric - ``parse_decision`` into the upgrades ``Decision`` on every one of the N
+                 model outputs (a realistic mix: bare JSON, fenced JSON with prose,
+                 tool-call envelopes, truncated and garbage answers), then the task's
+                 correctness/goodness rubric (``task.score``) against its real case;
   2. read      - reading the N-row ``scores.parquet`` back from a run folder;
   3. aggregate - ``aggregate()`` per config x segment (+ ALL) and ``summary_dict()``;
   4. compare   - paired ``compare()`` of the two configs (N/2 pairs, both outcomes, flips)
                  and ``comparison_to_dict()``.
-Not included yet: the task's per-case correctness/goodness rubric (``Task.score``),
-owned by the upgrades task; add it here when it lands.
+The N outputs answer 2,000 real generated cases round-robin (the reviewed decision, a
+missed discount, a wrong action, a thin message...), so the rubric does real work.
 
 Peak memory is the process's max RSS (``resource.getrusage``), which also counts
 building the synthetic data - so it is an upper bound on what scoring needs.
@@ -26,14 +27,10 @@ import resource
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
-
 from evalkit.score import aggregate, compare, comparison_to_dict, parse_decision, read_scores, summary_dict
 
 TARGET_S = 20.0
@@ -42,41 +39,38 @@ SEGMENTS = ("routine", "legacy_pricing", "open_dispute", "promotion_end", "injec
             "seat_reduction", "undocumented_exception", "mid_cycle_change")
 
 
-class BenchDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    action: Literal["approve", "deny", "escalate", "counter_offer"]
-    plan: str
-    seats: int
-    new_price: Decimal
-    effective: str
-    confidence: float
-    message: str
-
-
 def _peak_mb() -> float:
     # ru_maxrss is KiB on Linux, bytes on macOS.
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
-def make_outputs(n: int, rng: np.random.Generator) -> list[str]:
-    actions = np.array(["approve", "deny", "escalate", "counter_offer"])[rng.integers(0, 4, n)]
-    seats = rng.integers(1, 200, n)
-    cents = rng.integers(500, 500_000, n)
-    shape = rng.choice(5, size=n, p=[0.70, 0.15, 0.07, 0.05, 0.03])
+def make_outputs(n: int, rng: np.random.Generator, cases: list) -> list[str]:
+    """Model outputs for real cases: right, wrong in a known way, thin, or malformed."""
+    variants = []
+    for case in cases:
+        base = case.reviewed.model_dump(mode="json")
+        full = dict(base, message="Your new recurring price is $%s. Today we will charge $%s. It takes effect on %s."
+                    % (base.get("new_recurring_price"), base.get("prorated_charge_today"), base.get("effective_date")),
+                    confidence=0.9)
+        wrong = dict(full, action="approve" if base["action"] != "approve" else "deny", confidence=0.8)
+        thin = dict(full, message="Done.", confidence=0.95)
+        body = [json.dumps(v) for v in (full, wrong, thin)]
+        variants.append(body)
+    shape = rng.choice(6, size=n, p=[0.55, 0.15, 0.12, 0.08, 0.05, 0.05])
     out: list[str] = []
-    for a, s, c, k in zip(actions.tolist(), seats.tolist(), cents.tolist(), shape.tolist()):
-        body = (f'{{"action": "{a}", "plan": "pro_annual", "seats": {s}, "new_price": {c // 100}.{c % 100:02d}, '
-                f'"effective": "2026-07-01", "confidence": 0.87, "message": "Your new price is '
-                f'${c // 100}.{c % 100:02d} per month from July 1 {{incl. tax}}."}}')
+    for i, k in enumerate(shape.tolist()):
+        right, wrong, thin = variants[i % len(variants)]
         if k == 0:
-            out.append(body)
+            out.append(right)
         elif k == 1:
-            out.append(f"Here is my decision.\n```json\n{body}\n```\nI checked the legacy discount.")
+            out.append(f"Here is my decision.\n```json\n{wrong}\n```\nI checked the legacy discount.")
         elif k == 2:
-            out.append(json.dumps({"name": "submit_decision", "arguments": body}))
+            out.append(json.dumps({"name": "submit_decision", "arguments": thin}))
         elif k == 3:
-            out.append(body[: len(body) // 2])  # truncated at max_tokens
+            out.append(right + "\n\nLet me know if you need anything else.")
+        elif k == 4:
+            out.append(right[: len(right) // 2])  # truncated at max_tokens
         else:
             out.append("I'm sorry, I can't decide this case without more information.")
     return out
@@ -116,7 +110,10 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
 
     t0 = time.perf_counter()
-    outputs = make_outputs(args.rows, rng)
+    from evalkit.tasks.upgrades import Decision, task
+
+    cases = list(task.generate(2000, 1))
+    outputs = make_outputs(args.rows, rng, cases)
     scores = make_scores(args.rows, rng)
     tmp = Path(tempfile.mkdtemp(prefix="bench_score_"))
     scores.to_parquet(tmp / "scores.parquet", index=False)
@@ -136,11 +133,13 @@ def main() -> int:
     phases["imports"] = time.perf_counter() - t
     t = time.perf_counter()
     # The runner consumes each result into columns; it does not keep 1M result objects.
-    n_invalid = 0
-    for text in outputs:
-        if parse_decision(text, BenchDecision).decision is None:
-            n_invalid += 1
-    phases["parse"] = time.perf_counter() - t
+    n_invalid = n_good = 0
+    n_cases = len(cases)
+    for i, text in enumerate(outputs):
+        decision = parse_decision(text, Decision).decision
+        n_invalid += decision is None
+        n_good += task.score(cases[i % n_cases], decision).good
+    phases["parse+rubric"] = time.perf_counter() - t
     del outputs
 
     t = time.perf_counter()
@@ -162,8 +161,8 @@ def main() -> int:
     cpu = time.process_time() - cpu0
     peak = _peak_mb()
     for name, secs in phases.items():
-        print(f"  {name:<10} {secs:7.2f} s")
-    print(f"rows {len(table):,}; invalid outputs {n_invalid:,}; aggregate rows {len(agg)}; "
+        print(f"  {name:<13} {secs:7.2f} s")
+    print(f"rows {len(table):,}; invalid outputs {n_invalid:,}; good {n_good:,}; aggregate rows {len(agg)}; "
           f"paired {comp.n_paired:,}; flips {len(comp.flips):,}; "
           f"significant regressions (synthetic, legacy_pricing planted) {comp_dict['outcomes']['good']['significant_regressions']}")
     print(f"cpu time {cpu:.2f} s; load average {load0:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus "

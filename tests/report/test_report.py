@@ -127,3 +127,16 @@ def test_verdict_shows_gate_results(report_runs, tmp_path):
     fail_items = re.findall(r'<li><span class="badge fail">FAIL</span>.*?</li>', verdict, re.DOTALL)
     assert len(fail_items) == 1 and "legacy_discount" in fail_items[0] and "prod" in fail_items[0]
     assert '<span class="badge pass">PASS</span>' in verdict  # the cheap config does not regress
+
+
+def test_drilldowns_are_capped_flips_first(report_html):
+    html = _text(report_html)
+    kinds = re.findall(r'<details id="case-[^"]+" class="case (\w+)">', html)
+    assert kinds.count("regression") + kinds.count("failed") == 40  # max_drilldowns in the fixture
+    assert kinds.count("sample") == 3 * 2  # 3 sampled good cases per non-baseline configuration
+    assert kinds.count("regression") > 0
+    # Every flipped case is listed even without a drill-down; linked ones point at a drill-down.
+    flips = re.search(r'<table class="sortable" id="flips-table">.*?</table>', html, re.DOTALL).group(0)
+    assert flips.count("<tr>") - 1 > kinds.count("regression")
+    for anchor in re.findall(r'href="#(case-[^"]+)"', flips):
+        assert f'id="{anchor}"' in html

@@ -173,9 +173,9 @@ def _max_drop(gate: MaxGoodRateDrop, run: RunData, config: str, baseline: RunDat
         for _, r in bad.sort_values("diff").iterrows():
             parts.append(
                 f"segment '{r['segment']}': {gate.outcome} rate dropped {100 * -r['diff']:.1f} points "
-                f"({_pct(r['base'])} -> {_pct(r['cand'])}, n={r['n']} paired cases, {r['b']} worse / "
+                f"({_pct(r['base'])} → {_pct(r['cand'])}, n={r['n']} paired cases, {r['b']} worse / "
                 f"{r['c']} better, 95% CI of drop {100 * -r['diff_hi']:.1f}-{100 * -r['diff_lo']:.1f} points), "
-                f"{adj}p={r['p_adjusted']:.2g} < {gate.alpha}; allowed {100 * gate.max_drop:.1f} points")
+                f"{adj}p={r['p_adjusted']:.2g} below α={gate.alpha}; allowed {100 * gate.max_drop:.1f} points")
         return _result(gate, config, "fail", observed, gate.max_drop,
                        f"vs baseline {baseline.run_id}/{bconf}: " + "; ".join(parts),
                        list(bad["segment"]), details)
@@ -281,7 +281,6 @@ def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: P
     """Evaluate ``gates`` (GateSpec models, or dicts in the suite's YAML shape) for every
     configuration of the run (or only ``config``); ``baseline_dir`` feeds the comparison gates."""
     from evalkit.errors import ConfigError
-
     from evalkit.gate._spec import parse_gates
 
     if any(isinstance(g, dict) for g in gates):  # raw YAML/JSON dicts are validated here

@@ -8,7 +8,7 @@ it is correct only where the reviewer escalated too (or escalation is a valid al
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from evalkit.tasks._task import Verdict
@@ -29,7 +29,12 @@ def compared_fields(expected: ExpectedDecision) -> tuple[str, ...]:
     return ("action",)
 
 
-def differing_fields(got: ExpectedDecision, expected: ExpectedDecision) -> tuple[str, ...]:
+def differing_fields(got: Decision | ExpectedDecision, expected: ExpectedDecision) -> tuple[str, ...]:
+    """Fields (of those that count for ``expected``) where ``got`` differs. Works on a Decision
+    directly: it has the same field names, and scoring a million decisions cannot afford copies."""
+    if got.action != expected.action:
+        return ("action",) + tuple(f for f in PRICED_FIELDS if expected.action in ("approve", "counter_offer")
+                                   and getattr(got, f) != getattr(expected, f))
     return tuple(f for f in compared_fields(expected) if getattr(got, f) != getattr(expected, f))
 
 
@@ -43,23 +48,28 @@ def money_in(text: str) -> set[Decimal]:
     return out
 
 
+_MONTHS = {name.lower(): i for i, name in enumerate(
+    ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+     "November", "December"), start=1)}
+_MONTHS.update({name[:3]: i for name, i in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
+
+
+def _safe_date(y: int, m: int | None, d: int) -> date | None:
+    try:
+        return date(y, m, d) if m else None
+    except ValueError:
+        return None
+
+
 def dates_in(text: str) -> set[date]:
-    out = set()
-    for y, m, d in ISO_DATE_RE.findall(text):
-        try:
-            out.add(date(int(y), int(m), int(d)))
-        except ValueError:
-            pass
-    for pattern, order in zip(LONG_DATE_RES, ("mdy", "dmy")):
-        for a, b, y in pattern.findall(text):
-            month, day = (a, b) if order == "mdy" else (b, a)
-            for fmt in ("%B %d %Y", "%b %d %Y"):
-                try:
-                    out.add(datetime.strptime(f"{month} {day} {y}", fmt).date())
-                    break
-                except ValueError:
-                    continue
-    return out
+    """Dates written as 2026-05-31, 2026/05/31, May 31, 2026 or 31 May 2026."""
+    found = [_safe_date(int(y), int(m), int(d)) for y, m, d in ISO_DATE_RE.findall(text)]
+    for a, b, y in LONG_DATE_RES[0].findall(text):
+        found.append(_safe_date(int(y), _MONTHS.get(a.lower()), int(b)))
+    for a, b, y in LONG_DATE_RES[1].findall(text):
+        found.append(_safe_date(int(y), _MONTHS.get(b.lower()), int(a)))
+    return {d for d in found if d is not None}
 
 
 def handling_reasons(case: Case, decision: Decision) -> list[str]:
@@ -88,7 +98,7 @@ def handling_reasons(case: Case, decision: Decision) -> list[str]:
     return reasons
 
 
-def _explain(got: ExpectedDecision, case: Case) -> list[str]:
+def _explain(got: Decision, case: Case) -> list[str]:
     """Name the mistake: a known pitfall if the decision reproduces one, else the fields."""
     reviewed = case.reviewed
     if got.action != reviewed.action:
@@ -104,7 +114,7 @@ def _explain(got: ExpectedDecision, case: Case) -> list[str]:
 def score_decision(case: Case, decision: Decision | None) -> Verdict:
     if decision is None:
         return Verdict(correct=False, good=False, reasons=("invalid_output",))
-    got = decision.fields()
+    got = decision
     deferred = decision.action == "escalate"
     handling = handling_reasons(case, decision)
     wrong = differing_fields(got, case.reviewed)
