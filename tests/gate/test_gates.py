@@ -171,3 +171,18 @@ def test_baseline_on_another_dataset_is_a_config_error(runs, tmp_path):
     (other / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ConfigError, match="different datasets"):
         evaluate_gates(other, parse_gates(DROP_GATE), baseline_dir=runs["base"])
+
+
+def test_ece_prefers_the_calibrate_output(runs, tmp_path):
+    import json
+
+    run = Path(shutil.copytree(runs["base"], tmp_path / "cal"))
+    doc = json.loads((run / "thresholds.json").read_text())
+    doc["configs"]["prod"]["metrics"] = {"raw": {"ece_width": 0.123, "ece_width_ci": [0.1, 0.15], "n": 1500}}
+    (run / "thresholds.json").write_text(json.dumps(doc))
+    r = evaluate_gates(run, parse_gates([{"kind": "max_calibration_error", "max_ece": 0.1}])).results[0]
+    assert r.status == "fail" and r.observed.value == 0.123 and r.observed.n == 1500
+    assert "thresholds.json" in r.message
+    # Another bin count is not what calibrate measured: computed from the scores instead.
+    r = evaluate_gates(run, parse_gates([{"kind": "max_calibration_error", "max_ece": 0.5, "bins": 15}])).results[0]
+    assert r.observed.value != 0.123 and "computed" in r.message

@@ -156,3 +156,11 @@ def test_missing_key_without_base_url_fails_at_call_not_construction(monkeypatch
     with pytest.raises(ProviderError, match="NOPE_KEY is not set") as err:
         asyncio.run(prov.complete(_requests("gpt-4o-mini", 1)[0]))
     assert err.value.kind == "auth_error" and not err.value.retryable
+
+
+@pytest.mark.parametrize("cls", [OpenAIProvider, AnthropicProvider, LiteLLMProvider])
+def test_unknown_option_is_a_config_error(cls):
+    from evalkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown option.*base_ulr"):
+        cls(base_ulr="http://127.0.0.1:1")

@@ -121,16 +121,19 @@ def test_fault_injection_every_call_accounted(home, tmp_path, provider):
     assert {k: v.status for k, v in journaled.items()} == {r.key: r.status for r in recs}
 
 
-def test_no_api_key_in_any_written_file(home, tmp_path, monkeypatch):
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "litellm"])
+def test_no_api_key_in_any_written_file(home, tmp_path, monkeypatch, provider):
     secret = "sk-test-SECRET-123"
     monkeypatch.setenv("EVALKIT_TEST_KEY", secret)
-    calls = make_calls(4)
+    model = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "litellm": "openai/gpt-4o-mini"}[provider]
+    calls = make_calls(4, provider=provider, model=model)
 
     async def go():
         from evalkit.providers import create_provider
 
         async with LoopbackServer(responder=echo_responder) as srv:
-            prov = create_provider("openai", base_url=srv.openai_base_url, api_key_env="EVALKIT_TEST_KEY")
+            url = srv.base_url if provider == "anthropic" else srv.openai_base_url
+            prov = create_provider(provider, base_url=url, api_key_env="EVALKIT_TEST_KEY")
             assert secret not in repr(getattr(prov, "spec", ""))
             await execute(calls, providers={"cfg": prov}, prices={"cfg": PRICE}, options=opts(),
                           run_dir=tmp_path / "run")

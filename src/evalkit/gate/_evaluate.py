@@ -27,7 +27,7 @@ from evalkit.gate._spec import (
 )
 from evalkit.gate._stats import (
     Estimate,
-    expected_calibration_error,
+    ece_estimate,
     outcome_mask,
     paired_segment_compare,
     quantile_interval,
@@ -238,17 +238,15 @@ def _max_cost(gate: MaxCostP95Increase, run: RunData, config: str, baseline: Run
 
 
 def _max_ece(gate: MaxCalibrationError, run: RunData, config: str) -> GateResult:
-    df = run.config_scores(config)
-    if "confidence" not in df:
-        return _result(gate, config, "fail", None, gate.max_ece, "no confidence column in scores.parquet")
-    sel = (df["status"].astype(str) == "ok") & df["confidence"].notna()
-    if not sel.any():
-        return _result(gate, config, "fail", None, gate.max_ece, "no valid rows with a confidence value")
-    sub = df[sel]
-    est = expected_calibration_error(sub["confidence"].to_numpy(dtype=float),
-                                     outcome_mask(sub, gate.outcome).to_numpy(), bins=gate.bins)
-    passed = est.value is not None and est.value <= gate.max_ece
-    msg = (f"ECE {est.value:.3f} [95% CI {est.lo:.3f}-{est.hi:.3f}], n={est.n}, {gate.bins} bins, "
+    entry = ((run.thresholds or {}).get("configs") or {}).get(config)
+    est, source = ece_estimate(run.config_scores(config), outcome=gate.outcome, bins=gate.bins,
+                               thresholds_entry=entry if gate.outcome == (run.thresholds or {}).get("outcome",
+                                                                                                   "good") else None)
+    if est is None or est.value is None:
+        return _result(gate, config, "fail", None, gate.max_ece, f"ECE unknown: {source}")
+    passed = est.value <= gate.max_ece
+    ci = f" [95% CI {est.lo:.3f}-{est.hi:.3f}]" if est.lo is not None and est.hi is not None else ""
+    msg = (f"ECE {est.value:.3f}{ci}, n={est.n}, {gate.bins} bins ({source}), "
            f"{'within' if passed else 'exceeds'} the maximum {gate.max_ece:.3f}")
     return _result(gate, config, "pass" if passed else "fail", est, gate.max_ece, msg)
 
@@ -262,9 +260,13 @@ def _min_automation(gate: MinAutomationRate, run: RunData, config: str) -> GateR
     cov = cfg.get("coverage") or {}
     est = Estimate(value=cov.get("value"), lo=cov.get("lo"), hi=cov.get("hi"), n=int(cov.get("n") or cfg.get("n") or 0))
     note = ""
-    if cfg.get("threshold") is None:
+    # per_segment calibration has no single threshold by design: its coverage is already the
+    # automation under each segment's certified threshold (uncertified segments escalate).
+    segmented = (run.thresholds or {}).get("mode") == "per_segment" and any(
+        (s or {}).get("certified") for s in (cfg.get("segments") or {}).values())
+    if cfg.get("threshold") is None and not segmented:
         est, note = Estimate(value=0.0, n=est.n), " (no threshold meets the risk target: everything escalates)"
-    elif gate.require_certified and not cfg.get("certified", False):
+    elif gate.require_certified and not (cfg.get("certified", False) or segmented):
         est, note = Estimate(value=0.0, n=est.n), " (threshold not certified at the risk target)"
     passed = est.value is not None and est.value >= gate.min
     uncert = cfg.get("uncertified_segments") or []

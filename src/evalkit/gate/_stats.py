@@ -107,8 +107,13 @@ def expected_calibration_error(confidence: np.ndarray, outcome: np.ndarray, *, b
     n = confidence.size
     if n == 0:
         return Estimate(value=None, n=0)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    idx = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    try:  # the calibrate package's bin convention, so both report the same number
+        from evalkit.calibrate import width_bins
+
+        idx = np.asarray(width_bins(confidence, bins), dtype=int)
+    except ImportError:
+        edges = np.linspace(0.0, 1.0, bins + 1)
+        idx = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
 
     def ece_of(sample: np.ndarray) -> float:
         b = idx[sample]
@@ -140,3 +145,28 @@ def quantile_interval(values: np.ndarray, q: float, *, resamples: int = 200, see
         done += k
     lo, hi = np.quantile(np.concatenate(boots), [0.025, 0.975])
     return Estimate(value=value, lo=float(lo), hi=float(hi), n=int(n))
+
+
+def calibration_population(df: pd.DataFrame) -> pd.Series:
+    """Rows calibration is about (as evalkit.calibrate): valid, not deferred, with a confidence."""
+    deferred = df["deferred"].astype("boolean").fillna(False).astype(bool) if "deferred" in df else False
+    conf = df["confidence"] if "confidence" in df else pd.Series(np.nan, index=df.index)
+    return (df["status"].astype(str) == "ok") & ~deferred & conf.notna()
+
+
+def ece_estimate(df: pd.DataFrame, *, outcome: str = "good", bins: int = 10,
+                 thresholds_entry: dict[str, Any] | None = None) -> tuple[Estimate | None, str]:
+    """ECE of one config: from thresholds.json (evalkit.calibrate's equal-width ECE and its
+    bootstrap interval) when present for this bin count, else computed here. Returns (estimate, source)."""
+    raw = ((thresholds_entry or {}).get("metrics") or {}).get("raw") or {}
+    if bins == 10 and raw.get("ece_width") is not None:
+        ci = raw.get("ece_width_ci") or [None, None]
+        return Estimate(value=float(raw["ece_width"]), lo=ci[0], hi=ci[1], n=int(raw.get("n") or 0)), \
+            "thresholds.json"
+    sel = calibration_population(df)
+    if not sel.any():
+        return None, "no valid, non-deferred rows with a confidence"
+    sub = df[sel]
+    est = expected_calibration_error(sub["confidence"].to_numpy(dtype=float), outcome_mask(sub, outcome).to_numpy(),
+                                     bins=bins, resamples=100)
+    return est, "computed from scores.parquet"

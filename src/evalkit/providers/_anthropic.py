@@ -15,7 +15,13 @@ from typing import Any, ClassVar
 
 from evalkit.errors import ConfigError
 from evalkit.providers._base import ModelRequest, ModelResponse, Usage
-from evalkit.providers._errors import ProviderError, error_fields, kind_for_status, parse_retry_after
+from evalkit.providers._errors import (
+    ProviderError,
+    error_fields,
+    kind_for_status,
+    parse_retry_after,
+    reject_unknown_options,
+)
 
 SAMPLE_HEADER = "x-evalkit-sample"
 TOOL_NAME = "record_decision"
@@ -38,7 +44,9 @@ class AnthropicProvider:
         structured_output: bool | str = "tool",
         max_tokens: int = 1024,
         timeout_s: float = 60.0,
+        **unknown: Any,
     ) -> None:
+        reject_unknown_options(self.name, unknown)
         mode = "tool" if structured_output is True else ("off" if structured_output is False else structured_output)
         if mode not in ("tool", "json", "off"):
             raise ConfigError(f"anthropic provider: structured_output must be 'tool', 'json' or false, "

@@ -113,3 +113,11 @@ def error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
     details = err.get("details") if isinstance(err.get("details"), dict) else {}
     code = err.get("code") or details.get("error_code")
     return err.get("message"), (str(code) if code is not None else None), err.get("type")
+
+
+def reject_unknown_options(provider: str, unknown: dict[str, Any]) -> None:
+    """A misspelt suite option must fail loudly, naming itself, not be ignored."""
+    if unknown:
+        from evalkit.errors import ConfigError
+
+        raise ConfigError(f"provider {provider!r}: unknown option(s) {', '.join(sorted(unknown))}")

@@ -14,7 +14,12 @@ import os
 from typing import Any, ClassVar
 
 from evalkit.providers._base import ModelRequest, ModelResponse, TokenLogprob
-from evalkit.providers._errors import ProviderError, kind_for_status, parse_retry_after
+from evalkit.providers._errors import (
+    ProviderError,
+    kind_for_status,
+    parse_retry_after,
+    reject_unknown_options,
+)
 from evalkit.providers._openai import SAMPLE_HEADER, _schema_name, usage_from_openai
 
 _OFFLINE_ENV = {
@@ -50,7 +55,9 @@ class LiteLLMProvider:
         top_logprobs: int = 5,
         timeout_s: float = 60.0,
         drop_params: bool = True,
+        **unknown: Any,
     ) -> None:
+        reject_unknown_options(self.name, unknown)
         self.drop_params = drop_params
         """Let litellm drop parameters a route does not support (logprobs on Anthropic)
         instead of failing the call; the answer then simply has no logprobs."""

@@ -10,7 +10,13 @@ from typing import Any, ClassVar
 
 from evalkit.errors import ConfigError
 from evalkit.providers._base import ModelRequest, ModelResponse, TokenLogprob, Usage
-from evalkit.providers._errors import ProviderError, error_fields, kind_for_status, parse_retry_after
+from evalkit.providers._errors import (
+    ProviderError,
+    error_fields,
+    kind_for_status,
+    parse_retry_after,
+    reject_unknown_options,
+)
 
 SAMPLE_HEADER = "x-evalkit-sample"
 """Tells the loopback server which self-consistency sample this is; real APIs ignore it."""
@@ -36,7 +42,9 @@ class OpenAIProvider:
         timeout_s: float = 60.0,
         http_client: str = "httpx",
         organization: str | None = None,
+        **unknown: Any,
     ) -> None:
+        reject_unknown_options(self.name, unknown)
         if http_client not in ("httpx", "aiohttp"):
             raise ConfigError(f"openai provider: http_client must be 'httpx' or 'aiohttp', got {http_client!r}")
         self.base_url = base_url

@@ -44,6 +44,8 @@ class Change:
     n: int
     p_adjusted: float
     significant: bool
+    adjusted: bool = True
+    """False for the overall row: one pre-specified test, its p-value is not Holm-adjusted."""
 
     @property
     def arrow(self) -> str:
@@ -54,10 +56,11 @@ class Change:
     @property
     def text(self) -> str:
         pts = f"{100 * self.diff:+.1f} pts"
+        p = f"{'adj. ' if self.adjusted else ''}p={self.p_adjusted:.2g}"
         if self.significant:
             word = "significant gain" if self.diff > 0 else "significant drop"
-            return f"{word} {pts} (adj. p={self.p_adjusted:.2g}, n={self.n})"
-        return f"{pts}, n.s. (adj. p={self.p_adjusted:.2g})"
+            return f"{word} {pts} ({p}, n={self.n})"
+        return f"{pts}, n.s. ({p})"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,7 +198,8 @@ def segment_matrix(cols: Sequence[Column], *, alpha: float = 0.05) -> Matrix:
         cmp = paired_segment_compare(c.ref.df, c.df, alpha=alpha, include_overall=True)
         for r in cmp.to_dict("records"):
             changes[(r["segment"], c.key)] = Change(diff=r["diff"], lo=r["diff_lo"], hi=r["diff_hi"], n=r["n"],
-                                                    p_adjusted=r["p_adjusted"], significant=bool(r["significant"]))
+                                                    p_adjusted=r["p_adjusted"], significant=bool(r["significant"]),
+                                                    adjusted=r["segment"] != ALL)
     return Matrix(segments=[ALL, *segs], cells=cells, changes=changes)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.gate._stats import Estimate, calibration_bins, expected_calibration_error, outcome_mask
+from evalkit.gate._stats import Estimate, calibration_bins, calibration_population, ece_estimate, outcome_mask
 from evalkit.report import _charts
 from evalkit.report._assemble import Column, projection_entry
 
@@ -62,14 +62,13 @@ def calibration(cols: Sequence[Column], *, salt: str = "cal") -> Calibration:
         entry = ((c.run.thresholds or {}).get("configs") or {}).get(c.config)
         if entry is None:
             missing.append(c)
-        ece, bins = None, None
-        if "confidence" in df:
-            sel = (df["status"].astype(str) == "ok") & df["confidence"].notna()
-            if sel.any():
-                conf = df.loc[sel, "confidence"].to_numpy(dtype=float)
-                good = outcome_mask(df[sel], "good").to_numpy()
-                ece = expected_calibration_error(conf, good, resamples=100)
-                bins = calibration_bins(conf, good)
+        bins = None
+        ece, _ = ece_estimate(df, thresholds_entry=entry)
+        sel = calibration_population(df)
+        if sel.any():
+            # Same population as evalkit.calibrate: valid, not deferred, with a confidence.
+            bins = calibration_bins(df.loc[sel, "confidence"].to_numpy(dtype=float),
+                                    outcome_mask(df[sel], "good").to_numpy())
         thr = (entry or {}).get("threshold")
         rows.append(ThresholdRow(column=c, ece=ece, entry=entry))
         if bins is not None:

@@ -179,7 +179,7 @@ async def execute(
             if options.cache_mode == "replay":
                 raise RunFailed(f"--replay: cache entry for case {call.case_id!r} in configuration "
                                 f"{call.config!r} disappeared during the run ({cache.path_for(key)})")
-        limiter = None if offline[call.config] else limiters.for_model(req.provider, req.model)
+        limiter = None if offline[call.config] else limiters.for_model(req.provider, req.model, req.endpoint)
         est_tokens = call.est_input_tokens + call.est_output_tokens
         est_cost = _est_cost(call, price) or 0.0
         billed: list[Usage] = []

@@ -107,15 +107,16 @@ class ModelLimiter:
 
 @dataclass(kw_only=True)
 class Limiters:
-    """One ModelLimiter per (provider, model), created on first use."""
+    """One ModelLimiter per (provider, model, endpoint), created on first use: two
+    servers hosting the same model name have separate limits."""
 
     requests_per_minute: float | None = None
     tokens_per_minute: float | None = None
     burst_s: float = 1.0
-    _by_model: dict[tuple[str, str], ModelLimiter] = field(default_factory=dict)
+    _by_model: dict[tuple[str, str, str | None], ModelLimiter] = field(default_factory=dict)
 
-    def for_model(self, provider: str, model: str) -> ModelLimiter:
-        key = (provider, model)
+    def for_model(self, provider: str, model: str, endpoint: str | None = None) -> ModelLimiter:
+        key = (provider, model, endpoint)
         limiter = self._by_model.get(key)
         if limiter is None:
             limiter = ModelLimiter(

@@ -103,8 +103,9 @@ def post_run(outcome: RunOutcome, *, baseline: str | None, verbose: bool) -> boo
         report = evaluate_gates(run_dir, suite.gates, baseline_dir=baseline_dir)
         paths = write_gate_outputs(report, run_dir)
         failed = not report.passed
+        marks = {"pass": "[green]PASS[/green]", "fail": "[red]FAIL[/red]", "skip": "[yellow]SKIP[/yellow]"}
         for result in report.results:
-            mark = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
+            mark = marks.get(result.status, result.status)
             console.print(f"{mark} {result.config}: {result.name}: {result.message}")
         console.print(f"gates: {'FAILED' if failed else 'passed'} (JUnit: {paths['junit.xml']}, summary: {paths['summary.md']})")
     from evalkit.report import build_report
