@@ -86,6 +86,19 @@ def test_invalid_output_scores_as_failure_with_reason(cases):
     assert not v.correct and not v.good and v.reasons == ("invalid_output",)
 
 
+def test_money_and_date_are_found_in_their_usual_forms_and_not_inside_other_numbers():
+    from datetime import date
+
+    from evalkit.tasks.upgrades._rubric import date_stated, money_stated
+
+    text = "Your price is $1,080.00 from May 31, 2026; today $35.50 (was 21080.00, 40%)."
+    assert money_stated(text, Decimal("1080.00")) and money_stated(text, Decimal("35.50"))
+    assert not money_stated(text, Decimal("80.00")) and not money_stated(text, Decimal("40"))
+    assert money_stated("total 1080 per year", Decimal("1080.00"))
+    assert date_stated(text, date(2026, 5, 31)) and date_stated("starts 2026-06-01.", date(2026, 6, 1))
+    assert not date_stated("ref 12026-06-011", date(2026, 6, 1))
+
+
 def test_money_and_date_extraction_formats():
     assert money_in("Your price is $1,080.00 and today $35.5, not 40%") == {Decimal("1080.00"), Decimal("35.50")}
     assert {str(d) for d in dates_in("from 2026-05-31, ends May 31, 2026 or 1 June 2026")} == {

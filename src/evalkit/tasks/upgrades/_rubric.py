@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 
 from evalkit.tasks._task import Verdict
@@ -72,21 +73,60 @@ def dates_in(text: str) -> set[date]:
     return {d for d in found if d is not None}
 
 
+def _found(text: str, needle: str, *, bad_before: str, bad_after: str) -> bool:
+    """``needle`` occurs in ``text`` not glued to other digits (str.find is C-fast; no regex scan)."""
+    start = text.find(needle)
+    while start >= 0:
+        end = start + len(needle)
+        if (start == 0 or text[start - 1] not in bad_before) and (end == len(text) or text[end] not in bad_after):
+            return True
+        start = text.find(needle, start + 1)
+    return False
+
+
+@lru_cache(maxsize=65536)  # disclosure values repeat across cases and configurations
+def _money_forms(value: str) -> tuple[tuple[str, str], ...]:
+    amount = Decimal(value)
+    forms = {f"{amount:,.2f}", f"{amount:.2f}"}
+    if amount == amount.to_integral_value():
+        forms |= {f"{amount:,.0f}", f"{amount:.0f}"}
+    return tuple((f, "0123456789%," + ("." if "." not in f else "")) for f in sorted(forms))
+
+
+def money_stated(text: str, amount: Decimal | str) -> bool:
+    """The amount appears as 1,080.00 / 1080.00 (or 1,080 / 1080 for whole amounts)."""
+    return any(_found(text, form, bad_before="0123456789.,", bad_after=after)
+               for form, after in _money_forms(str(amount)))
+
+
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                "October", "November", "December")
+
+
+@lru_cache(maxsize=65536)
+def _date_forms(iso: str) -> tuple[str, ...]:
+    day = date.fromisoformat(iso)
+    long, short = _MONTH_NAMES[day.month - 1], _MONTH_NAMES[day.month - 1][:3]
+    return (iso, iso.replace("-", "/"), f"{long} {day.day}, {day.year}", f"{long} {day.day} {day.year}",
+            f"{day.day} {long} {day.year}", f"{short} {day.day}, {day.year}", f"{day.day} {short} {day.year}")
+
+
+def date_stated(text: str, day: date | str) -> bool:
+    """The date appears as 2026-05-31, 2026/05/31, May 31, 2026, May 31 2026 or 31 May 2026."""
+    iso = day if isinstance(day, str) else day.isoformat()
+    return any(_found(text, form, bad_before="0123456789", bad_after="0123456789") for form in _date_forms(iso))
+
+
 def handling_reasons(case: Case, decision: Decision) -> list[str]:
     """Rubric checks on the customer message and the escalation target."""
     reasons = []
     message = decision.message
     lowered = message.lower()
-    amounts, days = None, None
     # Disclosures belong to the reviewed action's message; a deferral or another action has none to make.
     needs = case.rubric.required_disclosures if decision.action == case.reviewed.action else []
     for disclosure in needs:
-        if disclosure.kind == "money":
-            amounts = money_in(message) if amounts is None else amounts
-            ok = Decimal(disclosure.value) in amounts
-        else:
-            days = dates_in(message) if days is None else days
-            ok = date.fromisoformat(disclosure.value) in days
+        stated = money_stated if disclosure.kind == "money" else date_stated
+        ok = stated(message, disclosure.value)
         if not ok:
             reasons.append(f"check.missing_disclosure:{disclosure.name}")
     for reason, phrases in case.rubric.forbidden_phrases.items():
