@@ -1,1 +1,43 @@
-"""evalkit."""
+"""evalkit: know before you ship whether an LLM makes good decisions, and what it will cost.
+
+The data flow, one package per stage::
+
+    evalkit.dataset  -> evalkit.run -> evalkit.score -> evalkit.calibrate -> evalkit.project -> evalkit.report / evalkit.gate
+
+The most used entry points are re-exported here and imported on first use, so
+``import evalkit`` (and ``evalkit --help``) stays fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+try:
+    __version__ = version("evalkit")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0"
+
+_EXPORTS = {
+    "load_dataset": "evalkit.dataset",
+    "RunRequest": "evalkit.run",
+    "run_suite": "evalkit.run",
+    "load_suite": "evalkit.suite",
+    "aggregate": "evalkit.score",
+    "compare": "evalkit.score",
+    "compare_runs": "evalkit.score",
+    "calibrate_run": "evalkit.calibrate",
+    "project_run": "evalkit.project",
+    "build_report": "evalkit.report",
+    "evaluate_gates": "evalkit.gate",
+    "get_task": "evalkit.tasks",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'evalkit' has no attribute {name!r}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 import typer
-from conftest import paired_scores, write_run
+from score_fixtures import paired_scores, write_run
 from typer.testing import CliRunner
 
 from evalkit.cli import _compare

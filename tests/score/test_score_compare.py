@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import paired_scores, write_run
+from score_fixtures import paired_scores, write_run
 from scipy.stats import binomtest
 from statsmodels.stats.multitest import multipletests
 

@@ -5,7 +5,7 @@ import time
 from decimal import Decimal
 
 import pytest
-from conftest import Decision
+from score_fixtures import Decision
 from pydantic import BaseModel, model_validator
 
 from evalkit.score import parse_decision

@@ -8,13 +8,13 @@ are ``None`` when absent; callers render/skip accordingly.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from evalkit._runfolder import read_json
 from evalkit.errors import DataError, NotFound
 
 
@@ -47,15 +47,6 @@ class RunData:
         return bool("simulated" in sub and sub["simulated"].astype("boolean").fillna(False).any())
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
-
-
 REQUIRED_SCORE_COLUMNS = ("config", "case_id", "segment", "status", "good", "correct")
 
 
@@ -64,7 +55,7 @@ def load_run(path: Path | str) -> RunData:
     path = Path(path)
     if not path.is_dir():
         raise NotFound(f"run folder not found: {path}")
-    manifest = _read_json(path / "manifest.json") or {}
+    manifest = read_json(path / "manifest.json") or {}
     scores_path = path / "scores.parquet"
     if not scores_path.is_file():
         raise DataError(f"{scores_path}: missing - the run has not been scored (status: "
@@ -83,10 +74,10 @@ def load_run(path: Path | str) -> RunData:
         run_id=str(manifest.get("run_id") or path.name),
         manifest=manifest,
         scores=scores,
-        thresholds=_read_json(path / "thresholds.json"),
-        projection=_read_json(path / "projection.json"),
-        gates=_read_json(path / "gates.json"),
-        summary=_read_json(path / "summary.json"),
+        thresholds=read_json(path / "thresholds.json"),
+        projection=read_json(path / "projection.json"),
+        gates=read_json(path / "gates.json"),
+        summary=read_json(path / "summary.json"),
         configs=configs,
     )
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evalkit._home import reports_dir
 from evalkit._io import write_json
+from evalkit._runfolder import read_json, read_manifest, resolve_run_dir  # noqa: F401  (re-exported)
 from evalkit.errors import ConfigError, DataError, NotFound
 from evalkit.project._policy import outcome_of, resolve_policy
 from evalkit.project._project import OPTIONAL, REQUIRED, project_frame
@@ -28,30 +27,6 @@ class ProjectionResult:
     configs: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
     """Flagged segments, unestimated shares, unknown costs: things a reader must not miss."""
-
-
-def resolve_run_dir(run: str | Path) -> Path:
-    """A run id under the reports folder, or a path to a run folder."""
-    path = Path(run)
-    if path.is_dir():
-        return path
-    candidate = reports_dir() / str(run)
-    if candidate.is_dir():
-        return candidate
-    raise NotFound(f"run {str(run)!r} not found (looked at {path} and {candidate})")
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc})") from exc
-
-
-def read_manifest(run_dir: Path) -> dict[str, Any]:
-    return _read_json(Path(run_dir) / "manifest.json") or {}
 
 
 def _input_prices(manifest: dict[str, Any]) -> dict[str, tuple[float | None, str]]:
@@ -155,7 +130,7 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
     if not run_dir.is_dir():
         raise NotFound(f"run folder {run_dir} does not exist")
     manifest = read_manifest(run_dir)
-    run_thresholds = _read_json(run_dir / "thresholds.json")
+    run_thresholds = read_json(run_dir / "thresholds.json")
     file_doc, grid = None, None
     if thresholds_file is not None:
         loaded = load_sweep_file(thresholds_file)

@@ -13,6 +13,7 @@ from evalkit.providers._base import (
     TokenLogprob,
     Usage,
 )
+from evalkit.providers._errors import ProviderError
 from evalkit.providers._registry import create_provider, provider_names, redact, register_provider
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "ModelRequest",
     "ModelResponse",
     "Provider",
+    "ProviderError",
     "TokenLogprob",
     "Usage",
     "create_provider",

@@ -1,10 +1,19 @@
 """Running suites: plan calls, execute them (cache, journal, retries, limits), and write
-the run folder ``reports/<run-id>/``."""
+the run folder ``reports/<run-id>/``.
 
+``run_suite`` runs a whole suite; ``execute`` is the engine underneath, usable on its
+own with any ``PlannedCall`` list and providers.
+"""
+
+from evalkit.run._cache import ResponseCache
+from evalkit.run._executor import execute
+from evalkit.run._journal import read_journal
 from evalkit.run._prompts import render_case_prompt
 from evalkit.run._records import CallRecord, ExecutionOptions, PlannedCall
-from evalkit.run._runner import RunOutcome, RunRequest, run_suite
+from evalkit.run._retry import RetryPolicy
+from evalkit.run._runner import RunOutcome, RunRequest, bless_baseline, run_suite
 from evalkit.run._store import list_runs, read_manifest
 
-__all__ = ["CallRecord", "ExecutionOptions", "PlannedCall", "RunOutcome", "RunRequest", "list_runs", "read_manifest",
+__all__ = ["CallRecord", "ExecutionOptions", "PlannedCall", "ResponseCache", "RetryPolicy", "RunOutcome",
+           "RunRequest", "bless_baseline", "execute", "list_runs", "read_journal", "read_manifest",
            "render_case_prompt", "run_suite"]

@@ -140,7 +140,10 @@ def run_suite(req: RunRequest) -> RunOutcome:
         options = dict(config.options)
         if config.provider in ("sim", "rules"):
             options.setdefault("task", suite.task)
-        provider = create_provider(config.provider, **options)
+        try:
+            provider = create_provider(config.provider, **options)
+        except ConfigError as exc:  # the provider knows what is wrong; the user needs to know where
+            raise ConfigError(f"{loaded.path}: configs[{config.name}] (provider {config.provider}): {exc}") from None
         providers[config.name] = provider
         prices[config.name] = _price_for(config.provider, config.model, config.price, provider)
         templates[config.name] = load_template(loaded.prompt_path(config.prompt))

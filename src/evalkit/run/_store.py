@@ -10,6 +10,7 @@ from typing import Any
 
 from evalkit import _io
 from evalkit._home import reports_dir
+from evalkit._runfolder import read_manifest as read_folder_manifest
 from evalkit.errors import NotFound
 
 MANIFEST = "manifest.json"
@@ -30,10 +31,10 @@ def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / MANIFEST
-    if not path.exists():
+    """The manifest of a run folder that must have one (resume, bless): NotFound otherwise."""
+    if not (Path(run_dir) / MANIFEST).exists():
         raise NotFound(f"{run_dir}: not a run folder (no {MANIFEST})")
-    return json.loads(path.read_text())
+    return read_folder_manifest(Path(run_dir))
 
 
 def list_runs(root: Path | None = None) -> list[dict[str, Any]]:

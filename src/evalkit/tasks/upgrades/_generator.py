@@ -59,11 +59,11 @@ class Draft:
 
 def _history_len(rng: random.Random, long: bool) -> int:
     if long:
-        return min(40 + int(rng.lognormvariate(math.log(60), 0.8)), 600)
-    n = int(rng.lognormvariate(math.log(3), 1.0))
-    if rng.random() < 0.03:  # the heavy tail that breaks average-based cost plans
-        n *= 8
-    return min(n, 300)
+        return min(40 + int(rng.lognormvariate(math.log(80), 0.8)), 600)
+    n = int(rng.lognormvariate(math.log(3), 1.1))
+    if rng.random() < 0.06:  # the heavy tail that breaks average-based cost plans
+        n = n * 10 + 20
+    return min(n, 400)
 
 
 def _higher_plan(rng: random.Random, plan: str) -> str:

@@ -28,7 +28,22 @@ def _at(day: date, rng: random.Random) -> datetime:
 _BANKS = (("customer", P.FILLER_CUSTOMER), ("agent", P.FILLER_AGENT))
 
 
+LONG_TURN_SHARE = 0.08
+
+
+def _long_turn(rng: random.Random) -> str:
+    lines = [P.LONG_TURN_OPENERS[int(rng.random() * len(P.LONG_TURN_OPENERS))]]
+    for _ in range(8 + int(rng.random() * 40)):
+        r = rng.random()
+        lines.append(P.LONG_TURN_LINES[int(r * len(P.LONG_TURN_LINES))].format(
+            date=f"2025-{1 + int(r * 977) % 12:02d}-{1 + int(r * 331) % 28:02d}", name=P.FIRST_NAMES[int(r * 577) % 24],
+            n=10 + int(r * 9973) % 990, ref=f"INV-{10000 + int(r * 99991) % 90000}", team=P.TEAMS[int(r * 31) % 7]))
+    return "\n".join(lines)
+
+
 def _filler(rng: random.Random, company: str) -> tuple[str, str]:
+    if rng.random() < LONG_TURN_SHARE:
+        return "customer", _long_turn(rng)
     author, bank = _BANKS[rng.random() < 0.5]
     text = bank[int(rng.random() * len(bank))]
     if "{" in text:  # only templated lines pay for the substitutions

@@ -91,8 +91,11 @@ def read_prompt(text: str, *, count_tokens) -> Reading:  # type: ignore[no-untyp
     message_key = text[-400:]
     case_key = f"{account}|{_line(text, 'Today')}|{_line(text, 'Requested seats')}" if account else message_key
 
-    turns = TURN_RE.findall(text)
-    turn_tokens = [len(t[2]) // 4 + 12 for t in turns]  # depth estimate; exactness is not needed here
+    matches = list(TURN_RE.finditer(text))
+    turns = [m.groups() for m in matches]
+    # A turn runs until the next turn header (forwarded threads span many lines). Depth estimate only.
+    ends = [m.start() for m in matches[1:]] + [len(text)]
+    turn_tokens = [(end - m.start()) // 4 + 4 for m, end in zip(matches, ends)]
     hits: dict[str, int] = {}
     lock_price = lock_until = None
     internal = []
