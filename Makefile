@@ -20,7 +20,6 @@ install: $(STAMP)
 # The main job, offline: run the demo suite with the simulated provider and write reports/<run-id>/report.html.
 demo: $(STAMP)
 	EVALKIT_HOME=$${EVALKIT_HOME:-.evalkit} $(BIN)/evalkit run suites/upgrades-demo.yaml --fresh
-	@echo "report: $$(ls -td reports/*/ | head -1)report.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -10,45 +10,12 @@ from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK, NotFound
 from evalkit.run._runner import RunOutcome, RunRequest, run_suite
 
 
-def _fmt_rate(row: Any, name: str) -> str:
-    value, lo, hi = row[f"{name}_rate"], row[f"{name}_lo"], row[f"{name}_hi"]
-    if value != value:  # NaN: no cases
-        return "–"
-    return f"{value:.1%} [{lo:.1%}, {hi:.1%}]"
-
-
 def print_summary(outcome: RunOutcome) -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    from evalkit.score import ALL, aggregate
+    from evalkit.run._summary import print_run_summary
 
-    agg = aggregate(outcome.scores)
-    simulated = {c["name"]: c.get("simulated", False) for c in outcome.manifest["configs"]}
-    console = Console()
-    table = Table(title=f"run {outcome.run_id}: overall (95% Wilson intervals)")
-    for col in ("config", "n", "good", "correct", "gap", "invalid", "escalated by model", "cost/case"):
-        table.add_column(col, justify="right" if col != "config" else "left")
-    for _, row in agg[agg["segment"] == ALL].iterrows():
-        name = row["config"] + (" (simulated)" if simulated.get(row["config"]) else "")
-        cost = row.get("cost_mean")
-        table.add_row(name, str(row["n"]), _fmt_rate(row, "good"), _fmt_rate(row, "correct"),
-                      f"{row['gap']:.1%}", _fmt_rate(row, "invalid"), _fmt_rate(row, "deferred"),
-                      "unknown" if cost is None or cost != cost else f"${cost:.5f}")
-    console.print(table)
-    seg = Table(title="good rate by segment (correct − good gap in brackets)")
-    seg.add_column("segment")
-    configs = list(dict.fromkeys(agg["config"]))
-    for c in configs:
-        seg.add_column(c + (" (sim)" if simulated.get(c) else ""), justify="right")
-    for segment in [s for s in dict.fromkeys(agg["segment"]) if s != ALL]:
-        cells = []
-        for c in configs:
-            r = agg[(agg["config"] == c) & (agg["segment"] == segment)]
-            cells.append("–" if r.empty else f"{r.iloc[0]['good_rate']:.0%} (gap {r.iloc[0]['gap']:.0%}, n={r.iloc[0]['n']})")
-        seg.add_row(segment, *cells)
-    console.print(seg)
-    console.print(f"run folder: {outcome.run_dir}")
+    print_run_summary(outcome.scores, outcome.manifest, outcome.run_dir, Console())
 
 
 def run_and_evaluate(request: RunRequest) -> int:
@@ -90,12 +57,10 @@ def post_run(outcome: RunOutcome, *, baseline: str | None, verbose: bool) -> boo
         from evalkit.calibrate import calibrate_run
 
         calibrate_run(run_dir, spec=suite.calibration, economics=suite.economics)
-        console.print(f"calibration: {run_dir / 'thresholds.json'}")
     if suite.projection is not None:
         from evalkit.project import project_run
 
         project_run(run_dir, spec=suite.projection, economics=suite.economics)
-        console.print(f"projection: {run_dir / 'projection.json'}")
     failed = False
     if suite.gates:
         from evalkit.gate import evaluate_gates, write_gate_outputs
@@ -109,7 +74,9 @@ def post_run(outcome: RunOutcome, *, baseline: str | None, verbose: bool) -> boo
             console.print(f"{mark} {result.config}: {result.name}: {result.message}")
         console.print(f"gates: {'FAILED' if failed else 'passed'} (JUnit: {paths['junit.xml']}, summary: {paths['summary.md']})")
     from evalkit.report import build_report
+    from evalkit.run._summary import print_stage_summary
 
+    print_stage_summary(run_dir, console)
     out = build_report([run_dir], out=run_dir / "report.html", baseline=baseline_dir, title=suite.report.title)
-    console.print(f"report: {out}")
+    console.print(f"run folder: {run_dir}\nreport: {out}")
     return failed
