@@ -76,7 +76,8 @@ class LeaderRow:
     cost_p95: Estimate | None
     cost_unknown: int
     automation: Estimate | None
-    threshold: float | None
+    threshold: float | str | None
+    """The cut on raw confidence, or "per segment" when each segment has its own."""
     net_value: Estimate | None
 
 
@@ -170,7 +171,9 @@ def leaderboard(cols: Sequence[Column]) -> list[LeaderRow]:
         known = cost.to_numpy(dtype=float) if unknown == 0 and len(df) else None
         th = _threshold_entry(c)
         auto = _as_estimate((th or {}).get("coverage"))
-        if th is not None and th.get("threshold") is None:
+        per_segment = (c.run.thresholds or {}).get("mode") == "per_segment" and any(
+            (s or {}).get("certified") for s in ((th or {}).get("segments") or {}).values())
+        if th is not None and th.get("threshold") is None and not per_segment:
             auto = Estimate(value=0.0, n=int(th.get("n") or len(df)))
         proj = projection_entry(c) or {}
         rows.append(LeaderRow(
@@ -179,7 +182,7 @@ def leaderboard(cols: Sequence[Column]) -> list[LeaderRow]:
             cost_mean=float(known.mean()) if known is not None else None,
             cost_p95=quantile_interval(known, 0.95, resamples=100) if known is not None else None,
             cost_unknown=unknown, automation=auto,
-            threshold=(th or {}).get("threshold"), net_value=_as_estimate(proj.get("net_value_per_month"))))
+            threshold="per segment" if per_segment else (th or {}).get("threshold"), net_value=_as_estimate(proj.get("net_value_per_month"))))
     return rows
 
 

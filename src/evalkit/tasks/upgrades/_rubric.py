@@ -117,13 +117,17 @@ def date_stated(text: str, day: date | str) -> bool:
     return any(_found(text, form, bad_before="0123456789", bad_after="0123456789") for form in _date_forms(iso))
 
 
-def handling_reasons(case: Case, decision: Decision) -> list[str]:
-    """Rubric checks on the customer message and the escalation target."""
+def handling_reasons(case: Case, decision: Decision, *, disclosures: bool = True) -> list[str]:
+    """Rubric checks on the customer message and the escalation target.
+
+    ``disclosures=False`` skips the required-disclosure checks: when the decision fields are
+    already wrong, "the message does not state the right price" says nothing new.
+    """
     reasons = []
     message = decision.message
     lowered = message.lower()
     # Disclosures belong to the reviewed action's message; a deferral or another action has none to make.
-    needs = case.rubric.required_disclosures if decision.action == case.reviewed.action else []
+    needs = case.rubric.required_disclosures if disclosures and decision.action == case.reviewed.action else []
     for disclosure in needs:
         stated = money_stated if disclosure.kind == "money" else date_stated
         ok = stated(message, disclosure.value)
@@ -156,8 +160,8 @@ def score_decision(case: Case, decision: Decision | None) -> Verdict:
         return Verdict(correct=False, good=False, reasons=("invalid_output",))
     got = decision
     deferred = decision.action == "escalate"
-    handling = handling_reasons(case, decision)
     wrong = differing_fields(got, case.reviewed)
+    handling = handling_reasons(case, decision, disclosures=not wrong)
     if not wrong:
         return Verdict(correct=True, good=not handling, reasons=tuple(handling), deferred=deferred)
     if any(not differing_fields(got, alt) for alt in case.alternatives):
