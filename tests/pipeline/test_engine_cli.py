@@ -93,7 +93,8 @@ def test_replay_on_a_cold_cache_fails_naming_the_case(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigkill_then_resume_finishes_without_repeating_finished_calls(tmp_path):
+@pytest.mark.parametrize("how", ["--resume", "rerun"])
+def test_sigkill_then_resume_finishes_without_repeating_finished_calls(tmp_path, how):
     home, reports = tmp_path / "home", tmp_path / "reports"
     concurrency = 4
     with LoopbackServer(latency_s=0.05) as server:
@@ -115,10 +116,13 @@ def test_sigkill_then_resume_finishes_without_repeating_finished_calls(tmp_path)
         finished_before = sum(1 for line in journal.open() if line.strip())
         assert 30 <= finished_before < 120
         run_id = journal.parent.name
-        resumed = evalkit(["run", "--resume", run_id, "--quiet", "--reports", str(reports)], tmp_path, home)
+        # Either name the run, or simply run the same command again: an interrupted run resumes.
+        args = ["run", "--resume", run_id] if how == "--resume" else ["run", str(suite)]
+        resumed = evalkit([*args, "--quiet", "--reports", str(reports)], tmp_path, home)
         assert resumed.returncode == 0, resumed.stderr
         hits = dict(server.hits)
     run_dir = reports / run_id
+    assert [p.name for p in reports.iterdir() if p.is_dir()] == [run_id]  # resumed, not restarted
     scores = pd.read_parquet(run_dir / "scores.parquet")
     assert len(scores) == 120 and not scores.duplicated(["config", "case_id"]).any()
     results = pd.read_parquet(run_dir / "results.parquet")
@@ -129,3 +133,34 @@ def test_sigkill_then_resume_finishes_without_repeating_finished_calls(tmp_path)
     assert sum(hits.values()) <= 120 + concurrency
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete"
+
+
+def test_self_consistency_confidence_from_k_samples(tmp_path):
+    """k samples at temperature > 0: the confidence is the share agreeing with the first answer."""
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    (tmp_path / "prompts").mkdir()
+    shutil.copy(REPO / "suites" / "prompts" / "upgrade-v1.j2", tmp_path / "prompts" / "upgrade-v1.j2")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("""
+name: consistency
+dataset: upgrades@v1
+sample: {limit: 40, seed: 2}
+configs:
+  - name: voted
+    provider: sim
+    model: small
+    prompt: prompts/upgrade-v1.j2
+    params: {temperature: 0.8}
+    samples: 4
+    confidence: consistency
+""")
+    proc = evalkit(["run", str(suite), "--quiet", "--reports", str(reports)], tmp_path, home)
+    assert proc.returncode == 0, proc.stderr
+    run_dir = only_run(reports)
+    scores = pd.read_parquet(run_dir / "scores.parquet")
+    results = pd.read_parquet(run_dir / "results.parquet")
+    assert len(results) == 4 * len(scores)
+    valid = scores[scores["status"] == "ok"]
+    assert (valid["confidence"] == valid["confidence_consistency"]).all()
+    assert set(valid["confidence"].dropna().round(2)) <= {0.25, 0.5, 0.75, 1.0}
+    assert valid["confidence"].nunique() > 1  # samples disagree on some cases
