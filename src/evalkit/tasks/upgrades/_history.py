@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any
 
@@ -31,13 +32,24 @@ _BANKS = (("customer", P.FILLER_CUSTOMER), ("agent", P.FILLER_AGENT))
 LONG_TURN_SHARE = 0.08
 
 
+@lru_cache(maxsize=1)
+def _quoted_lines() -> tuple[str, ...]:
+    """2,048 filled-in quoted lines, made once from a fixed seed: drawing from them is cheap and
+    keeps cases deterministic (generating 100k cases must stay within seconds)."""
+    r = random.Random("quoted-lines")
+    out = []
+    for _ in range(2048):
+        out.append(r.choice(P.LONG_TURN_LINES).format(
+            date=f"2025-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}", name=r.choice(P.FIRST_NAMES),
+            n=r.randint(10, 999), ref=f"INV-{r.randint(10000, 99999)}", team=r.choice(P.TEAMS)))
+    return tuple(out)
+
+
 def _long_turn(rng: random.Random) -> str:
+    pool = _quoted_lines()
+    k = 8 + int(rng.random() * 40)
     lines = [P.LONG_TURN_OPENERS[int(rng.random() * len(P.LONG_TURN_OPENERS))]]
-    for _ in range(8 + int(rng.random() * 40)):
-        r = rng.random()
-        lines.append(P.LONG_TURN_LINES[int(r * len(P.LONG_TURN_LINES))].format(
-            date=f"2025-{1 + int(r * 977) % 12:02d}-{1 + int(r * 331) % 28:02d}", name=P.FIRST_NAMES[int(r * 577) % 24],
-            n=10 + int(r * 9973) % 990, ref=f"INV-{10000 + int(r * 99991) % 90000}", team=P.TEAMS[int(r * 31) % 7]))
+    lines.extend(pool[int(rng.random() * 2048)] for _ in range(k))
     return "\n".join(lines)
 
 
