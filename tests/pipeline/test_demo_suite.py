@@ -79,4 +79,7 @@ def test_judge_agreement_with_human_labels_is_reported(demo_run):
     doc = json.loads((demo_run.run_dir / "judge.json").read_text())
     human = doc["judge_vs_human"]
     assert human["n"] > 500 and 0.5 < human["kappa"] < 1.0
+    lo, hi = human["kappa_interval"]
+    assert lo < human["kappa"] < hi
     assert sum(map(sum, human["confusion"])) == human["n"]
+    assert 'id="judge"' in (demo_run.run_dir / "report.html").read_text()

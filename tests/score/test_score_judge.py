@@ -64,3 +64,16 @@ def test_judge_spec_and_messages():
     assert [m["role"] for m in msgs] == ["system", "user"]
     assert "Must state the new price." in msgs[1]["content"] and "<message>" in msgs[1]["content"]
     assert '"good"' in msgs[0]["content"] and '"reason"' in msgs[1]["content"]
+
+
+def test_kappa_interval_brackets_kappa_and_narrows_with_more_labels():
+    rng = np.random.default_rng(3)
+    human = rng.random(2000) < 0.6
+    judge = np.where(rng.random(2000) < 0.85, human, ~human)
+    small = judge_agreement(list(human[:100]), list(judge[:100]))
+    large = judge_agreement(list(human), list(judge))
+    for res in (small, large):
+        lo, hi = res.kappa_interval
+        assert lo < res.kappa < hi
+    assert (large.kappa_interval[1] - large.kappa_interval[0]) < (small.kappa_interval[1] - small.kappa_interval[0])
+    assert large.to_dict()["kappa_interval"] == list(large.kappa_interval)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit._io import write_text
+from evalkit._runfolder import read_json
 from evalkit.gate._rundata import load_run
 from evalkit.gate._stats import Estimate
 
@@ -169,6 +170,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
         "has_reference": any(c.ref is not None for c in cols),
         "reference_text": ("baseline " + base.run_id) if base else ("first configuration: " + ", ".join(refs)),
         "calibration": _sections.calibration(cols), "projection": _sections.projection(cols),
+        "judges": [(r.run_id, doc) for r in runs if (doc := read_json(r.path / "judge.json"))],
         "flips": flips, "improved": improved,
         "n_flip_details": sum(1 for d in details if d.kind == "regression"), "details": details,
     }

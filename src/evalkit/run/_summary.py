@@ -59,7 +59,14 @@ def print_run_summary(scores: Any, manifest: dict[str, Any], run_dir: Path, cons
 
 
 def print_stage_summary(run_dir: Path, console: Any) -> None:
-    """One line per configuration from thresholds.json and projection.json, when present."""
+    """One line per configuration from thresholds.json and projection.json, and the judge's
+    agreement with human labels, when present."""
+    judge = _load(run_dir / "judge.json")
+    if judge and (human := judge.get("judge_vs_human") or {}).get("kappa") is not None:
+        lo, hi = human.get("kappa_interval") or (None, None)
+        ci = f" [{lo:.2f}, {hi:.2f}]" if lo is not None else ""
+        console.print(f"LLM judge vs human labels: kappa {human['kappa']:.2f}{ci}, n={human['n']}"
+                      f"{'' if judge.get('judge_decides', True) else ' (advisory: not used for good)'}")
     thresholds = _load(run_dir / "thresholds.json")
     projection = _load(run_dir / "projection.json")
     if not thresholds and not projection:

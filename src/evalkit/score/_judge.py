@@ -89,6 +89,8 @@ class JudgeAgreement:
     """Pairs left out because the human label or the judge verdict is missing."""
     kappa: float | None
     """Cohen's kappa; None when undefined (e.g. a single label everywhere)."""
+    kappa_interval: tuple[float, float] | None = None
+    """95% percentile-bootstrap interval of kappa (seeded, 2,000 resamples of the labelled pairs)."""
     agreement: dict[str, float | int | None]
     """Raw agreement {"value", "lo", "hi", "n"} with Wilson 95% interval."""
     confusion: list[list[int]]
@@ -96,7 +98,9 @@ class JudgeAgreement:
     labels: tuple[bool, bool] = (False, True)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "n_dropped": self.n_dropped, "kappa": self.kappa, "agreement": self.agreement,
+        lo_hi = list(self.kappa_interval) if self.kappa_interval else None
+        return {"n": self.n, "n_dropped": self.n_dropped, "kappa": self.kappa, "kappa_interval": lo_hi,
+                "agreement": self.agreement,
                 "confusion": self.confusion, "confusion_axes": "rows=human, cols=judge, order [false, true]"}
 
 
@@ -124,8 +128,23 @@ def judge_agreement(human: Sequence[bool | None], judge: Sequence[bool | None]) 
         k = float(cohen_kappa_score(h, j, labels=[False, True]))
         kappa = None if np.isnan(k) else k
     return JudgeAgreement(n=n, n_dropped=dropped, kappa=kappa,
+                          kappa_interval=_kappa_interval(h, j) if kappa is not None else None,
                           agreement={"value": agree / n, "lo": float(lo), "hi": float(hi), "n": n},
                           confusion=cm.astype(int).tolist())
+
+
+def _kappa_interval(h: np.ndarray, j: np.ndarray, *, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap of Cohen's kappa, vectorised over resamples (counts per resample)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(h), size=(resamples, len(h)))
+    hb, jb = h[idx], j[idx]
+    po = (hb == jb).mean(axis=1)
+    ph, pj = hb.mean(axis=1), jb.mean(axis=1)
+    pe = ph * pj + (1 - ph) * (1 - pj)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappas = (po - pe) / (1 - pe)
+    kappas = kappas[np.isfinite(kappas)]
+    return float(np.quantile(kappas, 0.025)), float(np.quantile(kappas, 0.975))
 
 
 def _known(x: Any) -> bool:
