@@ -70,3 +70,27 @@ def test_pause_blocks_all_callers():
         return time.perf_counter() - t0
 
     assert run(go()) >= 0.29
+
+
+def test_per_model_limits_override_the_defaults():
+    from evalkit.run._limits import Limiters
+
+    limiters = Limiters(requests_per_minute=600, tokens_per_minute=None,
+                        per_model={"openai/gpt-4o": (60, 30_000)})
+    strict = limiters.for_model("openai", "gpt-4o")
+    default = limiters.for_model("openai", "gpt-4o-mini")
+    assert strict.rpm.per_minute == 60 and strict.tpm.per_minute == 30_000
+    assert default.rpm.per_minute == 600 and default.tpm is None
+    assert limiters.for_model("openai", "gpt-4o") is strict  # one bucket per model, shared by its calls
+
+
+def test_suite_rate_limits_reach_the_executor_options():
+    from evalkit.run._runner import _model_limits
+    from evalkit.suite._schema import ConfigSpec
+
+    configs = [ConfigSpec(name="a", provider="openai", model="gpt-4o", prompt="p.j2",
+                          rate_limits={"requests_per_minute": 100}),
+               ConfigSpec(name="b", provider="openai", model="gpt-4o", prompt="q.j2",
+                          rate_limits={"requests_per_minute": 50, "tokens_per_minute": 1000}),
+               ConfigSpec(name="c", provider="sim", model="small", prompt="p.j2")]
+    assert _model_limits(configs) == {"openai/gpt-4o": (50, 1000)}  # the stricter limit wins

@@ -137,7 +137,8 @@ async def execute(
         _check_budget(todo, keys, cache, offline, prices, options.max_cost_usd)
 
     limiters = Limiters(requests_per_minute=options.requests_per_minute,
-                        tokens_per_minute=options.tokens_per_minute, burst_s=rate_burst_s)
+                        tokens_per_minute=options.tokens_per_minute, burst_s=rate_burst_s,
+                        per_model=options.model_limits)
     journal = JournalWriter(journal_path) if journal_path is not None else None
     progress = Progress(total=len(calls), enabled=options.progress, already_done=len(done))
     started = time.perf_counter()

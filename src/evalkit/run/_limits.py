@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -113,17 +114,19 @@ class Limiters:
     requests_per_minute: float | None = None
     tokens_per_minute: float | None = None
     burst_s: float = 1.0
+    per_model: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    """``"provider/model"`` -> (rpm, tpm): providers limit each model differently."""
     _by_model: dict[tuple[str, str, str | None], ModelLimiter] = field(default_factory=dict)
 
     def for_model(self, provider: str, model: str, endpoint: str | None = None) -> ModelLimiter:
         key = (provider, model, endpoint)
         limiter = self._by_model.get(key)
         if limiter is None:
+            rpm, tpm = self.per_model.get(f"{provider}/{model}", (None, None))
+            rpm, tpm = rpm or self.requests_per_minute, tpm or self.tokens_per_minute
             limiter = ModelLimiter(
-                rpm=TokenBucket(per_minute=self.requests_per_minute, burst_s=self.burst_s)
-                if self.requests_per_minute else None,
-                tpm=TokenBucket(per_minute=self.tokens_per_minute, burst_s=self.burst_s)
-                if self.tokens_per_minute else None,
+                rpm=TokenBucket(per_minute=rpm, burst_s=self.burst_s) if rpm else None,
+                tpm=TokenBucket(per_minute=tpm, burst_s=self.burst_s) if tpm else None,
             )
             self._by_model[key] = limiter
         return limiter

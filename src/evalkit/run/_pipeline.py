@@ -4,7 +4,6 @@ the suite asks for (calibration, projection, gates), the report, and the exit co
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK, NotFound
 from evalkit.run._runner import RunOutcome, RunRequest, run_suite

@@ -60,6 +60,8 @@ class ExecutionOptions:
     concurrency: int = 16
     requests_per_minute: float | None = None
     tokens_per_minute: float | None = None
+    model_limits: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    """Per ``"provider/model"`` (rpm, tpm), overriding the two defaults above."""
     max_attempts: int = 6
     timeout_s: float = 60.0
     max_error_share: float = 0.2

@@ -164,7 +164,8 @@ def run_suite(req: RunRequest) -> RunOutcome:
 
     exe = suite.execution
     options = ExecutionOptions(concurrency=exe.concurrency, requests_per_minute=exe.requests_per_minute,
-                               tokens_per_minute=exe.tokens_per_minute, max_attempts=exe.max_attempts,
+                               tokens_per_minute=exe.tokens_per_minute, model_limits=_model_limits(configs),
+                               max_attempts=exe.max_attempts,
                                timeout_s=exe.timeout_s, max_error_share=exe.max_error_share,
                                max_cost_usd=req.max_cost_usd, cache_mode=req.cache_mode, progress=req.progress)
     try:
@@ -200,6 +201,20 @@ def _run_judge(suite, loaded, task, cases, records, options, run_dir) -> list[An
     calls = judge_calls(spec, task, {c.case_id: c for c in cases}, records, rubric_prefix=prefix, seed=suite.seed)
     price = _price_for(spec.provider, spec.model, None, provider)
     return asyncio.run(_execute(calls, {JUDGE: provider}, {JUDGE: price}, options, run_dir, suite.seed))
+
+
+def _model_limits(configs: list[Any]) -> dict[str, tuple[float | None, float | None]]:
+    """Per provider/model limits from the configurations; the stricter one wins on a clash."""
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for c in configs:
+        if c.rate_limits is None:
+            continue
+        key = f"{c.provider}/{c.model}"
+        old_rpm, old_tpm = out.get(key, (None, None))
+        new = (c.rate_limits.requests_per_minute, c.rate_limits.tokens_per_minute)
+        out[key] = tuple(min(v for v in (a, b) if v is not None) if (a or b) else None  # type: ignore[assignment]
+                         for a, b in zip((old_rpm, old_tpm), new))
+    return out
 
 
 async def _execute(calls, providers, prices, options, run_dir, seed):  # type: ignore[no-untyped-def]

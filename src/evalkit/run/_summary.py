@@ -7,25 +7,25 @@ the 95% Wilson interval), n in the title, a * on every simulated configuration.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 
 def _rate(row: Any, name: str) -> str:
     value, lo, hi = row[f"{name}_rate"], row[f"{name}_lo"], row[f"{name}_hi"]
-    if value != value:  # NaN: no cases
+    if _missing(value):  # no cases
         return "–"
     return f"{100 * value:.1f}±{50 * (hi - lo):.1f}"
 
 
 def _money(value: Any) -> str:
-    if value is None or value != value:
+    if _missing(value):
         return "unknown"
     return "$0" if value == 0 else f"${value:,.4f}" if value < 1 else f"${value:,.0f}"
 
 
 def print_run_summary(scores: Any, manifest: dict[str, Any], run_dir: Path, console: Any) -> None:
-    from rich.table import Table
 
     from evalkit.score import ALL, aggregate
 
@@ -71,7 +71,6 @@ def print_stage_summary(run_dir: Path, console: Any) -> None:
     projection = _load(run_dir / "projection.json")
     if not thresholds and not projection:
         return
-    from rich.table import Table
 
     table = _table("automation and cost: certified on the dataset; projected at the production mix")
     for col in ("config", "certified auto %", "projected auto % (naive)", "$/month p50 (naive)"):
@@ -92,6 +91,10 @@ def print_stage_summary(run_dir: Path, console: Any) -> None:
         console.print(f"risk target: error rate among automated decisions <= {thresholds.get('alpha')} with "
                       f"probability >= {1 - float(thresholds.get('delta') or 0):.2f} ({thresholds.get('mode')}); "
                       "`evalkit calibrate RUN` for the full tables.")
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _table(title: str) -> Any:

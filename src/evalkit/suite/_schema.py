@@ -34,6 +34,14 @@ class PriceOverride(BaseModel):
     cache_write: float | None = Field(None, ge=0)
 
 
+class RateLimits(BaseModel):
+    """The provider's limits for this model (they differ per model); overrides `execution`."""
+
+    model_config = _FORBID
+    requests_per_minute: float | None = Field(None, gt=0)
+    tokens_per_minute: float | None = Field(None, gt=0)
+
+
 class ConfigSpec(BaseModel):
     """One candidate configuration: prompt template + provider/model + parameters + context policy."""
 
@@ -49,6 +57,7 @@ class ConfigSpec(BaseModel):
     samples: int = Field(1, ge=1, le=20, description="k answers per case (self-consistency uses k >= 2).")
     structured_output: bool = True
     price: PriceOverride | None = None
+    rate_limits: RateLimits | None = None
     options: dict[str, Any] = Field(default_factory=dict, description="Provider options (base_url, api_key_env...).")
 
     @field_validator("options")
