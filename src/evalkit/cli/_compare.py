@@ -15,16 +15,14 @@ def _missing(x: Any) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def _fmt_rate(rate: Any, lo: Any, hi: Any) -> str:
-    if _missing(rate):
-        return "-"
-    return f"{rate:.1%} [{lo:.1%}, {hi:.1%}]"
+def _fmt_rate(rate: Any) -> str:
+    return "-" if _missing(rate) else f"{rate * 100:.1f}"
 
 
 def _fmt_diff(d: Any, lo: Any, hi: Any) -> str:
     if _missing(d):
         return "-"
-    return f"{d * 100:+.1f} pp [{lo * 100:+.1f}, {hi * 100:+.1f}]"
+    return f"{d * 100:+.1f} [{lo * 100:+.1f},{hi * 100:+.1f}]"
 
 
 def _fmt_p(p: Any) -> str:
@@ -34,6 +32,7 @@ def _fmt_p(p: Any) -> str:
 
 
 def _print(comp: Any, max_flips: int) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -46,30 +45,33 @@ def _print(comp: Any, max_flips: int) -> None:
         f"({comp.n_paired} paired cases)")
     for outcome in [comp.outcome] + [o for o in ("good", "correct") if o != comp.outcome]:
         rows = comp.rows(outcome)
-        table = Table(title=f"{outcome} rate: candidate - base (Newcombe paired 95% CI; McNemar exact, Holm across segments)",
-                      title_justify="left")
-        for col, justify in (("segment", "left"), ("n", "right"), ("base", "right"), ("candidate", "right"),
-                             ("diff", "right"), ("b reg", "right"), ("c imp", "right"), ("p", "right"),
-                             ("p adj", "right"), ("", "left")):
-            table.add_column(col, justify=justify, no_wrap=True)
+        # Narrow on purpose: CI logs are 80 columns. Raw p-values and rate intervals are in --json.
+        table = Table(title=f"{outcome} rate %, candidate - base", title_justify="left", box=box.SIMPLE_HEAD,
+                      pad_edge=False, padding=(0, 0))
+        for col, justify in (("segment", "left"), ("n", "right"), ("base", "right"), ("cand", "right"),
+                             ("diff [95% CI]", "right"), ("b", "right"), ("c", "right"), ("p", "right"),
+                             ("", "left")):
+            table.add_column(col, justify=justify, no_wrap=True,
+                             **({"overflow": "ellipsis", "max_width": 20} if col == "segment" else {}))
         for r in rows.itertuples(index=False):
             mark = ""
             if r.significant:
-                mark = "[red]▼ significant[/]" if r.direction == "regressed" else "[green]▲ significant[/]"
+                mark = "[red]▼ sig[/]" if r.direction == "regressed" else "[green]▲ sig[/]"
             seg = f"[bold]{r.segment}[/]" if r.segment == ALL else str(r.segment)
-            table.add_row(seg, str(r.n), _fmt_rate(r.base_rate, r.base_lo, r.base_hi),
-                          _fmt_rate(r.cand_rate, r.cand_lo, r.cand_hi), _fmt_diff(r.diff, r.diff_lo, r.diff_hi),
-                          str(r.b), str(r.c), _fmt_p(r.p_value),
-                          _fmt_p(r.p_adjusted) if r.segment != ALL else "(overall)", mark)
+            p_shown = _fmt_p(r.p_adjusted) if r.segment != ALL else _fmt_p(r.p_value)
+            table.add_row(seg, str(r.n), _fmt_rate(r.base_rate), _fmt_rate(r.cand_rate),
+                          _fmt_diff(r.diff, r.diff_lo, r.diff_hi), str(r.b), str(r.c), p_shown, mark)
         console.print(table)
+    console.print("diff: paired 95% CI (Newcombe); b/c: cases that got worse/better; "
+                  "p: McNemar exact, Holm-adjusted across segments")
     flips = comp.flips[comp.flips["outcome"] == comp.outcome]
     if len(flips):
         ft = Table(title=f"flipped cases ({comp.outcome}): {len(flips)} "
                          f"({int((flips['direction'] == 'regressed').sum())} regressed)"
                          + (f", first {max_flips} shown" if len(flips) > max_flips else ""),
-                   title_justify="left")
+                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         for col in ("case", "segment", "direction", "base", "candidate"):
-            ft.add_column(col)
+            ft.add_column(col, overflow="fold")
         ordered = flips.sort_values(["direction", "segment", "case_id"], ascending=[False, True, True])
         for r in ordered.head(max_flips).itertuples(index=False):
             ft.add_row(str(r.case_id), str(r.segment), r.direction,
