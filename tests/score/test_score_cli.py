@@ -30,7 +30,9 @@ def test_compare_two_runs_prints_and_writes_json(reports_root, tmp_path):
     res = CliRunner().invoke(_app(), ["compare", "runA", "runB", "--json", str(out)],
                              env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
-    assert "legacy_pricing" in res.output and "significant" in res.output and "flipped cases" in res.output
+    assert "flipped cases" in res.output
+    legacy = [line for line in res.output.splitlines() if line.split()[:1] == ["legacy_pricing"]]
+    assert legacy and all("▼ sig" in line for line in legacy)  # flagged on its own row, for good and correct
     data = json.loads(out.read_text())
     assert data["outcomes"]["good"]["significant_regressions"] == ["legacy_pricing"]
     assert data["base"]["run"] == "runA" and data["cand"]["run"] == "runB"

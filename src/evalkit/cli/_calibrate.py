@@ -113,7 +113,8 @@ def register(app: typer.Typer) -> None:
     def calibrate(
         run: Annotated[str, typer.Argument(help="Run id under reports/ (EVALKIT_REPORTS) or a path to a run folder.")],
         config: Annotated[list[str] | None, typer.Option("--config", help="Configuration(s) to calibrate.")] = None,
-        outcome: Annotated[_Outcome, typer.Option(help="Outcome to predict: good or correct.")] = _Outcome.good,
+        outcome: Annotated[_Outcome | None, typer.Option(help="Outcome to predict: good or correct "
+                                                         "(default: the suite's, else good).")] = None,
         alpha: Annotated[float | None, typer.Option(help="Target error rate among automated (default 0.05).")] = None,
         delta: Annotated[float | None, typer.Option(help="Risk that the guarantee fails (default 0.05).")] = None,
         per_segment: Annotated[bool, typer.Option("--per-segment", help="A certified threshold per segment "
@@ -124,7 +125,10 @@ def register(app: typer.Typer) -> None:
         method: Annotated[str | None, typer.Option(help="auto | platt | isotonic | multi | none.")] = None,
         seed: Annotated[int | None, typer.Option(help="Seed for folds and bootstrap.")] = None,
     ) -> None:
-        """Measure calibration, recalibrate out of fold, certify escalation thresholds; writes thresholds.json."""
+        """Measure calibration, recalibrate out of fold, certify escalation thresholds; writes thresholds.json.
+
+        Defaults come from the run's suite (its `calibration` and `economics` sections); options override them.
+        """
         with cli_errors():
             from pydantic import ValidationError
             from rich.console import Console
@@ -135,16 +139,24 @@ def register(app: typer.Typer) -> None:
 
             if per_segment and mode not in (None, _Mode.per_segment):
                 raise ConfigError("--per-segment conflicts with --mode " + mode.value)
-            fields: dict = {"outcome": outcome.value}
-            for key, val in (("alpha", alpha), ("delta", delta), ("method", method), ("seed", seed)):
+            from evalkit._runfolder import read_manifest
+
+            run_dir = _resolve_run(run)
+            suite = (read_manifest(run_dir).get("suite") or {}).get("spec") or {}
+            fields: dict = dict(suite.get("calibration") or {})
+            for key, val in (("outcome", outcome.value if outcome else None), ("alpha", alpha), ("delta", delta),
+                             ("method", method), ("seed", seed)):
                 if val is not None:
                     fields[key] = val
-            fields["mode"] = "per_segment" if per_segment else (mode.value if mode else "global")
-            eco_fields = {k: v for k, v in (("review_cost", review_cost), ("error_cost", error_cost)) if v is not None}
+            if per_segment or mode is not None:
+                fields["mode"] = "per_segment" if per_segment else mode.value  # type: ignore[union-attr]
+            eco_fields = dict(suite.get("economics") or {})
+            eco_fields.update({k: v for k, v in (("review_cost", review_cost), ("error_cost", error_cost))
+                               if v is not None})
             try:
                 spec = CalibrationSpec(**fields)
                 economics = EconomicsSpec(**eco_fields) if eco_fields else None
             except ValidationError as exc:
                 raise ConfigError(f"calibrate options: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
-            result = calibrate_run(_resolve_run(run), spec=spec, economics=economics, configs=config or None)
+            result = calibrate_run(run_dir, spec=spec, economics=economics, configs=config or None)
             _print(result, Console(width=200))

@@ -63,7 +63,7 @@ def _print(comp: Any, max_flips: int) -> None:
                           _fmt_diff(r.diff, r.diff_lo, r.diff_hi), str(r.b), str(r.c), p_shown, mark)
         console.print(table)
     console.print("diff: paired 95% CI (Newcombe); b/c: cases that got worse/better; "
-                  "p: McNemar exact, Holm-adjusted across segments")
+                  "p: McNemar exact, Holm-adjusted across segments; ▼/▲ sig: significant at alpha=0.05")
     flips = comp.flips[comp.flips["outcome"] == comp.outcome]
     if len(flips):
         ft = Table(title=f"flipped cases ({comp.outcome}): {len(flips)} "
