@@ -60,8 +60,8 @@ def write_run(root: Path, df: pd.DataFrame, *, thresholds: dict | None = None, m
         "run_id": run.name, "seed": 3,
         "configs": [{"name": "alpha", "price": {"input": 1e-6, "output": 4e-6, "source": "suite"}},
                     {"name": "beta", "price": None}],
-        "suite": {"projection": {"volume_per_month": 50000, "mix": MIX, "resamples": 200},
-                  "economics": {"review_cost": 5.0, "error_cost": 100.0}},
+        "suite": {"spec": {"projection": {"volume_per_month": 50000, "mix": MIX, "resamples": 200},
+                           "economics": {"review_cost": 5.0, "error_cost": 100.0}}},
     }))
     if thresholds is not None:
         (run / "thresholds.json").write_text(json.dumps(thresholds))

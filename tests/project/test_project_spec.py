@@ -70,8 +70,8 @@ def test_sweep_file_forms(tmp_path) -> None:
 
 
 def test_spec_for_run_merges_suite_and_overrides(tmp_path) -> None:
-    manifest = {"seed": 42, "suite": {"projection": {"volume_per_month": 1000, "mix": {"routine": 1.0},
-                                                     "context_caps": [{"turns": 5}]}}}
+    manifest = {"seed": 42, "suite": {"spec": {"projection": {"volume_per_month": 1000, "mix": {"routine": 1.0},
+                                                              "context_caps": [{"turns": 5}]}}}}
     spec = spec_for_run(manifest)
     assert spec.seed == 42 and spec.volume_per_month == 1000  # seed defaults to the run's
     mix = tmp_path / "mix.yaml"
@@ -83,6 +83,6 @@ def test_spec_for_run_merges_suite_and_overrides(tmp_path) -> None:
     with pytest.raises(ConfigError, match="--volume N and --mix FILE"):
         spec_for_run({})
     with pytest.raises(ConfigError, match="pass --volume N \\("):
-        spec_for_run({"suite": {"projection": {"mix": {"routine": 1.0}}}})
+        spec_for_run({"suite": {"spec": {"projection": {"mix": {"routine": 1.0}}}}})
     with pytest.raises(ConfigError, match="suite projection"):
-        spec_for_run({"suite": {"projection": {"volume_per_month": 10, "mix": {"routine": 2.0}}}})
+        spec_for_run({"suite": {"spec": {"projection": {"volume_per_month": 10, "mix": {"routine": 2.0}}}}})

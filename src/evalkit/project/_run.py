@@ -59,9 +59,8 @@ def spec_for_run(manifest: dict[str, Any], *, volume: int | None = None, mix_fil
 
     Without a projection section, ``--volume`` and ``--mix`` are required; the seed defaults to the run's.
     """
-    suite = manifest.get("suite") or {}
-    data: dict[str, Any] = dict(suite.get("projection") or {})
-    where = "suite projection (manifest.json suite.projection)" if data else "command line"
+    data: dict[str, Any] = dict(_suite_spec(manifest).get("projection") or {})
+    where = "suite projection (manifest.json suite.spec.projection)" if data else "command line"
     if mix_file is not None:
         loaded = load_mix_file(mix_file)
         data["mix"] = loaded["mix"]
@@ -90,11 +89,17 @@ def spec_for_run(manifest: dict[str, Any], *, volume: int | None = None, mix_fil
 
 
 def economics_for_run(manifest: dict[str, Any]) -> EconomicsSpec:
-    raw = (manifest.get("suite") or {}).get("economics") or {}
+    raw = _suite_spec(manifest).get("economics") or {}
     try:
         return EconomicsSpec.model_validate(raw)
     except Exception as exc:
-        raise ConfigError(f"manifest.json suite.economics: invalid: {exc}") from exc
+        raise ConfigError(f"manifest.json suite.spec.economics: invalid: {exc}") from exc
+
+
+def _suite_spec(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The parsed suite `evalkit run` records in the manifest (``suite.spec``)."""
+    suite = manifest.get("suite") or {}
+    return (suite.get("spec") if isinstance(suite.get("spec"), dict) else None) or {}
 
 
 def _read_scores(path: Path):
