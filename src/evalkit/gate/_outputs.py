@@ -60,10 +60,15 @@ def _observed(r: GateResult) -> str:
 
 def summary_markdown(report: GateReport) -> str:
     head = "PASSED" if report.passed else "FAILED"
+    if not report.results:
+        head = "no gates declared"
+    counts = {k: sum(1 for r in report.results if r.status == k) for k in ("pass", "fail", "skip")}
+    tally = f"{counts['pass']} passed, {counts['fail']} failed"
+    if counts["skip"]:
+        tally += f", {counts['skip']} skipped (they need a baseline: --baseline RUN)"
     lines = [f"## evalkit gates: {head}", ""]
     lines.append(f"Run `{report.run_id}`" + (f" vs baseline `{report.baseline_run_id}`" if report.baseline_run_id
-                                             else " (no baseline)")
-                 + f" - {len(report.results) - len(report.failed)}/{len(report.results)} gate checks passed.")
+                                             else " (no baseline)") + f": {tally}.")
     if report.simulated:
         lines.append("")
         lines.append("> **simulated**: numbers come from a simulated provider, not a real model.")
