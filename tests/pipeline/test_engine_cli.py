@@ -164,3 +164,20 @@ configs:
     assert (valid["confidence"] == valid["confidence_consistency"]).all()
     assert set(valid["confidence"].dropna().round(2)) <= {0.25, 0.5, 0.75, 1.0}
     assert valid["confidence"].nunique() > 1  # samples disagree on some cases
+
+
+def test_logprob_confidence_through_the_openai_sdk(tmp_path):
+    """confidence: logprob reads the chosen action's token probability from the SDK's logprobs."""
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    with LoopbackServer() as server:
+        suite = write_suite(tmp_path, server.openai_base_url, limit=30)
+        suite.write_text(suite.read_text().replace("    params: {temperature: 0}",
+                                                   "    params: {temperature: 0}\n    confidence: logprob"))
+        proc = evalkit(["run", str(suite), "--quiet", "--reports", str(reports)], tmp_path, home)
+        assert proc.returncode == 0, proc.stderr
+    scores = pd.read_parquet(only_run(reports) / "scores.parquet")
+    ok = scores[scores["status"] == "ok"]
+    assert len(ok) >= 25 and ok["confidence_logprob"].notna().all()
+    assert (ok["confidence"] == ok["confidence_logprob"]).all()
+    # The token probability is the less overconfident signal of the two (see docs/domain.md).
+    assert ok["confidence_logprob"].mean() < ok["confidence_stated"].mean()

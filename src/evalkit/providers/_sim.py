@@ -39,13 +39,26 @@ def sim_respond(request: ModelRequest, *, task: str = "upgrades", seed: int = 0)
     answer = get_task(task).simulate(  # type: ignore[attr-defined]
         text, profile=_profile(request.model), seed=int(request.params.get("seed", seed)),
         sample_index=request.sample_index, temperature=float(request.params.get("temperature", 0.0)))
-    logprobs = None
-    if request.logprobs and answer.action:
-        logprobs = [TokenLogprob(token=answer.action, logprob=math.log(answer.action_probability))]
+    logprobs = _logprobs(answer.text, answer.action, answer.action_probability) if request.logprobs else None
     usage = Usage(input_tokens=count_message_tokens(request.messages), output_tokens=count_tokens(answer.text),
                   cached_tokens=0, reasoning_tokens=0)
     return ModelResponse(text=answer.text, usage=usage, model_version=f"sim-{_profile(request.model)}-2026.11",
                          finish_reason="stop", token_logprobs=logprobs, latency_s=time.perf_counter() - started)
+
+
+def _logprobs(text: str, action: str | None, probability: float) -> list[TokenLogprob] | None:
+    """Token logprobs spelling the whole output, as real APIs return them: the action value
+    carries the model's probability, the surrounding tokens are certain."""
+    if not action:
+        return None
+    at = text.find(f'"action": "{action}"')
+    if at < 0:
+        return None
+    start = at + len('"action": "')
+    end = start + len(action)
+    return [TokenLogprob(token=text[:start], logprob=0.0),
+            TokenLogprob(token=text[start:end], logprob=math.log(probability)),
+            TokenLogprob(token=text[end:], logprob=0.0)]
 
 
 class SimProvider:
