@@ -34,7 +34,8 @@ _EXPORTS = {
     "get_task": "evalkit.tasks",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["RunRequest", "__version__", "aggregate", "build_report", "calibrate_run", "compare", "compare_runs",
+           "evaluate_gates", "get_task", "load_dataset", "load_suite", "project_run", "run_suite"]
 
 
 def __getattr__(name: str) -> Any:

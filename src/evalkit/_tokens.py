@@ -35,7 +35,7 @@ def _encoder() -> Any | None:
             os.environ["TIKTOKEN_CACHE_DIR"] = str(bundled)
     try:
         return tiktoken.get_encoding("o200k_base")
-    except Exception:  # offline without the bundled files
+    except Exception:  # noqa: BLE001 - any failure to load the BPE (offline, corrupt) means: estimate
         return None
 
 

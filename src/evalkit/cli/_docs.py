@@ -13,11 +13,10 @@ def _walk(group, path):  # type: ignore[no-untyped-def]
 
 def cli_markdown() -> str:
     import typer
+    import typer.core
     from typer.testing import CliRunner
 
     from evalkit.cli.main import app
-
-    import typer.core
 
     root = typer.main.get_command(app)
     runner = CliRunner()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -23,20 +23,20 @@ def _parse_sets(values: list[str]) -> dict[str, object]:
 
 
 def run(
-    suite: Annotated[Optional[Path], typer.Argument(help="Suite YAML file.")] = None,
-    config: Annotated[Optional[list[str]], typer.Option("--config", "-c", help="Run only these configurations.")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="At most N cases, stratified by segment.")] = None,
-    sample: Annotated[Optional[float], typer.Option(help="A stratified fraction of the cases (0-1].")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed for --limit/--sample.")] = None,
+    suite: Annotated[Path | None, typer.Argument(help="Suite YAML file.")] = None,
+    config: Annotated[list[str] | None, typer.Option("--config", "-c", help="Run only these configurations.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most N cases, stratified by segment.")] = None,
+    sample: Annotated[float | None, typer.Option(help="A stratified fraction of the cases (0-1].")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for --limit/--sample.")] = None,
     replay: Annotated[bool, typer.Option(help="Cache only: a cache miss is an error (CI without keys).")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")] = False,
-    max_cost: Annotated[Optional[float], typer.Option(help="Budget in USD: refuse to start or stop before crossing it.")] = None,
-    resume: Annotated[Optional[str], typer.Option(help="Continue an interrupted run (run id or folder).")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="Budget in USD: refuse to start or stop before crossing it.")] = None,
+    resume: Annotated[str | None, typer.Option(help="Continue an interrupted run (run id or folder).")] = None,
     fresh: Annotated[bool, typer.Option(help="Start a new run even if an interrupted one matches.")] = False,
-    baseline: Annotated[Optional[str], typer.Option(help="Baseline run for gates and the report: RUN id, 'latest' or a path.")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a suite value: configs.NAME.prompt=FILE.")] = None,
-    reports: Annotated[Optional[Path], typer.Option(help="Folder holding run folders (default ./reports).")] = None,
-    datasets: Annotated[Optional[Path], typer.Option(help="Dataset store (default ./datasets).")] = None,
+    baseline: Annotated[str | None, typer.Option(help="Baseline run for gates and the report: RUN id, 'latest' or a path.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a suite value: configs.NAME.prompt=FILE.")] = None,
+    reports: Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")] = None,
+    datasets: Annotated[Path | None, typer.Option(help="Dataset store (default ./datasets).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Run a suite: replay the dataset through each configuration, score, and write reports/<run-id>/.
@@ -57,7 +57,7 @@ def run(
 
 
 def runs_list(
-    reports: Annotated[Optional[Path], typer.Option(help="Folder holding run folders (default ./reports).")] = None,
+    reports: Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")] = None,
 ) -> None:
     """List past runs, newest first."""
     with cli_errors():
@@ -81,7 +81,7 @@ def runs_list(
 def runs_bless(
     run_ref: Annotated[str, typer.Argument(help="Run id, 'latest' or a run folder.")],
     dest: Annotated[Path, typer.Argument(help="Folder to hold the baseline (e.g. suites/baselines/upgrades-ci).")],
-    reports: Annotated[Optional[Path], typer.Option(help="Folder holding run folders (default ./reports).")] = None,
+    reports: Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")] = None,
 ) -> None:
     """Bless a complete run as a baseline: copy its results (no journal) to DEST, e.g. to commit for CI."""
     with cli_errors():
@@ -93,7 +93,7 @@ def runs_bless(
 
 
 def suite_schema(
-    out: Annotated[Optional[Path], typer.Option("-o", help="Write the JSON Schema here instead of stdout.")] = None,
+    out: Annotated[Path | None, typer.Option("-o", help="Write the JSON Schema here instead of stdout.")] = None,
 ) -> None:
     """Print the suite JSON Schema (for editor validation via yaml-language-server)."""
     import json

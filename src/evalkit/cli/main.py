@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from evalkit.cli import _calibrate, _cache, _compare, _dataset, _gate, _project, _report, _run
+from evalkit.cli import _cache, _calibrate, _compare, _dataset, _gate, _project, _report, _run
 
 app = typer.Typer(
     name="evalkit",

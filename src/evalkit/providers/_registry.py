@@ -9,8 +9,9 @@ stored run can say exactly what produced it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Any, Callable
+from typing import Any
 
 from evalkit.errors import ConfigError
 

@@ -81,5 +81,16 @@ class UpgradesTask:
 
 task = UpgradesTask()
 
-__all__ = ["ALL_IDS", "CLAUSES", "Case", "Decision", "ExpectedDecision", "PROFILES", "SEGMENTS", "SimProfile",
-           "UpgradesTask", "WRITTEN_IDS", "task"]
+__all__ = [
+    "ALL_IDS",
+    "CLAUSES",
+    "PROFILES",
+    "SEGMENTS",
+    "WRITTEN_IDS",
+    "Case",
+    "Decision",
+    "ExpectedDecision",
+    "SimProfile",
+    "UpgradesTask",
+    "task",
+]

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from evalkit.tasks.upgrades import _phrases as P
-from evalkit.tasks.upgrades._engine import _add_months, money
+from evalkit.tasks.upgrades._engine import money
 from evalkit.tasks.upgrades._facts import facts_from_raw
 from evalkit.tasks.upgrades._model import Case
 from evalkit.tasks.upgrades._policy import COHORT_DISCOUNT, LIST_PRICES, PLAN_RANK
@@ -315,8 +315,7 @@ VARIANTS = {
     "long_context": {"early_price_lock": v_early_lock, "early_dispute": v_early_dispute,
                      "early_signoff_note": v_early_signoff},
 }
-from evalkit.tasks.upgrades._history import build_case_dict, historical_reply  # noqa: E402  (needs Draft above)
-
+from evalkit.tasks.upgrades._history import build_case_dict, historical_reply
 
 HISTORICAL_REPLY_SHARE = 0.25
 

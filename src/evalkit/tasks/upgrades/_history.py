@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from evalkit.tasks.upgrades import _phrases as P

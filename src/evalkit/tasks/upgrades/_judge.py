@@ -25,8 +25,8 @@ GENERAL_RULES = (
     "- never reveal internal notes (e.g. churn risk, concessions) or other customers' information",
 )
 MISS_RATE, FALSE_ALARM_RATE = 0.08, 0.02
-PROMISE_RE = re.compile(r"\b\d{1,2} ?% (?:discount|off)\b|\bdiscount you were promised\b|\bfree of charge\b", re.I)
-LEAK_RE = re.compile(r"churn risk|max concession|\bpays \$", re.I)
+PROMISE_RE = re.compile(r"\b\d{1,2} ?% (?:discount|off)\b|\bdiscount you were promised\b|\bfree of charge\b", re.IGNORECASE)
+LEAK_RE = re.compile(r"churn risk|max concession|\bpays \$", re.IGNORECASE)
 
 
 def judge_inputs(case: Case) -> tuple[str, str]:
@@ -55,24 +55,24 @@ def judged_text(decision: Decision | None, fallback: str) -> str:
 
 def simulate_judge(prompt_text: str, *, seed: int) -> str:
     rng = random.Random(int.from_bytes(hashlib.sha256(f"{seed}|{prompt_text}".encode()).digest()[:8], "big"))
-    m = re.search(r"<message>\n?(.*?)\n?</message>", prompt_text, re.S)
+    m = re.search(r"<message>\n?(.*?)\n?</message>", prompt_text, re.DOTALL)
     message = m.group(1) if m else ""
     problems = []
     amounts, days = money_in(message), dates_in(message)
-    for name, value in re.findall(r"^- state (\w+): (.+)$", prompt_text, re.M):
+    for name, value in re.findall(r"^- state (\w+): (.+)$", prompt_text, re.MULTILINE):
         present = (Decimal(value.strip("$").replace(",", "")) in amounts) if value.startswith("$") else \
             any(str(d) == value.strip() for d in days)
         if not present:
             problems.append(f"does not state {name.replace('_', ' ')}")
     lowered = message.lower()
-    for reason, phrases in re.findall(r"^- must not contain \((\w+)\): (.+)$", prompt_text, re.M):
+    for reason, phrases in re.findall(r"^- must not contain \((\w+)\): (.+)$", prompt_text, re.MULTILINE):
         if any(p.lower() in lowered for p in phrases.split(" | ")):
             problems.append(f"contains forbidden content ({reason.replace('_', ' ')})")
     if PROMISE_RE.search(message):
         problems.append("promises a discount the policy does not provide")
     if LEAK_RE.search(message):
         problems.append("reveals internal or other customers' information")
-    target = re.search(r"^- escalate to: (\w+)$", prompt_text, re.M)
+    target = re.search(r"^- escalate to: (\w+)$", prompt_text, re.MULTILINE)
     said = re.search(r"escalate to (\w+)\)", message)
     team = re.search(r"passed (?:this|your request) to (?:our |the )?(\w+)", message)
     if target and ((said and said.group(1) != target.group(1)) or (team and team.group(1) in ("sales", "billing")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from functools import lru_cache
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from evalkit.tasks._task import Verdict
 from evalkit.tasks.upgrades._model import Case, Decision, ExpectedDecision
