@@ -1,7 +1,8 @@
 """Benchmark: scoring 1,000,000 synthetic case-results in < 20 s and < 2 GB.
 
 What is measured (all of it actually done, nothing extrapolated):
-  1. parse+rubric - ``parse_decision`` into the upgrades ``Decision`` on every one of the N
+  1. parse+rubric - (``evalkit.run._verdicts.judge_outputs``, the runner's path: forked workers
+                 for large batches) ``parse_decision`` into the upgrades ``Decision`` on every one of the N
                  model outputs (a realistic mix: bare JSON, fenced JSON with prose,
                  tool-call envelopes, truncated and garbage answers), then the task's
                  correctness/goodness rubric (``task.score``) against its real case;
@@ -31,12 +32,60 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from evalkit.score import aggregate, compare, comparison_to_dict, parse_decision, read_scores, summary_dict
+
+from evalkit.score import aggregate, compare, comparison_to_dict, read_scores, summary_dict
 
 TARGET_S = 20.0
 TARGET_MB = 2048.0
 SEGMENTS = ("routine", "legacy_pricing", "open_dispute", "promotion_end", "injected_instruction",
             "seat_reduction", "undocumented_exception", "mid_cycle_change")
+
+
+class PssSampler:
+    """Peak of the summed PSS (proportional set size) of this process and its children,
+    sampled from /proc every 250 ms. PSS counts pages shared copy-on-write with forked
+    workers once, so the sum is the real memory the machine gives the job (Linux only)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "PssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.peak_kb = max(self.peak_kb, self._total_kb())
+
+    @staticmethod
+    def _total_kb() -> int:
+        me = os.getpid()
+        pids = [me]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        if int(fh.read().rsplit(")", 1)[1].split()[1]) == me:
+                            pids.append(int(entry))
+                except (OSError, ValueError, IndexError):
+                    continue
+        total = 0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/smaps_rollup") as fh:
+                    total += sum(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
+            except (OSError, ValueError):
+                continue
+        return total
+
 
 
 def _peak_mb() -> float:
@@ -110,7 +159,8 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
 
     t0 = time.perf_counter()
-    from evalkit.tasks.upgrades import Decision, task
+    from evalkit.run._verdicts import judge_outputs
+    from evalkit.tasks.upgrades import task
 
     cases = list(task.generate(2000, 1))
     outputs = make_outputs(args.rows, rng, cases)
@@ -123,6 +173,8 @@ def main() -> int:
 
     phases: dict[str, float] = {}
     cpu0 = time.process_time()
+    sampler = PssSampler()
+    sampler.__enter__()
     load0 = os.getloadavg()[0]
     t = time.perf_counter()
     # One-off library imports (statsmodels/scipy, loaded lazily by the first interval)
@@ -133,12 +185,14 @@ def main() -> int:
     phases["imports"] = time.perf_counter() - t
     t = time.perf_counter()
     # The runner consumes each result into columns; it does not keep 1M result objects.
-    n_invalid = n_good = 0
-    n_cases = len(cases)
-    for i, text in enumerate(outputs):
-        decision = parse_decision(text, Decision).decision
-        n_invalid += decision is None
-        n_good += task.score(cases[i % n_cases], decision).good
+    # The runner's own path: parse + rubric, in forked workers for large batches.
+    case_map = {c.case_id: c for c in cases}
+    ids = [c.case_id for c in cases]
+    items = [(ids[i % len(ids)], text, True) for i, text in enumerate(outputs)]
+    judged = judge_outputs(task, case_map, items)
+    n_invalid = sum(j.status != "ok" for j in judged)
+    n_good = sum(j.good for j in judged)
+    del items, judged
     phases["parse+rubric"] = time.perf_counter() - t
     del outputs
 
@@ -159,7 +213,10 @@ def main() -> int:
 
     total = sum(phases.values())
     cpu = time.process_time() - cpu0
-    peak = _peak_mb()
+    sampler.__exit__(None, None, None)
+    parent = _peak_mb()
+    peak = max(parent, sampler.peak_kb / 1024) if sampler.peak_kb else parent
+    print(f"peak memory: {peak:.0f} MB (summed PSS of this process and its workers; parent max RSS {parent:.0f} MB)")
     for name, secs in phases.items():
         print(f"  {name:<13} {secs:7.2f} s")
     print(f"rows {len(table):,}; invalid outputs {n_invalid:,}; good {n_good:,}; aggregate rows {len(agg)}; "

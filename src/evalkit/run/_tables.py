@@ -56,44 +56,52 @@ def _case_usage(records: list[CallRecord]) -> dict[str, Any]:
 def scores_table(*, run_id: str, task: Any, cases: Mapping[str, Any], records: Sequence[CallRecord],
                  prompts: Mapping[str, Mapping[str, CasePrompt]], confidence_source: Mapping[str, str],
                  simulated: Mapping[str, bool]) -> pd.DataFrame:
-    from evalkit.score import action_logprob_confidence, consistency_confidence, parse_decision
+    from evalkit.run._verdicts import judge_outputs
+    from evalkit.score import action_logprob_confidence, consistency_confidence
 
     grouped: dict[tuple[str, str], list[CallRecord]] = defaultdict(list)
     for r in records:
         grouped[(r.config, r.case_id)].append(r)
+    # Parse every answered sample and score every main answer in one (possibly parallel) pass.
+    items, where = [], {}
+    for key, recs in grouped.items():
+        recs.sort(key=lambda r: r.sample_index)
+        for r in recs:
+            if r.status == "ok" and r.response is not None:
+                where[(key, r.sample_index)] = len(items)
+                items.append((r.case_id, r.response.text, r.sample_index == recs[0].sample_index))
+    judged = judge_outputs(task, cases, items)
     rows = []
     for (config, case_id), recs in grouped.items():
-        recs.sort(key=lambda r: r.sample_index)
         case, main = cases[case_id], recs[0]
-        decision, invalid_reason, status = None, None, "ok"
-        if main.status != "ok" or main.response is None:
+        j = judged[where[((config, case_id), main.sample_index)]] if ((config, case_id), main.sample_index) in where \
+            else None
+        if j is None:
             status, invalid_reason = "failed", f"{main.error_class}: {main.error_message}"
+            verdict = task.score(case, None)
+            j_correct, j_good, j_deferred, j_wrong, j_reasons = (verdict.correct, verdict.good, verdict.deferred,
+                                                                 verdict.wrong_fields, verdict.reasons)
         else:
-            parsed = parse_decision(main.response.text, task.decision_model)
-            decision = parsed.decision
-            if decision is None:
-                status, invalid_reason = "invalid", parsed.error
-        verdict = task.score(case, decision)
-        stated = decision.confidence if decision is not None else None
-        action = decision.action if decision is not None else None
+            status, invalid_reason = j.status, j.error if j.status != "ok" else None
+            j_correct, j_good, j_deferred, j_wrong, j_reasons = j.correct, j.good, j.deferred, j.wrong_fields, j.reasons
+        action = j.action if j is not None else None
+        stated = j.confidence if j is not None else None
         logprob = (action_logprob_confidence(main.response.token_logprobs, action)
-                   if decision is not None and main.response is not None and main.response.token_logprobs else None)
+                   if action is not None and main.response is not None and main.response.token_logprobs else None)
         consistency = None
         if len(recs) > 1:
-            actions = []
-            for r in recs:
-                d = parse_decision(r.response.text, task.decision_model).decision if r.response is not None else None
-                actions.append(d.action if d is not None else None)
+            actions = [judged[where[((config, case_id), r.sample_index)]].action
+                       if ((config, case_id), r.sample_index) in where else None for r in recs]
             consistency = consistency_confidence(actions, action)
         chosen = {"stated": stated, "logprob": logprob, "consistency": consistency}[confidence_source[config]]
         p = prompts[config][case_id]
         rows.append({
             "run_id": run_id, "config": config, "case_id": case_id, "segment": case.segment, "variant": case.variant,
             "status": status, "invalid_reason": invalid_reason, "action": action,
-            "expected_action": case.reviewed.action, "deferred": bool(verdict.deferred),
-            "correct": bool(verdict.correct), "good": bool(verdict.good),
-            "wrong_fields": list(verdict.wrong_fields), "reasons": list(verdict.reasons),
-            "confidence": chosen if decision is not None else None, "confidence_stated": stated,
+            "expected_action": case.reviewed.action, "deferred": bool(j_deferred),
+            "correct": bool(j_correct), "good": bool(j_good),
+            "wrong_fields": list(j_wrong), "reasons": list(j_reasons),
+            "confidence": chosen if action is not None else None, "confidence_stated": stated,
             "confidence_logprob": logprob, "confidence_consistency": consistency,
             **_case_usage(recs),
             "history_turns_total": p.history_turns_total, "history_turns_included": p.history_turns_included,
