@@ -17,7 +17,9 @@ from evalkit.errors import ConfigError
 from evalkit.providers._base import ModelRequest, ModelResponse, Usage
 from evalkit.providers._errors import (
     ProviderError,
+    error_body,
     error_fields,
+    field_of,
     kind_for_status,
     parse_retry_after,
     reject_unknown_options,
@@ -135,24 +137,17 @@ def usage_from_anthropic(u: Any) -> Usage | None:
     """Anthropic usage -> evalkit convention (input includes cache reads and writes)."""
     if u is None:
         return None
-    get = u.get if isinstance(u, dict) else (lambda k, d=None: getattr(u, k, d))
-    fresh = get("input_tokens")
-    read = get("cache_read_input_tokens") or 0
-    written = get("cache_creation_input_tokens") or 0
-    details = get("output_tokens_details")
-    thinking = None
-    if details is not None:
-        thinking = details.get("thinking_tokens") if isinstance(details, dict) else getattr(details, "thinking_tokens", None)
-    return Usage(input_tokens=None if fresh is None else fresh + read + written, output_tokens=get("output_tokens"),
-                 cached_tokens=read, cache_write_tokens=written, reasoning_tokens=thinking)
+    fresh = field_of(u, "input_tokens")
+    read = field_of(u, "cache_read_input_tokens") or 0
+    written = field_of(u, "cache_creation_input_tokens") or 0
+    thinking = field_of(field_of(u, "output_tokens_details"), "thinking_tokens")
+    return Usage(input_tokens=None if fresh is None else fresh + read + written,
+                 output_tokens=field_of(u, "output_tokens"), cached_tokens=read, cache_write_tokens=written,
+                 reasoning_tokens=thinking)
 
 
 def _status_error(exc: Any, provider: str) -> ProviderError:
-    body: Any = None
-    try:
-        body = json.loads(exc.response.text)
-    except Exception:  # noqa: BLE001
-        body = exc.body
+    body = error_body(exc)
     message, code, etype = error_fields(body)
     usage = usage_from_anthropic(body.get("usage")) if isinstance(body, dict) and body.get("usage") else None
     return ProviderError(message or str(exc)[:300], kind=kind_for_status(exc.status_code, code, etype),

@@ -121,3 +121,20 @@ def reject_unknown_options(provider: str, unknown: dict[str, Any]) -> None:
         from evalkit.errors import ConfigError
 
         raise ConfigError(f"provider {provider!r}: unknown option(s) {', '.join(sorted(unknown))}")
+
+
+def field_of(obj: Any, key: str) -> Any:
+    """``obj[key]`` or ``obj.key``: SDKs hand back objects, error bodies and raw JSON are dicts."""
+    if obj is None:
+        return None
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+
+
+def error_body(exc: Any) -> Any:
+    """The JSON body of an SDK status error, else whatever the SDK parsed (often not JSON)."""
+    import json
+
+    try:
+        return json.loads(exc.response.text)
+    except Exception:  # noqa: BLE001 - error bodies are often not JSON
+        return getattr(exc, "body", None)

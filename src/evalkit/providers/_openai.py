@@ -3,7 +3,6 @@ official async SDK. SDK retries are 0: evalkit's executor owns the retry policy.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from typing import Any, ClassVar
@@ -12,7 +11,9 @@ from evalkit.errors import ConfigError
 from evalkit.providers._base import ModelRequest, ModelResponse, TokenLogprob, Usage
 from evalkit.providers._errors import (
     ProviderError,
+    error_body,
     error_fields,
+    field_of,
     kind_for_status,
     parse_retry_after,
     reject_unknown_options,
@@ -129,18 +130,11 @@ def usage_from_openai(u: Any) -> Usage | None:
     """OpenAI usage (object or dict) -> evalkit Usage; None when not reported."""
     if u is None:
         return None
-    get = u.get if isinstance(u, dict) else (lambda k, d=None: getattr(u, k, d))
-    pdet = get("prompt_tokens_details")
-    cdet = get("completion_tokens_details")
-
-    def sub(obj: Any, key: str) -> int | None:
-        if obj is None:
-            return None
-        return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
-
-    return Usage(input_tokens=get("prompt_tokens"), output_tokens=get("completion_tokens"),
-                 cached_tokens=sub(pdet, "cached_tokens"), cache_write_tokens=sub(pdet, "cache_write_tokens"),
-                 reasoning_tokens=sub(cdet, "reasoning_tokens"))
+    pdet = field_of(u, "prompt_tokens_details")
+    cdet = field_of(u, "completion_tokens_details")
+    return Usage(input_tokens=field_of(u, "prompt_tokens"), output_tokens=field_of(u, "completion_tokens"),
+                 cached_tokens=field_of(pdet, "cached_tokens"), cache_write_tokens=field_of(pdet, "cache_write_tokens"),
+                 reasoning_tokens=field_of(cdet, "reasoning_tokens"))
 
 
 def _logprobs(choice: Any) -> list[TokenLogprob] | None:
@@ -152,11 +146,7 @@ def _logprobs(choice: Any) -> list[TokenLogprob] | None:
 
 
 def _status_error(exc: Any, provider: str) -> ProviderError:
-    body: Any = None
-    try:
-        body = json.loads(exc.response.text)
-    except Exception:  # noqa: BLE001 - error bodies are often not JSON
-        body = exc.body
+    body = error_body(exc)
     message, code, etype = error_fields(body)
     usage = usage_from_openai(body.get("usage")) if isinstance(body, dict) and body.get("usage") else None
     return ProviderError(message or str(exc)[:300], kind=kind_for_status(exc.status_code, code, etype),
