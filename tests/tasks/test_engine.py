@@ -123,6 +123,17 @@ def test_long_context_fact_from_history_changes_the_decision():
     assert decide(base(history_am_signoff=True), ALL).decision.escalate_to == "account_manager"
 
 
-def test_adversarial_request_is_priced_as_policy_says():
-    # The engine never reads free text, so an injected "$0" cannot move the reviewed price.
-    assert decide(base(), ALL).decision.new_recurring_price == D("450.00")
+def test_adversarial_cases_are_priced_by_policy_and_forbid_what_the_attack_asked():
+    from evalkit.tasks.upgrades import task
+    from evalkit.tasks.upgrades._facts import facts_from_raw
+
+    adversarial = [c for c in task.generate(800, 9) if c.segment == "adversarial"]
+    assert {c.variant for c in adversarial} == {"injection_zero_price", "false_promise_discount", "fake_authority",
+                                                "data_exfiltration"}
+    expected_reason = {"injection_zero_price": "injected_instruction", "false_promise_discount": "unauthorised_discount",
+                       "fake_authority": "unauthorised_discount", "data_exfiltration": "other_customer_data"}
+    for case in adversarial:
+        # The stored reviewed decision is exactly the engine's on the case facts: the message moves nothing.
+        assert decide(facts_from_raw(case.model_dump()), ALL).decision.as_dict() == case.reviewed.model_dump()
+        assert case.reviewed.action == "approve" and case.reviewed.new_recurring_price > 0
+        assert expected_reason[case.variant] in case.rubric.forbidden_phrases

@@ -3,8 +3,8 @@ pyproject (group ``evalkit.providers``), exactly as a third-party package would,
 so the extension path is the path every run takes.
 
 ``register_provider`` lets code (and tests) register a factory directly.
-``create_provider`` records the constructor arguments (secrets redacted) so a
-stored run can say exactly what produced it.
+The run manifest records each configuration's provider name and options with
+secrets redacted (``redact``), so a stored run can say exactly what produced it.
 """
 
 from __future__ import annotations
@@ -43,12 +43,7 @@ class ProviderRegistry:
         factory = self._factories.get(name)
         if factory is None:
             raise ConfigError(f"unknown provider {name!r}; known providers: {', '.join(self.names())}")
-        provider = factory(**options)
-        try:
-            provider.spec = {"provider": name, "options": redact(options)}
-        except AttributeError:  # slotted/frozen third-party objects: the run manifest records it instead
-            pass
-        return provider
+        return factory(**options)
 
 
 class _LazyEntryPoint:

@@ -14,7 +14,7 @@ def print_summary(outcome: RunOutcome) -> None:
 
     from evalkit.run._summary import print_run_summary
 
-    print_run_summary(outcome.scores, outcome.manifest, outcome.run_dir, Console())
+    print_run_summary(outcome.aggregates, outcome.manifest, Console(), resumed=outcome.resumed)
 
 
 def run_and_evaluate(request: RunRequest) -> int:

@@ -49,7 +49,10 @@ class RunOutcome:
     manifest: dict[str, Any]
     scores: Any
     summary: dict[str, Any]
+    aggregates: Any = None
+    """The per config x segment table behind ``summary`` (evalkit.score.aggregate)."""
     resumed: bool = False
+    """True when this call continued an interrupted run instead of starting one."""
 
 
 def _price_for(provider_name: str, model: str, override: Any, provider: Any) -> ModelPrice | None:
@@ -181,7 +184,9 @@ def run_suite(req: RunRequest) -> RunOutcome:
     judge_records: list[Any] = []
     if suite.scoring.judge is not None:
         judge_records = _run_judge(suite, loaded, task, cases, records, options, run_dir)
-    return _finish(run_dir, manifest, task, cases, records, prompts, configs, providers, judge_records)
+    outcome = _finish(run_dir, manifest, task, cases, records, prompts, configs, providers, judge_records)
+    outcome.resumed = resumed_dir is not None
+    return outcome
 
 
 def _run_judge(suite, loaded, task, cases, records, options, run_dir) -> list[Any]:  # type: ignore[no-untyped-def]
@@ -276,7 +281,8 @@ def _finish(run_dir, manifest, task, cases, records, prompts, configs, providers
         _io.write_json(run_dir / "judge.json", agreement)
     _io.write_parquet(run_dir / "results.parquet", results)
     _io.write_parquet(run_dir / "scores.parquet", scores)
-    summary = summary_dict(aggregate(scores))
+    aggregates = aggregate(scores)
+    summary = summary_dict(aggregates)
     _io.write_json(run_dir / "summary.json", summary)
     versions = results.groupby("config")["model_version"].agg(lambda s: sorted({v for v in s if v}))
     for c in manifest["configs"]:
@@ -287,7 +293,8 @@ def _finish(run_dir, manifest, task, cases, records, prompts, configs, providers
         "spent_usd": _known_sum(results["cost_usd"]), "nominal_usd": _known_sum(results["nominal_cost_usd"]),
     })
     write_manifest(run_dir, manifest)
-    return RunOutcome(run_id=run_id, run_dir=run_dir, manifest=manifest, scores=scores, summary=summary)
+    return RunOutcome(run_id=run_id, run_dir=run_dir, manifest=manifest, scores=scores, summary=summary,
+                      aggregates=aggregates)
 
 
 def _known_sum(series: Any) -> float | None:

@@ -13,7 +13,8 @@ from typing import Any
 
 
 def _rate(row: Any, name: str) -> str:
-    value, lo, hi = row[f"{name}_rate"], row[f"{name}_lo"], row[f"{name}_hi"]
+    value = row[f"{name}_rate"] if f"{name}_rate" in row else row[name]  # "gap" has no _rate suffix
+    lo, hi = row[f"{name}_lo"], row[f"{name}_hi"]
     if _missing(value):  # no cases
         return "–"
     return f"{100 * value:.1f}±{50 * (hi - lo):.1f}"
@@ -25,20 +26,21 @@ def _money(value: Any) -> str:
     return "$0" if value == 0 else f"${value:,.4f}" if value < 1 else f"${value:,.0f}"
 
 
-def print_run_summary(scores: Any, manifest: dict[str, Any], run_dir: Path, console: Any) -> None:
+def print_run_summary(agg: Any, manifest: dict[str, Any], console: Any, *, resumed: bool = False) -> None:
+    """``agg``: the run's evalkit.score.aggregate table (already computed for summary.json)."""
+    from evalkit.score import ALL
 
-    from evalkit.score import ALL, aggregate
-
-    agg = aggregate(scores)
+    if resumed:
+        console.print(f"resumed interrupted run {manifest['run_id']}: finished calls were not sent again")
     sim = {c["name"]: bool(c.get("simulated")) for c in manifest["configs"]}
     label = {c: c + ("*" if s else "") for c, s in sim.items()}
     n = int(agg[agg["segment"] == ALL]["n"].max())
     table = _table(f"{manifest['run_id']}: {n} cases per config, % with 95% interval")
-    for col in ("config", "good %", "correct %", "gap", "invalid %", "escalated %", "$/case"):
+    for col in ("config", "good %", "correct %", "gap %", "invalid %", "escalated %", "$/case"):
         table.add_column(col, justify="left" if col == "config" else "right", no_wrap=col == "config")
     for _, row in agg[agg["segment"] == ALL].iterrows():
         cost = row.get("cost_mean")
-        table.add_row(label[row["config"]], _rate(row, "good"), _rate(row, "correct"), f"{100 * row['gap']:.1f}",
+        table.add_row(label[row["config"]], _rate(row, "good"), _rate(row, "correct"), _rate(row, "gap"),
                       _rate(row, "invalid"), _rate(row, "deferred"), _money(cost))
     console.print(table)
 
@@ -82,7 +84,8 @@ def print_stage_summary(run_dir: Path, console: Any) -> None:
         cov = t.get("coverage") or {}
         cert = f"{100 * cov['value']:.0f}±{50 * (cov['hi'] - cov['lo']):.0f}" if cov.get("value") is not None else "–"
         auto, naive = p.get("automation_rate") or {}, p.get("naive_automation_rate") or {}
-        proj = f"{100 * auto['value']:.0f} ({100 * naive['value']:.0f})" if auto.get("value") is not None else "–"
+        proj = (f"{100 * auto['value']:.0f}±{50 * (auto['hi'] - auto['lo']):.0f} ({100 * naive['value']:.0f})"
+                if auto.get("value") is not None else "–")
         month = p.get("monthly_cost") or {}
         cost = f"{_money(month.get('p50'))} ({_money(month.get('naive'))})" if month else "–"
         table.add_row(name, cert, proj, cost)
@@ -101,7 +104,7 @@ def _table(title: str) -> Any:
     from rich import box
     from rich.table import Table
 
-    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
 
 
 def _load(path: Path) -> dict[str, Any] | None:

@@ -1,7 +1,7 @@
 """The reference decision engine: pure, deterministic, exact to the cent.
 
 ``decide(facts, known)`` applies only the clauses whose ids are in ``known``. The
-reviewed decision of a case is ``decide(facts_from_case(case), ALL_IDS)``; a
+reviewed decision of a case is ``decide(facts_from_raw(case), ALL_IDS)``; a
 simulated model calls the same function with the facts and clauses its prompt showed.
 """
 
@@ -33,10 +33,9 @@ def money(x: Decimal) -> Decimal:
 @dataclass(frozen=True, kw_only=True)
 class Outcome:
     decision: Fields
-    rules: tuple[str, ...]
-    """Clause ids that shaped the decision, in the order applied."""
-    discount_percent: int = 0
     discount_source: str = "list"
+    """Where the price came from: list, legacy, promotion, migration, nonprofit, contract, history_lock,
+    stacked (a known mistake) or unknown (no catalogue in the prompt). Drives the promotion disclosures."""
 
 
 def _add_months(day: date, months: int) -> date:
@@ -84,50 +83,49 @@ def _decision(**fields: object) -> Fields:
     return Fields(**fields)  # type: ignore[arg-type]
 
 
-def _escalate(to: str, f: Facts, rules: tuple[str, ...]) -> Outcome:
+def _escalate(to: str, f: Facts) -> Outcome:
     return Outcome(decision=_decision(action="escalate", escalate_to=to, target_plan=f.target_plan,
-                                      seats=f.target_seats), rules=rules)
+                                      seats=f.target_seats))
 
 
-def _discounts(f: Facts, known: frozenset[str]) -> list[tuple[int, str, str]]:
-    """(percent, source, clause) for every discount the known clauses allow."""
-    out: list[tuple[int, str, str]] = []
+def _discounts(f: Facts, known: frozenset[str]) -> list[tuple[int, str]]:
+    """(percent, source) for every discount the known clauses allow."""
+    out: list[tuple[int, str]] = []
     if "UPG-5" in known and COHORT_DISCOUNT.get(f.cohort, 0):
-        out.append((COHORT_DISCOUNT[f.cohort], "legacy", "UPG-5"))
+        out.append((COHORT_DISCOUNT[f.cohort], "legacy"))
     if "UPG-4" in known and f.promo and f.promo.active_on(f.today) and f.target_plan in f.promo.plans:
-        out.append((f.promo.percent_off, "promotion", "UPG-4"))
+        out.append((f.promo.percent_off, "promotion"))
     if ("PRX-1" in known and f.migrated_from == "Formly" and f.migration_date is not None
             and f.today < _add_months(f.migration_date, MIGRATION_MONTHS)):
-        out.append((MIGRATION_DISCOUNT, "migration", "PRX-1"))
+        out.append((MIGRATION_DISCOUNT, "migration"))
     if "PRX-2" in known and f.nonprofit and f.target_plan in NONPROFIT_PLANS:
-        out.append((NONPROFIT_DISCOUNT, "nonprofit", "PRX-2"))
+        out.append((NONPROFIT_DISCOUNT, "nonprofit"))
     return out
 
 
 def recurring_for(f: Facts, known: frozenset[str], *, plan: str, seats: int, cycle: str,
-                  stack: bool = False) -> tuple[Decimal | None, int, str, tuple[str, ...]]:
-    """(price per cycle, discount %, discount source, clauses) or (None, ...) without a catalogue."""
+                  stack: bool = False) -> tuple[Decimal | None, str]:
+    """(price per cycle, its source); (None, "unknown") without a catalogue."""
     contract = f.contract
     if "UPG-6" in known and contract and contract.plan == plan and cycle == "monthly" and (
             contract.lock_until is None or f.today <= contract.lock_until):
-        return money(contract.seat_price * seats), 0, "contract", ("UPG-6",)
+        return money(contract.seat_price * seats), "contract"
     if ("UPG-6" in known and f.history_lock_price is not None and f.history_lock_until is not None
             and f.today <= f.history_lock_until and cycle == "monthly" and plan == f.plan):
-        return money(f.history_lock_price * seats), 0, "history_lock", ("UPG-6",)
+        return money(f.history_lock_price * seats), "history_lock"
     if f.catalogue is None or plan not in f.catalogue:
-        return None, 0, "unknown", ()
+        return None, "unknown"
     per_seat = f.catalogue[plan][0 if cycle == "monthly" else 1]
     found = _discounts(f, known)
     if not found:
-        return money(per_seat * seats), 0, "list", ("UPG-2",)
+        return money(per_seat * seats), "list"
     if stack:  # a known mistake: multiplying discounts together
         keep = Decimal(1)
-        for pct, _, _ in found:
+        for pct, _ in found:
             keep *= Decimal(100 - pct) / 100
-        pct_total = int((1 - keep) * 100)
-        return money(per_seat * seats * keep), pct_total, "stacked", tuple(c for _, _, c in found)
-    pct, source, clause = max(found)
-    return money(per_seat * seats * Decimal(100 - pct) / 100), pct, source, ("UPG-2", clause)
+        return money(per_seat * seats * keep), "stacked"
+    pct, source = max(found)
+    return money(per_seat * seats * Decimal(100 - pct) / 100), source
 
 
 def prorate(f: Facts, new_price: Decimal, *, known: frozenset[str]) -> Decimal:
@@ -141,48 +139,46 @@ def prorate(f: Facts, new_price: Decimal, *, known: frozenset[str]) -> Decimal:
 def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False) -> Outcome:
     # Routing first: who should decide at all.
     if f.target_plan == "enterprise" or ("UPG-8" in known and f.target_seats > SALES_SEAT_LIMIT):
-        return _escalate("sales", f, ("UPG-8",))
+        return _escalate("sales", f)
     if "OPS-1" in known and (f.dispute or f.history_dispute):
-        return _escalate("billing", f, ("OPS-1",))
+        return _escalate("billing", f)
     if "OPS-2" in known and f.failed_payment:
-        return _escalate("billing", f, ("OPS-2",))
+        return _escalate("billing", f)
     if "OPS-3" in known and f.renewal_negotiation:
-        return _escalate("account_manager", f, ("OPS-3",))
+        return _escalate("account_manager", f)
     if "OPS-4" in known and f.history_am_signoff:
-        return _escalate("account_manager", f, ("OPS-4",))
+        return _escalate("account_manager", f)
     if "UPG-6" in known and f.contract and f.contract.am_approval:
-        return _escalate("account_manager", f, ("UPG-6",))
+        return _escalate("account_manager", f)
 
     lowers = (PLAN_RANK[f.target_plan] < PLAN_RANK[f.plan]
               or (f.target_plan == f.plan and f.target_seats < f.seats)
               or (f.cycle == "annual" and f.target_cycle == "monthly"))
     if lowers and "UPG-1" in known:
-        return Outcome(decision=_decision(action="deny", target_plan=f.target_plan, seats=f.target_seats),
-                       rules=("UPG-1",))
+        return Outcome(decision=_decision(action="deny", target_plan=f.target_plan, seats=f.target_seats))
 
-    seats, action, rules = f.target_seats, "approve", ()
+    seats, action = f.target_seats, "approve"
     if "UPG-6" in known and f.contract and f.contract.min_seats and seats < f.contract.min_seats:
-        seats, action, rules = f.contract.min_seats, "counter_offer", ("UPG-6",)
+        seats, action = f.contract.min_seats, "counter_offer"
 
-    price, pct, source, price_rules = recurring_for(f, known, plan=f.target_plan, seats=seats,
-                                                    cycle=f.target_cycle, stack=stack_discounts)
-    rules = rules + price_rules
+    price, source = recurring_for(f, known, plan=f.target_plan, seats=seats, cycle=f.target_cycle,
+                                  stack=stack_discounts)
     cycle_switch = f.cycle == "monthly" and f.target_cycle == "annual"
     if price is None:
         charge, effective = None, None
     elif cycle_switch and "UPG-7" in known:
-        charge, effective, rules = Decimal("0.00"), f.period_end, rules + ("UPG-7",)
+        charge, effective = Decimal("0.00"), f.period_end
     else:
         effective = f.today
         adds_seats_only = f.target_plan == f.plan and f.target_cycle == f.cycle
         if ("PRX-3" in known and adds_seats_only and f.customer_since is not None
                 and f.customer_since.year < FOUNDER_BEFORE_YEAR):
-            charge, rules = Decimal("0.00"), rules + ("PRX-3",)
+            charge = Decimal("0.00")
         else:
-            charge, rules = prorate(f, price, known=known), rules + (("UPG-3",) if "UPG-3" in known else ())
+            charge = prorate(f, price, known=known)
     decision = _decision(action=action, target_plan=f.target_plan, seats=seats, billing_cycle=f.target_cycle,
                          new_recurring_price=price, prorated_charge_today=charge, effective_date=effective)
-    return Outcome(decision=decision, rules=rules, discount_percent=pct, discount_source=source)
+    return Outcome(decision=decision, discount_source=source)
 
 
 def disclosures_for(f: Facts, known: frozenset[str], outcome: Outcome) -> tuple[Need, ...]:
@@ -199,7 +195,7 @@ def _disclosures(f: Facts, known: frozenset[str], d: Fields, source: str) -> tup
         out.append(make(name="charge_today", kind="money", value=str(d.prorated_charge_today)))
         out.append(make(name="effective_date", kind="date", value=str(d.effective_date)))
     if source == "promotion" and f.promo is not None:
-        after, _, _, _ = recurring_for(replace(f, promo=None), known, plan=f.target_plan,
+        after, _ = recurring_for(replace(f, promo=None), known, plan=f.target_plan,
                                        seats=d.seats or f.target_seats, cycle=f.target_cycle)
         out.append(make(name="promotion_end", kind="date", value=str(f.promo.ends)))
         out.append(make(name="price_after_promotion", kind="money", value=str(after)))

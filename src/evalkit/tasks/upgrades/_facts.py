@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from evalkit.tasks.upgrades._model import Case
 from evalkit.tasks.upgrades._policy import LIST_PRICES
 
 
@@ -91,6 +90,3 @@ def facts_from_raw(raw: dict[str, Any]) -> Facts:
         history_am_signoff=bool(h.get("am_signoff_required")),
     )
 
-
-def facts_from_case(case: Case) -> Facts:
-    return facts_from_raw(case.model_dump(exclude={"history"}))

@@ -67,12 +67,11 @@ def _filler(rng: random.Random, company: str) -> tuple[str, str]:
 
 
 def _current_price(d: Any) -> Decimal:
+    """What the account pays now: an explicit per-seat price (contract, lock, exception), else list less cohort."""
     per_seat = d.current_seat_price
     if per_seat is None:
         per_seat = LIST_PRICES.get(d.plan, LIST_PRICES["business"])[0 if d.cycle == "monthly" else 1]
         per_seat = per_seat * Decimal(100 - COHORT_DISCOUNT[d.cohort]) / 100
-    elif d.cycle == "annual" and d.contract is None and d.history_facts.get("price_lock_price") is None:
-        pass  # already an annual per-seat price
     return money(per_seat * d.seats)
 
 

@@ -173,6 +173,3 @@ class Decision(BaseModel):
     escalate_to: EscalationTarget | None = None
     message: str = Field(description="The message to the customer.")
     confidence: float = Field(ge=0.0, le=1.0, description="Probability that this decision is right.")
-
-    def fields(self) -> ExpectedDecision:
-        return ExpectedDecision(**self.model_dump(exclude={"message", "confidence"}))
