@@ -145,10 +145,16 @@ def validate_cmd(path: Annotated[str, typer.Argument(help="Version folder (or NA
                    f"sha256 {ds.manifest.sha256[:12]}… matches")
 
 
-def import_cmd(file: Annotated[Path, typer.Argument(help="A .jsonl or .csv file of cases.")],
+def import_cmd(file: Annotated[Path, typer.Argument(help="A .jsonl or .csv file of cases (or your own export "
+                                                        "with --mapping).")],
                name: Annotated[str, typer.Option("--name", help="Dataset name.")],
                version: Annotated[str, typer.Option("--version", help="New version label, e.g. v2.")],
-               task: Annotated[str, typer.Option("--task", help="Task whose case model the rows follow.")] = "upgrades",
+               task: Annotated[str | None, typer.Option(
+                   "--task", help="Task whose case model the rows follow [default: the mapping's task, "
+                                  "else upgrades].")] = None,
+               mapping: Annotated[Path | None, typer.Option(
+                   "--mapping", help="YAML column mapping from your export's columns and formats to the case "
+                                     "model (see docs/datasets.md).")] = None,
                description: Annotated[str | None, typer.Option("--description")] = None,
                parent: Annotated[str | None, typer.Option("--parent", help="Version this one derives from.")] = None,
                store: StoreOpt = None) -> None:
@@ -156,10 +162,27 @@ def import_cmd(file: Annotated[Path, typer.Argument(help="A .jsonl or .csv file 
     with cli_errors():
         from evalkit.dataset import import_file, read_manifest
 
-        folder = import_file(file, name=name, version=version, task=task, description=description,
-                             parent=parent, store=store)
+        folder = import_file(file, name=name, version=version, task=task or (None if mapping else "upgrades"),
+                             description=description, parent=parent, store=store, mapping=mapping)
         m = read_manifest(folder)
         typer.echo(f"published {m.ref}: {m.row_count:,} cases -> {folder} (sha256 {m.sha256[:12]}…)")
+
+
+def mapping_schema_cmd(
+    out: Annotated[Path | None, typer.Option("-o", help="Write the JSON Schema here instead of stdout.")] = None,
+) -> None:
+    """Print the JSON Schema of an import mapping file (for editor validation via yaml-language-server)."""
+    import json
+
+    from evalkit.dataset import mapping_json_schema
+
+    text = json.dumps(mapping_json_schema(), indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    from evalkit import _io
+
+    _io.write_text(out, text)
 
 
 def diff_cmd(ref_a: Annotated[str, typer.Argument(help="Old version (NAME@VERSION or folder).")],
@@ -223,4 +246,5 @@ def register(app: typer.Typer) -> None:
     sub.command("import")(import_cmd)
     sub.command("diff")(diff_cmd)
     sub.command("generate")(generate_cmd)
+    sub.command("mapping-schema")(mapping_schema_cmd)
     app.add_typer(sub, name="dataset")

@@ -7,6 +7,7 @@ Generic over any Task: rows are the task's case model as canonical JSON plus the
 from evalkit.dataset._diff import DatasetDiff, diff
 from evalkit.dataset._import import import_file, read_cases
 from evalkit.dataset._manifest import CASES_FILE, MANIFEST_FILE, Manifest, manifest_json_schema, read_manifest
+from evalkit.dataset._mapping import ImportMapping, load_mapping, mapping_json_schema
 from evalkit.dataset._refs import VersionInfo, list_versions, natural_key, next_version, resolve_ref
 from evalkit.dataset._store import Dataset, generate_dataset, load_dataset, validate_path, write_dataset
 
@@ -15,6 +16,7 @@ __all__ = [
     "MANIFEST_FILE",
     "Dataset",
     "DatasetDiff",
+    "ImportMapping",
     "Manifest",
     "VersionInfo",
     "diff",
@@ -22,7 +24,9 @@ __all__ = [
     "import_file",
     "list_versions",
     "load_dataset",
+    "load_mapping",
     "manifest_json_schema",
+    "mapping_json_schema",
     "natural_key",
     "next_version",
     "read_cases",

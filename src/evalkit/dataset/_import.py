@@ -20,6 +20,7 @@ from evalkit.dataset._rows import coerce_case, resolve_task
 from evalkit.errors import DataError
 
 if TYPE_CHECKING:
+    from evalkit.dataset._mapping import ImportMapping
     from evalkit.tasks import Task
 
 _CONTAINERS = (list, tuple, set, frozenset, dict)
@@ -130,19 +131,43 @@ def _read_csv(path: Path, model: type[BaseModel]) -> Iterator[Parsed]:
             yield where, (None if problems else row), problems
 
 
-def read_cases(file: str | Path, task: Task | str) -> list[BaseModel]:
-    """Every case of a JSONL or CSV file, validated; DataError lists every bad row if any."""
+def _mapped_rows(path: Path, mapping: ImportMapping) -> Iterator[Parsed]:
+    """A team's export through its column mapping: rows in the task's case shape, or row problems."""
+    from evalkit.dataset._mapping import check_columns, map_row, raw_rows
+
+    if path.suffix.lower() == ".csv":
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = [h.strip() for h in next(csv.reader(fh), None) or []]
+        if missing := check_columns(path, mapping, header):
+            raise DataError(f"{path}: the mapping names columns the file does not have; nothing was imported",
+                            problems=missing)
+    for where, raw, problems in raw_rows(path):
+        if raw is None:
+            yield where, None, problems
+            continue
+        row, problems = map_row(raw, mapping, where)
+        yield where, row, problems
+
+
+def read_cases(file: str | Path, task: Task | str, *, mapping: ImportMapping | None = None) -> list[BaseModel]:
+    """Every case of a JSONL or CSV file, validated; DataError lists every bad row if any.
+
+    With ``mapping`` the file is a team's own export (their columns and formats) mapped to
+    the task's case model first; without it the columns are the case model's own fields.
+    """
     path = Path(file)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     model = resolve_task(task).case_model
     suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        rows = _read_jsonl(path)
+    if suffix not in (".jsonl", ".ndjson", ".csv"):
+        raise DataError(f"{path}: unsupported file type {suffix or '(none)'!r}; use .jsonl or .csv")
+    if mapping is not None:
+        rows = _mapped_rows(path, mapping)
     elif suffix == ".csv":
         rows = _read_csv(path, model)
     else:
-        raise DataError(f"{path}: unsupported file type {suffix or '(none)'!r}; use .jsonl or .csv")
+        rows = _read_jsonl(path)
 
     cases: list[BaseModel] = []
     problems: list[str] = []
@@ -173,12 +198,23 @@ def read_cases(file: str | Path, task: Task | str) -> list[BaseModel]:
     return cases
 
 
-def import_file(file: str | Path, *, name: str, version: str, task: Task | str, description: str | None = None,
-                parent: str | None = None, store: Path | str | None = None) -> Path:
+def import_file(file: str | Path, *, name: str, version: str, task: Task | str | None = None,
+                description: str | None = None, parent: str | None = None, store: Path | str | None = None,
+                mapping: str | Path | ImportMapping | None = None) -> Path:
     """Validate every row of a JSONL/CSV file and publish it as ``name@version``.
 
+    ``mapping`` (a mapping YAML file or an ImportMapping) maps a team's own export first.
     Nothing is written (not even the dataset folder) unless every row is valid.
     """
+    from evalkit.dataset._mapping import ImportMapping, load_mapping
+
+    via = ""
+    if mapping is not None and not isinstance(mapping, ImportMapping):
+        via = f" through mapping {Path(mapping).name}"
+        mapping = load_mapping(mapping)
+    task = task or (mapping.task if mapping is not None else None)
+    if task is None:
+        raise DataError("no task given: pass --task or set `task:` in the mapping file")
     from evalkit.dataset._refs import check_label, store_root
     from evalkit.dataset._store import immutable_error, write_dataset
 
@@ -187,9 +223,9 @@ def import_file(file: str | Path, *, name: str, version: str, task: Task | str, 
     if (final := store_root(store) / name / version).exists():  # fail before reading a large file
         raise immutable_error(final)
     resolved = resolve_task(task)
-    cases = read_cases(file, resolved)
+    cases = read_cases(file, resolved, mapping=mapping)
     if description is None:
-        description = f"Imported from {Path(file).name}."
+        description = f"Imported from {Path(file).name}{via}."
     return write_dataset(cases, name=name, version=version, task=resolved, description=description,
                          parent=parent, generator=None, store=store)
 

@@ -141,7 +141,9 @@ class Case(BaseModel):
 
     model_config = _FORBID
     case_id: str
-    segment: Segment
+    segment: str = Field(min_length=1, description=(
+        "A free label (an imported team's own queues or categories). The generator uses the eight families "
+        "in SEGMENTS; nothing validates against that list."))
     variant: str
     account: Account
     request: UpgradeRequest
