@@ -32,10 +32,11 @@ _EXPORTS = {
     "build_report": "evalkit.report",
     "evaluate_gates": "evalkit.gate",
     "get_task": "evalkit.tasks",
+    "register_task": "evalkit.tasks",
 }
 
 __all__ = ["RunRequest", "__version__", "aggregate", "build_report", "calibrate_run", "compare", "compare_runs",
-           "evaluate_gates", "get_task", "load_dataset", "load_suite", "project_run", "run_suite"]
+           "evaluate_gates", "get_task", "load_dataset", "load_suite", "project_run", "register_task", "run_suite"]
 
 
 def __getattr__(name: str) -> Any:

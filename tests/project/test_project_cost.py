@@ -134,3 +134,10 @@ def test_naive_falls_back_when_segment_absent() -> None:
     cost = np.array([1.0, 2.0, 3.0, 100.0])
     out = naive_cost(cost, np.array(["x"] * 4), segment="routine", k=2)
     assert out["source"] == "all segments" and out["per_case"] == pytest.approx(2.5)
+
+
+def test_naive_default_segment_is_the_most_common_one():
+    cost = np.array([1.0, 1.0, 1.0, 50.0, 50.0])
+    segments = np.array(["everyday", "everyday", "everyday", "rare", "rare"])
+    out = naive_cost(cost, segments, segment=None, k=2)
+    assert out["source"] == "everyday" and out["per_case"] == 1.0

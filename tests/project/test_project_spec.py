@@ -13,7 +13,7 @@ from evalkit.project import ContextCap, ProjectionSpec, load_mix_file, load_swee
 
 def test_spec_defaults_and_validation() -> None:
     spec = ProjectionSpec(volume_per_month=10, mix={"routine": 0.7, "edge": 0.3})
-    assert spec.resamples == 1000 and spec.naive_typical_cases == 5 and spec.naive_segment == "routine"
+    assert spec.resamples == 1000 and spec.naive_typical_cases == 5 and spec.naive_segment is None
     with pytest.raises(ValidationError, match="sum to 1.1"):
         ProjectionSpec(volume_per_month=10, mix={"routine": 0.8, "edge": 0.3})
     with pytest.raises(ValidationError, match="edge=-0.1"):

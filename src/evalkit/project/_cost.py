@@ -119,11 +119,15 @@ def monthly_spend(cost: np.ndarray, strata: Strata, *, volume: int, months: int,
     return total + spread * rng.standard_normal(months)
 
 
-def naive_cost(cost: np.ndarray, segments: np.ndarray, *, segment: str, k: int) -> dict:
+def naive_cost(cost: np.ndarray, segments: np.ndarray, *, segment: str | None, k: int) -> dict:
     """What a pilot would budget: the mean cost of ``k`` typical cases (nearest the segment's median cost).
 
-    Typical cases come from ``segment`` (routine); if it has no known-cost rows, from all rows.
+    Typical cases come from ``segment`` (by default the most common one: a pilot's everyday
+    cases); if it has no known-cost rows, from all rows.
     """
+    if segment is None:
+        labels, counts = np.unique(segments.astype(str), return_counts=True)
+        segment = str(labels[np.argmax(counts)]) if labels.size else ""
     pool = cost[(segments == segment) & ~np.isnan(cost)]
     source = segment
     if pool.size == 0:
@@ -136,7 +140,7 @@ def naive_cost(cost: np.ndarray, segments: np.ndarray, *, segment: str, k: int) 
 
 
 def cost_section(cost: np.ndarray, segments: np.ndarray, strata: Strata, *, volume: int, months: int,
-                 naive_segment: str, naive_k: int, rng: np.random.Generator) -> tuple[dict, dict]:
+                 naive_segment: str | None, naive_k: int, rng: np.random.Generator) -> tuple[dict, dict]:
     """(cost_per_case, monthly_cost) blocks for projection.json."""
     per_case = distribution(cost, strata)
     naive = naive_cost(cost, segments, segment=naive_segment, k=naive_k)

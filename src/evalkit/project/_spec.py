@@ -57,7 +57,8 @@ class ProjectionSpec(BaseModel):
     naive_typical_cases: int = Field(
         5, ge=1, description="How many typical cases the naive cost projection averages."
     )
-    naive_segment: str = Field("routine", description="Segment the naive projection's typical cases come from.")
+    naive_segment: str | None = Field(None, description=(
+        "Segment the naive projection's typical cases come from [default: the most common segment in the run]."))
     months_simulated: int = Field(2000, ge=100, description="Monte Carlo months for the monthly-spend tail.")
     context_caps: list[ContextCap] = Field(default_factory=list, description="Context-cap what-ifs.")
     threshold_source: Literal["auto", "calibrated", "fixed", "value_optimal"] = Field(

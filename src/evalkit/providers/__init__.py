@@ -14,7 +14,7 @@ from evalkit.providers._base import (
     Usage,
 )
 from evalkit.providers._errors import ProviderError
-from evalkit.providers._registry import create_provider, provider_names, redact, register_provider
+from evalkit.providers._registry import create_provider, provider_class, provider_names, redact, register_provider
 
 __all__ = [
     "Message",
@@ -25,6 +25,7 @@ __all__ = [
     "TokenLogprob",
     "Usage",
     "create_provider",
+    "provider_class",
     "provider_names",
     "redact",
     "register_provider",

@@ -38,6 +38,14 @@ class ProviderRegistry:
         self._load_entry_points()
         return sorted(self._factories)
 
+    def provider_class(self, name: str) -> Any:
+        """The class (or factory) registered as ``name``, loaded but not instantiated."""
+        self._load_entry_points()
+        factory = self._factories.get(name)
+        if factory is None:
+            raise ConfigError(f"unknown provider {name!r}; known providers: {', '.join(self.names())}")
+        return factory.load() if isinstance(factory, _LazyEntryPoint) else factory
+
     def create(self, name: str, **options: Any) -> Any:
         self._load_entry_points()
         factory = self._factories.get(name)
@@ -51,6 +59,9 @@ class _LazyEntryPoint:
 
     def __init__(self, ep: Any) -> None:
         self._ep = ep
+
+    def load(self) -> Any:
+        return self._ep.load()
 
     def __call__(self, **options: Any) -> Any:
         return self._ep.load()(**options)
@@ -85,6 +96,10 @@ def register_provider(name: str) -> Callable[[Callable[..., Any]], Callable[...,
 
 def create_provider(name: str, **options: Any) -> Any:
     return _REGISTRY.create(name, **options)
+
+
+def provider_class(name: str) -> Any:
+    return _REGISTRY.provider_class(name)
 
 
 def provider_names() -> list[str]:

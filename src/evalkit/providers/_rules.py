@@ -14,18 +14,22 @@ class RulesProvider:
     name: ClassVar[str] = "rules"
     simulated: ClassVar[bool] = False
     offline: ClassVar[bool] = True
+    free: ClassVar[bool] = True
+    """Its price is a known zero (no model call), not an unknown."""
+    requires_task: ClassVar[str] = "rules baseline"
 
-    def __init__(self, *, task: str = "upgrades", **_: Any) -> None:
+    def __init__(self, *, task: str, **_: Any) -> None:
         self.task = task
 
     def price_model(self, model: str) -> str | None:
         return None
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        from evalkit.tasks import get_task
+        from evalkit.tasks import get_task, require_capability
 
         started = time.perf_counter()
-        text = get_task(self.task).rules_decide(prompt_text(request))  # type: ignore[attr-defined]
+        rules = require_capability(get_task(self.task), "rules baseline", needed_by="provider rules")
+        text = rules.rules_decide(prompt_text(request))
         return ModelResponse(text=text, usage=Usage(input_tokens=0, output_tokens=0, cached_tokens=0),
                              model_version="rules-written-policy", finish_reason="stop",
                              latency_s=time.perf_counter() - started)

@@ -21,11 +21,13 @@ HISTORICAL = "historical"
 
 
 def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequence[CallRecord], *,
-                rubric_prefix: str, seed: int) -> list[PlannedCall]:
+                rubric_prefix: str, seed: int, seeded: bool = False) -> list[PlannedCall]:
     from evalkit.score import judge_request_messages, parse_decision
+    from evalkit.tasks import require_capability
 
+    require_capability(task, "judge support", needed_by="the LLM judge (scoring.judge)")
     params = dict(spec.params)
-    if spec.provider == "sim":
+    if seeded:
         params.setdefault("seed", seed)
 
     def planned(key: str, case: Any, text: str) -> PlannedCall:
@@ -46,13 +48,13 @@ def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequenc
                 calls.append(planned(f"{r.config}/{r.case_id}", cases[r.case_id],
                                      task.judged_text(decision, r.response.text)))
     for case in cases.values():
-        if getattr(case, "historical_reply", None) and getattr(case, "human_good", None) is not None:
-            calls.append(planned(f"{HISTORICAL}/{case.case_id}", case, case.historical_reply))
+        if (review := task.human_review(case)) is not None:
+            calls.append(planned(f"{HISTORICAL}/{case.case_id}", case, review[0]))
     return calls
 
 
 def apply_verdicts(scores: pd.DataFrame, records: Sequence[CallRecord], cases: Mapping[str, Any], *,
-                   decides: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
+                   task: Any, decides: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Merge judge verdicts into the scores table; return it and the agreement report."""
     from evalkit.score import judge_agreement, parse_judge_verdict
 
@@ -71,9 +73,9 @@ def apply_verdicts(scores: pd.DataFrame, records: Sequence[CallRecord], cases: M
         scores["good"] = scores["good"] & ~rejected
         scores["reasons"] = [list(r) + ([f"judge:{why}"] if bad else []) for r, bad, why in
                              zip(scores["reasons"], rejected, scores["judge_reason"])]
-    human_ids = [c.case_id for c in cases.values() if getattr(c, "human_good", None) is not None
-                 and getattr(c, "historical_reply", None)]
-    human = [cases[i].human_good for i in human_ids]
+    reviews = {c.case_id: review for c in cases.values() if (review := task.human_review(c)) is not None}
+    human_ids = list(reviews)
+    human = [reviews[i][1] for i in human_ids]
     judge = [verdicts.get(f"{HISTORICAL}/{i}", (None, ""))[0] for i in human_ids]
     with_rubric = scores[scores["status"] == "ok"]
     report = {

@@ -47,12 +47,13 @@ class CasePrompt:
 
 
 def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[Any], task: Any, *,
-                response_schema: dict[str, Any] | None, endpoint: str | None, seed: int,
+                response_schema: dict[str, Any] | None, endpoint: str | None, seed: int, seeded: bool = False,
                 ) -> tuple[list[PlannedCall], dict[str, CasePrompt]]:
+    """Every call of one configuration. ``seeded``: an offline provider whose answers depend on the run seed."""
     calls: list[PlannedCall] = []
     info: dict[str, CasePrompt] = {}
     params = dict(config.params)
-    if config.provider in ("sim", "rules"):
+    if seeded:
         params.setdefault("seed", seed)  # simulated answers depend on the recorded run seed
     for case in cases:
         ctx = task.prompt_context(case, max_history_turns=config.context.max_history_turns,

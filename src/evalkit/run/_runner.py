@@ -59,8 +59,8 @@ def _price_for(provider_name: str, model: str, override: Any, provider: Any) -> 
     """The suite's override, else the simulated profile's real-model price, else the bundled map."""
     if override is not None:
         return lookup_price(model, override.model_dump(exclude_none=True))
-    if provider_name == "rules":
-        return ModelPrice(model="rules", input=0.0, output=0.0, source="rules baseline (no model call)")
+    if getattr(provider, "free", False):
+        return ModelPrice(model=provider_name, input=0.0, output=0.0, source=f"{provider_name} (no model call)")
     price_model = getattr(provider, "price_model", None)
     if price_model is not None and getattr(provider, "simulated", False):
         real = price_model(model)
@@ -140,9 +140,7 @@ def run_suite(req: RunRequest) -> RunOutcome:
     calls, prompts = [], {}
     schema = task.decision_json_schema()
     for config in configs:
-        options = dict(config.options)
-        if config.provider in ("sim", "rules"):
-            options.setdefault("task", suite.task)
+        options = _task_options(config.provider, config.options, task, where=f"{loaded.path}: configs[{config.name}]")
         try:
             provider = create_provider(config.provider, **options)
         except ConfigError as exc:  # the provider knows what is wrong; the user needs to know where
@@ -151,7 +149,8 @@ def run_suite(req: RunRequest) -> RunOutcome:
         prices[config.name] = _price_for(config.provider, config.model, config.price, provider)
         templates[config.name] = load_template(loaded.prompt_path(config.prompt))
         planned, info = plan_config(config, templates[config.name], cases, task, response_schema=schema,
-                                    endpoint=options.get("base_url"), seed=suite.seed)
+                                    endpoint=options.get("base_url"), seed=suite.seed,
+                                    seeded=bool(getattr(provider, "offline", False)))
         calls.extend(planned)
         prompts[config.name] = info
 
@@ -199,13 +198,28 @@ def _run_judge(suite, loaded, task, cases, records, options, run_dir) -> list[An
         prefix = (loaded.root / spec.prompt).read_text(encoding="utf-8")
     elif spec.template is not None:
         prefix = spec.template
-    opts = dict(spec.options)
-    if spec.provider in ("sim", "rules"):
-        opts.setdefault("task", suite.task)
+    opts = _task_options(spec.provider, spec.options, task, where=f"{loaded.path}: scoring.judge")
     provider = create_provider(spec.provider, **opts)
-    calls = judge_calls(spec, task, {c.case_id: c for c in cases}, records, rubric_prefix=prefix, seed=suite.seed)
+    calls = judge_calls(spec, task, {c.case_id: c for c in cases}, records, rubric_prefix=prefix, seed=suite.seed,
+                        seeded=bool(getattr(provider, "offline", False)))
     price = _price_for(spec.provider, spec.model, None, provider)
     return asyncio.run(_execute(calls, {JUDGE: provider}, {JUDGE: price}, options, run_dir, suite.seed))
+
+
+def _task_options(provider_name: str, options: dict[str, Any], task: Any, *, where: str) -> dict[str, Any]:
+    """A provider that needs a task capability (a simulated model, a rules baseline) gets the suite's task."""
+    from evalkit.providers import provider_class
+    from evalkit.tasks import require_capability
+
+    out = dict(options)
+    needs = getattr(provider_class(provider_name), "requires_task", None)
+    if needs:
+        try:
+            require_capability(task, needs, needed_by=f"provider {provider_name}")
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        out.setdefault("task", task.name)
+    return out
 
 
 def _model_limits(configs: list[Any]) -> dict[str, tuple[float | None, float | None]]:
@@ -277,7 +291,7 @@ def _finish(run_dir, manifest, task, cases, records, prompts, configs, providers
         from evalkit.run._judging import apply_verdicts
 
         decides = manifest["suite"]["spec"].get("scoring", {}).get("judge_decides", True)
-        scores, agreement = apply_verdicts(scores, judge_records, case_map, decides=decides)
+        scores, agreement = apply_verdicts(scores, judge_records, case_map, task=task, decides=decides)
         _io.write_json(run_dir / "judge.json", agreement)
     _io.write_parquet(run_dir / "results.parquet", results)
     _io.write_parquet(run_dir / "scores.parquet", scores)

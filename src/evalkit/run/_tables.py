@@ -53,6 +53,12 @@ def _case_usage(records: list[CallRecord]) -> dict[str, Any]:
     return out
 
 
+def _human_label(task: Any, case: Any) -> bool | None:
+    """A reviewer's good/not-good label of the historical reply, from tasks that offer judge support."""
+    review = task.human_review(case) if hasattr(task, "human_review") else None
+    return None if review is None else review[1]
+
+
 def scores_table(*, run_id: str, task: Any, cases: Mapping[str, Any], records: Sequence[CallRecord],
                  prompts: Mapping[str, Mapping[str, CasePrompt]], confidence_source: Mapping[str, str],
                  simulated: Mapping[str, bool]) -> pd.DataFrame:
@@ -86,7 +92,7 @@ def scores_table(*, run_id: str, task: Any, cases: Mapping[str, Any], records: S
             j_correct, j_good, j_deferred, j_wrong, j_reasons = j.correct, j.good, j.deferred, j.wrong_fields, j.reasons
         action = j.action if j is not None else None
         stated = j.confidence if j is not None else None
-        logprob = (action_logprob_confidence(main.response.token_logprobs, action)
+        logprob = (action_logprob_confidence(main.response.token_logprobs, action, key=task.label_field)
                    if action is not None and main.response is not None and main.response.token_logprobs else None)
         consistency = None
         if len(recs) > 1:
@@ -98,7 +104,7 @@ def scores_table(*, run_id: str, task: Any, cases: Mapping[str, Any], records: S
         rows.append({
             "run_id": run_id, "config": config, "case_id": case_id, "segment": case.segment, "variant": case.variant,
             "status": status, "invalid_reason": invalid_reason, "action": action,
-            "expected_action": case.reviewed.action, "deferred": bool(j_deferred),
+            "expected_action": task.expectations(case).label, "deferred": bool(j_deferred),
             "correct": bool(j_correct), "good": bool(j_good),
             "wrong_fields": list(j_wrong), "reasons": list(j_reasons),
             "confidence": chosen if action is not None else None, "confidence_stated": stated,
@@ -107,7 +113,7 @@ def scores_table(*, run_id: str, task: Any, cases: Mapping[str, Any], records: S
             "history_turns_total": p.history_turns_total, "history_turns_included": p.history_turns_included,
             "history_tokens": p.history_tokens, "deciding_turn_from_end": p.deciding_turn_from_end,
             "cache_hit": all(r.cache_hit for r in recs), "attempts": sum(r.attempts for r in recs),
-            "error_class": main.error_class, "human_good": getattr(case, "human_good", None),
+            "error_class": main.error_class, "human_good": _human_label(task, case),
             "judge_good": None, "judge_reason": None, "simulated": bool(simulated[config]),
         })
     df = pd.DataFrame(rows)

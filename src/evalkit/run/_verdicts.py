@@ -43,7 +43,8 @@ def _judge(task: Any, cases: Mapping[str, Any], item: Item) -> Judged:
     case_id, text, score = item
     parsed = parse_decision(text, task.decision_model)
     d = parsed.decision
-    status, action, conf = ("ok", d.action, d.confidence) if d is not None else ("invalid", None, None)
+    reading = task.read_decision(d) if d is not None else None
+    status, action, conf = ("ok", reading.label, reading.confidence) if reading is not None else ("invalid", None, None)
     if not score:
         return Judged(status=status, error=parsed.error, action=action, confidence=conf)
     v = task.score(cases[case_id], d)

@@ -13,6 +13,7 @@ from evalkit.gate._spec import GateSpec
 from evalkit.project._spec import ProjectionSpec
 from evalkit.score._judge import JudgeSpec
 from evalkit.suite._economics import EconomicsSpec
+from evalkit.tasks import DEFAULT_TASK
 
 _FORBID = ConfigDict(extra="forbid")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -112,7 +113,7 @@ class Suite(BaseModel):
     model_config = _FORBID
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
-    task: str = "upgrades"
+    task: str = DEFAULT_TASK
     dataset: str = Field(description="Dataset reference: name@version, name@latest, or a path.")
     seed: int = Field(0, description="Recorded in the run; seeds simulated providers and sampling.")
     configs: list[ConfigSpec] = Field(min_length=1)

@@ -1,9 +1,15 @@
 """The task interface: what a decision domain supplies so the engine, scoring and
-reports never need to know about subscription upgrades (or refunds, or claims)."""
+reports never need to know about subscription upgrades (or refunds, or claims).
+
+The core reads a task only through ``Task``. What some providers need beyond it is a
+separate, optional capability (``SimulatedModel``, ``RulesBaseline``, ``JudgeSupport``):
+a task offers it or not, and a provider that needs one says so (``requires_task``), so
+a task without a simulated model still runs with real models.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -18,8 +24,28 @@ class Verdict:
     good: bool
     wrong_fields: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
-    """Machine-readable reasons, e.g. 'price.missed_legacy_discount', 'check.forbidden:injected_instruction'."""
+    """Machine-readable reasons, e.g. 'price.missed_discount', 'check.forbidden:injected_instruction'."""
     deferred: bool = False
+    """The decision hands the case to a person (escalation), which is never automated."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reading:
+    """What the core reads from a parsed decision: the choice it made and its stated confidence."""
+
+    label: str
+    """The decision's label (e.g. an action such as 'approve'): compared across samples and runs."""
+    confidence: float | None
+    """The model's stated probability that the decision is right (None when the task has none)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expectations:
+    """What a case's reviewers decided: the label, and the case fields that hold the expected decision(s)."""
+
+    label: str
+    fields: tuple[str, ...] = ()
+    """Case fields shown as 'expected' in report drill-downs (e.g. the reviewed decision, alternatives)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +59,16 @@ class PromptContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True)
+class PromptVariable:
+    """One variable a prompt template may use (listed by ``evalkit suite vars``)."""
+
+    name: str
+    type: str
+    description: str
+    example: str
+
+
 @runtime_checkable
 class Task(Protocol):
     name: str
@@ -40,6 +76,9 @@ class Task(Protocol):
     """Pydantic model of one case; has string fields ``case_id``, ``segment``, ``variant``."""
     decision_model: type[BaseModel]
     segments: Sequence[str]
+    """The segment vocabulary of generated data (report order); imported data may use other labels."""
+    label_field: str
+    """The decision field holding the label as JSON text (where token log-probabilities are read)."""
 
     def generate(self, n: int, seed: int) -> Iterator[BaseModel]:
         """Deterministic synthetic historical cases (same seed, same cases)."""
@@ -48,8 +87,66 @@ class Task(Protocol):
     def prompt_context(self, case: BaseModel, *, max_history_turns: int | None,
                        max_history_tokens: int | None, clauses: Sequence[str] | None) -> PromptContext: ...
 
+    def prompt_variables(self) -> Sequence[PromptVariable]:
+        """Every variable ``prompt_context`` gives templates, with type, meaning and an example."""
+        ...
+
     def decision_json_schema(self) -> dict[str, Any]: ...
+
+    def read_decision(self, decision: BaseModel) -> Reading: ...
+
+    def expectations(self, case: BaseModel) -> Expectations: ...
 
     def score(self, case: BaseModel, decision: BaseModel | None) -> Verdict:
         """Correct/good verdict for a parsed decision (None = invalid output)."""
         ...
+
+
+# --- optional capabilities -------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class SimulatedAnswer:
+    """A simulated model's answer: its text, the label it chose and that label's probability."""
+
+    text: str
+    label: str | None
+    label_probability: float
+
+
+@runtime_checkable
+class SimulatedModel(Protocol):
+    """A task that can stand in for an LLM offline (the ``sim`` provider). Its numbers are simulated."""
+
+    sim_profiles: Mapping[str, Any]
+    """Profile name -> profile; a profile may name ``price_as``, the real model it is priced as."""
+
+    def simulate(self, prompt_text: str, *, profile: str, seed: int, sample_index: int = 0,
+                 temperature: float = 0.0) -> SimulatedAnswer: ...
+
+    def simulate_judge(self, prompt_text: str, *, seed: int) -> str: ...
+
+
+@runtime_checkable
+class RulesBaseline(Protocol):
+    """A task whose written policy also exists as code (the ``rules`` provider): a non-LLM baseline."""
+
+    def rules_decide(self, prompt_text: str) -> str: ...
+
+
+@runtime_checkable
+class JudgeSupport(Protocol):
+    """A task whose decisions an LLM judge can grade, and whose cases may carry human review labels."""
+
+    def judge_inputs(self, case: BaseModel) -> tuple[str, str]:
+        """(rubric text, case summary) a judge grades a message against."""
+        ...
+
+    def judged_text(self, decision: BaseModel | None, fallback: str) -> str: ...
+
+    def human_review(self, case: BaseModel) -> tuple[str, bool] | None:
+        """(what was actually replied, a reviewer's good/not-good label), when the case has one."""
+        ...
+
+
+CAPABILITIES: dict[str, type] = {"simulated model": SimulatedModel, "rules baseline": RulesBaseline,
+                                 "judge support": JudgeSupport}

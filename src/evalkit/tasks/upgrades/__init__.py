@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from evalkit.tasks._task import PromptContext, Verdict
+from evalkit.tasks._task import Expectations, PromptContext, PromptVariable, Reading, SimulatedAnswer, Verdict
 from evalkit.tasks.upgrades._model import SEGMENTS, Case, Decision, ExpectedDecision
 from evalkit.tasks.upgrades._policy import ALL_IDS, CLAUSES, WRITTEN_IDS
 from evalkit.tasks.upgrades._simulated import PROFILES, SimProfile
@@ -20,6 +20,8 @@ class UpgradesTask:
     case_model = Case
     decision_model = Decision
     segments: Sequence[str] = SEGMENTS
+    label_field = "action"
+    sim_profiles = PROFILES
 
     def generate(self, n: int, seed: int) -> Iterator[Case]:
         from evalkit.tasks.upgrades._generator import generate_cases
@@ -33,8 +35,24 @@ class UpgradesTask:
         return prompt_context(case, max_history_turns=max_history_turns, max_history_tokens=max_history_tokens,
                               clauses=clauses)
 
+    def prompt_variables(self) -> Sequence[PromptVariable]:
+        from evalkit.tasks.upgrades._render import prompt_variables
+
+        return prompt_variables()
+
     def decision_json_schema(self) -> dict[str, Any]:
         return Decision.model_json_schema()
+
+    def read_decision(self, decision: Decision) -> Reading:
+        return Reading(label=decision.action, confidence=decision.confidence)
+
+    def expectations(self, case: Case) -> Expectations:
+        return Expectations(label=case.reviewed.action, fields=("reviewed", "alternatives"))
+
+    def human_review(self, case: Case) -> tuple[str, bool] | None:
+        if case.historical_reply and case.human_good is not None:
+            return case.historical_reply, case.human_good
+        return None
 
     def score(self, case: Case, decision: Decision | None) -> Verdict:
         from evalkit.tasks.upgrades._rubric import score_decision
@@ -42,7 +60,7 @@ class UpgradesTask:
         return score_decision(case, decision)
 
     def simulate(self, prompt_text: str, *, profile: str, seed: int, sample_index: int = 0,
-                 temperature: float = 0.0) -> Any:
+                 temperature: float = 0.0) -> SimulatedAnswer:
         """The simulated model's answer to a rendered prompt (see _simulated.py)."""
         from evalkit._tokens import count_tokens
         from evalkit.tasks.upgrades._read import read_prompt
@@ -53,8 +71,9 @@ class UpgradesTask:
 
             raise ConfigError(f"unknown sim profile {profile!r}; profiles: {', '.join(PROFILES)}")
         reading = read_prompt(prompt_text, count_tokens=count_tokens)
-        return simulate(reading, prompt_text, profile=PROFILES[profile], seed=seed, sample_index=sample_index,
-                        temperature=temperature)
+        answer = simulate(reading, prompt_text, profile=PROFILES[profile], seed=seed, sample_index=sample_index,
+                          temperature=temperature)
+        return SimulatedAnswer(text=answer.text, label=answer.action, label_probability=answer.action_probability)
 
     def judge_inputs(self, case: Case) -> tuple[str, str]:
         """(rubric text, case summary) an LLM judge grades a message against."""

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from evalkit._tokens import count_tokens
-from evalkit.tasks._task import PromptContext
+from evalkit.tasks._task import PromptContext, PromptVariable
 from evalkit.tasks.upgrades._model import Case, Decision
 from evalkit.tasks.upgrades._policy import CLAUSE_BY_ID, CLAUSES, catalogue_lines
 
@@ -124,3 +124,30 @@ def prompt_context(case: Case, *, max_history_turns: int | None = None, max_hist
         deciding_turn_from_end=(total - deciding) if deciding is not None else None,
         extra={"history_tokens": history_tokens},
     )
+
+
+VARIABLE_DOCS = {
+    "clauses": "Every policy clause by id (written, practice, guidance); `{{ clauses['<id>'].text }}`.",
+    "written": "The written policy clauses, in order (each has `id`, `title`, `text`).",
+    "practice": "Unwritten practice: exceptions reviewers apply (each has `id`, `title`, `text`).",
+    "guidance": "Operational guidance: when to hand a case to a team (each has `id`, `title`, `text`).",
+    "policy": "The clauses this prompt applies (the written policy unless a clause list is given).",
+    "catalogue": "The plan catalogue: plans, seat prices, billing cycles, as text lines.",
+    "facts": "The account's fact sheet, one `Label: value` line per fact.",
+    "request": "The upgrade request: target plan, seats, billing cycle, date received.",
+    "message": "The customer's message, verbatim (untrusted text).",
+    "history": "The conversation turns the context policy keeps, oldest first, one string each.",
+    "history_text": "The same turns joined by newlines.",
+    "history_omitted": "How many earlier turns the context policy left out.",
+    "today": "The date the request was received (the decision's 'today').",
+    "schema": "The JSON the decision must follow, as text.",
+}
+
+
+def prompt_variables() -> list[PromptVariable]:
+    """Every template variable with type and an example, taken from a generated case."""
+    from evalkit.tasks._variables import describe
+    from evalkit.tasks.upgrades._generator import generate_cases
+
+    case = next(c for c in generate_cases(40, 1) if c.history)
+    return describe(prompt_context(case).variables, VARIABLE_DOCS)
