@@ -120,6 +120,34 @@ def suite_validate(suite: Annotated[Path, typer.Argument(help="Suite YAML file."
         typer.echo(f"{suite}: ok ({len(loaded.suite.configs)} configurations, dataset {loaded.suite.dataset})")
 
 
+def suite_vars(
+    task: Annotated[str | None, typer.Argument(help="Task name [default: the built-in task].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List every variable a prompt template can use for TASK, with its type, meaning and an example."""
+    with cli_errors():
+        from evalkit.tasks import DEFAULT_TASK, get_task
+
+        name = task or DEFAULT_TASK
+        variables = get_task(name).prompt_variables()
+        if as_json:
+            import dataclasses
+            import json
+
+            typer.echo(json.dumps([dataclasses.asdict(v) for v in variables], indent=2))
+            return
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(title=f"prompt variables of task {name!r} (Jinja2: {{{{ name }}}})")
+        for header in ("variable", "type", "meaning", "example"):
+            table.add_column(header, overflow="fold")
+        for v in variables:
+            table.add_row(*(escape(x) for x in (v.name, v.type, v.description, v.example)))
+        Console(highlight=False).print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     runs_app = typer.Typer(help="Past runs.", no_args_is_help=True)
@@ -129,4 +157,5 @@ def register(app: typer.Typer) -> None:
     suite_app = typer.Typer(help="Suite files.", no_args_is_help=True)
     suite_app.command("schema")(suite_schema)
     suite_app.command("validate")(suite_validate)
+    suite_app.command("vars")(suite_vars)
     app.add_typer(suite_app, name="suite")

@@ -33,8 +33,37 @@ class PromptTemplate:
                             messages.append({"role": role, "content": text})
                 return messages
             return [{"role": "user", "content": self.template.render(variables).strip()}]
+        except jinja2.UndefinedError as exc:
+            raise ConfigError(undefined_message(self.path, exc, variables)) from None
         except jinja2.TemplateError as exc:
             raise ConfigError(f"{self.path}: cannot render template: {exc}") from None
+
+
+def _template_line(path: Path, exc: BaseException) -> tuple[str, int] | None:
+    """(file, line) of the template frame that raised: Jinja2 maps its frames to template lines."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename and f.filename.endswith((".j2", ".jinja", ".jinja2", ".txt", path.name))]
+    if not frames or frames[-1].lineno is None:
+        return None
+    return frames[-1].filename, frames[-1].lineno
+
+
+def undefined_message(path: Path, exc: BaseException, variables: dict[str, Any]) -> str:
+    """'<file>:<line>: 'x' is undefined; did you mean …? Variables: …' for an undefined name."""
+    import difflib
+    import re
+
+    where = _template_line(path, exc)
+    location = f"{where[0]}:{where[1]}" if where else str(path)
+    text = f"{location}: {exc.message if hasattr(exc, 'message') else exc}"
+    match = re.match(r"'([^']+)' is undefined", str(getattr(exc, "message", exc) or ""))
+    if match:
+        close = difflib.get_close_matches(match.group(1), list(variables), n=3, cutoff=0.5)
+        text += f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "."
+        text += f" Template variables: {', '.join(sorted(variables))} (evalkit suite vars lists them)."
+    return text
 
 
 def load_template(path: Path) -> PromptTemplate:
