@@ -1,4 +1,6 @@
-"""CLI: `evalkit report RUN [RUN ...] [--baseline RUN] -o reports/NAME.html`."""
+"""CLI: `evalkit report RUN [RUN ...] [--baseline RUN] -o reports/NAME.html`.
+
+`evalkit report A B` shows B against A (same as `evalkit report B --baseline A`)."""
 
 from __future__ import annotations
 
@@ -13,15 +15,17 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report(
-        runs: Annotated[list[str], typer.Argument(help="Run ids under the reports dir, 'latest', or run folders.")],
+        runs: Annotated[list[str], typer.Argument(
+            help="Run ids under the reports dir, 'latest', or run folders. Two runs A B: B against A.")],
         baseline: Annotated[str | None, typer.Option("--baseline", "-b",
                                                         help="Reference run (id, 'latest' or path).")] = None,
         out: Annotated[Path | None, typer.Option("--out", "-o",
                                                     help="HTML file to write (default: RUN/report.html).")] = None,
         title: Annotated[str | None, typer.Option(help="Report title.")] = None,
-        max_drilldowns: Annotated[int, typer.Option(min=0, help="Cases with a full drill-down.")] = 200,
+        max_prompts: Annotated[int, typer.Option(
+            min=0, help="Drill-downs that also embed the full prompt (every flipped/failed case has one).")] = 50,
     ) -> None:
-        """Write one self-contained HTML report comparing the configurations of RUN(s)."""
+        """Write one self-contained HTML report; with two runs A B, B against A config by config."""
         from evalkit.cli._common import cli_errors
 
         with cli_errors():
@@ -30,6 +34,6 @@ def register(app: typer.Typer) -> None:
 
             dirs = [resolve_run_ref(r) for r in runs]
             base = resolve_run_ref(baseline) if baseline else None
-            target = out or dirs[0] / "report.html"
-            path = build_report(dirs, out=target, baseline=base, title=title, max_drilldowns=max_drilldowns)
+            target = out or dirs[-1] / "report.html"
+            path = build_report(dirs, out=target, baseline=base, title=title, max_prompts=max_prompts)
             typer.echo(str(path))

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.gate._rundata import RunData, baseline_config_for
+from evalkit.gate._rundata import RunData
 from evalkit.gate._stats import OVERALL as ALL
-from evalkit.gate._stats import Estimate, outcome_mask, paired_segment_compare, quantile_interval, rate
+from evalkit.gate._stats import Estimate, outcome_mask, quantile_interval, rate
 
 
 @dataclass(kw_only=True)
@@ -46,6 +46,9 @@ class Change:
     significant: bool
     adjusted: bool = True
     """False for the overall row: one pre-specified test, its p-value is not Holm-adjusted."""
+    paired: bool = True
+    """False: the two sides did not evaluate the same cases, compared as independent samples."""
+    n_ref: int = 0
 
     @property
     def arrow(self) -> str:
@@ -54,13 +57,17 @@ class Change:
         return "▲" if self.diff > 0 else "▼"
 
     @property
+    def how(self) -> str:
+        return f"paired, n={self.n}" if self.paired else f"UNPAIRED (different cases), n={self.n} vs {self.n_ref}"
+
+    @property
     def text(self) -> str:
-        pts = f"{100 * self.diff:+.1f} pts"
+        pts = f"{100 * self.diff:+.1f} pts [{100 * self.lo:+.1f}, {100 * self.hi:+.1f}]"
         p = f"{'adj. ' if self.adjusted else ''}p={self.p_adjusted:.2g}"
         if self.significant:
             word = "significant gain" if self.diff > 0 else "significant drop"
-            return f"{word} {pts} ({p}, n={self.n})"
-        return f"{pts}, n.s. ({p})"
+            return f"{word} {pts} ({p}, {self.how})"
+        return f"{pts}, n.s. ({p}, {self.how})"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,17 +129,29 @@ def suite_spec(run: RunData) -> dict[str, Any]:
     return spec if isinstance(spec, dict) else {}
 
 
+def _matching_config(baseline: RunData, col: Column) -> str | None:
+    """The baseline configuration paired with ``col``: same name; else the baseline's only one;
+    else the candidate suite's ``baseline_config`` when the baseline run has it; else none."""
+    if col.config in baseline.configs:
+        return col.config
+    if len(baseline.configs) == 1:
+        return baseline.configs[0]
+    named = suite_spec(col.run).get("baseline_config")
+    return named if named in baseline.configs else None
+
+
 def build_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Column]:
-    """Columns with their reference: the baseline run's matching config; without a
-    baseline run, the suite's ``baseline_config`` within the same run, else the first column."""
+    """Columns with their reference: the baseline run's matching configuration (B against A,
+    configuration by configuration); without a baseline run, the suite's ``baseline_config``
+    within the same run, else the first column."""
     cols = _label_columns(runs, baseline)
     base_cols = [c for c in cols if c.is_baseline]
     for c in cols:
         if c.is_baseline:
             continue
-        if base_cols:
-            bname = baseline_config_for(baseline, c.config) if baseline else None
-            c.ref = next((b for b in base_cols if b.config == bname), base_cols[0])
+        if baseline is not None and base_cols:
+            bname = _matching_config(baseline, c)
+            c.ref = next((b for b in base_cols if b.config == bname), None)
             continue
         named = suite_spec(c.run).get("baseline_config")
         ref = next((o for o in cols if o.run is c.run and o.config == named), None) if named else None
@@ -187,6 +206,9 @@ def leaderboard(cols: Sequence[Column]) -> list[LeaderRow]:
 
 
 def segment_matrix(cols: Sequence[Column], *, alpha: float = 0.05) -> Matrix:
+    from evalkit.report._compare import segment_changes
+    from evalkit.score import holm
+
     segs = sorted({str(s) for c in cols for s in c.df["segment"].unique()})
     cells: dict[tuple[str, str], Estimate] = {}
     changes: dict[tuple[str, str], Change] = {}
@@ -198,11 +220,16 @@ def segment_matrix(cols: Sequence[Column], *, alpha: float = 0.05) -> Matrix:
             cells[(s, c.key)] = rate(good[seg == s])
         if c.ref is None:
             continue
-        cmp = paired_segment_compare(c.ref.df, c.df, alpha=alpha, include_overall=True)
-        for r in cmp.to_dict("records"):
-            changes[(r["segment"], c.key)] = Change(diff=r["diff"], lo=r["diff_lo"], hi=r["diff_hi"], n=r["n"],
-                                                    p_adjusted=r["p_adjusted"], significant=bool(r["significant"]),
-                                                    adjusted=r["segment"] != ALL)
+        rows = segment_changes(c.ref.df, c.df, ref_dataset=c.ref.run.manifest.get("dataset"),
+                               cand_dataset=c.run.manifest.get("dataset"))
+        per_seg = [r for r in rows if r.segment != ALL]
+        adjusted, _ = holm([r.p_value for r in per_seg], alpha) if per_seg else ([], [])
+        padj = {r.segment: float(a) for r, a in zip(per_seg, adjusted)}
+        for r in rows:
+            p = padj.get(r.segment, r.p_value)
+            changes[(r.segment, c.key)] = Change(diff=r.diff, lo=r.lo, hi=r.hi, n=r.n, n_ref=r.n_ref,
+                                                 p_adjusted=p, significant=bool(p < alpha), paired=r.paired,
+                                                 adjusted=r.segment != ALL)
     return Matrix(segments=[ALL, *segs], cells=cells, changes=changes)
 
 

@@ -13,7 +13,6 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -95,12 +94,12 @@ def _describe_suite(m: dict[str, Any]) -> str | None:
     return str(s) if s else None
 
 
-def _default_title(runs: Sequence[Any]) -> str:
+def _default_title(runs: Sequence[Any], base: Any = None) -> str:
     suites = {(r.manifest.get("suite") or {}).get("name") for r in runs if isinstance(r.manifest.get("suite"), dict)}
     suites.discard(None)
     what = f"suite {', '.join(sorted(suites))}" if suites else "evaluation"
-    return f"evalkit report — {what}, run {runs[0].run_id}" if len(runs) == 1 else \
-        f"evalkit report — {what}, {len(runs)} runs"
+    runs_text = f"run {runs[0].run_id}" if len(runs) == 1 else f"{len(runs)} runs"
+    return f"evalkit report — {what}, {runs_text}" + (f" against {base.run_id}" if base is not None else "")
 
 
 def _version() -> str:
@@ -113,12 +112,15 @@ def _version() -> str:
 
 
 def build_report(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | str | None = None,
-                 title: str | None = None, max_drilldowns: int = 200, sample_per_config: int = 3) -> Path:
-    """Write one self-contained HTML report comparing the configurations of ``run_dirs``.
+                 title: str | None = None, max_prompts: int = 50) -> Path:
+    """Write one self-contained HTML report.
 
-    ``baseline``: a run folder whose configurations are the reference for the
-    significance marks, the flipped cases and the template diffs (matched by config
-    name). Without it, the first configuration is the reference for the others.
+    One run: its configurations, each against the suite's ``baseline_config`` (else the
+    first configuration). Two or more runs without ``baseline``: the first run is the
+    baseline and the others are shown against it (``evalkit report A B`` = B against A).
+    With ``baseline``: every configuration of ``run_dirs`` against the baseline run's
+    matching configuration (same name). ``max_prompts``: drill-downs that also embed the
+    full rendered prompt (every flipped or failed case gets a drill-down regardless).
     """
     import gc
 
@@ -126,20 +128,30 @@ def build_report(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: P
 
     if not run_dirs:
         raise ConfigError("build_report needs at least one run folder")
+    if baseline is None and len(run_dirs) >= 2:
+        baseline, run_dirs = run_dirs[0], list(run_dirs[1:])
     # statsmodels' multipletests (used by evalkit.score's Holm step) calls gc.collect()
     # on every call; with matplotlib/pandas loaded that is ~0.2 s each. Freezing the
     # objects that exist now keeps those collections small; undone in ``finally``.
     gc.freeze()
     try:
-        return _build(run_dirs, out=out, baseline=baseline, title=title, max_drilldowns=max_drilldowns,
-                      sample_per_config=sample_per_config)
+        return _build(run_dirs, out=out, baseline=baseline, title=title, max_prompts=max_prompts)
     finally:
         gc.unfreeze()
 
 
+TOC = (("verdict", "Verdict"), ("leaderboard", "Leaderboard"), ("segments", "Good rate by segment"),
+       ("thresholds", "Escalation thresholds"), ("calibration", "Calibration charts"),
+       ("projection", "Production projection"), ("cases", "Cases and drill-downs"),
+       ("prompt-changes", "Prompt template changes"), ("configurations", "Configurations"), ("judge", "LLM judge"))
+
+
 def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | str | None, title: str | None,
-           max_drilldowns: int, sample_per_config: int) -> Path:
-    from evalkit.report import _assemble, _cases, _sections
+           max_prompts: int) -> Path:
+    from markupsafe import Markup
+
+    from evalkit.report import _assemble, _casedata, _sections
+    from evalkit.report._prompts import template_diff
 
     runs = [load_run(p) for p in run_dirs]
     base = load_run(baseline) if baseline is not None else None
@@ -148,17 +160,17 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
     matrix = _assemble.segment_matrix(cols)
     all_runs = ([base] if base else []) + runs
     verdict = _assemble.verdict(runs, rows, matrix)
-    flips, improved = _cases.find_flips(cols)
-    chosen = _cases.select_cases(cols, flips, max_drilldowns=max_drilldowns, sample_per_column=sample_per_config)
-    details = _cases.case_details(chosen)
-    anchors = {(d.column.key, d.case_id): d.anchor for d in details}
-    flips = [replace(f, anchor=anchors.get((f.column.key, f.case_id))) for f in flips]
+    cases = _casedata.pack(cols, max_prompts=max_prompts)
+    improved: dict[str, int] = {}
+    for c, _, _, kind in _casedata.listed_cases(cols):
+        if kind == "improved":
+            improved[c.key] = improved.get(c.key, 0) + 1
     refs = sorted({c.ref.label for c in cols if c.ref is not None})
     js, css = _asset("report.js"), _asset("report.css")
-    from markupsafe import Markup
-
+    compared = [c for c in cols if not c.is_baseline]
+    judges = [(r.run_id, doc) for r in runs if (doc := read_json(r.path / "judge.json"))]
     context = {
-        "title": title or _default_title(runs),
+        "title": title or _default_title(runs, base),
         "version": _version(),
         "csp": _csp(js), "css": Markup(css), "js": Markup(js),
         "runs": runs, "baseline": base,
@@ -166,13 +178,17 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
         "datasets": list(dict.fromkeys(d for d in (_describe_dataset(r.manifest) for r in all_runs) if d)),
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "columns": cols, "any_simulated": any(c.simulated for c in cols),
+        "matrix_columns": compared if base is not None and any(c.is_baseline for c in cols) else cols,
+        "unmatched": [c for c in compared if base is not None and c.ref is None],
         "verdict": verdict, "leaderboard": rows, "matrix": matrix,
         "has_reference": any(c.ref is not None for c in cols),
-        "reference_text": ("baseline " + base.run_id) if base else ("first configuration: " + ", ".join(refs)),
+        "reference_text": ("the matching configuration of baseline run " + base.run_id) if base
+        else ("within the run: " + ", ".join(refs)),
         "calibration": _sections.calibration(cols), "projection": _sections.projection(cols),
-        "judges": [(r.run_id, doc) for r in runs if (doc := read_json(r.path / "judge.json"))],
-        "flips": flips, "improved": improved,
-        "n_flip_details": sum(1 for d in details if d.kind == "regression"), "details": details,
+        "judges": judges, "cases": cases, "improved": improved,
+        "template_diffs": {c.key: template_diff(c) for c in cols if c.ref is not None},
+        "threshold_sets": [],
+        "toc": [t for t in TOC if t[0] != "judge" or judges],
     }
     for key in ("calibration", "projection"):
         sec = context[key]

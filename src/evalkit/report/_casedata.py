@@ -1,0 +1,267 @@
+"""Every flipped or failed case, packed for the report's case table and drill-downs.
+
+The table and its drill-downs are rendered in the browser, on demand, by the report's
+own inline script (``report.js``) from one JSON document embedded gzip-compressed and
+base64-encoded in a non-executable ``<script type="application/octet-stream">`` block.
+That keeps a drill-down for *every* flipped or failed case within the file-size budget
+(the demo's ~5,500 cases with raw outputs and case facts pack into a few hundred kB) and
+never needs the network. The script inserts every value with ``textContent``: model
+output and case facts are untrusted and are never parsed as HTML.
+
+Document (all lists positional, to stay small)::
+
+    {"v": 1,
+     "cols": [[key, label, ref label | null, facts source, template diff | null], ...],
+     "rows": [[col, case_id, segment, kind, reasons, action, expected, ref reasons | null], ...],
+     "det": [{"raw": [...], "parsed": [[k, v]...], "expected": [[k, v]...],
+              "prompt": str | null, "pnote": str}, ...],       # parallel to rows
+     "facts": {case_id: [[k, v], ...]}}                         # shared by configurations
+
+``kind`` is ``regressed`` (good in the reference, not good here), ``improved`` (the
+reverse) or ``failed`` (not good here, and not a flip).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.gate._stats import outcome_mask
+from evalkit.report._assemble import Column
+from evalkit.report._prompts import prompt_renderer, template_diff
+
+MAX_TEXT = 6000
+MAX_FACT = 500
+MAX_LIST_ITEMS = 4
+KINDS = ("regressed", "improved", "failed")
+EXPECTED_KEYS = ("reviewed", "alternatives")
+SCORE_FACTS = ("segment", "variant", "history_turns_total", "history_turns_included", "history_tokens",
+               "deciding_turn_from_end", "input_tokens", "output_tokens", "cost_usd", "attempts", "cache_hit")
+PARSED = ("status", "action", "deferred", "confidence", "invalid_reason", "wrong_fields", "correct", "good",
+          "judge_good", "judge_reason", "human_good")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseData:
+    """The packed document and what the page says about it."""
+
+    encoded: str
+    """base64 of the gzip-compressed JSON document."""
+    counts: dict[str, int]
+    """kind -> number of listed cases."""
+    n_prompts: int
+    raw_bytes: int
+
+
+def anchor(col: Column, case_id: str) -> str:
+    """The drill-down's id (ASCII letters, digits, - and _ only; report.js computes the same)."""
+    safe = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "_" for ch in case_id)[:80]
+    return f"case-{col.key}-{safe}"
+
+
+def _truncate(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters not shown)"
+
+
+def _as_list(v: Any) -> list[str]:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return []
+    return [str(x) for x in v] if isinstance(v, (list, tuple, np.ndarray)) else [str(v)]
+
+
+def _fmt(v: Any, limit: int = MAX_FACT) -> str:
+    """One value as short text; long lists keep their last items (the latest history turns)."""
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    if isinstance(v, (list, tuple)):
+        v = list(v)
+        note = ""
+        if len(v) > MAX_LIST_ITEMS:
+            note = f"({len(v)} items; the last {MAX_LIST_ITEMS} shown)\n"
+            v = v[-MAX_LIST_ITEMS:]
+        return _truncate(note + json.dumps(v, default=str, ensure_ascii=False), limit)
+    if isinstance(v, dict):
+        return _truncate(json.dumps(v, default=str, ensure_ascii=False), limit)
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return "—"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.6g}"
+    return _truncate(str(v), limit)
+
+
+def listed_cases(cols: Sequence[Column]) -> list[tuple[Column, str, str, str]]:
+    """(column, case_id, segment, kind) for every case the table lists: regressions first."""
+    out: dict[str, list[tuple[Column, str, str, str]]] = {k: [] for k in KINDS}
+    for c in cols:
+        if c.is_baseline:
+            continue
+        good = outcome_mask(c.df, "good").to_numpy()
+        ids = c.df["case_id"].astype(str).to_numpy()
+        segs = c.df["segment"].astype(str).to_numpy()
+        ref_good: dict[str, bool] = {}
+        if c.ref is not None:
+            ref_good = dict(zip(c.ref.df["case_id"].astype(str), outcome_mask(c.ref.df, "good").tolist()))
+        for cid, seg, g in zip(ids, segs, good.tolist()):
+            r = ref_good.get(cid)
+            if r is True and not g:
+                out["regressed"].append((c, cid, seg, "regressed"))
+            elif r is False and g:
+                out["improved"].append((c, cid, seg, "improved"))
+            elif not g:
+                out["failed"].append((c, cid, seg, "failed"))
+    return [x for k in KINDS for x in out[k]]
+
+
+def _results_for(run_path: Path, ids: set[str]) -> tuple[dict[tuple[str, str], list[str]], dict[tuple[str, str], str]]:
+    """(config, case_id) -> raw outputs in sample order, and -> the prompt as sent when stored."""
+    import pyarrow.parquet as pq
+
+    path = run_path / "results.parquet"
+    if not path.is_file() or not ids:
+        return {}, {}
+    names = set(pq.read_schema(path).names)
+    if not {"case_id", "config", "raw_output"} <= names:
+        return {}, {}
+    cols = [c for c in ("config", "case_id", "sample_index", "raw_output", "prompt") if c in names]
+    df = pq.read_table(path, columns=cols, filters=[("case_id", "in", sorted(ids))]).to_pandas()
+    if "sample_index" in df:
+        df = df.sort_values("sample_index", kind="stable")
+    out: dict[tuple[str, str], list[str]] = {}
+    for cfg, cid, raw in zip(df["config"].astype(str), df["case_id"].astype(str), df["raw_output"]):
+        if raw is not None:
+            out.setdefault((cfg, cid), []).append(_truncate(str(raw)))
+    prompts: dict[tuple[str, str], str] = {}
+    if "prompt" in df:
+        for cfg, cid, prompt in zip(df["config"].astype(str), df["case_id"].astype(str), df["prompt"]):
+            if prompt is not None and (cfg, cid) not in prompts:
+                prompts[(cfg, cid)] = str(prompt)
+    return out, prompts
+
+
+def _dataset_facts(col: Column, ids: set[str]) -> dict[str, tuple[dict[str, Any], str | None]]:
+    """case_id -> (the dataset's case facts, its case JSON) when the dataset store is reachable."""
+    from evalkit._home import datasets_dir
+
+    ds = col.run.manifest.get("dataset") or {}
+    if not isinstance(ds, dict) or not ds.get("name") or not ds.get("version"):
+        return {}
+    path = datasets_dir() / str(ds["name"]) / str(ds["version"]) / "cases.parquet"
+    if not path.is_file() or not ids:
+        return {}
+    import pyarrow.parquet as pq
+
+    try:
+        df = pq.read_table(path, filters=[("case_id", "in", sorted(ids))]).to_pandas()
+    except Exception:  # noqa: BLE001 - a dataset we cannot read must not stop the report
+        return {}
+    out = {}
+    for row in df.to_dict("records"):
+        raw = None
+        if isinstance(row.get("case_json"), str):
+            # Datasets store the task's case model as canonical JSON: show its fields.
+            raw = row.pop("case_json")
+            try:
+                row.update(json.loads(raw))
+            except ValueError:
+                row["case_json"] = raw
+        out[str(row.get("case_id"))] = (row, raw)
+    return out
+
+
+def pack(cols: Sequence[Column], *, max_prompts: int = 50) -> CaseData:
+    """Gather and pack every listed case; the first ``max_prompts`` regressions (then failures)
+    also carry the prompt re-rendered from the stored template."""
+    listed = listed_cases(cols)
+    col_index = {c.key: i for i, c in enumerate(cols)}
+    by_run: dict[Path, set[str]] = {}
+    for c, cid, _, _ in listed:
+        by_run.setdefault(c.run.path, set()).add(cid)
+    raw = {p: _results_for(p, ids) for p, ids in by_run.items()}
+    facts_by_run: dict[Path, dict[str, tuple[dict[str, Any], str | None]]] = {}
+    sources: dict[str, str] = {}
+    for c in cols:
+        if c.run.path in by_run and c.run.path not in facts_by_run:
+            facts_by_run[c.run.path] = _dataset_facts(c, by_run[c.run.path])
+        ds = c.run.manifest.get("dataset")
+        sources[c.key] = (f"dataset {ds.get('ref', '')}".strip() if isinstance(ds, dict) else "dataset") \
+            if facts_by_run.get(c.run.path) else "scores (dataset not available here)"
+    records: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def row_of(col: Column, cid: str) -> dict[str, Any] | None:
+        # One conversion per column: a per-case ``df.iloc`` dominated the build time.
+        if col.key not in records:
+            records[col.key] = {str(r["case_id"]): r for r in col.df.to_dict("records")}
+        return records[col.key].get(cid)
+
+    renderers: dict[str, Any] = {}
+    facts: dict[str, list[list[str]]] = {}
+    expected_of: dict[str, list[list[str]]] = {}
+    rows: list[list[Any]] = []
+    det: list[dict[str, Any]] = []
+    n_prompts = 0
+    for c, cid, seg, kind in listed:
+        r = row_of(c, cid)
+        if r is None:
+            continue
+        fdict, case_json = facts_by_run.get(c.run.path, {}).get(cid) or (None, None)
+        if cid not in facts:
+            if fdict is not None:
+                rest = {k: v for k, v in fdict.items() if k not in EXPECTED_KEYS}
+                facts[cid] = [[str(k), _fmt(v)] for k, v in list(rest.items())[:60]]
+                expected_of[cid] = [[k, _fmt(fdict[k])] for k in EXPECTED_KEYS if k in fdict]
+            else:
+                facts[cid] = [[k, _fmt(r[k])] for k in SCORE_FACTS if k in r]
+                expected_of[cid] = []
+        reasons = _as_list(r.get("reasons"))
+        ref_reasons = None
+        if c.ref is not None:
+            ref_row = row_of(c.ref, cid)
+            ref_reasons = ", ".join(_as_list(ref_row.get("reasons"))) if ref_row is not None else None
+        rows.append([col_index[c.key], cid, seg, kind, ", ".join(reasons), _fmt(r.get("action")),
+                     _fmt(r.get("expected_action")), ref_reasons])
+        d: dict[str, Any] = {
+            "raw": raw[c.run.path][0].get((c.config, cid), [])[:5],
+            "parsed": [[k, _fmt(r[k])] for k in PARSED if k in r],
+            "expected": [[str(k), _fmt(r[k])] for k in r if str(k).startswith("expected_")]
+            + expected_of[cid],
+            "prompt": None, "pnote": "not embedded (size budget): raise --max-prompts to embed more",
+        }
+        if n_prompts < max_prompts and kind != "improved":
+            if c.key not in renderers:
+                renderers[c.key] = prompt_renderer(c)
+            prompt = None
+            if renderers[c.key] is not None:
+                try:
+                    prompt = renderers[c.key](cid, case_json)
+                except Exception:  # noqa: BLE001 - a run whose prompts cannot be re-rendered: stored or none
+                    renderers[c.key] = None
+            stored = raw[c.run.path][1].get((c.config, cid))
+            if prompt is not None:
+                d["prompt"], d["pnote"] = _truncate(prompt), "re-rendered from the stored template"
+                n_prompts += 1
+            elif stored is not None:
+                d["prompt"], d["pnote"] = _truncate(stored), "as sent (stored)"
+                n_prompts += 1
+            else:
+                d["pnote"] = "prompt not stored"
+        det.append(d)
+    doc = {"v": 1, "cols": [[c.key, c.label, c.ref.label if c.ref else None, sources[c.key], template_diff(c)]
+                            for c in cols],
+           "rows": rows, "det": det, "facts": facts}
+    data = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    counts = {k: sum(1 for r in rows if r[3] == k) for k in KINDS}
+    return CaseData(encoded=base64.b64encode(gzip.compress(data, compresslevel=9, mtime=0)).decode("ascii"),
+                    counts=counts, n_prompts=n_prompts, raw_bytes=len(data))
+
+
+def unpack(encoded: str) -> dict[str, Any]:
+    """The document back from the page (for tests and tools)."""
+    return json.loads(gzip.decompress(base64.b64decode(encoded)).decode("utf-8"))
