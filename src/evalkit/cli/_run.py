@@ -1,4 +1,4 @@
-"""CLI: ``evalkit run``, ``evalkit runs list``, ``evalkit suite schema|validate``."""
+"""CLI: ``evalkit run``, ``evalkit suite schema|validate`` (``evalkit runs ...`` lives in _runs)."""
 
 from __future__ import annotations
 
@@ -54,42 +54,6 @@ def run(
             progress=not quiet, overrides=_parse_sets(set_ or []), baseline=baseline)
         code = run_and_evaluate(request)
     raise typer.Exit(code)
-
-
-def runs_list(
-    reports: Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")] = None,
-) -> None:
-    """List past runs, newest first."""
-    with cli_errors():
-        from rich.console import Console
-        from rich.table import Table
-
-        from evalkit.run import list_runs
-
-        table = Table(title="runs")
-        for col in ("run id", "status", "suite", "dataset", "configs", "cases", "created"):
-            table.add_column(col)
-        for m in list_runs(reports):
-            sim = any(c.get("simulated") for c in m.get("configs", []))
-            table.add_row(m.get("run_id", "?"), m.get("status", "?"), m.get("suite", {}).get("name", "?"),
-                          m.get("dataset", {}).get("ref", "?"),
-                          ", ".join(c["name"] for c in m.get("configs", [])) + (" (simulated)" if sim else ""),
-                          str(m.get("dataset", {}).get("sampled_rows", "?")), m.get("created", "?"))
-        Console().print(table)
-
-
-def runs_bless(
-    run_ref: Annotated[str, typer.Argument(help="Run id, 'latest' or a run folder.")],
-    dest: Annotated[Path, typer.Argument(help="Folder to hold the baseline (e.g. suites/baselines/upgrades-ci).")],
-    reports: Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")] = None,
-) -> None:
-    """Bless a complete run as a baseline: copy its results (no journal) to DEST, e.g. to commit for CI."""
-    with cli_errors():
-        from evalkit.run._runner import bless_baseline
-        from evalkit.score import resolve_run_dir
-
-        files = bless_baseline(resolve_run_dir(run_ref, reports=reports), dest)
-        typer.echo(f"baseline written to {dest} ({len(files)} files)")
 
 
 def suite_schema(
@@ -150,10 +114,6 @@ def suite_vars(
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
-    runs_app = typer.Typer(help="Past runs.", no_args_is_help=True)
-    runs_app.command("list")(runs_list)
-    runs_app.command("bless")(runs_bless)
-    app.add_typer(runs_app, name="runs")
     suite_app = typer.Typer(help="Suite files.", no_args_is_help=True)
     suite_app.command("schema")(suite_schema)
     suite_app.command("validate")(suite_validate)

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from evalkit.cli import _cache, _calibrate, _compare, _dataset, _gate, _project, _report, _run
+from evalkit.cli import _cache, _calibrate, _compare, _dataset, _gate, _project, _report, _run, _runs
 
 app = typer.Typer(
     name="evalkit",
@@ -22,7 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (_dataset, _run, _compare, _calibrate, _project, _report, _gate, _cache):
+for module in (_dataset, _run, _runs, _compare, _calibrate, _project, _report, _gate, _cache):
     module.register(app)
 
 

@@ -1,16 +1,19 @@
 """From call records to the two run tables: results (one row per call) and the tidy
-scores table (one row per case x configuration; columns in docs/dev/contracts.md)."""
+scores table (one row per case x configuration). Their schemas are fixed per format
+version in ``_table_schemas`` (docs/tables.md); ``write_tables`` writes exactly those."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from evalkit.run._plan import CasePrompt
 from evalkit.run._records import CallRecord
+from evalkit.run._table_schemas import decision_fields, decision_row, results_schema, scores_schema, to_arrow
 
 _USAGE = ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens")
 
@@ -27,8 +30,9 @@ def results_table(run_id: str, records: Sequence[CallRecord]) -> pd.DataFrame:
             **{k: (getattr(usage, k) if usage is not None else None) for k in _USAGE},
             "cost_usd": r.cost_usd, "nominal_cost_usd": getattr(r, "nominal_cost_usd", r.cost_usd),
             "cache_hit": r.cache_hit, "latency_s": r.latency_s, "cache_key": r.cache_key,
+            "execution": getattr(r, "execution", None) or "direct",
         })
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows, columns=results_schema().names)
     for k in _USAGE:
         df[k] = df[k].astype("Int64")
     return df
@@ -78,6 +82,7 @@ def scores_table(*, run_id: str, task: Any, cases: Mapping[str, Any], records: S
                 items.append((r.case_id, r.response.text, r.sample_index == recs[0].sample_index))
     judged = judge_outputs(task, cases, items)
     rows = []
+    fields = decision_fields(task)
     for (config, case_id), recs in grouped.items():
         case, main = cases[case_id], recs[0]
         j = judged[where[((config, case_id), main.sample_index)]] if ((config, case_id), main.sample_index) in where \
@@ -113,14 +118,43 @@ def scores_table(*, run_id: str, task: Any, cases: Mapping[str, Any], records: S
             "history_turns_total": p.history_turns_total, "history_turns_included": p.history_turns_included,
             "history_tokens": p.history_tokens, "deciding_turn_from_end": p.deciding_turn_from_end,
             "cache_hit": all(r.cache_hit for r in recs), "attempts": sum(r.attempts for r in recs),
-            "error_class": main.error_class, "human_good": _human_label(task, case),
+            "error_class": main.error_class, "error_message": main.error_message,
+            "human_good": _human_label(task, case),
             "judge_good": None, "judge_reason": None, "simulated": bool(simulated[config]),
+            "execution": getattr(main, "execution", None) or "direct",
+            **decision_row(fields, j.decision if j is not None else None),
         })
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows, columns=scores_schema(task).names)
     for k in (*_USAGE, "total_tokens", "deciding_turn_from_end"):
         df[k] = df[k].astype("Int64")
     for k in ("confidence", "confidence_stated", "confidence_logprob", "confidence_consistency", "cost_usd"):
         df[k] = df[k].astype("Float64")
     for k in ("human_good", "judge_good"):
         df[k] = df[k].astype("boolean")
+    _nullable_dtypes(df, scores_schema(task))
     return df.sort_values(["config", "case_id"], kind="stable").reset_index(drop=True)
+
+
+def _nullable_dtypes(df: pd.DataFrame, schema: Any) -> None:
+    """Nullable pandas dtypes for the decision columns, so an int stays an int when some rows are null."""
+    import pyarrow as pa
+
+    for f in schema:
+        if not f.name.startswith("decision_"):
+            continue
+        if pa.types.is_integer(f.type):
+            df[f.name] = df[f.name].astype("Int64")
+        elif pa.types.is_floating(f.type):
+            df[f.name] = df[f.name].astype("Float64")
+        elif pa.types.is_boolean(f.type):
+            df[f.name] = df[f.name].astype("boolean")
+
+
+def write_tables(run_dir: Path, *, task: Any, results: pd.DataFrame, scores: pd.DataFrame) -> None:
+    """Write results.parquet and scores.parquet with their declared schemas (atomic writes)."""
+    from evalkit import _io
+
+    _io.write_parquet(Path(run_dir) / "results.parquet",
+                      to_arrow(results, results_schema(), where=str(Path(run_dir) / "results.parquet")))
+    _io.write_parquet(Path(run_dir) / "scores.parquet",
+                      to_arrow(scores, scores_schema(task), where=str(Path(run_dir) / "scores.parquet")))

@@ -31,6 +31,8 @@ class Judged:
     deferred: bool = False
     wrong_fields: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    decision: dict[str, Any] | None = None
+    """The parsed decision's fields (python values), for the typed decision columns."""
 
 
 Item = tuple[str, str, bool]
@@ -50,7 +52,7 @@ def _judge(task: Any, cases: Mapping[str, Any], item: Item) -> Judged:
     v = task.score(cases[case_id], d)
     return Judged(status=status, error=parsed.error, action=action, confidence=conf, correct=bool(v.correct),
                   good=bool(v.good), deferred=bool(v.deferred), wrong_fields=tuple(v.wrong_fields),
-                  reasons=tuple(v.reasons))
+                  reasons=tuple(v.reasons), decision=dict(d) if d is not None else None)
 
 
 # Worker-process state, set once per forked worker by the pool initializer (never in the parent).

@@ -1,0 +1,203 @@
+"""CLI: ``evalkit runs list|query|history|rm|prune|bless``: every run under the reports folder.
+
+A RUN argument is a run id, a unique prefix of one, ``latest``, or a run folder path.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from evalkit.cli._common import cli_errors
+
+ReportsOpt = Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+def _root(reports: Path | None) -> Path:
+    from evalkit._home import reports_dir
+
+    return Path(reports) if reports is not None else reports_dir()
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def runs_list(reports: ReportsOpt = None, json_: JsonOpt = False,
+              suite: Annotated[str | None, typer.Option(help="Only runs of this suite.")] = None) -> None:
+    """List runs, newest first, with their full ids (any unique prefix works as RUN elsewhere)."""
+    with cli_errors():
+        from evalkit.history import list_run_entries
+
+        entries = [e for e in list_run_entries(_root(reports)) if suite is None or e.suite == suite]
+        if json_:
+            _echo_json([e.to_json() for e in entries])
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        if not entries:
+            typer.echo(f"no runs under {_root(reports)}")
+            return
+        table = Table(box=None, pad_edge=False)
+        table.add_column("run id", no_wrap=True, min_width=max(len(e.run_id) for e in entries))
+        for col in ("status", "configs", "cases", "created"):
+            table.add_column(col, overflow="fold")
+        for e in entries:
+            label = f"{len(e.configs)}" + (" sim" if e.simulated else "") + (" batch" if e.execution == "batch" else "")
+            created = (e.created or "?").replace("T", " ")[:16]
+            table.add_row(e.run_id, e.status, label, str(e.cases if e.cases is not None else "?"), created)
+        Console().print(table)
+
+
+def runs_query(
+    sql: Annotated[str, typer.Argument(help="One SQL statement (DuckDB) over the views runs, run_configs, scores, results.")],
+    reports: ReportsOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Query every run with SQL (embedded DuckDB). Views: runs (one row per run, from manifests),
+    run_configs (run x configuration), scores and results (every run's parquet tables; see docs/tables.md).
+
+    Example: evalkit runs query "SELECT run_id, segment, avg(good::INT) FROM scores GROUP BY ALL"
+    """
+    with cli_errors():
+        from evalkit.history import run_query
+
+        columns, rows = run_query(_root(reports), sql)
+        if json_:
+            _echo_json([dict(zip(columns, row)) for row in rows])
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(box=None)
+        for col in columns:
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        Console().print(table)
+        typer.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", err=True)
+
+
+def runs_history(
+    config: Annotated[str, typer.Option("--config", "-c", help="Configuration to follow across runs.")],
+    suite: Annotated[str | None, typer.Option(help="Suite name (default: the newest run's with this config).")] = None,
+    last: Annotated[int | None, typer.Option(min=1, help="Only the N most recent runs.")] = None,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="HTML page (default REPORTS/history-SUITE-CONFIG.html).")] = None,
+    reports: ReportsOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Good rate, automation and cost per segment across runs of one suite, with 95% intervals:
+    a table here and a chart in an HTML page."""
+    with cli_errors():
+        import re
+
+        from evalkit.history import (
+            fmt_cost,
+            fmt_rate,
+            run_history,
+            run_label,
+            segments_of,
+            write_history_page,
+        )
+
+        root = _root(reports)
+        history = run_history(root, config=config, suite=suite, last=last)
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{history.suite}-{history.config}")
+        page = write_history_page(history, out or root / f"history-{safe}.html")
+        if json_:
+            _echo_json({**history.to_json(), "page": str(page)})
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console()
+        for i in range(len(history.runs)):
+            console.print(run_label(history, i), markup=False, highlight=False)
+        cells = {(p.segment, p.run_id): p for p in history.points}
+        for title, pick, fmt in (("good rate", lambda p: p.good, fmt_rate),
+                                 ("automation (calibrated thresholds)", lambda p: p.automation, fmt_rate),
+                                 ("cost per case (USD)", lambda p: p.cost, fmt_cost)):
+            table = Table(title=title, box=None, title_justify="left")
+            table.add_column("segment", no_wrap=True)
+            for i in range(len(history.runs)):
+                table.add_column(f"#{i + 1}", overflow="fold")
+            for segment in segments_of(history):
+                row = [fmt(pick(cells[(segment, r.run_id)])) if (segment, r.run_id) in cells else "–"
+                       for r in history.runs]
+                table.add_row(segment, *row)
+            console.print(table)
+        if any(p.simulated for p in history.points):
+            console.print("numbers are simulated (simulated provider)", highlight=False)
+        console.print(f"page: {page}", markup=False, highlight=False)
+
+
+def runs_rm(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, unique prefix, 'latest' or folder.")],
+    force: Annotated[bool, typer.Option(help="Also remove a run whose manifest still says running "
+                                            "(its process was killed). A locked run is never removed.")] = False,
+    reports: ReportsOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Remove one run folder. Refuses a run that is still running."""
+    with cli_errors():
+        from evalkit._runfolder import resolve_run_dir
+        from evalkit.history import remove_run
+
+        entry = remove_run(resolve_run_dir(run_ref, reports=_root(reports)), force=force)
+        if json_:
+            _echo_json({"removed": [entry.to_json()]})
+        else:
+            typer.echo(f"removed {entry.run_id} ({entry.path})")
+
+
+def runs_prune(
+    keep: Annotated[int, typer.Option(help="Runs to keep per suite (the newest).", min=0)],
+    suite: Annotated[str | None, typer.Option(help="Only prune runs of this suite.")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Say what would go; remove nothing.")] = False,
+    reports: ReportsOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Remove all but the KEEP newest runs of each suite (running runs are never removed)."""
+    with cli_errors():
+        from evalkit.history import plan_prune, prune_runs
+
+        plan = plan_prune(_root(reports), keep=keep, suite=suite)
+        removed = plan.remove if dry_run else prune_runs(plan)
+        if json_:
+            _echo_json({"dry_run": dry_run, "removed": [e.to_json() for e in removed],
+                        "kept": [e.run_id for e in plan.keep],
+                        "skipped": [{"run_id": e.run_id, "reason": why} for e, why in plan.skipped]})
+            return
+        verb = "would remove" if dry_run else "removed"
+        for e in removed:
+            typer.echo(f"{verb} {e.run_id}")
+        for e, why in plan.skipped:
+            typer.echo(f"kept {e.run_id}: {why}")
+        typer.echo(f"{verb} {len(removed)} run(s), kept {len(plan.keep)}")
+
+
+def runs_bless(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, unique prefix, 'latest' or a run folder.")],
+    dest: Annotated[Path, typer.Argument(help="Folder to hold the baseline (e.g. suites/baselines/upgrades-ci).")],
+    reports: ReportsOpt = None,
+) -> None:
+    """Bless a complete run as a baseline: copy its results (no journal) to DEST, e.g. to commit for CI."""
+    with cli_errors():
+        from evalkit._runfolder import resolve_run_dir
+        from evalkit.run import bless_baseline
+
+        files = bless_baseline(resolve_run_dir(run_ref, reports=reports), dest)
+        typer.echo(f"baseline written to {dest} ({len(files)} files)")
+
+
+def register(app: typer.Typer) -> None:
+    runs_app = typer.Typer(help="Past runs: list, query with SQL, history across runs, remove, prune, bless.",
+                           no_args_is_help=True)
+    runs_app.command("list")(runs_list)
+    runs_app.command("query")(runs_query)
+    runs_app.command("history")(runs_history)
+    runs_app.command("rm")(runs_rm)
+    runs_app.command("prune")(runs_prune)
+    runs_app.command("bless")(runs_bless)
+    app.add_typer(runs_app, name="runs")

@@ -1,0 +1,153 @@
+"""The runs under a reports folder: list them, remove one, prune old ones.
+
+A run folder is ``<reports>/<run-id>/`` with a manifest.json. Removing refuses a run that
+is still going: one whose manifest says ``running`` (unless forced: a run killed with
+``kill -9`` never gets to say otherwise) or one whose lock file another process holds
+(never, even forced).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalkit.errors import ConfigError, NotFound
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunEntry:
+    run_id: str
+    path: Path
+    status: str
+    suite: str | None
+    dataset: str | None
+    configs: tuple[str, ...]
+    cases: int | None
+    created: str | None
+    simulated: bool
+    execution: str
+    """'direct' or 'batch' (provider batch APIs at batch prices)."""
+    manifest: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "path": str(self.path), "status": self.status, "suite": self.suite,
+                "dataset": self.dataset, "configs": list(self.configs), "cases": self.cases,
+                "created": self.created, "simulated": self.simulated, "execution": self.execution}
+
+
+def _entry(path: Path, manifest: dict[str, Any]) -> RunEntry:
+    configs = [c for c in manifest.get("configs", []) if isinstance(c, dict)]
+    return RunEntry(
+        run_id=str(manifest.get("run_id") or path.name), path=path, status=str(manifest.get("status", "unknown")),
+        suite=(manifest.get("suite") or {}).get("name"), dataset=(manifest.get("dataset") or {}).get("ref"),
+        configs=tuple(str(c.get("name")) for c in configs), cases=(manifest.get("dataset") or {}).get("sampled_rows"),
+        created=manifest.get("created"), simulated=any(c.get("simulated") for c in configs),
+        execution=str((manifest.get("execution") or {}).get("mode", "direct")) if isinstance(
+            manifest.get("execution"), dict) else "direct",
+        manifest=manifest)
+
+
+def list_run_entries(root: Path) -> list[RunEntry]:
+    """Every run folder under ``root`` (newest first); unreadable manifests show as status 'unreadable'."""
+    root = Path(root)
+    out: list[RunEntry] = []
+    if not root.is_dir():
+        return out
+    for path in sorted(root.glob("*/manifest.json")):
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            manifest = None
+        if not isinstance(manifest, dict):
+            manifest = {"run_id": path.parent.name, "status": "unreadable"}
+        out.append(_entry(path.parent, manifest))
+    return sorted(out, key=lambda e: (e.created or "", e.run_id), reverse=True)
+
+
+def locked_by_other_process(run_dir: Path) -> Path | None:
+    """A lock file in the run folder that another process holds (flock), if any."""
+    import fcntl
+
+    for lock in sorted(Path(run_dir).glob("*.lock")):
+        try:
+            with open(lock, "a") as fh:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return lock
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        except OSError:
+            continue
+    return None
+
+
+def removable(entry: RunEntry, *, force: bool = False) -> str | None:
+    """Why ``entry`` must not be removed now, or None."""
+    lock = locked_by_other_process(entry.path)
+    if lock is not None:
+        return f"run {entry.run_id} is in progress ({lock.name} is held by another process)"
+    if entry.status == "running" and not force:
+        return (f"run {entry.run_id} says it is still running; if its process is gone (killed), "
+                "remove it with --force")
+    return None
+
+
+def remove_run(run_dir: Path, *, force: bool = False) -> RunEntry:
+    """Delete one run folder (refused while it runs). Returns what was removed."""
+    run_dir = Path(run_dir)
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise NotFound(f"{run_dir}: not a run folder (no manifest.json); nothing removed")
+    entry = next((e for e in list_run_entries(run_dir.parent) if e.path == run_dir), None)
+    if entry is None:  # pragma: no cover - the manifest exists, so listing finds it
+        raise NotFound(f"{run_dir}: not a run folder")
+    why = removable(entry, force=force)
+    if why is not None:
+        raise ConfigError(f"refusing to remove: {why}")
+    # Rename first, then delete: a reader never sees half a run folder under its id.
+    trash = run_dir.with_name(f".{run_dir.name}.removing")
+    shutil.rmtree(trash, ignore_errors=True)
+    run_dir.rename(trash)
+    shutil.rmtree(trash)
+    return entry
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrunePlan:
+    keep: list[RunEntry]
+    remove: list[RunEntry]
+    skipped: list[tuple[RunEntry, str]]
+    """Older runs that would be removed but are in progress."""
+
+
+def plan_prune(root: Path, *, keep: int, suite: str | None = None) -> PrunePlan:
+    """Keep the ``keep`` newest runs of each suite (or of ``suite`` only); the rest go."""
+    if keep < 0:
+        raise ConfigError(f"--keep must be 0 or more (got {keep})")
+    entries = [e for e in list_run_entries(root) if suite is None or e.suite == suite]
+    if suite is not None and not entries:
+        raise NotFound(f"no runs of suite {suite!r} under {root}")
+    seen: dict[str | None, int] = {}
+    kept, remove, skipped = [], [], []
+    for e in entries:  # newest first
+        seen[e.suite] = seen.get(e.suite, 0) + 1
+        if seen[e.suite] <= keep:
+            kept.append(e)
+            continue
+        why = removable(e)
+        if why is None:
+            remove.append(e)
+        else:
+            skipped.append((e, why))
+    return PrunePlan(keep=kept, remove=remove, skipped=skipped)
+
+
+def prune_runs(plan: PrunePlan) -> list[RunEntry]:
+    removed = []
+    for e in plan.remove:
+        remove_run(e.path)
+        removed.append(e)
+    return removed

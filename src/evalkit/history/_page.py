@@ -1,0 +1,141 @@
+"""The run-history page: a self-contained HTML file with the per-segment trend table and a
+chart (PNG, embedded). Every text that comes from a run (ids, prompt names, segments) is
+HTML-escaped; the chart is an image, so nothing from a run reaches the page as markup."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from evalkit.history._trend import ALL, History, Rate, TrendPoint
+
+
+def fmt_rate(r: Rate | None) -> str:
+    if r is None or r.value is None:
+        return "n/a"
+    if r.lo is None or r.hi is None:
+        return f"{r.value:.0%} (n={r.n})"
+    return f"{r.value * 100:.0f}% [{r.lo * 100:.0f}–{r.hi * 100:.0f}]"
+
+
+def fmt_cost(r: Rate | None) -> str:
+    if r is None or r.value is None:
+        return "unknown"
+    if r.lo is None or r.hi is None:
+        return f"${r.value:.4f}"
+    return f"${r.value:.4f} [{r.lo:.4f}–{r.hi:.4f}]"
+
+
+def segments_of(history: History) -> list[str]:
+    seen = [ALL]
+    for p in history.points:
+        if p.segment not in seen:
+            seen.append(p.segment)
+    return seen
+
+
+def grid(history: History) -> dict[tuple[str, str], TrendPoint]:
+    return {(p.segment, p.run_id): p for p in history.points}
+
+
+def run_label(history: History, index: int) -> str:
+    run = history.runs[index]
+    point = next((p for p in history.points if p.run_id == run.run_id), None)
+    prompt = point.prompt if point else None
+    version = point.prompt_version if point else None
+    name = Path(prompt).name if prompt else "?"
+    return f"#{index + 1} {run.run_id} · prompt {name} ({version or '?'})"
+
+
+def chart_png(history: History, *, segments: Sequence[str]) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = grid(history)
+    runs = [r.run_id for r in history.runs]
+    x = list(range(1, len(runs) + 1))
+    cols = 3
+    rows = -(-len(segments) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), squeeze=False, sharey=True)
+    for ax, segment in zip(axes.flat, segments):
+        for metric, color in (("good", "#1b7837"), ("automation", "#2166ac")):
+            vals, los, his = [], [], []
+            for run_id in runs:
+                p = cells.get((segment, run_id))
+                r = getattr(p, metric) if p is not None else None
+                ok = r is not None and r.value is not None
+                vals.append(r.value if ok else float("nan"))
+                los.append(r.lo if ok and r.lo is not None else float("nan"))
+                his.append(r.hi if ok and r.hi is not None else float("nan"))
+            ax.plot(x, vals, marker="o", color=color, label=metric)
+            ax.fill_between(x, los, his, color=color, alpha=0.18, linewidth=0)
+        n = next((cells[(segment, r)].good.n for r in runs if (segment, r) in cells), 0)
+        ax.set_title(f"{segment} (n≈{n})", fontsize=9)
+        ax.set_xticks(x, [f"#{i}" for i in x], fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(segments):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=8, loc="lower left")
+    fig.suptitle(f"{history.suite} / {history.config}: good rate and automation per segment, 95% intervals",
+                 fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def history_html(history: History) -> str:
+    e = html.escape
+    segments = segments_of(history)
+    cells = grid(history)
+    simulated = any(p.simulated for p in history.points)
+    head = "".join(f"<th>#{i + 1}</th>" for i in range(len(history.runs)))
+    body = []
+    for segment in segments:
+        tds = []
+        for run in history.runs:
+            p = cells.get((segment, run.run_id))
+            if p is None:
+                tds.append("<td>–</td>")
+                continue
+            tds.append(f"<td>good {e(fmt_rate(p.good))}<br>automation {e(fmt_rate(p.automation))}"
+                       f"<br>cost/case {e(fmt_cost(p.cost))}<br><small>n={p.good.n}</small></td>")
+        body.append(f"<tr><th>{e(segment)}</th>{''.join(tds)}</tr>")
+    legend = "".join(f"<li>{e(run_label(history, i))}</li>" for i in range(len(history.runs)))
+    png = base64.b64encode(chart_png(history, segments=segments)).decode()
+    title = f"Run history: {history.suite} / {history.config}"
+    sim_note = ("<p class=sim><strong>simulated</strong>: these numbers come from a simulated model.</p>"
+                if simulated else "")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:.3rem .5rem;font-size:.85rem;vertical-align:top;text-align:left}}
+.sim{{background:#fff3cd;padding:.4rem}} img{{max-width:100%}}
+</style></head><body>
+<h1>{e(title)}</h1>
+{sim_note}
+<p>Per segment across {len(history.runs)} complete runs, oldest first. Rates are over all of the segment's
+cases (invalid and failed answers count as not good) with 95% Wilson intervals; automation uses each run's
+calibrated thresholds (n/a: the run was not calibrated); cost is the mean nominal USD per case with a 95%
+normal-approximation interval (unknown when any case's cost is unknown).</p>
+<ol>{legend}</ol>
+<img alt="good rate and automation per segment across runs" src="data:image/png;base64,{png}">
+<table><thead><tr><th>segment</th>{head}</tr></thead><tbody>
+{''.join(body)}
+</tbody></table>
+</body></html>
+"""
+
+
+def write_history_page(history: History, out: Path) -> Path:
+    from evalkit import _io
+
+    return _io.write_text(out, history_html(history))

@@ -1,0 +1,129 @@
+"""SQL over every run under a reports folder, with embedded DuckDB.
+
+Views:
+
+- ``runs``: one row per run (from manifest.json): run_id, status, created, finished, suite,
+  suite_sha256, dataset, dataset_version, cases, calls, failed_calls, spent_usd, nominal_usd,
+  execution, simulated, evalkit_version, path, and the whole manifest as JSON text (``manifest``).
+- ``run_configs``: one row per run x configuration: provider, model, prompt, prompt_version,
+  confidence, samples, simulated, price_input/price_output (USD per token), price_source.
+- ``scores`` and ``results``: the union of every run's scores.parquet / results.parquet
+  (fixed schemas, docs/tables.md), by column name so older formats still combine.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from evalkit.errors import ConfigError, DataError
+from evalkit.history._catalog import RunEntry, list_run_entries
+
+VIEWS = ("runs", "run_configs", "scores", "results")
+
+
+def _runs_rows(entries: list[RunEntry]) -> list[dict[str, Any]]:
+    rows = []
+    for e in entries:
+        m = e.manifest
+        counts = m.get("counts") or {}
+        dataset = m.get("dataset") or {}
+        rows.append({
+            "run_id": e.run_id, "status": e.status, "created": e.created, "finished": m.get("finished"),
+            "suite": e.suite, "suite_sha256": (m.get("suite") or {}).get("sha256"), "dataset": e.dataset,
+            "dataset_version": dataset.get("version"), "cases": e.cases, "calls": counts.get("calls"),
+            "failed_calls": counts.get("failed_calls"), "spent_usd": counts.get("spent_usd"),
+            "nominal_usd": counts.get("nominal_usd"), "execution": e.execution, "simulated": e.simulated,
+            "evalkit_version": m.get("evalkit_version"), "path": str(e.path),
+            "manifest": json.dumps(m, sort_keys=True, default=str),
+        })
+    return rows
+
+
+def _config_rows(entries: list[RunEntry]) -> list[dict[str, Any]]:
+    rows = []
+    for e in entries:
+        for c in e.manifest.get("configs", []):
+            if not isinstance(c, dict):
+                continue
+            price = c.get("price") or {}
+            rows.append({
+                "run_id": e.run_id, "config": c.get("name"), "provider": c.get("provider"), "model": c.get("model"),
+                "prompt": c.get("prompt"), "prompt_version": c.get("prompt_version"),
+                "confidence": c.get("confidence"), "samples": c.get("samples"),
+                "simulated": bool(c.get("simulated")), "price_input": price.get("input"),
+                "price_output": price.get("output"), "price_source": price.get("source"),
+                "execution": c.get("execution") or e.execution,
+            })
+    return rows
+
+
+def _arrow(rows: list[dict[str, Any]], types: dict[str, Any]) -> Any:
+    import pyarrow as pa
+
+    schema = pa.schema([(name, typ) for name, typ in types.items()])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _runs_types() -> dict[str, Any]:
+    import pyarrow as pa
+
+    s, i, f, b = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+    return {"run_id": s, "status": s, "created": s, "finished": s, "suite": s, "suite_sha256": s, "dataset": s,
+            "dataset_version": s, "cases": i, "calls": i, "failed_calls": i, "spent_usd": f, "nominal_usd": f,
+            "execution": s, "simulated": b, "evalkit_version": s, "path": s, "manifest": s}
+
+
+def _config_types() -> dict[str, Any]:
+    import pyarrow as pa
+
+    s, i, f, b = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+    return {"run_id": s, "config": s, "provider": s, "model": s, "prompt": s, "prompt_version": s, "confidence": s,
+            "samples": i, "simulated": b, "price_input": f, "price_output": f, "price_source": s, "execution": s}
+
+
+def _sql_list(paths: list[Path]) -> str:
+    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+
+
+def connect(root: Path) -> Any:
+    """An in-memory DuckDB connection with the views above over the runs under ``root``."""
+    import duckdb
+
+    from evalkit.run import results_schema, scores_schema
+
+    entries = list_run_entries(root)
+    con = duckdb.connect(":memory:")
+    runs_table = _arrow(_runs_rows(entries), _runs_types())  # noqa: F841 - DuckDB reads the local by name
+    configs_table = _arrow(_config_rows(entries), _config_types())  # noqa: F841
+    con.execute("CREATE TABLE runs AS SELECT * FROM runs_table")
+    con.execute("CREATE TABLE run_configs AS SELECT * FROM configs_table")
+    for name, schema in (("scores", scores_schema()), ("results", results_schema())):
+        files = [e.path / f"{name}.parquet" for e in entries if (e.path / f"{name}.parquet").is_file()]
+        if files:
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_list(files)}, union_by_name=true)")
+        else:  # no run yet: an empty view with the declared columns, so queries still bind
+            empty = schema.empty_table()  # noqa: F841
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM empty")
+    return con
+
+
+def run_query(root: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run one SQL statement over the views; (column names, rows). Bad SQL is a usage error."""
+    import duckdb
+
+    if not sql.strip():
+        raise ConfigError("empty query; e.g. evalkit runs query \"SELECT run_id, status FROM runs\"")
+    con = connect(root)
+    try:
+        cur = con.execute(sql)
+        if cur.description is None:
+            return [], []
+        return [d[0] for d in cur.description], cur.fetchall()
+    except duckdb.Error as exc:
+        raise ConfigError(f"query failed: {str(exc).splitlines()[0]} (views: {', '.join(VIEWS)})") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"query failed reading the runs under {root}: {exc}") from None
+    finally:
+        con.close()

@@ -1,0 +1,95 @@
+"""`evalkit runs history` on 5 runs of the demo suite, each with a different prompt: the trend
+per segment, with intervals, as a table, JSON and an HTML page with a chart."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from histhelpers import REPO
+from typer.testing import CliRunner
+
+from evalkit.cli.main import app
+
+PROMPTS = ("upgrade-v1.j2", "upgrade-v1-no-legacy.j2", "upgrade-v1-reworded.j2", "upgrade-v2-playbook.j2")
+
+
+@pytest.fixture(scope="module")
+def five_demo_runs(tmp_path_factory):
+    from evalkit.calibrate import calibrate_run
+    from evalkit.run import RunRequest, run_suite
+    from evalkit.suite import Suite
+
+    base = tmp_path_factory.mktemp("history")
+    reports = base / "reports"
+    fifth = base / "upgrade-v1-terse.j2"  # a fifth prompt: v1 plus one line
+    fifth.write_text((REPO / "suites" / "prompts" / "upgrade-v1.j2").read_text() + "\nBe brief.\n")
+    prompts = [str(REPO / "suites" / "prompts" / p) for p in PROMPTS] + [str(fifth)]
+    outcomes = []
+    for prompt in prompts:
+        outcome = run_suite(RunRequest(
+            suite_path=REPO / "suites" / "upgrades-demo.yaml", configs=("large-v1",), limit=96, reports=reports,
+            datasets=REPO / "datasets", progress=False, fresh=True,
+            overrides={"configs.large-v1.prompt": prompt, "scoring.judge": None, "calibration.mode": "global"}))
+        suite = Suite.model_validate(outcome.manifest["suite"]["spec"])
+        calibrate_run(outcome.run_dir, spec=suite.calibration, economics=suite.economics)
+        outcomes.append(outcome)
+    return reports, outcomes
+
+
+def test_history_shows_the_trend_per_segment_with_intervals(five_demo_runs):
+    reports, outcomes = five_demo_runs
+    result = CliRunner().invoke(app, ["runs", "history", "--config", "large-v1", "--reports", str(reports), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["runs"] == [o.run_id for o in outcomes]  # oldest first
+    segments = {p["segment"] for p in data["points"]}
+    assert {"ALL", "legacy_pricing", "routine"} <= segments
+    assert len(data["points"]) == 5 * len(segments)
+    for p in data["points"]:
+        for key in ("good", "automation", "cost_per_case_usd"):
+            r = p[key]
+            assert r is not None and r["n"] > 0
+            assert r["lo"] <= r["value"] <= r["hi"]
+    versions = {p["run_id"]: p["prompt_version"] for p in data["points"]}
+    assert len(set(versions.values())) == 5  # five different prompts
+    # The trend is real: dropping the legacy-pricing clause hurts exactly that segment.
+    legacy = {p["run_id"]: p["good"] for p in data["points"] if p["segment"] == "legacy_pricing"}
+    v1, no_legacy = legacy[outcomes[0].run_id], legacy[outcomes[1].run_id]
+    assert no_legacy["hi"] < v1["lo"]
+    # Each point agrees with the run's own scores table.
+    s = outcomes[1].scores
+    rows = s[(s["segment"] == "routine")]
+    routine = next(p for p in data["points"] if p["run_id"] == outcomes[1].run_id and p["segment"] == "routine")
+    assert routine["good"]["n"] == len(rows)
+    assert routine["good"]["value"] == pytest.approx(float((rows["good"] & (rows["status"] == "ok")).mean()))
+
+    page = Path(data["page"]).read_text()
+    assert page.count("<tr>") >= len(segments) and "data:image/png;base64," in page
+    assert "simulated" in page
+
+    table = CliRunner().invoke(app, ["runs", "history", "-c", "large-v1", "--reports", str(reports)],
+                               env={"COLUMNS": "120"})
+    assert table.exit_code == 0, table.output
+    assert "legacy_pricing" in table.output and re.search(r"\d+% \[\d+–\d+\]", table.output)
+    assert "#5" in table.output
+
+
+def test_history_page_escapes_run_content():
+    from evalkit.history import History, Rate, RunEntry, TrendPoint, history_html
+
+    evil = "<script>alert(1)</script>"
+    run = RunEntry(run_id=evil, path=Path("/x"), status="complete", suite=evil, dataset=None, configs=(evil,),
+                   cases=1, created=None, simulated=False, execution="direct")
+    rate = Rate(value=0.5, lo=0.1, hi=0.9, n=2)
+    point = TrendPoint(run_id=evil, created=None, prompt=evil, prompt_version=evil, model=evil, simulated=False,
+                       segment=evil, good=rate, automation=None, cost=None)
+    page = history_html(History(suite=evil, config=evil, runs=[run], points=[point]))
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_history_without_matching_runs_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(app, ["runs", "history", "--config", "nope", "--reports", str(tmp_path)])
+    assert result.exit_code == 2 and "no complete run" in result.output
