@@ -157,3 +157,32 @@ def call_cost(usage: Usage | None, price: ModelPrice | None) -> float | None:
     written = usage.cache_write_tokens or 0
     fresh = max(usage.input_tokens - cached - written, 0)
     return fresh * rate_in + cached * rate_read + written * rate_write + usage.output_tokens * rate_out
+
+
+def batch_price(price: ModelPrice | None) -> ModelPrice | None:
+    """The price of the same model through the provider's batch API.
+
+    From the bundled map's ``*_batches`` rates when it has them (as ``litellm.batch_cost_calculator``
+    reads them: a cache rate without a batch variant stays at its standard rate), else half of
+    every rate (the OpenAI and Anthropic batch discount). Long-context tiers are dropped: the batch
+    rates in the map are flat.
+    """
+    if price is None:
+        return None
+    table, _ = _bundled_map()
+    entry = table.get(price.model) if not price.source.startswith("suite") else None
+    if entry and entry.get("input_cost_per_token_batches") is not None \
+            and entry.get("output_cost_per_token_batches") is not None:
+        return ModelPrice(
+            model=price.model, input=float(entry["input_cost_per_token_batches"]),
+            output=float(entry["output_cost_per_token_batches"]),
+            cache_read=_opt(entry.get("cache_read_input_token_cost_batches", price.cache_read)),
+            cache_write=_opt(entry.get("cache_creation_input_token_cost_batches")),
+            source=f"{price.source}, batch rates")
+
+    def half(x: float | None) -> float | None:
+        return None if x is None else x / 2
+
+    return ModelPrice(model=price.model, input=price.input / 2, output=price.output / 2,
+                      cache_read=half(price.cache_read), cache_write=half(price.cache_write),
+                      source=f"{price.source}, batch (50%)")

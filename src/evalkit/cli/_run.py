@@ -38,6 +38,8 @@ def run(
     reports: Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")] = None,
     datasets: Annotated[Path | None, typer.Option(help="Dataset store (default ./datasets).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    batch: Annotated[bool, typer.Option("--batch", help="Send calls through the providers' batch APIs at batch "
+                                                        "prices (OpenAI, Anthropic); as execution.mode: batch.")] = False,
 ) -> None:
     """Run a suite: replay the dataset through each configuration, score, and write reports/<run-id>/.
 
@@ -51,7 +53,8 @@ def run(
             suite_path=suite, configs=tuple(config) if config else None, limit=limit, fraction=sample,
             sample_seed=seed, cache_mode="replay" if replay else "off" if no_cache else "read-write",
             max_cost_usd=max_cost, resume=resume, fresh=fresh, reports=reports, datasets=datasets,
-            progress=not quiet, overrides=_parse_sets(set_ or []), baseline=baseline)
+            progress=not quiet, overrides=_parse_sets(set_ or []), baseline=baseline,
+            batch=batch)
         code = run_and_evaluate(request)
     raise typer.Exit(code)
 

@@ -13,10 +13,14 @@ from evalkit.providers._base import (
     TokenLogprob,
     Usage,
 )
+from evalkit.providers._batch import BatchAPI, BatchLineResult, BatchState, batch_api_for
 from evalkit.providers._errors import ProviderError
 from evalkit.providers._registry import create_provider, provider_class, provider_names, redact, register_provider
 
 __all__ = [
+    "BatchAPI",
+    "BatchLineResult",
+    "BatchState",
     "Message",
     "ModelRequest",
     "ModelResponse",
@@ -24,6 +28,7 @@ __all__ = [
     "ProviderError",
     "TokenLogprob",
     "Usage",
+    "batch_api_for",
     "create_provider",
     "provider_class",
     "provider_names",

@@ -117,20 +117,25 @@ class AnthropicProvider:
         except (ValueError, anthropic.APIResponseValidationError) as exc:
             raise ProviderError(f"unreadable response: {type(exc).__name__}: {str(exc)[:200]}",
                                 kind="bad_response", provider=self.name) from None
-        text = ""
-        for block in resp.content or []:
-            if getattr(block, "type", None) == "tool_use":
-                text = json.dumps(block.input)
-                break
-            if getattr(block, "type", None) == "text":
-                text += block.text
-        return ModelResponse(text=text, usage=usage_from_anthropic(resp.usage),
-                             model_version=getattr(resp, "model", None), finish_reason=resp.stop_reason)
+        return response_from_anthropic(resp)
 
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+def response_from_anthropic(resp: Any) -> ModelResponse:
+    """A Message (SDK object) as a ModelResponse (shared with the Message Batches results)."""
+    text = ""
+    for block in resp.content or []:
+        if getattr(block, "type", None) == "tool_use":
+            text = json.dumps(block.input)
+            break
+        if getattr(block, "type", None) == "text":
+            text += block.text
+    return ModelResponse(text=text, usage=usage_from_anthropic(resp.usage),
+                         model_version=getattr(resp, "model", None), finish_reason=resp.stop_reason)
 
 
 def usage_from_anthropic(u: Any) -> Usage | None:

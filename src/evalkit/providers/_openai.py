@@ -105,25 +105,30 @@ class OpenAIProvider:
         except (ValueError, openai.APIResponseValidationError) as exc:  # non-JSON / malformed body
             raise ProviderError(f"unreadable response: {type(exc).__name__}: {str(exc)[:200]}",
                                 kind="bad_response", provider=self.name) from None
-        if not getattr(resp, "choices", None):
-            raise ProviderError("response has no choices", kind="bad_response", provider=self.name)
-        choice = resp.choices[0]
-        message = choice.message
-        text = message.content
-        if not text and getattr(message, "tool_calls", None):
-            text = message.tool_calls[0].function.arguments
-        return ModelResponse(
-            text=text or "",
-            usage=usage_from_openai(resp.usage),
-            model_version=getattr(resp, "model", None),
-            finish_reason=choice.finish_reason,
-            token_logprobs=_logprobs(choice),
-        )
+        return response_from_openai(resp, self.name)
 
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+def response_from_openai(resp: Any, provider: str = "openai") -> ModelResponse:
+    """A chat completion (SDK object) as a ModelResponse (shared with the batch API's result lines)."""
+    if not getattr(resp, "choices", None):
+        raise ProviderError("response has no choices", kind="bad_response", provider=provider)
+    choice = resp.choices[0]
+    message = choice.message
+    text = message.content
+    if not text and getattr(message, "tool_calls", None):
+        text = message.tool_calls[0].function.arguments
+    return ModelResponse(
+        text=text or "",
+        usage=usage_from_openai(resp.usage),
+        model_version=getattr(resp, "model", None),
+        finish_reason=choice.finish_reason,
+        token_logprobs=_logprobs(choice),
+    )
 
 
 def usage_from_openai(u: Any) -> Usage | None:

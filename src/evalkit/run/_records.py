@@ -49,6 +49,8 @@ class CallRecord:
     nominal_cost_usd: float | None = None
     """What the answer cost when it was first bought (equals cost_usd unless served from the
     cache, where cost_usd is 0.0 spent). Added by the issue-3 executor."""
+    execution: str = "direct"
+    """'direct' (one request) or 'batch' (answered through the provider's batch API, at batch prices)."""
 
     @property
     def key(self) -> tuple[str, str, int]:

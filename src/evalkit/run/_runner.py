@@ -40,6 +40,8 @@ class RunRequest:
     progress: bool = True
     overrides: dict[str, Any] = field(default_factory=dict)
     baseline: str | None = None
+    batch: bool = False
+    """Send calls through the providers' batch APIs (as ``execution.mode: batch`` in the suite)."""
 
 
 @dataclass(kw_only=True)
@@ -75,7 +77,7 @@ def _price_for(provider_name: str, model: str, override: Any, provider: Any) -> 
 
 def _fingerprint(suite_sha: str, req: RunRequest) -> str:
     blob = json.dumps([suite_sha, sorted(req.configs or ()), req.limit, req.fraction, req.sample_seed,
-                       sorted(req.overrides.items())], default=str)
+                       sorted(req.overrides.items())] + (["batch"] if req.batch else []), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -112,7 +114,8 @@ def run_suite(req: RunRequest) -> RunOutcome:
         req = RunRequest(suite_path=resumed_dir / "suite.yaml", configs=tuple(opts["configs"]) if opts.get("configs") else None,
                          limit=opts.get("limit"), fraction=opts.get("fraction"), sample_seed=opts.get("sample_seed"),
                          cache_mode=req.cache_mode, max_cost_usd=req.max_cost_usd, reports=root,
-                         datasets=req.datasets, progress=req.progress, baseline=req.baseline or old.get("baseline"))
+                         datasets=req.datasets, progress=req.progress, baseline=req.baseline or old.get("baseline"),
+                         batch=bool(opts.get("batch")))
         loaded = load_suite(req.suite_path)  # type: ignore[arg-type]  # the run's own copy, prompts included
     else:
         if req.suite_path is None:
@@ -159,6 +162,9 @@ def run_suite(req: RunRequest) -> RunOutcome:
     manifest = read_manifest(resumed_dir) if resumed_dir else _initial_manifest(
         run_id, loaded, dataset, cases, configs, providers, prices, templates, req, fingerprint)
     manifest["status"] = "running"
+    batch_mode = req.batch or suite.execution.mode == "batch"
+    manifest.setdefault("execution", {"mode": "batch" if batch_mode else "direct"})
+    manifest["request"]["batch"] = batch_mode
     if not resumed_dir:
         run_dir.mkdir(parents=True, exist_ok=True)
         _copy_inputs(run_dir, loaded, templates)
@@ -171,7 +177,12 @@ def run_suite(req: RunRequest) -> RunOutcome:
                                timeout_s=exe.timeout_s, max_error_share=exe.max_error_share,
                                max_cost_usd=req.max_cost_usd, cache_mode=req.cache_mode, progress=req.progress)
     try:
-        records = asyncio.run(_execute(calls, providers, prices, options, run_dir, suite.seed))
+        if batch_mode:
+            from evalkit.run._batch import run_batched
+
+            records = run_batched(calls, providers, prices, options, run_dir, suite, manifest)
+        else:
+            records = asyncio.run(_execute(calls, providers, prices, options, run_dir, suite.seed))
     except RunFailed as exc:
         manifest.update(status="stopped", finished=utc_now(), message=str(exc))
         write_manifest(run_dir, manifest)

@@ -85,6 +85,12 @@ class ExecutionSpec(BaseModel):
     timeout_s: float = Field(60.0, gt=0)
     max_attempts: int = Field(6, ge=1, le=20)
     max_error_share: float = Field(0.2, gt=0, le=1)
+    mode: Literal["direct", "batch"] = Field(
+        "direct", description="batch: send calls through the provider's batch API (OpenAI, Anthropic) at batch "
+                              "prices; answers arrive within the provider's window (up to 24 h).")
+    batch_poll_s: float = Field(30.0, gt=0, description="Seconds between polls of pending batches.")
+    batch_max_requests: int | None = Field(
+        None, ge=1, description="At most this many requests per batch (default: the provider's limit).")
 
 
 class SampleSpec(BaseModel):

@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -88,6 +89,7 @@ class LoopbackServer:
         retry_after_s: float = 0.05,
         slow_s: float = 3.0,
         port: int = 0,
+        extensions: Sequence[Callable[[web.Application, LoopbackServer], None]] = (),
     ) -> None:
         self.responder = responder or default_responder()
         self.faults = faults or FaultPlan()
@@ -101,6 +103,8 @@ class LoopbackServer:
         self.hits: Counter[str] = Counter()
         self.log: list[Hit] = []
         self._port = port
+        self.extensions = tuple(extensions)
+        """Hooks that add routes (e.g. testing._batch.BatchAPIs.install), called when the app is built."""
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -131,11 +135,13 @@ class LoopbackServer:
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> Self:
-        app = web.Application()
+        app = web.Application(client_max_size=512 * 1024**2)  # batch uploads are large
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/v1/messages", self._anthropic)
         app.router.add_get("/_stats", self._stats)  # for benchmarks running the server in another process
         app.router.add_post("/_reset", self._reset)
+        for extension in self.extensions:
+            extension(app, self)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self._port)  # loopback only, by design
