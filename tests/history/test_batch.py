@@ -205,3 +205,7 @@ def test_expired_batch_and_failed_lines_still_end_every_case(tmp_path):
     failed = results[results["status"] == "failed"]
     assert failed["error_class"].notna().all() and failed["error_message"].notna().all()
     assert (scores.loc[scores["status"] == "failed", "error_class"].notna()).all()
+    from evalkit.report import build_report
+
+    page = build_report([outcome.run_dir], out=tmp_path / "report.html").read_text()
+    assert "batch: provider batch APIs at batch prices" in page  # the report says how the run was executed

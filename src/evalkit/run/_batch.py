@@ -101,8 +101,11 @@ class Ledger:
 
     def append(self, event: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        needs_newline = self.path.exists() and self.path.stat().st_size > 0 and \
-            self.path.read_bytes()[-1:] != b"\n"
+        needs_newline = False
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with open(self.path, "rb") as tail:
+                tail.seek(-1, os.SEEK_END)
+                needs_newline = tail.read(1) != b"\n"  # a torn line from kill -9 stays isolated
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(("\n" if needs_newline else "") + json.dumps(event, sort_keys=True) + "\n")
             fh.flush()
@@ -261,8 +264,11 @@ async def _collect(pending: list[_Pending], apis: Mapping[str, Any], ledger: Led
                 if not state.ended:
                     still.append(p)
                     continue
-                fallback.extend(await _take_results(p, api, state.status, journal, by_id, prices, cache, options,
-                                                    report))
+                left = await _take_results(p, api, state.status, journal, by_id, prices, cache, options, report)
+                fallback.extend(left)
+                if options.progress:
+                    print(f"batch {p.batch_id} {state.status}: {len(p.ids) - len(left)} answers"
+                          + (f", {len(left)} to send directly" if left else ""), flush=True)
                 ledger.append({"event": "collected", "batch_id": p.batch_id, "status": state.status,
                                "at": time.time()})
             pending = still
