@@ -15,7 +15,13 @@ from evalkit.providers._base import (
 )
 from evalkit.providers._batch import BatchAPI, BatchLineResult, BatchState, batch_api_for
 from evalkit.providers._errors import ProviderError
-from evalkit.providers._registry import create_provider, provider_class, provider_names, redact, register_provider
+from evalkit.providers._registry import (
+    create_provider,
+    provider_class,
+    provider_names,
+    redact,
+    register_provider,
+)
 
 __all__ = [
     "BatchAPI",
