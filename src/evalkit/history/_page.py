@@ -82,8 +82,9 @@ def chart_png(history: History, *, segments: Sequence[str]) -> bytes:
     for ax in list(axes.flat)[len(segments):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=8, loc="lower left")
-    fig.suptitle(f"{history.suite} / {history.config}: good rate and automation per segment, 95% intervals",
-                 fontsize=10)
+    simulated = " (simulated)" if any(p.simulated for p in history.points) else ""
+    fig.suptitle(f"{history.suite} / {history.config}{simulated}: good rate and automation per segment, "
+                 "95% intervals", fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
