@@ -341,6 +341,11 @@ def run_batched(calls: Sequence[PlannedCall], providers: Mapping[str, Any], pric
     if options.progress:
         print(f"batch mode: polling every {opts.poll_s:g}s; batch ids go to {Path(run_dir) / LEDGER_NAME} "
               "(an interrupted run resumes by polling them)", flush=True)
+        direct = sorted(name for name, p in providers.items()
+                        if batch_api_for(p) is None and not getattr(p, "offline", False))
+        if direct:
+            print(f"batch mode: {', '.join(direct)} (provider without a batch API in evalkit) "
+                  "run with direct calls at standard prices", flush=True)
     records, report = asyncio.run(go())
     manifest["execution"] = report.to_json()
     for c in manifest.get("configs", []):
