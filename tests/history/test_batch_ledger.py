@@ -35,8 +35,7 @@ def test_a_batch_created_but_not_recorded_is_found_not_resubmitted(tmp_path, mon
                 ledger.append({"event": "submitting", "chunk": "chunk1", "config": "c", "ids": list(by_id)})
                 await api.submit([api.line(i, c.request) for i, c in by_id.items()],
                                  metadata={"evalkit_run": "run-1", "evalkit_chunk": "chunk1"})
-                with open(ledger.path, "a") as fh:
-                    fh.write('{"event": "subm')
+                ledger.path.write_text(ledger.path.read_text() + '{"event": "subm')  # torn by kill -9
                 report = BatchReport()
                 pending = await _resume_or_submit({"c": calls}, {"c": api}, ledger, "run-1", BatchOptions(),
                                                   report, by_id)

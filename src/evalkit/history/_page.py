@@ -7,26 +7,28 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from evalkit.history._trend import ALL, History, Rate, TrendPoint
 
 
-def fmt_rate(r: Rate | None) -> str:
+def _fmt(r: Rate | None, one: Callable[[float], str], missing: str) -> str:
     if r is None or r.value is None:
-        return "n/a"
+        return missing
     if r.lo is None or r.hi is None:
-        return f"{r.value:.0%} (n={r.n})"
-    return f"{r.value * 100:.0f}% [{r.lo * 100:.0f}–{r.hi * 100:.0f}]"
+        return f"{one(r.value)} (n={r.n})"
+    return f"{one(r.value)} [{one(r.lo)}–{one(r.hi)}]"
+
+
+def fmt_rate(r: Rate | None) -> str:
+    """``82% [78–86]``: a rate with its 95% interval."""
+    return _fmt(r, lambda v: f"{v * 100:.0f}%", "n/a")
 
 
 def fmt_cost(r: Rate | None) -> str:
-    if r is None or r.value is None:
-        return "unknown"
-    if r.lo is None or r.hi is None:
-        return f"${r.value:.4f}"
-    return f"${r.value:.4f} [{r.lo:.4f}–{r.hi:.4f}]"
+    """``$0.0021 [$0.0019–$0.0023]``: mean cost per case with its interval."""
+    return _fmt(r, lambda v: f"${v:.4f}", "unknown")
 
 
 def segments_of(history: History) -> list[str]:
