@@ -49,3 +49,29 @@ def test_a_batch_created_but_not_recorded_is_found_not_resubmitted(tmp_path, mon
     assert len(pending) == 1 and sorted(pending[0].ids) == sorted(by_id)
     assert [e["event"] for e in events] == ["submitting", "submitted"]
     assert events[1]["found_by_metadata"] is True
+
+
+def test_a_batch_the_provider_refuses_to_create_falls_back_to_direct_calls(tmp_path, tiny_store, monkeypatch):
+    from histhelpers import write_suite
+
+    from evalkit.run import RunRequest, run_suite
+
+    monkeypatch.setenv("EVALKIT_TEST_KEY", "k")
+    batches = BatchAPIs(delay_s=0.01, refuse_creates=1)
+    with LoopbackServer(responder=echo_responder, extensions=[batches.install]) as server:
+        config = f"""  - name: served
+    provider: openai
+    model: gpt-4o-mini
+    prompt: prompts/upgrade-v1.j2
+    options: {{base_url: "{server.openai_base_url}", api_key_env: EVALKIT_TEST_KEY}}
+"""
+        suite = write_suite(tmp_path, config, name="refused",
+                            extra="execution: {mode: batch, batch_poll_s: 0.01, batch_max_requests: 20}\n")
+        outcome = run_suite(RunRequest(suite_path=suite, reports=tmp_path / "reports", datasets=tiny_store,
+                                       progress=False, cache_mode="off"))
+        direct = len(server.hits)
+    report = outcome.manifest["execution"]
+    assert batches.refused["openai"] == 1 and batches.created["openai"] == 2  # 48 cases: 3 chunks, 1 refused
+    assert report["submit_failed_calls"] == 20 == direct
+    assert (outcome.scores["status"] != "failed").all() and len(outcome.scores) == 48
+    assert report["batch_answers"] == 28

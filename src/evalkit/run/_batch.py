@@ -65,13 +65,16 @@ class BatchReport:
     expired_lines: int = 0
     fallback_calls: int = 0
     direct_calls: int = 0
+    submit_failed_calls: int = 0
+    """Calls whose batch the provider refused to create (sent directly instead)."""
     batch_ids: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"mode": "batch", "batches_created": self.batches_created, "batches_resumed": self.batches_resumed,
                 "batch_answers": self.batch_answers, "failed_lines": self.failed_lines,
                 "expired_lines": self.expired_lines, "fallback_calls": self.fallback_calls,
-                "direct_calls": self.direct_calls, "batch_ids": self.batch_ids}
+                "direct_calls": self.direct_calls, "submit_failed_calls": self.submit_failed_calls,
+                "batch_ids": self.batch_ids}
 
 
 def custom_id(call: PlannedCall) -> str:
@@ -153,7 +156,7 @@ async def execute_batch(
     cache_root: Path | str | None = None,
 ) -> tuple[list[CallRecord], BatchReport]:
     """Run ``calls`` through the batch APIs where possible; one record per call, in planned order."""
-    from evalkit.run._executor import execute
+    from evalkit.run import execute  # the direct path (public name: the executor's modules may move)
 
     opts = batch or BatchOptions()
     run_dir = Path(run_dir)
@@ -229,6 +232,7 @@ async def _resume_or_submit(batchable: dict[str, list[PlannedCall]], apis: Mappi
                                             metadata={"evalkit_run": run_id, "evalkit_chunk": chunk})
             except Exception as exc:  # noqa: BLE001 - the calls fall back to the direct path
                 ledger.append({"event": "submit_failed", "chunk": chunk, "error": f"{type(exc).__name__}: {exc}"[:300]})
+                report.submit_failed_calls += len(ids)
                 continue
             ledger.append({"event": "submitted", "chunk": chunk, "config": config, "batch_id": batch_id,
                            "at": time.time()})

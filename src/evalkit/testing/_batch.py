@@ -62,8 +62,11 @@ class _Batch:
 
 class BatchAPIs:
     def __init__(self, *, delay_s: float = 0.05, fail_rate: float = 0.0, expire: tuple[int, ...] = (),
-                 seed: int = 0) -> None:
+                 seed: int = 0, refuse_creates: int = 0) -> None:
         self.delay_s = delay_s
+        self.refuse_creates = refuse_creates
+        """Answer the first N batch creations (per API) with a 500, as an overloaded provider might."""
+        self.refused: Counter[str] = Counter()
         self.fail_rate = fail_rate
         self.expire = {"openai": set(expire), "anthropic": set(expire)}
         self.seed = seed
@@ -148,8 +151,17 @@ class BatchAPIs:
                                      status=404)
         return web.Response(body=data, content_type="application/octet-stream")
 
+    def _refuse(self, api: str) -> bool:
+        if self.refused[api] < self.refuse_creates:
+            self.refused[api] += 1
+            return True
+        return False
+
     async def _openai_create(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if self._refuse("openai"):
+            return web.json_response({"error": {"message": "batch creation failed (injected)",
+                                                "type": "server_error"}}, status=500)
         data = self.files.get(body.get("input_file_id", ""))
         if data is None:
             return web.json_response({"error": {"message": "input file not found", "type": "invalid_request_error"}},
@@ -209,6 +221,10 @@ class BatchAPIs:
     # -- Anthropic ---------------------------------------------------------------------
     async def _anthropic_create(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if self._refuse("anthropic"):
+            return web.json_response({"type": "error", "error": {"type": "api_error",
+                                                                 "message": "batch creation failed (injected)"}},
+                                     status=500)
         batch = self._new("anthropic", list(body.get("requests") or []))
         return web.json_response(self._anthropic_json(batch, request))
 
