@@ -1,8 +1,11 @@
 """evalkit: know before you ship whether an LLM makes good decisions, and what it will cost.
 
-The data flow, one package per stage::
+The data flow, one package per stage (layers point one way; ``evalkit.pipeline`` runs them in order)::
 
-    evalkit.dataset  -> evalkit.run -> evalkit.score -> evalkit.calibrate -> evalkit.project -> evalkit.report / evalkit.gate
+    evalkit.dataset -> evalkit.run -> evalkit.score -> evalkit.calibrate -> evalkit.project -> evalkit.gate -> evalkit.report
+
+Run folders are read through ``evalkit.runs`` (typed files, ``open_run``); shared statistics live in
+``evalkit.stats``.
 
 The most used entry points are re-exported here and imported on first use, so
 ``import evalkit`` (and ``evalkit --help``) stays fast.
@@ -11,13 +14,7 @@ The most used entry points are re-exported here and imported on first use, so
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-
-try:
-    __version__ = version("evalkit")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
 
 _EXPORTS = {
     "load_dataset": "evalkit.dataset",
@@ -33,13 +30,23 @@ _EXPORTS = {
     "evaluate_gates": "evalkit.gate",
     "get_task": "evalkit.tasks",
     "register_task": "evalkit.tasks",
+    "open_run": "evalkit.runs",
+    "run_and_evaluate": "evalkit.pipeline",
 }
 
 __all__ = ["RunRequest", "__version__", "aggregate", "build_report", "calibrate_run", "compare", "compare_runs",
-           "evaluate_gates", "get_task", "load_dataset", "load_suite", "project_run", "register_task", "run_suite"]
+           "evaluate_gates", "get_task", "load_dataset", "load_suite", "open_run", "project_run", "register_task",
+           "run_and_evaluate", "run_suite"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # importlib.metadata costs ~0.1 s: only when asked
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("evalkit")
+        except PackageNotFoundError:  # running from a source tree without installation
+            return "0.0.0"
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'evalkit' has no attribute {name!r}")

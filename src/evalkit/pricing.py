@@ -23,7 +23,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from evalkit.providers._base import Usage
+from evalkit.providers import Usage
 
 _TIER_KEY = re.compile(r"^(input|output|cache_read_input_token|cache_creation_input_token)_cost(?:_per_token)?_above_(\d+)(k?)_tokens$")
 

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from evalkit.calibrate import CalibrationSpec, calibrate_frame, calibrate_run
+from evalkit.economics import EconomicsSpec
 from evalkit.errors import DataError, NotFound
-from evalkit.suite._economics import EconomicsSpec
 
 
 def test_calibrate_run_writes_thresholds_json(run_dir):

@@ -11,17 +11,14 @@ from typer.testing import CliRunner
 from evalkit.cli.main import app
 from evalkit.dataset import generate_dataset, import_file, load_dataset, validate_path
 from evalkit.dataset._import import json_cell
-from evalkit.errors import ConfigError, DataError
+from evalkit.errors import DataError
 
 
 @pytest.fixture(scope="module")
 def upgrades():
     from evalkit.tasks import get_task
 
-    try:
-        return get_task("upgrades")
-    except (ImportError, AttributeError, ConfigError) as exc:  # the domain is written in parallel; skip rather than fail until it lands
-        pytest.skip(f"upgrades task not importable yet: {exc}")
+    return get_task("upgrades")  # a broken task must fail these tests, not skip them
 
 
 def test_generate_round_trip_and_determinism(upgrades, store):

@@ -12,9 +12,8 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory):
     """The demo suite on the full upgrades@v1 dataset, three configurations, run once."""
-    from evalkit.run import RunRequest
-    from evalkit.run._pipeline import post_run
-    from evalkit.run._runner import run_suite
+    from evalkit.pipeline import post_run
+    from evalkit.run import RunRequest, run_suite
 
     reports = tmp_path_factory.mktemp("demo-reports")
     mp = pytest.MonkeyPatch()

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from project_synth import MIX, make_scores, write_run
 
+from evalkit.economics import EconomicsSpec
 from evalkit.errors import ConfigError, DataError, NotFound
 from evalkit.project import ProjectionSpec, project_frame, project_run
 from evalkit.project._policy import Policy
-from evalkit.suite._economics import EconomicsSpec
 
 SPEC = ProjectionSpec(volume_per_month=50000, mix=MIX, resamples=200, seed=5)
 

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evalkit.economics import EconomicsSpec
 from evalkit.project import ContextCap, ProjectionSpec, build_strata, project_frame
 from evalkit.project._caps import History, cap_whatif
 from evalkit.project._policy import Policy
-from evalkit.suite._economics import EconomicsSpec
 
 
 def _history() -> tuple[History, np.ndarray]:
@@ -79,12 +79,13 @@ def test_caps_in_projection_use_manifest_price() -> None:
 
 def test_input_price_sources() -> None:
     from evalkit.project._run import _input_prices
+    from evalkit.runs import Manifest
 
-    prices = _input_prices({"configs": [
+    prices = _input_prices(Manifest.model_validate({"run_id": "r", "configs": [
         {"name": "a", "price": {"input": 3e-6, "output": 1.5e-5, "source": "suite"}},
         {"name": "b", "price": None, "model": "gpt-4o-mini"},  # the run found no price: stays unknown
         {"name": "c", "model": "no-such-model-xyz"},
-    ]})
+    ]}))
     assert prices["a"] == (3e-6, "suite")
     assert prices["b"] == (None, "unknown") and prices["c"] == (None, "unknown")
 
@@ -93,9 +94,11 @@ def test_input_price_falls_back_to_bundled_map_when_manifest_has_no_price_key() 
     from evalkit.pricing import litellm_price_map_path, lookup_price
     from evalkit.project._run import _input_prices
 
-    if litellm_price_map_path() is None:
-        pytest.skip("litellm not installed")
+    assert litellm_price_map_path() is not None, "litellm is a declared dependency: its price map must load"
     expected = lookup_price("gpt-4o-mini")
     assert expected is not None
-    price, source = _input_prices({"configs": [{"name": "d", "model": "gpt-4o-mini"}]})["d"]
+    from evalkit.runs import Manifest
+
+    manifest = Manifest.model_validate({"run_id": "r", "configs": [{"name": "d", "model": "gpt-4o-mini"}]})
+    price, source = _input_prices(manifest)["d"]
     assert price == expected.input and source.startswith("litellm-bundled")

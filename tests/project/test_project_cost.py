@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from project_synth import MIX, make_scores, write_run
 
+from evalkit.economics import EconomicsSpec
 from evalkit.project import ProjectionSpec, build_strata, project_run, weighted_cvar, weighted_quantile
 from evalkit.project._cost import distribution, monthly_spend, naive_cost
-from evalkit.suite._economics import EconomicsSpec
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 1013])

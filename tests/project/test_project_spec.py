@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from evalkit.errors import ConfigError
 from evalkit.project import ContextCap, ProjectionSpec, load_mix_file, load_sweep_file, spec_for_run
+from evalkit.runs import Manifest
 
 
 def test_spec_defaults_and_validation() -> None:
@@ -70,8 +71,8 @@ def test_sweep_file_forms(tmp_path) -> None:
 
 
 def test_spec_for_run_merges_suite_and_overrides(tmp_path) -> None:
-    manifest = {"seed": 42, "suite": {"spec": {"projection": {"volume_per_month": 1000, "mix": {"routine": 1.0},
-                                                              "context_caps": [{"turns": 5}]}}}}
+    manifest = Manifest(run_id="r", seed=42, suite={"spec": {"projection": {
+        "volume_per_month": 1000, "mix": {"routine": 1.0}, "context_caps": [{"turns": 5}]}}})
     spec = spec_for_run(manifest)
     assert spec.seed == 42 and spec.volume_per_month == 1000  # seed defaults to the run's
     mix = tmp_path / "mix.yaml"
@@ -81,8 +82,9 @@ def test_spec_for_run_merges_suite_and_overrides(tmp_path) -> None:
     assert spec.resamples == 300 and spec.seed == 1
     assert [c.label for c in spec.context_caps] == ["turns<=5", "tokens<=2000"]
     with pytest.raises(ConfigError, match="--volume N and --mix FILE"):
-        spec_for_run({})
+        spec_for_run(Manifest(run_id="r"))
     with pytest.raises(ConfigError, match="pass --volume N \\("):
-        spec_for_run({"suite": {"spec": {"projection": {"mix": {"routine": 1.0}}}}})
+        spec_for_run(Manifest(run_id="r", suite={"spec": {"projection": {"mix": {"routine": 1.0}}}}))
     with pytest.raises(ConfigError, match="suite projection"):
-        spec_for_run({"suite": {"spec": {"projection": {"volume_per_month": 10, "mix": {"routine": 2.0}}}}})
+        spec_for_run(Manifest(run_id="r", suite={"spec": {"projection": {"volume_per_month": 10,
+                                                                        "mix": {"routine": 2.0}}}}))

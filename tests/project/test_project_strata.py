@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evalkit.economics import EconomicsSpec
 from evalkit.project import (
     ProjectionSpec,
     build_strata,
@@ -16,7 +17,6 @@ from evalkit.project import (
 )
 from evalkit.project._automation import Decisions, Money, at_policy
 from evalkit.project._policy import Policy
-from evalkit.suite._economics import EconomicsSpec
 
 
 def _two_segment_frame() -> pd.DataFrame:

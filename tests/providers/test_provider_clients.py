@@ -47,6 +47,7 @@ def _decision(text: str):
 def _clients(srv):
     return {
         "openai": (OpenAIProvider(base_url=srv.openai_base_url), "small"),
+        "openai-aiohttp": (OpenAIProvider(base_url=srv.openai_base_url, http_client="aiohttp"), "small"),
         "anthropic": (AnthropicProvider(base_url=srv.base_url), "small"),
         "litellm-openai": (LiteLLMProvider(base_url=srv.openai_base_url), "openai/small"),
         "litellm-anthropic": (LiteLLMProvider(base_url=srv.base_url), "anthropic/small"),
@@ -74,7 +75,7 @@ def test_clients_match_in_process(responder):
             assert have.usage.output_tokens == want.usage.output_tokens, name
             assert (have.usage.cached_tokens or 0) == (want.usage.cached_tokens or 0), name
             assert have.model_version == want.model_version, name
-            if name in ("openai", "litellm-openai") and want.token_logprobs:
+            if name in ("openai", "openai-aiohttp", "litellm-openai") and want.token_logprobs:
                 assert have.token_logprobs[0].token == want.token_logprobs[0].token
                 assert have.token_logprobs[0].logprob == pytest.approx(want.token_logprobs[0].logprob)
 
@@ -94,6 +95,8 @@ def _one_fault(kind: str, provider: str, **srv_kw):
         sched = FaultPlan(schedule={request_key(req): (kind,)})
         async with LoopbackServer(responder=echo_responder, faults=sched, retry_after_s=1.5, **srv_kw) as srv:
             prov = {"openai": OpenAIProvider(base_url=srv.openai_base_url, timeout_s=0.5),
+                    "openai-aiohttp": OpenAIProvider(base_url=srv.openai_base_url, timeout_s=0.5,
+                                                     http_client="aiohttp"),
                     "anthropic": AnthropicProvider(base_url=srv.base_url, timeout_s=0.5),
                     "litellm": LiteLLMProvider(base_url=srv.openai_base_url, timeout_s=0.5)}[provider]
             try:
@@ -107,7 +110,7 @@ def _one_fault(kind: str, provider: str, **srv_kw):
     return asyncio.run(go())
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "litellm"])
+@pytest.mark.parametrize("provider", ["openai", "openai-aiohttp", "anthropic", "litellm"])
 @pytest.mark.parametrize("fault,kind,retryable,status", [
     ("429", "rate_limited", True, 429),
     ("529", "overloaded", True, None),
@@ -131,13 +134,14 @@ def test_fault_classification(provider, fault, kind, retryable, status):
     assert ok.text  # the next attempt answers
 
 
-def test_timeout_is_classified():
-    err, _ = _one_fault("slow", "openai", slow_s=1.0)
+@pytest.mark.parametrize("provider", ["openai", "openai-aiohttp"])
+def test_timeout_is_classified(provider):
+    err, _ = _one_fault("slow", provider, slow_s=1.0)
     assert err.kind == "timeout" and err.retryable
 
 
 def test_billed_500_reports_usage():
-    for provider in ("openai", "anthropic"):
+    for provider in ("openai", "openai-aiohttp", "anthropic"):
         err, ok = _one_fault("500_billed", provider)
         assert err.usage is not None and err.usage.input_tokens == ok.usage.input_tokens
 

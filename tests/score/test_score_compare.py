@@ -4,12 +4,13 @@ import json
 
 import pandas as pd
 import pytest
-from score_fixtures import paired_scores, write_run
 from scipy.stats import binomtest
+from score_fixtures import paired_scores, write_run
 from statsmodels.stats.multitest import multipletests
 
 from evalkit.errors import ConfigError, DataError, NotFound
-from evalkit.score import compare, compare_runs, comparison_to_dict, resolve_run_dir
+from evalkit.runs import resolve_run as resolve_run_dir
+from evalkit.score import compare, compare_runs, comparison_to_dict
 
 SEGMENTS = {"routine": 600, "legacy_pricing": 300, "open_dispute": 300, "promotion_end": 300}
 

@@ -15,7 +15,7 @@ from evalkit.calibrate._metrics import (
 from evalkit.calibrate._recal import apply_map, cross_fit, fit_map, make_folds
 from evalkit.calibrate._run import CalibrationResult, calibrate_run
 from evalkit.calibrate._segments import Certification, certify
-from evalkit.calibrate._spec import CalibrationSpec
+from evalkit.suite import CalibrationSpec
 
 __all__ = [
     "CalibrationResult",

@@ -11,20 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-TICKS = 1_000_000_000  # 1e-9 resolution: far below any meaningful confidence difference
+from evalkit.stats import TICKS, to_ticks, width_bins, wilson_interval  # noqa: F401  (re-exported)
 
-
-def to_ticks(x: np.ndarray | float) -> np.ndarray:
-    """Confidence (or threshold) as an int64 count of 1e-9 ticks."""
-    return np.rint(np.asarray(x, dtype=float) * TICKS).astype(np.int64)
-
-
-def width_bins(conf: np.ndarray, n_bins: int) -> np.ndarray:
-    """Equal-width bin index in 0..n_bins-1, left-closed, last bin closed, exact on edges."""
-    ticks = to_ticks(conf)
-    # floor(ticks * M / TICKS) in integers; products stay < 2**63 for M <= 100
-    idx = (ticks * n_bins) // TICKS
-    return np.clip(idx, 0, n_bins - 1).astype(np.int64)
+wilson = wilson_interval
+"""The Wilson interval (evalkit.stats), vectorised; NaN where n == 0."""
 
 
 def mass_bins(conf: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,29 +37,11 @@ def mass_bins(conf: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
     return idx.astype(np.int64), np.concatenate([[sorted_ticks[0]], edges]) / TICKS
 
 
-def wilson(k: np.ndarray | int, n: np.ndarray | int, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval (statsmodels); NaN where n == 0."""
-    from statsmodels.stats.proportion import proportion_confint
-
-    k_arr = np.asarray(k, dtype=float)
-    n_arr = np.asarray(n, dtype=float)
-    safe = np.where(n_arr > 0, n_arr, 1.0)
-    lo, hi = proportion_confint(k_arr, safe, alpha=1 - level, method="wilson")
-    lo = np.where(n_arr > 0, np.clip(lo, 0, 1), np.nan)
-    hi = np.where(n_arr > 0, np.clip(hi, 0, 1), np.nan)
-    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
-
-
 def rate(k: int, n: int) -> dict:
-    """A rate as the project-wide ``{"value", "lo", "hi", "n"}`` dict (95% Wilson)."""
-    lo, hi = wilson(k, n)
-    return {
-        "value": (k / n) if n else None,
-        "lo": None if n == 0 else (0.0 if k == 0 else float(lo)),  # statsmodels leaves ~1e-19 at k = 0
-        "hi": None if n == 0 else (1.0 if k == n else float(hi)),
-        "n": int(n),
-        "k": int(k),
-    }
+    """A rate as the project-wide ``{"value", "lo", "hi", "n", "k"}`` dict (95% Wilson, evalkit.stats)."""
+    from evalkit.stats import wilson as wilson_estimate
+
+    return wilson_estimate(k, n).to_dict()
 
 
 def cp_upper(k: np.ndarray | int, n: np.ndarray | int, delta: float) -> np.ndarray:

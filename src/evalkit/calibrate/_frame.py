@@ -13,13 +13,13 @@ from evalkit.calibrate._ltt import make_grid
 from evalkit.calibrate._metrics import Metrics, compute_metrics
 from evalkit.calibrate._recal import apply_map, cross_fit, fit_map, make_folds
 from evalkit.calibrate._segments import Certification, certify
-from evalkit.calibrate._spec import CalibrationSpec
 from evalkit.errors import DataError
+from evalkit.suite import CalibrationSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from evalkit.suite._economics import EconomicsSpec
+    from evalkit.economics import EconomicsSpec
 
 REQUIRED = ("config", "segment", "status", "deferred", "confidence")
 MIN_RECAL_N = 20

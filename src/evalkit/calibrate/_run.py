@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evalkit._io import write_json
 from evalkit.calibrate._frame import ConfigCalibration, calibrate_frame, check_columns
-from evalkit.calibrate._spec import CalibrationSpec
 from evalkit.errors import ConfigError, DataError, NotFound
+from evalkit.runs import Thresholds, write_file
+from evalkit.suite import CalibrationSpec
 
 if TYPE_CHECKING:
-    from evalkit.suite._economics import EconomicsSpec
+    from evalkit.economics import EconomicsSpec
 
 SCHEMA = 1
 ASSUMPTIONS = (
@@ -83,7 +83,7 @@ def calibrate_run(run_dir: Path, *, spec: CalibrationSpec, economics: EconomicsS
         "configs": {name: r.document for name, r in results.items()},
     }
     try:
-        path = write_json(run_dir / "thresholds.json", doc)
+        path = write_file(run_dir, doc, Thresholds)
     except OSError as exc:
         raise ConfigError(f"{run_dir / 'thresholds.json'}: cannot write ({exc})") from exc
     return CalibrationResult(run_dir=run_dir, path=path, spec=spec, configs=results, document=doc)

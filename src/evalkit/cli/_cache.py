@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         from evalkit.cli._common import cli_errors
 
         with cli_errors():
-            from evalkit.run._cache import ResponseCache
+            from evalkit.run import ResponseCache
 
             cache = ResponseCache()
             s = cache.stats()
@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
                 raise EvalkitError("cache prune: give exactly one of --older-than DAYS or --all")
             if older_than is not None and older_than < 0:
                 raise EvalkitError(f"cache prune: --older-than must be >= 0 days, got {older_than}")
-            from evalkit.run._cache import ResponseCache
+            from evalkit.run import ResponseCache
 
             cache = ResponseCache()
             removed = cache.prune(older_than_days=None if all_ else older_than)

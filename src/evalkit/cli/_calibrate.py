@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import Enum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,19 +19,6 @@ class _Mode(str, Enum):
     global_ = "global"
     per_segment = "per_segment"
     all_segments = "all_segments"
-
-
-def _resolve_run(run: str) -> Path:
-    from evalkit._home import reports_dir
-    from evalkit.errors import NotFound
-
-    as_path = Path(run)
-    if as_path.is_dir():
-        return as_path
-    under = reports_dir() / run
-    if under.is_dir():
-        return under
-    raise NotFound(f"run {run!r}: neither a run folder nor a run id under {reports_dir()}")
 
 
 def _fmt_rate(r: dict | None) -> str:
@@ -134,15 +120,15 @@ def register(app: typer.Typer) -> None:
             from rich.console import Console
 
             from evalkit.calibrate import CalibrationSpec, calibrate_run
+            from evalkit.economics import EconomicsSpec
             from evalkit.errors import ConfigError
-            from evalkit.suite._economics import EconomicsSpec
 
             if per_segment and mode not in (None, _Mode.per_segment):
                 raise ConfigError("--per-segment conflicts with --mode " + mode.value)
-            from evalkit._runfolder import read_manifest
+            from evalkit.runs import open_run
 
-            run_dir = _resolve_run(run)
-            suite = (read_manifest(run_dir).get("suite") or {}).get("spec") or {}
+            found = open_run(run)
+            run_dir, suite = found.path, found.suite_spec
             fields: dict = dict(suite.get("calibration") or {})
             for key, val in (("outcome", outcome.value if outcome else None), ("alpha", alpha), ("delta", delta),
                              ("method", method), ("seed", seed)):

@@ -35,8 +35,7 @@ def list_cmd(store: StoreOpt = None,
     with cli_errors():
         from rich.table import Table
 
-        from evalkit.dataset import list_versions, load_dataset
-        from evalkit.dataset._refs import store_root
+        from evalkit.dataset import list_versions, load_dataset, store_root
         from evalkit.errors import EvalkitError
 
         entries = list_versions(store)

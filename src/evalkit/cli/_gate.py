@@ -13,53 +13,40 @@ import typer
 
 def _gates_for(run_dir: Path, suite: Path | None) -> list:
     """Gates from --suite, else from the suite recorded in the run's manifest."""
-    import json
-
     from evalkit.errors import ConfigError
-    from evalkit.gate import load_gates_from_suite
+    from evalkit.runs import RunFolder
+    from evalkit.suite import load_gates_from_suite, parse_gates
 
     if suite is not None:
         return load_gates_from_suite(suite)
-    from evalkit.gate import parse_gates
-
-    manifest_path = run_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    recorded = manifest.get("suite")
-    spec = recorded.get("spec") if isinstance(recorded, dict) else None
-    if isinstance(spec, dict) and spec.get("gates"):
+    manifest = RunFolder(path=run_dir).manifest
+    spec = manifest.suite.spec if manifest is not None else {}
+    if spec.get("gates"):
         # The suite as it was when the run was made: gates cannot drift from the results.
-        return parse_gates(spec["gates"], source=f"{manifest_path}: suite.spec.gates")
-    recorded = recorded.get("path") if isinstance(recorded, dict) else recorded
+        return parse_gates(spec["gates"], source=f"{run_dir / 'manifest.json'}: suite.spec.gates")
+    recorded = manifest.suite.path if manifest is not None else None
     if recorded and Path(recorded).is_file():
         return load_gates_from_suite(Path(recorded))
     raise ConfigError(f"no gates: pass --suite FILE (the run's suite {recorded or '(not recorded)'} is not readable)")
 
 
 def _baseline_for(run_dir: Path, baseline: str | None) -> Path | None:
-    import json
-
+    """--baseline (``latest`` = the newest earlier complete run of the same suite), else the manifest's."""
     from evalkit.errors import NotFound
-    from evalkit.gate._rundata import resolve_run_ref
+    from evalkit.runs import RunFolder, resolve_baseline
 
     if baseline:
-        return resolve_run_ref(baseline)
-    manifest_path = run_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    recorded = manifest.get("baseline_run_id") or manifest.get("baseline")
-    if isinstance(recorded, dict):
-        recorded = recorded.get("run_id") or recorded.get("path")
+        return resolve_baseline(baseline, run_dir)
+    manifest = RunFolder(path=run_dir).manifest
+    recorded = manifest.baseline if manifest is not None else None
     if not recorded:
         return None
-    for candidate in (str(recorded), str(run_dir.parent / str(recorded))):
-        try:
-            found = resolve_run_ref(candidate)
-        except NotFound:
-            continue
-        if found.resolve() != run_dir.resolve():  # 'latest' may now name this very run
-            return found
-    typer.echo(f"warning: baseline {recorded} recorded in the manifest was not found; baseline comparisons are skipped",
-               err=True)
-    return None
+    try:
+        return resolve_baseline(recorded, run_dir)
+    except NotFound:
+        typer.echo(f"warning: baseline {recorded} recorded in the manifest was not found; baseline comparisons "
+                   "are skipped", err=True)
+        return None
 
 
 def register(app: typer.Typer) -> None:
@@ -83,9 +70,9 @@ def register(app: typer.Typer) -> None:
 
         with cli_errors():
             from evalkit.gate import evaluate_gates, summary_markdown, write_gate_outputs
-            from evalkit.gate._rundata import resolve_run_ref
+            from evalkit.runs import open_run
 
-            run_dir = resolve_run_ref(run)
+            run_dir = open_run(run).path
             gates = _gates_for(run_dir, suite)
             base = _baseline_for(run_dir, baseline)
             report = evaluate_gates(run_dir, gates, baseline_dir=base, config=config)

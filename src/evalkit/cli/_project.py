@@ -110,18 +110,13 @@ def project_command(
     """Project a run to production volume and mix: automation, review load, cost tail, net value."""
     with cli_errors():
         from evalkit.errors import ConfigError
-        from evalkit.project import (
-            economics_for_run,
-            project_run,
-            read_manifest,
-            resolve_run_dir,
-            spec_for_run,
-        )
+        from evalkit.project import economics_for_run, project_run, spec_for_run
+        from evalkit.runs import open_run
 
         if threshold is not None and thresholds is not None:
             raise ConfigError("give --threshold T or --thresholds FILE, not both")
-        run_dir = resolve_run_dir(run)
-        manifest = read_manifest(run_dir)
+        found = open_run(run)
+        run_dir, manifest = found.path, found.manifest
         spec = spec_for_run(manifest, volume=volume, mix_file=mix, resamples=resamples, seed=seed,
                             cap_turns=cap_turns, cap_tokens=cap_tokens)
         result = project_run(run_dir, spec=spec, economics=economics_for_run(manifest), configs=config or None,

@@ -29,11 +29,11 @@ def register(app: typer.Typer) -> None:
         from evalkit.cli._common import cli_errors
 
         with cli_errors():
-            from evalkit.gate._rundata import resolve_run_ref
             from evalkit.report import build_report
+            from evalkit.runs import open_run, resolve_baseline
 
-            dirs = [resolve_run_ref(r) for r in runs]
-            base = resolve_run_ref(baseline) if baseline else None
+            dirs = [open_run(r).path for r in runs]
+            base = resolve_baseline(baseline, dirs[-1]) if baseline else None
             target = out or dirs[-1] / "report.html"
             path = build_report(dirs, out=target, baseline=base, title=title, max_prompts=max_prompts)
             typer.echo(str(path))

@@ -46,8 +46,8 @@ def run(
     Exit codes: 0 all gates pass, 1 a gate failed, 2 bad usage or configuration, 3 the run itself failed.
     """
     with cli_errors():
-        from evalkit.run._pipeline import run_and_evaluate
-        from evalkit.run._runner import RunRequest
+        from evalkit.pipeline import run_and_evaluate
+        from evalkit.run import RunRequest
 
         request = RunRequest(
             suite_path=suite, configs=tuple(config) if config else None, limit=limit, fraction=sample,

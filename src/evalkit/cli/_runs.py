@@ -142,10 +142,10 @@ def runs_rm(
 ) -> None:
     """Remove one run folder. Refuses a run that is still running."""
     with cli_errors():
-        from evalkit._runfolder import resolve_run_dir
         from evalkit.history import remove_run
+        from evalkit.runs import resolve_run
 
-        entry = remove_run(resolve_run_dir(run_ref, reports=_root(reports)), force=force)
+        entry = remove_run(resolve_run(run_ref, reports=_root(reports)), force=force)
         if json_:
             _echo_json({"removed": [entry.to_json()]})
         else:
@@ -184,10 +184,10 @@ def runs_bless(
 ) -> None:
     """Bless a complete run as a baseline: copy its results (no journal) to DEST, e.g. to commit for CI."""
     with cli_errors():
-        from evalkit._runfolder import resolve_run_dir
         from evalkit.run import bless_baseline
+        from evalkit.runs import resolve_run
 
-        files = bless_baseline(resolve_run_dir(run_ref, reports=reports), dest)
+        files = bless_baseline(resolve_run(run_ref, reports=reports), dest)
         typer.echo(f"baseline written to {dest} ({len(files)} files)")
 
 

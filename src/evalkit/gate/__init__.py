@@ -7,7 +7,9 @@
 
 from evalkit.gate._evaluate import GateReport, GateResult, evaluate_gates
 from evalkit.gate._outputs import junit_xml, summary_markdown, write_gate_outputs
-from evalkit.gate._spec import (
+from evalkit.gate._stats import ece_estimate, paired_segment_compare
+from evalkit.stats import Estimate
+from evalkit.suite import (
     GateSpec,
     GatesSection,
     MaxCalibrationError,
@@ -19,7 +21,6 @@ from evalkit.gate._spec import (
     load_gates_from_suite,
     parse_gates,
 )
-from evalkit.gate._stats import Estimate
 
 __all__ = [
     "Estimate",
@@ -33,9 +34,11 @@ __all__ = [
     "MaxInvalidShare",
     "MinAutomationRate",
     "MinGoodRate",
+    "ece_estimate",
     "evaluate_gates",
     "junit_xml",
     "load_gates_from_suite",
+    "paired_segment_compare",
     "parse_gates",
     "summary_markdown",
     "write_gate_outputs",

@@ -16,22 +16,16 @@ from typing import Any, Literal
 import numpy as np
 
 from evalkit.errors import DataError
-from evalkit.gate._rundata import RunData, baseline_config_for, load_run
-from evalkit.gate._spec import (
+from evalkit.gate._stats import ece_estimate, paired_segment_compare
+from evalkit.runs import RunFolder, load_run, threshold_policy
+from evalkit.stats import Estimate, outcome_mask, quantile_interval, rate
+from evalkit.suite import (
     MaxCalibrationError,
     MaxCostP95Increase,
     MaxGoodRateDrop,
     MaxInvalidShare,
     MinAutomationRate,
     MinGoodRate,
-)
-from evalkit.gate._stats import (
-    Estimate,
-    ece_estimate,
-    outcome_mask,
-    paired_segment_compare,
-    quantile_interval,
-    rate,
 )
 
 Status = Literal["pass", "fail", "skip"]
@@ -85,6 +79,10 @@ class GateReport:
                 "results": [r.to_dict() for r in self.results]}
 
 
+def _dataset(run: RunFolder) -> dict[str, Any] | None:
+    return run.manifest.dataset.model_dump(exclude_none=True) if run.manifest else None
+
+
 def _pct(x: float | None) -> str:
     return "unknown" if x is None else f"{100 * x:.1f}%"
 
@@ -104,7 +102,7 @@ def _result(gate: Any, config: str, status: Status, observed: Estimate | None, l
                       details=tuple(details))
 
 
-def _min_good_rate(gate: MinGoodRate, run: RunData, config: str) -> GateResult:
+def _min_good_rate(gate: MinGoodRate, run: RunFolder, config: str) -> GateResult:
     df = run.config_scores(config)
     ok = outcome_mask(df, gate.outcome)
 
@@ -140,10 +138,10 @@ def _min_good_rate(gate: MinGoodRate, run: RunData, config: str) -> GateResult:
     return _result(gate, config, "pass", observed, gate.min, msg, (), details)
 
 
-def _max_drop(gate: MaxGoodRateDrop, run: RunData, config: str, baseline: RunData | None) -> GateResult:
+def _max_drop(gate: MaxGoodRateDrop, run: RunFolder, config: str, baseline: RunFolder | None) -> GateResult:
     if baseline is None:
         return _result(gate, config, "skip", None, gate.max_drop, "no baseline given: nothing to compare against")
-    bconf = baseline_config_for(baseline, config)
+    bconf = baseline.baseline_config_for(config)
     if bconf is None:
         return _result(gate, config, "fail", None, gate.max_drop, "baseline run has no scored configuration")
     try:
@@ -151,8 +149,7 @@ def _max_drop(gate: MaxGoodRateDrop, run: RunData, config: str, baseline: RunDat
         # error (exit 2) rather than a silently partial pairing.
         cmp = paired_segment_compare(baseline.config_scores(bconf), run.config_scores(config),
                                      outcome=gate.outcome, alpha=gate.alpha, correction=gate.correction,
-                                     base_dataset=baseline.manifest.get("dataset") or None,
-                                     cand_dataset=run.manifest.get("dataset") or None)
+                                     base_dataset=_dataset(baseline), cand_dataset=_dataset(run))
     except DataError as exc:
         return _result(gate, config, "fail", None, gate.max_drop, f"cannot compare with the baseline: {exc}")
     if gate.segments is not None:
@@ -186,7 +183,7 @@ def _max_drop(gate: MaxGoodRateDrop, run: RunData, config: str, baseline: RunDat
     return _result(gate, config, "pass", observed, gate.max_drop, msg, (), details)
 
 
-def _max_invalid(gate: MaxInvalidShare, run: RunData, config: str) -> GateResult:
+def _max_invalid(gate: MaxInvalidShare, run: RunFolder, config: str) -> GateResult:
     df = run.config_scores(config)
     bad_status = {"invalid", "failed"} if gate.include_failed else {"invalid"}
     mask = df["status"].astype(str).isin(bad_status)
@@ -211,10 +208,10 @@ def _cost_p95(df: Any) -> tuple[Estimate | None, int]:
     return quantile_interval(costs.to_numpy(dtype=float), 0.95), 0
 
 
-def _max_cost(gate: MaxCostP95Increase, run: RunData, config: str, baseline: RunData | None) -> GateResult:
+def _max_cost(gate: MaxCostP95Increase, run: RunFolder, config: str, baseline: RunFolder | None) -> GateResult:
     if baseline is None:
         return _result(gate, config, "skip", None, gate.max_increase, "no baseline given: nothing to compare against")
-    bconf = baseline_config_for(baseline, config)
+    bconf = baseline.baseline_config_for(config)
     cand, unk_c = _cost_p95(run.config_scores(config))
     base, unk_b = _cost_p95(baseline.config_scores(bconf)) if bconf else (None, 0)
     if cand is None or base is None or cand.value is None or base.value is None:
@@ -237,11 +234,10 @@ def _max_cost(gate: MaxCostP95Increase, run: RunData, config: str, baseline: Run
     return _result(gate, config, "pass" if passed else "fail", observed, gate.max_increase, msg)
 
 
-def _max_ece(gate: MaxCalibrationError, run: RunData, config: str) -> GateResult:
-    entry = ((run.thresholds or {}).get("configs") or {}).get(config)
-    est, source = ece_estimate(run.config_scores(config), outcome=gate.outcome, bins=gate.bins,
-                               thresholds_entry=entry if gate.outcome == (run.thresholds or {}).get("outcome",
-                                                                                                   "good") else None)
+def _max_ece(gate: MaxCalibrationError, run: RunFolder, config: str) -> GateResult:
+    th = run.thresholds
+    entry = th.configs.get(config) if th is not None and th.outcome == gate.outcome else None
+    est, source = ece_estimate(run.config_scores(config), outcome=gate.outcome, bins=gate.bins, thresholds_entry=entry)
     if est is None or est.value is None:
         return _result(gate, config, "fail", None, gate.max_ece, f"ECE unknown: {source}")
     passed = est.value <= gate.max_ece
@@ -251,25 +247,26 @@ def _max_ece(gate: MaxCalibrationError, run: RunData, config: str) -> GateResult
     return _result(gate, config, "pass" if passed else "fail", est, gate.max_ece, msg)
 
 
-def _min_automation(gate: MinAutomationRate, run: RunData, config: str) -> GateResult:
-    cfg = ((run.thresholds or {}).get("configs") or {}).get(config)
+def _min_automation(gate: MinAutomationRate, run: RunFolder, config: str) -> GateResult:
+    th = run.thresholds
+    cfg = th.configs.get(config) if th is not None else None
     if cfg is None:
-        hint = "thresholds.json missing" if run.thresholds is None else f"no thresholds for '{config}'"
+        hint = "thresholds.json missing" if th is None else f"no thresholds for '{config}'"
         return _result(gate, config, "fail", None, gate.min,
                        f"{hint}: calibration not run - `evalkit calibrate {run.run_id}`")
-    cov = cfg.get("coverage") or {}
-    est = Estimate(value=cov.get("value"), lo=cov.get("lo"), hi=cov.get("hi"), n=int(cov.get("n") or cfg.get("n") or 0))
+    cov = cfg.coverage
+    est = Estimate(value=cov.value if cov else None, lo=cov.lo if cov else None, hi=cov.hi if cov else None,
+                   n=int((cov.n if cov else None) or cfg.n or 0))
     note = ""
     # per_segment calibration has no single threshold by design: its coverage is already the
     # automation under each segment's certified threshold (uncertified segments escalate).
-    segmented = (run.thresholds or {}).get("mode") == "per_segment" and any(
-        (s or {}).get("certified") for s in (cfg.get("segments") or {}).values())
-    if cfg.get("threshold") is None and not segmented:
+    policy = threshold_policy(th, config)
+    if policy.threshold is None and not policy.segmented:
         est, note = Estimate(value=0.0, n=est.n), " (no threshold meets the risk target: everything escalates)"
-    elif gate.require_certified and not (cfg.get("certified", False) or segmented):
+    elif gate.require_certified and not policy.certified:
         est, note = Estimate(value=0.0, n=est.n), " (threshold not certified at the risk target)"
     passed = est.value is not None and est.value >= gate.min
-    uncert = cfg.get("uncertified_segments") or []
+    uncert = cfg.uncertified_segments
     msg = (f"automation at risk target {_est_text(est)}{note} "
            f"{'meets' if passed else 'is below'} the minimum {_pct(gate.min)}")
     if uncert:
@@ -283,7 +280,7 @@ def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: P
     """Evaluate ``gates`` (GateSpec models, or dicts in the suite's YAML shape) for every
     configuration of the run (or only ``config``); ``baseline_dir`` feeds the comparison gates."""
     from evalkit.errors import ConfigError
-    from evalkit.gate._spec import parse_gates
+    from evalkit.suite import parse_gates
 
     if any(isinstance(g, dict) for g in gates):  # raw YAML/JSON dicts are validated here
         gates = parse_gates([g if isinstance(g, dict) else g.model_dump() for g in gates])

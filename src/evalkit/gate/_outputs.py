@@ -6,8 +6,9 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from evalkit._io import write_json, write_text
+from evalkit._io import write_text
 from evalkit.gate._evaluate import GateReport, GateResult
+from evalkit.runs import Gates, write_file
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 
@@ -94,7 +95,7 @@ def write_gate_outputs(report: GateReport, run_dir: Path | str | None = None) ->
     run_dir = Path(run_dir) if run_dir is not None else report.run_dir
     md = summary_markdown(report)
     paths = {
-        "gates.json": write_json(run_dir / "gates.json", report.to_dict()),
+        "gates.json": write_file(run_dir, report.to_dict(), Gates),
         "junit.xml": write_text(run_dir / "junit.xml", junit_xml(report)),
         "summary.md": write_text(run_dir / "summary.md", md),
     }

@@ -19,8 +19,8 @@ from typing import Any
 
 from evalkit.errors import NotFound
 from evalkit.history._catalog import RunEntry, list_run_entries
+from evalkit.stats import ALL  # one overall label everywhere
 
-ALL = "ALL"
 _COLUMNS = ["run_id", "config", "segment", "status", "good", "correct", "deferred", "confidence", "cost_usd"]
 
 
@@ -72,13 +72,10 @@ class History:
 
 
 def _rate(k: int, n: int) -> Rate:
-    from evalkit.score import wilson
+    from evalkit.stats import wilson
 
-    if n == 0:
-        return Rate(value=None, lo=None, hi=None, n=0)
-    lo, hi = wilson(k, n)
-    value = k / n
-    return Rate(value=value, lo=min(float(lo), value), hi=max(float(hi), value), n=n)  # no float dust
+    e = wilson(k, n)
+    return Rate(value=e.value, lo=e.lo, hi=e.hi, n=e.n)
 
 
 def _mean(values: Any) -> Rate | None:
@@ -95,26 +92,24 @@ def _mean(values: Any) -> Rate | None:
 
 
 def _thresholds(run: RunEntry, config: str) -> Any:
-    """The run's escalation policy for ``config`` (project.Policy), or None without calibration."""
-    from evalkit._runfolder import read_json
-    from evalkit.project import ProjectionSpec, resolve_policy
+    """The run's per-segment thresholds for ``config`` (evalkit.runs.threshold_policy), or None without calibration."""
+    from evalkit.runs import RunFolder, threshold_policy
 
-    doc = read_json(run.path / "thresholds.json")
-    if not doc or config not in (doc.get("configs") or {}):
+    doc = RunFolder(path=run.path).thresholds
+    if doc is None or config not in doc.configs:
         return None
-    spec = ProjectionSpec(volume_per_month=1, mix={ALL: 1.0}, threshold_source="calibrated")
-    return resolve_policy(config, spec=spec, run_thresholds=doc, file_thresholds=None, explicit=None)
+    return threshold_policy(doc, config)
 
 
-def _automated(frame: Any, policy: Any, outcome_segments: list[str]) -> Any:
-    import numpy as np
+def _automated(frame: Any, policy: Any) -> Any:
+    """The automation rule (evalkit.stats.automated) at each row's segment threshold."""
+    from evalkit.stats import automated
 
-    cuts = dict(zip(outcome_segments, policy.per_segment(tuple(outcome_segments))))
-    thr = frame["segment"].map(cuts).to_numpy(dtype=float)
-    conf = frame["confidence"].astype("Float64").fillna(-1.0).to_numpy(dtype=float)
-    ok = (frame["status"] == "ok").to_numpy(dtype=bool)
-    deferred = frame["deferred"].fillna(False).to_numpy(dtype=bool)
-    return ok & ~deferred & ~np.isnan(thr) & (conf >= np.nan_to_num(thr, nan=2.0))
+    thr = [policy.for_segment(str(s)) for s in frame["segment"]]
+    return automated(ok=(frame["status"] == "ok").to_numpy(dtype=bool),
+                     deferred=frame["deferred"].astype("boolean").fillna(False).to_numpy(dtype=bool),
+                     confidence=frame["confidence"].astype("Float64").to_numpy(dtype=float, na_value=float("nan")),
+                     threshold=[float("nan") if t is None else t for t in thr])
 
 
 def _config_of(run: RunEntry, config: str) -> dict[str, Any]:
@@ -138,19 +133,19 @@ def run_history(root: Path, *, config: str, suite: str | None = None, last: int 
     """Per run (oldest first) and segment (plus ALL): good rate, automation, cost, with intervals."""
     import pandas as pd
 
-    from evalkit.score import read_scores
+    from evalkit.runs import RunFolder
 
     runs = select_runs(root, config=config, suite=suite)
     if last is not None:
         runs = runs[-last:]
     points: list[TrendPoint] = []
     for run in runs:
-        frame = read_scores(run.path, columns=_COLUMNS)
+        frame = RunFolder(path=run.path).read_scores(_COLUMNS)
         frame = frame[frame["config"] == config].reset_index(drop=True)
         good = (frame["good"].fillna(False).astype(bool) & (frame["status"] == "ok")).to_numpy()
         policy = _thresholds(run, config)
         segments = sorted(frame["segment"].dropna().unique().tolist())
-        automated = _automated(frame, policy, segments) if policy is not None else None
+        automated = _automated(frame, policy) if policy is not None else None
         cost = pd.to_numeric(frame["cost_usd"], errors="coerce") if "cost_usd" in frame else None
         spec = _config_of(run, config)
         for segment in [ALL, *segments]:

@@ -11,12 +11,10 @@ from evalkit.project._run import (
     ProjectionResult,
     economics_for_run,
     project_run,
-    read_manifest,
-    resolve_run_dir,
     spec_for_run,
 )
-from evalkit.project._spec import ContextCap, ProjectionSpec, load_mix_file, load_sweep_file
 from evalkit.project._strata import Strata, build_strata, kish_ess, kish_ess_from_strata, post_stratified_mean
+from evalkit.suite import ContextCap, ProjectionSpec, load_mix_file, load_sweep_file
 
 __all__ = [
     "ContextCap",
@@ -33,9 +31,7 @@ __all__ = [
     "post_stratified_mean",
     "project_frame",
     "project_run",
-    "read_manifest",
     "resolve_policy",
-    "resolve_run_dir",
     "spec_for_run",
     "weighted_cvar",
     "weighted_quantile",

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evalkit.economics import EconomicsSpec
 from evalkit.project._strata import Strata, bootstrap_counts, rate, segment_counts
-from evalkit.suite._economics import EconomicsSpec
 
 # headline categories
 AUTO_OK, AUTO_ERR, DEFERRED, LOW_CONF, INVALID = range(5)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalkit.project._spec import ContextCap
 from evalkit.project._strata import Strata, bootstrap_counts, rate, segment_counts, wilson
+from evalkit.suite import ContextCap
 
 
 @dataclass(frozen=True, kw_only=True)

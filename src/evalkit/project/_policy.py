@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from evalkit.errors import ConfigError
-from evalkit.project._spec import ProjectionSpec
+from evalkit.runs import Thresholds, threshold_policy
+from evalkit.suite import ProjectionSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,28 +42,19 @@ class Policy:
         return np.array(out, dtype=float)
 
 
-def _calibrated(doc: dict[str, Any], config: str, source: str) -> Policy:
-    entry = doc["configs"][config]
-    if not isinstance(entry, dict) or "threshold" not in entry:
-        raise ConfigError(f"{source}: key `configs.{config}.threshold` is missing")
-    threshold = entry["threshold"]
-    segs: dict[str, float | None] = {}
-    mode = doc.get("mode")
-    # all_segments certifies one threshold for every segment at once, but escalates the segments too
-    # small to certify (their threshold is null): those must not be automated at the global cut.
-    if mode in ("per_segment", "all_segments") or (mode is None and isinstance(entry.get("segments"), dict)):
-        for seg, sub in (entry.get("segments") or {}).items():
-            if isinstance(sub, dict) and "threshold" in sub:
-                segs[seg] = sub["threshold"]
-    return Policy(source=source, threshold=threshold, segments=segs, risk_target_threshold=threshold,
-                  risk_target_segments=segs, calibrated=True)
+def _calibrated(doc: Thresholds, config: str, source: str) -> Policy:
+    # The one per-segment rule (evalkit.runs.policy_for): all_segments certifies one threshold for
+    # every segment at once but escalates the segments too small to certify (null threshold).
+    rule = threshold_policy(doc, config)
+    return Policy(source=source, threshold=rule.threshold, segments=dict(rule.segments),
+                  risk_target_threshold=rule.threshold, risk_target_segments=dict(rule.segments), calibrated=True)
 
 
-def resolve_policy(config: str, *, spec: ProjectionSpec, run_thresholds: dict[str, Any] | None,
-                   file_thresholds: dict[str, Any] | None, explicit: float | None) -> Policy:
+def resolve_policy(config: str, *, spec: ProjectionSpec, run_thresholds: Thresholds | None,
+                   file_thresholds: Thresholds | None, explicit: float | None) -> Policy:
     """The policy for one configuration (see the module docstring for precedence)."""
     doc, doc_source = (file_thresholds, "thresholds file") if file_thresholds else (run_thresholds, "thresholds.json")
-    has_doc = bool(doc) and config in (doc.get("configs") or {})
+    has_doc = doc is not None and config in doc.configs
     risk: dict[str, Any] = {}
     if has_doc:
         calibrated = _calibrated(doc, config, doc_source)
@@ -81,11 +73,11 @@ def resolve_policy(config: str, *, spec: ProjectionSpec, run_thresholds: dict[st
     return Policy(source="value_optimal", threshold=None, **risk)
 
 
-def outcome_of(spec: ProjectionSpec, *docs: dict[str, Any] | None) -> str:
+def outcome_of(spec: ProjectionSpec, *docs: Thresholds | None) -> str:
     """What counts as an automated error: the spec's choice, else the thresholds doc's, else good."""
     if spec.outcome:
         return spec.outcome
     for doc in docs:
-        if doc and doc.get("outcome") in ("good", "correct"):
-            return doc["outcome"]
+        if doc is not None:
+            return doc.outcome
     return "good"

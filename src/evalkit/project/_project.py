@@ -8,14 +8,14 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from evalkit.economics import EconomicsSpec
 from evalkit.errors import DataError
 from evalkit.project._automation import Decisions, Money, at_policy, curve
 from evalkit.project._caps import History, cap_whatif
 from evalkit.project._cost import cost_section, distribution, naive_cost
 from evalkit.project._policy import Policy
-from evalkit.project._spec import ProjectionSpec
 from evalkit.project._strata import build_strata, wilson
-from evalkit.suite._economics import EconomicsSpec
+from evalkit.suite import ProjectionSpec
 
 REQUIRED = ("config", "segment", "status", "deferred", "correct", "good", "confidence")
 OPTIONAL = ("cost_usd", "total_tokens", "history_tokens", "history_turns_included", "deciding_turn_from_end", "attempts")

@@ -7,13 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evalkit._io import write_json
-from evalkit._runfolder import read_json, read_manifest, resolve_run_dir  # noqa: F401  (re-exported)
-from evalkit.errors import ConfigError, DataError, NotFound
+from evalkit.economics import EconomicsSpec
+from evalkit.errors import ConfigError, NotFound
 from evalkit.project._policy import outcome_of, resolve_policy
 from evalkit.project._project import OPTIONAL, REQUIRED, project_frame
-from evalkit.project._spec import ContextCap, ProjectionSpec, build_spec, load_mix_file, load_sweep_file
-from evalkit.suite._economics import EconomicsSpec
+from evalkit.runs import Manifest, Projection, RunFolder, Thresholds, write_file
+from evalkit.suite import ContextCap, ProjectionSpec, build_spec, load_mix_file, load_sweep_file
 
 SCHEMA = 1
 
@@ -29,30 +28,27 @@ class ProjectionResult:
     """Flagged segments, unestimated shares, unknown costs: things a reader must not miss."""
 
 
-def _input_prices(manifest: dict[str, Any]) -> dict[str, tuple[float | None, str]]:
+def _input_prices(manifest: Manifest | None) -> dict[str, tuple[float | None, str]]:
     """Input USD/token per config and where it came from.
 
     ``configs[].price`` from the manifest wins; an explicit ``null`` means the run found no price
     (unknown). Only when the key is absent (older manifests) is the model looked up in evalkit.pricing.
     """
     prices: dict[str, tuple[float | None, str]] = {}
-    for cfg in manifest.get("configs") or []:
-        if not isinstance(cfg, dict) or "name" not in cfg:
-            continue
-        price = cfg.get("price")
-        if isinstance(price, dict) and price.get("input") is not None:
-            prices[cfg["name"]] = (float(price["input"]), str(price.get("source") or "manifest"))
-        elif "price" not in cfg and cfg.get("model"):
+    for cfg in manifest.configs if manifest is not None else []:
+        if cfg.price is not None and cfg.price.input is not None:
+            prices[cfg.name] = (float(cfg.price.input), cfg.price.source or "manifest")
+        elif "price" not in cfg.model_fields_set and cfg.model:
             from evalkit.pricing import lookup_price
 
-            found = lookup_price(str(cfg["model"]))
-            prices[cfg["name"]] = (found.input, found.source) if found else (None, "unknown")
+            found = lookup_price(cfg.model)
+            prices[cfg.name] = (found.input, found.source) if found else (None, "unknown")
         else:
-            prices[cfg["name"]] = (None, "unknown")
+            prices[cfg.name] = (None, "unknown")
     return prices
 
 
-def spec_for_run(manifest: dict[str, Any], *, volume: int | None = None, mix_file: Path | None = None,
+def spec_for_run(manifest: Manifest | None, *, volume: int | None = None, mix_file: Path | None = None,
                  resamples: int | None = None, seed: int | None = None, cap_turns: int | None = None,
                  cap_tokens: int | None = None) -> ProjectionSpec:
     """The suite's projection section (from the manifest) with command-line overrides applied.
@@ -80,15 +76,15 @@ def spec_for_run(manifest: dict[str, Any], *, volume: int | None = None, mix_fil
         data["resamples"] = resamples
     if seed is not None:
         data["seed"] = seed
-    elif "seed" not in data and isinstance(manifest.get("seed"), int):
-        data["seed"] = manifest["seed"]
+    elif "seed" not in data and manifest is not None and manifest.seed is not None:
+        data["seed"] = manifest.seed
     if cap_turns is not None or cap_tokens is not None:
         cap = ContextCap(turns=cap_turns, tokens=cap_tokens)
         data["context_caps"] = [*(data.get("context_caps") or []), cap.model_dump()]
     return build_spec(data, where=where)
 
 
-def economics_for_run(manifest: dict[str, Any]) -> EconomicsSpec:
+def economics_for_run(manifest: Manifest | None) -> EconomicsSpec:
     raw = _suite_spec(manifest).get("economics") or {}
     try:
         return EconomicsSpec.model_validate(raw)
@@ -96,23 +92,21 @@ def economics_for_run(manifest: dict[str, Any]) -> EconomicsSpec:
         raise ConfigError(f"manifest.json suite.spec.economics: invalid: {exc}") from exc
 
 
-def _suite_spec(manifest: dict[str, Any]) -> dict[str, Any]:
+def _suite_spec(manifest: Manifest | None) -> dict[str, Any]:
     """The parsed suite `evalkit run` records in the manifest (``suite.spec``)."""
-    suite = manifest.get("suite") or {}
-    return (suite.get("spec") if isinstance(suite.get("spec"), dict) else None) or {}
+    return dict(manifest.suite.spec) if manifest is not None else {}
 
 
-def _read_scores(path: Path):
-    import pyarrow.parquet as pq
+def _file_thresholds(raw: dict[str, Any], path: Path) -> Thresholds:
+    """A thresholds.json-shaped ``--thresholds FILE`` as the typed document."""
+    from pydantic import ValidationError
 
-    if not path.exists():
-        raise NotFound(f"{path}: no scores.parquet in the run folder (has the run been scored?)")
-    names = set(pq.read_schema(path).names)
-    cols = [c for c in (*REQUIRED, *OPTIONAL) if c in names]
-    missing = [c for c in REQUIRED if c not in names]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {missing}")
-    return pq.read_table(path, columns=cols).to_pandas()
+    try:
+        return Thresholds.model_validate({"run_id": str(path), "created": "", **raw})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        raise ConfigError(f"{path}: key `{where}`: {err.get('msg')}") from None
 
 
 def _warnings(configs: dict[str, Any]) -> list[str]:
@@ -134,16 +128,17 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise NotFound(f"run folder {run_dir} does not exist")
-    manifest = read_manifest(run_dir)
-    run_thresholds = read_json(run_dir / "thresholds.json")
+    run = RunFolder(path=run_dir)
+    manifest = run.manifest
+    run_thresholds = run.thresholds
     file_doc, grid = None, None
     if thresholds_file is not None:
         loaded = load_sweep_file(thresholds_file)
         if isinstance(loaded, list):
             grid = loaded
         else:
-            file_doc = loaded
-    scores = _read_scores(run_dir / "scores.parquet")
+            file_doc = _file_thresholds(loaded, Path(thresholds_file))
+    scores = run.read_scores((*REQUIRED, *OPTIONAL), required=REQUIRED)
     prices = _input_prices(manifest)
     outcome = outcome_of(spec, file_doc, run_thresholds)
     blocks = project_frame(
@@ -154,7 +149,7 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
     )
     projection = {
         "schema": SCHEMA,
-        "run_id": manifest.get("run_id") or run_dir.name,
+        "run_id": run.run_id,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "volume_per_month": spec.volume_per_month,
         "mix": spec.mix,
@@ -170,5 +165,5 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
         block["input_price_source"] = prices.get(name, (None, "unknown"))[1]
     warnings = _warnings(blocks)
     projection["warnings"] = warnings
-    path = write_json(run_dir / "projection.json", projection)
+    path = write_file(run_dir, projection, Projection)
     return ProjectionResult(path=path, projection=projection, configs=tuple(blocks), warnings=tuple(warnings))

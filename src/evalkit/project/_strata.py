@@ -16,8 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-Z95 = 1.959963984540054
-
 
 @dataclass(frozen=True, kw_only=True)
 class Strata:
@@ -146,11 +144,7 @@ def rate(value: float | None, draws: np.ndarray | None, n: int) -> dict[str, flo
 
 
 def wilson(k: int, n: int) -> dict[str, float | int | None]:
-    """Wilson 95% interval for an unweighted proportion k/n."""
-    if n == 0:
-        return {"value": None, "lo": None, "hi": None, "n": 0}
-    p = k / n
-    z2 = Z95 * Z95
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z95 * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return {"value": p, "lo": float(max(0.0, centre - half)), "hi": float(min(1.0, centre + half)), "n": n}
+    """Wilson 95% interval for an unweighted proportion k/n (evalkit.stats)."""
+    from evalkit.stats import wilson as wilson_estimate
+
+    return wilson_estimate(k, n).to_dict()

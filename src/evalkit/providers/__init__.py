@@ -22,6 +22,7 @@ from evalkit.providers._registry import (
     redact,
     register_provider,
 )
+from evalkit.providers._sim import sim_respond
 
 __all__ = [
     "BatchAPI",
@@ -40,4 +41,5 @@ __all__ = [
     "provider_names",
     "redact",
     "register_provider",
+    "sim_respond",
 ]

@@ -58,21 +58,28 @@ class OpenAIProvider:
         self.organization = organization
         self._client: Any = None  # created on first call: a --replay run never needs a key
 
+    def _api_key(self) -> str:
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            if self.base_url is None:
+                raise ProviderError(f"environment variable {self.api_key_env} is not set (provider openai)",
+                                    kind="auth_error", provider=self.name)
+            key = "not-needed"  # local OpenAI-compatible servers usually take any key
+        return key
+
     def _get_client(self) -> Any:
         if self._client is None:
+            if self.http_client == "aiohttp":  # the lean transport: same JSON, no SDK machinery per request
+                from evalkit.providers._aiohttp import AiohttpChatTransport
+
+                self._client = AiohttpChatTransport(base_url=self.base_url, api_key=self._api_key(),
+                                                    organization=self.organization, timeout_s=self.timeout_s,
+                                                    provider=self.name)
+                return self._client
             import openai
 
-            key = os.environ.get(self.api_key_env)
-            if not key:
-                if self.base_url is None:
-                    raise ProviderError(f"environment variable {self.api_key_env} is not set (provider openai)",
-                                        kind="auth_error", provider=self.name)
-                key = "not-needed"  # local OpenAI-compatible servers usually take any key
-            extra: dict[str, Any] = {}
-            if self.http_client == "aiohttp":
-                extra["http_client"] = openai.DefaultAioHttpClient()
-            self._client = openai.AsyncOpenAI(api_key=key, base_url=self.base_url, organization=self.organization,
-                                              max_retries=0, timeout=self.timeout_s, **extra)
+            self._client = openai.AsyncOpenAI(api_key=self._api_key(), base_url=self.base_url,
+                                              organization=self.organization, max_retries=0, timeout=self.timeout_s)
         return self._client
 
     def _kwargs(self, request: ModelRequest) -> dict[str, Any]:
@@ -90,6 +97,12 @@ class OpenAIProvider:
         return kwargs
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
+        if self.http_client == "aiohttp":
+            from evalkit.providers._aiohttp import response_from_json
+
+            body = self._kwargs(request)
+            headers = body.pop("extra_headers")
+            return response_from_json(await self._get_client().post(body, headers), self.name)
         import openai
 
         client = self._get_client()
@@ -109,7 +122,7 @@ class OpenAIProvider:
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.close()
+            await (self._client.aclose() if self.http_client == "aiohttp" else self._client.close())
             self._client = None
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.gate._rundata import RunData
-from evalkit.gate._stats import OVERALL as ALL
-from evalkit.gate._stats import Estimate, outcome_mask, quantile_interval, rate
+from evalkit.runs import ConfigProjection, ConfigThresholds, Rate, threshold_policy
+from evalkit.runs import RunFolder as RunData
+from evalkit.stats import ALL, Estimate, outcome_mask, quantile_interval, rate
 
 
 @dataclass(kw_only=True)
@@ -25,6 +25,7 @@ class Column:
     run: RunData
     config: str
     meta: dict[str, Any]
+    """The manifest's entry for this configuration (evalkit.runs.ConfigEntry as JSON, for the template)."""
     is_baseline: bool
     simulated: bool
     df: pd.DataFrame
@@ -117,16 +118,18 @@ def _label_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Co
             label = f"{cfg} (baseline)"
         else:
             label = cfg if names.count(cfg) == 1 else f"{cfg} @ {_short_run_id(run, runs)}"
-        cols.append(Column(key=f"c{i}", label=label, run=run, config=cfg, meta=run.config_meta(cfg),
+        cols.append(Column(key=f"c{i}", label=label, run=run, config=cfg, meta=run.config_meta(cfg).model_dump(mode="json"),
                            is_baseline=is_base, simulated=run.simulated(cfg), df=run.config_scores(cfg)))
     return cols
 
 
 def suite_spec(run: RunData) -> dict[str, Any]:
     """The suite as recorded by `evalkit run` (manifest.suite.spec), or {}."""
-    suite = run.manifest.get("suite")
-    spec = suite.get("spec") if isinstance(suite, dict) else None
-    return spec if isinstance(spec, dict) else {}
+    return run.suite_spec
+
+
+def _dataset(run: RunData) -> dict[str, Any] | None:
+    return run.manifest.dataset.model_dump(exclude_none=True) if run.manifest else None
 
 
 def _matching_config(baseline: RunData, col: Column) -> str | None:
@@ -161,18 +164,16 @@ def build_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Col
     return cols
 
 
-def _threshold_entry(col: Column) -> dict[str, Any] | None:
-    return ((col.run.thresholds or {}).get("configs") or {}).get(col.config)
+def _threshold_entry(col: Column) -> ConfigThresholds | None:
+    return col.run.thresholds.configs.get(col.config) if col.run.thresholds is not None else None
 
 
-def projection_entry(col: Column) -> dict[str, Any] | None:
-    return ((col.run.projection or {}).get("configs") or {}).get(col.config)
+def projection_entry(col: Column) -> ConfigProjection | None:
+    return col.run.projection.configs.get(col.config) if col.run.projection is not None else None
 
 
-def _as_estimate(d: dict[str, Any] | None) -> Estimate | None:
-    if not d or d.get("value") is None:
-        return None
-    return Estimate(value=d.get("value"), lo=d.get("lo"), hi=d.get("hi"), n=int(d.get("n") or 0))
+def _as_estimate(r: Rate | None) -> Estimate | None:
+    return None if r is None or r.value is None else r.estimate()
 
 
 def leaderboard(cols: Sequence[Column]) -> list[LeaderRow]:
@@ -189,19 +190,20 @@ def leaderboard(cols: Sequence[Column]) -> list[LeaderRow]:
         # A mean or quantile over partly unknown costs would understate spend: show unknown.
         known = cost.to_numpy(dtype=float) if unknown == 0 and len(df) else None
         th = _threshold_entry(c)
-        auto = _as_estimate((th or {}).get("coverage"))
-        per_segment = (c.run.thresholds or {}).get("mode") == "per_segment" and any(
-            (s or {}).get("certified") for s in ((th or {}).get("segments") or {}).values())
-        if th is not None and th.get("threshold") is None and not per_segment:
-            auto = Estimate(value=0.0, n=int(th.get("n") or len(df)))
-        proj = projection_entry(c) or {}
+        auto = _as_estimate(th.coverage) if th is not None else None
+        policy = threshold_policy(c.run.thresholds, c.config) if th is not None else None
+        per_segment = policy is not None and policy.segmented
+        if policy is not None and policy.threshold is None and not per_segment:
+            auto = Estimate(value=0.0, n=int(th.n or len(df)))
+        proj = projection_entry(c)
         rows.append(LeaderRow(
             column=c, n=len(df), good=rate(good), correct=rate(correct), gap=rate(correct & ~good),
             invalid=rate(status != "ok"), escalated=rate(deferred),
             cost_mean=float(known.mean()) if known is not None else None,
             cost_p95=quantile_interval(known, 0.95, resamples=100) if known is not None else None,
             cost_unknown=unknown, automation=auto,
-            threshold="per segment" if per_segment else (th or {}).get("threshold"), net_value=_as_estimate(proj.get("net_value_per_month"))))
+            threshold="per segment" if per_segment else (th.threshold if th is not None else None),
+            net_value=_as_estimate(proj.net_value_per_month) if proj is not None else None))
     return rows
 
 
@@ -220,8 +222,7 @@ def segment_matrix(cols: Sequence[Column], *, alpha: float = 0.05) -> Matrix:
             cells[(s, c.key)] = rate(good[seg == s])
         if c.ref is None:
             continue
-        rows = segment_changes(c.ref.df, c.df, ref_dataset=c.ref.run.manifest.get("dataset"),
-                               cand_dataset=c.run.manifest.get("dataset"))
+        rows = segment_changes(c.ref.df, c.df, ref_dataset=_dataset(c.ref.run), cand_dataset=_dataset(c.run))
         per_seg = [r for r in rows if r.segment != ALL]
         adjusted, _ = holm([r.p_value for r in per_seg], alpha) if per_seg else ([], [])
         padj = {r.segment: float(a) for r, a in zip(per_seg, adjusted)}
@@ -236,8 +237,7 @@ def segment_matrix(cols: Sequence[Column], *, alpha: float = 0.05) -> Matrix:
 def objective_of(runs: Sequence[RunData]) -> str:
     """The suite's objective ('good_rate' or 'net_value') as recorded in the manifest."""
     for run in runs:
-        m = run.manifest
-        obj = m.get("objective") or (suite_spec(run).get("report") or {}).get("objective")
+        obj = (suite_spec(run).get("report") or {}).get("objective")
         if obj in ("good_rate", "net_value"):
             return obj
     return "good_rate"
@@ -269,4 +269,4 @@ def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, 
     regs = [(by_key[k], s, ch) for (s, k), ch in matrix.changes.items() if ch.significant and ch.diff < 0]
     regs.sort(key=lambda t: t[2].diff)
     return Verdict(objective=objective, best=best, best_reason=reason, regressions=regs[:top],
-                   gates=[(r.run_id, r.gates) for r in runs if r.gates])
+                   gates=[(r.run_id, r.gates.dump()) for r in runs if r.gates])

@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.gate._stats import outcome_mask
 from evalkit.report._assemble import Column
 from evalkit.report._prompts import prompt_renderer, template_diff
+from evalkit.stats import outcome_mask
 
 MAX_TEXT = 6000
 MAX_FACT = 500
@@ -150,10 +150,10 @@ def _dataset_facts(col: Column, ids: set[str]) -> dict[str, tuple[dict[str, Any]
     """case_id -> (the dataset's case facts, its case JSON) when the dataset store is reachable."""
     from evalkit._home import datasets_dir
 
-    ds = col.run.manifest.get("dataset") or {}
-    if not isinstance(ds, dict) or not ds.get("name") or not ds.get("version"):
+    ds = col.run.manifest.dataset if col.run.manifest else None
+    if ds is None or not ds.name or not ds.version:
         return {}
-    path = datasets_dir() / str(ds["name"]) / str(ds["version"]) / "cases.parquet"
+    path = datasets_dir() / ds.name / ds.version / "cases.parquet"
     if not path.is_file() or not ids:
         return {}
     import pyarrow.parquet as pq
@@ -190,8 +190,8 @@ def pack(cols: Sequence[Column], *, max_prompts: int = 50) -> CaseData:
     for c in cols:
         if c.run.path in by_run and c.run.path not in facts_by_run:
             facts_by_run[c.run.path] = _dataset_facts(c, by_run[c.run.path])
-        ds = c.run.manifest.get("dataset")
-        sources[c.key] = (f"dataset {ds.get('ref', '')}".strip() if isinstance(ds, dict) else "dataset") \
+        ds = c.run.manifest.dataset if c.run.manifest else None
+        sources[c.key] = (f"dataset {ds.ref or ''}".strip() if ds is not None else "dataset") \
             if facts_by_run.get(c.run.path) else "scores (dataset not available here)"
     records: dict[str, dict[str, dict[str, Any]]] = {}
 

@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.gate._stats import OVERALL, outcome_mask, paired_segment_compare, wilson
+from evalkit.gate import paired_segment_compare
+from evalkit.stats import ALL as OVERALL
+from evalkit.stats import outcome_mask, wilson
 
 
 @dataclass(frozen=True, kw_only=True)

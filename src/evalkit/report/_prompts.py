@@ -1,12 +1,10 @@
 """Prompts for drill-downs: the stored template, its diff against the reference, and
 the case's prompt re-rendered exactly as the run rendered it.
 
-Re-rendering prefers ``evalkit.run.render_case_prompt(run_dir, config, case_id)``
-(the runner's promised public entry point). Until that exists it rebuilds the same
-inputs the runner uses - the suite recorded in the manifest, the template copied into
-``run_dir/prompts/``, the task and the dataset case - and calls the runner's renderer.
-Anything missing returns ``None`` and the drill-down falls back to a stored prompt or
-says "prompt not stored"; a report must never fail because a prompt can't be rebuilt.
+Re-rendering uses ``evalkit.run.render_case_prompt(run_dir, config, case_id)``: the suite
+recorded in the manifest, the template copied into ``run_dir/prompts/``, the task and the
+dataset case. When it returns ``None`` the drill-down falls back to a stored prompt or says
+"prompt not stored"; a report must never fail because a prompt can't be rebuilt.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evalkit.report._assemble import Column, suite_spec
+from evalkit.report._assemble import Column
 
 Renderer = Callable[[str, str | None], str | None]
 """(case_id, case_json or None) -> prompt text or None."""
@@ -61,37 +59,11 @@ def _messages_text(messages: Any) -> str:
                        for m in messages)
 
 
-def prompt_renderer(col: Column) -> Renderer | None:
-    """A function re-rendering this config's prompt for a case, or None when impossible."""
-    try:
-        from evalkit.run import render_case_prompt as official  # type: ignore[attr-defined]
+def prompt_renderer(col: Column) -> Renderer:
+    """A function re-rendering this config's prompt for a case (``evalkit.run.render_case_prompt``)."""
+    from evalkit.run import render_case_prompt
 
-        def via_official(case_id: str, _case_json: str | None) -> str | None:
-            return _messages_text(official(col.run.path, col.config, case_id))
+    def render(case_id: str, _case_json: str | None) -> str | None:
+        return _messages_text(render_case_prompt(col.run.path, col.config, case_id))
 
-        return via_official
-    except ImportError:
-        pass
-    try:
-        from evalkit.run._plan import render_case_prompt  # the runner's own renderer, same inputs
-        from evalkit.suite import Suite, load_template
-        from evalkit.tasks import get_task
-
-        spec = suite_spec(col.run)
-        path = template_path(col)
-        if not spec or path is None:
-            return None
-        suite = Suite.model_validate(spec)
-        config = suite.config(col.config)
-        template = load_template(path)
-        task = get_task(suite.task)
-    except Exception:  # noqa: BLE001 - any drift in those internals: fall back, never fail the report
-        return None
-
-    def rebuild(case_id: str, case_json: str | None) -> str | None:
-        if case_json is None:
-            return None
-        case = task.case_model.model_validate_json(case_json)
-        return _messages_text(render_case_prompt(template, config, case, task))
-
-    return rebuild
+    return render

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from evalkit._io import write_text
-from evalkit._runfolder import read_json
-from evalkit.gate._rundata import load_run
-from evalkit.gate._stats import Estimate
+from evalkit.runs import Manifest, load_run
+from evalkit.stats import Estimate
 
 
 def _val(x: Any) -> float | None:
@@ -77,25 +76,25 @@ def _csp(js: str) -> str:
             f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
 
 
-def _describe_dataset(m: dict[str, Any]) -> str | None:
-    ds = m.get("dataset")
-    if not isinstance(ds, dict):
-        return str(ds) if ds else None
-    name = ds.get("ref") or f"{ds.get('name', '?')}@{ds.get('version', '?')}"
-    sha = str(ds.get("sha256") or "unknown").removeprefix("sha256:")
-    return f"{name} (version {ds.get('version', '?')}, sha256 {sha[:16]}…)"
+def _describe_dataset(m: Manifest | None) -> str | None:
+    ds = m.dataset if m is not None else None
+    if ds is None or not (ds.ref or ds.name or ds.sha256):
+        return None
+    name = ds.ref or f"{ds.name or '?'}@{ds.version or '?'}"
+    sha = str(ds.sha256 or "unknown").removeprefix("sha256:")
+    return f"{name} (version {ds.version or '?'}, sha256 {sha[:16]}…)"
 
 
-def _describe_suite(m: dict[str, Any]) -> str | None:
-    s = m.get("suite")
-    if isinstance(s, dict):
-        sha = str(s.get("sha256") or "unknown").removeprefix("sha256:")
-        return f"{s.get('path') or s.get('name') or '?'} (sha256 {sha[:16]}…)"
-    return str(s) if s else None
+def _describe_suite(m: Manifest | None) -> str | None:
+    s = m.suite if m is not None else None
+    if s is None or not (s.path or s.name or s.sha256):
+        return None
+    sha = str(s.sha256 or "unknown").removeprefix("sha256:")
+    return f"{s.path or s.name or '?'} (sha256 {sha[:16]}…)"
 
 
 def _default_title(runs: Sequence[Any], base: Any = None) -> str:
-    suites = {(r.manifest.get("suite") or {}).get("name") for r in runs if isinstance(r.manifest.get("suite"), dict)}
+    suites = {r.manifest.suite.name for r in runs if r.manifest is not None}
     suites.discard(None)
     what = f"suite {', '.join(sorted(suites))}" if suites else "evaluation"
     runs_text = f"run {runs[0].run_id}" if len(runs) == 1 else f"{len(runs)} runs"
@@ -168,7 +167,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
     refs = sorted({c.ref.label for c in cols if c.ref is not None})
     js, css = _asset("report.js"), _asset("report.css")
     compared = [c for c in cols if not c.is_baseline]
-    judges = [(r.run_id, doc) for r in runs if (doc := read_json(r.path / "judge.json"))]
+    judges = [(r.run_id, r.judge.dump()) for r in runs if r.judge is not None]
     context = {
         "title": title or _default_title(runs, base),
         "version": _version(),

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.gate._stats import Estimate, calibration_bins, calibration_population, ece_estimate, outcome_mask
+from evalkit.gate import ece_estimate
 from evalkit.report import _charts
 from evalkit.report._assemble import Column, projection_entry
+from evalkit.stats import Estimate, automatable, outcome_mask, reliability_bins
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,6 +20,7 @@ class ThresholdRow:
     column: Column
     ece: Estimate | None
     entry: dict[str, Any] | None
+    """thresholds.json's entry for the config (evalkit.runs.ConfigThresholds as JSON, for the template)."""
 
 
 @dataclass(kw_only=True)
@@ -59,31 +61,32 @@ def calibration(cols: Sequence[Column], *, salt: str = "cal") -> Calibration:
     rows, panels, curves, missing = [], [], [], []
     for c in cols:
         df = c.df
-        entry = ((c.run.thresholds or {}).get("configs") or {}).get(c.config)
+        entry = c.run.thresholds.configs.get(c.config) if c.run.thresholds is not None else None
         if entry is None:
             missing.append(c)
         bins = None
         ece, _ = ece_estimate(df, thresholds_entry=entry)
-        sel = calibration_population(df)
+        sel = automatable(df)
         if sel.any():
             # Same population as evalkit.calibrate: valid, not deferred, with a confidence.
-            bins = calibration_bins(df.loc[sel, "confidence"].to_numpy(dtype=float),
+            bins = reliability_bins(df.loc[sel, "confidence"].to_numpy(dtype=float),
                                     outcome_mask(df[sel], "good").to_numpy())
-        thr = (entry or {}).get("threshold")
-        rows.append(ThresholdRow(column=c, ece=ece, entry=entry))
+        thr = entry.threshold if entry is not None else None
+        rows.append(ThresholdRow(column=c, ece=ece, entry=entry.model_dump(mode="json") if entry else None))
         if bins is not None:
             panels.append((chart_label(c), bins, ece.value if ece else None, thr))
         cov, risk = _risk_coverage(c)
         if cov.size:
             # No threshold (escalate everything) has nothing to mark on the curve.
-            at = ((entry or {}).get("coverage") or {}).get("value") if thr is not None else None
+            at = entry.coverage.value if thr is not None and entry is not None and entry.coverage else None
             curves.append((chart_label(c), cov, risk, at))
-    th_doc = next((c.run.thresholds for c in cols if c.run.thresholds), None) or {}
+    th_doc = next((c.run.thresholds for c in cols if c.run.thresholds), None)
     return Calibration(
         rows=rows,
         reliability_svg=_charts.reliability_chart(panels, salt=f"{salt}-rel") if panels else None,
         risk_coverage_svg=_charts.risk_coverage_chart(curves, salt=f"{salt}-rc") if curves else None,
-        thresholds_missing=missing, mode=th_doc.get("mode"), alpha=th_doc.get("alpha"), delta=th_doc.get("delta"))
+        thresholds_missing=missing, mode=th_doc.mode if th_doc else None, alpha=th_doc.alpha if th_doc else None,
+        delta=th_doc.delta if th_doc else None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,7 +127,7 @@ def projection(cols: Sequence[Column], *, salt: str = "proj") -> Projection:
         if entry is None:
             missing.append(c)
         else:
-            rows.append(ProjectionRow(column=c, entry=entry))
+            rows.append(ProjectionRow(column=c, entry=entry.model_dump(mode="json")))
         cost = c.df.get("cost_usd")
         if cost is None or cost.isna().any() or not len(cost):
             unknown.append(c)  # unknown cost is never drawn as 0
@@ -132,8 +135,9 @@ def projection(cols: Sequence[Column], *, salt: str = "proj") -> Projection:
             series.append((chart_label(c), cost.to_numpy(dtype=float)))
     spend = [(chart_label(r.column), r.monthly.get("naive"), r.monthly.get("p50"), r.monthly.get("p95")) for r in rows]
     spend = [s for s in spend if all(v is not None for v in s[1:])]
-    doc = next((c.run.projection for c in cols if c.run.projection), None) or {}
-    return Projection(rows=rows, missing=missing, volume=doc.get("volume_per_month"), mix=doc.get("mix") or {},
+    doc = next((c.run.projection for c in cols if c.run.projection), None)
+    return Projection(rows=rows, missing=missing, volume=doc.volume_per_month if doc else None,
+                      mix=doc.mix if doc else {},
                       cost_svg=_charts.cost_chart(series, salt=f"{salt}-cost") if series else None,
                       spend_svg=_charts.spend_chart(spend, salt=f"{salt}-spend") if spend else None,
                       unknown_cost=unknown)

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit._io import write_json, write_parquet, write_text
+from evalkit._io import write_parquet, write_text
+from evalkit.runs import Manifest, Projection, Thresholds, write_file
 
 SEGMENTS = ("routine", "legacy_discount", "promotion_end", "injected_instruction", "billing_escalation",
             "undocumented_exception")
@@ -110,7 +111,8 @@ def write_synthetic_run(path: Path, *, run_id: str, configs: Mapping[str, Mappin
             "name": name, "provider": "sim" if simulated else "openai", "model": opt.get("model", "sim-small"),
             "params": {"temperature": 0}, "prompt": prompt_file,
             "prompt_version": hashlib.sha256(template.encode()).hexdigest(),
-            "context_policy": {"max_history_turns": 10}, "simulated": simulated, "price_source": "table"})
+            "context": {"max_history_turns": 10}, "simulated": simulated,
+            "price": {"input": 2.5e-6, "output": 1e-5, "source": "table"}})
         if results:
             raw = [json.dumps({"action": a, "confidence": round(float(c), 3)}) if a else "Sure! I think approve??"
                    for a, c in zip(action, conf)]
@@ -122,9 +124,9 @@ def write_synthetic_run(path: Path, *, run_id: str, configs: Mapping[str, Mappin
                 "prompt": [f"{template}\n[{c}] {filler[:prompt_chars]}" for c in case_ids],
                 "error": None}))
         if thresholds:
-            write_json(path / "thresholds.json", _thresholds(path, name, df))
+            write_file(path, _thresholds(path, name, df), Thresholds)
         if projection:
-            write_json(path / "projection.json", _projection(path, name, df))
+            write_file(path, _projection(path, name, df), Projection)
     if dataset_root is not None:
         cases_json = [json.dumps({"case_id": c, "segment": s, "variant": "base",
                                   "account": {"plan": "team", "seats": int(t) + 3, "pricing_cohort": "legacy-2019"},
@@ -137,13 +139,14 @@ def write_synthetic_run(path: Path, *, run_id: str, configs: Mapping[str, Mappin
     write_parquet(path / "scores.parquet", scores)
     if results:
         write_parquet(path / "results.parquet", pd.concat(result_frames, ignore_index=True))
-    write_json(path / "manifest.json", {
+    write_file(path, {
         "run_id": run_id, "created": "2026-11-21T12:00:00+00:00", "evalkit_version": "0.1.0",
         "suite": {"name": "upgrades-ci", "path": "suites/upgrades-ci.yaml", "sha256": "0" * 64,
                   **({"spec": dict(suite_spec)} if suite_spec is not None else {})},
         "dataset": {"ref": "upgrades@v3", "name": "upgrades", "version": "v3", "sha256": "ab" * 32},
         "seed": seed, "configs": manifest_configs, "status": "complete",
-        "counts": {"cases": n_cases, "configs": len(configs)}})
+        "counts": {"cases": n_cases, "calls": n_cases * len(configs), "failed_calls": 0, "cache_hits": 0},
+        "fingerprint": "0" * 16}, Manifest)
     return path
 
 
@@ -168,7 +171,8 @@ def _thresholds(path: Path, name: str, df: pd.DataFrame) -> dict[str, Any]:
              "coverage": {"value": float(cov), "lo": float(cov - half), "hi": float(cov + half), "n": n},
              "risk_upper_bound": 0.04, "segments": {}, "uncertified_segments": ["undocumented_exception"]}
     return _merge(path, name, "thresholds.json", entry,
-                  {"schema": 1, "outcome": "good", "alpha": 0.05, "delta": 0.05, "mode": "global"})
+                  {"schema": 1, "run_id": path.name, "created": "2026-11-21T12:00:00+00:00", "outcome": "good",
+                   "alpha": 0.05, "delta": 0.05, "mode": "global"})
 
 
 def _projection(path: Path, name: str, df: pd.DataFrame) -> dict[str, Any]:
@@ -182,12 +186,13 @@ def _projection(path: Path, name: str, df: pd.DataFrame) -> dict[str, Any]:
     def r(v: float) -> dict[str, float]:
         return {"value": v, "lo": v * 0.95, "hi": min(1.0, v * 1.05), "n": len(df)}
 
-    entry = {"threshold": 0.8, "effective_sample_size": 812.4, "flagged_segments": [],
+    entry = {"n": len(df), "outcome": "good", "threshold_source": "thresholds.json",
+             "threshold": 0.8, "effective_sample_size": 812.4, "flagged_segments": [],
              "automation_rate": r(0.55), "naive_automation_rate": r(0.6), "escalated_rate": r(0.45),
              "automated_error_rate": r(0.03),
              "review_hours_per_month": {"value": 2250.0, "lo": 2100.0, "hi": 2400.0, "n": len(df)},
              "cost_per_case": {"mean": mean, **q, "cvar95": q["p99"], "known": known},
-             "monthly_cost": {"p50": mean * vol if known else None, "p95": mean * vol * 1.08 if known else None,
+             "monthly_cost": {"known": known, "p50": mean * vol if known else None, "p95": mean * vol * 1.08 if known else None,
                               "naive": q["p50"] * vol if known else None,
                               "tail_to_naive_ratio": (mean * 1.08 / q["p50"]) if known else None},
              "net_value_per_month": {"value": 120000.0, "lo": 110000.0, "hi": 130000.0, "n": len(df)},
@@ -195,5 +200,6 @@ def _projection(path: Path, name: str, df: pd.DataFrame) -> dict[str, Any]:
              "curve": [{"threshold": t, "automation": 0.9 - t * 0.5, "error": 0.08 - t * 0.06}
                        for t in np.linspace(0.5, 0.95, 10)]}
     return _merge(path, name, "projection.json", entry,
-                  {"schema": 1, "volume_per_month": vol, "mix": {"routine": 0.7, "legacy_discount": 0.3},
-                   "bootstrap": {"resamples": 1000, "seed": 7}})
+                  {"schema": 1, "run_id": path.name, "created": "2026-11-21T12:00:00+00:00", "outcome": "good",
+                   "volume_per_month": vol, "mix": {"routine": 0.7, "legacy_discount": 0.3},
+                   "bootstrap": {"resamples": 1000, "seed": 7}, "monte_carlo": {"months": 2000, "seed": 7}})

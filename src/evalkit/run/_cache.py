@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from evalkit.providers._base import ModelRequest, ModelResponse
+from evalkit.providers import ModelRequest, ModelResponse
 
 SCHEMA = 1
 

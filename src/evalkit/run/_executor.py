@@ -19,7 +19,7 @@ from typing import Any
 
 from evalkit.errors import ConfigError, RunFailed
 from evalkit.pricing import ModelPrice, call_cost
-from evalkit.providers._base import ModelResponse, Usage
+from evalkit.providers import ModelResponse, Usage
 from evalkit.run._cache import ResponseCache
 from evalkit.run._journal import JOURNAL_NAME, JournalWriter, read_journal
 from evalkit.run._limits import Limiters

@@ -15,7 +15,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from evalkit.providers._base import ModelResponse, Usage
+from evalkit.providers import ModelResponse, Usage
 from evalkit.run._records import CallRecord
 
 JOURNAL_NAME = "journal.jsonl"

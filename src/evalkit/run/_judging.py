@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from evalkit.providers._base import Message, ModelRequest
+from evalkit.providers import Message, ModelRequest
 from evalkit.run._records import CallRecord, PlannedCall
 
 JUDGE = "#judge"  # not a valid configuration name, so it cannot collide with one

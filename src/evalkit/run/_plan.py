@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from evalkit.providers._base import Message, ModelRequest
+from evalkit.providers import Message, ModelRequest
 from evalkit.run._records import PlannedCall
 from evalkit.suite import ConfigSpec, PromptTemplate
 

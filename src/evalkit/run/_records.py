@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from evalkit.providers._base import ModelRequest, ModelResponse, Usage
+from evalkit.providers import ModelRequest, ModelResponse, Usage
 
 CacheMode = Literal["read-write", "replay", "off"]
 

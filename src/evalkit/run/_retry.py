@@ -12,8 +12,7 @@ import asyncio
 import random
 from dataclasses import dataclass
 
-from evalkit.providers._base import Usage
-from evalkit.providers._errors import ProviderError
+from evalkit.providers import ProviderError, Usage
 
 
 @dataclass(frozen=True, kw_only=True)

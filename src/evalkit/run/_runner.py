@@ -290,6 +290,7 @@ def _initial_manifest(run_id, loaded, dataset, cases, configs, providers, prices
 def _finish(run_dir, manifest, task, cases, records, prompts, configs, providers,  # type: ignore[no-untyped-def]
             judge_records=()) -> RunOutcome:
     from evalkit.run._tables import results_table, scores_table, write_tables
+    from evalkit.runs import Judge, Summary, write_file
     from evalkit.score import aggregate, summary_dict
 
     run_id = manifest["run_id"]
@@ -303,11 +304,11 @@ def _finish(run_dir, manifest, task, cases, records, prompts, configs, providers
 
         decides = manifest["suite"]["spec"].get("scoring", {}).get("judge_decides", True)
         scores, agreement = apply_verdicts(scores, judge_records, case_map, task=task, decides=decides)
-        _io.write_json(run_dir / "judge.json", agreement)
+        write_file(run_dir, agreement, Judge)
     write_tables(run_dir, task=task, results=results, scores=scores)
     aggregates = aggregate(scores)
     summary = summary_dict(aggregates)
-    _io.write_json(run_dir / "summary.json", summary)
+    write_file(run_dir, summary, Summary)
     versions = results.groupby("config")["model_version"].agg(lambda s: sorted({v for v in s if isinstance(v, str) and v}))
     for c in manifest["configs"]:
         c["model_versions"] = versions.get(c["name"], [])

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evalkit import _io
 from evalkit._home import reports_dir
-from evalkit._runfolder import read_manifest as read_folder_manifest
-from evalkit.errors import NotFound
+from evalkit.errors import DataError, NotFound
+from evalkit.runs import Manifest, write_file
 
 MANIFEST = "manifest.json"
 
@@ -27,14 +26,17 @@ def utc_now() -> str:
 
 
 def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
-    _io.write_json(run_dir / MANIFEST, manifest)
+    write_file(run_dir, manifest, Manifest)
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     """The manifest of a run folder that must have one (resume, bless): NotFound otherwise."""
     if not (Path(run_dir) / MANIFEST).exists():
         raise NotFound(f"{run_dir}: not a run folder (no {MANIFEST})")
-    return read_folder_manifest(Path(run_dir))
+    try:
+        return json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{Path(run_dir) / MANIFEST}: unreadable manifest ({exc})") from exc
 
 
 def list_runs(root: Path | None = None) -> list[dict[str, Any]]:

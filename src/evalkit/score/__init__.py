@@ -13,15 +13,14 @@ from evalkit.score._compare import (
 from evalkit.score._confidence import action_logprob_confidence, consistency_confidence
 from evalkit.score._judge import (
     JudgeAgreement,
-    JudgeSpec,
     JudgeVerdict,
     judge_agreement,
     judge_request_messages,
     parse_judge_verdict,
 )
 from evalkit.score._parse import ParseResult, parse_decision
-from evalkit.score._runs import read_manifest, read_scores, resolve_run_dir
 from evalkit.score._stats import holm, mcnemar_exact_p, paired_diff_newcombe, wilson
+from evalkit.suite import JudgeSpec
 
 __all__ = [
     "AGG_COLUMNS",
@@ -46,9 +45,6 @@ __all__ = [
     "paired_diff_newcombe",
     "parse_decision",
     "parse_judge_verdict",
-    "read_manifest",
-    "read_scores",
-    "resolve_run_dir",
     "summary_dict",
     "wilson",
 ]

@@ -21,8 +21,8 @@ import pandas as pd
 
 from evalkit.errors import DataError
 from evalkit.score._stats import paired_diff_newcombe, wilson
+from evalkit.stats import ALL  # one overall label everywhere
 
-ALL = "ALL"
 RATES = ("correct", "good", "invalid", "deferred")
 REQUIRED = ("status", "correct", "good", "deferred")
 

@@ -225,19 +225,21 @@ def compare_runs(run_a: str | Path, run_b: str | Path | None = None, *, config_a
                  config_b: str | None = None, outcome: str = "good",
                  allow_dataset_mismatch: bool = False) -> Comparison:
     """Compare run B (candidate) against run A (base); ``run_b=None`` compares two configs of run A."""
-    from evalkit.score._runs import read_manifest, read_scores, resolve_run_dir
+    from evalkit.runs import open_run
 
-    dir_a = resolve_run_dir(run_a)
-    dir_b = resolve_run_dir(run_b) if run_b is not None else dir_a
+    a = open_run(run_a)
+    b = open_run(run_b) if run_b is not None else a
     if run_b is None and (config_a is None or config_b is None or config_a == config_b):
         raise ConfigError("comparing within one run needs two different configs: --config-a X --config-b Y")
-    man_a, man_b = read_manifest(dir_a), read_manifest(dir_b)
-    scores_a = read_scores(dir_a, _KEEP)
-    scores_b = scores_a if dir_b == dir_a else read_scores(dir_b, _KEEP)
+    scores_a = a.read_scores(_KEEP)
+    scores_b = scores_a if b.path == a.path else b.read_scores(_KEEP)
+
+    def dataset(run: Any) -> dict[str, Any] | None:
+        return run.manifest.dataset.model_dump(exclude_none=True) if run.manifest else None
+
     return compare(scores_a, scores_b, outcome=outcome, base_config=config_a, cand_config=config_b,
-                   allow_dataset_mismatch=allow_dataset_mismatch,
-                   base_dataset=man_a.get("dataset"), cand_dataset=man_b.get("dataset"),
-                   base_run=str(man_a.get("run_id") or dir_a.name), cand_run=str(man_b.get("run_id") or dir_b.name))
+                   allow_dataset_mismatch=allow_dataset_mismatch, base_dataset=dataset(a), cand_dataset=dataset(b),
+                   base_run=a.run_id, cand_run=b.run_id)
 
 
 def _json_value(x: Any) -> Any:

@@ -9,36 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict
 
 from evalkit.score._parse import parse_decision
 from evalkit.score._stats import wilson
-
-
-class JudgeSpec(BaseModel):
-    """``scoring.judge`` in the suite YAML: which model grades, with which rubric prompt."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    provider: str
-    model: str
-    prompt: Path | None = None
-    """Path of a rubric/instructions template file (relative to the suite)."""
-    template: str | None = None
-    """Inline rubric/instructions text (instead of ``prompt``)."""
-    params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0})
-    options: dict[str, Any] = Field(default_factory=dict)
-    """Provider-specific options (endpoint, structured output...)."""
-    endpoint: str | None = None
-
-    @model_validator(mode="after")
-    def _one_prompt(self) -> JudgeSpec:
-        if self.prompt is not None and self.template is not None:
-            raise ValueError("give either 'prompt' (a file) or 'template' (inline text), not both")
-        return self
 
 
 class JudgeVerdict(BaseModel):

@@ -1,6 +1,6 @@
 """Interval and test primitives, vectorised over numpy arrays.
 
-* Wilson score interval for one proportion: statsmodels ``proportion_confint``.
+* Wilson score interval for one proportion: ``evalkit.stats.wilson_interval`` (statsmodels).
 * Paired difference of two proportions measured on the same cases: Newcombe's
   square-and-add (hybrid score) interval, Newcombe (1998) method 10. Neither scipy
   nor statsmodels ships a paired-difference interval; this one is built from the
@@ -17,20 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-Z_LEVEL = 0.05  # 95% intervals everywhere
-
-
-def wilson(k: ArrayLike, n: ArrayLike, alpha: float = Z_LEVEL) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval; NaN where n == 0 (no data is not a rate of 0)."""
-    from statsmodels.stats.proportion import proportion_confint
-
-    k_arr = np.asarray(k, dtype=float)
-    n_arr = np.asarray(n, dtype=float)
-    safe_n = np.where(n_arr > 0, n_arr, 1.0)
-    lo, hi = proportion_confint(k_arr, safe_n, alpha=alpha, method="wilson")
-    lo = np.where(n_arr > 0, np.clip(lo, 0.0, 1.0), np.nan)
-    hi = np.where(n_arr > 0, np.clip(hi, 0.0, 1.0), np.nan)
-    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+from evalkit.stats import Z_LEVEL
+from evalkit.stats import wilson_interval as wilson  # the one Wilson interval
 
 
 def paired_diff_newcombe(n11: ArrayLike, n10: ArrayLike, n01: ArrayLike, n00: ArrayLike,

@@ -8,11 +8,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from evalkit.calibrate._spec import CalibrationSpec
-from evalkit.gate._spec import GateSpec
-from evalkit.project._spec import ProjectionSpec
-from evalkit.score._judge import JudgeSpec
-from evalkit.suite._economics import EconomicsSpec
+from evalkit.economics import EconomicsSpec
+from evalkit.suite._calibration import CalibrationSpec
+from evalkit.suite._gates import GateSpec
+from evalkit.suite._judge import JudgeSpec
+from evalkit.suite._projection import ProjectionSpec
 from evalkit.tasks import DEFAULT_TASK
 
 _FORBID = ConfigDict(extra="forbid")

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from evalkit.providers._base import ModelRequest, ModelResponse, TokenLogprob, Usage
+from evalkit.providers import ModelRequest, ModelResponse, TokenLogprob, Usage
 
 Responder = Callable[[ModelRequest], ModelResponse]
 
@@ -44,9 +44,7 @@ def echo_responder(request: ModelRequest) -> ModelResponse:
 
 
 def default_responder() -> Responder:
-    """The sim brain when it is available, else the echo responder."""
-    try:
-        from evalkit.providers._sim import sim_respond  # type: ignore[attr-defined]
-    except ImportError:
-        return echo_responder
+    """The sim brain: the loopback server answers like the simulated provider."""
+    from evalkit.providers import sim_respond
+
     return sim_respond

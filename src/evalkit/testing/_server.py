@@ -28,7 +28,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from evalkit.providers._base import Message, ModelResponse
+from evalkit.providers import Message, ModelResponse
 from evalkit.testing._faults import FaultPlan
 from evalkit.testing._responders import Responder, default_responder
 from evalkit.testing._wire import anthropic_body, from_anthropic, from_openai, openai_body, request_key

@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import Any
 
-from evalkit.providers._base import Message, ModelRequest, ModelResponse
+from evalkit.providers import Message, ModelRequest, ModelResponse
 
 _OPENAI_PARAMS = ("temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop")
 _ANTHROPIC_PARAMS = ("temperature", "max_tokens", "top_p", "top_k", "stop_sequences")

@@ -1,57 +1,60 @@
-"""What ``evalkit run`` does around the run itself: print the summary, then the stages
-the suite asks for (calibration, projection, gates), the report, and the exit code."""
+"""The whole evaluation, stage after stage: what ``evalkit run`` does.
+
+    dataset -> run -> score -> calibrate -> project -> gate -> report
+
+``evalkit.run`` executes the calls and writes the scored run folder; this module then runs
+the stages the suite asks for (calibration, projection, gates) on that folder, writes the
+report, prints the console summaries and returns the exit code. Stages only read and write
+run-folder files through ``evalkit.runs``; none of them calls a later one.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK, NotFound
-from evalkit.run._runner import RunOutcome, RunRequest, run_suite
-
-
-def print_summary(outcome: RunOutcome) -> None:
-    from rich.console import Console
-
-    from evalkit.run._summary import print_run_summary
-
-    print_run_summary(outcome.aggregates, outcome.manifest, Console(), resumed=outcome.resumed)
+from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK
+from evalkit.run import RunOutcome, RunRequest, run_suite
 
 
 def run_and_evaluate(request: RunRequest) -> int:
+    """Run the suite, then every later stage; 0, or 1 when a gate failed."""
     outcome = run_suite(request)
     if request.progress:
         print_summary(outcome)
     return EXIT_GATE_FAILED if post_run(outcome, baseline=request.baseline, verbose=request.progress) else EXIT_OK
 
 
-def resolve_baseline(ref: str | None, outcome: RunOutcome) -> Path | None:
-    """A run id, a run folder, or 'latest' = the newest earlier complete run of the same suite."""
-    if ref is None:
-        return None
-    if ref == "latest":
-        from evalkit.run._store import list_runs
+def print_summary(outcome: RunOutcome) -> None:
+    from rich.console import Console
 
-        for m in list_runs(outcome.run_dir.parent):
-            if m.get("run_id") != outcome.run_id and m.get("status") == "complete" \
-                    and m.get("suite", {}).get("name") == outcome.manifest["suite"]["name"]:
-                return Path(m["_dir"])
-        raise NotFound(f"--baseline latest: no earlier complete run of suite {outcome.manifest['suite']['name']!r} "
-                       f"in {outcome.run_dir.parent}")
-    from evalkit.score import resolve_run_dir
+    from evalkit._console import print_run_summary
 
-    return resolve_run_dir(ref, reports=outcome.run_dir.parent)
+    print_run_summary(outcome.aggregates, outcome.manifest, Console(), resumed=outcome.resumed)
+
+
+def resolve_baseline(ref: str | None, run_dir: Path) -> Path | None:
+    """The baseline folder for ``run_dir`` (``latest``: the newest earlier complete run of the same suite)."""
+    from evalkit.runs import resolve_baseline as resolve
+
+    return None if ref is None else resolve(ref, run_dir)
 
 
 def post_run(outcome: RunOutcome, *, baseline: str | None, verbose: bool) -> bool:
     """Calibrate, project and gate as the suite asks, then write the report. True when a gate failed."""
+    return evaluate_run(outcome.run_dir, baseline=baseline, verbose=verbose)
+
+
+def evaluate_run(run_dir: Path, *, baseline: str | None = None, verbose: bool = False) -> bool:
+    """The stages after scoring, on a stored run folder. True when a gate failed."""
     from rich.console import Console
 
+    from evalkit.runs import RunFolder
     from evalkit.suite import Suite
 
     console = Console(quiet=not verbose)
-    suite = Suite.model_validate(outcome.manifest["suite"]["spec"])
-    run_dir = outcome.run_dir
-    baseline_dir = resolve_baseline(baseline, outcome)
+    run_dir = Path(run_dir)
+    suite = Suite.model_validate(RunFolder(path=run_dir).suite_spec)
+    baseline_dir = resolve_baseline(baseline, run_dir)
     if suite.calibration is not None:
         from evalkit.calibrate import calibrate_run
 
@@ -72,10 +75,10 @@ def post_run(outcome: RunOutcome, *, baseline: str | None, verbose: bool) -> boo
             mark = marks.get(result.status, result.status)
             console.print(f"{mark} {result.config}: {result.name}: {result.message}")
         console.print(f"gates: {'FAILED' if failed else 'passed'} (JUnit: {paths['junit.xml']}, summary: {paths['summary.md']})")
+    from evalkit._console import print_stage_summary
     from evalkit.report import build_report
-    from evalkit.run._summary import print_stage_summary
 
-    print_stage_summary(run_dir, console)
+    print_stage_summary(RunFolder(path=run_dir), console)
     out = build_report([run_dir], out=run_dir / "report.html", baseline=baseline_dir, title=suite.report.title)
     console.print(f"run folder: {run_dir}\nreport: {out}")
     return failed

@@ -1,0 +1,51 @@
+"""evalkit.runs: the run folder as a typed, public API.
+
+    run = open_run("latest")                 # path, run id, unique id prefix or 'latest'
+    run.manifest.configs[0].model            # typed files (None when absent)
+    run.thresholds.configs["large-v1"].coverage.estimate()
+    policy_for(run.thresholds, "large-v1", "routine")   # the one per-segment threshold rule
+
+Every JSON file a run writes has a pydantic owner here (``RUN_FILES``) with a format version and a
+JSON Schema (``json_schemas()``, docs/schemas/). Stages exchange these typed objects, not dicts.
+"""
+
+from evalkit.runs._folder import (
+    REQUIRED_SCORE_COLUMNS,
+    RunFolder,
+    is_run_folder,
+    load_run,
+    open_run,
+    read_file,
+    resolve_baseline,
+    resolve_run,
+    write_file,
+)
+from evalkit.runs._models import (
+    RUN_FILES,
+    Agreement,
+    ConfigEntry,
+    ConfigProjection,
+    ConfigSummary,
+    ConfigThresholds,
+    GateOutcome,
+    Gates,
+    Judge,
+    Manifest,
+    Projection,
+    Rate,
+    RunFile,
+    SegmentSummary,
+    SegmentThreshold,
+    Summary,
+    Thresholds,
+)
+from evalkit.runs._policy import ThresholdPolicy, policy_for, threshold_policy
+from evalkit.runs._schema import json_schemas, write_schemas
+
+__all__ = [
+    "REQUIRED_SCORE_COLUMNS", "RUN_FILES", "Agreement", "ConfigEntry", "ConfigProjection", "ConfigSummary",
+    "ConfigThresholds", "GateOutcome", "Gates", "Judge", "Manifest", "Projection", "Rate", "RunFile", "RunFolder",
+    "SegmentSummary", "SegmentThreshold", "Summary", "ThresholdPolicy", "Thresholds", "is_run_folder", "json_schemas",
+    "load_run", "open_run", "policy_for", "read_file", "resolve_baseline", "resolve_run", "threshold_policy",
+    "write_file", "write_schemas",
+]

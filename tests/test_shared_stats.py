@@ -1,0 +1,74 @@
+"""evalkit.stats: the one implementation of the shared statistics and formats."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evalkit import stats
+
+
+def test_wilson_matches_statsmodels_and_handles_edges():
+    from statsmodels.stats.proportion import proportion_confint
+
+    e = stats.wilson(37, 120)
+    lo, hi = proportion_confint(37, 120, method="wilson")
+    assert (e.lo, e.hi) == pytest.approx((lo, hi)) and e.k == 37 and e.n == 120
+    assert stats.wilson(0, 10).lo == 0.0 and stats.wilson(0, 10).hi > 0
+    assert stats.wilson(10, 10).hi == 1.0 and stats.wilson(10, 10).lo < 1
+    assert stats.wilson(0, 0).value is None  # no data is unknown, not 0
+    lo_v, hi_v = stats.wilson_interval([37, 0], [120, 0])
+    assert lo_v[0] == pytest.approx(lo) and np.isnan(lo_v[1]) and np.isnan(hi_v[1])
+
+
+def test_rate_and_outcome_mask_count_missing_as_not_good():
+    df = pd.DataFrame({"good": pd.array([True, None, False, True], dtype="boolean")})
+    mask = stats.outcome_mask(df, "good")
+    assert mask.tolist() == [True, False, False, True]
+    assert stats.rate(mask).value == 0.5 and stats.rate(mask).n == 4
+
+
+def test_ece_zero_for_perfect_calibration_and_large_for_overconfidence():
+    rng = np.random.default_rng(0)
+    conf = rng.random(20000)
+    good = rng.random(20000) < conf
+    assert stats.ece_interval(conf, good).value < 0.02
+    est = stats.ece_interval(np.full(1000, 0.95), np.zeros(1000, bool))
+    assert est.value == pytest.approx(0.95) and est.lo <= est.value <= est.hi
+    assert stats.ece(conf, good) == pytest.approx(stats.ece_interval(conf, good).value)
+
+
+def test_bins_are_left_closed_and_exact_on_edges():
+    idx = stats.width_bins(np.array([0.0, 0.0999999, 0.7, 0.7 - 1e-12, 1.0]), 10)
+    assert idx.tolist() == [0, 0, 7, 7, 9]  # 0.7 - 1e-12 snaps to the 0.7 tick
+    table = stats.reliability_bins(np.array([0.72, 0.75, 0.1]), np.array([1, 0, 0]))
+    assert table["n"].tolist() == [1, 2] and table["observed"].tolist() == [0.0, 0.5]
+
+
+def test_the_automation_rule():
+    auto = stats.automated(ok=[True, True, False, True, True], deferred=[False, False, False, True, False],
+                           confidence=[0.7, 0.69, 0.9, 0.9, np.nan], threshold=0.7)
+    assert auto.tolist() == [True, False, False, False, False]
+    assert not stats.automated(ok=[True], deferred=[False], confidence=[1.0], threshold=None).any()
+
+
+def test_formats():
+    assert stats.pct(0.7612) == "76.1%" and stats.pct(None) == "–"
+    assert stats.pm(0.761, 0.745, 0.777) == "76.1±1.6" and stats.pm(float("nan"), 0, 1) == "–"
+    assert stats.money(None) == "unknown" and stats.money(0) == "$0"
+    assert stats.money(0.01234) == "$0.0123" and stats.money(1234.5) == "$1,234"
+    assert stats.Estimate(value=0.5, lo=0.4, hi=0.6, n=10).to_dict() == {"value": 0.5, "lo": 0.4, "hi": 0.6, "n": 10}
+
+
+def test_wilson_is_statsmodels_formula_bit_for_bit():
+    # The closed form avoids importing statsmodels/scipy on every run; it must not change one digit.
+    from statsmodels.stats.proportion import proportion_confint
+
+    rng = np.random.default_rng(0)
+    n = rng.integers(1, 5000, 5000)
+    k = (rng.random(5000) * n).astype(int)
+    for alpha in (0.05, 0.1, 0.01, 0.2):
+        lo, hi = stats.wilson_interval(k, n, alpha)
+        ref_lo, ref_hi = proportion_confint(k.astype(float), n.astype(float), alpha=alpha, method="wilson")
+        assert np.array_equal(lo, np.clip(ref_lo, 0, 1)) and np.array_equal(hi, np.clip(ref_hi, 0, 1)), alpha
