@@ -10,7 +10,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev]'
+	# the editable source is not in site-packages: compile it too (machines with PYTHONDONTWRITEBYTECODE never do)
+	$(BIN)/python -m compileall -q src
 	# netcal's metrics are pure numpy, but its package metadata pulls in torch (GBs): tests use only the metrics.
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps 'netcal==1.4.0'
 	@touch $(STAMP)
