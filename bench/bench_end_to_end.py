@@ -5,8 +5,10 @@ Everything is measured in this run, on this machine, against the same loopback s
 
 * bare     : a separate process running a semaphore-bounded asyncio.gather over the openai SDK
              (interpreter start and ``import openai`` included, like the evalkit process)
-* evalkit  : ``evalkit run SUITE --fresh`` end to end (plan, execute, journal, score, calibrate,
-             project, report), once with the SDK transport and once with ``http_client: aiohttp``
+* evalkit  : ``evalkit run SUITE --fresh --no-cache`` end to end (load and sample the dataset, render,
+             execute, journal, score, write the tables, the console summary and the HTML report;
+             with ``--stages`` also calibrate and project), once with the SDK transport and once
+             with ``http_client: aiohttp``
 * fixed    : the same evalkit run on 10 cases (what every run pays regardless of size)
 * transport: in-process request rate of the aiohttp transport vs the SDK loop at the same concurrency
 
@@ -33,7 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_executor import start_server, stop_server  # noqa: E402
+from bench_executor import start_server, stop_server
 
 SUITE = """\
 name: e2e-bench
@@ -48,11 +50,14 @@ configs:
     params: {{temperature: 0, max_tokens: 200}}
     options: {{base_url: "http://127.0.0.1:{port}/v1", http_client: {client}}}
 execution: {{concurrency: {concurrency}}}
-calibration: {{outcome: good, alpha: 0.1, delta: 0.1, mode: global}}
+{stages}"""
+
+STAGES = """\
+calibration: {outcome: good, alpha: 0.1, delta: 0.1, mode: global}
 projection:
   volume_per_month: 50000
-  mix: {{routine: 0.62, promotion: 0.08, legacy_pricing: 0.07, custom_contract: 0.06,
-        undocumented_exception: 0.04, operational_context: 0.06, adversarial: 0.03, long_context: 0.04}}
+  mix: {routine: 0.62, promotion: 0.08, legacy_pricing: 0.07, custom_contract: 0.06,
+        undocumented_exception: 0.04, operational_context: 0.06, adversarial: 0.03, long_context: 0.04}
   resamples: 200
   seed: 7
 """
@@ -92,11 +97,11 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path, ok: tuple[int, ...] 
     return wall, usage.ru_maxrss / 1024, proc.returncode
 
 
-def write_suite(folder: Path, *, port: int, client: str, concurrency: int) -> Path:
+def write_suite(folder: Path, *, port: int, client: str, concurrency: int, stages: bool) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO / "suites" / "prompts" / "upgrade-v1.j2", folder / "upgrade-v1.j2")
     path = folder / "suite.yaml"
-    path.write_text(SUITE.format(port=port, client=client, concurrency=concurrency))
+    path.write_text(SUITE.format(port=port, client=client, concurrency=concurrency, stages=STAGES if stages else ""))
     return path
 
 
@@ -174,6 +179,8 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.05)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--stages", action="store_true",
+                    help="also calibrate and project in the run (the suite sections most runs do not have)")
     args = ap.parse_args()
 
     server, port = start_server("--latency", str(args.latency), "--responder", "sim")
@@ -181,7 +188,7 @@ def main() -> None:
     try:
         env = {**os.environ, "EVALKIT_HOME": str(tmp / "home"), "EVALKIT_DATASETS": str(REPO / "datasets"),
                "EVALKIT_REPORTS": str(tmp / "reports")}
-        suites = {c: write_suite(tmp / c, port=port, client=c, concurrency=args.concurrency)
+        suites = {c: write_suite(tmp / c, port=port, client=c, concurrency=args.concurrency, stages=args.stages)
                   for c in ("httpx", "aiohttp")}
         body_file = tmp / "bodies.json"
         me = [sys.executable, str(Path(__file__).resolve()), "--child"]
@@ -216,7 +223,7 @@ def main() -> None:
         return "PASS" if ok else "MISS"
 
     print(f"end to end: {args.cases} cases, latency {args.latency * 1000:.0f} ms, concurrency {args.concurrency}, "
-          f"best of {args.rounds}")
+          f"best of {args.rounds}{', with calibrate + project' if args.stages else ''}")
     print(f"  bare openai-SDK asyncio loop (own process) : {bare:6.2f} s  peak RSS {best['bare'][1]:5.0f} MB")
     print(f"  evalkit run, SDK transport                 : {sdk:6.2f} s  peak RSS {best['sdk'][1]:5.0f} MB")
     print(f"  evalkit run, http_client: aiohttp          : {aio:6.2f} s  peak RSS {best['aiohttp'][1]:5.0f} MB")

@@ -8,7 +8,14 @@ from evalkit.dataset._diff import DatasetDiff, diff
 from evalkit.dataset._import import import_file, read_cases
 from evalkit.dataset._manifest import CASES_FILE, MANIFEST_FILE, Manifest, manifest_json_schema, read_manifest
 from evalkit.dataset._mapping import ImportMapping, load_mapping, mapping_json_schema
-from evalkit.dataset._refs import VersionInfo, list_versions, natural_key, next_version, resolve_ref, store_root
+from evalkit.dataset._refs import (
+    VersionInfo,
+    list_versions,
+    natural_key,
+    next_version,
+    resolve_ref,
+    store_root,
+)
 from evalkit.dataset._store import Dataset, generate_dataset, load_dataset, validate_path, write_dataset
 
 __all__ = [

@@ -73,8 +73,41 @@ class Dataset:
             raise DataError(f"{self.parquet_path}: {len(problems)} invalid row problem(s)", problems=problems)
         return tuple(cases)
 
+    @cached_property
+    def index(self) -> tuple[CaseRef, ...]:
+        """(case_id, segment) of every row in stored order, without parsing any case."""
+        ids = self.arrow.column("case_id").to_pylist()
+        return tuple(CaseRef(case_id=c, segment=s) for c, s in zip(ids, self.arrow.column("segment").to_pylist()))
+
+    def select(self, case_ids: Iterable[str]) -> tuple[BaseModel, ...]:
+        """The named cases (stored order), validating only their rows: a 10-case run of a large
+        dataset parses 10 cases. Duplicate ids are still checked over the whole table."""
+        wanted = set(case_ids)
+        if len(wanted) == self.arrow.num_rows:
+            return self.cases
+        ids = self.arrow.column("case_id").to_pylist()
+        rows = [i for i, c in enumerate(ids) if c in wanted]
+        missing = wanted - {ids[i] for i in rows}
+        if missing:
+            raise DataError(f"{self.parquet_path}: no case(s) {', '.join(sorted(missing)[:5])}")
+        model = resolve_task(self.task, self.manifest.task).case_model
+        cases, problems = validate_table(self.arrow.take(rows), model, str(self.parquet_path))
+        if len(set(ids)) != len(ids):
+            problems.append(f"{self.parquet_path}: field case_id: duplicate case ids in the table")
+        if problems:
+            raise DataError(f"{self.parquet_path}: {len(problems)} invalid row problem(s)", problems=problems)
+        return tuple(cases)
+
     def __len__(self) -> int:
         return self.arrow.num_rows
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseRef:
+    """A case's identity without its content (for sampling before parsing)."""
+
+    case_id: str
+    segment: str
 
 
 def load_dataset(ref: str | Path, *, task: Task | str | None = None, store: Path | str | None = None) -> Dataset:

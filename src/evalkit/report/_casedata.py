@@ -36,6 +36,7 @@ import pandas as pd
 
 from evalkit.report._assemble import Column
 from evalkit.report._prompts import prompt_renderer, template_diff
+from evalkit.runs import read_parquet
 from evalkit.stats import outcome_mask
 
 MAX_TEXT = 6000
@@ -131,7 +132,7 @@ def _results_for(run_path: Path, ids: set[str]) -> tuple[dict[tuple[str, str], l
     if not {"case_id", "config", "raw_output"} <= names:
         return {}, {}
     cols = [c for c in ("config", "case_id", "sample_index", "raw_output", "prompt") if c in names]
-    df = pq.read_table(path, columns=cols, filters=[("case_id", "in", sorted(ids))]).to_pandas()
+    df = read_parquet(path, columns=cols, case_ids=ids).to_pandas()
     if "sample_index" in df:
         df = df.sort_values("sample_index", kind="stable")
     out: dict[tuple[str, str], list[str]] = {}
@@ -156,10 +157,9 @@ def _dataset_facts(col: Column, ids: set[str]) -> dict[str, tuple[dict[str, Any]
     path = datasets_dir() / ds.name / ds.version / "cases.parquet"
     if not path.is_file() or not ids:
         return {}
-    import pyarrow.parquet as pq
 
     try:
-        df = pq.read_table(path, filters=[("case_id", "in", sorted(ids))]).to_pandas()
+        df = read_parquet(path, case_ids=ids).to_pandas()
     except Exception:  # noqa: BLE001 - a dataset we cannot read must not stop the report
         return {}
     out = {}

@@ -129,8 +129,9 @@ def run_suite(req: RunRequest) -> RunOutcome:
     task = get_task(suite.task)
     dataset = load_dataset(_dataset_ref(suite.dataset, loaded.root), task=task, store=req.datasets or datasets_dir())
     sample = suite.sample
-    cases = stratified_subset(dataset.cases, limit=req.limit or sample.limit, fraction=req.fraction or sample.fraction,
-                              seed=req.sample_seed if req.sample_seed is not None else sample.seed)
+    picked = stratified_subset(dataset.index, limit=req.limit or sample.limit, fraction=req.fraction or sample.fraction,
+                               seed=req.sample_seed if req.sample_seed is not None else sample.seed)
+    cases = list(dataset.select(c.case_id for c in picked))  # parse only the sampled cases
     configs = [c for c in suite.configs if not req.configs or c.name in req.configs]
     unknown = set(req.configs or ()) - {c.name for c in suite.configs}
     if unknown:

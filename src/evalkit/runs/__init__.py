@@ -16,6 +16,7 @@ from evalkit.runs._folder import (
     load_run,
     open_run,
     read_file,
+    read_parquet,
     resolve_baseline,
     resolve_run,
     write_file,
@@ -46,6 +47,6 @@ __all__ = [
     "REQUIRED_SCORE_COLUMNS", "RUN_FILES", "Agreement", "ConfigEntry", "ConfigProjection", "ConfigSummary",
     "ConfigThresholds", "GateOutcome", "Gates", "Judge", "Manifest", "Projection", "Rate", "RunFile", "RunFolder",
     "SegmentSummary", "SegmentThreshold", "Summary", "ThresholdPolicy", "Thresholds", "is_run_folder", "json_schemas",
-    "load_run", "open_run", "policy_for", "read_file", "resolve_baseline", "resolve_run", "threshold_policy",
+    "load_run", "open_run", "policy_for", "read_file", "read_parquet", "resolve_baseline", "resolve_run", "threshold_policy",
     "write_file", "write_schemas",
 ]
