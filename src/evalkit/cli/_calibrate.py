@@ -21,69 +21,71 @@ class _Mode(str, Enum):
     all_segments = "all_segments"
 
 
-def _fmt_rate(r: dict | None) -> str:
-    if not r or r.get("value") is None:
+def _fmt_rate(r) -> str:  # evalkit.runs.Rate | None
+    if r is None or r.value is None:
         return "-"
-    return f"{r['value']:.1%} [{r['lo']:.1%}, {r['hi']:.1%}] n={r['n']}"
+    return f"{r.value:.1%} [{r.lo:.1%}, {r.hi:.1%}] n={r.n}"
 
 
 def _print(result, console) -> None:
     from rich.table import Table
 
-    doc = result.document
-    metrics = Table(title=f"Calibration metrics (outcome: {doc['outcome']}; recalibrated = out of fold)")
+    from evalkit.runs import Rate, Thresholds
+
+    doc = Thresholds.model_validate(result.document)
+    metrics = Table(title=f"Calibration metrics (outcome: {doc.outcome}; recalibrated = out of fold)")
     for col in ("config", "n", "ECE width [95% CI]", "ECE mass", "MCE (bin n)", "Brier", "log loss", "AUROC",
                 "E-AURC", "ECE recal. (out of fold)", "map"):
         metrics.add_column(col)
-    for name, cfg in doc["configs"].items():
-        m, mr = cfg["metrics"]["raw"], cfg["metrics"]["recalibrated_out_of_fold"]
+    for name, cfg in doc.configs.items():
+        m, mr = cfg.metrics.get("raw"), cfg.metrics.get("recalibrated_out_of_fold")
+        method = (cfg.recalibration or {}).get("method", "-")
         if m is None:
-            metrics.add_row(name, "0", *["-"] * 8, cfg["recalibration"]["method"])
+            metrics.add_row(name, "0", *["-"] * 8, method)
             continue
         ci = m["ece_width_ci"]
         metrics.add_row(
             name, str(m["n"]), f"{m['ece_width']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""),
             f"{m['ece_mass']:.3f}", f"{m['mce']:.3f} ({m['mce_bin']['n']})", f"{m['brier']:.3f}",
             f"{m['log_loss']:.3f}", "-" if m["auroc"] is None else f"{m['auroc']:.3f}", f"{m['e_aurc']:.3f}",
-            "-" if mr is None else f"{mr['ece_width']:.3f}", cfg["recalibration"]["method"])
+            "-" if mr is None else f"{mr['ece_width']:.3f}", method)
     console.print(metrics)
-    if doc["alpha"] is not None:
-        thr = Table(title=f"Thresholds: alpha={doc['alpha']:g}, delta={doc['delta']:g}, mode={doc['mode']} "
+    if doc.alpha is not None:
+        thr = Table(title=f"Thresholds: alpha={doc.alpha:g}, delta={doc.delta:g}, mode={doc.mode} "
                           "(automate iff valid, not deferred, confidence >= threshold)")
         for col in ("config", "segment", "threshold", "calibrated", "automation [95% CI]", "errors among automated",
                     "risk upper bound", "certified"):
             thr.add_column(col)
-        for name, cfg in doc["configs"].items():
-            if doc["mode"] != "per_segment":
-                thr.add_row(name, "(all)", _t(cfg.get("threshold")), _t(cfg.get("threshold_calibrated")),
-                            _fmt_rate(cfg.get("coverage")), _fmt_rate(cfg.get("error_rate")),
-                            _t(cfg.get("risk_upper_bound")), "yes" if cfg.get("certified") else "NO")
-            for seg, s in cfg.get("segments", {}).items():
-                cert = {True: "yes", False: "NO", None: "pooled"}[s.get("certified")]
-                thr.add_row(name, seg, _t(s.get("threshold")), _t(s.get("threshold_calibrated")),
-                            _fmt_rate(s.get("coverage")), _fmt_rate(s.get("error_rate")),
-                            _t(s.get("risk_upper_bound")), cert)
+        for name, cfg in doc.configs.items():
+            if doc.mode != "per_segment":
+                thr.add_row(name, "(all)", _t(cfg.threshold), _t(cfg.threshold_calibrated), _fmt_rate(cfg.coverage),
+                            _fmt_rate(cfg.error_rate), _t(cfg.risk_upper_bound), "yes" if cfg.certified else "NO")
+            for seg, st in cfg.segments.items():
+                cert = {True: "yes", False: "NO", None: "pooled"}[st.certified]
+                thr.add_row(name, seg, _t(st.threshold), _t(st.threshold_calibrated), _fmt_rate(st.coverage),
+                            _fmt_rate(st.error_rate), _t(st.risk_upper_bound), cert)
         console.print(thr)
-        for name, cfg in doc["configs"].items():
-            if cfg.get("message"):
-                console.print(f"[bold]{name}[/bold]: {cfg['message']}")
-            if cfg.get("uncertified_segments"):
+        for name, cfg in doc.configs.items():
+            if cfg.message:
+                console.print(f"[bold]{name}[/bold]: {cfg.message}")
+            if cfg.uncertified_segments:
                 console.print(f"[bold]{name}[/bold]: escalated (uncertified) segments: "
-                              + ", ".join(cfg["uncertified_segments"]))
-        if doc.get("guarantee"):
-            console.print(f"Guarantee: {doc['guarantee']['statement']}. Assumes: {doc['guarantee']['assumptions']}")
-    for name, cfg in doc["configs"].items():
-        co = cfg.get("cost_optimal")
+                              + ", ".join(cfg.uncertified_segments))
+        if doc.guarantee:
+            console.print(f"Guarantee: {doc.guarantee['statement']}. Assumes: {doc.guarantee['assumptions']}")
+    for name, cfg in doc.configs.items():
+        co = cfg.cost_optimal  # evalkit.calibrate's own diagnostic block
         if co:
             items = co["segments"].items() if "segments" in co else [("(all)", co)]
             for seg, c in items:
                 b = c["bayes_rule"]
+                auto = Rate.model_validate(b["automation"]) if b.get("automation") else None
                 console.print(
                     f"[bold]{name}[/bold] {seg}: cost-optimal threshold {_t(c['threshold'])} "
                     f"({c['candidates']}), held-out cost/case {c['expected_cost_per_case_held_out']:.2f} "
                     f"vs escalate-all {c['escalate_all_cost_per_case']:.2f}; Bayes rule on calibrated scores: "
-                    f"automation {_fmt_rate(b['automation'])}, held-out cost/case {b['expected_cost_per_case_held_out']:.2f}")
-        for w in cfg.get("warnings", []):
+                    f"automation {_fmt_rate(auto)}, held-out cost/case {b['expected_cost_per_case_held_out']:.2f}")
+        for w in cfg.warnings:
             console.print(f"[yellow]warning[/yellow] {name}: {w}")
     console.print(f"wrote {result.path}")
 
