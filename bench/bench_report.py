@@ -31,7 +31,7 @@ def main() -> int:
     import statsmodels.stats.proportion  # noqa: F401
 
     from evalkit.report import build_report
-    from evalkit.report._synthetic import write_synthetic_run
+    from evalkit.testing import write_synthetic_run
 
     import_s = time.perf_counter() - t0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.report._synthetic import write_synthetic_run
+from evalkit.testing import write_synthetic_run
 
 N = 1800  # 300 cases per segment: a 15-point planted drop is unmistakable, noise is not
 

@@ -57,7 +57,7 @@ def test_gate_cli_usage_errors(runs, tmp_path, monkeypatch):
 
 
 def test_gate_cli_uses_gates_recorded_in_the_manifest(runs, tmp_path, monkeypatch):
-    from evalkit.report._synthetic import write_synthetic_run
+    from evalkit.testing import write_synthetic_run
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)

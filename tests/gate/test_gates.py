@@ -9,7 +9,7 @@ import pytest
 
 from evalkit.errors import ConfigError
 from evalkit.gate import GatesSection, evaluate_gates, parse_gates, write_gate_outputs
-from evalkit.report._synthetic import write_synthetic_run
+from evalkit.testing import write_synthetic_run
 
 N_SMALL = 1800
 DROP_GATE = [{"kind": "max_good_rate_drop", "max_drop": 0.02}]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from evalkit.report import build_report
-from evalkit.report._synthetic import DEFAULT_TEMPLATE, write_synthetic_run
+from evalkit.testing._synthetic import DEFAULT_TEMPLATE, write_synthetic_run
 
 # The candidate's prompt drops the legacy-discount clause: the template diff must show it.
 SHORT_TEMPLATE = DEFAULT_TEMPLATE.replace("Policy: honour legacy discounts.\n", "")

@@ -13,7 +13,7 @@ import yaml
 
 from evalkit.report import build_report
 from evalkit.report._compare import segment_changes, unpaired_diff
-from evalkit.report._synthetic import write_synthetic_run
+from evalkit.testing._synthetic import write_synthetic_run
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from evalkit.report import build_report
 from evalkit.report._casedata import unpack
-from evalkit.report._synthetic import XSS_PAYLOAD, write_synthetic_run
+from evalkit.testing._synthetic import XSS_PAYLOAD, write_synthetic_run
 
 
 def _cases(html: str) -> dict:

@@ -25,23 +25,24 @@ def prompt_text(request: ModelRequest) -> str:
     return "\n\n".join(m.content for m in request.messages)
 
 
-def _simulator(task: str) -> Any:
+def _simulator(task: str, capability: str = "simulated model") -> Any:
     from evalkit.tasks import get_task, require_capability
 
-    return require_capability(get_task(task), "simulated model", needed_by="provider sim")
+    return require_capability(get_task(task), capability, needed_by="provider sim")
 
 
 def sim_respond(request: ModelRequest, *, task: str = DEFAULT_TASK, seed: int = 0) -> ModelResponse:
     """Answer one request with the simulated model (also used by the loopback server)."""
     started = time.perf_counter()
     text = prompt_text(request)
-    simulator = _simulator(task)
     if _profile(request.model) == "judge":  # the simulated LLM judge
-        verdict = simulator.simulate_judge(text, seed=int(request.params.get("seed", seed)))
+        judge = _simulator(task, "simulated judge")
+        verdict = judge.simulate_judge(text, seed=int(request.params.get("seed", seed)))
         return ModelResponse(text=verdict, usage=Usage(input_tokens=count_message_tokens(request.messages),
                                                        output_tokens=count_tokens(verdict), cached_tokens=0),
                              model_version="sim-judge-2026.11", finish_reason="stop",
                              latency_s=time.perf_counter() - started)
+    simulator = _simulator(task)
     answer = simulator.simulate(
         text, profile=_profile(request.model), seed=int(request.params.get("seed", seed)),
         sample_index=request.sample_index, temperature=float(request.params.get("temperature", 0.0)))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,11 +43,24 @@ MAX_TEXT = 6000
 MAX_FACT = 500
 MAX_LIST_ITEMS = 4
 KINDS = ("regressed", "improved", "failed")
-EXPECTED_KEYS = ("reviewed", "alternatives")
 SCORE_FACTS = ("segment", "variant", "history_turns_total", "history_turns_included", "history_tokens",
                "deciding_turn_from_end", "input_tokens", "output_tokens", "cost_usd", "attempts", "cache_hit")
 PARSED = ("status", "action", "deferred", "confidence", "invalid_reason", "wrong_fields", "correct", "good",
           "judge_good", "judge_reason", "human_good")
+
+def expected_keys(manifest: Mapping[str, Any]) -> tuple[str, ...]:
+    """The case fields the run's task declares as expected decisions (none if the task is not installed here)."""
+    from evalkit.errors import EvalkitError
+    from evalkit.tasks import DEFAULT_TASK, get_task
+
+    suite = manifest.get("suite")
+    spec = suite.get("spec") if isinstance(suite, Mapping) else None
+    name = spec.get("task") if isinstance(spec, Mapping) else None
+    try:
+        return tuple(get_task(str(name or DEFAULT_TASK)).expectation_fields)
+    except EvalkitError:  # the run's task is not installed where the report is built
+        return ()
+
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,9 +227,10 @@ def pack(cols: Sequence[Column], *, max_prompts: int = 50) -> CaseData:
         fdict, case_json = facts_by_run.get(c.run.path, {}).get(cid) or (None, None)
         if cid not in facts:
             if fdict is not None:
-                rest = {k: v for k, v in fdict.items() if k not in EXPECTED_KEYS}
+                expected = expected_keys(c.run.manifest)
+                rest = {k: v for k, v in fdict.items() if k not in expected}
                 facts[cid] = [[str(k), _fmt(v)] for k, v in list(rest.items())[:60]]
-                expected_of[cid] = [[k, _fmt(fdict[k])] for k in EXPECTED_KEYS if k in fdict]
+                expected_of[cid] = [[k, _fmt(fdict[k])] for k in expected if k in fdict]
             else:
                 facts[cid] = [[k, _fmt(r[k])] for k in SCORE_FACTS if k in r]
                 expected_of[cid] = []

@@ -27,7 +27,7 @@ _ENVELOPE_KEYS = ("arguments", "input", "parameters", "args", "function", "tool_
                   "decision", "result", "output", "response")
 _LIST_KEYS = ("tool_calls", "content", "calls")
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
-# Bound the brace scan so adversarial text ("{{{{..." x 1e6) stays linear-ish.
+# Bound the brace scan so hostile text ("{{{{..." x 1e6) stays linear-ish.
 _MAX_BRACE_STARTS = 64
 _MAX_DEPTH = 8
 _DECODER = json.JSONDecoder(parse_float=Decimal)

@@ -18,10 +18,12 @@ from evalkit.tasks._task import (
     Reading,
     RulesBaseline,
     SimulatedAnswer,
+    SimulatedJudge,
     SimulatedModel,
     Task,
     Verdict,
 )
+from evalkit.tasks._variables import describe as describe_prompt_variables
 
 DEFAULT_TASK = "upgrades"
 """The built-in task: what a suite without ``task:`` and the loopback server's simulated model use."""
@@ -94,10 +96,12 @@ __all__ = [
     "Reading",
     "RulesBaseline",
     "SimulatedAnswer",
+    "SimulatedJudge",
     "SimulatedModel",
     "Task",
     "Verdict",
     "check_task",
+    "describe_prompt_variables",
     "get_task",
     "register_task",
     "require_capability",

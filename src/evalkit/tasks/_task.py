@@ -41,11 +41,10 @@ class Reading:
 
 @dataclass(frozen=True, kw_only=True)
 class Expectations:
-    """What a case's reviewers decided: the label, and the case fields that hold the expected decision(s)."""
+    """What a case's reviewers decided, as the core reads it."""
 
     label: str
-    fields: tuple[str, ...] = ()
-    """Case fields shown as 'expected' in report drill-downs (e.g. the reviewed decision, alternatives)."""
+    """The reviewed decision's label (compared with Reading.label)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +78,8 @@ class Task(Protocol):
     """The segment vocabulary of generated data (report order); imported data may use other labels."""
     label_field: str
     """The decision field holding the label as JSON text (where token log-probabilities are read)."""
+    expectation_fields: Sequence[str]
+    """Case fields that hold the expected decision(s), shown as 'expected' in report drill-downs."""
 
     def generate(self, n: int, seed: int) -> Iterator[BaseModel]:
         """Deterministic synthetic historical cases (same seed, same cases)."""
@@ -123,6 +124,11 @@ class SimulatedModel(Protocol):
     def simulate(self, prompt_text: str, *, profile: str, seed: int, sample_index: int = 0,
                  temperature: float = 0.0) -> SimulatedAnswer: ...
 
+
+@runtime_checkable
+class SimulatedJudge(Protocol):
+    """A task that can stand in for an LLM judge offline (the ``sim`` provider's ``judge`` model)."""
+
     def simulate_judge(self, prompt_text: str, *, seed: int) -> str: ...
 
 
@@ -148,5 +154,5 @@ class JudgeSupport(Protocol):
         ...
 
 
-CAPABILITIES: dict[str, type] = {"simulated model": SimulatedModel, "rules baseline": RulesBaseline,
-                                 "judge support": JudgeSupport}
+CAPABILITIES: dict[str, type] = {"simulated model": SimulatedModel, "simulated judge": SimulatedJudge,
+                                 "rules baseline": RulesBaseline, "judge support": JudgeSupport}

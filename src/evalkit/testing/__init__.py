@@ -1,5 +1,6 @@
 """Test doubles that exercise the real provider SDKs: a loopback OpenAI/Anthropic-
-compatible server with deterministic fault injection and a tokens-per-minute limit."""
+compatible server with deterministic fault injection and a tokens-per-minute limit, and
+synthetic run folders (any domain-free shape) for report, gate and benchmark tests."""
 
 from evalkit.testing._batch import BatchAPIs
 from evalkit.testing._faults import FAULT_KINDS, FaultPlan
@@ -19,4 +20,13 @@ __all__ = [
     "default_responder",
     "echo_responder",
     "request_key",
+    "write_synthetic_run",
 ]
+
+
+def __getattr__(name: str):  # the synthetic-run writer needs pandas: load it only when asked for
+    if name == "write_synthetic_run":
+        from evalkit.testing._synthetic import write_synthetic_run
+
+        return write_synthetic_run
+    raise AttributeError(f"module 'evalkit.testing' has no attribute {name!r}")

@@ -21,6 +21,7 @@ class UpgradesTask:
     decision_model = Decision
     segments: Sequence[str] = SEGMENTS
     label_field = "action"
+    expectation_fields = ("reviewed", "alternatives")
     sim_profiles = PROFILES
 
     def generate(self, n: int, seed: int) -> Iterator[Case]:
@@ -47,7 +48,7 @@ class UpgradesTask:
         return Reading(label=decision.action, confidence=decision.confidence)
 
     def expectations(self, case: Case) -> Expectations:
-        return Expectations(label=case.reviewed.action, fields=("reviewed", "alternatives"))
+        return Expectations(label=case.reviewed.action)
 
     def human_review(self, case: Case) -> tuple[str, bool] | None:
         if case.historical_reply and case.human_good is not None:

@@ -146,7 +146,7 @@ VARIABLE_DOCS = {
 
 def prompt_variables() -> list[PromptVariable]:
     """Every template variable with type and an example, taken from a generated case."""
-    from evalkit.tasks._variables import describe
+    from evalkit.tasks import describe_prompt_variables as describe
     from evalkit.tasks.upgrades._generator import generate_cases
 
     case = next(c for c in generate_cases(40, 1) if c.history)
