@@ -11,7 +11,7 @@ STAGES = ("run", "score", "calibrate", "project", "report", "gate")
 # Segment names, clause ids, plans, seat counts, the domain's own field names.
 UPGRADES = re.compile(
     r"\b(routine|promotion|legacy_pricing|legacy|custom_contract|undocumented_exception|operational_context|"
-    r"adversarial|long_context|seats?|upgrades?|reviewed|alternatives|pricing_cohort|recurring_price|"
+    r"adversarial|long_context|seats?|upgrades?|pricing_cohort|recurring_price|"
     r"(UPG|PRX|OPS)-\d+)\b|[\"'](starter|team|business|enterprise)[\"']", re.IGNORECASE)
 
 

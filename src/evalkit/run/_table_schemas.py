@@ -261,9 +261,9 @@ def _table_md(schema: pa.Schema) -> list[str]:
 
 def tables_markdown() -> str:
     """docs/tables.md: the run tables' schemas, generated from this module."""
-    from evalkit.tasks import get_task
+    from evalkit.tasks import DEFAULT_TASK, get_task
 
-    task = get_task("upgrades")
+    task = get_task(DEFAULT_TASK)
     decision = decision_fields(task)
     lines = [
         "# Run tables", "",
@@ -293,7 +293,7 @@ def tables_markdown() -> str:
         "decides the fields (its `decision_model`, or `decision_arrow_fields()`): pydantic types map to "
         "Arrow as `str`/`Literal` -> string, `int` -> int64, `float` -> double, `bool` -> bool, `Decimal` "
         "with `max_digits`/`decimal_places` -> decimal128(p, s), `date` -> date32, `datetime` -> "
-        "timestamp[us, UTC], lists -> list, nested models -> JSON text. For the built-in `upgrades` task:"), "",
+        f"timestamp[us, UTC], lists -> list, nested models -> JSON text. For the built-in `{task.name}` task:"), "",
         "| column | type | meaning |", "|---|---|---|",
         *[f"| `{DECISION_PREFIX}{name}` | {_type_name(typ)} | {desc} |" for name, typ, desc in decision], "",
     ]
