@@ -2,8 +2,8 @@
 
 tiktoken downloads its BPE files on first use, which fails offline. litellm's wheel
 ships the same files (verified by tiktoken's own sha256 check), so we point
-TIKTOKEN_CACHE_DIR at them without importing litellm. Without either package we fall
-back to a 4-characters-per-token estimate, which callers label approximate.
+TIKTOKEN_CACHE_DIR at them without importing litellm. When the BPE file cannot be
+loaded we fall back to a 4-characters-per-token estimate, which callers label approximate.
 """
 
 from __future__ import annotations
@@ -25,10 +25,8 @@ def _litellm_tokenizer_dir() -> Path | None:
 
 @lru_cache(maxsize=1)
 def _encoder() -> Any | None:
-    try:
-        import tiktoken
-    except ImportError:
-        return None
+    import tiktoken  # a declared dependency: no import fallback
+
     if not os.environ.get("TIKTOKEN_CACHE_DIR"):
         bundled = _litellm_tokenizer_dir()
         if bundled is not None:
