@@ -1,7 +1,8 @@
 """Atomic file writes: write to a temp file in the same folder, fsync, then rename.
 
 A reader never sees a half-written file, and an interrupted write leaves the old
-file (or nothing) in place.
+file (or nothing) in place. Every text, JSON and parquet write passes through the
+redaction layer (``evalkit._secrets``), so no writer can put an API key on disk.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from evalkit._secrets import redact_table, redact_text
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
@@ -33,11 +36,17 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
 
 
 def write_bytes(path: Path | str, data: bytes) -> Path:
-    return _atomic(Path(path), lambda p: p.write_bytes(data))
+    """Binary data as is; UTF-8 text given as bytes is redacted like ``write_text``."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _atomic(Path(path), lambda p: p.write_bytes(data))
+    return write_text(path, text)
 
 
 def write_text(path: Path | str, text: str) -> Path:
-    return _atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+    clean = redact_text(text)
+    return _atomic(Path(path), lambda p: p.write_text(clean, encoding="utf-8"))
 
 
 def write_json(path: Path | str, obj: Any) -> Path:
@@ -51,4 +60,5 @@ def write_parquet(path: Path | str, table: Any) -> Path:
 
     if not isinstance(table, pa.Table):
         table = pa.Table.from_pandas(table, preserve_index=False)
+    table = redact_table(table)
     return _atomic(Path(path), lambda p: pq.write_table(table, p, compression="zstd"))

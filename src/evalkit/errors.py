@@ -13,12 +13,17 @@ EXIT_RUN_FAILED = 3
 
 
 class EvalkitError(Exception):
-    """Base error: a message for humans plus the process exit code it maps to."""
+    """Base error: a message for humans plus the process exit code it maps to.
+
+    The message is redacted when the error is raised: an error can quote a provider's
+    answer or a URL, and no key may reach a terminal or a log through it."""
 
     exit_code: int = EXIT_USAGE
 
     def __init__(self, message: str, *, exit_code: int | None = None) -> None:
-        super().__init__(message)
+        from evalkit._secrets import redact_text
+
+        super().__init__(redact_text(str(message)))
         if exit_code is not None:
             self.exit_code = exit_code
 
@@ -31,8 +36,10 @@ class DataError(EvalkitError):
     """Input data is invalid or tampered with (names file, row and field)."""
 
     def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        from evalkit._secrets import redact_text
+
         super().__init__(message)
-        self.problems = problems or []
+        self.problems = [redact_text(p) for p in problems or []]
 
 
 class RunFailed(EvalkitError):

@@ -12,16 +12,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK
+from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK, NotFound
 from evalkit.run import RunOutcome, RunRequest, run_suite
 
 
 def run_and_evaluate(request: RunRequest) -> int:
     """Run the suite, then every later stage; 0, or 1 when a gate failed."""
+    check_baseline(request)  # before any call is paid for
     outcome = run_suite(request)
     if request.progress:
         print_summary(outcome)
     return EXIT_GATE_FAILED if post_run(outcome, baseline=request.baseline, verbose=request.progress) else EXIT_OK
+
+
+def check_baseline(request: RunRequest) -> None:
+    """Fail now (exit 2), not after the run has been paid for, when ``--baseline`` names nothing."""
+    ref = request.baseline
+    if ref is None:
+        return
+    from evalkit._home import reports_dir
+
+    root = Path(request.reports or reports_dir())
+    if ref != "latest":
+        from evalkit.runs import resolve_run
+
+        resolve_run(ref, reports=root)
+        return
+    if request.suite_path is None or request.resume:
+        return  # the suite's name is only known from the resumed run; checked after the run
+    from evalkit.run import list_runs
+    from evalkit.suite import load_suite
+
+    name = load_suite(request.suite_path, overrides=request.overrides).suite.name
+    if not any(m.get("status") == "complete" and m.get("suite", {}).get("name") == name for m in list_runs(root)):
+        raise NotFound(f"--baseline latest: no complete run of suite {name!r} in {root} yet; "
+                       "run once without --baseline, or name a baseline folder")
 
 
 def print_summary(outcome: RunOutcome) -> None:

@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
 
     @cache_app.command("prune")
     def prune(
-        older_than: float = typer.Option(None, "--older-than", metavar="DAYS",
+        older_than: float = typer.Option(None, "--older-than", metavar="DAYS", min=0.0,
                                          help="Delete entries written more than DAYS days ago."),
         all_: bool = typer.Option(False, "--all", help="Delete every entry."),
     ) -> None:

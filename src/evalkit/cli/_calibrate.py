@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from evalkit.cli._common import cli_errors
+from evalkit.cli._common import cli_errors, open_unit
 
 
 class _Outcome(str, Enum):
@@ -103,13 +103,15 @@ def register(app: typer.Typer) -> None:
         config: Annotated[list[str] | None, typer.Option("--config", help="Configuration(s) to calibrate.")] = None,
         outcome: Annotated[_Outcome | None, typer.Option(help="Outcome to predict: good or correct "
                                                          "(default: the suite's, else good).")] = None,
-        alpha: Annotated[float | None, typer.Option(help="Target error rate among automated (default 0.05).")] = None,
-        delta: Annotated[float | None, typer.Option(help="Risk that the guarantee fails (default 0.05).")] = None,
+        alpha: Annotated[float | None, typer.Option(
+            callback=open_unit, help="Target error rate among automated (default 0.05).")] = None,
+        delta: Annotated[float | None, typer.Option(
+            callback=open_unit, help="Risk that the guarantee fails (default 0.05).")] = None,
         per_segment: Annotated[bool, typer.Option("--per-segment", help="A certified threshold per segment "
                                                   "(Bonferroni).")] = False,
         mode: Annotated[_Mode | None, typer.Option(help="global | per_segment | all_segments.")] = None,
-        review_cost: Annotated[float | None, typer.Option(help="USD per escalated case.")] = None,
-        error_cost: Annotated[float | None, typer.Option(help="USD per automated case that is not good.")] = None,
+        review_cost: Annotated[float | None, typer.Option(min=0.0, help="USD per escalated case.")] = None,
+        error_cost: Annotated[float | None, typer.Option(min=0.0, help="USD per automated case that is not good.")] = None,
         method: Annotated[str | None, typer.Option(help="auto | platt | isotonic | multi | none.")] = None,
         seed: Annotated[int | None, typer.Option(help="Seed for folds and bootstrap.")] = None,
     ) -> None:

@@ -22,3 +22,24 @@ def cli_errors() -> Iterator[None]:
             for problem in exc.problems:
                 typer.echo(f"  - {problem}", err=True)
         sys.exit(exc.exit_code)
+
+
+def fraction_in_unit(value: float | None) -> float | None:
+    """Typer callback: a share in (0, 1] (``--sample 0`` or ``1.5`` is a usage error, exit 2)."""
+    if value is not None and not 0.0 < value <= 1.0:
+        raise typer.BadParameter(f"must be a fraction in (0, 1], got {value}")
+    return value
+
+
+def open_unit(value: float | None) -> float | None:
+    """Typer callback: a probability strictly between 0 and 1."""
+    if value is not None and not 0.0 < value < 1.0:
+        raise typer.BadParameter(f"must be strictly between 0 and 1, got {value}")
+    return value
+
+
+def positive(value: float | None) -> float | None:
+    """Typer callback: a number above 0."""
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be above 0, got {value}")
+    return value

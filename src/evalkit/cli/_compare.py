@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
         allow_dataset_mismatch: Annotated[bool, typer.Option(
             "--allow-dataset-mismatch", help="Compare runs on different dataset versions (shared cases only).")] = False,
         json_out: Annotated[Path | None, typer.Option("--json", help="Also write the comparison as JSON here.")] = None,
-        max_flips: Annotated[int, typer.Option("--max-flips", help="Flipped cases to print.")] = 25,
+        max_flips: Annotated[int, typer.Option("--max-flips", min=0, help="Flipped cases to print.")] = 25,
     ) -> None:
         """Paired comparison: per-segment differences in good/correct rates, McNemar exact test, flipped cases."""
         with cli_errors():

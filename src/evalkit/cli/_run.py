@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from evalkit.cli._common import cli_errors
+from evalkit.cli._common import cli_errors, fraction_in_unit, positive
 
 
 def _parse_sets(values: list[str]) -> dict[str, object]:
@@ -25,12 +25,14 @@ def _parse_sets(values: list[str]) -> dict[str, object]:
 def run(
     suite: Annotated[Path | None, typer.Argument(help="Suite YAML file.")] = None,
     config: Annotated[list[str] | None, typer.Option("--config", "-c", help="Run only these configurations.")] = None,
-    limit: Annotated[int | None, typer.Option(help="At most N cases, stratified by segment.")] = None,
-    sample: Annotated[float | None, typer.Option(help="A stratified fraction of the cases (0-1].")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most N cases, stratified by segment (N >= 1).")] = None,
+    sample: Annotated[float | None, typer.Option(
+        "--sample", "--fraction", callback=fraction_in_unit, help="A stratified fraction of the cases, in (0, 1].")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for --limit/--sample.")] = None,
     replay: Annotated[bool, typer.Option(help="Cache only: a cache miss is an error (CI without keys).")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")] = False,
-    max_cost: Annotated[float | None, typer.Option(help="Budget in USD: refuse to start or stop before crossing it.")] = None,
+    max_cost: Annotated[float | None, typer.Option(
+        callback=positive, help="Budget in USD: refuse to start or stop before crossing it.")] = None,
     resume: Annotated[str | None, typer.Option(help="Continue an interrupted run (run id or folder).")] = None,
     fresh: Annotated[bool, typer.Option(help="Start a new run even if an interrupted one matches.")] = False,
     baseline: Annotated[str | None, typer.Option(help="Baseline run for gates and the report: RUN id, 'latest' or a path.")] = None,

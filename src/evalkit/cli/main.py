@@ -13,6 +13,7 @@ import sys
 import typer
 
 from evalkit.cli import _cache, _calibrate, _compare, _dataset, _gate, _project, _report, _run, _runs
+from evalkit.cli._guard import GuardedGroup, redacted_streams, report_error
 
 app = typer.Typer(
     name="evalkit",
@@ -20,6 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=GuardedGroup,  # redacted output, one-line errors, exit 3 on the unexpected (cli/_guard.py)
 )
 
 for module in (_dataset, _run, _runs, _compare, _calibrate, _project, _report, _gate, _cache):
@@ -27,13 +29,12 @@ for module in (_dataset, _run, _runs, _compare, _calibrate, _project, _report, _
 
 
 def main() -> None:
-    from evalkit.errors import EvalkitError
-
     try:
         app()
-    except EvalkitError as exc:  # raised outside a command's own handler
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - raised outside the group's guard (e.g. while building the app)
+        with redacted_streams():
+            code = report_error(exc)
+        sys.exit(code)
 
 
 if __name__ == "__main__":

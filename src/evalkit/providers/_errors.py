@@ -47,7 +47,9 @@ class ProviderError(Exception):
         usage: Usage | None = None,
         provider: str = "",
     ) -> None:
-        super().__init__(message)
+        from evalkit._secrets import redact_text
+
+        super().__init__(redact_text(str(message)))  # error bodies can echo the key that was sent
         self.kind = kind
         self.status = status
         self.retry_after_s = retry_after_s

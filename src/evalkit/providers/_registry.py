@@ -15,8 +15,6 @@ from typing import Any
 
 from evalkit.errors import ConfigError
 
-_SECRET_HINTS = ("key", "token", "secret", "password", "authorization")
-
 
 class ProviderRegistry:
     def __init__(self) -> None:
@@ -68,17 +66,10 @@ class _LazyEntryPoint:
 
 
 def redact(options: dict[str, Any]) -> dict[str, Any]:
-    """Copy of options with anything that looks like a secret replaced by '***'."""
-    out: dict[str, Any] = {}
-    for key, value in options.items():
-        if any(h in key.lower() for h in _SECRET_HINTS) and not key.lower().endswith("_env"):
-            out[key] = "***"
-        elif isinstance(value, dict):
-            out[key] = redact(value)
-        else:
-            out[key] = value
-    return out
+    """Copy of options with secrets masked (kept for callers; see ``evalkit._secrets``)."""
+    from evalkit._secrets import redact_options
 
+    return redact_options(options)
 
 
 _REGISTRY = ProviderRegistry()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from evalkit._secrets import redact_text
 from evalkit.providers import ModelRequest, ModelResponse
 
 SCHEMA = 1
@@ -79,7 +80,7 @@ class ResponseCache:
             "model": request.model,
             "response": response.model_dump(mode="json"),
         }
-        data = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        data = redact_text(json.dumps(payload, sort_keys=True, separators=(",", ":"))).encode()
         # A temp name unique to this process and writer (cheaper than mkstemp, which
         # matters at hundreds of calls per second); O_EXCL still refuses a clash.
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{self._token}.{next(self._counter)}.tmp")

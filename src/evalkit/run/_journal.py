@@ -15,6 +15,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+from evalkit._secrets import redact_text
 from evalkit.providers import ModelResponse, Usage
 from evalkit.run._records import CallRecord
 
@@ -91,7 +92,7 @@ class JournalWriter:
                 return
 
     def append(self, record: CallRecord) -> None:
-        self._fh.write(record_to_json(record) + "\n")
+        self._fh.write(redact_text(record_to_json(record)) + "\n")
         self._fh.flush()
         self._dirty.set()
 

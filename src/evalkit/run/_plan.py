@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from evalkit.errors import ConfigError
 from evalkit.providers import Message, ModelRequest
 from evalkit.run._records import PlannedCall
 from evalkit.suite import ConfigSpec, PromptTemplate
@@ -58,7 +59,11 @@ def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[An
     for case in cases:
         ctx = task.prompt_context(case, max_history_turns=config.context.max_history_turns,
                                   max_history_tokens=config.context.max_history_tokens, clauses=None)
-        messages = tuple(Message(**m) for m in template.render(ctx.variables))
+        try:
+            rendered = template.render(ctx.variables)
+        except ConfigError as exc:  # say which case made the template fail
+            raise ConfigError(f"{exc} (configuration {config.name}, case {case.case_id})") from None
+        messages = tuple(Message(**m) for m in rendered)
         est = sum(len(m.content) for m in messages) // 4 + 8
         info[case.case_id] = CasePrompt(history_turns_total=ctx.history_turns_total,
                                         history_turns_included=ctx.history_turns_included,

@@ -35,9 +35,15 @@ def read_parquet(source: Any, *, columns: list[str] | tuple[str, ...] | None = N
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(source)
-    names = pf.schema_arrow.names
-    table = pf.read(columns=None if columns is None else [c for c in columns if c in names])
+    try:
+        pf = pq.ParquetFile(source)
+        names = pf.schema_arrow.names
+        table = pf.read(columns=None if columns is None else [c for c in columns if c in names])
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+        raise DataError(f"{source}: unreadable or corrupt parquet file ({type(exc).__name__}: {exc}); "
+                        "re-run or restore it") from None
     if case_ids is not None:
         table = table.filter(pc.is_in(table.column("case_id"), value_set=pa.array(sorted(case_ids), pa.string())))
     return table

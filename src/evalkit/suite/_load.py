@@ -1,4 +1,10 @@
-"""Loading a suite file, with errors that name the file and the YAML path."""
+"""Loading a suite file, with errors that name the file, the line and the YAML path.
+
+A suite is refused (exit 2) when it, or a ``--set`` override, holds a secret: a
+key-shaped string, the value of a key variable, a credential-named header or option,
+or a URL with userinfo or a key parameter. Keys live in environment variables named
+with ``options.api_key_env`` and never in a file that a run copies.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,10 @@ from pydantic import ValidationError
 
 from evalkit.errors import ConfigError
 from evalkit.suite._schema import Suite
+
+SECRET_HINT = ("never write a key into a suite or pass it with --set: keep it in an environment variable and "
+               "name that variable with options.api_key_env (e.g. api_key_env: OPENAI_API_KEY); evalkit reads "
+               "it when it calls and never writes it")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,45 +45,126 @@ def _yaml_path(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (deepest node found), from yaml.compose's tree."""
+    import yaml
+
+    line = None
+    for part in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        nxt = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    nxt, line = value, key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            nxt = node.value[part]
+        node = nxt
+    return line
+
+
 def _apply_override(raw: dict[str, Any], dotted: str, value: Any) -> None:
     """``configs.candidate.prompt=...``: list items are addressed by their ``name``."""
     node: Any = raw
     parts = dotted.split(".")
+    if not all(parts):
+        raise ConfigError(f"--set {dotted}: empty key part; write KEY.SUBKEY=VALUE")
     for i, part in enumerate(parts[:-1]):
+        where = ".".join(parts[:i]) or "top level"
         if isinstance(node, list):
             match = [item for item in node if isinstance(item, dict) and item.get("name") == part]
             if not match:
-                raise ConfigError(f"--set {dotted}: no item named {part!r} at {'.'.join(parts[:i]) or 'top level'}")
+                raise ConfigError(f"--set {dotted}: no item named {part!r} at {where}")
             node = match[0]
-        else:
+        elif isinstance(node, dict):
             node = node.setdefault(part, {})
+        else:
+            raise ConfigError(f"--set {dotted}: {where} is a value ({node!r}), not a section")
+    if not isinstance(node, dict):
+        raise ConfigError(f"--set {dotted}: {'.'.join(parts[:-1])} is a list; address an item by its name")
     node[parts[-1]] = value
 
 
-def load_suite(path: Path | str, *, overrides: dict[str, Any] | None = None) -> LoadedSuite:
+def _refuse_secrets(path: Path, raw: dict[str, Any], overrides: dict[str, Any]) -> None:
+    from evalkit._secrets import find_secrets
+
+    for dotted, value in overrides.items():
+        leaf = dotted.rsplit(".", 1)[-1]
+        for _, what in find_secrets({leaf: value}):
+            raise ConfigError(f"--set {dotted}: refused, the value holds {what}; {SECRET_HINT}")
+    found = list(find_secrets(raw))
+    if found:
+        lines = [f"{path}: {where}: holds {what}" for where, what in found]
+        raise ConfigError("refused: a secret is written in the suite:\n  " + "\n  ".join(lines)
+                          + f"\n{SECRET_HINT}")
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], bytes, Any]:
     import yaml
 
-    path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: suite file not found")
+    if not path.is_file():
+        raise ConfigError(f"{path}: is a folder, not a suite file")
     text = path.read_bytes()
     try:
-        raw = yaml.safe_load(text) or {}
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = text[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {exc.start}); save the suite as UTF-8") from None
+    try:
+        raw = yaml.safe_load(decoded) or {}
+        tree = yaml.compose(decoded)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a suite is a YAML mapping at the top level")
+        raise ConfigError(f"{path}:1: a suite is a YAML mapping at the top level, got {type(raw).__name__}")
+    return raw, text, tree
+
+
+def load_suite(path: Path | str, *, overrides: dict[str, Any] | None = None) -> LoadedSuite:
+    path = Path(path)
+    raw, text, tree = _read_yaml(path)
     for dotted, value in (overrides or {}).items():
         _apply_override(raw, dotted, value)
+    _refuse_secrets(path, raw, overrides or {})
     try:
         suite = Suite.model_validate(raw)
     except ValidationError as exc:
-        problems = [f"{path}: {_yaml_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        problems = []
+        for e in exc.errors():
+            line = _line_of(tree, tuple(e["loc"]))
+            where = f"{path}:{line}" if line else str(path)
+            problems.append(f"{where}: {_yaml_path(e['loc'])}: {e['msg']}")
         raise ConfigError("invalid suite:\n  " + "\n  ".join(problems)) from None
+    from evalkit._secrets import declare_secret_envs
+
+    declare_secret_envs([c.options.get("api_key_env") for c in suite.configs]
+                        + [suite.scoring.judge.options.get("api_key_env") if suite.scoring.judge else None])
     loaded = LoadedSuite(suite=suite, path=path.resolve(), sha256=hashlib.sha256(text).hexdigest(), raw=raw)
-    for config in suite.configs:
-        prompt = loaded.prompt_path(config.prompt)
-        if not prompt.exists():
-            raise ConfigError(f"{path}: configs[{config.name}].prompt: template {config.prompt} not found "
-                              f"(looked in {prompt})")
+    for i, config in enumerate(suite.configs):
+        line = _line_of(tree, ("configs", i, "prompt"))
+        where = f"{path}:{line}" if line else str(path)
+        check_prompt_path(loaded, config.prompt, where=f"{where}: configs[{config.name}].prompt")
     return loaded
+
+
+def check_prompt_path(loaded: LoadedSuite, prompt: str, *, where: str) -> Path:
+    """The template file ``prompt`` names, which must be a file inside the suite's folder."""
+    resolved = loaded.prompt_path(prompt)
+    if not resolved.is_relative_to(loaded.root.resolve()):
+        raise ConfigError(f"{where}: {prompt} is outside the suite's folder ({loaded.root}); "
+                          "templates are copied into the run folder and the report, so they must live beside "
+                          "the suite")
+    if not resolved.exists():
+        raise ConfigError(f"{where}: template {prompt} not found (looked in {resolved})")
+    if not resolved.is_file():
+        raise ConfigError(f"{where}: {prompt} is a folder, not a template file")
+    return resolved

@@ -28,15 +28,30 @@ class PromptTemplate:
                 messages = []
                 for role in ("system", "user"):
                     if role in self.template.blocks:
-                        text = "".join(self.template.blocks[role](ctx)).strip()
+                        try:
+                            text = "".join(self.template.blocks[role](ctx)).strip()
+                        except Exception:  # noqa: BLE001 - re-raised with template line numbers
+                            self.template.environment.handle_exception()
                         if text:
                             messages.append({"role": role, "content": text})
                 return messages
             return [{"role": "user", "content": self.template.render(variables).strip()}]
         except jinja2.UndefinedError as exc:
             raise ConfigError(undefined_message(self.path, exc, variables)) from None
-        except jinja2.TemplateError as exc:
-            raise ConfigError(f"{self.path}: cannot render template: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - any failure inside a template ({{ 1/0 }}...) is the template's
+            where = _template_line(self.path, exc)
+            location = f"{where[0]}:{where[1]}" if where else str(self.path)
+            raise ConfigError(f"{location}: cannot render template: {_describe(exc)}") from None
+
+
+def _describe(exc: BaseException) -> str:
+    import jinja2
+
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return f"included template {exc.name!r} not found"
+    if isinstance(exc, jinja2.TemplateError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _template_line(path: Path, exc: BaseException) -> tuple[str, int] | None:
@@ -68,17 +83,38 @@ def undefined_message(path: Path, exc: BaseException, variables: dict[str, Any])
 
 def load_template(path: Path) -> PromptTemplate:
     import jinja2
-    from jinja2 import meta
+    from jinja2 import meta, nodes
 
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a template file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read template: {exc.strerror}") from None
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: template is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(path.parent)), undefined=jinja2.StrictUndefined,
                              autoescape=False, keep_trailing_newline=True)  # prompts are plain text, not HTML
-    source = path.read_text(encoding="utf-8")
     try:
+        ast = env.parse(source, name=path.name, filename=str(path))
+        referenced = sorted(t for t in meta.find_referenced_templates(ast) if t)
+        lines = {n.template.value: n.lineno for n in ast.find_all((nodes.Include, nodes.Extends, nodes.Import,
+                                                                    nodes.FromImport))
+                 if isinstance(n.template, nodes.Const)}
+        digest = hashlib.sha256(data)
+        for name in referenced:
+            included = path.parent / name
+            if not included.is_file():
+                raise ConfigError(f"{path}:{lines.get(name, '?')}: included template {name!r} not found "
+                                  f"(looked in {included})")
+            digest.update(included.read_bytes())
         template = env.get_template(path.name)
-        referenced = sorted(t for t in meta.find_referenced_templates(env.parse(source)) if t)
     except jinja2.TemplateSyntaxError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: template syntax error: {exc.message}") from None
-    digest = hashlib.sha256(source.encode())
-    for name in referenced:
-        digest.update((path.parent / name).read_bytes())
+        raise ConfigError(f"{exc.filename or path}:{exc.lineno}: template syntax error: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise ConfigError(f"{path}: template error: {_describe(exc)}") from None
     return PromptTemplate(path=path, source=source, version="sha256:" + digest.hexdigest()[:16], template=template)

@@ -19,6 +19,7 @@ FAULT_KINDS = (
     "truncate",    # 200 with a body cut short
     "nonjson",     # 200 with an HTML body
     "slow",        # answer arrives after the client's timeout
+    "echo_key",    # 401 whose error body quotes the API key and headers the client sent (leak test)
 )
 
 

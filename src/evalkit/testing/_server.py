@@ -259,6 +259,13 @@ class LoopbackServer:
         if fault == "400":
             hit.status = 400
             return _error(route, 400, "invalid_request_error", "bad request (injected)")
+        if fault == "echo_key":  # like a real 401 "Incorrect API key provided: sk-...", but unmasked
+            hit.status = 401
+            auth = request.headers.get("authorization", "")
+            key = request.headers.get("x-api-key") or auth.removeprefix("Bearer ").strip()
+            return _error(route, 401, "authentication_error",
+                          f"Incorrect API key provided: {key}. Sent: authorization={auth!r} "
+                          f"x-api-key={request.headers.get('x-api-key')!r} url={request.url}")
         if fault == "slow":
             await asyncio.sleep(self.slow_s)
             payload = openai_body(body, response) if route == "openai" else anthropic_body(body, response)

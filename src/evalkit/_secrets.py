@@ -1,0 +1,274 @@
+"""THE redaction layer: no API key leaves memory.
+
+Everything evalkit writes goes through here: ``evalkit._io`` (JSON, text, parquet,
+report HTML), the run journal, the response cache, the console (the CLI wraps
+stdout/stderr in ``RedactingStream``) and exception messages (``EvalkitError`` and
+``ProviderError`` redact their message when raised). What is redacted:
+
+* the values of key environment variables: the usual provider names
+  (``KNOWN_KEY_ENVS``), any variable whose name looks like a credential
+  (``*_API_KEY``, ``*_TOKEN``, ``*_SECRET``...), every configuration's
+  ``options.api_key_env`` (recorded by ``declare_secret_envs`` when a suite is loaded)
+  and any name listed in ``EVALKIT_SECRET_ENV`` (comma-separated);
+* key-shaped strings: ``sk-…`` / ``sk-ant-…`` and other vendors' key prefixes,
+  ``Bearer …`` tokens, ``api-key=``/``key=``/``token=`` query values, userinfo in URLs
+  (``https://user:pass@host``), ``x-api-key``/``authorization``/``api_key`` header or
+  field values.
+
+``find_secrets`` is the refusing side: suite loading uses it to reject a key written
+into a suite file or passed with ``--set``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
+from typing import Any
+
+MASK = "***"
+SECRET_ENV_LIST = "EVALKIT_SECRET_ENV"
+"""Comma-separated names of extra environment variables whose values are secrets."""
+
+KNOWN_KEY_ENVS = (
+    "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_API_KEY", "GEMINI_API_KEY",
+    "GOOGLE_API_KEY", "MISTRAL_API_KEY", "COHERE_API_KEY", "CO_API_KEY", "GROQ_API_KEY", "TOGETHER_API_KEY",
+    "TOGETHERAI_API_KEY", "DEEPSEEK_API_KEY", "OPENROUTER_API_KEY", "XAI_API_KEY", "FIREWORKS_API_KEY",
+    "FIREWORKS_AI_API_KEY", "PERPLEXITYAI_API_KEY", "REPLICATE_API_KEY", "HUGGINGFACE_API_KEY", "HF_TOKEN",
+    "LITELLM_API_KEY", "LITELLM_MASTER_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "VERTEXAI_CREDENTIALS",
+)
+_SECRET_NAME = re.compile(r"(?:API_?KEY|_TOKEN|_SECRET|SECRET_KEY|_PASSWORD|ACCESS_KEY|_CREDENTIALS?)$", re.IGNORECASE)
+_MIN_VALUE_LEN = 8  # shorter values ("1", "dev") would redact ordinary words
+
+# (pattern, replacement). Group 1, when present, is kept (the field name, the scheme...).
+_KEY_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # userinfo in URLs: https://user:pass@host -> https://***@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/@\"'<>]+@"), r"\1" + MASK + "@"),
+    # key-like query values: ?api-key=..., &key=..., ?access_token=...
+    (re.compile(r"(?i)([?&;](?:api[-_]?key|key|token|access[-_]?token|auth|sig|signature|secret|password)=)"
+                r"[^&#\s\"'<>]+"), r"\1" + MASK),
+    # header or field values: x-api-key: ..., "authorization": "Bearer ...", api_key=...
+    (re.compile(r"(?i)((?:x-api-key|api[-_]?key|x-goog-api-key|proxy-authorization|authorization|access[-_]?token"
+                r"|client[-_]?secret|secret[-_]?key)[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic)\s+)?+)(?!\*\*\*)"
+                r"[^\s\"',;}&<>]+"), r"\1" + MASK),
+    # Bearer / Basic credentials wherever they appear
+    (re.compile(r"(?i)\b(bearer\s+|basic\s+)[A-Za-z0-9\-._~+/]{8,}=*"), r"\1" + MASK),
+    # vendor key prefixes: OpenAI/Anthropic sk-, Google AIza, GitHub gh*_, HF hf_, Groq gsk_, xAI xai-, AWS AKIA
+    (re.compile(r"\b(sk-)[A-Za-z0-9][A-Za-z0-9_\-]{9,}"), r"\1" + MASK),
+    (re.compile(r"\b(?:AIza[0-9A-Za-z_\-]{30,}|gh[pousr]_[A-Za-z0-9]{30,}|hf_[A-Za-z0-9]{30,}|gsk_[A-Za-z0-9]{20,}"
+                r"|xai-[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16})\b"), MASK),
+)
+# One RE2-compatible pattern that matches wherever any key shape could (parquet columns are
+# screened with it in pyarrow before any Python-level replacement).
+_DETECT = (r"(?i)(?:[a-z][a-z0-9+.\-]*://[^\s/@\"'<>]+@|[?&;](?:api[-_]?key|key|token|access[-_]?token|auth|sig"
+           r"|signature|secret|password)=|bearer\s|basic\s|x-api-key|api[-_]?key|authorization|access[-_]?token"
+           r"|client[-_]?secret|secret[-_]?key|sk-|aiza|gh[pousr]_|hf_|gsk_|xai-|akia)")
+
+
+def secret_env_names(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Names of the environment variables whose values are treated as secrets."""
+    env = os.environ if environ is None else environ
+    declared = [n.strip() for n in env.get(SECRET_ENV_LIST, "").split(",") if n.strip()]
+    names = set(KNOWN_KEY_ENVS) | set(declared) | {n for n in env if _SECRET_NAME.search(n)}
+    return sorted(names)
+
+
+def secret_values(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The values of the secret variables that are set (long enough to be keys), longest first."""
+    env = os.environ if environ is None else environ
+    values = {env[n] for n in secret_env_names(env) if len(env.get(n) or "") >= _MIN_VALUE_LEN}
+    return tuple(sorted(values, key=lambda v: (-len(v), v)))
+
+
+def declare_secret_envs(names: Iterable[str | None]) -> None:
+    """Add variable names (a suite's ``api_key_env`` options) to ``EVALKIT_SECRET_ENV``.
+
+    The list lives in the process environment on purpose: every writer, thread and
+    forked scoring worker sees it, and so does any child process evalkit starts.
+    """
+    current = [n for n in os.environ.get(SECRET_ENV_LIST, "").split(",") if n]
+    new = [n for n in names if n and n not in current]
+    if new:
+        os.environ[SECRET_ENV_LIST] = ",".join(current + new)
+
+
+@lru_cache(maxsize=8)
+def _literal_pattern(values: tuple[str, ...]) -> re.Pattern[str] | None:
+    forms: set[str] = set()
+    for v in values:
+        forms.add(v)
+        forms.add(json.dumps(v)[1:-1])  # as it appears inside a JSON string
+    return re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))) if forms else None
+
+
+def redact_text(text: str, *, values: tuple[str, ...] | None = None) -> str:
+    """``text`` with every secret value and key-shaped string replaced by ``***``."""
+    if not text:
+        return text
+    literal = _literal_pattern(secret_values() if values is None else values)
+    if literal is not None:
+        text = literal.sub(MASK, text)
+    for pattern, repl in _KEY_SHAPES:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def redact_obj(obj: Any, *, values: tuple[str, ...] | None = None) -> Any:
+    """A copy of a JSON-like value (dicts, lists, strings) with every string redacted."""
+    values = secret_values() if values is None else values
+    if isinstance(obj, str):
+        return redact_text(obj, values=values)
+    if isinstance(obj, Mapping):
+        return {redact_obj(k, values=values) if isinstance(k, str) else k: redact_obj(v, values=values)
+                for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(redact_obj(v, values=values) for v in obj)
+    return obj
+
+
+_SECRET_WORDS = frozenset({"key", "apikey", "token", "secret", "password", "passwd", "authorization", "auth",
+                           "cookie", "credential", "credentials", "bearer"})
+
+
+def is_secret_name(name: str) -> bool:
+    """True for an option or header name that carries a credential (``api_key``, ``x-api-key``,
+    ``Authorization``, ``access_token``...). Judged word by word, so ``max_tokens`` is not one;
+    names ending in ``_env`` name a variable, not a value."""
+    low = name.lower()
+    if low.endswith("_env"):
+        return False
+    return any(word in _SECRET_WORDS for word in re.split(r"[^a-z0-9]+", low))
+
+
+def redact_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Copy of provider options with secret-named entries masked and every string redacted."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if is_secret_name(str(key)):
+            out[key] = MASK
+        elif isinstance(value, Mapping):
+            out[key] = redact_options(value)
+        else:
+            out[key] = redact_obj(value)
+    return out
+
+
+def redact_table(table: Any) -> Any:
+    """A pyarrow Table with secrets redacted in every string column (also inside lists).
+
+    Columns are screened in pyarrow first; only rows that may hold a secret go through
+    Python, so a clean million-row table costs one vectorised scan per string column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = secret_values()
+    for i, col_field in enumerate(table.schema):
+        col = table.column(i)
+        if _holds_strings(col_field.type, pa):
+            fixed = _redact_array(col, values, pa, pc)
+            if fixed is not None:
+                table = table.set_column(i, col_field, fixed)
+    return table
+
+
+def _holds_strings(t: Any, pa: Any) -> bool:
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return True
+    if pa.types.is_dictionary(t):
+        return _holds_strings(t.value_type, pa)
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_struct(t):
+        return any(_holds_strings(t.field(j).type, pa) for j in range(t.num_fields))
+    return False
+
+
+def _redact_array(col: Any, values: tuple[str, ...], pa: Any, pc: Any) -> Any:
+    """The redacted column, or None when nothing in it needs redaction."""
+    as_text = col
+    t = col.type
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        as_text = pa.chunked_array([pa.array([json.dumps(v, default=str) for v in chunk.to_pylist()])
+                                    for chunk in col.chunks], type=pa.string()) if col.num_chunks else None
+        if as_text is None:
+            return None
+    mask = pc.match_substring_regex(as_text, _DETECT)
+    for v in values:
+        mask = pc.or_(mask, pc.match_substring(as_text, v))
+    if not pc.any(mask).as_py():
+        return None
+    return pa.chunked_array([pa.array(redact_obj(chunk.to_pylist(), values=values), type=t) for chunk in col.chunks],
+                            type=t)
+
+
+def find_secrets(obj: Any, *, where: str = "") -> Iterator[tuple[str, str]]:
+    """(path, what) for every secret written into a JSON-like value: key-shaped strings,
+    values of set key variables, credential-named header fields and URLs with userinfo
+    or a key parameter. Paths are dotted (``configs[0].options.base_url``)."""
+    values = secret_values()
+    if isinstance(obj, Mapping):
+        for key, value in obj.items():
+            path = f"{where}.{key}" if where else str(key)
+            if isinstance(value, str) and value and is_secret_name(str(key)):
+                yield path, f"a credential field ({key})"
+                continue
+            yield from find_secrets(value, where=path)
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            yield from find_secrets(value, where=f"{where}[{i}]")
+    elif isinstance(obj, str) and redact_text(obj, values=values) != obj:
+        yield where, _what(obj, values)
+
+
+def _what(text: str, values: tuple[str, ...]) -> str:
+    if any(v in text for v in values):
+        return "the value of a key environment variable"
+    if re.search(r"(?i)[a-z][a-z0-9+.\-]*://[^\s/@]+@", text):
+        return "credentials in a URL (user:password@)"
+    if re.search(r"(?i)[?&;][a-z_-]*=", text) and "://" in text:
+        return "a key in a URL query (?api-key=...)"
+    return "a key-shaped string"
+
+
+class RedactingStream:
+    """A text stream that redacts what is written to the stream it wraps.
+
+    Text is held until a newline (or flush) so a key split across two writes is still
+    caught. Attributes other than ``write``/``flush`` (``isatty``, ``fileno``, ``encoding``)
+    are the wrapped stream's, so rich and click treat it as the terminal it is; it has no
+    ``buffer``, so nothing writes around it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._pending = ""
+
+    @property
+    def wrapped(self) -> Any:
+        return self._stream
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        if "\n" in self._pending:
+            head, _, self._pending = self._pending.rpartition("\n")
+            self._stream.write(redact_text(head + "\n"))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write(redact_text(self._pending))
+            self._pending = ""
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "buffer":
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+__all__ = ["KNOWN_KEY_ENVS", "MASK", "SECRET_ENV_LIST", "RedactingStream", "declare_secret_envs", "find_secrets",
+           "is_secret_name", "redact_obj", "redact_options", "redact_table", "redact_text", "secret_env_names",
+           "secret_values"]
