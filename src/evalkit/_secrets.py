@@ -64,7 +64,7 @@ _KEY_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
 # screened with it in pyarrow before any Python-level replacement).
 _DETECT = (r"(?i)(?:[a-z][a-z0-9+.\-]*://[^\s/@\"'<>]+@|[?&;](?:api[-_]?key|key|token|access[-_]?token|auth|sig"
            r"|signature|secret|password)=|bearer\s|basic\s|x-api-key|api[-_]?key|authorization|access[-_]?token"
-           r"|client[-_]?secret|secret[-_]?key|sk-|aiza|gh[pousr]_|hf_|gsk_|xai-|akia)")
+           r"|client[-_]?secret|secret[-_]?key|\bsk-[a-z0-9]|\baiza|\bgh[pousr]_|\bhf_|\bgsk_|\bxai-|\bakia)")
 
 
 def secret_env_names(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -183,22 +183,46 @@ def _holds_strings(t: Any, pa: Any) -> bool:
     return False
 
 
+def _flag(text: Any, values: tuple[str, ...], pc: Any) -> Any:
+    """Boolean mask of the strings that may hold a secret (a superset; Python decides)."""
+    mask = pc.match_substring_regex(text, _DETECT)
+    for v in values:
+        mask = pc.or_(mask, pc.match_substring(text, v))
+    return mask
+
+
 def _redact_array(col: Any, values: tuple[str, ...], pa: Any, pc: Any) -> Any:
     """The redacted column, or None when nothing in it needs redaction."""
-    as_text = col
     t = col.type
-    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
-        as_text = pa.chunked_array([pa.array([json.dumps(v, default=str) for v in chunk.to_pylist()])
-                                    for chunk in col.chunks], type=pa.string()) if col.num_chunks else None
-        if as_text is None:
-            return None
-    mask = pc.match_substring_regex(as_text, _DETECT)
-    for v in values:
-        mask = pc.or_(mask, pc.match_substring(as_text, v))
-    if not pc.any(mask).as_py():
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        mask = _flag(col, values, pc)
+    elif (pa.types.is_list(t) or pa.types.is_large_list(t)) and (
+            pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)):
+        parts = []  # a row is flagged when any of its strings is
+        for chunk in col.chunks:
+            flat_mask = _flag(pc.list_flatten(chunk), values, pc)
+            rows = pc.filter(pc.list_parent_indices(chunk), flat_mask).to_pylist()
+            flags = [False] * len(chunk)
+            for r in rows:
+                flags[r] = True
+            parts.append(pa.array(flags, type=pa.bool_()))
+        mask = pa.chunked_array(parts, type=pa.bool_())
+    else:  # structs, dictionaries, deeper nesting: judge each row's JSON text
+        mask = _flag(pa.chunked_array([pa.array([json.dumps(v, default=str) for v in chunk.to_pylist()],
+                                                type=pa.string()) for chunk in col.chunks], type=pa.string()),
+                     values, pc)
+    if not mask.num_chunks or not pc.any(mask).as_py():
         return None
-    return pa.chunked_array([pa.array(redact_obj(chunk.to_pylist(), values=values), type=t) for chunk in col.chunks],
-                            type=t)
+    chunks, offset = [], 0
+    for chunk in col.chunks:  # only the flagged rows go through Python
+        flags = mask.slice(offset, len(chunk)).to_pylist()
+        offset += len(chunk)
+        if not any(flags):
+            chunks.append(chunk)
+            continue
+        items = chunk.to_pylist()
+        chunks.append(pa.array([redact_obj(v, values=values) if f else v for v, f in zip(items, flags)], type=t))
+    return pa.chunked_array(chunks, type=t)
 
 
 def find_secrets(obj: Any, *, where: str = "") -> Iterator[tuple[str, str]]:

@@ -51,4 +51,4 @@ def test_bad_suite_is_a_usage_error_naming_file_and_path(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "evalkit.cli.main", "run", str(bad)], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert f"{bad}: configs[0].samples" in proc.stderr
+    assert f"{bad}:8: configs[0].samples" in proc.stderr  # file, line, YAML path

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from evalkit._unicode import lone_surrogate_at
 from evalkit.dataset._rows import coerce_case, resolve_task
 from evalkit.errors import DataError
 
@@ -95,6 +96,10 @@ def _read_jsonl(path: Path) -> Iterator[Parsed]:
             if not isinstance(obj, dict):
                 yield where, None, [f"{where}: expected a JSON object, got {type(obj).__name__}"]
                 continue
+            if (field := lone_surrogate_at(obj)) is not None:
+                problem = f"{where}: field {field}: lone surrogate escape (e.g. \\ud800) is not valid Unicode text"
+                yield where, None, [problem]
+                continue
             yield where, obj, []
 
 
@@ -131,6 +136,17 @@ def _read_csv(path: Path, model: type[BaseModel]) -> Iterator[Parsed]:
             yield where, (None if problems else row), problems
 
 
+def _bad_utf8_line(path: Path) -> str:
+    """``line N`` of the first line that is not UTF-8."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return f"line {number}"
+    return "?"
+
+
 def _mapped_rows(path: Path, mapping: ImportMapping) -> Iterator[Parsed]:
     """A team's export through its column mapping: rows in the task's case shape, or row problems."""
     from evalkit.dataset._mapping import check_columns, map_row, raw_rows
@@ -146,6 +162,9 @@ def _mapped_rows(path: Path, mapping: ImportMapping) -> Iterator[Parsed]:
             yield where, None, problems
             continue
         row, problems = map_row(raw, mapping, where)
+        if row is not None and (field := lone_surrogate_at(row)) is not None:
+            row, problems = None, [*problems, f"{where}: field {field}: lone surrogate escape (e.g. \\ud800) is not "
+                                              "valid Unicode text"]
         yield where, row, problems
 
 
@@ -189,8 +208,11 @@ def read_cases(file: str | Path, task: Task | str, *, mapping: ImportMapping | N
                 continue
             first_seen[case.case_id] = where
             cases.append(case)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"{path}: unreadable {suffix[1:].upper()} file: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}:{_bad_utf8_line(path)}: not UTF-8 text ({exc.reason}); save the file as UTF-8; "
+                        "nothing was imported") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}: unreadable CSV file: {exc}") from exc
     if problems:
         raise DataError(f"{path}: {bad} of {total} rows are invalid; nothing was imported", problems=problems)
     if not cases:

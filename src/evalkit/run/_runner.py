@@ -126,17 +126,17 @@ def run_suite(req: RunRequest) -> RunOutcome:
     if resumed_dir is None and not req.fresh:
         resumed_dir = find_resumable(root, loaded.sha256, fingerprint)
 
+    configs = [c for c in suite.configs if not req.configs or c.name in req.configs]
+    unknown = set(req.configs or ()) - {c.name for c in suite.configs}
+    if unknown:
+        raise ConfigError(f"--config: no configuration named {', '.join(sorted(unknown))} in {loaded.path}; "
+                          f"known: {', '.join(c.name for c in suite.configs)}")
     task = get_task(suite.task)
     dataset = load_dataset(_dataset_ref(suite.dataset, loaded.root), task=task, store=req.datasets or datasets_dir())
     sample = suite.sample
     picked = stratified_subset(dataset.index, limit=req.limit or sample.limit, fraction=req.fraction or sample.fraction,
                                seed=req.sample_seed if req.sample_seed is not None else sample.seed)
     cases = list(dataset.select(c.case_id for c in picked))  # parse only the sampled cases
-    configs = [c for c in suite.configs if not req.configs or c.name in req.configs]
-    unknown = set(req.configs or ()) - {c.name for c in suite.configs}
-    if unknown:
-        raise ConfigError(f"--config: no configuration named {', '.join(sorted(unknown))} in {loaded.path}; "
-                          f"known: {', '.join(c.name for c in suite.configs)}")
 
     providers: dict[str, Any] = {}
     prices: dict[str, ModelPrice | None] = {}

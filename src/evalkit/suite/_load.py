@@ -15,7 +15,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from evalkit._unicode import lone_surrogate_at
 from evalkit.errors import ConfigError
+from evalkit.suite._prompt import load_template
 from evalkit.suite._schema import Suite
 
 SECRET_HINT = ("never write a key into a suite or pass it with --set: keep it in an environment variable and "
@@ -126,6 +128,8 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], bytes, Any]:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}:1: a suite is a YAML mapping at the top level, got {type(raw).__name__}")
+    if (field := lone_surrogate_at(raw)) is not None:
+        raise ConfigError(f"{path}: {field}: lone surrogate escape (e.g. \\ud800) is not valid Unicode text")
     return raw, text, tree
 
 
@@ -152,7 +156,10 @@ def load_suite(path: Path | str, *, overrides: dict[str, Any] | None = None) -> 
     for i, config in enumerate(suite.configs):
         line = _line_of(tree, ("configs", i, "prompt"))
         where = f"{path}:{line}" if line else str(path)
-        check_prompt_path(loaded, config.prompt, where=f"{where}: configs[{config.name}].prompt")
+        load_template(check_prompt_path(loaded, config.prompt, where=f"{where}: configs[{config.name}].prompt"))
+    judge = suite.scoring.judge
+    if judge is not None and judge.prompt is not None:
+        check_prompt_path(loaded, judge.prompt, where=f"{path}: scoring.judge.prompt")
     return loaded
 
 

@@ -1,0 +1,139 @@
+"""The redaction layer (evalkit._secrets) and the writers it guards."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from evalkit import _io
+from evalkit._secrets import (
+    RedactingStream,
+    find_secrets,
+    is_secret_name,
+    redact_options,
+    redact_table,
+    redact_text,
+)
+from evalkit.errors import ConfigError
+from evalkit.providers import ProviderError, redact
+
+KEY = "sk-test-CANARY-5d1e0f77aa"
+
+
+@pytest.mark.parametrize("text", [
+    f"Incorrect API key provided: {KEY}.",
+    "anthropic key sk-ant-api03-AbCdEfGhIjKlMnOp_qr",
+    "Authorization: Bearer abcdefghijklmnop.qrst",
+    '{"x-api-key": "zyxwvutsrqpo"}',
+    "GET https://alice:s3cretpassw0rd@example.com/v1/models",
+    "https://example.com/openai/deployments?api-version=2024&api-key=abcdef123456",
+    "https://generativelanguage.googleapis.com/v1/models?key=AIzaSyA-1234567890abcdefghijklmnopqrstu",
+    "api_key=abcdefgh1234",
+])
+def test_key_shapes_are_masked(text):
+    out = redact_text(text)
+    assert out != text and "***" in out
+    for fragment in ("CANARY", "AbCdEfGh", "abcdefghijklmnop", "zyxwvuts", "s3cret", "abcdef123456", "AIzaSy",
+                     "abcdefgh1234"):
+        assert fragment not in out
+    assert redact_text(out) == out  # idempotent: redacting twice changes nothing more
+
+
+@pytest.mark.parametrize("text", [
+    "max_tokens=400, temperature 0.2", "a risk-averse customer", "http://127.0.0.1:8080/v1",
+    "api_key_env: OPENAI_API_KEY", "the token count was 1200", "sk-learn", "https://example.com/a?page=2",
+])
+def test_ordinary_text_is_left_alone(text):
+    assert redact_text(text) == text
+
+
+def test_values_of_key_variables_are_masked_whatever_their_shape(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "plainvalue-0001")
+    monkeypatch.setenv("MY_GATEWAY_TOKEN", "gatewaysecret42")
+    monkeypatch.setenv("CUSTOM_CRED", "customcred-777")
+    monkeypatch.setenv("EVALKIT_SECRET_ENV", "CUSTOM_CRED")
+    monkeypatch.setenv("SHORT_API_KEY", "abc")  # too short to be a key: ordinary text stays
+    out = redact_text("a plainvalue-0001 b gatewaysecret42 c customcred-777 d abc")
+    assert out == "a *** b *** c *** d abc"
+
+
+def test_suite_api_key_env_names_become_secret(tmp_path, monkeypatch):
+    from evalkit.suite import load_suite
+
+    monkeypatch.setenv("LOOPBACK_CRED", "loopbackvalue99")
+    monkeypatch.delenv("EVALKIT_SECRET_ENV", raising=False)
+    (tmp_path / "p.j2").write_text("hi")
+    (tmp_path / "s.yaml").write_text("name: s\ndataset: upgrades@v1\nconfigs:\n  - name: c\n    provider: openai\n"
+                                     "    model: m\n    prompt: p.j2\n    options: {api_key_env: LOOPBACK_CRED}\n")
+    assert redact_text("x loopbackvalue99") == "x loopbackvalue99"
+    load_suite(tmp_path / "s.yaml")
+    assert redact_text("x loopbackvalue99") == "x ***"
+
+
+def test_secret_names_are_judged_by_word():
+    assert all(is_secret_name(n) for n in ("api_key", "x-api-key", "Authorization", "Helicone-Auth", "access_token"))
+    assert not any(is_secret_name(n) for n in ("max_tokens", "api_key_env", "top_logprobs", "base_url"))
+    assert redact_options({"api_key": "x", "base_url": "https://u:pw123456@h/v1", "nested": {"token": "t"}}) == {
+        "api_key": "***", "base_url": "https://***@h/v1", "nested": {"token": "***"}}
+    assert redact({"secret": "x", "api_key_env": "OPENAI_API_KEY"}) == {"secret": "***", "api_key_env": "OPENAI_API_KEY"}
+
+
+def test_find_secrets_names_where():
+    found = dict(find_secrets({"configs": [{"options": {"base_url": "http://h/v1?key=abcdef123"},
+                                            "params": {"extra_headers": {"x-api-key": "whatever"}}}],
+                               "description": f"uses {KEY}"}))
+    assert set(found) == {"configs[0].options.base_url", "configs[0].params.extra_headers.x-api-key", "description"}
+
+
+def test_tables_are_redacted_in_strings_and_lists_only_where_needed():
+    table = pa.table({"text": ["fine", f"echo {KEY}", None], "reasons": [["a"], ["Bearer abcdefghijkl"], []],
+                      "n": [1, 2, 3]})
+    out = redact_table(table)
+    assert out.column("text").to_pylist() == ["fine", "echo sk-***", None]
+    assert out.column("reasons").to_pylist() == [["a"], ["Bearer ***"], []]
+    assert out.schema == table.schema
+    clean = pa.table({"text": ["a", "b"]})
+    assert redact_table(clean) is clean  # nothing to do: the same table, no copy
+
+
+def test_every_io_writer_redacts(tmp_path):
+    _io.write_text(tmp_path / "a.txt", f"key {KEY}")
+    _io.write_json(tmp_path / "b.json", {"error": f"bad key {KEY}"})
+    _io.write_bytes(tmp_path / "c.txt", f"key {KEY}".encode())
+    _io.write_parquet(tmp_path / "d.parquet", pa.table({"m": [f"key {KEY}"]}))
+    for name in ("a.txt", "b.json", "c.txt", "d.parquet"):
+        assert KEY.encode() not in (tmp_path / name).read_bytes(), name
+    assert json.loads((tmp_path / "b.json").read_text()) == {"error": "bad key sk-***"}
+    assert pq.read_table(tmp_path / "d.parquet").column("m").to_pylist() == ["key sk-***"]
+
+
+def test_exceptions_are_redacted_when_raised():
+    assert KEY not in str(ConfigError(f"bad {KEY}"))
+    assert KEY not in str(ProviderError(f"Incorrect API key provided: {KEY}", kind="auth_error"))
+
+
+def test_stream_catches_a_key_split_across_writes():
+    sink = io.StringIO()
+    stream = RedactingStream(sink)
+    stream.write("error: " + KEY[:9])
+    stream.write(KEY[9:] + " rejected\nnext")
+    assert sink.getvalue() == "error: sk-*** rejected\n"
+    stream.flush()
+    assert sink.getvalue().endswith("next") and KEY not in sink.getvalue()
+    assert not hasattr(stream, "buffer")  # nothing can write around it
+
+
+def test_suite_with_a_key_is_refused_naming_the_alternative(tmp_path):
+    from evalkit.suite import load_suite
+
+    (tmp_path / "p.j2").write_text("hi")
+    (tmp_path / "s.yaml").write_text("name: s\ndataset: upgrades@v1\nconfigs:\n  - name: c\n    provider: openai\n"
+                                     "    model: m\n    prompt: p.j2\n")
+    with pytest.raises(ConfigError) as err:
+        load_suite(tmp_path / "s.yaml", overrides={"configs.c.options.base_url": f"http://h/v1?api-key={KEY}"})
+    assert "--set configs.c.options.base_url" in str(err.value) and "api_key_env" in str(err.value)
+    assert KEY not in str(err.value)
