@@ -163,8 +163,8 @@ def _mapped_rows(path: Path, mapping: ImportMapping) -> Iterator[Parsed]:
             continue
         row, problems = map_row(raw, mapping, where)
         if row is not None and (field := lone_surrogate_at(row)) is not None:
-            row, problems = None, [*problems, f"{where}: field {field}: lone surrogate escape (e.g. \\ud800) is not "
-                                              "valid Unicode text"]
+            bad = f"{where}: field {field}: lone surrogate escape (e.g. \\ud800) is not valid Unicode text"
+            row, problems = None, [*problems, bad]
         yield where, row, problems
 
 
