@@ -144,11 +144,14 @@ def run_suite(req: RunRequest) -> RunOutcome:
     calls, prompts = [], {}
     schema = task.decision_json_schema()
     for config in configs:
-        options = _task_options(config.provider, config.options, task, where=f"{loaded.path}: configs[{config.name}]")
+        where = f"{loaded.path}: configs[{config.name}]"
         try:
+            options = _task_options(config.provider, config.options, task, where=where)
             provider = create_provider(config.provider, **options)
         except ConfigError as exc:  # the provider knows what is wrong; the user needs to know where
-            raise ConfigError(f"{loaded.path}: configs[{config.name}] (provider {config.provider}): {exc}") from None
+            text = str(exc)
+            raise ConfigError(text if text.startswith(where) else f"{where} (provider {config.provider}): {text}") \
+                from None
         providers[config.name] = provider
         prices[config.name] = _price_for(config.provider, config.model, config.price, provider)
         templates[config.name] = load_template(loaded.prompt_path(config.prompt))
