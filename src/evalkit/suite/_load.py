@@ -156,17 +156,27 @@ def load_suite(path: Path | str, *, overrides: dict[str, Any] | None = None) -> 
     for i, config in enumerate(suite.configs):
         line = _line_of(tree, ("configs", i, "prompt"))
         where = f"{path}:{line}" if line else str(path)
-        load_template(check_prompt_path(loaded, config.prompt, where=f"{where}: configs[{config.name}].prompt"))
+        explicit = f"configs.{config.name}.prompt" in (overrides or {})
+        if explicit:
+            where = f"--set configs.{config.name}.prompt"
+        else:
+            where = f"{where}: configs[{config.name}].prompt"
+        load_template(check_prompt_path(loaded, config.prompt, where=where, anywhere=explicit))
     judge = suite.scoring.judge
     if judge is not None and judge.prompt is not None:
-        check_prompt_path(loaded, judge.prompt, where=f"{path}: scoring.judge.prompt")
+        check_prompt_path(loaded, judge.prompt, where=f"{path}: scoring.judge.prompt",
+                          anywhere="scoring.judge.prompt" in (overrides or {}))
     return loaded
 
 
-def check_prompt_path(loaded: LoadedSuite, prompt: str, *, where: str) -> Path:
-    """The template file ``prompt`` names, which must be a file inside the suite's folder."""
+def check_prompt_path(loaded: LoadedSuite, prompt: str, *, where: str, anywhere: bool = False) -> Path:
+    """The template file ``prompt`` names, which must be a file inside the suite's folder.
+
+    A suite file cannot reach outside its folder (``../../home/me/.netrc`` would be copied
+    into the run folder and the report); a path given on the command line with ``--set``
+    (``anywhere``) is the user's explicit choice and may live anywhere."""
     resolved = loaded.prompt_path(prompt)
-    if not resolved.is_relative_to(loaded.root.resolve()):
+    if not anywhere and not resolved.is_relative_to(loaded.root.resolve()):
         raise ConfigError(f"{where}: {prompt} is outside the suite's folder ({loaded.root}); "
                           "templates are copied into the run folder and the report, so they must live beside "
                           "the suite")
