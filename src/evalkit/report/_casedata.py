@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalkit.errors import DataError
 from evalkit.report._assemble import Column
 from evalkit.report._prompts import prompt_renderer, template_diff
 from evalkit.runs import read_parquet
@@ -136,12 +137,15 @@ def listed_cases(cols: Sequence[Column]) -> list[tuple[Column, str, str, str]]:
 
 def _results_for(run_path: Path, ids: set[str]) -> tuple[dict[tuple[str, str], list[str]], dict[tuple[str, str], str]]:
     """(config, case_id) -> raw outputs in sample order, and -> the prompt as sent when stored."""
-    import pyarrow.parquet as pq
-
     path = run_path / "results.parquet"
     if not path.is_file() or not ids:
         return {}, {}
-    names = set(pq.read_schema(path).names)
+    import pyarrow.parquet as pq
+
+    try:
+        names = set(pq.read_schema(path).names)
+    except Exception as exc:  # noqa: BLE001 - a damaged file names itself, not a traceback
+        raise DataError(f"{path}: unreadable or corrupt parquet file ({type(exc).__name__}: {exc})") from None
     if not {"case_id", "config", "raw_output"} <= names:
         return {}, {}
     cols = [c for c in ("config", "case_id", "sample_index", "raw_output", "prompt") if c in names]
