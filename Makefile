@@ -1,32 +1,56 @@
 # Two commands set up everything on a fresh machine: `make demo` and `make test`.
+#   make demo   runtime package only (byte-compiled), then the offline demo run  (~1-2 minutes)
+#   make test   adds the dev extras (pytest, playwright, ruff), then the test suite
+# Every stage prints a line, so a piped or CI log shows where the time goes.
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+UV     := $(BIN)/uv
+RUNTIME := $(VENV)/.installed-runtime
+DEV     := $(VENV)/.installed-dev
+# What `demo` needs installed first; the README tour test sets it empty to reuse its own interpreter.
+INSTALL ?= $(RUNTIME)
+# Extra flags for the demo run, e.g. DEMO_ARGS="--limit 300".
+DEMO_ARGS ?=
 
-.PHONY: demo test bench install clean-venv docs
+.PHONY: demo test bench install install-dev clean-venv
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q uv
-	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev]'
-	# the editable source is not in site-packages: compile it too (machines with PYTHONDONTWRITEBYTECODE never do)
-	$(BIN)/python -m compileall -q src
-	# netcal's metrics are pure numpy, but its package metadata pulls in torch (GBs): tests use only the metrics.
-	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps 'netcal==1.4.0'
-	@touch $(STAMP)
+$(BIN)/python:
+	@echo "==> [1/3] creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
 
-install: $(STAMP)
+$(UV): | $(BIN)/python
+	@echo "==> [2/3] installing uv into $(VENV)"
+	@$(BIN)/python -m pip install -q uv
+
+$(RUNTIME): pyproject.toml | $(UV)
+	@echo "==> [3/3] installing evalkit (runtime dependencies only, byte-compiled)"
+	@$(UV) pip install -q --compile-bytecode --python $(BIN)/python -e .
+	@# the editable source is not in site-packages: compile it too (machines with PYTHONDONTWRITEBYTECODE never do)
+	@$(BIN)/python -m compileall -q src
+	@touch $(RUNTIME)
+
+$(DEV): $(RUNTIME)
+	@echo "==> installing the dev extras (pytest, playwright, ruff)"
+	@$(UV) pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev]'
+	@# netcal's metrics are pure numpy, but its package metadata pulls in torch (GBs): tests use only the metrics.
+	@$(UV) pip install -q --python $(BIN)/python --no-deps 'netcal==1.4.0'
+	@touch $(DEV)
+
+install: $(RUNTIME)
+install-dev: $(DEV)
 
 # The main job, offline: run the demo suite with the simulated provider and write reports/<run-id>/report.html.
-demo: $(STAMP)
-	EVALKIT_HOME=$${EVALKIT_HOME:-.evalkit} $(BIN)/evalkit run suites/upgrades-demo.yaml --fresh
+demo: $(INSTALL)
+	@echo "==> demo: running suites/upgrades-demo.yaml offline (simulated models: 6 configurations x 3000 cases)"
+	@EVALKIT_HOME=$${EVALKIT_HOME:-.evalkit} $(BIN)/evalkit run suites/upgrades-demo.yaml --fresh $(DEMO_ARGS)
+	@echo "==> demo done. Reach the CLI with .venv/bin/evalkit, or: source .venv/bin/activate"
 
-test: $(STAMP)
+test: $(DEV)
+	@echo "==> running the test suite"
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(DEV)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean-venv:
