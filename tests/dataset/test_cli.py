@@ -27,12 +27,15 @@ def test_generate_show_list_validate(run, store):
     r = run("generate", "toy", "--n", "30", "--seed", "4")
     assert r.exit_code == 0, _text(r)
     assert "published toy@v1: 30 cases" in r.output
-    r = run("generate", "toy", "--n", "30", "--seed", "4", "--description", "second")
+    r = run("generate", "toy", "--n", "30", "--seed", "4", "--description", "same content")
+    assert r.exit_code == 0 and "identical to toy@v1" in r.output and "nothing written" in r.output
+    assert sorted(p.name for p in (store / "toy").iterdir()) == ["v1"]
+    r = run("generate", "toy", "--n", "30", "--seed", "5", "--description", "second", "--parent", "toy@v1")
     assert r.exit_code == 0 and "toy@v2" in r.output
 
     r = run("show", "toy@latest")
     assert r.exit_code == 0, _text(r)
-    for text in ("toy@v2", "cases per segment", "routine", "10", "33.3%", "seed=4", "second"):
+    for text in ("toy@v2", "cases per segment", "routine", "10", "33.3%", "seed=5", "second", "toy@v1"):
         assert text in r.output
 
     r = run("list")

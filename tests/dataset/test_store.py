@@ -170,10 +170,15 @@ def test_temp_folders_are_invisible(toy, store):
 
 
 def test_parent_must_exist(toy, store):
-    with pytest.raises(NotFound, match="parent version toy@v0"):
+    with pytest.raises(NotFound, match="parent 'v0'"):
         _publish(toy, store, parent="v0")
+    with pytest.raises(NotFound, match="parent 'toy@v0'"):
+        _publish(toy, store, parent="toy@v0")
     _publish(toy, store)
-    assert load_dataset(_publish(toy, store, "v2", parent="v1")).manifest.parent == "v1"
+    # A bare version, NAME@VERSION, NAME@latest and the folder all name the same parent, recorded as NAME@VERSION.
+    for n, ref in enumerate(("v1", "toy@v1", str(store / "toy" / "v1")), start=2):
+        assert load_dataset(_publish(toy, store, f"v{n}", parent=ref)).manifest.parent == "toy@v1"
+    assert load_dataset(_publish(toy, store, "v5", parent="toy@latest")).manifest.parent == "toy@v4"
 
 
 def test_validate_path_checks_counts_and_rows(toy, store):
@@ -221,9 +226,10 @@ def test_generate_dataset_defaults(toy, store):
     assert folder == store / "toy" / "v1"
     assert m.generator == {"task": "toy", "n": 12, "seed": 3}
     assert "seed 3" in m.description
-    again = generate_dataset("toy", n=12, seed=3)
-    assert again.name == "v2"
-    assert (folder / "cases.parquet").read_bytes() == (again / "cases.parquet").read_bytes()
+    again = generate_dataset("toy", n=12, seed=3)  # same seed, same bytes: not published twice
+    assert again == folder and sorted(p.name for p in (store / "toy").iterdir()) == ["v1"]
+    other = generate_dataset("toy", n=12, seed=4)
+    assert other.name == "v2" and (folder / "cases.parquet").read_bytes() != (other / "cases.parquet").read_bytes()
 
 
 @pytest.mark.parametrize(("name", "version"), [("toy", "latest"), ("toy", "../v1"), ("a/b", "v1"),

@@ -23,9 +23,10 @@ def upgrades():
 
 def test_generate_round_trip_and_determinism(upgrades, store):
     first = generate_dataset(upgrades, n=40, seed=11, store=store)
-    second = generate_dataset(upgrades, n=40, seed=11, store=store)
-    assert (first.name, second.name) == ("v1", "v2")
+    second = generate_dataset(upgrades, n=40, seed=11, store=store.parent / "elsewhere")
+    assert (first.name, second.name) == ("v1", "v1")
     assert (first / "cases.parquet").read_bytes() == (second / "cases.parquet").read_bytes()
+    assert generate_dataset(upgrades, n=40, seed=11, store=store) == first  # identical: not published again
     ds = validate_path(first, upgrades)
     assert list(ds.cases) == list(upgrades.generate(40, 11))
     assert sum(ds.manifest.segment_counts.values()) == 40

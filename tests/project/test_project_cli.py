@@ -28,7 +28,8 @@ def test_cli_writes_projection_and_prints_table(app, run_dir) -> None:
     r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100", "--cap-turns", "10",
                                  "--config", "alpha", "--seed", "9"])
     assert r.exit_code == 0, r.output
-    assert "automation, projected" in r.output and "tail / naive" in r.output and "turns<=10" in r.output
+    assert "automation and review" in r.output and "tokens and value" in r.output and "turns<=10" in r.output
+    assert max(len(line) for line in r.output.splitlines()) <= 80  # wraps to the console, never transposes
     doc = json.loads((run_dir / "projection.json").read_text())
     assert list(doc["configs"]) == ["alpha"] and doc["bootstrap"]["seed"] == 9
     assert doc["configs"]["alpha"]["context_caps"][0]["label"] == "turns<=10"

@@ -27,7 +27,7 @@ def test_compare_two_runs_prints_and_writes_json(reports_root, tmp_path):
     write_run(reports_root, "runA", df[df.config == "base"])
     write_run(reports_root, "runB", df[df.config == "cand"])
     out = tmp_path / "cmp.json"
-    res = CliRunner().invoke(_app(), ["compare", "runA", "runB", "--json", str(out)],
+    res = CliRunner().invoke(_app(), ["compare", "runA", "runB", "--json-out", str(out)],
                              env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert "flipped cases" in res.output

@@ -21,71 +21,85 @@ class _Mode(str, Enum):
     all_segments = "all_segments"
 
 
-def _fmt_rate(r) -> str:  # evalkit.runs.Rate | None
-    if r is None or r.value is None:
+def _fmt_rate(r: dict | None) -> str:
+    if not r or r.get("value") is None:
         return "-"
-    return f"{r.value:.1%} [{r.lo:.1%}, {r.hi:.1%}] n={r.n}"
+    return f"{r['value']:.1%} [{r['lo']:.1%}, {r['hi']:.1%}] n={r['n']}"
+
+
+def _table(title: str, columns: tuple[str, ...]):
+    """A compact table that wraps its cells to the console width (80 columns when piped)."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in columns:
+        if col in ("config", "segment"):  # names never fold; the numbers wrap at their spaces
+            table.add_column(col, no_wrap=True)
+        elif "95%" in col or "among" in col:  # "58.0% [55.1%, 60.8%] n=3000" wraps to two lines, not five
+            table.add_column(col, overflow="fold", min_width=12)
+        else:
+            table.add_column(col, overflow="fold")
+    return table
 
 
 def _print(result, console) -> None:
-    from rich.table import Table
-
-    from evalkit.runs import Rate, Thresholds
-
-    doc = Thresholds.model_validate(result.document)
-    metrics = Table(title=f"Calibration metrics (outcome: {doc.outcome}; recalibrated = out of fold)")
-    for col in ("config", "n", "ECE width [95% CI]", "ECE mass", "MCE (bin n)", "Brier", "log loss", "AUROC",
-                "E-AURC", "ECE recal. (out of fold)", "map"):
-        metrics.add_column(col)
-    for name, cfg in doc.configs.items():
-        m, mr = cfg.metrics.get("raw"), cfg.metrics.get("recalibrated_out_of_fold")
-        method = (cfg.recalibration or {}).get("method", "-")
+    doc = result.document
+    metrics = _table(f"Calibration (outcome: {doc['outcome']}; recal. = recalibrated, out of fold)",
+                     ("config", "n", "ECE width [95% CI]", "Brier", "AUROC", "ECE recal.", "map"))
+    more = _table("More calibration metrics", ("config", "ECE mass", "MCE (bin n)", "log loss", "E-AURC"))
+    for name, cfg in doc["configs"].items():
+        m, mr = cfg["metrics"]["raw"], cfg["metrics"]["recalibrated_out_of_fold"]
         if m is None:
-            metrics.add_row(name, "0", *["-"] * 8, method)
+            metrics.add_row(name, "0", *["-"] * 4, cfg["recalibration"]["method"])
+            more.add_row(name, *["-"] * 4)
             continue
         ci = m["ece_width_ci"]
         metrics.add_row(
             name, str(m["n"]), f"{m['ece_width']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""),
-            f"{m['ece_mass']:.3f}", f"{m['mce']:.3f} ({m['mce_bin']['n']})", f"{m['brier']:.3f}",
-            f"{m['log_loss']:.3f}", "-" if m["auroc"] is None else f"{m['auroc']:.3f}", f"{m['e_aurc']:.3f}",
-            "-" if mr is None else f"{mr['ece_width']:.3f}", method)
+            f"{m['brier']:.3f}", "-" if m["auroc"] is None else f"{m['auroc']:.3f}",
+            "-" if mr is None else f"{mr['ece_width']:.3f}", cfg["recalibration"]["method"])
+        more.add_row(name, f"{m['ece_mass']:.3f}", f"{m['mce']:.3f} ({m['mce_bin']['n']})", f"{m['log_loss']:.3f}",
+                     f"{m['e_aurc']:.3f}")
     console.print(metrics)
-    if doc.alpha is not None:
-        thr = Table(title=f"Thresholds: alpha={doc.alpha:g}, delta={doc.delta:g}, mode={doc.mode} "
-                          "(automate iff valid, not deferred, confidence >= threshold)")
-        for col in ("config", "segment", "threshold", "calibrated", "automation [95% CI]", "errors among automated",
-                    "risk upper bound", "certified"):
-            thr.add_column(col)
-        for name, cfg in doc.configs.items():
-            if doc.mode != "per_segment":
-                thr.add_row(name, "(all)", _t(cfg.threshold), _t(cfg.threshold_calibrated), _fmt_rate(cfg.coverage),
-                            _fmt_rate(cfg.error_rate), _t(cfg.risk_upper_bound), "yes" if cfg.certified else "NO")
-            for seg, st in cfg.segments.items():
-                cert = {True: "yes", False: "NO", None: "pooled"}[st.certified]
-                thr.add_row(name, seg, _t(st.threshold), _t(st.threshold_calibrated), _fmt_rate(st.coverage),
-                            _fmt_rate(st.error_rate), _t(st.risk_upper_bound), cert)
-        console.print(thr)
-        for name, cfg in doc.configs.items():
-            if cfg.message:
-                console.print(f"[bold]{name}[/bold]: {cfg.message}")
-            if cfg.uncertified_segments:
+    console.print(more)
+    if doc["alpha"] is not None:
+        console.print(f"[bold]Thresholds[/]: alpha={doc['alpha']:g}, delta={doc['delta']:g}, mode={doc['mode']} "
+                      "(automate iff valid, not deferred, confidence >= threshold; the calibrated-scale "
+                      "thresholds are in --json)")
+        for name, cfg in doc["configs"].items():
+            thr = _table(name, ("segment", "thr.", "automation [95% CI]",
+                                "errors among automated", "risk", "cert."))
+            if doc["mode"] != "per_segment":
+                thr.add_row("(all)", _t(cfg.get("threshold")),
+                            _fmt_rate(cfg.get("coverage")), _fmt_rate(cfg.get("error_rate")),
+                            _t(cfg.get("risk_upper_bound")), "yes" if cfg.get("certified") else "NO")
+            for seg, s in cfg.get("segments", {}).items():
+                cert = {True: "yes", False: "NO", None: "pooled"}[s.get("certified")]
+                thr.add_row(seg, _t(s.get("threshold")),
+                            _fmt_rate(s.get("coverage")), _fmt_rate(s.get("error_rate")),
+                            _t(s.get("risk_upper_bound")), cert)
+            console.print(thr)
+        for name, cfg in doc["configs"].items():
+            if cfg.get("message"):
+                console.print(f"[bold]{name}[/bold]: {cfg['message']}")
+            if cfg.get("uncertified_segments"):
                 console.print(f"[bold]{name}[/bold]: escalated (uncertified) segments: "
-                              + ", ".join(cfg.uncertified_segments))
-        if doc.guarantee:
-            console.print(f"Guarantee: {doc.guarantee['statement']}. Assumes: {doc.guarantee['assumptions']}")
-    for name, cfg in doc.configs.items():
-        co = cfg.cost_optimal  # evalkit.calibrate's own diagnostic block
+                              + ", ".join(cfg["uncertified_segments"]))
+        if doc.get("guarantee"):
+            console.print(f"Guarantee: {doc['guarantee']['statement']}. Assumes: {doc['guarantee']['assumptions']}")
+    for name, cfg in doc["configs"].items():
+        co = cfg.get("cost_optimal")
         if co:
             items = co["segments"].items() if "segments" in co else [("(all)", co)]
             for seg, c in items:
                 b = c["bayes_rule"]
-                auto = Rate.model_validate(b["automation"]) if b.get("automation") else None
                 console.print(
                     f"[bold]{name}[/bold] {seg}: cost-optimal threshold {_t(c['threshold'])} "
                     f"({c['candidates']}), held-out cost/case {c['expected_cost_per_case_held_out']:.2f} "
                     f"vs escalate-all {c['escalate_all_cost_per_case']:.2f}; Bayes rule on calibrated scores: "
-                    f"automation {_fmt_rate(auto)}, held-out cost/case {b['expected_cost_per_case_held_out']:.2f}")
-        for w in cfg.warnings:
+                    f"automation {_fmt_rate(b['automation'])}, held-out cost/case {b['expected_cost_per_case_held_out']:.2f}")
+        for w in cfg.get("warnings", []):
             console.print(f"[yellow]warning[/yellow] {name}: {w}")
     console.print(f"wrote {result.path}")
 
@@ -114,6 +128,7 @@ def register(app: typer.Typer) -> None:
         error_cost: Annotated[float | None, typer.Option(min=0.0, help="USD per automated case that is not good.")] = None,
         method: Annotated[str | None, typer.Option(help="auto | platt | isotonic | multi | none.")] = None,
         seed: Annotated[int | None, typer.Option(help="Seed for folds and bootstrap.")] = None,
+        json_: Annotated[bool, typer.Option("--json", help="Print the result (thresholds.json) on stdout.")] = False,
     ) -> None:
         """Measure calibration, recalibrate out of fold, certify escalation thresholds; writes thresholds.json.
 
@@ -149,4 +164,9 @@ def register(app: typer.Typer) -> None:
             except ValidationError as exc:
                 raise ConfigError(f"calibrate options: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
             result = calibrate_run(run_dir, spec=spec, economics=economics, configs=config or None)
-            _print(result, Console(width=200))
+            if json_:
+                from evalkit.cli._conventions import echo_json
+
+                echo_json(result.document)
+            else:
+                _print(result, Console(highlight=False))

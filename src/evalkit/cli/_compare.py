@@ -98,22 +98,64 @@ def register(app: typer.Typer) -> None:
         run_a: Annotated[str, typer.Argument(help="Base run: run id under reports/, a run folder, or 'latest'.")],
         run_b: Annotated[str | None, typer.Argument(
             help="Candidate run. Omit to compare --config-a and --config-b within RUN_A.")] = None,
-        config_a: Annotated[str | None, typer.Option("--config-a", help="Base configuration name.")] = None,
+        config_a: Annotated[str | None, typer.Option("--config-a", help=(
+            "Base configuration name (default with two runs: every configuration they share, pair by pair)."))] = None,
         config_b: Annotated[str | None, typer.Option("--config-b", help="Candidate configuration name.")] = None,
         outcome: Annotated[str, typer.Option("--outcome", help="Primary outcome: good or correct.")] = "good",
         allow_dataset_mismatch: Annotated[bool, typer.Option(
             "--allow-dataset-mismatch", help="Compare runs on different dataset versions (shared cases only).")] = False,
-        json_out: Annotated[Path | None, typer.Option("--json", help="Also write the comparison as JSON here.")] = None,
-        max_flips: Annotated[int, typer.Option("--max-flips", min=0, help="Flipped cases to print.")] = 25,
+        json_: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON on stdout instead.")] = False,
+        json_out: Annotated[Path | None, typer.Option("--json-out", help="Also write the comparison as JSON here.")] = None,
+        max_flips: Annotated[int, typer.Option("--max-flips", min=0, help="Flipped cases to print per pair.")] = 25,
     ) -> None:
-        """Paired comparison: per-segment differences in good/correct rates, McNemar exact test, flipped cases."""
+        """Paired comparison: per-segment differences in good/correct rates, McNemar exact test, flipped cases.
+
+        Two runs: every configuration they share is compared with itself, pair by pair; --config-a/--config-b
+        pick one pair. JSON: one comparison object, or {"pairs": [...]} when several pairs were compared.
+        """
         with cli_errors():
             from evalkit import _io
-            from evalkit.score import compare_runs, comparison_to_dict
+            from evalkit.cli._conventions import echo_json
+            from evalkit.score import compare_run_pairs, compare_runs, comparison_to_dict
 
-            comp = compare_runs(run_a, run_b, config_a=config_a, config_b=config_b, outcome=outcome,
-                                allow_dataset_mismatch=allow_dataset_mismatch)
-            _print(comp, max_flips)
+            if run_b is None:
+                comps = [compare_runs(run_a, None, config_a=config_a, config_b=config_b, outcome=outcome,
+                                      allow_dataset_mismatch=allow_dataset_mismatch)]
+            else:
+                comps = compare_run_pairs(run_a, run_b, config_a=config_a, config_b=config_b, outcome=outcome,
+                                          allow_dataset_mismatch=allow_dataset_mismatch)
+            docs = [comparison_to_dict(c) for c in comps]
+            doc = docs[0] if len(docs) == 1 else {"schema": 1, "pairs": docs}
+            if json_:
+                echo_json(doc)
+            else:
+                for i, comp in enumerate(comps):
+                    if len(comps) > 1:
+                        typer.echo(f"\n== pair {i + 1} of {len(comps)}: {comp.base_config} vs {comp.cand_config}")
+                    _print(comp, max_flips)
+                if len(comps) > 1:
+                    _print_overview(comps)
             if json_out is not None:
-                _io.write_json(json_out, comparison_to_dict(comp))
-                typer.echo(f"wrote {json_out}")
+                _io.write_json(json_out, doc)
+                typer.echo(f"wrote {json_out}", err=True)
+
+
+def _print_overview(comps: list[Any]) -> None:
+    """One line per pair: the overall difference and the segments that moved significantly."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+
+    table = Table(title=f"all pairs ({comps[0].outcome} rate %, candidate - base)", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("config", "n", "diff [95% CI]", "significant changes"):
+        table.add_column(col, overflow="fold")
+    for comp in comps:
+        overall = comp.rows().query("segment == @ALL").iloc[0]
+        moved = [f"▼ {s}" for s in comp.significant_segments(direction="regressed")] + \
+                [f"▲ {s}" for s in comp.significant_segments(direction="improved")]
+        name = comp.base_config if comp.base_config == comp.cand_config else f"{comp.base_config} vs {comp.cand_config}"
+        table.add_row(name, str(comp.n_paired), _fmt_diff(overall["diff"], overall["diff_lo"], overall["diff_hi"]),
+                      ", ".join(moved) or "none")
+    Console().print(table)

@@ -13,6 +13,7 @@ import typer
 
 from evalkit.cli._common import cli_errors
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
 StoreOpt = Annotated[
     Path | None,
     typer.Option("--store", help="Dataset store folder [default: $EVALKIT_DATASETS or ./datasets]."),
@@ -29,16 +30,45 @@ def _share(count: int, total: int) -> str:
     return f"{100 * count / total:.1f}%" if total else "-"
 
 
+def _list_json(entries, verify: bool) -> list[str]:
+    from evalkit.cli._conventions import echo_json
+    from evalkit.dataset import load_dataset
+    from evalkit.errors import EvalkitError
+
+    failures: list[str] = []
+    docs = []
+    for entry in entries:
+        doc = {"ref": f"{entry.name}@{entry.version}", "path": str(entry.path), "error": entry.error,
+               "manifest": entry.manifest.model_dump(mode="json") if entry.manifest else None}
+        if entry.manifest is None:
+            failures.append(entry.error or "unreadable manifest")
+        if verify and entry.manifest is not None:
+            try:
+                load_dataset(entry.path)
+                doc["hash_ok"] = True
+            except EvalkitError as exc:
+                failures.append(str(exc))
+                doc["hash_ok"], doc["error"] = False, str(exc)
+        docs.append(doc)
+    echo_json(docs)
+    return failures
+
+
 def list_cmd(store: StoreOpt = None,
-             verify: Annotated[bool, typer.Option("--verify", help="Also check every content hash.")] = False) -> None:
+             verify: Annotated[bool, typer.Option("--verify", help="Also check every content hash.")] = False,
+             json_: JsonOpt = False) -> None:
     """List every dataset version in the store: rows, task, hash prefix, parent."""
     with cli_errors():
         from rich.table import Table
 
         from evalkit.dataset import list_versions, load_dataset, store_root
-        from evalkit.errors import EvalkitError
+        from evalkit.errors import DataError, EvalkitError
 
         entries = list_versions(store)
+        if json_:
+            if failures := _list_json(entries, verify):
+                raise DataError(f"{len(failures)} dataset version(s) failed their checks", problems=failures)
+            return
         console = _console()
         if not entries:
             console.print(f"no datasets in {store_root(store)}")
@@ -88,15 +118,13 @@ def list_cmd(store: StoreOpt = None,
                           *check, *clip(m.description))
         console.print(table)
         if failures:
-            from evalkit.errors import DataError
-
             raise DataError(f"{len(failures)} dataset version(s) failed their checks", problems=failures)
 
 
 def show_cmd(ref: Annotated[str, typer.Argument(help="NAME@VERSION, NAME@latest or a version folder.")],
              store: StoreOpt = None,
              variants: Annotated[bool, typer.Option("--variants", help="Also count cases per variant.")] = False,
-             ) -> None:
+             json_: JsonOpt = False) -> None:
     """Show a version's manifest facts and its cases per segment (hash-checked)."""
     with cli_errors():
         from rich.table import Table
@@ -105,6 +133,11 @@ def show_cmd(ref: Annotated[str, typer.Argument(help="NAME@VERSION, NAME@latest 
 
         ds = load_dataset(ref, store=store)
         m = ds.manifest
+        if json_:
+            from evalkit.cli._conventions import echo_json
+
+            echo_json({"ref": m.ref, "path": str(ds.path), "hash_ok": True, "manifest": m.model_dump(mode="json")})
+            return
         console = _console()
         console.print(f"[bold]{m.ref}[/bold]  ({ds.path})")
         facts = [("task", m.task), ("rows", f"{m.row_count:,}"), ("sha256", m.sha256), ("parent", m.parent or "-"),
@@ -225,12 +258,17 @@ def generate_cmd(task: Annotated[str, typer.Argument(help="Task name, e.g. upgra
     with cli_errors():
         import time
 
-        from evalkit.dataset import generate_dataset, read_manifest
+        from evalkit.dataset import generate_dataset, list_versions, read_manifest
 
         start = time.perf_counter()
+        before = {e.version for e in list_versions(store) if e.name == (name or task)}
         folder = generate_dataset(task, n=n, seed=seed, name=name, version=version, description=description,
                                   parent=parent, store=store)
         m = read_manifest(folder)
+        if m.version in before:
+            typer.echo(f"identical to {m.ref} (sha256 {m.sha256[:12]}…): nothing written; "
+                       "a different --seed or --n makes new content")
+            return
         typer.echo(f"published {m.ref}: {m.row_count:,} cases -> {folder} (sha256 {m.sha256[:12]}…) "
                    f"in {time.perf_counter() - start:.1f}s")
 

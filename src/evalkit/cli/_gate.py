@@ -61,8 +61,9 @@ def register(app: typer.Typer) -> None:
             "Suite YAML whose `gates:` to apply; default: the suite recorded in the manifest."))] = None,
         config: Annotated[str | None, typer.Option("--config", "-c", help="Only this configuration.")] = None,
         write: Annotated[bool, typer.Option(help="Write gates.json, junit.xml, summary.md into the run.")] = True,
+        json_: Annotated[bool, typer.Option("--json", help="Print the gate results (gates.json) on stdout.")] = False,
     ) -> None:
-        """Evaluate the suite's gates on a stored run; exit 1 when a gate fails."""
+        """Evaluate the suite's gates on a stored run; exit 1 when a gate fails, 2 when the suite declares none."""
         import sys
 
         from evalkit.cli._common import cli_errors
@@ -74,10 +75,20 @@ def register(app: typer.Typer) -> None:
 
             run_dir = open_run(run).path
             gates = _gates_for(run_dir, suite)
+            if not gates:
+                from evalkit.errors import ConfigError
+
+                raise ConfigError(f"no gates to evaluate: {suite or 'the suite recorded in ' + str(run_dir)} declares "
+                                  "none; add a `gates:` section to the suite (see docs/ci.md) or pass --suite FILE")
             base = _baseline_for(run_dir, baseline)
             report = evaluate_gates(run_dir, gates, baseline_dir=base, config=config)
             if write:
                 paths = write_gate_outputs(report, run_dir)
                 typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)
-            typer.echo(summary_markdown(report))
+            if json_:
+                from evalkit.cli._conventions import echo_json
+
+                echo_json(report.to_dict())
+            else:
+                typer.echo(summary_markdown(report))
         sys.exit(EXIT_OK if report.passed else EXIT_GATE_FAILED)

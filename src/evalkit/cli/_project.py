@@ -10,95 +10,110 @@ import typer
 from evalkit.cli._common import cli_errors
 
 
-def _pct(r: Any) -> str:  # evalkit.runs.Rate | None
-    if r is None or r.value is None:
+def _pct(r: dict[str, Any] | None) -> str:
+    if not r or r.get("value") is None:
         return "unknown"
-    if r.lo is None:
-        return f"{r.value:.1%}"
-    return f"{r.value:.1%} [{r.lo:.1%}, {r.hi:.1%}]"
+    if r.get("lo") is None:
+        return f"{r['value']:.1%}"
+    return f"{r['value']:.1%} [{r['lo']:.1%}, {r['hi']:.1%}]"
 
 
 def _usd(x: float | None, digits: int = 0) -> str:
     return "unknown" if x is None else f"{'-' if x < 0 else ''}${abs(x):,.{digits}f}"
 
 
-def _num(r: Any, fmt: Any = "{:,.0f}".format) -> str:
-    if r is None or r.value is None:
+def _num(r: dict[str, Any] | None, fmt: Any = "{:,.0f}".format) -> str:
+    if not r or r.get("value") is None:
         return "unknown"
-    if r.lo is None:
-        return fmt(r.value)
-    return f"{fmt(r.value)} [{fmt(r.lo)}, {fmt(r.hi)}]"
+    if r.get("lo") is None:
+        return fmt(r["value"])
+    return f"{fmt(r['value'])} [{fmt(r['lo'])}, {fmt(r['hi'])}]"
 
 
 def _thr(t: float | None) -> str:
     return "escalate all" if t is None else f"{t:.3g}"
 
 
-def _policy(b: Any) -> str:
-    if b.threshold_mode == "per_segment":
-        segs = ", ".join(f"{s} {_thr(v.get('threshold'))}" for s, v in b.segments.items())
-        return f"per segment ({b.threshold_source}): {segs}"
-    return f"{_thr(b.threshold)} ({b.threshold_source})"
+def _policy(b: dict[str, Any]) -> str:
+    if b.get("threshold_mode") == "per_segment":
+        segs = ", ".join(f"{s} {_thr(v['threshold'])}" for s, v in b["segments"].items())
+        return f"per segment ({b['threshold_source']}): {segs}"
+    return f"{_thr(b['threshold'])} ({b['threshold_source']})"
 
 
-def _risk(b: Any) -> str:
-    if b.risk_target_segments:
-        return "per segment: " + ", ".join(f"{s} {_thr(t)}" for s, t in b.risk_target_segments.items())
-    return _thr(b.risk_target_threshold)
+def _risk(b: dict[str, Any]) -> str:
+    if b.get("risk_target_segments"):
+        return "per segment: " + ", ".join(f"{s} {_thr(t)}" for s, t in b["risk_target_segments"].items())
+    return _thr(b["risk_target_threshold"])
 
 
-def _cost(b: Any) -> str:
-    c = b.cost_per_case  # evalkit.project's cost block
-    if not c.get("known"):
-        return "unknown ({} rows)".format(c.get("n_unknown"))
-    return ", ".join(_usd(c.get(k), 4) for k in ("mean", "p95", "p99"))
+def _cost_case(b: dict[str, Any]) -> str:
+    c = b["cost_per_case"]
+    if not c["known"]:
+        return f"unknown ({c['n_unknown']} rows)"
+    return " / ".join(_usd(c[k], 4) for k in ("mean", "p95", "p99"))
 
 
-def _print(doc: dict[str, Any], path: Path) -> None:
+def _tail(b: dict[str, Any]) -> str:
+    ratio = b["monthly_cost"]["tail_to_naive_ratio"]
+    return "unknown" if ratio is None else f"{ratio:.2f}x"
+
+
+# One table per theme, one row per configuration: columns wrap to the console (80 when piped).
+_TABLES: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
+    ("automation and review", (
+        ("naive auto", lambda b: _pct(b["naive_automation_rate"])),
+        ("projected auto [95% CI]", lambda b: _pct(b["automation_rate"])),
+        ("escalated", lambda b: _pct(b["escalated_rate"])),
+        ("errors among automated", lambda b: _pct(b["automated_error_rate"])),
+        ("review h/month", lambda b: _num(b["review_hours_per_month"])),
+    )),
+    ("tokens and value", (
+        ("$/case mean / p95 / p99", _cost_case),
+        ("$/month naive", lambda b: _usd(b["monthly_cost"]["naive"])),
+        ("$/month p50 / p95", lambda b: f"{_usd(b['monthly_cost']['p50'])} / {_usd(b['monthly_cost']['p95'])}"),
+        ("tail / naive", _tail),
+        ("net value / month", lambda b: _num(b["net_value_per_month"], _usd)),
+    )),
+    ("thresholds and sample", (
+        ("threshold (source)", lambda b: f"per segment ({b['threshold_source']})"
+         if b.get("threshold_mode") == "per_segment" else _policy(b)),
+        ("value-optimal", lambda b: _thr(b["value_optimal_threshold"])),
+        ("risk-target", lambda b: "per segment" if b.get("risk_target_segments") else _risk(b)),
+        ("effective n", lambda b: f"{b['effective_sample_size']:,.0f} of {b['n']:,}"),
+        ("flagged segments", lambda b: ", ".join(b["flagged_segments"]) or "-"),
+    )),
+)
+
+
+def _print(projection: dict[str, Any], path: Path) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    from evalkit.runs import Projection, Rate
-
-    projection = Projection.model_validate(doc)
-    console = Console()
-    table = Table(title=f"Projection at {projection.volume_per_month:,} cases/month "
-                        f"(bootstrap {projection.bootstrap['resamples']}, seed {projection.bootstrap['seed']})")
-    table.add_column("")
-    names = list(projection.configs)
-    for name in names:
-        table.add_column(name)
-    blocks = [projection.configs[n] for n in names]
-
-    def month(b: Any, key: str) -> float | None:
-        return getattr(b.monthly_cost, key) if b.monthly_cost is not None else None
-
-    rows = [
-        ("threshold (source)", _policy),
-        ("automation, naive expectation", lambda b: _pct(b.naive_automation_rate)),
-        ("automation, projected", lambda b: _pct(b.automation_rate)),
-        ("escalated", lambda b: _pct(b.escalated_rate)),
-        ("errors among automated", lambda b: _pct(b.automated_error_rate)),
-        ("review hours / month", lambda b: _num(b.review_hours_per_month)),
-        ("effective sample size", lambda b: f"{b.effective_sample_size or 0:,.0f} of {b.n:,}"),
-        ("flagged segments", lambda b: ", ".join(b.flagged_segments) or "-"),
-        ("cost / case mean, p95, p99", _cost),
-        ("monthly tokens $, naive", lambda b: _usd(month(b, "naive"))),
-        ("monthly tokens $, p50 / p95", lambda b: f"{_usd(month(b, 'p50'))} / {_usd(month(b, 'p95'))}"),
-        ("tail / naive", lambda b: "unknown" if month(b, "tail_to_naive_ratio") is None
-         else f"{month(b, 'tail_to_naive_ratio'):.2f}x"),
-        ("net value / month", lambda b: _num(b.net_value_per_month, _usd)),
-        ("value-optimal vs risk-target threshold", lambda b: f"{_thr(b.value_optimal_threshold)} vs {_risk(b)}"),
-    ]
-    for label, fn in rows:
-        table.add_row(label, *(fn(b) for b in blocks))
-    console.print(table)
+    console = Console(highlight=False)
+    console.print(f"[bold]Projection at {projection['volume_per_month']:,} cases/month[/] "
+                  f"(bootstrap {projection['bootstrap']['resamples']}, seed {projection['bootstrap']['seed']})")
+    names = list(projection["configs"])
+    blocks = [projection["configs"][n] for n in names]
+    for title, columns in _TABLES:
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("config", no_wrap=True, min_width=max(map(len, names), default=6))
+        for label, _ in columns:
+            table.add_column(label, overflow="fold")
+        for name, block in zip(names, blocks):
+            table.add_row(name, *(fn(block) for _, fn in columns))
+        console.print(table)
     for name, block in zip(names, blocks):
-        for cap in block.context_caps:  # evalkit.project's what-if blocks
+        if block.get("threshold_mode") == "per_segment":
+            console.print(f"[bold]{name}[/] thresholds: {_policy(block)}")
+        if block.get("risk_target_segments"):
+            console.print(f"[bold]{name}[/] risk-target thresholds: {_risk(block)}")
+    for name, block in zip(names, blocks):
+        for cap in block["context_caps"]:
             console.print(f"[bold]{name}[/] cap {cap['label']}: saves {_usd(cap['saved_per_month'])}/month, "
-                          f"truncates {_pct(Rate.model_validate(cap['truncated_rate']))}, "
-                          f"good-rate lost {_pct(Rate.model_validate(cap['good_rate_lost']))}")
-    for warning in projection.warnings:
+                          f"truncates {_pct(cap['truncated_rate'])}, good-rate lost {_pct(cap['good_rate_lost'])}")
+    for warning in projection.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {warning}")
     console.print(f"wrote {path}")
 
@@ -119,6 +134,7 @@ def project_command(
     resamples: Annotated[int | None, typer.Option(
         "--resamples", min=50, help="Bootstrap resamples (default 1000).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (default: the suite's, else the run's).")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the projection (projection.json) on stdout.")] = False,
 ) -> None:
     """Project a run to production volume and mix: automation, review load, cost tail, net value."""
     with cli_errors():
@@ -134,7 +150,12 @@ def project_command(
                             cap_turns=cap_turns, cap_tokens=cap_tokens)
         result = project_run(run_dir, spec=spec, economics=economics_for_run(manifest), configs=config or None,
                              threshold=threshold, thresholds_file=thresholds)
-        _print(result.projection, result.path)
+        if json_:
+            from evalkit.cli._conventions import echo_json
+
+            echo_json(result.projection)
+        else:
+            _print(result.projection, result.path)
 
 
 def register(app: typer.Typer) -> None:

@@ -186,14 +186,43 @@ def immutable_error(final: Path) -> DataError:
                      f"(publish a new version, e.g. with --version {next_version(final.parent.name, final.parent.parent)})")
 
 
+def parent_ref(parent: str | None, *, name: str, store: Path | str | None = None) -> str | None:
+    """A ``--parent`` value as the ``NAME@VERSION`` it names, checked to exist.
+
+    Takes the same references as everywhere else (``NAME@VERSION``, ``NAME@latest``, a
+    version folder), plus a bare version of the dataset being published (``v1``).
+    """
+    if parent is None:
+        return None
+    ref = parent if ("@" in parent or Path(parent).is_dir()) else f"{name}@{parent}"
+    try:
+        return read_manifest(resolve_ref(ref, store)).ref
+    except NotFound as exc:
+        raise NotFound(f"parent {parent!r}: {exc}") from exc
+
+
+def identical_version(sha256: str, *, name: str, store: Path | str | None = None) -> Path | None:
+    """A published version of ``name`` whose cases have this content hash, if any."""
+    root = store_root(store)
+    for version in published_versions(name, root):
+        try:
+            if read_manifest(root / name / version).sha256 == sha256:
+                return root / name / version
+        except DataError:
+            continue
+    return None
+
+
 def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]], *, name: str, version: str, task: Task | str,
                   description: str = "", parent: str | None = None, generator: Mapping[str, Any] | None = None,
-                  store: Path | str | None = None) -> Path:
+                  store: Path | str | None = None, reuse_identical: bool = False) -> Path:
     """Publish ``cases`` as ``name@version`` and return the version folder.
 
     Cases are streamed to parquet (memory stays bounded for large generated sets).
     Any invalid or duplicate case aborts the publish with every problem listed, and
-    nothing is left in the store.
+    nothing is left in the store. With ``reuse_identical``, content byte-identical to a
+    published version of ``name`` is not published again: that version's folder is
+    returned and nothing is written.
     """
     check_label("name", name)
     check_label("version", version)
@@ -202,8 +231,7 @@ def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]], *, name: str, 
     final = root / name / version
     if final.exists():
         raise immutable_error(final)
-    if parent is not None and parent not in published_versions(name, root):
-        raise NotFound(f"parent version {name}@{parent} not found in {root}")
+    parent = parent_ref(parent, name=name, store=root)
 
     name_dir = root / name
     created_name_dir = not name_dir.exists()
@@ -221,12 +249,18 @@ def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]], *, name: str, 
                             problems=tally.problems)
         if count == 0:
             raise DataError(f"cannot publish {name}@{version}: no cases")
+        digest = sha256_file(parquet)
+        if reuse_identical and (same := identical_version(digest, name=name, store=root)) is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if created_name_dir:
+                name_dir.rmdir()
+            return same
         with open(parquet, "rb") as fh:
             os.fsync(fh.fileno())
         manifest = Manifest(
             schema_version=SCHEMA_VERSION, name=name, version=version, task=resolved.name, row_count=count,
             segment_counts=dict(sorted(tally.segments.items())), variant_counts=dict(sorted(tally.variants.items())),
-            sha256=sha256_file(parquet), parent=parent, created=datetime.now(UTC).replace(microsecond=0),
+            sha256=digest, parent=parent, created=datetime.now(UTC).replace(microsecond=0),
             description=description, generator=dict(generator) if generator is not None else None,
             evalkit_version=_evalkit_version(),
         )
@@ -256,7 +290,11 @@ def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]], *, name: str, 
 def generate_dataset(task: Task | str, *, n: int, seed: int, name: str | None = None, version: str | None = None,
                      description: str | None = None, parent: str | None = None,
                      store: Path | str | None = None) -> Path:
-    """Publish ``task.generate(n, seed)``; name defaults to the task name, version to the next free ``vN``."""
+    """Publish ``task.generate(n, seed)``; name defaults to the task name, version to the next free ``vN``.
+
+    Content identical to a published version of the same name is not published again:
+    that version's folder is returned (its version differs from the one asked for).
+    """
     if n <= 0:
         raise DataError(f"--n must be positive (got {n})")
     resolved = resolve_task(task)
@@ -266,4 +304,5 @@ def generate_dataset(task: Task | str, *, n: int, seed: int, name: str | None = 
         description = f"{n} synthetic {resolved.name} cases generated with seed {seed}."
     return write_dataset(resolved.generate(n, seed), name=name, version=version, task=resolved,
                          description=description, parent=parent,
-                         generator={"task": resolved.name, "n": n, "seed": seed}, store=store)
+                         generator={"task": resolved.name, "n": n, "seed": seed}, store=store,
+                         reuse_identical=True)

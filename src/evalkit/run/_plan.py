@@ -15,26 +15,45 @@ from evalkit.run._records import PlannedCall
 from evalkit.suite import ConfigSpec, PromptTemplate
 
 
+def allocate(sizes: dict[str, int], total: int) -> dict[str, int]:
+    """Split ``total`` across strata in proportion to ``sizes`` by largest remainder (Hamilton).
+
+    The counts sum to exactly ``min(total, sum(sizes))``; ties go to the larger stratum, then by
+    name. When ``total`` allows it every stratum gets at least one, taken from the stratum
+    furthest above its exact quota.
+    """
+    n = sum(sizes.values())
+    total = max(0, min(total, n))
+    if n == 0 or total == 0:
+        return {s: 0 for s in sizes}
+    quota = {s: size * total / n for s, size in sizes.items()}
+    alloc = {s: int(q) for s, q in quota.items()}
+    by_remainder = sorted(sizes, key=lambda s: (-(quota[s] - alloc[s]), -sizes[s], s))
+    for s in by_remainder[: total - sum(alloc.values())]:
+        alloc[s] += 1
+    if total >= len(sizes):
+        for s in sorted(s for s in sizes if alloc[s] == 0 and sizes[s] > 0):
+            donor = max((d for d in sizes if alloc[d] > 1), key=lambda d: (alloc[d] - quota[d], d))
+            alloc[donor] -= 1
+            alloc[s] += 1
+    return alloc
+
+
 def stratified_subset(cases: Sequence[Any], *, limit: int | None, fraction: float | None, seed: int) -> list[Any]:
-    """A seeded subset that keeps each segment's share (every segment keeps at least one case)."""
+    """A seeded subset of exactly ``limit`` cases (or ``round(fraction * N)``, at least one) that keeps
+    each segment's share, rounded by largest remainder; every segment keeps a case when there is room."""
     if limit is None and fraction is None:
         return list(cases)
     by_segment: dict[str, list[Any]] = defaultdict(list)
     for case in cases:
         by_segment[case.segment].append(case)
-    share = fraction if fraction is not None else min(1.0, limit / max(len(cases), 1))  # type: ignore[operator]
+    target = limit if limit is not None else max(1, round(len(cases) * fraction))  # type: ignore[operator]
+    counts = allocate({seg: len(group) for seg, group in by_segment.items()}, target)
     rng = random.Random(seed)
     chosen: set[str] = set()
     for segment in sorted(by_segment):
-        group = by_segment[segment]
-        k = max(1, round(len(group) * share))
-        chosen.update(c.case_id for c in rng.sample(group, min(k, len(group))))
-    picked = [c for c in cases if c.case_id in chosen]
-    if limit is not None and len(picked) > limit:
-        picked = sorted(picked, key=lambda c: random.Random(f"{seed}|{c.case_id}").random())[:limit]
-        keep = {c.case_id for c in picked}
-        picked = [c for c in cases if c.case_id in keep]
-    return picked
+        chosen.update(c.case_id for c in rng.sample(by_segment[segment], counts[segment]))
+    return [c for c in cases if c.case_id in chosen]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,7 +7,9 @@ from evalkit.score._compare import (
     TABLE_COLUMNS,
     Comparison,
     compare,
+    compare_run_pairs,
     compare_runs,
+    config_pairs,
     comparison_to_dict,
 )
 from evalkit.score._confidence import action_logprob_confidence, consistency_confidence
@@ -35,7 +37,9 @@ __all__ = [
     "action_logprob_confidence",
     "aggregate",
     "compare",
+    "compare_run_pairs",
     "compare_runs",
+    "config_pairs",
     "comparison_to_dict",
     "consistency_confidence",
     "holm",

@@ -242,6 +242,51 @@ def compare_runs(run_a: str | Path, run_b: str | Path | None = None, *, config_a
                    base_run=a.run_id, cand_run=b.run_id)
 
 
+def config_pairs(names_a: list[str], names_b: list[str], *, config_a: str | None = None,
+                 config_b: str | None = None) -> list[tuple[str, str]]:
+    """The (base, candidate) configuration pairs to compare between two runs.
+
+    Named configs pick one pair (one name alone means the same name on the other side, or
+    that run's only configuration); with
+    none named, every configuration the runs share is compared with itself, or the only
+    configuration of each run when each has exactly one.
+    """
+    if config_a is not None or config_b is not None:
+        def other(named: str, names: list[str]) -> str | None:  # same name, else a run's only config
+            return named if named in names or len(names) != 1 else names[0]
+
+        return [(config_a or other(config_b, names_a), config_b or other(config_a, names_b))]  # type: ignore[arg-type]
+    shared = sorted(set(names_a) & set(names_b))
+    if shared:
+        return [(name, name) for name in shared]
+    if len(names_a) == 1 and len(names_b) == 1:
+        return [(names_a[0], names_b[0])]
+    raise ConfigError(f"the runs share no configuration (base: {sorted(names_a)}, candidate: {sorted(names_b)}); "
+                      "pick a pair with --config-a X --config-b Y")
+
+
+def compare_run_pairs(run_a: str | Path, run_b: str | Path, *, config_a: str | None = None,
+                      config_b: str | None = None, outcome: str = "good",
+                      allow_dataset_mismatch: bool = False) -> list[Comparison]:
+    """Compare run B against run A for every configuration they share, pair by pair (see ``config_pairs``)."""
+    from evalkit.score._runs import read_manifest, read_scores, resolve_run_dir
+
+    dir_a, dir_b = resolve_run_dir(run_a), resolve_run_dir(run_b)
+    man_a, man_b = read_manifest(dir_a), read_manifest(dir_b)
+    scores_a = read_scores(dir_a, _KEEP)
+    scores_b = scores_a if dir_b == dir_a else read_scores(dir_b, _KEEP)
+
+    def names(df: pd.DataFrame) -> list[str]:
+        return sorted(str(c) for c in df["config"].dropna().unique()) if "config" in df.columns else []
+
+    pairs = config_pairs(names(scores_a), names(scores_b), config_a=config_a, config_b=config_b)
+    return [compare(scores_a, scores_b, outcome=outcome, base_config=a, cand_config=b,
+                    allow_dataset_mismatch=allow_dataset_mismatch,
+                    base_dataset=man_a.get("dataset"), cand_dataset=man_b.get("dataset"),
+                    base_run=str(man_a.get("run_id") or dir_a.name), cand_run=str(man_b.get("run_id") or dir_b.name))
+            for a, b in pairs]
+
+
 def _json_value(x: Any) -> Any:
     if x is None:
         return None
