@@ -37,8 +37,11 @@ def envvar_name(command_path: str, option: str) -> str:
 
 
 def _long_name(param: Any) -> str | None:
+    """The option's long name (``--max-cost`` -> ``max-cost``); its parameter name when it has only ``-o``."""
     longs = [o for o in param.opts if o.startswith("--")]
-    return longs[0][2:] if longs else None
+    if longs:
+        return longs[0][2:]
+    return param.name.rstrip("_") if param.name else None
 
 
 def apply_envvars(command: Any, path: str = "") -> None:

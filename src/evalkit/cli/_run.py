@@ -57,8 +57,22 @@ def run(
             max_cost_usd=max_cost, resume=resume, fresh=fresh, reports=reports, datasets=datasets,
             progress=not quiet, overrides=_parse_sets(set_ or []), baseline=baseline,
             batch=batch)
-        code = run_and_evaluate(request)
+        code = _interruptible(run_and_evaluate, request)
     raise typer.Exit(code)
+
+
+def _interruptible(fn, request) -> int:  # type: ignore[no-untyped-def]
+    """Run FN(REQUEST); on Ctrl-C print the exact command that resumes the run, and exit 130."""
+    from evalkit.run import RunInterrupted
+
+    try:
+        return fn(request)
+    except RunInterrupted as exc:
+        typer.echo(f"\ninterrupted: every finished call is saved in {exc.run_dir}\nresume with: {exc.command}",
+                   err=True)
+    except KeyboardInterrupt:
+        typer.echo("\ninterrupted", err=True)
+    raise typer.Exit(130)
 
 
 def suite_schema(

@@ -11,10 +11,11 @@ from evalkit.run._journal import read_journal
 from evalkit.run._prompts import render_case_prompt
 from evalkit.run._records import CallRecord, ExecutionOptions, PlannedCall
 from evalkit.run._retry import RetryPolicy
-from evalkit.run._runner import RunOutcome, RunRequest, bless_baseline, run_suite
+from evalkit.run._runner import RunInterrupted, RunOutcome, RunRequest, bless_baseline, run_suite
 from evalkit.run._store import list_runs, read_manifest
 from evalkit.run._table_schemas import FORMAT_VERSION, results_schema, scores_schema
 
-__all__ = ["FORMAT_VERSION", "CallRecord", "ExecutionOptions", "PlannedCall", "ResponseCache", "RetryPolicy", "RunOutcome",
+__all__ = ["FORMAT_VERSION", "CallRecord", "ExecutionOptions", "PlannedCall", "ResponseCache", "RetryPolicy",
+           "RunInterrupted", "RunOutcome",
            "RunRequest", "bless_baseline", "execute", "list_runs", "read_journal", "read_manifest",
            "render_case_prompt", "results_schema", "run_suite", "scores_schema"]

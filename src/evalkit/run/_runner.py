@@ -44,6 +44,31 @@ class RunRequest:
     """Send calls through the providers' batch APIs (as ``execution.mode: batch`` in the suite)."""
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: the folder is kept (status stopped) and ``command`` resumes it."""
+
+    def __init__(self, *, run_dir: Path, command: str) -> None:
+        super().__init__(f"interrupted; resume with: {command}")
+        self.run_dir = run_dir
+        self.command = command
+
+
+def resume_command(run_id: str, req: RunRequest) -> str:
+    """The exact command that continues this run (folders given on the command line included)."""
+    import shlex
+
+    parts = ["evalkit", "run", "--resume", run_id]
+    for flag, value, default in (("--reports", req.reports, reports_dir()), ("--datasets", req.datasets, datasets_dir())):
+        if value is not None and Path(value).resolve() != Path(default).resolve():
+            parts += [flag, str(value)]
+    return shlex.join(parts)
+
+
+def _journaled(run_dir: Path) -> bool:
+    """Whether any call of this run reached the journal (whatever its file layout)."""
+    return any(p.is_file() and p.stat().st_size > 0 for p in run_dir.glob("journal*"))
+
+
 @dataclass(kw_only=True)
 class RunOutcome:
     run_id: str
@@ -188,17 +213,23 @@ def run_suite(req: RunRequest) -> RunOutcome:
         else:
             records = asyncio.run(_execute(calls, providers, prices, options, run_dir, suite.seed))
     except RunFailed as exc:
+        if resumed_dir is None and not _journaled(run_dir):  # refused before any call: leave nothing behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise RunFailed(f"{exc}\nnothing was run and no run folder was kept") from None
         manifest.update(status="stopped", finished=utc_now(), message=str(exc))
         write_manifest(run_dir, manifest)
-        raise RunFailed(f"{exc}\nrun folder: {run_dir} (resume with: evalkit run --resume {run_id})") from None
+        raise RunFailed(f"{exc}\nrun folder: {run_dir} (resume with: {resume_command(run_id, req)})") from None
     except KeyboardInterrupt:
         manifest.update(status="stopped", finished=utc_now(), message="interrupted")
         write_manifest(run_dir, manifest)
-        raise
+        raise RunInterrupted(run_dir=run_dir, command=resume_command(run_id, req)) from None
     judge_records: list[Any] = []
-    if suite.scoring.judge is not None:
-        judge_records = _run_judge(suite, loaded, task, cases, records, options, run_dir)
-    outcome = _finish(run_dir, manifest, task, cases, records, prompts, configs, providers, judge_records)
+    try:
+        if suite.scoring.judge is not None:
+            judge_records = _run_judge(suite, loaded, task, cases, records, options, run_dir)
+        outcome = _finish(run_dir, manifest, task, cases, records, prompts, configs, providers, judge_records)
+    except KeyboardInterrupt:  # every call is journaled: resuming only redoes the judge and the scoring
+        raise RunInterrupted(run_dir=run_dir, command=resume_command(run_id, req)) from None
     outcome.resumed = resumed_dir is not None
     return outcome
 
