@@ -64,6 +64,18 @@ def resume_command(run_id: str, req: RunRequest) -> str:
     return shlex.join(parts)
 
 
+def portable_path(path: Path) -> str:
+    """A path as recorded in a run folder: relative to the working directory (the project root) when
+    inside it, so a run or a committed baseline never carries the machine's absolute paths."""
+    import os
+
+    absolute = Path(path).resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return os.path.relpath(absolute) if not Path(path).is_absolute() else str(path)
+
+
 def _journaled(run_dir: Path) -> bool:
     """Whether any call of this run reached the journal (whatever its file layout)."""
     return any(p.is_file() and p.stat().st_size > 0 for p in run_dir.glob("journal*"))
@@ -306,7 +318,7 @@ def _initial_manifest(run_id, loaded, dataset, cases, configs, providers, prices
     return {
         "schema": 1, "run_id": run_id, "created": utc_now(), "status": "running",
         "evalkit_version": version("evalkit"), "seed": loaded.suite.seed, "fingerprint": fingerprint,
-        "suite": {"name": loaded.suite.name, "path": str(loaded.path), "sha256": loaded.sha256,
+        "suite": {"name": loaded.suite.name, "path": portable_path(loaded.path), "sha256": loaded.sha256,
                   "spec": loaded.suite.model_dump(mode="json")},
         "dataset": {"ref": dataset.ref, "name": dataset.manifest.name, "version": dataset.manifest.version,
                     "sha256": dataset.manifest.sha256, "rows": dataset.manifest.row_count, "sampled_rows": len(cases)},
