@@ -42,7 +42,7 @@ install-dev: $(DEV)
 
 # The main job, offline: run the demo suite with the simulated provider and write reports/<run-id>/report.html.
 demo: $(INSTALL)
-	@echo "==> demo: running suites/upgrades-demo.yaml offline (simulated models: 6 configurations x 3000 cases)"
+	@echo "==> demo: running suites/upgrades-demo.yaml offline (simulated models; about a minute on an idle machine)"
 	@EVALKIT_HOME=$${EVALKIT_HOME:-.evalkit} $(BIN)/evalkit run suites/upgrades-demo.yaml --fresh $(DEMO_ARGS)
 	@echo "==> demo done. Reach the CLI with .venv/bin/evalkit, or: source .venv/bin/activate"
 
