@@ -99,3 +99,22 @@ def test_readme_tour_runs_as_written(tmp_path):
     runs = [p for p in (clone / "reports").iterdir() if (p / "manifest.json").is_file()]
     assert len(runs) >= 4 and all((p / "report.html").is_file() for p in runs)
     assert (clone / "datasets" / "mine" / "v2").is_dir() and not (clone / "datasets" / "mine" / "v3").exists()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_demo_announces_every_stage_and_installs_the_runtime_only(tmp_path):
+    """On a fresh clone `make demo` creates the venv, installs uv, installs evalkit without the dev
+    extras (byte-compiled), then runs the demo: each stage prints its own line, piped or not."""
+    r = subprocess.run(["make", "-n", "demo", f"VENV={tmp_path / 'venv'}"], cwd=REPO, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    stages = ["[1/3] creating", "[2/3] installing uv", "[3/3] installing evalkit", "==> demo: running"]
+    positions = [out.find(s) for s in stages]
+    assert all(p >= 0 for p in positions) and positions == sorted(positions), out
+    install = next(line for line in out.splitlines() if "pip install" in line and " -e ." in line)
+    assert "--compile-bytecode" in install and "[dev]" not in install
+    assert "netcal" not in out  # the test-only quirk stays in `make test`
+    r = subprocess.run(["make", "-n", "test", f"VENV={tmp_path / 'venv'}"], cwd=REPO, capture_output=True,
+                       text=True, timeout=60)
+    assert "'.[dev]'" in r.stdout and "netcal" in r.stdout
