@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,16 +70,6 @@ def test_environment_variables_set_options_and_the_command_line_wins(tmp_path):
         "generator"]["seed"] == 9
     r = evalkit("dataset", "generate", "upgrades", "--seed", "4", env={**env, "EVALKIT_N": "25"})
     assert r.returncode == 0 and "25 cases" in r.stdout
-    # A run: EVALKIT_LIMIT and EVALKIT_CONFIG (a list, split on whitespace) are the run's --limit/--config.
-    reports = tmp_path / "reports"
-    r = evalkit("run", str(REPO / "suites" / "upgrades-demo.yaml"), "--quiet",
-                env={**env, "EVALKIT_DATASETS": str(REPO / "datasets"), "EVALKIT_REPORTS": str(reports),
-                     "EVALKIT_LIMIT": "37", "EVALKIT_CONFIG": "rules large-v1"})
-    assert r.returncode in (0, 1), r.stderr
-    (run_dir,) = [p for p in reports.iterdir() if (p / "manifest.json").is_file()]
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["dataset"]["sampled_rows"] == 37
-    assert sorted(c["name"] for c in manifest["configs"]) == ["large-v1", "rules"]
 
 
 @pytest.fixture(scope="module")
@@ -86,11 +77,19 @@ def small_run(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     tmp = tmp_path_factory.mktemp("conv")
     env = {"EVALKIT_HOME": str(tmp / "home"), "EVALKIT_REPORTS": str(tmp / "reports"),
            "EVALKIT_DATASETS": str(REPO / "datasets")}
-    r = evalkit("run", str(REPO / "suites" / "upgrades-demo.yaml"), "-c", "rules", "-c", "large-v1",
-                "-c", "large-playbook", "--limit", "160", "--quiet", env=env)
+    # EVALKIT_LIMIT and EVALKIT_CONFIG (a list, split on whitespace) are the run's --limit and --config.
+    r = evalkit("run", str(REPO / "suites" / "upgrades-demo.yaml"), "--quiet",
+                env={**env, "EVALKIT_LIMIT": "160", "EVALKIT_CONFIG": "rules large-v1 large-playbook"})
     assert r.returncode in (0, 1), r.stderr
     (run_dir,) = [p for p in (tmp / "reports").iterdir() if (p / "manifest.json").is_file()]
     return run_dir, env
+
+
+def test_run_options_from_the_environment(small_run):
+    run_dir, _ = small_run
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["dataset"]["sampled_rows"] == 160  # exactly --limit, stratified
+    assert sorted(c["name"] for c in manifest["configs"]) == ["large-playbook", "large-v1", "rules"]
 
 
 @pytest.mark.parametrize("args, key", [
@@ -132,21 +131,19 @@ def test_tables_fit_80_columns_and_no_color_means_no_escape_codes(small_run):
 
 def test_compare_two_runs_covers_every_shared_configuration(small_run, tmp_path):
     run_dir, env = small_run
-    r = evalkit("run", str(REPO / "suites" / "upgrades-demo.yaml"), "-c", "large-v1", "-c", "large-playbook",
-                "-c", "small-v1", "--limit", "160", "--quiet", "--fresh", env=env)
-    assert r.returncode in (0, 1), r.stderr
-    other = max((p for p in run_dir.parent.iterdir() if p != run_dir and (p / "manifest.json").is_file()),
-                key=lambda p: p.name)
+    other = tmp_path / "other"  # the same run under another name: every configuration is shared
+    shutil.copytree(run_dir, other)
     r = evalkit("compare", str(run_dir), str(other), "--json", env=env)
     assert r.returncode == 0, r.stderr
     pairs = json.loads(r.stdout)["pairs"]
-    assert [(p["base"]["config"], p["cand"]["config"]) for p in pairs] == [("large-playbook", "large-playbook"),
-                                                                         ("large-v1", "large-v1")]
-    r = evalkit("compare", str(run_dir), str(other), "--config-a", "rules", "--config-b", "small-v1", "--json",
+    assert [(p["base"]["config"], p["cand"]["config"]) for p in pairs] == [
+        ("large-playbook", "large-playbook"), ("large-v1", "large-v1"), ("rules", "rules")]
+    assert all(p["n_paired"] == 160 and p["outcomes"]["good"]["overall"]["diff"] == 0 for p in pairs)
+    r = evalkit("compare", str(run_dir), str(other), "--config-a", "rules", "--config-b", "large-v1", "--json",
                 env=env)
-    assert r.returncode == 0 and json.loads(r.stdout)["base"]["config"] == "rules"
+    assert r.returncode == 0 and json.loads(r.stdout)["cand"]["config"] == "large-v1"
     r = evalkit("compare", str(run_dir), str(other), env=env)
-    assert r.returncode == 0 and "pair 2 of 2" in r.stdout and "all pairs" in r.stdout
+    assert r.returncode == 0 and "pair 3 of 3" in r.stdout and "all pairs" in r.stdout
 
 
 def test_gate_on_a_suite_without_gates_exits_2(small_run, tmp_path):
