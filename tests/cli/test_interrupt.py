@@ -48,8 +48,8 @@ def env(home: Path) -> dict[str, str]:
 
 def test_ctrl_c_prints_the_exact_resume_command_and_it_finishes_the_run(tmp_path):
     home, reports = tmp_path / "home", tmp_path / "elsewhere" / "reports"  # not ./reports: must be in the hint
-    with LoopbackServer(latency_s=0.05) as server:
-        suite = write_suite(tmp_path, server.openai_base_url, limit=80)
+    with LoopbackServer(latency_s=0.1) as server:  # 200 calls, 2 at a time: ~10 s, so Ctrl-C lands mid-run
+        suite = write_suite(tmp_path, server.openai_base_url, limit=200)
         child = subprocess.Popen([sys.executable, "-m", "evalkit.cli.main", "run", str(suite), "--quiet",
                                   "--reports", str(reports)], cwd=tmp_path, env=env(home),
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -63,6 +63,8 @@ def test_ctrl_c_prints_the_exact_resume_command_and_it_finishes_the_run(tmp_path
         child.send_signal(signal.SIGINT)  # what Ctrl-C sends
         _, err = child.communicate(timeout=120)
         assert child.returncode == 130, err
+        finished = json.loads(next(reports.glob("*/manifest.json")).read_text())
+        assert finished["status"] == "stopped"
         assert "Traceback" not in err
         (run_dir,) = [p for p in reports.iterdir() if p.is_dir()]
         hint = [line for line in err.splitlines() if line.startswith("resume with: ")]
