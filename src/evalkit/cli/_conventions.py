@@ -24,6 +24,8 @@ RENAMED: dict[tuple[str, str], str] = {
     ("dataset generate", "version"): "DATASET_VERSION",
     ("dataset diff", "limit"): "DIFF_LIMIT",     # ids shown, not cases run
     ("cache prune", "all"): "PRUNE_ALL",          # destructive: never picked up by accident
+    ("runs rm", "force"): "RM_FORCE",
+    ("runs", "suite"): "RUNS_SUITE",             # a suite name filter, not `gate --suite FILE`
 }
 
 
