@@ -115,11 +115,12 @@ def _check_prices(provider, config, run_dir, results, direct_results):
     assert config["batch_price"]["input"] == pytest.approx(bp.input)
     # ...and every call's cost is what litellm's own batch cost function says for the same usage.
     records = {}
-    with open(run_dir / "journal.jsonl") as fh:
-        for line in fh:
-            rec = json.loads(line)
-            if rec["config"] == provider:
-                records[rec["case_id"]] = rec
+    from evalkit.run._journal import journal_lines  # a complete run's journal is sealed (compressed)
+
+    for line in journal_lines(run_dir / "journal.jsonl"):
+        rec = json.loads(line)
+        if rec["config"] == provider:
+            records[rec["case_id"]] = rec
     assert len(records) == N
     sample = list(records.values())[:: max(1, len(records) // 50)]
     for rec in sample:

@@ -18,7 +18,7 @@ CONTRACT_COLUMNS = {
 
 def test_run_folder_holds_manifest_tables_and_report(demo_run):
     d = demo_run.run_dir
-    for name in ("manifest.json", "journal.jsonl", "results.parquet", "scores.parquet", "summary.json",
+    for name in ("manifest.json", "journal.jsonl.gz", "results.parquet", "scores.parquet", "summary.json",
                  "thresholds.json", "projection.json", "judge.json", "report.html", "suite.yaml"):
         assert (d / name).exists(), name
     m = json.loads((d / "manifest.json").read_text())

@@ -130,6 +130,9 @@ def _copy_inputs(run_dir: Path, loaded: Any, templates: dict[str, Any]) -> None:
         if config.get("name") in templates:
             _io.write_text(prompts / f"{config['name']}.j2", templates[config["name"]].source)
             config["prompt"] = f"prompts/{config['name']}.j2"
+        elif config.get("prompt") and loaded.prompt_path(config["prompt"]).is_file():  # not run: resumable still
+            _io.write_text(prompts / f"{config['name']}.j2", loaded.prompt_path(config["prompt"]).read_text())
+            config["prompt"] = f"prompts/{config['name']}.j2"
     import yaml
 
     _io.write_text(run_dir / "suite.yaml", yaml.safe_dump(raw, sort_keys=False))
@@ -365,6 +368,9 @@ def _finish(run_dir, manifest, task, cases, records, prompts, configs, providers
         "spent_usd": _known_sum(results["cost_usd"]), "nominal_usd": _known_sum(results["nominal_cost_usd"]),
     })
     write_manifest(run_dir, manifest)
+    from evalkit.run._journal import JOURNAL_NAME, seal_journal
+
+    seal_journal(run_dir / JOURNAL_NAME)  # complete: the journal is a record now, compressed (raw outputs: results)
     return RunOutcome(run_id=run_id, run_dir=run_dir, manifest=manifest, scores=scores, summary=summary,
                       aggregates=aggregates)
 

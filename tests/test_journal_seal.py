@@ -1,0 +1,58 @@
+"""A complete run's journal is sealed: compressed in place, crash-safe at every step, still
+read by resume."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from evalkit.run import read_journal
+from evalkit.run._journal import JOURNAL_NAME, journal_lines, seal_journal
+
+
+def line(config: str, case: str, text: str = "ok") -> str:
+    return json.dumps({"config": config, "case_id": case, "sample_index": 0, "cache_key": "sha256:x",
+                       "status": "ok", "attempts": 1, "billed_usage": [], "cost_usd": 0.0,
+                       "response": {"text": text, "usage": None, "model_version": "m", "finish_reason": "stop",
+                                    "latency_s": 0.0}}, sort_keys=True)
+
+
+def test_seal_keeps_every_whole_line_drops_a_torn_tail_and_removes_the_plain_file(tmp_path):
+    plain = tmp_path / JOURNAL_NAME
+    plain.write_text(line("a", "c1") + "\n" + line("a", "c2") * 20 + "\n" + '{"config": "a", "case_')
+    before = read_journal(plain)
+    sealed = seal_journal(plain)
+    assert sealed == tmp_path / "journal.jsonl.gz" and not plain.exists()
+    assert read_journal(plain) == before and len(before) == 1  # the torn line was never a record
+    assert gzip.decompress(sealed.read_bytes()).decode().count("\n") == 2
+
+
+def test_a_crash_between_rename_and_unlink_loses_nothing_and_resealing_merges(tmp_path):
+    plain = tmp_path / JOURNAL_NAME
+    plain.write_text(line("a", "c1") + "\n")
+    seal_journal(plain)
+    plain.write_text(line("a", "c1", "again") + "\n" + line("a", "c2") + "\n")  # resumed later, or a crash
+    both = read_journal(plain)
+    assert set(both) == {("a", "c1", 0), ("a", "c2", 0)} and both[("a", "c1", 0)].response.text == "again"
+    seal_journal(plain)
+    assert not plain.exists() and read_journal(plain) == both
+    assert len(list(journal_lines(plain))) == 3
+    assert seal_journal(plain) == tmp_path / "journal.jsonl.gz"  # idempotent
+
+
+def test_a_complete_run_has_a_sealed_journal_and_resumes_from_it(tmp_path, monkeypatch):
+    from evalkit.run import RunRequest, run_suite
+
+    repo = Path(__file__).resolve().parents[1]
+    req = RunRequest(suite_path=repo / "suites" / "upgrades-demo.yaml", configs=("rules", "large-v1"), limit=40,
+                     reports=tmp_path / "reports", datasets=repo / "datasets", progress=False)
+    first = run_suite(req)
+    files = {p.name for p in first.run_dir.iterdir()}
+    assert "journal.jsonl.gz" in files and "journal.jsonl" not in files
+    assert len(read_journal(first.run_dir / JOURNAL_NAME)) >= 80
+    again = run_suite(RunRequest(resume=first.run_id, reports=tmp_path / "reports", datasets=repo / "datasets",
+                                 progress=False))
+    assert again.run_dir == first.run_dir and again.manifest["status"] == "complete"
+    assert again.scores.sort_values(["config", "case_id"])["good"].tolist() == \
+        first.scores.sort_values(["config", "case_id"])["good"].tolist()
