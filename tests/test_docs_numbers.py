@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 def quoted_after(doc: str, marker: str) -> str:
     """The first fenced block after ``marker``, whitespace-normalised."""
     tail = doc[doc.index(marker):]
-    block = re.search(r"```[a-z]*\n(.*?)```", tail, re.S)
+    block = re.search(r"```[a-z]*\n(.*?)```", tail, re.DOTALL)
     assert block, f"no quoted block after {marker!r}"
     return " ".join(block.group(1).split())
 
@@ -33,7 +33,7 @@ def run_ci_variant(tmp_path: Path, prompt: str) -> tuple[int, Path]:
     env.pop("EVALKIT_REPORTS", None)
     r = subprocess.run([sys.executable, "-m", "evalkit.cli.main", "run", "suites/upgrades-ci.yaml", "--replay",
                         "--baseline", "suites/baselines/upgrades-ci", "--set", f"configs.candidate.prompt={prompt}",
-                        "--quiet", "--reports", str(reports)], cwd=REPO, env=env, capture_output=True, text=True,
+                        "--quiet", "--reports", str(reports)], cwd=REPO, env=env, capture_output=True, check=False, text=True,
                        timeout=600)
     (run_dir,) = [p for p in reports.iterdir() if (p / "manifest.json").is_file()]
     return r.returncode, run_dir

@@ -22,7 +22,7 @@ COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-
 def evalkit(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess:
     full = {**os.environ, "COLUMNS": "80", **(env or {})}
     return subprocess.run([sys.executable, "-m", "evalkit.cli.main", *args], cwd=cwd, env=full,
-                          capture_output=True, text=True, timeout=300, **kw)
+                          capture_output=True, check=False, text=True, timeout=300, **kw)
 
 
 def test_version_matches_the_package():
@@ -108,7 +108,7 @@ def test_json_outputs_are_json_on_stdout(small_run, args, key):
         assert isinstance(doc, list) and any(d["ref"] == "upgrades@v1" and d["manifest"]["row_count"] == 3000
                                              for d in doc)
     else:
-        assert key in doc and doc[key]
+        assert doc.get(key)
     if args[0] == "gate":
         assert doc["passed"] is True and {x["config"] for x in doc["results"]} >= {"large-playbook"}
 

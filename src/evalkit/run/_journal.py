@@ -17,7 +17,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, fields
@@ -82,43 +81,23 @@ def journal_lines(path: Path) -> Iterator[str]:
 def seal_journal(path: Path) -> Path | None:
     """Compress a finished run's journal in place; returns the sealed file (None: no journal).
 
-    Crash-safe at every step: the compressed copy is complete and durable before the plain
-    file goes, and readers accept both at once.
+    Crash-safe at every step: the compressed copy is written atomically (evalkit._io: temp file,
+    fsync, rename) before the plain file goes, and readers accept both at once.
     """
+    from evalkit import _io
+
     path = Path(path)
     sealed = sealed_path(path)
     if not path.exists():
         return sealed if sealed.exists() else None
-    tmp = path.with_name(f".{sealed.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as raw:
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as gz:
-                if sealed.exists():  # sealed before, resumed since: keep the old lines first
-                    with gzip.open(sealed, "rb") as old:
-                        shutil.copyfileobj(old, gz)
-                with open(path, "rb") as plain:
-                    data = plain.read()
-                if data and not data.endswith(b"\n"):
-                    data = data[: data.rfind(b"\n") + 1]  # a torn last line is not a record
-                gz.write(data)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, sealed)
-        _fsync_dir(path.parent)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        data = data[: data.rfind(b"\n") + 1]  # a torn last line is not a record
+    if sealed.exists():  # sealed before, resumed since: keep the old lines first
+        data = gzip.decompress(sealed.read_bytes()) + data
+    _io.write_bytes(sealed, gzip.compress(data, compresslevel=6, mtime=0))
     path.unlink()
-    _fsync_dir(path.parent)
     return sealed
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class JournalWriter:

@@ -9,8 +9,8 @@ from evalkit.score._compare import (
     compare,
     compare_run_pairs,
     compare_runs,
-    config_pairs,
     comparison_to_dict,
+    config_pairs,
 )
 from evalkit.score._confidence import action_logprob_confidence, consistency_confidence
 from evalkit.score._judge import (
@@ -39,8 +39,8 @@ __all__ = [
     "compare",
     "compare_run_pairs",
     "compare_runs",
-    "config_pairs",
     "comparison_to_dict",
+    "config_pairs",
     "consistency_confidence",
     "holm",
     "judge_agreement",

@@ -5,54 +5,26 @@ no run folder behind."""
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from test_engine_cli import env, write_suite  # the engine tests' loopback suite (tests/pipeline)
 
 from evalkit.testing import LoopbackServer
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def write_suite(tmp: Path, base_url: str, *, limit: int) -> Path:
-    (tmp / "prompts").mkdir(exist_ok=True)
-    shutil.copy(REPO / "suites" / "prompts" / "upgrade-v1.j2", tmp / "prompts" / "upgrade-v1.j2")
-    suite = tmp / "suite.yaml"
-    suite.write_text(f"""
-name: interrupt-test
-dataset: upgrades@v1
-seed: 3
-sample: {{limit: {limit}, seed: 1}}
-execution: {{concurrency: 2, max_attempts: 2, timeout_s: 20}}
-configs:
-  - name: served
-    provider: openai
-    model: large
-    prompt: prompts/upgrade-v1.j2
-    params: {{temperature: 0}}
-    price: {{input: 2.5, output: 10.0}}
-    options: {{base_url: "{base_url}", api_key_env: EVALKIT_TEST_KEY}}
-""")
-    return suite
-
-
-def env(home: Path) -> dict[str, str]:
-    return {**os.environ, "EVALKIT_HOME": str(home), "EVALKIT_DATASETS": str(REPO / "datasets"),
-            "EVALKIT_TEST_KEY": "sk-test-not-a-key"}
 
 
 def test_ctrl_c_prints_the_exact_resume_command_and_it_finishes_the_run(tmp_path):
     home, reports = tmp_path / "home", tmp_path / "elsewhere" / "reports"  # not ./reports: must be in the hint
     with LoopbackServer(latency_s=0.1) as server:  # 200 calls, 2 at a time: ~10 s, so Ctrl-C lands mid-run
-        suite = write_suite(tmp_path, server.openai_base_url, limit=200)
+        suite = write_suite(tmp_path, server.openai_base_url, limit=200, concurrency=2)
         child = subprocess.Popen([sys.executable, "-m", "evalkit.cli.main", "run", str(suite), "--quiet",
                                   "--reports", str(reports)], cwd=tmp_path, env=env(home),
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 # as a terminal would: a background shell starts us with SIGINT ignored
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             journals = [p for p in reports.glob("*/journal*") if p.stat().st_size > 0] if reports.exists() else []
@@ -77,7 +49,7 @@ def test_ctrl_c_prints_the_exact_resume_command_and_it_finishes_the_run(tmp_path
         args = shlex.split(command)
         assert args[0] == "evalkit"
         done = subprocess.run([sys.executable, "-m", "evalkit.cli.main", *args[1:], "--quiet"], cwd=tmp_path,
-                              env=env(home), capture_output=True, text=True, timeout=300)
+                              env=env(home), capture_output=True, check=False, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "complete"
     assert [p.name for p in reports.iterdir() if p.is_dir()] == [run_dir.name]
@@ -90,7 +62,7 @@ def test_refused_runs_leave_no_run_folder(tmp_path):
         for extra, why in ((["--max-cost", "0.000001"], "exceeds max_cost_usd"), (["--replay"], "--replay")):
             r = subprocess.run([sys.executable, "-m", "evalkit.cli.main", "run", str(suite), "--quiet",
                                 "--reports", str(reports), *extra], cwd=tmp_path, env=env(home),
-                               capture_output=True, text=True, timeout=300)
+                               capture_output=True, check=False, text=True, timeout=300)
             assert r.returncode == 3, r.stderr
             assert why in r.stderr and "resume with" not in r.stderr and "no run folder was kept" in r.stderr
             assert not reports.exists() or not [p for p in reports.iterdir() if p.is_dir()]
