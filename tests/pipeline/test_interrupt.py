@@ -20,11 +20,13 @@ def test_ctrl_c_prints_the_exact_resume_command_and_it_finishes_the_run(tmp_path
     home, reports = tmp_path / "home", tmp_path / "elsewhere" / "reports"  # not ./reports: must be in the hint
     with LoopbackServer(latency_s=0.1) as server:  # 200 calls, 2 at a time: ~10 s, so Ctrl-C lands mid-run
         suite = write_suite(tmp_path, server.openai_base_url, limit=200, concurrency=2)
-        child = subprocess.Popen([sys.executable, "-m", "evalkit.cli.main", "run", str(suite), "--quiet",
+        # As a terminal would: Ctrl-C raises KeyboardInterrupt even when a background shell started us
+        # with SIGINT ignored (which the child would inherit).
+        child_code = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                      "sys.argv = ['evalkit', *sys.argv[1:]]; runpy.run_module('evalkit.cli.main', run_name='__main__')")
+        child = subprocess.Popen([sys.executable, "-c", child_code, "run", str(suite), "--quiet",
                                   "--reports", str(reports)], cwd=tmp_path, env=env(home),
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 # as a terminal would: a background shell starts us with SIGINT ignored
-                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             journals = [p for p in reports.glob("*/journal*") if p.stat().st_size > 0] if reports.exists() else []
