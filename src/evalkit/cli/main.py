@@ -14,7 +14,18 @@ from typing import Annotated
 
 import typer
 
-from evalkit.cli import _cache, _calibrate, _compare, _conventions, _dataset, _gate, _project, _report, _run, _runs
+from evalkit.cli import (
+    _cache,
+    _calibrate,
+    _compare,
+    _conventions,
+    _dataset,
+    _gate,
+    _project,
+    _report,
+    _run,
+    _runs,
+)
 from evalkit.cli._guard import redacted_streams, report_error
 
 app = typer.Typer(

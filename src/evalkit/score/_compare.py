@@ -269,21 +269,22 @@ def compare_run_pairs(run_a: str | Path, run_b: str | Path, *, config_a: str | N
                       config_b: str | None = None, outcome: str = "good",
                       allow_dataset_mismatch: bool = False) -> list[Comparison]:
     """Compare run B against run A for every configuration they share, pair by pair (see ``config_pairs``)."""
-    from evalkit.score._runs import read_manifest, read_scores, resolve_run_dir
+    from evalkit.runs import open_run
 
-    dir_a, dir_b = resolve_run_dir(run_a), resolve_run_dir(run_b)
-    man_a, man_b = read_manifest(dir_a), read_manifest(dir_b)
-    scores_a = read_scores(dir_a, _KEEP)
-    scores_b = scores_a if dir_b == dir_a else read_scores(dir_b, _KEEP)
+    ra, rb = open_run(run_a), open_run(run_b)
+    scores_a = ra.read_scores(_KEEP)
+    scores_b = scores_a if rb.path == ra.path else rb.read_scores(_KEEP)
 
     def names(df: pd.DataFrame) -> list[str]:
         return sorted(str(c) for c in df["config"].dropna().unique()) if "config" in df.columns else []
 
+    def dataset(run: Any) -> dict[str, Any] | None:
+        return run.manifest.dataset.model_dump(exclude_none=True) if run.manifest else None
+
     pairs = config_pairs(names(scores_a), names(scores_b), config_a=config_a, config_b=config_b)
     return [compare(scores_a, scores_b, outcome=outcome, base_config=a, cand_config=b,
-                    allow_dataset_mismatch=allow_dataset_mismatch,
-                    base_dataset=man_a.get("dataset"), cand_dataset=man_b.get("dataset"),
-                    base_run=str(man_a.get("run_id") or dir_a.name), cand_run=str(man_b.get("run_id") or dir_b.name))
+                    allow_dataset_mismatch=allow_dataset_mismatch, base_dataset=dataset(ra),
+                    cand_dataset=dataset(rb), base_run=ra.run_id, cand_run=rb.run_id)
             for a, b in pairs]
 
 
