@@ -54,6 +54,8 @@ def expected_keys(manifest: Mapping[str, Any]) -> tuple[str, ...]:
     from evalkit.errors import EvalkitError
     from evalkit.tasks import DEFAULT_TASK, get_task
 
+    if hasattr(manifest, "model_dump"):  # a typed evalkit.runs.Manifest
+        manifest = manifest.model_dump(mode="json")
     suite = manifest.get("suite")
     spec = suite.get("spec") if isinstance(suite, Mapping) else None
     name = spec.get("task") if isinstance(spec, Mapping) else None
