@@ -10,19 +10,34 @@ run-folder files through ``evalkit.runs``; none of them calls a later one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK, NotFound
 from evalkit.run import RunOutcome, RunRequest, run_suite
 
 
-def run_and_evaluate(request: RunRequest) -> int:
-    """Run the suite, then every later stage; 0, or 1 when a gate failed."""
+def run_and_evaluate(request: RunRequest, *, sequential: Any = None, gates: bool = True) -> int:
+    """Run, then calibrate/project/gate/report; the exit code. A baseline folder's answer
+    bundle (run/_answers) serves unchanged configurations; ``sequential``
+    (SequentialOptions) stops as soon as the gates' verdict is known."""
+    from dataclasses import replace
+
+    from evalkit.run import bundle_of
+
+    if request.answers is None and request.baseline and Path(request.baseline).is_dir():
+        request = replace(request, answers=bundle_of(request.baseline))
     check_baseline(request)  # before any call is paid for
+    if sequential is not None:
+        from evalkit.sequential import run_sequential
+
+        return run_sequential(request, sequential)
     outcome = run_suite(request)
     if request.progress:
         print_summary(outcome)
-    return EXIT_GATE_FAILED if post_run(outcome, baseline=request.baseline, verbose=request.progress) else EXIT_OK
+    failed = post_run(outcome, baseline=request.baseline, verbose=request.progress, gates=gates)
+    return EXIT_GATE_FAILED if failed else EXIT_OK
 
 
 def check_baseline(request: RunRequest) -> None:
@@ -64,12 +79,18 @@ def resolve_baseline(ref: str | None, run_dir: Path) -> Path | None:
     return None if ref is None else resolve(ref, run_dir)
 
 
-def post_run(outcome: RunOutcome, *, baseline: str | None, verbose: bool) -> bool:
-    """Calibrate, project and gate as the suite asks, then write the report. True when a gate failed."""
-    return evaluate_run(outcome.run_dir, baseline=baseline, verbose=verbose)
+def post_run(outcome: RunOutcome, *, baseline: str | None, verbose: bool,
+             adjust_gates: Callable[[Any], Any] | None = None, gates: bool = True) -> bool:
+    """Calibrate, project and gate as the suite asks, then write the report. True when a gate failed.
+
+    ``adjust_gates`` may replace the gate report before it is written (a sequential run
+    puts its anytime-valid verdicts there); ``gates=False`` skips the gates (a shard)."""
+    return evaluate_run(outcome.run_dir, baseline=baseline, verbose=verbose, adjust_gates=adjust_gates,
+                        gates=gates)
 
 
-def evaluate_run(run_dir: Path, *, baseline: str | None = None, verbose: bool = False) -> bool:
+def evaluate_run(run_dir: Path, *, baseline: str | None = None, verbose: bool = False,
+                 adjust_gates: Callable[[Any], Any] | None = None, gates: bool = True) -> bool:
     """The stages after scoring, on a stored run folder. True when a gate failed."""
     from rich.console import Console
 
@@ -89,17 +110,16 @@ def evaluate_run(run_dir: Path, *, baseline: str | None = None, verbose: bool = 
 
         project_run(run_dir, spec=suite.projection, economics=suite.economics)
     failed = False
-    if suite.gates:
-        from evalkit.gate import evaluate_gates, write_gate_outputs
+    if suite.gates and gates:
+        from evalkit.gate import announce, evaluate_gates, write_gate_outputs
 
         report = evaluate_gates(run_dir, suite.gates, baseline_dir=baseline_dir)
-        paths = write_gate_outputs(report, run_dir)
+        if adjust_gates is not None:
+            report = adjust_gates(report)
+        write_gate_outputs(report, run_dir)
         failed = not report.passed
-        marks = {"pass": "[green]PASS[/green]", "fail": "[red]FAIL[/red]", "skip": "[yellow]SKIP[/yellow]"}
-        for result in report.results:
-            mark = marks.get(result.status, result.status)
-            console.print(f"{mark} {result.config}: {result.name}: {result.message}")
-        console.print(f"gates: {'FAILED' if failed else 'passed'} (JUnit: {paths['junit.xml']}, summary: {paths['summary.md']})")
+        manifest = RunFolder(path=run_dir).manifest
+        announce(report, verbose=verbose, suite_path=manifest.suite.path if manifest else None)
     from evalkit._console import print_stage_summary
     from evalkit.report import build_report
 

@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
         from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK
 
         with cli_errors():
-            from evalkit.gate import evaluate_gates, summary_markdown, write_gate_outputs
+            from evalkit.gate import announce, evaluate_gates, summary_markdown, write_gate_outputs
             from evalkit.runs import open_run
 
             run_dir = open_run(run).path
@@ -91,4 +91,5 @@ def register(app: typer.Typer) -> None:
                 echo_json(report.to_dict())
             else:
                 typer.echo(summary_markdown(report))
+            announce(report, verbose=False, suite_path=str(suite) if suite else None)
         sys.exit(EXIT_OK if report.passed else EXIT_GATE_FAILED)

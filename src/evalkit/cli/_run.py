@@ -39,9 +39,18 @@ def run(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a suite value: configs.NAME.prompt=FILE.")] = None,
     reports: Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")] = None,
     datasets: Annotated[Path | None, typer.Option(help="Dataset store (default ./datasets).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display (verdicts still go to stderr).")] = False,
     batch: Annotated[bool, typer.Option("--batch", help="Send calls through the providers' batch APIs at batch "
                                                         "prices (OpenAI, Anthropic); as execution.mode: batch.")] = False,
+    shard: Annotated[str | None, typer.Option(help="Run only part I of N of the cases (segment-stratified), e.g. 2/3; "
+                                                   "join the parts with `evalkit merge`.")] = None,
+    sequential: Annotated[bool, typer.Option(help="Send cases in a seeded stratified order and stop as soon as the "
+                                                  "gates' verdict is settled (anytime-valid).")] = False,
+    look_every: Annotated[int | None, typer.Option(help="--sequential: cases per look (default 2.5% of the cases).")] = None,
+    pass_margin: Annotated[float | None, typer.Option(help="--sequential: settle a drop gate as passed once every "
+                                                           "segment's drop is shown below max_drop + this.")] = None,
+    gates: Annotated[bool, typer.Option("--gates/--no-gates", help="Evaluate the suite's gates (--no-gates: e.g. a "
+                                                                  "shard whose merge gates all cases).")] = True,
 ) -> None:
     """Run a suite: replay the dataset through each configuration, score, and write reports/<run-id>/.
 
@@ -50,14 +59,42 @@ def run(
     with cli_errors():
         from evalkit.pipeline import run_and_evaluate
         from evalkit.run import RunRequest
+        from evalkit.run import parse_shard
+        from evalkit.sequential import SequentialOptions
 
         request = RunRequest(
             suite_path=suite, configs=tuple(config) if config else None, limit=limit, fraction=sample,
             sample_seed=seed, cache_mode="replay" if replay else "off" if no_cache else "read-write",
             max_cost_usd=max_cost, resume=resume, fresh=fresh, reports=reports, datasets=datasets,
             progress=not quiet, overrides=_parse_sets(set_ or []), baseline=baseline,
-            batch=batch)
-        code = _interruptible(run_and_evaluate, request)
+            batch=batch, shard=parse_shard(shard) if shard else None)
+        options = SequentialOptions(batch=look_every, pass_margin=pass_margin) if sequential else None
+        code = _interruptible(lambda r: run_and_evaluate(r, sequential=options, gates=gates), request)
+    raise typer.Exit(code)
+
+
+def merge(
+    runs: Annotated[list[str], typer.Argument(help="The shard runs (ids, folders), e.g. the 1/3, 2/3 and 3/3 runs.")],
+    baseline: Annotated[str | None, typer.Option(help="Baseline run for gates and the report: RUN id or a path.")] = None,
+    reports: Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")] = None,
+    allow_partial: Annotated[bool, typer.Option(help="Merge even when some shards are missing.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only verdicts (on stderr).")] = False,
+) -> None:
+    """Join shard runs into one run folder, then score, gate and report it as if run at once.
+
+    Exit codes: 0 all gates pass, 1 a gate failed, 2 bad usage (shards that do not belong together).
+    """
+    with cli_errors():
+        from evalkit.runs import open_run
+        from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK
+        from evalkit.run import merge_runs
+        from evalkit.pipeline import post_run, print_summary
+
+        outcome = merge_runs([open_run(r, reports=reports).path for r in runs], reports=reports,
+                             allow_partial=allow_partial)
+        if not quiet:
+            print_summary(outcome)
+        code = EXIT_GATE_FAILED if post_run(outcome, baseline=baseline, verbose=not quiet) else EXIT_OK
     raise typer.Exit(code)
 
 
@@ -133,6 +170,7 @@ def suite_vars(
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
+    app.command("merge")(merge)
     suite_app = typer.Typer(help="Suite files.", no_args_is_help=True)
     suite_app.command("schema")(suite_schema)
     suite_app.command("validate")(suite_validate)

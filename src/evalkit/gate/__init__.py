@@ -6,7 +6,16 @@
 """
 
 from evalkit.gate._evaluate import GateReport, GateResult, evaluate_gates
-from evalkit.gate._outputs import junit_xml, summary_markdown, write_gate_outputs
+from evalkit.gate._outputs import (
+    annotations,
+    announce,
+    format_observed,
+    junit_xml,
+    step_outputs,
+    summary_markdown,
+    write_gate_outputs,
+)
+from evalkit.gate._sequential import SeqVerdict, apply_sequential, overall_state, sequential_verdicts
 from evalkit.gate._stats import ece_estimate, paired_segment_compare
 from evalkit.stats import Estimate
 from evalkit.suite import (
@@ -34,12 +43,27 @@ __all__ = [
     "MaxInvalidShare",
     "MinAutomationRate",
     "MinGoodRate",
+    "SeqVerdict",
     "ece_estimate",
     "evaluate_gates",
     "junit_xml",
     "load_gates_from_suite",
+    "overall_state",
+    "paired_segment_compare",
+    "evaluate_gates",
+    "format_observed",
+    "junit_xml",
+    "load_gates_from_suite",
+    "SeqVerdict",
+    "ece_estimate",
+    "evaluate_gates",
+    "junit_xml",
+    "load_gates_from_suite",
+    "overall_state",
     "paired_segment_compare",
     "parse_gates",
+    "sequential_verdicts",
+    "step_outputs",
     "summary_markdown",
     "write_gate_outputs",
 ]

@@ -7,8 +7,9 @@ baseline was given at all: those are reported as ``skip`` so a first run can pas
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +44,11 @@ class GateResult:
     segments: tuple[str, ...] = ()
     """Segments that failed (empty when passed or not per segment)."""
     details: tuple[dict[str, Any], ...] = ()
+    seconds: float = 0.0
+    """Time spent evaluating this gate (JUnit ``time``)."""
+    unit: Literal["rate", "points", "relative", "usd", "score"] = "score"
+    """How ``observed`` and ``limit`` read: a rate (%), a drop (percentage points), a relative
+    change (%), dollars, or a plain score (ECE)."""
 
     @property
     def passed(self) -> bool:
@@ -52,7 +58,7 @@ class GateResult:
         return {"name": self.name, "kind": self.kind, "config": self.config, "status": self.status,
                 "passed": self.passed, "observed": self.observed.to_dict() if self.observed else None,
                 "limit": self.limit, "message": self.message, "segments": list(self.segments),
-                "details": list(self.details)}
+                "details": list(self.details), "seconds": round(self.seconds, 4), "unit": self.unit}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +69,12 @@ class GateReport:
     results: tuple[GateResult, ...]
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     simulated: bool = False
+    headline: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per configuration: good rate, the paired delta against the baseline, cost (see ``headline``)."""
+    run_seconds: float | None = None
+    """Wall time of the run itself (manifest created -> finished), for JUnit ``time``."""
+    sequential: dict[str, Any] | None = None
+    """Set by a sequential run: looks, calls and dollars saved (evalkit.gate sequential)."""
 
     @property
     def passed(self) -> bool:
@@ -75,8 +87,8 @@ class GateReport:
     def to_dict(self) -> dict[str, Any]:
         return {"schema": 1, "run_id": self.run_id, "baseline_run_id": self.baseline_run_id,
                 "created": self.created, "passed": self.passed, "simulated": self.simulated,
-                "n_gates": len(self.results), "n_failed": len(self.failed),
-                "results": [r.to_dict() for r in self.results]}
+                "n_gates": len(self.results), "n_failed": len(self.failed), "headline": self.headline,
+                "sequential": self.sequential, "results": [r.to_dict() for r in self.results]}
 
 
 def _dataset(run: RunFolder) -> dict[str, Any] | None:
@@ -99,7 +111,17 @@ def _result(gate: Any, config: str, status: Status, observed: Estimate | None, l
             segments: Sequence[str] = (), details: Sequence[dict[str, Any]] = ()) -> GateResult:
     return GateResult(name=gate.display_name(), kind=gate.kind, config=config, status=status,
                       observed=observed, limit=limit, message=message, segments=tuple(segments),
-                      details=tuple(details))
+                      details=tuple(details), unit=_unit(gate))
+
+
+def _unit(gate: Any) -> Literal["rate", "points", "relative", "usd", "score"]:
+    if isinstance(gate, MaxGoodRateDrop):
+        return "points"
+    if isinstance(gate, MaxCostP95Increase):
+        return "relative" if gate.mode == "relative" else "usd"
+    if isinstance(gate, MaxCalibrationError):
+        return "score"
+    return "rate"
 
 
 def _min_good_rate(gate: MinGoodRate, run: RunFolder, config: str) -> GateResult:
@@ -294,19 +316,73 @@ def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: P
         for cfg in configs:
             if gate.configs is not None and cfg not in gate.configs:
                 continue
+            started = time.perf_counter()
             if isinstance(gate, MinGoodRate):
-                results.append(_min_good_rate(gate, run, cfg))
+                result = _min_good_rate(gate, run, cfg)
             elif isinstance(gate, MaxGoodRateDrop):
-                results.append(_max_drop(gate, run, cfg, baseline))
+                result = _max_drop(gate, run, cfg, baseline)
             elif isinstance(gate, MaxInvalidShare):
-                results.append(_max_invalid(gate, run, cfg))
+                result = _max_invalid(gate, run, cfg)
             elif isinstance(gate, MaxCostP95Increase):
-                results.append(_max_cost(gate, run, cfg, baseline))
+                result = _max_cost(gate, run, cfg, baseline)
             elif isinstance(gate, MaxCalibrationError):
-                results.append(_max_ece(gate, run, cfg))
+                result = _max_ece(gate, run, cfg)
             elif isinstance(gate, MinAutomationRate):
-                results.append(_min_automation(gate, run, cfg))
+                result = _min_automation(gate, run, cfg)
             else:  # pragma: no cover - the union is closed
                 raise ConfigError(f"unknown gate kind: {getattr(gate, 'kind', gate)!r}")
+            results.append(replace(result, seconds=time.perf_counter() - started))
     return GateReport(run_id=run.run_id, run_dir=Path(run_dir), baseline_run_id=baseline.run_id if baseline else None,
-                      results=tuple(results), simulated=any(run.simulated(c) for c in configs))
+                      results=tuple(results), simulated=any(run.simulated(c) for c in configs),
+                      headline=headline(run, baseline, configs), run_seconds=_run_seconds(run.manifest))
+
+
+def headline(run: RunFolder, baseline: RunFolder | None, configs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The numbers a CI job wants as step outputs, per configuration: good rate (with n),
+    the good-rate delta against the baseline on the cases both answered, and cost
+    (spent now, and what the answers cost when bought; None = unknown, never 0)."""
+    out: dict[str, dict[str, Any]] = {}
+    for cfg in configs:
+        df = run.config_scores(cfg)
+        good = outcome_mask(df, "good").to_numpy()
+        entry: dict[str, Any] = {"good_rate": rate(good).to_dict(), "good_rate_delta": None, "n_paired": 0,
+                                 "cost_usd": _known_sum(df["cost_usd"]) if "cost_usd" in df else None,
+                                 "spent_usd": _spent(run, cfg)}
+        bconf = baseline.baseline_config_for(cfg) if baseline is not None else None
+        if baseline is not None and bconf is not None:
+            bdf = baseline.config_scores(bconf)
+            base_good = dict(zip(bdf["case_id"].astype(str), outcome_mask(bdf, "good").to_numpy(), strict=True))
+            pairs = [(bool(g), bool(base_good[c])) for c, g in zip(df["case_id"].astype(str), good, strict=True)
+                     if c in base_good]
+            if pairs:
+                arr = np.asarray(pairs, dtype=float)
+                entry["good_rate_delta"] = float(arr[:, 0].mean() - arr[:, 1].mean())
+                entry["n_paired"] = len(pairs)
+        out[cfg] = entry
+    return out
+
+
+def _known_sum(series: Any) -> float | None:
+    return None if series.isna().any() else float(series.sum())
+
+
+def _spent(run: RunFolder, config: str) -> float | None:
+    """Money this run paid (cache and bundle answers are free): from results.parquet when present."""
+    path = run.path / "results.parquet"
+    if not path.is_file():
+        return None
+    import pandas as pd
+
+    res = pd.read_parquet(path)
+    if "cost_usd" not in res or "config" not in res:
+        return None
+    return _known_sum(res.loc[res["config"] == config, "cost_usd"])
+
+
+def _run_seconds(manifest: Any) -> float | None:
+    try:
+        start = datetime.fromisoformat(manifest.created)
+        end = datetime.fromisoformat(manifest.finished)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return max(0.0, (end - start).total_seconds())

@@ -1,16 +1,55 @@
-"""CI outputs of a gate evaluation: gates.json, junit.xml, summary.md (+ $GITHUB_STEP_SUMMARY)."""
+"""CI outputs of a gate evaluation.
+
+Files in the run folder: gates.json, junit.xml, summary.md (also appended to
+``$GITHUB_STEP_SUMMARY``). On the console: every failed gate on stderr, whatever the
+verbosity (``--quiet`` hides progress, never a verdict). Under GitHub Actions
+(``GITHUB_ACTIONS=true``): ``::error``/``::warning`` annotations and step outputs in
+``$GITHUB_OUTPUT`` (verdict, good-rate delta, cost).
+
+One number format everywhere: rates and drops in percent / percentage points with one
+decimal, costs in dollars, ECE with three decimals, each with its 95% interval and n.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import socket
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any, TextIO
 
 from evalkit._io import write_text
 from evalkit.gate._evaluate import GateReport, GateResult
 from evalkit.runs import Gates, write_file
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
+
+
+def format_value(result: GateResult, x: float | None) -> str:
+    """A gate's observed value or limit in the gate's own unit (the one format of every output)."""
+    if x is None:
+        return "unknown"
+    if result.unit == "rate":
+        return f"{100 * x:.1f}%"
+    if result.unit == "points":
+        return f"{100 * x:.1f} pts"
+    if result.unit == "relative":
+        return f"{100 * x:+.1f}%"
+    if result.unit == "usd":
+        return f"${x:+.6f}"
+    return f"{x:.3f}"
+
+
+def format_observed(result: GateResult) -> str:
+    o = result.observed
+    if o is None or o.value is None:
+        return "unknown"
+    text = format_value(result, o.value)
+    if o.lo is not None and o.hi is not None:
+        text += f" [95% CI {format_value(result, o.lo)} to {format_value(result, o.hi)}]"
+    return f"{text}, n={o.n}"
 
 
 def junit_xml(report: GateReport) -> str:
@@ -22,13 +61,16 @@ def junit_xml(report: GateReport) -> str:
         "skipped": str(sum(r.status == "skip" for r in report.results)),
         "errors": "0",
         "timestamp": report.created,
+        "hostname": socket.gethostname() or "localhost",
+        "time": f"{_suite_seconds(report):.3f}",
     })
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", {"name": "run_id", "value": report.run_id})
     ET.SubElement(props, "property", {"name": "baseline_run_id", "value": report.baseline_run_id or ""})
     ET.SubElement(props, "property", {"name": "simulated", "value": str(report.simulated).lower()})
     for r in report.results:
-        case = ET.SubElement(suite, "testcase", {"classname": f"evalkit.gates.{r.config}", "name": r.name})
+        case = ET.SubElement(suite, "testcase", {"classname": f"evalkit.gates.{r.config}", "name": r.name,
+                                                 "time": f"{r.seconds:.3f}"})
         if r.status == "fail":
             seg = f" [segments: {', '.join(r.segments)}]" if r.segments else ""
             fail = ET.SubElement(case, "failure", {"message": f"{r.config}: {r.message}{seg}", "type": r.kind})
@@ -38,10 +80,15 @@ def junit_xml(report: GateReport) -> str:
         else:
             ET.SubElement(case, "system-out").text = r.message
     root = ET.Element("testsuites", {"name": "evalkit", "tests": suite.get("tests", "0"),
-                                     "failures": suite.get("failures", "0")})
+                                     "failures": suite.get("failures", "0"), "time": suite.get("time", "0")})
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _suite_seconds(report: GateReport) -> float:
+    """The run plus the gate evaluation: what CI waited for."""
+    return (report.run_seconds or 0.0) + sum(r.seconds for r in report.results)
 
 
 def _md_cell(text: str) -> str:
@@ -50,47 +97,81 @@ def _md_cell(text: str) -> str:
             .replace("<", "&lt;").replace(">", "&gt;"))
 
 
-def _observed(r: GateResult) -> str:
-    o = r.observed
-    if o is None or o.value is None:
-        return "unknown"
-    if o.lo is not None and o.hi is not None:
-        return f"{o.value:.4g} [{o.lo:.4g}, {o.hi:.4g}] n={o.n}"
-    return f"{o.value:.4g} n={o.n}"
+def report_link(report: GateReport) -> str:
+    """Where a reader finds the HTML report: ``EVALKIT_REPORT_URL`` when the CI job knows
+    the artifact's address, else the workflow run page on GitHub Actions (artifacts are
+    listed there), else the file in the run folder."""
+    url = os.environ.get("EVALKIT_REPORT_URL")
+    if url:
+        return f"[HTML report]({url})"
+    server, repo, run_id = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    if server and repo and run_id:
+        return (f"[HTML report]({server}/{repo}/actions/runs/{run_id}) (artifact `evalkit-report`, "
+                f"file `{report.run_id}/report.html`)")
+    return f"[HTML report](report.html) (`{report.run_dir / 'report.html'}`)"
+
+
+def _money(x: float | None) -> str:
+    return "unknown" if x is None else f"${x:.4f}"
 
 
 def summary_markdown(report: GateReport) -> str:
+    """Verdict, each failure once (with its segments), then a table of every gate."""
     head = "PASSED" if report.passed else "FAILED"
     if not report.results:
         head = "no gates declared"
     counts = {k: sum(1 for r in report.results if r.status == k) for k in ("pass", "fail", "skip")}
     tally = f"{counts['pass']} passed, {counts['fail']} failed"
     if counts["skip"]:
-        tally += f", {counts['skip']} skipped (they need a baseline: --baseline RUN)"
+        tally += f", {counts['skip']} skipped"
     lines = [f"## evalkit gates: {head}", ""]
     lines.append(f"Run `{report.run_id}`" + (f" vs baseline `{report.baseline_run_id}`" if report.baseline_run_id
-                                             else " (no baseline)") + f": {tally}.")
+                                             else " (no baseline)") + f": {tally}. {report_link(report)}.")
+    if counts["skip"] and not report.baseline_run_id:
+        lines.append("Skipped gates compare against a baseline: pass `--baseline RUN`.")
     if report.simulated:
-        lines.append("")
-        lines.append("> **simulated**: numbers come from a simulated provider, not a real model.")
+        lines += ["", "> **simulated**: numbers come from a simulated provider, not a real model."]
+    for config, h in report.headline.items():
+        delta = h.get("good_rate_delta")
+        rate = (h.get("good_rate") or {}).get("value")
+        bits = [f"good rate {'unknown' if rate is None else f'{100 * rate:.1f}%'} "
+                f"(n={(h.get('good_rate') or {}).get('n', 0)})"]
+        if delta is not None:
+            bits.append(f"{100 * delta:+.1f} pts vs baseline on {h['n_paired']} paired cases")
+        bits.append(f"spent {_money(h.get('spent_usd'))}")
+        lines.append(f"- `{config}`: " + ", ".join(bits))
+    if report.sequential:
+        lines += ["", sequential_line(report.sequential)]
     if report.failed:
         lines += ["", "### Failed"]
         for r in report.failed:
             seg = f" (segment{'s' if len(r.segments) > 1 else ''}: {', '.join(f'`{s}`' for s in r.segments)})" \
                 if r.segments else ""
             lines.append(f"- **{_md_cell(r.name)}** - `{r.config}`{seg}: {_md_cell(r.message)}")
-    lines += ["", "| result | gate | config | observed | limit | message |", "|---|---|---|---|---|---|"]
+    lines += ["", "| result | gate | config | observed | limit | note |", "|---|---|---|---|---|---|"]
     for r in report.results:
-        lines.append(f"| {_MARK[r.status]} | {_md_cell(r.name)} | {_md_cell(r.config)} | {_observed(r)} | "
-                     f"{r.limit:g} | {_md_cell(r.message)} |")
+        # A failure's explanation is written once, above; the table points to it.
+        note = "see Failed above" if r.status == "fail" else _md_cell(r.message)
+        lines.append(f"| {_MARK[r.status]} | {_md_cell(r.name)} | {_md_cell(r.config)} | {format_observed(r)} | "
+                     f"{format_value(r, r.limit)} | {note} |")
     return "\n".join(lines) + "\n"
+
+
+def sequential_line(seq: dict[str, Any]) -> str:
+    """One sentence on what a sequential run saved against the full run."""
+    saved_usd = seq.get("saved_usd")
+    money = "unknown" if saved_usd is None else f"${saved_usd:.4f} (estimated)"
+    why = seq.get("stop_reason", "")
+    return (f"Sequential: stopped after {seq['looks']} look(s) at {seq['cases_done']} of {seq['cases_total']} cases "
+            f"({why}); {seq['calls_made']} model calls instead of {seq['calls_full']} "
+            f"({seq['calls_saved']} saved, {100 * seq['share_of_full']:.1f}% of a full run), dollars saved: {money}.")
 
 
 def write_gate_outputs(report: GateReport, run_dir: Path | str | None = None) -> dict[str, Path]:
     """Write gates.json, junit.xml and summary.md into the run folder (atomically).
 
-    The Markdown is also appended to ``$GITHUB_STEP_SUMMARY`` when that is set, so the
-    job page shows it without another step.
+    The Markdown is also appended to ``$GITHUB_STEP_SUMMARY`` and the step outputs to
+    ``$GITHUB_OUTPUT`` when those are set, so the job page shows them without another step.
     """
     run_dir = Path(run_dir) if run_dir is not None else report.run_dir
     md = summary_markdown(report)
@@ -103,4 +184,95 @@ def write_gate_outputs(report: GateReport, run_dir: Path | str | None = None) ->
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as fh:
             fh.write(md + "\n")
+    github_output = os.environ.get("GITHUB_OUTPUT")
+    if github_output:
+        with open(github_output, "a", encoding="utf-8") as fh:
+            fh.writelines(f"{k}={v}\n" for k, v in step_outputs(report, run_dir).items())
     return paths
+
+
+def _output_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text)
+
+
+def step_outputs(report: GateReport, run_dir: Path) -> dict[str, str]:
+    """``$GITHUB_OUTPUT`` values: verdict, good-rate delta (worst configuration and each one,
+    a fraction: -0.027 = 2.7 points worse), cost (USD spent by this run; 'unknown' when a
+    price is unknown), failed gate count and where the run folder and report are."""
+    def num(x: float | None, digits: int) -> str:
+        return "unknown" if x is None else f"{x:.{digits}f}"
+
+    out = {"verdict": "pass" if report.passed else "fail", "failed_gates": str(len(report.failed)),
+           "run_id": report.run_id, "run_dir": str(run_dir), "report": str(run_dir / "report.html")}
+    deltas = {c: h.get("good_rate_delta") for c, h in report.headline.items()}
+    known = [d for d in deltas.values() if d is not None]
+    out["good_rate_delta"] = num(min(known) if known else None, 4)
+    spent = [h.get("spent_usd") for h in report.headline.values()]
+    out["cost_usd"] = num(None if any(s is None for s in spent) else sum(spent), 6)  # type: ignore[arg-type]
+    for config, d in deltas.items():
+        out[f"good_rate_delta_{_output_name(config)}"] = num(d, 4)
+    if report.sequential:
+        out["calls_saved"] = str(report.sequential["calls_saved"])
+        out["saved_usd"] = num(report.sequential.get("saved_usd"), 6)
+    return out
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotations(report: GateReport, *, suite_file: str | None = None) -> list[str]:
+    """GitHub Actions workflow commands: ``::error`` per failed gate, ``::warning`` per skipped one.
+
+    ``suite_file`` (relative to the workspace) attaches them to the suite in the pull request."""
+    where = f"file={_escape_property(suite_file)}," if suite_file else ""
+    lines = []
+    for r in report.results:
+        if r.status == "pass":
+            continue
+        level = "error" if r.status == "fail" else "warning"
+        seg = f" [segments: {', '.join(r.segments)}]" if r.segments else ""
+        title = _escape_property(f"evalkit gate {'failed' if r.status == 'fail' else 'skipped'}: {r.name}")
+        lines.append(f"::{level} {where}title={title}::{_escape_data(f'{r.config}: {r.message}{seg}')}")
+    return lines
+
+
+def _workspace_path(path: str | None) -> str | None:
+    if not path:
+        return None
+    workspace = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+    try:
+        return str(Path(path).resolve().relative_to(Path(workspace).resolve()))
+    except ValueError:
+        return None
+
+
+def announce(report: GateReport, *, verbose: bool, suite_path: str | None = None,
+             out: TextIO | None = None, err: TextIO | None = None) -> None:
+    """Say the verdict on the console. Failed gates always go to stderr (also with --quiet);
+    passing and skipped ones to stdout when verbose. Under GitHub Actions the annotations
+    go to stdout, where the runner reads workflow commands."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    for r in report.results:
+        seg = f" [segments: {', '.join(r.segments)}]" if r.segments else ""
+        line = f"{_MARK[r.status]} {r.config}: {r.name}: {r.message}{seg}"
+        if r.status == "fail":
+            print(line, file=err)
+        elif verbose:
+            print(line, file=out)
+    if report.sequential and (verbose or not report.passed):
+        print(sequential_line(report.sequential), file=out if verbose else err)
+    if not report.passed:
+        print(f"gates: FAILED ({len(report.failed)} of {len(report.results)}); summary: "
+              f"{report.run_dir / 'summary.md'}", file=err)
+    elif verbose:
+        print(f"gates: passed ({len(report.results)})", file=out)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in annotations(report, suite_file=_workspace_path(suite_path)):
+            print(line, file=out)
+        out.flush()

@@ -70,14 +70,17 @@ class ResponseCache:
             return None
 
     def put(self, request: ModelRequest, response: ModelResponse, *, key: str | None = None) -> Path:
-        key = key or request.cache_key()
+        return self.put_answer(key or request.cache_key(), response, provider=request.provider, model=request.model)
+
+    def put_answer(self, key: str, response: ModelResponse, *, provider: str, model: str) -> Path:
+        """Store an answer under a known key (e.g. one restored from a baseline's answer bundle)."""
         path = self.path_for(key)
         payload = {
             "schema": SCHEMA,
             "key": key,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "provider": request.provider,
-            "model": request.model,
+            "provider": provider,
+            "model": model,
             "response": response.model_dump(mode="json"),
         }
         data = redact_text(json.dumps(payload, sort_keys=True, separators=(",", ":"))).encode()

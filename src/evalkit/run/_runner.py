@@ -42,6 +42,12 @@ class RunRequest:
     baseline: str | None = None
     batch: bool = False
     """Send calls through the providers' batch APIs (as ``execution.mode: batch`` in the suite)."""
+    shard: tuple[int, int] | None = None
+    """(i, n): only the i-th of n segment-stratified parts of the cases (run/_select)."""
+    case_ids: tuple[str, ...] | None = None
+    """Exactly these cases, in this order (a sequential run grows this prefix)."""
+    answers: Path | None = None
+    """A blessed baseline's answer bundle: its answers are served like cache hits (run/_answers)."""
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -113,8 +119,15 @@ def _price_for(provider_name: str, model: str, override: Any, provider: Any) -> 
 
 
 def _fingerprint(suite_sha: str, req: RunRequest) -> str:
-    blob = json.dumps([suite_sha, sorted(req.configs or ()), req.limit, req.fraction, req.sample_seed,
-                       sorted(req.overrides.items())] + (["batch"] if req.batch else []), default=str)
+    from evalkit.run._select import case_ids_digest
+
+    parts: list[Any] = [suite_sha, sorted(req.configs or ()), req.limit, req.fraction, req.sample_seed,
+                        sorted(req.overrides.items())]
+    if req.shard is not None or req.case_ids is not None:
+        parts += [req.shard, case_ids_digest(req.case_ids)]
+    if req.batch:
+        parts.append("batch")
+    blob = json.dumps(parts, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -155,7 +168,9 @@ def run_suite(req: RunRequest) -> RunOutcome:
                          limit=opts.get("limit"), fraction=opts.get("fraction"), sample_seed=opts.get("sample_seed"),
                          cache_mode=req.cache_mode, max_cost_usd=req.max_cost_usd, reports=root,
                          datasets=req.datasets, progress=req.progress, baseline=req.baseline or old.get("baseline"),
-                         batch=bool(opts.get("batch")))
+                         batch=bool(opts.get("batch")),
+                         shard=tuple(opts["shard"]) if opts.get("shard") else None,  # type: ignore[arg-type]
+                         case_ids=req.case_ids, answers=req.answers)
         loaded = load_suite(req.suite_path)  # type: ignore[arg-type]  # the run's own copy, prompts included
     else:
         if req.suite_path is None:
@@ -177,6 +192,10 @@ def run_suite(req: RunRequest) -> RunOutcome:
     picked = stratified_subset(dataset.index, limit=req.limit or sample.limit, fraction=req.fraction or sample.fraction,
                                seed=req.sample_seed if req.sample_seed is not None else sample.seed)
     cases = list(dataset.select(c.case_id for c in picked))  # parse only the sampled cases
+    if req.shard is not None or req.case_ids is not None:
+        from evalkit.run._select import select_cases
+
+        cases = select_cases(cases, shard=req.shard, case_ids=req.case_ids, seed=suite.seed)
 
     providers: dict[str, Any] = {}
     prices: dict[str, ModelPrice | None] = {}
@@ -214,6 +233,10 @@ def run_suite(req: RunRequest) -> RunOutcome:
         _copy_inputs(run_dir, loaded, templates)
     write_manifest(run_dir, manifest)
 
+    if req.answers is not None and req.cache_mode != "off":
+        from evalkit.run._answers import restore_answers
+
+        restore_answers(req.answers)
     exe = suite.execution
     options = ExecutionOptions(concurrency=exe.concurrency, requests_per_minute=exe.requests_per_minute,
                                tokens_per_minute=exe.tokens_per_minute, model_limits=_model_limits(configs),
@@ -326,7 +349,8 @@ def _initial_manifest(run_id, loaded, dataset, cases, configs, providers, prices
         "dataset": {"ref": dataset.ref, "name": dataset.manifest.name, "version": dataset.manifest.version,
                     "sha256": dataset.manifest.sha256, "rows": dataset.manifest.row_count, "sampled_rows": len(cases)},
         "request": {"configs": list(req.configs or ()), "limit": req.limit, "fraction": req.fraction,
-                    "sample_seed": req.sample_seed, "overrides": {k: str(v) for k, v in req.overrides.items()}},
+                    "sample_seed": req.sample_seed, "overrides": {k: str(v) for k, v in req.overrides.items()},
+                    "shard": list(req.shard) if req.shard else None},
         "tokenizer": tokenizer_name(), "baseline": req.baseline,
         "configs": [{
             "name": c.name, "provider": c.provider, "model": c.model, "params": c.params, "prompt": c.prompt,
@@ -391,6 +415,9 @@ def bless_baseline(run_dir: Path, dest: Path) -> list[Path]:
     manifest = read_manifest(run_dir)
     if manifest.get("status") != "complete":
         raise ConfigError(f"{run_dir}: run status is {manifest.get('status')!r}; only a complete run can be a baseline")
+    from evalkit.run._answers import check_blessable
+
+    check_blessable(run_dir, manifest)
     dest = Path(dest)
     staging = dest.with_name(f".{dest.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
@@ -400,6 +427,9 @@ def bless_baseline(run_dir: Path, dest: Path) -> list[Path]:
             shutil.copy2(run_dir / name, staging / name)
     if (run_dir / "prompts").is_dir():
         shutil.copytree(run_dir / "prompts", staging / "prompts")
+    from evalkit.run._answers import write_bundle
+
+    write_bundle(run_dir, staging)  # the answers it was scored on, so CI never buys them again
     old = dest.with_name(f".{dest.name}.old")
     if dest.exists():
         dest.rename(old)

@@ -107,6 +107,7 @@ class RequestEntry(_Format):
     sample_seed: int | None = None
     overrides: dict[str, str] = Field(default_factory=dict)
     batch: bool = False
+    shard: list[int] | None = Field(None, description="[i, n]: the run holds shard i of n (evalkit run --shard).")
 
 
 class Counts(_Format):
@@ -138,6 +139,10 @@ class Manifest(RunFile):
     execution: Json | None = Field(None, description="How calls were sent: {mode: direct|batch, ...} (evalkit.run).")
     configs: list[ConfigEntry] = Field(default_factory=list)
     counts: Counts | None = None
+    sequential: Json | None = Field(None, description="A sequential run's looks, calls and dollars saved.")
+    merged: str | None = Field(None, description="When `evalkit merge` joined shard runs into this one.")
+    merged_from: list[Json] | None = Field(None, description="The shard runs merged: [{run_id, shard}].")
+    partial: Json | None = Field(None, description="Merged from only some shards: {shards, of}.")
 
     def config(self, name: str) -> ConfigEntry | None:
         return next((c for c in self.configs if c.name == name), None)
@@ -335,6 +340,8 @@ class GateOutcome(_Format):
     message: str
     segments: list[str] = Field(default_factory=list)
     details: list[Json] = Field(default_factory=list)
+    seconds: float = 0.0
+    unit: Literal["rate", "points", "relative", "usd", "score"] = "score"
 
 
 class Gates(RunFile):
@@ -346,6 +353,8 @@ class Gates(RunFile):
     simulated: bool = False
     n_gates: int
     n_failed: int
+    headline: dict[str, Json] = Field(default_factory=dict)
+    sequential: Json | None = None
     results: list[GateOutcome]
 
 

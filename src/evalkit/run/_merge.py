@@ -1,0 +1,133 @@
+"""``evalkit merge RUN...``: join the shard runs of one suite into one run folder.
+
+The shards must be complete runs of the same suite (same sha256), dataset version,
+options and configurations, each a different ``--shard i/n`` of the same n, together
+covering every shard (``allow_partial`` accepts a subset). Per-case rows are copied as
+they are (scoring is per case), so the merged scores equal an unsharded run's; the
+summary, then calibration, projection, gates and report are computed on the whole, as
+if the run had been made at once. The journals are joined too, so a merged run can be
+blessed as a baseline with its answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evalkit import _io
+from evalkit.errors import ConfigError
+from evalkit.run._runner import RunOutcome
+from evalkit.run._store import new_run_id, read_manifest, utc_now, write_manifest
+
+_SAME = (("suite", "sha256"), ("dataset", "sha256"))
+
+
+def _key(manifest: dict[str, Any]) -> Any:
+    request = {k: v for k, v in (manifest.get("request") or {}).items() if k != "shard"}
+    configs = [(c.get("name"), c.get("prompt_version"), c.get("provider"), c.get("model"))
+               for c in manifest.get("configs") or []]
+    return request, configs
+
+
+def _check(dirs: Sequence[Path], manifests: list[dict[str, Any]], allow_partial: bool) -> tuple[int, list[int]]:
+    if len(dirs) < 1:
+        raise ConfigError("evalkit merge: name at least one shard run")
+    first = manifests[0]
+    shards = []
+    for d, m in zip(dirs, manifests, strict=True):
+        if m.get("status") != "complete":
+            raise ConfigError(f"{d}: run status is {m.get('status')!r}; finish it first (evalkit run --resume {d.name})")
+        for section, field in _SAME:
+            if (m.get(section) or {}).get(field) != (first.get(section) or {}).get(field):
+                raise ConfigError(f"{d}: {section} {field} differs from {dirs[0]}: shards of different "
+                                  f"{section}s cannot be merged")
+        if _key(m) != _key(first):
+            raise ConfigError(f"{d}: options or configurations differ from {dirs[0]} (request, prompts, models)")
+        shard = (m.get("request") or {}).get("shard")
+        if not shard:
+            raise ConfigError(f"{d}: not a shard run (made without --shard I/N)")
+        shards.append(tuple(shard))
+    counts = {n for _, n in shards}
+    if len(counts) != 1:
+        raise ConfigError(f"shards of different splits: {', '.join(f'{i}/{n}' for i, n in shards)}")
+    n = counts.pop()
+    indices = sorted(i for i, _ in shards)
+    if len(set(indices)) != len(indices):
+        raise ConfigError(f"shard given twice: {', '.join(f'{i}/{n}' for i in indices)}")
+    missing = sorted(set(range(1, n + 1)) - set(indices))
+    if missing and not allow_partial:
+        raise ConfigError(f"missing shard(s) {', '.join(f'{i}/{n}' for i in missing)}; "
+                          "merge them all, or pass --allow-partial")
+    return n, indices
+
+
+def _sum(values: list[Any]) -> Any:
+    return None if any(v is None for v in values) else sum(values)
+
+
+def merge_runs(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
+               allow_partial: bool = False) -> RunOutcome:
+    """Write the merged run folder under ``reports`` (default: beside the first shard)."""
+    import pandas as pd
+
+    from evalkit.run._journal import JOURNAL_NAME
+    from evalkit.score import aggregate, summary_dict
+
+    dirs = [Path(d) for d in run_dirs]
+    manifests = [read_manifest(d) for d in dirs]
+    n, indices = _check(dirs, manifests, allow_partial)
+    first = manifests[0]
+    root = Path(reports) if reports is not None else dirs[0].parent
+    run_id = new_run_id(first["suite"]["name"], "merge|" + "|".join(m["run_id"] for m in manifests))
+    run_dir = root / run_id
+    run_dir.mkdir(parents=True)
+
+    scores = pd.concat([pd.read_parquet(d / "scores.parquet") for d in dirs], ignore_index=True)
+    dup = scores.duplicated(["config", "case_id"])
+    if dup.any():
+        raise ConfigError(f"case {scores.loc[dup, 'case_id'].iloc[0]!r} appears in two shards")
+    scores["run_id"] = run_id
+    scores = scores.sort_values(["config", "case_id"], kind="stable").reset_index(drop=True)
+    results = pd.concat([pd.read_parquet(d / "results.parquet") for d in dirs], ignore_index=True)
+    results["run_id"] = run_id
+    from evalkit.run._tables import write_tables
+    from evalkit.tasks import get_task
+
+    write_tables(run_dir, task=get_task(first["suite"]["spec"]["task"]), results=results, scores=scores)
+    aggregates = aggregate(scores)
+    summary = summary_dict(aggregates)
+    _io.write_json(run_dir / "summary.json", summary)
+    journal = "".join((d / JOURNAL_NAME).read_text(encoding="utf-8") for d in dirs if (d / JOURNAL_NAME).is_file())
+    if journal:
+        _io.write_text(run_dir / JOURNAL_NAME, journal)
+    for name in ("suite.yaml",):
+        if (dirs[0] / name).is_file():
+            _io.write_bytes(run_dir / name, (dirs[0] / name).read_bytes())
+    if (dirs[0] / "prompts").is_dir():
+        import shutil
+
+        shutil.copytree(dirs[0] / "prompts", run_dir / "prompts")
+
+    manifest = dict(first)
+    counts = [m.get("counts") or {} for m in manifests]
+    manifest.update(
+        run_id=run_id, created=min(m["created"] for m in manifests),
+        finished=max(m.get("finished") or m["created"] for m in manifests), merged=utc_now(), status="complete",
+        request={**first["request"], "shard": None},
+        merged_from=[{"run_id": m["run_id"], "shard": m["request"]["shard"]} for m in manifests],
+        counts={"calls": sum(c.get("calls", 0) for c in counts), "failed_calls": sum(c.get("failed_calls", 0) for c in counts),
+                "cache_hits": sum(c.get("cache_hits", 0) for c in counts), "cases": sum(c.get("cases", 0) for c in counts),
+                "spent_usd": _sum([c.get("spent_usd") for c in counts]),
+                "nominal_usd": _sum([c.get("nominal_usd") for c in counts])},
+    )
+    manifest["dataset"] = {**first["dataset"], "sampled_rows": int(scores["case_id"].nunique())}
+    if len(indices) < n:
+        manifest["partial"] = {"shards": indices, "of": n}
+    manifest["configs"] = [dict(c) for c in manifest.get("configs") or []]
+    for c in manifest["configs"]:
+        c["model_versions"] = sorted({v for m in manifests for cc in m.get("configs") or []
+                                      if cc.get("name") == c.get("name") for v in cc.get("model_versions") or []})
+    write_manifest(run_dir, manifest)
+    return RunOutcome(run_id=run_id, run_dir=run_dir, manifest=manifest, scores=scores, summary=summary,
+                      aggregates=aggregates)

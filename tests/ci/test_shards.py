@@ -1,0 +1,99 @@
+"""Shards for CI matrices: a deterministic, segment-stratified split, and `evalkit merge`
+that scores and gates the parts as if the run had been made at once."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from evalkit.cli.main import app
+from evalkit.errors import ConfigError
+from evalkit.run import RunRequest, run_suite
+from evalkit.pipeline import post_run
+from evalkit.run._select import parse_shard, shard_of, stratified_order
+
+REPO = Path(__file__).resolve().parents[2]
+NO_LEGACY = {"configs.candidate.prompt": "prompts/upgrade-v1-no-legacy.j2"}
+BASELINE = str(REPO / "suites" / "baselines" / "upgrades-ci")
+
+
+def _cases(n: int = 1000):
+    segs = ["a"] * (n // 2) + ["b"] * (n // 3) + ["c"] * (n - n // 2 - n // 3)
+    return [SimpleNamespace(case_id=f"case-{i:05d}", segment=s) for i, s in enumerate(segs)]
+
+
+def test_shards_partition_every_segment_evenly_and_deterministically():
+    cases = _cases()
+    owner = shard_of(cases, count=3, seed=7)
+    assert owner == shard_of(list(reversed(cases)), count=3, seed=7)  # independent of input order
+    assert set(owner.values()) == {1, 2, 3}
+    for seg in "abc":
+        sizes = Counter(owner[c.case_id] for c in cases if c.segment == seg)
+        assert max(sizes.values()) - min(sizes.values()) <= 1
+    sizes = Counter(owner.values())
+    assert max(sizes.values()) - min(sizes.values()) <= 1
+    assert shard_of(cases, count=3, seed=8) != owner  # the seed matters
+
+
+def test_stratified_order_keeps_segment_shares_in_every_prefix():
+    cases = _cases(1200)
+    order = stratified_order(cases, seed=3)
+    assert sorted(order) == sorted(c.case_id for c in cases) and order == stratified_order(cases, seed=3)
+    seg = {c.case_id: c.segment for c in cases}
+    for k in (60, 300, 600):
+        share_a = sum(seg[c] == "a" for c in order[:k]) / k
+        assert abs(share_a - 0.5) <= 2 / k + 1e-9
+
+
+def test_shard_option_is_validated():
+    assert parse_shard("2/3") == (2, 3)
+    for bad in ("0/3", "4/3", "x", "1/0", "1-3"):
+        with pytest.raises(ConfigError):
+            parse_shard(bad)
+
+
+def _run(tmp_path: Path, shard=None):
+    outcome = run_suite(RunRequest(suite_path=REPO / "suites" / "upgrades-ci.yaml", limit=300, shard=shard,
+                                   reports=tmp_path / "reports", datasets=REPO / "datasets", progress=False,
+                                   overrides=NO_LEGACY))
+    post_run(outcome, baseline=BASELINE, verbose=False)
+    return outcome.run_dir
+
+
+def _gates(run_dir: Path):
+    doc = json.loads((run_dir / "gates.json").read_text())
+    return [(r["name"], r["config"], r["status"], r["segments"], r["observed"]) for r in doc["results"]]
+
+
+def test_merging_three_shards_equals_one_unsharded_run(tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    whole = _run(tmp_path)
+    shards = [_run(tmp_path, (i, 3)) for i in (1, 2, 3)]
+    sizes = [len(pd.read_parquet(s / "scores.parquet")) for s in shards]
+    assert sum(sizes) == 300 and max(sizes) - min(sizes) <= 1
+
+    res = CliRunner().invoke(app, ["merge", *map(str, shards), "--baseline", BASELINE, "--reports",
+                                   str(tmp_path / "merged"), "--quiet"])
+    assert res.exit_code == 1, res.output  # the clause-dropping prompt fails, as in the unsharded run
+    merged = next((tmp_path / "merged").iterdir())
+    a = pd.read_parquet(whole / "scores.parquet").drop(columns="run_id")
+    b = pd.read_parquet(merged / "scores.parquet").drop(columns="run_id")
+    pd.testing.assert_frame_equal(a, b)
+    assert _gates(merged) == _gates(whole)
+    assert json.loads((merged / "summary.json").read_text()) == json.loads((whole / "summary.json").read_text())
+    manifest = json.loads((merged / "manifest.json").read_text())
+    assert [m["shard"] for m in manifest["merged_from"]] == [[1, 3], [2, 3], [3, 3]]
+    assert manifest["counts"]["cases"] == 300 and (merged / "report.html").is_file()
+
+    # Two shards only: refused unless asked; the same shard twice: refused.
+    res = CliRunner().invoke(app, ["merge", str(shards[0]), str(shards[1]), "--reports", str(tmp_path / "m2")])
+    assert res.exit_code == 2 and "3/3" in res.output
+    res = CliRunner().invoke(app, ["merge", str(shards[0]), str(shards[0]), "--reports", str(tmp_path / "m3")])
+    assert res.exit_code == 2
