@@ -8,6 +8,7 @@ key is also tried in ``base_url`` (userinfo, ``?api-key=``), in headers and with
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import subprocess
@@ -69,11 +70,17 @@ def evalkit(args: list[str], tmp: Path, key: str) -> subprocess.CompletedProcess
                           capture_output=True, text=True, timeout=300, check=False)
 
 
+def _content(path: Path) -> bytes:
+    """A file's bytes, decompressed when it is gzip (a finished run's journal.jsonl.gz)."""
+    data = path.read_bytes()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
 def assert_nowhere(key: str, tmp: Path, proc: subprocess.CompletedProcess) -> int:
     """The canary is in no file under ``tmp`` (reports, EVALKIT_HOME, logs) nor in the output."""
     needle = key.encode()
     files = [p for p in tmp.rglob("*") if p.is_file() and p != tmp / "suite.yaml"]  # the suite is the user's
-    leaked = [str(p) for p in files if needle in p.read_bytes()]
+    leaked = [str(p) for p in files if needle in _content(p)]
     assert not leaked, f"canary written to {leaked}"
     assert key not in proc.stdout and key not in proc.stderr, "canary printed"
     return len(files)
@@ -90,8 +97,9 @@ def test_key_echoed_in_provider_errors_is_never_written(tmp_path, route, shape):
     assert proc.returncode in (0, 1, 3), proc.stderr
     assert "Traceback" not in proc.stderr
     run_dirs = [p for p in (tmp_path / "reports").iterdir() if p.is_dir()]
-    assert run_dirs and (run_dirs[0] / "journal.jsonl").is_file()
-    journal = (run_dirs[0] / "journal.jsonl").read_text()
+    journals = list(run_dirs[0].glob("journal.jsonl*")) if run_dirs else []
+    assert journals, "no journal written"
+    journal = _content(journals[0]).decode()
     assert "Incorrect API key provided: ***" in journal or "Incorrect API key provided: sk-***" in journal
     written = assert_nowhere(key, tmp_path, proc)
     assert written >= 5  # journal, manifest, suite copy, prompt copy, cache entries...
