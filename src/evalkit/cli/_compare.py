@@ -146,13 +146,16 @@ def _print_overview(comps: list[Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from evalkit.score import ALL
+
 
     table = Table(title=f"all pairs ({comps[0].outcome} rate %, candidate - base)", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("config", "n", "diff [95% CI]", "significant changes"):
         table.add_column(col, overflow="fold")
     for comp in comps:
-        overall = comp.rows().query("segment == @ALL").iloc[0]
+        rows = comp.rows()
+        overall = rows[rows["segment"] == ALL].iloc[0]
         moved = [f"▼ {s}" for s in comp.significant_segments(direction="regressed")] + \
                 [f"▲ {s}" for s in comp.significant_segments(direction="improved")]
         name = comp.base_config if comp.base_config == comp.cand_config else f"{comp.base_config} vs {comp.cand_config}"
