@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evalkit.calibrate._bins import TICKS, binom_pvalue, cp_upper, n_min_zero_errors, rate, to_ticks
+from evalkit.calibrate._planner import plan_segment
 
 MAX_PATH = 500  # keep thresholds.json readable with a "distinct" grid of 1M values
 
@@ -131,15 +132,24 @@ def select(grid: np.ndarray, n_t: np.ndarray, k_t: np.ndarray, p: np.ndarray, te
            f"with n={n_total} cases ({what})")
     # the sequence failed at its first tested threshold (or nothing was testable: use the lowest)
     j0 = start if start < grid.size else grid.size - 1
-    parts = parts or [(n_t, k_t)]
-    need = (cases_needed(np.array([pn[j0] for pn, _ in parts]), np.array([pk[j0] for _, pk in parts]),
-                         n_total, alpha, delta) if grid.size else None)
-    if need is not None:
-        need["threshold"] = float(grid[j0])
-        msg += (f"; about {need['cases']} cases would be needed if the error rate observed at threshold "
-                f"{grid[j0]:g} held")
-    elif grid.size:
-        msg += f"; the observed error rate at threshold {grid[j0]:g} is at or above alpha"
+    if parts is None:  # one population: the planner searches every threshold of the grid
+        plan = plan_segment(grid, n_t, k_t, n_total=n_total, alpha=alpha, delta=delta)
+        need = plan.to_dict() if plan is not None else None
+        if plan is not None:
+            msg += (f"; about {plan.more_cases} more labelled cases ({plan.total_needed} in all) would certify "
+                    f"threshold {plan.threshold:g} if its observed error rate {plan.observed_error_rate:.2%} and "
+                    f"coverage {plan.observed_coverage:.0%} held")
+        elif grid.size:
+            msg += "; no threshold has an observed error rate below alpha: more labels alone would not certify"
+    else:
+        need = (cases_needed(np.array([pn[j0] for pn, _ in parts]), np.array([pk[j0] for _, pk in parts]),
+                             n_total, alpha, delta) if grid.size else None)
+        if need is not None:
+            need["threshold"] = float(grid[j0])
+            msg += (f"; about {need['cases']} cases would be needed if the error rate observed at threshold "
+                    f"{grid[j0]:g} held")
+        elif grid.size:
+            msg += f"; the observed error rate at threshold {grid[j0]:g} is at or above alpha"
     msg += f"; at zero errors at least {n_min} automated cases are needed"
     return LTTResult(threshold=None, certified=False, alpha=alpha, delta=delta, n=n_total,
                      n_automatable=n_automatable, n_automated=0, n_errors=0, coverage=rate(0, n_total),

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evalkit.calibrate._bins import cp_upper, n_min_zero_errors, rate, segment_masks, to_ticks
-from evalkit.calibrate._ltt import LTTResult, ltt_all_segments, ltt_single
+from evalkit.calibrate._ltt import LTTResult, counts_at, ltt_all_segments, ltt_single
+from evalkit.calibrate._planner import plan_segment
 
 
 @dataclass(kw_only=True)
@@ -60,8 +61,11 @@ def certify(conf: np.ndarray, err: np.ndarray, seg: np.ndarray, seg_total: dict[
         for s in segments:
             m = masks[s]
             if m.sum() < n_min:
+                n_t, k_t = counts_at(conf[m], err[m], grid)
+                plan = plan_segment(grid, n_t, k_t, n_total=seg_total[s], alpha=alpha, delta=d_s)
                 out[s] = {**_seg_counts(conf[m], err[m], None, seg_total[s]), "threshold": None,
                           "certified": False, "delta_used": d_s,
+                          "cases_needed": plan.to_dict() if plan is not None else None,
                           "reason": f"too small: {int(m.sum())} automatable cases < {n_min} needed even "
                                     f"with zero errors at alpha={alpha:g}, delta/S={d_s:.4g}; escalated"}
                 uncertified.append(s)

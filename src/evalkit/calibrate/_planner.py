@@ -1,0 +1,89 @@
+"""How many more labelled cases would certify a segment that is escalated today.
+
+Learn-then-Test certifies threshold t at (alpha, delta) when the exact binomial p-value
+P(Bin(n_t, alpha) <= k_t) <= delta, with n_t automated cases and k_t errors among them.
+If the error rate r_t = k_t / n_t and the share of cases automated at t (coverage c_t)
+observed today held in more data, the smallest number of automated cases that passes is
+
+    m* = min { m : P(Bin(m, alpha) <= ceil(m * r_t)) <= delta }
+
+(``ceil``: the planned data has at least the observed error rate, never fewer errors), and
+the labelled cases needed in the segment are ceil(m* / c_t). The planner evaluates every
+grid threshold whose observed error rate is below alpha and reports the one needing the
+fewest more cases. When no threshold has an observed error rate below alpha, no amount
+of data would certify it at today's error rates: ``None`` (the segment needs a better
+model, prompt or confidence signal, not more labels).
+
+Assumes exchangeable future cases and that r_t and c_t are the true rates; both are
+estimates, so the figure is a planning number, not a promise (the exact test on the new
+data decides).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_CASES = 10_000_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    threshold: float
+    observed_error_rate: float
+    observed_coverage: float
+    automated_needed: int
+    """m*: automated cases at the threshold that the exact test needs."""
+    total_needed: int
+    """Labelled cases in the segment: ceil(m* / coverage)."""
+    more_cases: int
+    """total_needed minus the cases the segment has today (>= 0)."""
+
+    def to_dict(self) -> dict:
+        return {"threshold": self.threshold, "observed_error_rate": self.observed_error_rate,
+                "observed_coverage": self.observed_coverage, "automated_needed": self.automated_needed,
+                "total_needed": self.total_needed, "more_cases": self.more_cases,
+                "cases": self.total_needed, "automated_cases": self.automated_needed,
+                "assumes": "the error rate and coverage observed at that threshold hold in more data"}
+
+
+def automated_needed(rate: float, alpha: float, delta: float) -> int | None:
+    """m*: the fewest automated cases at error rate ``rate`` that certify ``alpha`` at ``delta``."""
+    from scipy.stats import binom
+
+    if not (0 <= rate < alpha):
+        return None
+    lo = max(1, math.ceil(math.log(delta) / math.log1p(-alpha) - 1e-12))  # zero errors: the floor
+    hi = lo
+    while True:  # grow a window until some m in it passes (the test gets easier as m grows when r < alpha)
+        m = np.arange(lo, hi + 1)
+        ok = binom.cdf(np.ceil(m * rate - 1e-12), m, alpha) <= delta
+        if ok.any():
+            return int(m[np.argmax(ok)])
+        if hi >= MAX_CASES:
+            return None
+        lo, hi = hi + 1, min(MAX_CASES, hi * 2 + 64)
+
+
+def plan_segment(grid: np.ndarray, n_t: np.ndarray, k_t: np.ndarray, *, n_total: int, alpha: float,
+                 delta: float) -> Plan | None:
+    """The threshold of ``grid`` (with its automated counts ``n_t`` and errors ``k_t`` today)
+    needing the fewest more labelled cases to certify; None when none can at today's rates."""
+    best: Plan | None = None
+    if n_total <= 0:
+        return None
+    for t, n, k in zip(np.asarray(grid, float), np.asarray(n_t), np.asarray(k_t)):
+        if n <= 0 or k / n >= alpha:
+            continue
+        m = automated_needed(float(k / n), alpha, delta)
+        if m is None:
+            continue
+        coverage = float(n / n_total)
+        total = math.ceil(m / coverage - 1e-9)
+        plan = Plan(threshold=float(t), observed_error_rate=float(k / n), observed_coverage=coverage,
+                    automated_needed=m, total_needed=total, more_cases=max(0, total - int(n_total)))
+        if best is None or (plan.more_cases, -plan.observed_coverage) < (best.more_cases, -best.observed_coverage):
+            best = plan
+    return best
