@@ -13,11 +13,20 @@ from evalkit.calibrate._metrics import (
     risk_coverage,
 )
 from evalkit.calibrate._recal import apply_map, cross_fit, fit_map, make_folds
-from evalkit.calibrate._run import CalibrationResult, calibrate_run
+from evalkit.calibrate._run import (
+    SUITE_SET,
+    CalibrationResult,
+    calibrate_run,
+    describe_set,
+    read_threshold_set,
+    threshold_set_path,
+    threshold_sets,
+)
 from evalkit.calibrate._segments import Certification, certify
 from evalkit.suite import CalibrationSpec
 
 __all__ = [
+    "SUITE_SET",
     "CalibrationResult",
     "CalibrationSpec",
     "Certification",
@@ -34,12 +43,16 @@ __all__ = [
     "cost_optimal",
     "cp_upper",
     "cross_fit",
+    "describe_set",
     "ece",
     "fit_map",
     "ltt_single",
     "make_folds",
     "make_grid",
     "mass_bins",
+    "read_threshold_set",
     "risk_coverage",
+    "threshold_set_path",
+    "threshold_sets",
     "width_bins",
 ]

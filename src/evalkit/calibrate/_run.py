@@ -31,6 +31,8 @@ class CalibrationResult:
     spec: CalibrationSpec
     configs: dict[str, ConfigCalibration]
     document: dict = field(default_factory=dict)
+    name: str = "suite"
+    """The threshold set written (``suite`` = thresholds.json)."""
 
 
 def _guarantee(spec: CalibrationSpec) -> dict | None:
@@ -47,9 +49,117 @@ def _guarantee(spec: CalibrationSpec) -> dict | None:
             "assumptions": ASSUMPTIONS}
 
 
+SUITE_SET = "suite"
+"""The threshold set calibrated with the suite's own ``calibration`` section: ``RUN/thresholds.json``."""
+SETS_DIR = "thresholds"
+"""Every other threshold set: ``RUN/thresholds/<name>.json``."""
+
+
+def threshold_set_path(run_dir: Path, name: str | None = None) -> Path:
+    """Where threshold set ``name`` lives (the suite's set, ``thresholds.json``, when None)."""
+    if name in (None, SUITE_SET):
+        return Path(run_dir) / Thresholds.FILE
+    check_set_name(str(name))
+    return Path(run_dir) / SETS_DIR / f"{name}.json"
+
+
+def check_set_name(name: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}", name):
+        raise ConfigError(f"threshold set name {name!r}: use letters, digits, '.', '_' or '-' (at most 80)")
+    return name
+
+
+def threshold_sets(run_dir: Path) -> dict[str, Path]:
+    """Every threshold set of a run: name -> file (the suite's first)."""
+    run_dir = Path(run_dir)
+    out = {SUITE_SET: run_dir / Thresholds.FILE} if (run_dir / Thresholds.FILE).is_file() else {}
+    folder = run_dir / SETS_DIR
+    if folder.is_dir():
+        out.update({p.stem: p for p in sorted(folder.glob("*.json"))})
+    return out
+
+
+def read_threshold_set(run_dir: Path, name: str | None = None) -> Thresholds | None:
+    """Threshold set ``name`` (the suite's when None; None when the suite's set was never written)."""
+    from evalkit.runs import read_file
+
+    path = threshold_set_path(run_dir, name)
+    if name not in (None, SUITE_SET) and not path.is_file():
+        raise NotFound(f"{run_dir}: no threshold set {name!r}; the run has {sorted(threshold_sets(run_dir)) or 'none'}")
+    return read_file(path, Thresholds)
+
+
+def describe_set(name: str, doc: Thresholds | None) -> str:
+    """'suite (alpha=0.05, delta=0.05, per_segment; thresholds.json)' for consoles and reports."""
+    file = Thresholds.FILE if name == SUITE_SET else f"{SETS_DIR}/{name}.json"
+    if doc is None:
+        return f"{name} ({file}, not written)"
+    alpha = "none" if doc.alpha is None else f"{doc.alpha:g}"
+    delta = "unknown" if doc.delta is None else f"{doc.delta:g}"
+    return f"{name} (alpha={alpha}, delta={delta}, {doc.mode or 'mode unknown'}, outcome {doc.outcome}; {file})"
+
+
+def _suite_calibration(run_dir: Path) -> CalibrationSpec | None:
+    """The suite's calibration as recorded in the manifest (the defaults when the suite has no
+    ``calibration`` section); None when the run records no suite."""
+    from evalkit.runs import RunFolder
+
+    try:
+        suite = RunFolder(path=Path(run_dir)).suite_spec
+    except Exception:  # noqa: BLE001 - no readable manifest: no suite recorded
+        return None
+    if not suite:
+        return None
+    try:
+        fields = suite.get("calibration")
+        return CalibrationSpec(**(fields if isinstance(fields, dict) else {}))
+    except Exception:  # noqa: BLE001 - a recorded section this version cannot read
+        return None
+
+
+def set_name_for(spec: CalibrationSpec, suite: CalibrationSpec) -> str:
+    """The suite's set when ``spec`` is the suite's calibration; else a name made of the parameters
+    (``alpha0.2-delta0.05-per_segment``), plus a short hash when other settings differ too."""
+    import hashlib
+    import json
+
+    mine = spec.model_dump(mode="json")
+    if mine == suite.model_dump(mode="json"):
+        return SUITE_SET
+    alpha = "none" if spec.alpha is None else f"{spec.alpha:g}"
+    name = f"alpha{alpha}-delta{spec.delta:g}-{spec.mode}" + ("" if spec.outcome == "good" else f"-{spec.outcome}")
+    keyed = ("alpha", "delta", "mode", "outcome")
+    if {k: v for k, v in mine.items() if k not in keyed} != \
+            {k: v for k, v in suite.model_dump(mode="json").items() if k not in keyed}:
+        name += "-" + hashlib.sha256(json.dumps(mine, sort_keys=True).encode()).hexdigest()[:6]
+    return name
+
+
 def calibrate_run(run_dir: Path, *, spec: CalibrationSpec, economics: EconomicsSpec | None = None,
-                  configs: list[str] | None = None) -> CalibrationResult:
-    """Calibrate every (or the named) configuration of a run and write ``thresholds.json``."""
+                  configs: list[str] | None = None, name: str | None = None) -> CalibrationResult:
+    """Calibrate every (or the named) configuration of a run into a named threshold set.
+
+    The set is the suite's (``thresholds.json``) when ``spec`` is the suite's calibration,
+    else ``thresholds/<name>.json`` (``name`` or one made of the parameters). A set is
+    never clobbered: configurations calibrated now replace theirs, the others stay; a set
+    of that name with other parameters is refused.
+    """
+    run_dir = Path(run_dir)
+    if name:
+        set_name = check_set_name(name)
+    else:
+        suite = _suite_calibration(run_dir)
+        if suite is None:  # no suite recorded: the first calibration is the run's own set
+            first = read_threshold_set(run_dir, SUITE_SET)
+            suite = spec if first is None or not first.spec else CalibrationSpec(**first.spec)
+        set_name = set_name_for(spec, suite)
+    target = threshold_set_path(run_dir, set_name)
+    existing = read_threshold_set(run_dir, set_name) if target.is_file() else None
+    if existing is not None and existing.spec and existing.spec != spec.model_dump(mode="json"):
+        raise ConfigError(f"{target}: threshold set {set_name!r} exists with other parameters; choose another "
+                          "--name (sets are never overwritten with different settings)")
     import pandas as pd
 
     run_dir = Path(run_dir)
@@ -67,10 +177,10 @@ def calibrate_run(run_dir: Path, *, spec: CalibrationSpec, economics: EconomicsS
     if unknown:
         raise NotFound(f"{scores}: no configuration named {unknown}; the run has {present}")
     results: dict[str, ConfigCalibration] = {}
-    for name in names:
-        part = df[df["config"].astype(str) == name].reset_index(drop=True)
-        results[name] = calibrate_frame(part, spec=spec, economics=economics, config=name,
-                                        where=f"{scores} (config {name})")
+    for cfg in names:
+        part = df[df["config"].astype(str) == cfg].reset_index(drop=True)
+        results[cfg] = calibrate_frame(part, spec=spec, economics=economics, config=cfg,
+                                       where=f"{scores} (config {cfg})")
     run_id = str(df["run_id"].iloc[0]) if "run_id" in df.columns and len(df) else run_dir.name
     doc = {
         "schema": SCHEMA, "run_id": run_id, "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -80,10 +190,18 @@ def calibrate_run(run_dir: Path, *, spec: CalibrationSpec, economics: EconomicsS
         "guarantee": _guarantee(spec),
         "bin_convention": f"{spec.bins} bins, left-closed [m/M, (m+1)/M), last bin closed; confidences snapped "
                           "to 1e-9 ticks so values on an edge (0.7) land in the bin starting there",
-        "configs": {name: r.document for name, r in results.items()},
+        "name": set_name,
+        "configs": {**({c: e.model_dump(mode="json", by_alias=True) for c, e in existing.configs.items()}
+                       if existing is not None else {}),
+                    **{cfg: r.document for cfg, r in results.items()}},
     }
     try:
-        path = write_file(run_dir, doc, Thresholds)
+        if set_name == SUITE_SET:
+            path = write_file(run_dir, doc, Thresholds)
+        else:
+            from evalkit import _io
+
+            path = _io.write_json(target, Thresholds.model_validate(doc).dump())
     except OSError as exc:
-        raise ConfigError(f"{run_dir / 'thresholds.json'}: cannot write ({exc})") from exc
-    return CalibrationResult(run_dir=run_dir, path=path, spec=spec, configs=results, document=doc)
+        raise ConfigError(f"{target}: cannot write ({exc})") from exc
+    return CalibrationResult(run_dir=run_dir, path=path, spec=spec, configs=results, document=doc, name=set_name)

@@ -101,7 +101,25 @@ def _print(result, console) -> None:
                     f"automation {_fmt_rate(b['automation'])}, held-out cost/case {b['expected_cost_per_case_held_out']:.2f}")
         for w in cfg.get("warnings", []):
             console.print(f"[yellow]warning[/yellow] {name}: {w}")
+    from evalkit.calibrate import describe_set, read_threshold_set, threshold_sets
+
+    console.print(f"threshold set: {describe_set(result.name, read_threshold_set(result.run_dir, result.name))}")
+    others = [n for n in threshold_sets(result.run_dir) if n != result.name]
+    if others:
+        console.print("other threshold sets kept: " + ", ".join(others))
+    sims = [c for c in result.document["configs"] if _simulated(result.run_dir, c)]
+    if sims:
+        console.print(f"simulated: {', '.join(sims)}: these numbers come from a simulated provider, not a real model")
     console.print(f"wrote {result.path}")
+
+
+def _simulated(run_dir, config: str) -> bool:
+    from evalkit.runs import RunFolder
+
+    try:
+        return RunFolder(path=run_dir).simulated(config)
+    except Exception:  # noqa: BLE001 - an unreadable manifest: not marked
+        return False
 
 
 def _t(v: float | None) -> str:
@@ -129,10 +147,15 @@ def register(app: typer.Typer) -> None:
         method: Annotated[str | None, typer.Option(help="auto | platt | isotonic | multi | none.")] = None,
         seed: Annotated[int | None, typer.Option(help="Seed for folds and bootstrap.")] = None,
         json_: Annotated[bool, typer.Option("--json", help="Print the result (thresholds.json) on stdout.")] = False,
+        name: Annotated[str | None, typer.Option(
+            "--name", help="Threshold set to write (default: 'suite' = thresholds.json when the settings are the "
+            "suite's, else a name made of them, e.g. alpha0.2-delta0.05-per_segment).")] = None,
     ) -> None:
-        """Measure calibration, recalibrate out of fold, certify escalation thresholds; writes thresholds.json.
+        """Measure calibration, recalibrate out of fold, certify escalation thresholds into a named threshold set.
 
         Defaults come from the run's suite (its `calibration` and `economics` sections); options override them.
+        With the suite's settings the set is 'suite' (RUN/thresholds.json); other settings write
+        RUN/thresholds/<name>.json. Sets are never clobbered: other configurations and other sets stay.
         """
         with cli_errors():
             from pydantic import ValidationError
@@ -163,7 +186,7 @@ def register(app: typer.Typer) -> None:
                 economics = EconomicsSpec(**eco_fields) if eco_fields else None
             except ValidationError as exc:
                 raise ConfigError(f"calibrate options: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
-            result = calibrate_run(run_dir, spec=spec, economics=economics, configs=config or None)
+            result = calibrate_run(run_dir, spec=spec, economics=economics, configs=config or None, name=name)
             if json_:
                 from evalkit.cli._conventions import echo_json
 

@@ -115,6 +115,12 @@ def _print(projection: dict[str, Any], path: Path) -> None:
                           f"truncates {_pct(cap['truncated_rate'])}, good-rate lost {_pct(cap['good_rate_lost'])}")
     for warning in projection.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {warning}")
+    used = projection.get("threshold_set") or {}
+    if used.get("description"):
+        console.print(f"threshold set: {used['description']}")
+    sims = [n for n in projection["configs"] if (projection["configs"][n].get("simulated"))]
+    if sims:
+        console.print(f"simulated: {', '.join(sims)}: these numbers come from a simulated provider, not a real model")
     console.print(f"wrote {path}")
 
 
@@ -127,6 +133,9 @@ def project_command(
         "--threshold", min=0.0, max=1.0, help="One threshold for every configuration.")] = None,
     thresholds: Annotated[Path | None, typer.Option(
         "--thresholds", help="A thresholds.json, or a list of thresholds to sweep.")] = None,
+    threshold_set: Annotated[str | None, typer.Option(
+        "--threshold-set", help="Threshold set of the run to apply (default: suite = thresholds.json; "
+        "see `evalkit calibrate --name`).")] = None,
     cap_turns: Annotated[int | None, typer.Option(
         "--cap-turns", min=0, help="What-if: keep at most N history turns.")] = None,
     cap_tokens: Annotated[int | None, typer.Option(
@@ -149,7 +158,7 @@ def project_command(
         spec = spec_for_run(manifest, volume=volume, mix_file=mix, resamples=resamples, seed=seed,
                             cap_turns=cap_turns, cap_tokens=cap_tokens)
         result = project_run(run_dir, spec=spec, economics=economics_for_run(manifest), configs=config or None,
-                             threshold=threshold, thresholds_file=thresholds)
+                             threshold=threshold, thresholds_file=thresholds, threshold_set=threshold_set)
         if json_:
             from evalkit.cli._conventions import echo_json
 

@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option("--out", "-o",
                                                     help="HTML file to write (default: RUN/report.html).")] = None,
         title: Annotated[str | None, typer.Option(help="Report title.")] = None,
+        threshold_set: Annotated[str | None, typer.Option(
+            "--threshold-set", help="Threshold set to show (default: the one the projection applied, else "
+            "suite = thresholds.json).")] = None,
         max_prompts: Annotated[int, typer.Option(
             min=0, help="Drill-downs that also embed the full prompt (every flipped/failed case has one).")] = 50,
     ) -> None:
@@ -29,11 +32,14 @@ def register(app: typer.Typer) -> None:
         from evalkit.cli._common import cli_errors
 
         with cli_errors():
-            from evalkit.report import build_report
+            from evalkit.report import build_report, describe_threshold_set
             from evalkit.runs import open_run, resolve_baseline
 
             dirs = [open_run(r).path for r in runs]
             base = resolve_baseline(baseline, dirs[-1]) if baseline else None
             target = out or dirs[-1] / "report.html"
-            path = build_report(dirs, out=target, baseline=base, title=title, max_prompts=max_prompts)
+            path = build_report(dirs, out=target, baseline=base, title=title, max_prompts=max_prompts,
+                                threshold_set=threshold_set)
+            for d in dirs:
+                typer.echo(f"threshold set ({d.name}): {describe_threshold_set(d, threshold_set)}", err=True)
             typer.echo(str(path))

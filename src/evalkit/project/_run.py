@@ -123,14 +123,25 @@ def _warnings(configs: dict[str, Any]) -> list[str]:
 
 
 def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec, configs: list[str] | None = None,
-                threshold: float | None = None, thresholds_file: Path | None = None) -> ProjectionResult:
-    """Project a scored run to production and write ``<run_dir>/projection.json``."""
+                threshold: float | None = None, thresholds_file: Path | None = None,
+                threshold_set: str | None = None) -> ProjectionResult:
+    """Project a scored run to production and write ``<run_dir>/projection.json``.
+
+    Thresholds come from ``threshold_set`` (default: the suite's, ``thresholds.json``), or a
+    thresholds file; projection.json records which (``threshold_set``)."""
+    from evalkit.calibrate import SUITE_SET, describe_set, read_threshold_set
+
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise NotFound(f"run folder {run_dir} does not exist")
     run = RunFolder(path=run_dir)
     manifest = run.manifest
-    run_thresholds = run.thresholds
+    set_name = threshold_set or SUITE_SET
+    run_thresholds = read_threshold_set(run_dir, set_name)
+    used = {"name": set_name, "description": describe_set(set_name, run_thresholds),
+            "alpha": run_thresholds.alpha if run_thresholds else None,
+            "delta": run_thresholds.delta if run_thresholds else None,
+            "mode": run_thresholds.mode if run_thresholds else None}
     file_doc, grid = None, None
     if thresholds_file is not None:
         loaded = load_sweep_file(thresholds_file)
@@ -138,6 +149,8 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
             grid = loaded
         else:
             file_doc = _file_thresholds(loaded, Path(thresholds_file))
+            used = {"name": None, "description": f"file {thresholds_file}", "alpha": file_doc.alpha,
+                    "delta": file_doc.delta, "mode": file_doc.mode}
     scores = run.read_scores((*REQUIRED, *OPTIONAL), required=REQUIRED)
     prices = _input_prices(manifest)
     outcome = outcome_of(spec, file_doc, run_thresholds)
@@ -159,6 +172,7 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
         "sweep": grid,
         "spec": spec.model_dump(mode="json"),
         "economics": economics.model_dump(mode="json"),
+        "threshold_set": used,
         "configs": blocks,
     }
     for name, block in blocks.items():

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from evalkit.runs import ConfigProjection, ConfigThresholds, Rate, threshold_policy
+from evalkit.runs import ConfigProjection, ConfigThresholds, Rate, Thresholds, threshold_policy
 from evalkit.runs import RunFolder as RunData
 from evalkit.stats import ALL, Estimate, outcome_mask, quantile_interval, rate
 
@@ -30,6 +31,9 @@ class Column:
     simulated: bool
     df: pd.DataFrame
     ref: Column | None = None
+    thresholds: Thresholds | None = None
+    """The threshold set the report uses for this run (see ``threshold_set_for``)."""
+    threshold_set: str = "suite"
 
     @property
     def prompt_version(self) -> str:
@@ -143,11 +147,37 @@ def _matching_config(baseline: RunData, col: Column) -> str | None:
     return named if named in baseline.configs else None
 
 
-def build_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Column]:
+def threshold_set_for(run: RunData, requested: str | None) -> str:
+    """The set to show: the one asked for; else the one the run's projection applied; else the suite's."""
+    if requested:
+        return requested
+    proj = run.projection
+    used = (proj.threshold_set or {}).get("name") if proj is not None else None
+    return str(used) if used else "suite"
+
+
+def describe_threshold_set(run_dir: Path, requested: str | None = None) -> str:
+    """The threshold set a report of ``run_dir`` shows, described (for the CLI)."""
+    from evalkit.calibrate import describe_set, read_threshold_set
+    from evalkit.runs import RunFolder
+
+    name = threshold_set_for(RunFolder(path=Path(run_dir)), requested)
+    return describe_set(name, read_threshold_set(Path(run_dir), name))
+
+
+def build_columns(runs: Sequence[RunData], baseline: RunData | None, *, threshold_set: str | None = None) -> list[Column]:
     """Columns with their reference: the baseline run's matching configuration (B against A,
     configuration by configuration); without a baseline run, the suite's ``baseline_config``
     within the same run, else the first column."""
+    from evalkit.calibrate import read_threshold_set
+
     cols = _label_columns(runs, baseline)
+    sets: dict[Path, tuple[str, Thresholds | None]] = {}
+    for c in cols:
+        if c.run.path not in sets:
+            name = threshold_set_for(c.run, threshold_set)
+            sets[c.run.path] = (name, read_threshold_set(c.run.path, name))
+        c.threshold_set, c.thresholds = sets[c.run.path]
     base_cols = [c for c in cols if c.is_baseline]
     for c in cols:
         if c.is_baseline:
@@ -165,7 +195,7 @@ def build_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Col
 
 
 def _threshold_entry(col: Column) -> ConfigThresholds | None:
-    return col.run.thresholds.configs.get(col.config) if col.run.thresholds is not None else None
+    return col.thresholds.configs.get(col.config) if col.thresholds is not None else None
 
 
 def projection_entry(col: Column) -> ConfigProjection | None:
@@ -191,7 +221,7 @@ def leaderboard(cols: Sequence[Column]) -> list[LeaderRow]:
         known = cost.to_numpy(dtype=float) if unknown == 0 and len(df) else None
         th = _threshold_entry(c)
         auto = _as_estimate(th.coverage) if th is not None else None
-        policy = threshold_policy(c.run.thresholds, c.config) if th is not None else None
+        policy = threshold_policy(c.thresholds, c.config) if th is not None else None
         per_segment = policy is not None and policy.segmented
         if policy is not None and policy.threshold is None and not per_segment:
             auto = Estimate(value=0.0, n=int(th.n or len(df)))

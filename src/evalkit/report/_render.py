@@ -101,6 +101,28 @@ def _default_title(runs: Sequence[Any], base: Any = None) -> str:
     return f"evalkit report — {what}, {runs_text}" + (f" against {base.run_id}" if base is not None else "")
 
 
+def _threshold_set_lines(cols: Sequence[Any]) -> list[tuple[str, str]]:
+    """Header lines naming the threshold set shown and the one each projection applied."""
+    from evalkit.calibrate import describe_set, threshold_sets
+
+    out: list[tuple[str, str]] = []
+    seen: set[Any] = set()
+    for c in cols:
+        if c.run.path in seen:
+            continue
+        seen.add(c.run.path)
+        who = f" ({c.run.run_id})" if len({x.run.path for x in cols}) > 1 else ""
+        others = [n for n in threshold_sets(c.run.path) if n != c.threshold_set]
+        out.append((f"threshold set{who}", describe_set(c.threshold_set, c.thresholds)
+                    + (f"; other sets: {', '.join(others)}" if others else "")))
+        proj = c.run.projection
+        used = (proj.threshold_set or {}) if proj is not None else {}
+        if proj is not None:
+            out.append((f"projection{who}", "applies threshold set " + str(used.get("description") or
+                                                                          "suite (thresholds.json; not recorded)")))
+    return out
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -111,7 +133,7 @@ def _version() -> str:
 
 
 def build_report(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | str | None = None,
-                 title: str | None = None, max_prompts: int = 50) -> Path:
+                 title: str | None = None, max_prompts: int = 50, threshold_set: str | None = None) -> Path:
     """Write one self-contained HTML report.
 
     One run: its configurations, each against the suite's ``baseline_config`` (else the
@@ -120,6 +142,8 @@ def build_report(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: P
     With ``baseline``: every configuration of ``run_dirs`` against the baseline run's
     matching configuration (same name). ``max_prompts``: drill-downs that also embed the
     full rendered prompt (every flipped or failed case gets a drill-down regardless).
+    ``threshold_set``: the thresholds shown (default: the set each run's projection applied,
+    else the suite's ``thresholds.json``); the header names it.
     """
     import gc
 
@@ -134,7 +158,8 @@ def build_report(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: P
     # objects that exist now keeps those collections small; undone in ``finally``.
     gc.freeze()
     try:
-        return _build(run_dirs, out=out, baseline=baseline, title=title, max_prompts=max_prompts)
+        return _build(run_dirs, out=out, baseline=baseline, title=title, max_prompts=max_prompts,
+                      threshold_set=threshold_set)
     finally:
         gc.unfreeze()
 
@@ -146,7 +171,7 @@ TOC = (("verdict", "Verdict"), ("leaderboard", "Leaderboard"), ("segments", "Goo
 
 
 def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | str | None, title: str | None,
-           max_prompts: int) -> Path:
+           max_prompts: int, threshold_set: str | None = None) -> Path:
     from markupsafe import Markup
 
     from evalkit.report import _assemble, _casedata, _sections
@@ -154,7 +179,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
 
     runs = [load_run(p) for p in run_dirs]
     base = load_run(baseline) if baseline is not None else None
-    cols = _assemble.build_columns(runs, base)
+    cols = _assemble.build_columns(runs, base, threshold_set=threshold_set)
     rows = _assemble.leaderboard(cols)
     matrix = _assemble.segment_matrix(cols)
     all_runs = ([base] if base else []) + runs
@@ -186,7 +211,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
         "calibration": _sections.calibration(cols), "projection": _sections.projection(cols),
         "judges": judges, "cases": cases, "improved": improved,
         "template_diffs": {c.key: template_diff(c) for c in cols if c.ref is not None},
-        "threshold_sets": [],
+        "threshold_sets": _threshold_set_lines(cols),
         "toc": [t for t in TOC if t[0] != "judge" or judges],
     }
     for key in ("calibration", "projection"):

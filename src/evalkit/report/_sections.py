@@ -61,7 +61,7 @@ def calibration(cols: Sequence[Column], *, salt: str = "cal") -> Calibration:
     rows, panels, curves, missing = [], [], [], []
     for c in cols:
         df = c.df
-        entry = c.run.thresholds.configs.get(c.config) if c.run.thresholds is not None else None
+        entry = c.thresholds.configs.get(c.config) if c.thresholds is not None else None
         if entry is None:
             missing.append(c)
         bins = None
@@ -80,7 +80,7 @@ def calibration(cols: Sequence[Column], *, salt: str = "cal") -> Calibration:
             # No threshold (escalate everything) has nothing to mark on the curve.
             at = entry.coverage.value if thr is not None and entry is not None and entry.coverage else None
             curves.append((chart_label(c), cov, risk, at))
-    th_doc = next((c.run.thresholds for c in cols if c.run.thresholds), None)
+    th_doc = next((c.thresholds for c in cols if c.thresholds), None)
     return Calibration(
         rows=rows,
         reliability_svg=_charts.reliability_chart(panels, salt=f"{salt}-rel") if panels else None,

@@ -255,6 +255,8 @@ class Thresholds(RunFile):
     economics: Json | None = None
     guarantee: Json | None = None
     bin_convention: str | None = None
+    name: str | None = Field(None, description="Threshold set name: 'suite' (thresholds.json, the suite's own "
+                             "calibration) or the name of RUN/thresholds/<name>.json.")
     configs: dict[str, ConfigThresholds]
 
 
@@ -322,6 +324,8 @@ class Projection(RunFile):
     sweep: list[Any] | None = None
     spec: Json = Field(default_factory=dict)
     economics: Json = Field(default_factory=dict)
+    threshold_set: Json | None = Field(None, description="The threshold set the projection applied: name "
+                                       "('suite' = thresholds.json), description, alpha, delta, mode.")
     configs: dict[str, ConfigProjection]
     warnings: list[str] = Field(default_factory=list)
 
