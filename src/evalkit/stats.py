@@ -97,6 +97,49 @@ def wilson(k: int, n: int) -> Estimate:
     return Estimate(value=k / n, lo=0.0 if k == 0 else float(lo), hi=1.0 if k == n else float(hi), n=n, k=k)
 
 
+def exact_interval(k: Any, n: Any, alpha: float = Z_LEVEL) -> tuple[np.ndarray, np.ndarray]:
+    """Clopper-Pearson (exact) interval, vectorised; NaN where n == 0. Never below nominal coverage,
+    so it is the interval for rare-event rates (errors among automated cases), where the
+    percentile bootstrap collapses to [0, 0] and Wilson undercovers near k = 1, 2."""
+    from scipy.stats import beta
+
+    k_arr = np.asarray(k, dtype=float)
+    n_arr = np.asarray(n, dtype=float)
+    has = n_arr > 0
+    safe_n = np.where(has, n_arr, 1.0)
+    with np.errstate(invalid="ignore"):
+        lo = np.where(k_arr > 0, beta.ppf(alpha / 2, np.maximum(k_arr, 1e-300), safe_n - k_arr + 1), 0.0)
+        hi = np.where(k_arr < safe_n, beta.ppf(1 - alpha / 2, k_arr + 1, np.maximum(safe_n - k_arr, 1e-300)), 1.0)
+    return np.where(has, lo, np.nan), np.where(has, hi, np.nan)
+
+
+def exact(k: int, n: int) -> Estimate:
+    """k/n with its 95% Clopper-Pearson interval (n == 0: unknown)."""
+    k, n = int(k), int(n)
+    if n <= 0:
+        return Estimate(value=None, lo=None, hi=None, n=0, k=0)
+    lo, hi = exact_interval(k, n)
+    return Estimate(value=k / n, lo=float(lo), hi=float(hi), n=n, k=k)
+
+
+def stratified(k: Any, n: Any, weights: Any, *, alpha: float = Z_LEVEL, exact_limits: bool = True) -> Estimate:
+    """sum_s w_s * k_s / n_s (weights normalised) with a MOVER interval (Zou & Donner 2008):
+    the stratum limits (Clopper-Pearson, or Wilson) recovered into limits for the weighted sum.
+    Unknown when a stratum with positive weight has no cases. Used for rates mixed to a
+    production mix, where a percentile bootstrap of rare events collapses."""
+    k_arr, n_arr, w = (np.asarray(v, dtype=float) for v in (k, n, weights))
+    use = w > 0
+    if not use.any() or (n_arr[use] <= 0).any():
+        return Estimate(value=None, n=int(n_arr.sum()), k=int(k_arr.sum()))
+    k_arr, n_arr, w = k_arr[use], n_arr[use], w[use] / w[use].sum()
+    p = k_arr / n_arr
+    lo_s, hi_s = (exact_interval if exact_limits else wilson_interval)(k_arr, n_arr, alpha)
+    est = float(w @ p)
+    lo = est - float(np.sqrt(np.sum((w * (p - lo_s)) ** 2)))
+    hi = est + float(np.sqrt(np.sum((w * (hi_s - p)) ** 2)))
+    return Estimate(value=est, lo=max(0.0, lo), hi=min(1.0, hi), n=int(n_arr.sum()), k=int(k_arr.sum()))
+
+
 def rate(mask: Any) -> Estimate:
     """The share of true values of a boolean array, with its Wilson interval."""
     arr = np.asarray(mask, dtype=bool)
@@ -244,6 +287,28 @@ def money(value: Any) -> str:
     return "$0" if value == 0 else f"${value:,.4f}" if abs(value) < 1 else f"${value:,.0f}"
 
 
-__all__ = ["ALL", "TICKS", "Z_LEVEL", "Estimate", "automatable", "automated", "ece", "ece_interval", "missing",
-           "money", "outcome_mask", "pct", "pm", "quantile_interval", "rate", "reliability_bins", "to_ticks",
-           "width_bins", "wilson", "wilson_interval"]
+__all__ = [
+    "ALL",
+    "TICKS",
+    "Z_LEVEL",
+    "Estimate",
+    "automatable",
+    "automated",
+    "ece",
+    "ece_interval",
+    "exact",
+    "exact_interval",
+    "missing",
+    "money",
+    "outcome_mask",
+    "pct",
+    "pm",
+    "quantile_interval",
+    "rate",
+    "reliability_bins",
+    "stratified",
+    "to_ticks",
+    "width_bins",
+    "wilson",
+    "wilson_interval",
+]

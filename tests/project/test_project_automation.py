@@ -49,7 +49,7 @@ def test_headline_matches_direct_arithmetic(scores: pd.DataFrame) -> None:
     assert parts == pytest.approx(out["escalated_rate"]["value"])
     for key in ("automation_rate", "automated_error_rate", "net_value_per_month", "review_hours_per_month"):
         r = out[key]
-        assert set(r) == {"value", "lo", "hi", "n"} and r["lo"] <= r["value"] <= r["hi"]
+        assert {"value", "lo", "hi", "n"} <= set(r) and r["lo"] <= r["value"] <= r["hi"]
     # naive accuracy-based expectation is the unweighted correct rate
     assert out["naive_automation_rate"]["value"] == pytest.approx(scores.correct.mean())
 
@@ -153,7 +153,9 @@ def test_projection_json_shape_and_determinism(run_dir) -> None:
         assert again["configs"][name]["automation_rate"] == res.projection["configs"][name]["automation_rate"]
         assert again["configs"][name]["monthly_cost"] == res.projection["configs"][name]["monthly_cost"]
     other = project_run(run_dir, spec=SPEC.model_copy(update={"seed": 6}), economics=EconomicsSpec()).projection
-    assert other["configs"]["alpha"]["automation_rate"]["lo"] != res.projection["configs"]["alpha"]["automation_rate"]["lo"]
+    # the seed moves bootstrap intervals (value, loads); automation and error rates have exact intervals
+    assert other["configs"]["alpha"]["net_value_per_month"]["lo"] != res.projection["configs"]["alpha"]["net_value_per_month"]["lo"]
+    assert other["configs"]["alpha"]["automation_rate"] == res.projection["configs"]["alpha"]["automation_rate"]
     assert not list(run_dir.glob(".projection.json.*"))  # no temp file left behind
 
 

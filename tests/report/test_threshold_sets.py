@@ -35,7 +35,15 @@ def test_calibrate_alpha_then_project_and_report_name_the_set(demo_report, demo_
     res = evalkit_cli(["project", str(run)], home=demo_home)
     assert res.returncode == 0, res.stderr
     assert "threshold set: suite (alpha=0.05, delta=0.05, per_segment" in res.stdout.replace("\n", " ")
-    assert json.loads((run / "projection.json").read_text())["threshold_set"]["name"] == "suite"
+    proj = json.loads((run / "projection.json").read_text())
+    assert proj["threshold_set"]["name"] == "suite"
+    # Thresholds certified on this very run: the projection measures its optimism by cross-fitting.
+    opt = proj["configs"]["large-v1"]["same_run_optimism"]
+    assert opt["in_sample_error_rate"]["value"] == pytest.approx(proj["configs"]["large-v1"]["automated_error_rate"]["value"])
+    assert opt["cross_fitted_error_rate"]["n"] > 1000 and opt["optimism"] is not None
+    page = tmp_path / "suite.html"
+    evalkit_cli(["report", str(run), "-o", str(page)], home=demo_home)
+    assert "cross-fitted automated error" in page.read_text() and "optimism" in page.read_text()
     res = evalkit_cli(["project", str(run), "--threshold-set", ALT], home=demo_home)
     assert res.returncode == 0, res.stderr
     assert f"threshold set: {ALT} (alpha=0.2" in res.stdout.replace("\n", " ")

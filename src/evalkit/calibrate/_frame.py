@@ -129,7 +129,8 @@ def calibrate_frame(df: pd.DataFrame, *, spec: CalibrationSpec, economics: Econo
     # --- thresholds with a guarantee
     grid = make_grid(spec.grid, spec.grid_step, conf)
     cert = (certify(conf, err, seg, seg_total, grid, mode=spec.mode, alpha=spec.alpha, delta=spec.delta,
-                    min_segment_n=spec.min_segment_n) if spec.alpha is not None else None)
+                    min_segment_n=spec.min_segment_n, never_automate=spec.never_automate)
+            if spec.alpha is not None else None)
     # --- cost-optimal threshold
     cost = None
     if economics is not None:

@@ -119,6 +119,14 @@ def _suite_calibration(run_dir: Path) -> CalibrationSpec | None:
         return None
 
 
+def _same_spec(recorded: dict, spec: CalibrationSpec) -> bool:
+    """A recorded spec (defaults of newer fields filled in) equals ``spec``."""
+    try:
+        return CalibrationSpec(**recorded).model_dump(mode="json") == spec.model_dump(mode="json")
+    except Exception:  # noqa: BLE001 - a spec this version cannot read is another spec
+        return False
+
+
 def set_name_for(spec: CalibrationSpec, suite: CalibrationSpec) -> str:
     """The suite's set when ``spec`` is the suite's calibration; else a name made of the parameters
     (``alpha0.2-delta0.05-per_segment``), plus a short hash when other settings differ too."""
@@ -157,7 +165,7 @@ def calibrate_run(run_dir: Path, *, spec: CalibrationSpec, economics: EconomicsS
         set_name = set_name_for(spec, suite)
     target = threshold_set_path(run_dir, set_name)
     existing = read_threshold_set(run_dir, set_name) if target.is_file() else None
-    if existing is not None and existing.spec and existing.spec != spec.model_dump(mode="json"):
+    if existing is not None and existing.spec and not _same_spec(existing.spec, spec):
         raise ConfigError(f"{target}: threshold set {set_name!r} exists with other parameters; choose another "
                           "--name (sets are never overwritten with different settings)")
     import pandas as pd

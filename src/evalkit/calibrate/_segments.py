@@ -45,8 +45,28 @@ def _ltt_json(r: LTTResult) -> dict:
 
 
 def certify(conf: np.ndarray, err: np.ndarray, seg: np.ndarray, seg_total: dict[str, int], grid: np.ndarray,
-            *, mode: str, alpha: float, delta: float, min_segment_n: int | None) -> Certification:
-    """``conf``/``err``/``seg`` are automatable rows; ``seg_total`` counts all rows per segment."""
+            *, mode: str, alpha: float, delta: float, min_segment_n: int | None,
+            never_automate: tuple[str, ...] | list[str] = ()) -> Certification:
+    """``conf``/``err``/``seg`` are automatable rows; ``seg_total`` counts all rows per segment.
+
+    Segments in ``never_automate`` (declared in the suite) are not tested: always escalated
+    (in ``global`` mode the pooled threshold still covers them: segments are not certified there)."""
+    never = [s for s in sorted(seg_total) if s in set(never_automate)] if mode != "global" else []
+    if never:
+        keep = ~np.isin(seg, never)
+        cert = certify(conf[keep], err[keep], seg[keep], {s: n for s, n in seg_total.items() if s not in never},
+                       grid, mode=mode, alpha=alpha, delta=delta, min_segment_n=min_segment_n)
+        full = np.zeros(conf.size, bool)
+        full[keep] = cert.automated
+        cert.automated = full
+        for s in never:
+            m = seg == s
+            cert.segments[s] = {**_seg_counts(conf[m], err[m], None, seg_total[s]), "threshold": None,
+                                "certified": False, "never_automate": True, "excluded": True,
+                                "reason": "declared never-automate in the suite: always reviewed"}
+        cert.segments = dict(sorted(cert.segments.items()))
+        cert.notes.append(f"never automated (suite): {', '.join(never)}")
+        return cert
     segments = sorted(seg_total)
     masks = segment_masks(seg, segments)
     n_total = int(sum(seg_total.values()))

@@ -17,6 +17,7 @@ import numpy as np
 
 from evalkit.economics import EconomicsSpec
 from evalkit.project._strata import Strata, bootstrap_counts, rate, segment_counts
+from evalkit.stats import exact, stratified, wilson
 
 # headline categories
 AUTO_OK, AUTO_ERR, DEFERRED, LOW_CONF, INVALID = range(5)
@@ -84,9 +85,6 @@ def at_policy(dec: Decisions, strata: Strata, seg_thresholds: np.ndarray, money:
     auto_p, auto_b = combine(point_seg[:, AUTO_OK] + point_seg[:, AUTO_ERR], boot_seg[..., AUTO_OK] + boot_seg[..., AUTO_ERR])
     err_p, err_b = combine(point_seg[:, AUTO_ERR], boot_seg[..., AUTO_ERR])
     esc_p, esc_b = 1 - auto_p, 1 - auto_b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cond_p = err_p / auto_p if auto_p > 0 else float("nan")
-        cond_b = err_b / auto_b
     net_seg_p = econ.value_per_automated_case * (point_seg[:, AUTO_OK] + point_seg[:, AUTO_ERR]) \
         - econ.review_cost * (1 - point_seg[:, AUTO_OK] - point_seg[:, AUTO_ERR]) - err_cost * point_seg[:, AUTO_ERR]
     net_seg_b = econ.value_per_automated_case * (boot_seg[..., AUTO_OK] + boot_seg[..., AUTO_ERR]) \
@@ -98,23 +96,28 @@ def at_policy(dec: Decisions, strata: Strata, seg_thresholds: np.ndarray, money:
     for name, c in (("deferred", DEFERRED), ("low_confidence", LOW_CONF), ("invalid_or_failed", INVALID)):
         p, b = combine(point_seg[:, c], boot_seg[..., c])
         breakdown[name] = rate(p, b, n)
+    # Rates of automation and of errors among automated cases: exact per segment (Clopper-Pearson;
+    # Wilson for automation) and, mixed to production, a stratified MOVER interval from those
+    # limits. A percentile bootstrap of a rare event collapses ([0%, 0%] with ~20 automated cases).
+    auto_k = table[:, AUTO_OK] + table[:, AUTO_ERR]
+    err_k = table[:, AUTO_ERR]
     segments = {}
     for i, seg in enumerate(strata.names):
-        a_b = boot_seg[:, i, AUTO_OK] + boot_seg[:, i, AUTO_ERR]
-        n_auto_s = int(table[i, AUTO_OK] + table[i, AUTO_ERR])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            seg_cond_b = boot_seg[:, i, AUTO_ERR] / a_b
         segments[seg] = {
             "threshold": None if np.isnan(seg_thresholds[i]) else float(seg_thresholds[i]),
-            "automation_rate": rate(point_seg[i, AUTO_OK] + point_seg[i, AUTO_ERR], a_b, int(n_s[i])),
-            "automated_error_rate": rate(
-                table[i, AUTO_ERR] / n_auto_s if n_auto_s else None, seg_cond_b, n_auto_s),
+            "automation_rate": wilson(int(auto_k[i]), int(n_s[i])).to_dict(),
+            "automated_error_rate": exact(int(err_k[i]), int(auto_k[i])).to_dict(),
         }
+    automation = stratified(auto_k, n_s, pi, exact_limits=False)
+    share = pi * np.where(n_s > 0, auto_k / np.where(n_s > 0, n_s, 1), 0.0)  # production share automated per segment
+    err_mixed = stratified(err_k, auto_k, share) if share.sum() > 0 else None
     return {
-        "automation_rate": rate(auto_p, auto_b, n),
-        "escalated_rate": rate(esc_p, esc_b, n),
+        "automation_rate": {**automation.to_dict(), "value": auto_p, "n": n},
+        "escalated_rate": {"value": esc_p, "lo": None if automation.hi is None else 1 - automation.hi,
+                           "hi": None if automation.lo is None else 1 - automation.lo, "n": n},
         "escalation_breakdown": breakdown,
-        "automated_error_rate": rate(cond_p, cond_b, n_auto),
+        "automated_error_rate": ({**err_mixed.to_dict(), "n": n_auto} if err_mixed is not None and
+                                 err_mixed.value is not None else rate(None, None, n_auto)),
         "automated_errors_per_month": rate(vol * err_p, vol * err_b, n),
         "automated_per_month": rate(vol * auto_p, vol * auto_b, n),
         "review_hours_per_month": rate(vol * esc_p * econ.review_minutes / 60, vol * esc_b * econ.review_minutes / 60, n),

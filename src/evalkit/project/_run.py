@@ -177,6 +177,13 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
     }
     for name, block in blocks.items():
         block["input_price_source"] = prices.get(name, (None, "unknown"))[1]
+        if (file_doc is None and threshold is None and run_thresholds is not None
+                and block.get("threshold_source") == "thresholds.json" and run_thresholds.run_id == run.run_id):
+            from evalkit.project._optimism import measure_optimism
+
+            block["same_run_optimism"] = measure_optimism(
+                scores[scores["config"].astype(str) == name], run_thresholds, name, outcome=outcome, mix=spec.mix,
+                folds=run_thresholds.folds or 5, seed=spec.seed if spec.seed is not None else 0)
     warnings = _warnings(blocks)
     projection["warnings"] = warnings
     path = write_file(run_dir, projection, Projection)

@@ -165,7 +165,7 @@ def build_report(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: P
 
 
 TOC = (("verdict", "Verdict"), ("leaderboard", "Leaderboard"), ("segments", "Good rate by segment"),
-       ("thresholds", "Escalation thresholds"), ("calibration", "Calibration charts"),
+       ("thresholds", "Threshold decision"), ("calibration", "Calibration charts"),
        ("projection", "Production projection"), ("cases", "Cases and drill-downs"),
        ("prompt-changes", "Prompt template changes"), ("configurations", "Configurations"), ("judge", "LLM judge"))
 
@@ -174,7 +174,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
            max_prompts: int, threshold_set: str | None = None) -> Path:
     from markupsafe import Markup
 
-    from evalkit.report import _assemble, _casedata, _sections
+    from evalkit.report import _assemble, _casedata, _decision, _sections
     from evalkit.report._prompts import template_diff
 
     runs = [load_run(p) for p in run_dirs]
@@ -209,7 +209,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
         "reference_text": ("the matching configuration of baseline run " + base.run_id) if base
         else ("within the run: " + ", ".join(refs)),
         "calibration": _sections.calibration(cols), "projection": _sections.projection(cols),
-        "judges": judges, "cases": cases, "improved": improved,
+        "judges": judges, "cases": cases, "improved": improved, "decisions": _decision.decisions(cols),
         "template_diffs": {c.key: template_diff(c) for c in cols if c.ref is not None},
         "threshold_sets": _threshold_set_lines(cols),
         "toc": [t for t in TOC if t[0] != "judge" or judges],

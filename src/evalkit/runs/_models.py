@@ -197,6 +197,7 @@ class SegmentThreshold(_Format):
     threshold_calibrated: float | None = None
     certified: bool | None = Field(None, description="null in global mode: only the pooled rate is certified.")
     excluded: bool = False
+    never_automate: bool = False
     n: int | None = None
     n_automatable: int | None = None
     n_automated: int | None = None
@@ -307,6 +308,9 @@ class ConfigProjection(_Format):
     unmixed_segments: list[str] = Field(default_factory=list)
     flagged_segments: list[str] = Field(default_factory=list)
     flag_reasons: dict[str, str] = Field(default_factory=dict)
+    same_run_optimism: Json | None = Field(
+        None, description="Thresholds certified on this run: in-sample vs cross-fitted error rate among automated "
+        "cases at the mix, and their gap (evalkit.project).")
     segments: dict[str, Json] = Field(default_factory=dict)
     curve: list[Json] = Field(default_factory=list)
     context_caps: list[Json] = Field(default_factory=list)

@@ -48,6 +48,11 @@ class CalibrationSpec(BaseModel):
     bins: int = Field(10, ge=2, le=100, description="Bins for ECE/MCE/reliability diagrams.")
     bootstrap: int = Field(500, ge=0, le=10000, description="Bootstrap resamples for the ECE interval (0 = off).")
     seed: int = Field(0, description="Seed for folds and bootstrap; recorded in thresholds.json.")
+    never_automate: list[str] = Field(
+        default_factory=list,
+        description="Segments never handed off to automation, whatever the confidence (always reviewed); "
+        "honoured in per_segment and all_segments modes.",
+    )
     min_segment_n: int | None = Field(
         None, ge=1,
         description="Segments with fewer automatable cases are escalated without testing; "
