@@ -46,7 +46,7 @@ def _table(title: str, columns: tuple[str, ...]):
 def _print(result, console) -> None:
     doc = result.document
     metrics = _table(f"Calibration (outcome: {doc['outcome']}; recal. = recalibrated, out of fold)",
-                     ("config", "n", "ECE width [95% CI]", "Brier", "AUROC", "ECE recal.", "map"))
+                     ("config", "n", "ECE width", "Brier", "AUROC", "ECE recal.", "map"))
     more = _table("More calibration metrics", ("config", "ECE mass", "MCE (bin n)", "log loss", "E-AURC"))
     for name, cfg in doc["configs"].items():
         m, mr = cfg["metrics"]["raw"], cfg["metrics"]["recalibrated_out_of_fold"]
@@ -54,9 +54,8 @@ def _print(result, console) -> None:
             metrics.add_row(name, "0", *["-"] * 4, cfg["recalibration"]["method"])
             more.add_row(name, *["-"] * 4)
             continue
-        ci = m["ece_width_ci"]
         metrics.add_row(
-            name, str(m["n"]), f"{m['ece_width']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""),
+            name, str(m["n"]), f"{m['ece_width']:.3f}",
             f"{m['brier']:.3f}", "-" if m["auroc"] is None else f"{m['auroc']:.3f}",
             "-" if mr is None else f"{mr['ece_width']:.3f}", cfg["recalibration"]["method"])
         more.add_row(name, f"{m['ece_mass']:.3f}", f"{m['mce']:.3f} ({m['mce_bin']['n']})", f"{m['log_loss']:.3f}",

@@ -2,9 +2,10 @@
 
 Automation rule (contracts.md): automated at threshold t iff status == ok, not deferred and
 confidence >= t. Rows with a missing confidence cannot clear any threshold (escalated).
-All rates are post-stratified to the production mix; intervals are 95% percentile intervals of
-a stratified bootstrap done as per-segment multinomial draws of category counts (exact, see
-``bootstrap_counts``). The threshold is held fixed inside the bootstrap, so intervals do not
+All rates are post-stratified to the production mix. Automation and errors-among-automated get
+exact intervals (Wilson / Clopper-Pearson per segment, stratified MOVER at the mix: the bootstrap
+collapses on rare events); loads and value get 95% percentile intervals of a stratified bootstrap
+done as per-segment multinomial draws of category counts (exact, see ``bootstrap_counts``). The threshold is held fixed inside the bootstrap, so intervals do not
 include the optimism of having chosen it on the same data.
 """
 
