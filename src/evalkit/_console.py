@@ -80,8 +80,10 @@ def print_stage_summary(run: RunFolder, console: Any) -> None:
                 else "–")
         month = p.monthly_cost if p is not None else None
         cost = f"{money(month.p50)} ({money(month.naive)})" if month is not None else "–"
-        table.add_row(name, cert, proj, cost)
+        table.add_row(name + ("*" if run.simulated(name) else ""), cert, proj, cost)
     console.print(table)
+    if any(run.simulated(n) for n in names):
+        console.print("* simulated: numbers from the simulated provider, not a real model.")
     if thresholds is not None:
         console.print(f"risk target: error rate among automated decisions <= {thresholds.alpha} with "
                       f"probability >= {1 - float(thresholds.delta or 0):.2f} ({thresholds.mode}); "

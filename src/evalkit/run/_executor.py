@@ -140,7 +140,8 @@ async def execute(
                         tokens_per_minute=options.tokens_per_minute, burst_s=rate_burst_s,
                         per_model=options.model_limits)
     journal = JournalWriter(journal_path) if journal_path is not None else None
-    progress = Progress(total=len(calls), enabled=options.progress, already_done=len(done))
+    progress = Progress(total=len(calls), enabled=options.progress, already_done=len(done),
+                        simulated=any(getattr(p, "simulated", False) for p in providers.values()))
     started = time.perf_counter()
     new_count = 0
 

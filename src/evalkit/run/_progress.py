@@ -8,7 +8,7 @@ from typing import Any
 
 
 class Progress:
-    def __init__(self, *, total: int, enabled: bool, already_done: int = 0) -> None:
+    def __init__(self, *, total: int, enabled: bool, already_done: int = 0, simulated: bool = False) -> None:
         self.total = total
         self.done = already_done
         self.errors = 0
@@ -29,7 +29,7 @@ class Progress:
             self._bar = RichProgress(
                 TextColumn("[bold]calls"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]}/s"), TextColumn("errors {task.fields[errors]}"),
-                TextColumn("cache {task.fields[hits]}"), TextColumn("spent ${task.fields[spent]}"),
+                TextColumn("cache {task.fields[hits]}"), TextColumn("spent ${task.fields[spent]}" + (" (simulated)" if simulated else "")),
                 TimeElapsedColumn(), TimeRemainingColumn(), transient=False,
             )
             self._task = self._bar.add_task("run", total=total, completed=already_done,
