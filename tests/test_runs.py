@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from evalkit.errors import NotFound
-from evalkit.report._synthetic import SEGMENTS, write_synthetic_run
+from evalkit.testing._synthetic import SEGMENTS, write_synthetic_run
 from evalkit.runs import (
     Thresholds,
     json_schemas,
