@@ -49,6 +49,29 @@ def print_run_summary(agg: Any, manifest: dict[str, Any], console: Any, *, resum
     console.print(seg)
     if any(sim.values()):
         console.print("* simulated: numbers from the simulated provider, not a real model.")
+    print_failures(manifest, console)
+
+
+def print_failures(manifest: dict[str, Any], console: Any) -> None:
+    """Failed calls by error class and configuration, and spend that is not known exactly."""
+    from rich.markup import escape
+
+    counts = manifest.get("counts") or {}
+    errors = manifest.get("errors") or []
+    if errors:
+        total = sum(int(g["count"]) for g in errors)
+        console.print(f"failed calls: {total} of {counts.get('calls', '?')} (counted as not good and not correct)")
+        for g in errors[:8]:
+            console.print(f"  {g['error_class']} x{g['count']} in {escape(g['config'])}: "
+                          f"{escape(str(g['first_message'])[:200])}", soft_wrap=True)
+        if len(errors) > 8:
+            console.print(f"  ... {len(errors) - 8} more group(s): see summary.json")
+    possibly = counts.get("possibly_billed_attempts") or 0
+    if possibly:
+        usd = counts.get("possibly_billed_usd")
+        bound = "an unknown amount (no price)" if usd is None else f"up to {_money(usd)}"
+        console.print(f"spend: {_money(counts.get('recorded_usd'))} recorded + {bound} possibly billed, unrecorded "
+                      f"({possibly} attempt(s) ended without usage: timeout, dropped connection or a killed run)")
 
 
 def print_stage_summary(run: RunFolder, console: Any) -> None:

@@ -21,7 +21,8 @@ def make_calls(n: int, *, config: str = "cfg", provider: str = "openai", model: 
                 params={"temperature": 0, "max_tokens": 200}, response_schema=SCHEMA, sample_index=s,
                 endpoint=endpoint, template_version="t1")
             calls.append(PlannedCall(config=config, case_id=f"case-{i:04d}", segment=f"seg{i % 3}",
-                                     sample_index=s, request=req, est_input_tokens=40, est_output_tokens=12))
+                                     sample_index=s, request=req, est_input_tokens=40, est_output_tokens=12,
+                                     max_output_tokens=200))
     return calls
 
 

@@ -85,23 +85,57 @@ def test_final_failure_is_recorded_with_reason_and_not_retried(home):
 
 
 def test_retries_exhausted(home):
-    calls = make_calls(1)
-    prov = Scripted({"*": ["500b"] * 10})
-    [rec] = run(execute(calls, providers={"cfg": prov}, prices={"cfg": PRICE},
-                        options=opts(cache_mode="off", max_attempts=3), retry_policy=FAST_RETRY))
+    calls = make_calls(10)
+    prov = Scripted({calls[4].request.messages[-1].content: ["500b"] * 10})
+    recs = run(execute(calls, providers={"cfg": prov}, prices={"cfg": PRICE},
+                       options=opts(cache_mode="off", max_attempts=3), retry_policy=FAST_RETRY))
+    rec = recs[4]
     assert rec.status == "failed" and rec.attempts == 3 and rec.error_class == "server_error"
     assert len(rec.billed_usage) == 3 and rec.cost_usd > 0
+    assert [r.status for r in recs].count("ok") == 9  # one final failure is a result, not the end of the run
+
+
+def test_every_call_failing_stops_the_run_naming_the_error_classes(home, tmp_path):
+    calls = make_calls(10)
+    prov = Scripted({"*": ["400"]})
+    with pytest.raises(RunFailed, match=r"client_error x\d+ in cfg \(first: HTTP 400: bad") as err:
+        run(execute(calls, providers={"cfg": prov}, prices={"cfg": PRICE}, run_dir=tmp_path / "r",
+                    options=opts(cache_mode="off", concurrency=2)))
+    assert err.value.exit_code == 3
+    assert len(err.value.records) < 10  # stopped as soon as the share could no longer end below 20 %
+
+
+def test_all_failed_is_never_complete_even_with_no_error_limit(home):
+    with pytest.raises(RunFailed, match="client_error x3"):
+        run(execute(make_calls(3), providers={"cfg": Scripted({"*": ["400"]})}, prices={"cfg": PRICE},
+                    options=opts(cache_mode="off", max_error_share=1.0)))
+
+
+@pytest.mark.parametrize(("failed", "finished", "planned", "stop"), [
+    (3, 3, 10, True),     # 3 > 0.2 x 10: the share can no longer end below the limit
+    (2, 2, 10, False),    # could still end at 20 %
+    (5, 5, 1000, True),   # each of the first 5 failed
+    (4, 5, 1000, False),
+    (5, 20, 1000, True),  # the plain share rule from 20 calls on
+    (4, 20, 1000, False),
+    (10, 10, 10, False),  # max_share 1.0 below: never stops
+])
+def test_error_share_rule_covers_small_runs(failed, finished, planned, stop):
+    from evalkit.run._failures import should_stop
+
+    share = 1.0 if (failed, finished, planned) == (10, 10, 10) else 0.2
+    assert should_stop(failed=failed, finished=finished, planned=planned, max_share=share) is stop
 
 
 def test_error_share_stops_early_and_keeps_journal(home, tmp_path):
     calls = make_calls(200)
     prov = Scripted({"*": ["400"]})
-    with pytest.raises(RunFailed, match=r"stopped early: \d+ of \d+ calls failed.*client_error") as err:
+    with pytest.raises(RunFailed, match=r"stopped: \d+ of \d+ finished calls failed.*client_error") as err:
         run(execute(calls, providers={"cfg": prov}, prices={"cfg": PRICE}, run_dir=tmp_path / "r",
                     options=opts(cache_mode="off", max_error_share=0.2, concurrency=4)))
     assert err.value.exit_code == 3
     journaled = read_journal(tmp_path / "r" / "journal.jsonl")
-    assert 20 <= len(journaled) < 40  # stopped soon after the minimum, not after 200
+    assert 5 <= len(journaled) < 10  # each of the first 5 failed: stopped then, not after 200
     assert {r.key for r in err.value.records} == set(journaled)
 
 
@@ -109,7 +143,7 @@ def test_budget_refuses_to_start(home):
     calls = make_calls(100)
     with pytest.raises(RunFailed, match=r"estimated cost \$0\.00\d+ exceeds max_cost_usd"):
         run(execute(calls, providers={"cfg": Scripted()}, prices={"cfg": PRICE},
-                    options=opts(cache_mode="off", max_cost_usd=0.0001)))
+                    options=opts(cache_mode="off", max_cost_usd=0.0003)))
 
 
 def test_budget_unknown_price_refuses(home):
@@ -150,15 +184,16 @@ def test_journal_resume_skips_finished_and_ignores_torn_line(home, tmp_path):
                        options=opts(cache_mode="off")))
     assert len(recs) == 10 and len({r.key for r in recs}) == 10
     assert sum(prov2.attempts.values()) == 4  # only the 4 unfinished calls were sent
-    lines = [json.loads(x) for x in (run_dir / "journal.jsonl").read_text().splitlines() if x.startswith("{") and x.endswith("}")]
-    assert len(lines) == 10
+    lines = [json.loads(x) for x in (run_dir / "journal.jsonl").read_text().splitlines()]  # every line whole
+    assert len([x for x in lines if "attempt" not in x]) == 10
 
 
 def test_resume_retry_failed_carries_attempts_and_spend(home, tmp_path):
     calls = make_calls(2)
     run_dir = tmp_path / "r"
-    run(execute(calls, providers={"cfg": Scripted({"*": ["500b"] * 9})}, prices={"cfg": PRICE}, run_dir=run_dir,
-                options=opts(cache_mode="off", max_attempts=2, max_error_share=1.0), retry_policy=FAST_RETRY))
+    with pytest.raises(RunFailed, match="server_error x2"):  # nothing answered: the run failed
+        run(execute(calls, providers={"cfg": Scripted({"*": ["500b"] * 9})}, prices={"cfg": PRICE}, run_dir=run_dir,
+                    options=opts(cache_mode="off", max_attempts=2, max_error_share=1.0), retry_policy=FAST_RETRY))
     recs = run(execute(calls, providers={"cfg": Scripted()}, prices={"cfg": PRICE}, run_dir=run_dir,
                        options=opts(cache_mode="off"), retry_failed=True))
     assert all(r.status == "ok" and r.attempts == 3 and len(r.billed_usage) == 3 for r in recs)

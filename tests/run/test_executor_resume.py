@@ -24,12 +24,15 @@ CHILD = Path(__file__).with_name("resume_child.py")
 
 
 def _valid_lines(path: Path) -> list[dict]:
+    """The journal's call records (not its attempt lines)."""
     out = []
     for line in path.read_text().splitlines():
         try:
-            out.append(json.loads(line))
+            data = json.loads(line)
         except ValueError:
-            pass
+            continue
+        if "attempt" not in data:
+            out.append(data)
     return out
 
 

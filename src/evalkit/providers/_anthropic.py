@@ -10,6 +10,7 @@ Usage is converted to evalkit's convention: Anthropic reports cache reads and wr
 from __future__ import annotations
 
 import json
+import inspect
 import os
 from typing import Any, ClassVar
 
@@ -21,7 +22,9 @@ from evalkit.providers._errors import (
     error_fields,
     field_of,
     kind_for_status,
+    never_sent,
     parse_retry_after,
+    rate_limit_headers,
     reject_unknown_options,
 )
 
@@ -106,18 +109,21 @@ class AnthropicProvider:
 
         client = self._get_client()
         try:
-            resp = await client.messages.create(**self._kwargs(request))
+            raw = await client.messages.with_raw_response.create(**self._kwargs(request))
+            resp = raw.parse()  # sync in openai's legacy raw response, a coroutine in anthropic's
+            if inspect.isawaitable(resp):
+                resp = await resp
         except anthropic.APIStatusError as exc:
             raise _status_error(exc, self.name) from None
         except anthropic.APITimeoutError as exc:
             raise ProviderError(f"timed out after {self.timeout_s}s: {exc}", kind="timeout", provider=self.name) from None
         except anthropic.APIConnectionError as exc:
             raise ProviderError(f"connection failed: {exc.__cause__ or exc}", kind="connection",
-                                provider=self.name) from None
+                                provider=self.name, sent=not never_sent(exc)) from None
         except (ValueError, anthropic.APIResponseValidationError) as exc:
             raise ProviderError(f"unreadable response: {type(exc).__name__}: {str(exc)[:200]}",
                                 kind="bad_response", provider=self.name) from None
-        return response_from_anthropic(resp)
+        return response_from_anthropic(resp).model_copy(update={"rate_limits": rate_limit_headers(raw.headers)})
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -157,4 +163,4 @@ def _status_error(exc: Any, provider: str) -> ProviderError:
     usage = usage_from_anthropic(body.get("usage")) if isinstance(body, dict) and body.get("usage") else None
     return ProviderError(message or str(exc)[:300], kind=kind_for_status(exc.status_code, code, etype),
                          status=exc.status_code, retry_after_s=parse_retry_after(exc.response.headers),
-                         usage=usage, provider=provider)
+                         usage=usage, provider=provider, rate_limits=rate_limit_headers(exc.response.headers))

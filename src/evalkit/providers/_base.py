@@ -80,6 +80,9 @@ class ModelResponse(BaseModel):
     finish_reason: str | None = None
     token_logprobs: list[TokenLogprob] | None = None
     latency_s: float | None = None
+    rate_limits: dict[str, str] | None = Field(default=None, exclude=True)
+    """The server's rate-limit headers on this answer, for the executor's limiter only:
+    never cached or journaled (excluded from dumps)."""
 
 
 @runtime_checkable

@@ -46,6 +46,8 @@ class ProviderError(Exception):
         retry_after_s: float | None = None,
         usage: Usage | None = None,
         provider: str = "",
+        sent: bool | None = None,
+        rate_limits: dict[str, str] | None = None,
     ) -> None:
         from evalkit._secrets import redact_text
 
@@ -55,6 +57,10 @@ class ProviderError(Exception):
         self.retry_after_s = retry_after_s
         self.usage = usage
         self.provider = provider
+        self.sent = sent
+        """False when the request certainly never left (connection refused): nothing billed."""
+        self.rate_limits = rate_limits or {}
+        """The server's rate-limit headers on this answer (see ``rate_limit_headers``)."""
 
     @property
     def retryable(self) -> bool:
@@ -103,6 +109,43 @@ def parse_retry_after(headers: Any) -> float | None:
     except ValueError:
         parsed = email.utils.parsedate_to_datetime(raw) if raw else None
         return None if parsed is None else max(parsed.timestamp() - time.time(), 0.0)
+
+
+_RATE_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after", "llm_provider-x-ratelimit-",
+                  "llm_provider-anthropic-ratelimit-", "llm_provider-retry-after")
+
+
+def rate_limit_headers(headers: Any) -> dict[str, str]:
+    """The rate-limit headers of a response (OpenAI ``x-ratelimit-*``, Anthropic
+    ``anthropic-ratelimit-*``, ``retry-after``; litellm's ``llm_provider-`` copies unprefixed),
+    lower-cased. Nothing else is kept: these carry no secrets."""
+    if not headers:
+        return {}
+    try:
+        items = list(headers.items())
+    except Exception:  # noqa: BLE001 - odd header containers: treat as absent
+        return {}
+    out: dict[str, str] = {}
+    for name, value in items:
+        low = str(name).lower()
+        if low.startswith(_RATE_PREFIXES):
+            out[low.removeprefix("llm_provider-")] = str(value)
+    return out
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when a connection error happened before the request left (refused, DNS, connect
+    timeout), so the provider cannot have billed it."""
+    seen = 0
+    cur: BaseException | None = exc
+    while cur is not None and seen < 8:
+        name = type(cur).__name__
+        if name in ("ConnectError", "ConnectTimeout", "ClientConnectorError", "ConnectionRefusedError",
+                    "gaierror"):
+            return True
+        cur = cur.__cause__ or cur.__context__
+        seen += 1
+    return False
 
 
 def error_fields(body: Any) -> tuple[str | None, str | None, str | None]:

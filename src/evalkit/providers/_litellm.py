@@ -17,7 +17,9 @@ from evalkit.providers._base import ModelRequest, ModelResponse, TokenLogprob
 from evalkit.providers._errors import (
     ProviderError,
     kind_for_status,
+    never_sent,
     parse_retry_after,
+    rate_limit_headers,
     reject_unknown_options,
 )
 from evalkit.providers._openai import SAMPLE_HEADER, _schema_name, usage_from_openai
@@ -108,8 +110,10 @@ class LiteLLMProvider:
         content = lp.get("content") if isinstance(lp, dict) else getattr(lp, "content", None)
         if content:
             token_logprobs = [_token_logprob(t) for t in content]
+        hidden = getattr(resp, "_hidden_params", None) or {}
         return ModelResponse(text=text or "", usage=usage, model_version=getattr(resp, "model", None),
-                             finish_reason=choice.finish_reason, token_logprobs=token_logprobs)
+                             finish_reason=choice.finish_reason, token_logprobs=token_logprobs,
+                             rate_limits=rate_limit_headers(hidden.get("additional_headers")))
 
     async def aclose(self) -> None:
         return None
@@ -141,4 +145,6 @@ def _to_provider_error(exc: Exception, provider: str) -> ProviderError:
         # litellm reports Anthropic's 529 as 500 but keeps "overloaded_error" in the message
         kind = kind_for_status(status if isinstance(status, int) else None, None, message)
     return ProviderError(f"{name}: {message}", kind=kind, status=status if isinstance(status, int) else None,
-                         retry_after_s=parse_retry_after(headers), provider=provider)
+                         retry_after_s=parse_retry_after(headers), provider=provider,
+                         sent=False if kind == "connection" and never_sent(exc) else None,
+                         rate_limits=rate_limit_headers(headers))

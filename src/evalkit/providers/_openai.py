@@ -3,6 +3,7 @@ official async SDK. SDK retries are 0: evalkit's executor owns the retry policy.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from typing import Any, ClassVar
@@ -15,7 +16,9 @@ from evalkit.providers._errors import (
     error_fields,
     field_of,
     kind_for_status,
+    never_sent,
     parse_retry_after,
+    rate_limit_headers,
     reject_unknown_options,
 )
 
@@ -107,18 +110,21 @@ class OpenAIProvider:
 
         client = self._get_client()
         try:
-            resp = await client.chat.completions.create(**self._kwargs(request))
+            raw = await client.chat.completions.with_raw_response.create(**self._kwargs(request))
+            resp = raw.parse()  # sync in openai's legacy raw response, a coroutine in anthropic's
+            if inspect.isawaitable(resp):
+                resp = await resp
         except openai.APIStatusError as exc:
             raise _status_error(exc, self.name) from None
         except openai.APITimeoutError as exc:
             raise ProviderError(f"timed out after {self.timeout_s}s: {exc}", kind="timeout", provider=self.name) from None
         except openai.APIConnectionError as exc:
             raise ProviderError(f"connection failed: {exc.__cause__ or exc}", kind="connection",
-                                provider=self.name) from None
+                                provider=self.name, sent=not never_sent(exc)) from None
         except (ValueError, openai.APIResponseValidationError) as exc:  # non-JSON / malformed body
             raise ProviderError(f"unreadable response: {type(exc).__name__}: {str(exc)[:200]}",
                                 kind="bad_response", provider=self.name) from None
-        return response_from_openai(resp, self.name)
+        return response_from_openai(resp, self.name).model_copy(update={"rate_limits": rate_limit_headers(raw.headers)})
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -169,4 +175,4 @@ def _status_error(exc: Any, provider: str) -> ProviderError:
     usage = usage_from_openai(body.get("usage")) if isinstance(body, dict) and body.get("usage") else None
     return ProviderError(message or str(exc)[:300], kind=kind_for_status(exc.status_code, code, etype),
                          status=exc.status_code, retry_after_s=parse_retry_after(exc.response.headers),
-                         usage=usage, provider=provider)
+                         usage=usage, provider=provider, rate_limits=rate_limit_headers(exc.response.headers))

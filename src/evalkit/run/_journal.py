@@ -19,11 +19,12 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from evalkit._secrets import redact_text
+from evalkit.errors import DataError
 from evalkit.providers import ModelResponse, Usage
 from evalkit.run._records import CallRecord
 
@@ -48,19 +49,65 @@ def record_from_json(line: str) -> CallRecord:
     return CallRecord(**data)
 
 
-def read_journal(path: Path) -> dict[tuple[str, str, int], CallRecord]:
-    """Records by (config, case_id, sample_index); a later line for a key wins."""
-    out: dict[tuple[str, str, int], CallRecord] = {}
-    for line in journal_lines(path):
-        line = line.strip()
-        if not line:
+Key = tuple[str, str, int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttemptStart:
+    """Written before an attempt is sent: a killed process leaves it without its record."""
+
+    key: Key
+    cache_key: str
+    n: int
+    worst_usd: float | None
+
+
+@dataclass(kw_only=True)
+class JournalState:
+    records: dict[Key, CallRecord] = field(default_factory=dict)
+    orphans: dict[Key, list[AttemptStart]] = field(default_factory=dict)
+    """Attempts started but not followed by their call's record (possibly billed)."""
+
+
+def attempt_to_json(start: AttemptStart) -> str:
+    return json.dumps({"attempt": {"key": list(start.key), "cache_key": start.cache_key, "n": start.n,
+                                   "worst_usd": start.worst_usd}}, sort_keys=True, separators=(",", ":"))
+
+
+def read_journal_state(path: Path) -> JournalState:
+    """Records and orphaned attempt starts. A torn last line (a write cut by a kill) is
+    ignored; any other unreadable line raises DataError naming the file and line: silently
+    skipping it would send (and pay for) its call again."""
+    state = JournalState()
+    lines = list(journal_lines(path))
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
             continue
         try:
+            data = json.loads(line)
+            if "attempt" in data:
+                a = data["attempt"]
+                start = AttemptStart(key=(a["key"][0], a["key"][1], int(a["key"][2])), cache_key=a["cache_key"],
+                                     n=int(a["n"]), worst_usd=a.get("worst_usd"))
+                state.orphans.setdefault(start.key, []).append(start)
+                continue
             rec = record_from_json(line)
-        except (ValueError, TypeError, KeyError):
-            continue  # torn line from an interrupted write
-        out[rec.key] = rec
-    return out
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            if number == len(lines) and not line.endswith("\n"):
+                continue  # torn tail from an interrupted write
+            raise DataError(
+                f"{path}: line {number} is not a valid journal entry ({type(exc).__name__}); the journal is "
+                "corrupt. Its call would be sent (and paid) again on resume, so evalkit stops here: restore the "
+                "file, or delete that line to re-send the call knowingly."
+            ) from None
+        state.records[rec.key] = rec
+        state.orphans.pop(rec.key, None)  # the record accounts for every attempt before it
+    return state
+
+
+def read_journal(path: Path) -> dict[Key, CallRecord]:
+    """Records by (config, case_id, sample_index); a later line for a key wins."""
+    return read_journal_state(path).records
 
 
 def sealed_path(path: Path) -> Path:
@@ -109,15 +156,12 @@ class JournalWriter:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        needs_newline = False
         if self.path.exists() and self.path.stat().st_size > 0:
-            with open(self.path, "rb") as fh:
-                fh.seek(-1, os.SEEK_END)
-                needs_newline = fh.read(1) != b"\n"
+            data = self.path.read_bytes()
+            if not data.endswith(b"\n"):  # cut a torn tail (a write cut by a kill): the next line starts whole
+                with open(self.path, "rb+") as fh:
+                    fh.truncate(data.rfind(b"\n") + 1)
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives until close()
-        if needs_newline:  # isolate a torn tail so the next record is a whole line
-            self._fh.write("\n")
-            self._fh.flush()
         self._dirty = threading.Event()
         self._closing = False
         self._syncer = threading.Thread(target=self._sync_loop, name="evalkit-journal-fsync", daemon=True)
@@ -135,7 +179,14 @@ class JournalWriter:
                 return
 
     def append(self, record: CallRecord) -> None:
-        self._fh.write(redact_text(record_to_json(record)) + "\n")
+        self._write(redact_text(record_to_json(record)))
+
+    def attempt(self, start: AttemptStart) -> None:
+        """Before sending: flushed to the OS, so it survives a kill -9 of this process."""
+        self._write(attempt_to_json(start))
+
+    def _write(self, line: str) -> None:
+        self._fh.write(line + "\n")
         self._fh.flush()
         self._dirty.set()
 

@@ -95,8 +95,17 @@ def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[An
                                    template_version=template.version)
             calls.append(PlannedCall(config=config.name, case_id=case.case_id, segment=case.segment,
                                      sample_index=k, request=request, est_input_tokens=est,
-                                     est_output_tokens=int(params.get("max_tokens", 400))))
+                                     est_output_tokens=int(params.get("max_tokens", 400)),
+                                     max_output_tokens=output_cap(params)))
     return calls, info
+
+
+def output_cap(params: dict[str, Any]) -> int | None:
+    """The output-token cap a request sets, if any (OpenAI and Anthropic spellings)."""
+    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+        if params.get(name) is not None:
+            return int(params[name])
+    return None
 
 
 def render_case_prompt(template: PromptTemplate, config: ConfigSpec, case: Any, task: Any) -> list[dict[str, str]]:

@@ -21,6 +21,9 @@ class PlannedCall:
     est_input_tokens: int
     """Estimated before sending (for the tokens-per-minute limiter and the budget guard)."""
     est_output_tokens: int = 400
+    max_output_tokens: int | None = None
+    """The request's output cap (``max_tokens``), when it sets one: bounds the worst case the
+    budget reserves for an attempt. Without it the executor's ``output_token_ceiling`` is used."""
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -48,7 +51,14 @@ class CallRecord:
     latency_s: float | None = None
     nominal_cost_usd: float | None = None
     """What the answer cost when it was first bought (equals cost_usd unless served from the
-    cache, where cost_usd is 0.0 spent). Added by the issue-3 executor."""
+    cache, where cost_usd is 0.0 spent)."""
+    possibly_billed_attempts: int = 0
+    """Attempts that may have been billed but reported no usage: a timeout, a dropped
+    connection or a truncated body after the request was sent, or an attempt a killed
+    process started and never recorded. ``cost_usd`` is then a lower bound."""
+    possibly_billed_usd: float | None = 0.0
+    """Worst-case cost of those attempts (prompt + output cap at the configured price);
+    None when the price is unknown."""
     execution: str = "direct"
     """'direct' (one request) or 'batch' (answered through the provider's batch API, at batch prices)."""
 
@@ -69,5 +79,9 @@ class ExecutionOptions:
     max_error_share: float = 0.2
     """Stop early when the share of failed calls passes this (after a minimum number of calls)."""
     max_cost_usd: float | None = None
+    """Per run: spend journaled by earlier invocations of the same run counts against it."""
+    output_token_ceiling: int = 4096
+    """Output tokens assumed for an attempt whose request sets no ``max_tokens`` when
+    reserving its worst-case cost against ``max_cost_usd``."""
     cache_mode: CacheMode = "read-write"
     progress: bool = True

@@ -33,6 +33,13 @@ class Failure:
     status: int | None = None
     retry_after_s: float | None = None
     usage: Usage | None = None
+    possibly_billed: bool = False
+    """The request may have reached the model and been billed, but no usage came back."""
+
+
+POSSIBLY_BILLED_KINDS = frozenset({"timeout", "connection", "bad_response"})
+"""Failures after which the provider may have generated (and billed) an answer we never
+read: a timeout, a connection dropped mid-answer, a truncated or unreadable body."""
 
 
 def classify(exc: BaseException, *, timeout_s: float | None = None) -> Failure:
@@ -40,12 +47,16 @@ def classify(exc: BaseException, *, timeout_s: float | None = None) -> Failure:
     retrying a bug in a third-party provider would only multiply it."""
     if isinstance(exc, ProviderError):
         status = f"HTTP {exc.status}: " if exc.status else ""
+        sent = getattr(exc, "sent", None)
+        maybe = exc.usage is None and exc.kind in POSSIBLY_BILLED_KINDS and sent is not False
         return Failure(kind=exc.kind, retryable=exc.retryable, message=f"{status}{exc}"[:500],
-                       status=exc.status, retry_after_s=exc.retry_after_s, usage=exc.usage)
+                       status=exc.status, retry_after_s=exc.retry_after_s, usage=exc.usage, possibly_billed=maybe)
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-        return Failure(kind="timeout", retryable=True, message=f"no answer within {timeout_s}s (evalkit timeout)")
+        return Failure(kind="timeout", retryable=True, message=f"no answer within {timeout_s}s (evalkit timeout)",
+                       possibly_billed=True)
     if isinstance(exc, (ConnectionError, OSError)):
-        return Failure(kind="connection", retryable=True, message=f"{type(exc).__name__}: {exc}"[:500])
+        return Failure(kind="connection", retryable=True, message=f"{type(exc).__name__}: {exc}"[:500],
+                       possibly_billed=not isinstance(exc, ConnectionRefusedError))
     return Failure(kind="provider_error", retryable=False, message=f"{type(exc).__name__}: {exc}"[:500])
 
 

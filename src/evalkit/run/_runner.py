@@ -20,6 +20,9 @@ from evalkit import _io
 from evalkit._home import datasets_dir, reports_dir
 from evalkit.errors import ConfigError, RunFailed
 from evalkit.pricing import ModelPrice, lookup_price
+from evalkit.run._failures import failure_groups
+from evalkit.run._ledger import spend_counts
+from evalkit.run._lock import run_lock
 from evalkit.run._records import CacheMode, ExecutionOptions
 from evalkit.run._store import find_resumable, new_run_id, read_manifest, utc_now, write_manifest
 
@@ -166,7 +169,8 @@ def run_suite(req: RunRequest) -> RunOutcome:
         opts = old.get("request", {})
         req = RunRequest(suite_path=resumed_dir / "suite.yaml", configs=tuple(opts["configs"]) if opts.get("configs") else None,
                          limit=opts.get("limit"), fraction=opts.get("fraction"), sample_seed=opts.get("sample_seed"),
-                         cache_mode=req.cache_mode, max_cost_usd=req.max_cost_usd, reports=root,
+                         cache_mode=req.cache_mode, reports=root,
+                         max_cost_usd=req.max_cost_usd if req.max_cost_usd is not None else opts.get("max_cost_usd"),
                          datasets=req.datasets, progress=req.progress, baseline=req.baseline or old.get("baseline"),
                          batch=bool(opts.get("batch")),
                          shard=tuple(opts["shard"]) if opts.get("shard") else None,  # type: ignore[arg-type]
@@ -221,15 +225,30 @@ def run_suite(req: RunRequest) -> RunOutcome:
         prompts[config.name] = info
 
     run_dir = resumed_dir or root / new_run_id(suite.name, fingerprint)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(run_dir):
+        outcome = _run_locked(req=req, run_dir=run_dir, resumed_dir=resumed_dir, loaded=loaded, dataset=dataset,
+                              cases=cases, configs=configs, providers=providers, prices=prices, templates=templates,
+                              calls=calls, prompts=prompts, task=task, fingerprint=fingerprint)
+    outcome.resumed = resumed_dir is not None
+    return outcome
+
+
+def _run_locked(*, req, run_dir, resumed_dir, loaded, dataset, cases, configs, providers, prices,  # type: ignore[no-untyped-def]
+                templates, calls, prompts, task, fingerprint) -> RunOutcome:
+    suite = loaded.suite
     run_id = run_dir.name
     manifest = read_manifest(resumed_dir) if resumed_dir else _initial_manifest(
         run_id, loaded, dataset, cases, configs, providers, prices, templates, req, fingerprint)
+    retry_failed = resumed_dir is not None and manifest.get("status") == "stopped"
     manifest["status"] = "running"
     batch_mode = req.batch or suite.execution.mode == "batch"
     manifest.setdefault("execution", {"mode": "batch" if batch_mode else "direct"})
-    manifest["request"]["batch"] = batch_mode
+    request = manifest.setdefault("request", {})
+    budget = req.max_cost_usd if req.max_cost_usd is not None else request.get("max_cost_usd")
+    request["max_cost_usd"] = budget  # per run: a resumed run keeps (and counts against) its budget
+    request["batch"] = batch_mode
     if not resumed_dir:
-        run_dir.mkdir(parents=True, exist_ok=True)
         _copy_inputs(run_dir, loaded, templates)
     write_manifest(run_dir, manifest)
 
@@ -242,19 +261,22 @@ def run_suite(req: RunRequest) -> RunOutcome:
                                tokens_per_minute=exe.tokens_per_minute, model_limits=_model_limits(configs),
                                max_attempts=exe.max_attempts,
                                timeout_s=exe.timeout_s, max_error_share=exe.max_error_share,
-                               max_cost_usd=req.max_cost_usd, cache_mode=req.cache_mode, progress=req.progress)
+                               max_cost_usd=budget, cache_mode=req.cache_mode, progress=req.progress)
     try:
         if batch_mode:
             from evalkit.run._batch import run_batched
 
             records = run_batched(calls, providers, prices, options, run_dir, suite, manifest)
         else:
-            records = asyncio.run(_execute(calls, providers, prices, options, run_dir, suite.seed))
+            records = asyncio.run(_execute(calls, providers, prices, options, run_dir, suite.seed,
+                                           retry_failed=retry_failed))
     except RunFailed as exc:
         if resumed_dir is None and not _journaled(run_dir):  # refused before any call: leave nothing behind
             shutil.rmtree(run_dir, ignore_errors=True)
             raise RunFailed(f"{exc}\nnothing was run and no run folder was kept") from None
-        manifest.update(status="stopped", finished=utc_now(), message=str(exc))
+        finished = getattr(exc, "records", None) or []
+        manifest.update(status="stopped", finished=utc_now(), message=str(exc),
+                        errors=[g.as_json() for g in failure_groups(finished)])
         write_manifest(run_dir, manifest)
         raise RunFailed(f"{exc}\nrun folder: {run_dir} (resume with: {resume_command(run_id, req)})") from None
     except KeyboardInterrupt:
@@ -265,7 +287,7 @@ def run_suite(req: RunRequest) -> RunOutcome:
     try:
         if suite.scoring.judge is not None:
             judge_records = _run_judge(suite, loaded, task, cases, records, options, run_dir)
-        outcome = _finish(run_dir, manifest, task, cases, records, prompts, configs, providers, judge_records)
+        outcome = _finish(run_dir, manifest, task, cases, records, prompts, configs, providers, judge_records, prices)
     except KeyboardInterrupt:  # every call is journaled: resuming only redoes the judge and the scoring
         raise RunInterrupted(run_dir=run_dir, command=resume_command(run_id, req)) from None
     outcome.resumed = resumed_dir is not None
@@ -320,11 +342,12 @@ def _model_limits(configs: list[Any]) -> dict[str, tuple[float | None, float | N
     return out
 
 
-async def _execute(calls, providers, prices, options, run_dir, seed):  # type: ignore[no-untyped-def]
+async def _execute(calls, providers, prices, options, run_dir, seed, retry_failed=False):  # type: ignore[no-untyped-def]
     from evalkit.run._executor import execute
 
     try:
-        return await execute(calls, providers=providers, prices=prices, options=options, run_dir=run_dir, seed=seed)
+        return await execute(calls, providers=providers, prices=prices, options=options, run_dir=run_dir, seed=seed,
+                             retry_failed=retry_failed)
     finally:
         for provider in providers.values():
             await provider.aclose()
@@ -362,7 +385,7 @@ def _initial_manifest(run_id, loaded, dataset, cases, configs, providers, prices
 
 
 def _finish(run_dir, manifest, task, cases, records, prompts, configs, providers,  # type: ignore[no-untyped-def]
-            judge_records=()) -> RunOutcome:
+            judge_records=(), prices=None) -> RunOutcome:
     from evalkit.run._tables import results_table, scores_table, write_tables
     from evalkit.runs import Judge, Summary, write_file
     from evalkit.score import aggregate, summary_dict
@@ -382,14 +405,17 @@ def _finish(run_dir, manifest, task, cases, records, prompts, configs, providers
     write_tables(run_dir, task=task, results=results, scores=scores)
     aggregates = aggregate(scores)
     summary = summary_dict(aggregates)
+    errors = [g.as_json() for g in failure_groups(records)]
+    summary["errors"] = errors
     write_file(run_dir, summary, Summary)
-    versions = results.groupby("config")["model_version"].agg(lambda s: sorted({v for v in s if isinstance(v, str) and v}))
-    for c in manifest["configs"]:
-        c["model_versions"] = versions.get(c["name"], [])
-    manifest.update(status="complete", finished=utc_now(), counts={
+    for c in manifest["configs"]:  # what answered: failed calls have no model version (never a NaN)
+        c["model_versions"] = sorted({r.response.model_version for r in records
+                                      if r.config == c["name"] and r.response is not None and r.response.model_version})
+    manifest.update(status="complete", finished=utc_now(), errors=errors, counts={
         "calls": len(records), "failed_calls": int((results["status"] != "ok").sum()),
         "cache_hits": int(results["cache_hit"].sum()), "cases": len(cases),
         "spent_usd": _known_sum(results["cost_usd"]), "nominal_usd": _known_sum(results["nominal_cost_usd"]),
+        **spend_counts(records, prices),
     })
     write_manifest(run_dir, manifest)
     from evalkit.run._journal import JOURNAL_NAME, seal_journal

@@ -108,6 +108,7 @@ class RequestEntry(_Format):
     overrides: dict[str, str] = Field(default_factory=dict)
     batch: bool = False
     shard: list[int] | None = Field(None, description="[i, n]: the run holds shard i of n (evalkit run --shard).")
+    max_cost_usd: float | None = Field(None, description="The run's budget (per run: kept on resume).")
 
 
 class Counts(_Format):
@@ -117,6 +118,22 @@ class Counts(_Format):
     cases: int
     spent_usd: float | None = None
     nominal_usd: float | None = None
+    recorded_usd: float | None = Field(None, description="Spend from reported usage: a lower bound when "
+                                                         "possibly_billed_attempts > 0.")
+    possibly_billed_attempts: int = 0
+    possibly_billed_usd: float | None = Field(None, description="Worst case of attempts that may have been billed "
+                                                                "without reporting usage (null: no price).")
+    unpriced_attempts: int = 0
+
+
+class ErrorGroup(_Format):
+    """Failed calls of one error class in one configuration (evalkit.run)."""
+
+    error_class: str
+    config: str
+    count: int
+    first_message: str
+    first_case: str
 
 
 class Manifest(RunFile):
@@ -143,6 +160,7 @@ class Manifest(RunFile):
     merged: str | None = Field(None, description="When `evalkit merge` joined shard runs into this one.")
     merged_from: list[Json] | None = Field(None, description="The shard runs merged: [{run_id, shard}].")
     partial: Json | None = Field(None, description="Merged from only some shards: {shards, of}.")
+    errors: list[ErrorGroup] = Field(default_factory=list)
 
     def config(self, name: str) -> ConfigEntry | None:
         return next((c for c in self.configs if c.name == name), None)
@@ -187,6 +205,7 @@ class Summary(RunFile):
     denominator: str
     cost_policy: str
     configs: dict[str, ConfigSummary]
+    errors: list[ErrorGroup] = Field(default_factory=list, description="Failed calls by class and configuration.")
 
 
 # ---- thresholds.json -------------------------------------------------------------------------------------

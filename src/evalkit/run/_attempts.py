@@ -1,0 +1,171 @@
+"""The attempt loop for one planned call: cache lookup, then send -> classify -> retry
+until it is answered, finally fails, or the budget/stop rule says no more.
+
+Every attempt is reserved in the spend ledger at its worst case and journaled as
+*started* before the request leaves, so neither a crash nor a kill can hide spend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from evalkit.errors import RunFailed
+from evalkit.providers._base import ModelResponse, Usage
+from evalkit.run._cache import ResponseCache
+from evalkit.run._journal import AttemptStart, JournalWriter
+from evalkit.run._ledger import SpendLedger
+from evalkit.run._limits import Limiters, ModelLimiter
+from evalkit.run._records import CallRecord, ExecutionOptions, PlannedCall
+from evalkit.run._retry import Failure, RetryPolicy, backoff_s, classify
+
+_REJECTED = frozenset({"rate_limited", "overloaded", "quota_exceeded", "client_error", "auth_error", "not_found"})
+"""Refused before generating: no tokens were consumed against the rate limit."""
+
+
+@dataclass(kw_only=True)
+class Attempter:
+    """What every call shares: providers, ledger, limiters, cache, journal, policy."""
+
+    providers: dict[str, Any]
+    ledger: SpendLedger
+    limiters: Limiters
+    options: ExecutionOptions
+    policy: RetryPolicy
+    rng: random.Random
+    cache: ResponseCache | None
+    journal: JournalWriter | None
+    offline: dict[str, bool]
+    stopping: Any
+    """Callable[[], bool]: True once the run stops starting new work (no more retries)."""
+    budget_hit: Any
+    """Callable[[], None]: the ledger refused an attempt."""
+
+    async def run(self, call: PlannedCall, key: str, *, prior_possibly: tuple[int, float | None] = (0, 0.0),
+                  ) -> CallRecord | None:
+        """The call's record, or None when it was never sent (budget) and stays pending."""
+        cached = self._from_cache(call, key)
+        if cached is not None:
+            return cached
+        provider = self.providers[call.config]
+        req = call.request
+        limiter = None if self.offline[call.config] else self.limiters.for_model(req.provider, req.model,
+                                                                                 req.endpoint)
+        est_tokens = call.est_input_tokens + call.est_output_tokens
+        billed: list[Usage] = []
+        possibly_n, possibly_usd = prior_possibly
+        attempts = 0
+        t_start = time.perf_counter()
+        failure: Failure | None = None
+        while True:
+            hold = self.ledger.reserve(call)
+            if hold is None:
+                self.budget_hit()
+                if attempts == 0:
+                    return None  # never sent: it stays pending for a resume
+                failure = Failure(kind="budget_exhausted", retryable=False,
+                                  message=f"stopped retrying: another attempt could pass max_cost_usd "
+                                          f"{self.options.max_cost_usd}")
+                break
+            try:
+                if limiter is not None:
+                    await limiter.acquire(est_tokens)
+            except BaseException:
+                self.ledger.release(hold)
+                raise
+            attempts += 1
+            if self.journal is not None:
+                self.journal.attempt(AttemptStart(key=call.key, cache_key=key, n=attempts, worst_usd=hold.worst_case))
+            t0 = time.perf_counter()
+            try:
+                async with asyncio.timeout(self.options.timeout_s):
+                    response: ModelResponse = await provider.complete(req)
+            except asyncio.CancelledError:
+                self.ledger.settle(hold, call.config, usage=None, possibly_billed=True)
+                if limiter is not None:
+                    await limiter.done(est_tokens, None)
+                raise
+            except Exception as exc:  # noqa: BLE001 - classified below; one bad call never stops the run
+                failure = classify(exc, timeout_s=self.options.timeout_s)
+                if failure.usage is not None:
+                    billed.append(failure.usage)
+                self.ledger.settle(hold, call.config, usage=failure.usage, possibly_billed=failure.possibly_billed)
+                if failure.possibly_billed:
+                    possibly_n += 1
+                    possibly_usd = None if possibly_usd is None or hold.worst_case is None \
+                        else possibly_usd + hold.worst_case
+                if limiter is not None:
+                    await self._after_failure(limiter, failure, exc, est_tokens)
+                if failure.retryable and attempts < self.options.max_attempts and not self.stopping():
+                    wait = backoff_s(attempts, failure, self.policy, self.rng)
+                    if wait is not None:
+                        await asyncio.sleep(wait)
+                        continue
+                    if limiter is not None and failure.retry_after_s is not None:
+                        limiter.release_pause()  # Retry-After beyond the cap: this call ends, nobody waits
+                        failure = dataclasses.replace(failure, retryable=False, message=(
+                            f"{failure.message}; Retry-After {failure.retry_after_s:.0f}s exceeds the "
+                            f"{self.policy.max_retry_after_s:.0f}s cap"))
+                break
+            else:
+                headers = response.rate_limits
+                response = response.model_copy(update={"rate_limits": None})
+                usage = response.usage
+                unknown_usage = usage is None or usage.total_tokens is None
+                billed.append(usage if usage is not None else Usage())
+                self.ledger.settle(hold, call.config, usage=None if unknown_usage else usage,
+                                   possibly_billed=unknown_usage)
+                if unknown_usage:
+                    possibly_n += 1
+                    possibly_usd = None if possibly_usd is None or hold.worst_case is None \
+                        else possibly_usd + hold.worst_case
+                if limiter is not None:
+                    await limiter.done(est_tokens, usage.total_tokens if usage else None, headers=headers)
+                    limiter.succeeded()
+                if response.latency_s is None:
+                    response = response.model_copy(update={"latency_s": time.perf_counter() - t0})
+                if self.cache is not None and self.options.cache_mode == "read-write" \
+                        and not self.offline[call.config]:
+                    self.cache.put(req, response, key=key)
+                cost = self.ledger.record_cost(call.config, billed, possibly_n)
+                return CallRecord(config=call.config, case_id=call.case_id, sample_index=call.sample_index,
+                                  cache_key=key, status="ok", response=response, attempts=attempts,
+                                  billed_usage=billed, cost_usd=cost, nominal_cost_usd=cost,
+                                  possibly_billed_attempts=possibly_n, possibly_billed_usd=possibly_usd,
+                                  latency_s=time.perf_counter() - t_start)
+        assert failure is not None
+        cost = self.ledger.record_cost(call.config, billed, possibly_n)
+        return CallRecord(config=call.config, case_id=call.case_id, sample_index=call.sample_index,
+                          cache_key=key, status="failed", error_class=failure.kind,
+                          error_message=f"{failure.message} (after {attempts} attempt(s))", attempts=attempts,
+                          billed_usage=billed, cost_usd=cost, nominal_cost_usd=cost,
+                          possibly_billed_attempts=possibly_n, possibly_billed_usd=possibly_usd,
+                          latency_s=time.perf_counter() - t_start)
+
+    def _from_cache(self, call: PlannedCall, key: str) -> CallRecord | None:
+        if self.cache is None or self.offline[call.config]:
+            return None
+        hit = self.cache.get(key)
+        if hit is not None:
+            return CallRecord(config=call.config, case_id=call.case_id, sample_index=call.sample_index,
+                              cache_key=key, status="ok", response=hit, attempts=0, cost_usd=0.0,
+                              nominal_cost_usd=self.ledger.cost(call.config, hit.usage), cache_hit=True,
+                              latency_s=0.0)
+        if self.options.cache_mode == "replay":
+            raise RunFailed(f"--replay: cache entry for case {call.case_id!r} in configuration "
+                            f"{call.config!r} disappeared during the run ({self.cache.path_for(key)})")
+        return None
+
+    async def _after_failure(self, limiter: ModelLimiter, failure: Failure, exc: Exception, est_tokens: int) -> None:
+        used = failure.usage.total_tokens if failure.usage is not None else None
+        await limiter.done(est_tokens, used, rejected=failure.usage is None and failure.kind in _REJECTED,
+                           headers=getattr(exc, "rate_limits", None))
+        if failure.kind == "rate_limited":
+            limiter.rate_limited(failure.retry_after_s, cap_s=self.policy.max_retry_after_s)
+        elif failure.kind == "overloaded" and failure.retry_after_s \
+                and failure.retry_after_s <= self.policy.max_retry_after_s:
+            limiter.pause(failure.retry_after_s)

@@ -1,0 +1,153 @@
+"""The spend ledger: the one place a run's cost is computed and its budget enforced.
+
+Three amounts, all in USD:
+
+- ``spent``: cost of the usage providers reported, attempt by attempt (failed billed
+  attempts included), at the configured price;
+- ``possibly_billed``: the worst case of attempts that may have been billed but reported
+  no usage (a timeout, a dropped connection or a truncated body after sending, and
+  attempts a killed process started but never recorded). Shown as such, never as $0;
+- ``reserved``: attempts in flight, each held at its worst case (prompt tokens, with a
+  margin for the estimate, plus the output cap) until its outcome is known.
+
+``--max-cost`` is per run: the ledger starts from what the journal already holds, and an
+attempt is only sent when spent + possibly_billed + reserved + its worst case stays
+within the budget, so the budget is never crossed as long as a provider bills no more
+than the output cap it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from evalkit.pricing import ModelPrice, call_cost
+from evalkit.providers._base import Usage
+from evalkit.run._records import CallRecord, PlannedCall
+
+INPUT_MARGIN = 1.25
+"""Prompt tokens are estimated before sending (~4 characters a token): the worst case
+allows a quarter more, plus a few tokens of message framing."""
+FRAMING_TOKENS = 16
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hold:
+    """One attempt's reservation."""
+
+    amount: float
+    worst_case: float | None
+
+
+@dataclass(kw_only=True)
+class SpendLedger:
+    prices: Mapping[str, ModelPrice | None]
+    max_cost: float | None = None
+    output_token_ceiling: int = 4096
+    provider_caps: Mapping[str, int | None] = field(default_factory=dict)
+    """Per configuration: the output cap a provider applies when the request sets none
+    (Anthropic requires one; the adapter's default)."""
+    spent: float = 0.0
+    possibly_billed: float = 0.0
+    possibly_billed_attempts: int = 0
+    unpriced_attempts: int = 0
+    """Attempts with usage but no known price (or usage without token counts)."""
+    reserved: float = 0.0
+
+    # -- cost --------------------------------------------------------------------------
+    def cost(self, config: str, usage: Usage | None) -> float | None:
+        return call_cost(usage, self.prices.get(config))
+
+    def cost_of(self, config: str, usages: Iterable[Usage]) -> float | None:
+        """Sum over attempts; one unknown makes the total unknown (never an undercount)."""
+        total = 0.0
+        for usage in usages:
+            cost = self.cost(config, usage)
+            if cost is None:
+                return None
+            total += cost
+        return total
+
+    def record_cost(self, config: str, billed: Iterable[Usage], possibly_billed_attempts: int) -> float | None:
+        """A call's cost: None (unknown) when an attempt may have been billed without
+        reporting usage, so a timeout is never shown as a known $0."""
+        if possibly_billed_attempts:
+            return None
+        return self.cost_of(config, billed)
+
+    def expected(self, call: PlannedCall) -> float | None:
+        """The estimate (prompt estimate + expected output) used to refuse a run up front."""
+        return self.cost(call.config, Usage(input_tokens=call.est_input_tokens, output_tokens=call.est_output_tokens))
+
+    def worst_case(self, call: PlannedCall) -> float | None:
+        out = call.max_output_tokens or self.provider_caps.get(call.config) or self.output_token_ceiling
+        tokens_in = int(call.est_input_tokens * INPUT_MARGIN) + FRAMING_TOKENS
+        return self.cost(call.config, Usage(input_tokens=tokens_in, output_tokens=out))
+
+    # -- budget ------------------------------------------------------------------------
+    @property
+    def committed(self) -> float:
+        return self.spent + self.possibly_billed + self.reserved
+
+    def reserve(self, call: PlannedCall) -> Hold | None:
+        """Hold the attempt's worst case; None when that would pass the budget."""
+        worst = self.worst_case(call)
+        amount = worst or 0.0
+        if self.max_cost is not None and self.committed + amount > self.max_cost + 1e-12:
+            return None
+        self.reserved += amount
+        return Hold(amount=amount, worst_case=worst)
+
+    def settle(self, hold: Hold, config: str, *, usage: Usage | None, possibly_billed: bool) -> float | None:
+        """Replace the hold with the attempt's outcome. Returns the attempt's known cost
+        (None when unknown). ``possibly_billed`` with no usage books the worst case."""
+        self.reserved = max(self.reserved - hold.amount, 0.0)
+        if usage is not None:
+            cost = self.cost(config, usage)
+            if cost is None:
+                self.unpriced_attempts += 1
+                self.possibly_billed += hold.worst_case or 0.0  # usage without a price: hold the worst case
+            else:
+                self.spent += cost
+            return cost
+        if possibly_billed:
+            self.possibly_billed += hold.worst_case or 0.0
+            self.possibly_billed_attempts += 1
+        return None
+
+    def release(self, hold: Hold) -> None:
+        """The attempt was never sent (cancelled before the request left)."""
+        self.reserved = max(self.reserved - hold.amount, 0.0)
+
+    # -- the journal ---------------------------------------------------------------------
+    def add_prior(self, records: Iterable[CallRecord], orphans: Iterable[tuple[str, float | None]]) -> None:
+        """Count what earlier invocations of this run already spent: journaled records,
+        and attempts started but never recorded (``(config, worst case)``)."""
+        for rec in records:
+            if rec.cache_hit:
+                continue
+            for usage in rec.billed_usage:
+                if usage.total_tokens is None:
+                    continue  # no usage reported: counted in possibly_billed_usd below
+                cost = self.cost(rec.config, usage)
+                if cost is None:
+                    self.unpriced_attempts += 1
+                else:
+                    self.spent += cost
+            self.possibly_billed += rec.possibly_billed_usd or 0.0
+            self.possibly_billed_attempts += rec.possibly_billed_attempts
+        for _config, worst in orphans:
+            self.possibly_billed += worst or 0.0
+            self.possibly_billed_attempts += 1
+
+
+def spend_counts(records: Iterable[CallRecord], prices: Mapping[str, ModelPrice | None] | None) -> dict[str, object]:
+    """The manifest's spend lines: recorded (a lower bound when anything is possibly billed)
+    and possibly billed, unrecorded (worst case; None when a price is unknown)."""
+    records = list(records)
+    ledger = SpendLedger(prices=prices or {})
+    ledger.add_prior(records, [])
+    unknown_worst = any(r.possibly_billed_attempts and r.possibly_billed_usd is None for r in records)
+    return {"recorded_usd": ledger.spent, "possibly_billed_attempts": ledger.possibly_billed_attempts,
+            "possibly_billed_usd": None if unknown_worst else ledger.possibly_billed,
+            "unpriced_attempts": ledger.unpriced_attempts}
