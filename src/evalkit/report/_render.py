@@ -213,8 +213,10 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
         "template_diffs": {c.key: template_diff(c) for c in cols if c.ref is not None},
         "threshold_sets": _threshold_set_lines(cols),
         "toc": [t for t in TOC if t[0] != "judge" or judges],
-        "failing": [(r.run_id, r.manifest["errors"]) for r in runs if r.manifest.get("errors")],
-        "unsure": [(r.run_id, c) for r in runs if (c := r.manifest.get("counts") or {}).get("possibly_billed_attempts")],
+        "failing": [(r.run_id, [g.model_dump() for g in r.manifest.errors]) for r in runs
+                    if r.manifest is not None and r.manifest.errors],
+        "unsure": [(r.run_id, r.manifest.counts.model_dump()) for r in runs if r.manifest is not None
+                   and r.manifest.counts is not None and r.manifest.counts.possibly_billed_attempts],
     }
     for key in ("calibration", "projection"):
         sec = context[key]
