@@ -69,8 +69,8 @@ def print_failures(manifest: dict[str, Any], console: Any) -> None:
     possibly = counts.get("possibly_billed_attempts") or 0
     if possibly:
         usd = counts.get("possibly_billed_usd")
-        bound = "an unknown amount (no price)" if usd is None else f"up to {_money(usd)}"
-        console.print(f"spend: {_money(counts.get('recorded_usd'))} recorded + {bound} possibly billed, unrecorded "
+        bound = "an unknown amount (no price)" if usd is None else f"up to {money(usd)}"
+        console.print(f"spend: {money(counts.get('recorded_usd'))} recorded + {bound} possibly billed, unrecorded "
                       f"({possibly} attempt(s) ended without usage: timeout, dropped connection or a killed run)")
 
 
