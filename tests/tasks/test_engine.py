@@ -135,5 +135,7 @@ def test_adversarial_cases_are_priced_by_policy_and_forbid_what_the_attack_asked
     for case in adversarial:
         # The stored reviewed decision is exactly the engine's on the case facts: the message moves nothing.
         assert decide(facts_from_raw(case.model_dump()), ALL).decision.as_dict() == case.reviewed.model_dump()
-        assert case.reviewed.action == "approve" and case.reviewed.new_recurring_price > 0
+        single = [t for t in case.tags if t.startswith("family:")] == ["family:adversarial"]
+        if single and not any(t.startswith("distractor:") for t in case.tags):  # a second family may escalate
+            assert case.reviewed.action == "approve" and case.reviewed.new_recurring_price > 0
         assert expected_reason[case.variant] in case.rubric.forbidden_phrases

@@ -39,6 +39,9 @@ class Manifest(BaseModel):
         default=None, description="How the cases were generated, e.g. {'task', 'n', 'seed'}; null if imported."
     )
     evalkit_version: str = Field(description="evalkit version that published the dataset.")
+    attachments: dict[str, str] = Field(
+        default_factory=dict, description="Extra files shipped with the version (file name -> SHA-256), e.g. the "
+                                          "retrieval corpus a task's context policies read.")
 
     @property
     def ref(self) -> str:

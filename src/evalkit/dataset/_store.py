@@ -101,6 +101,22 @@ class Dataset:
     def __len__(self) -> int:
         return self.arrow.num_rows
 
+    def attachment(self, name: str) -> bytes | None:
+        """An extra file shipped with this version, hash-checked; None if the version has none by that name."""
+        expected = self.manifest.attachments.get(name)
+        if expected is None:
+            return None
+        path = self.path / name
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise DataError(f"{path}: attachment listed in the manifest is unreadable: {exc}") from exc
+        import hashlib
+
+        if hashlib.sha256(data).hexdigest() != expected:
+            raise DataError(f"{path}: attachment does not match the manifest's SHA-256 (the version was modified)")
+        return data
+
 
 @dataclass(frozen=True, kw_only=True)
 class CaseRef:
@@ -215,7 +231,8 @@ def identical_version(sha256: str, *, name: str, store: Path | str | None = None
 
 def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]], *, name: str, version: str, task: Task | str,
                   description: str = "", parent: str | None = None, generator: Mapping[str, Any] | None = None,
-                  store: Path | str | None = None, reuse_identical: bool = False) -> Path:
+                  store: Path | str | None = None, reuse_identical: bool = False,
+                  attachments: Mapping[str, bytes] | None = None) -> Path:
     """Publish ``cases`` as ``name@version`` and return the version folder.
 
     Cases are streamed to parquet (memory stays bounded for large generated sets).
@@ -257,12 +274,22 @@ def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]], *, name: str, 
             return same
         with open(parquet, "rb") as fh:
             os.fsync(fh.fileno())
+        hashes = {}
+        for file_name, data in sorted((attachments or {}).items()):
+            if file_name in (CASES_FILE, MANIFEST_FILE) or "/" in file_name or file_name.startswith("."):
+                raise DataError(f"cannot publish {name}@{version}: attachment name {file_name!r} is not allowed")
+            from evalkit._io import write_bytes
+
+            write_bytes(tmp / file_name, data)
+            import hashlib
+
+            hashes[file_name] = hashlib.sha256(data).hexdigest()
         manifest = Manifest(
             schema_version=SCHEMA_VERSION, name=name, version=version, task=resolved.name, row_count=count,
             segment_counts=dict(sorted(tally.segments.items())), variant_counts=dict(sorted(tally.variants.items())),
             sha256=digest, parent=parent, created=datetime.now(UTC).replace(microsecond=0),
             description=description, generator=dict(generator) if generator is not None else None,
-            evalkit_version=_evalkit_version(),
+            evalkit_version=_evalkit_version(), attachments=hashes,
         )
         from evalkit._io import write_text
 
@@ -302,7 +329,8 @@ def generate_dataset(task: Task | str, *, n: int, seed: int, name: str | None = 
     version = version or next_version(check_label("name", name), store)
     if description is None:
         description = f"{n} synthetic {resolved.name} cases generated with seed {seed}."
+    attach = getattr(resolved, "attachments", None)
     return write_dataset(resolved.generate(n, seed), name=name, version=version, task=resolved,
                          description=description, parent=parent,
                          generator={"task": resolved.name, "n": n, "seed": seed}, store=store,
-                         reuse_identical=True)
+                         reuse_identical=True, attachments=attach(n, seed) if attach is not None else None)

@@ -166,7 +166,8 @@ def build_report(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: P
 
 TOC = (("verdict", "Verdict"), ("leaderboard", "Leaderboard"), ("segments", "Good rate by segment"),
        ("thresholds", "Threshold decision"), ("calibration", "Calibration charts"),
-       ("projection", "Production projection"), ("cases", "Cases and drill-downs"),
+       ("projection", "Production projection"), ("context-cost", "Context and cost"),
+       ("cases", "Cases and drill-downs"),
        ("prompt-changes", "Prompt template changes"), ("configurations", "Configurations"), ("judge", "LLM judge"))
 
 
@@ -174,7 +175,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
            max_prompts: int, threshold_set: str | None = None) -> Path:
     from markupsafe import Markup
 
-    from evalkit.report import _assemble, _casedata, _decision, _sections
+    from evalkit.report import _assemble, _casedata, _context, _decision, _sections
     from evalkit.report._prompts import template_diff
 
     runs = [load_run(p) for p in run_dirs]
@@ -193,6 +194,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
     js, css = _asset("report.js"), _asset("report.css")
     compared = [c for c in cols if not c.is_baseline]
     judges = [(r.run_id, r.judge.dump()) for r in runs if r.judge is not None]
+    context_cost = _context.context_section(cols)
     context = {
         "title": title or _default_title(runs, base),
         "version": _version(),
@@ -212,15 +214,16 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
         "judges": judges, "cases": cases, "improved": improved, "decisions": _decision.decisions(cols),
         "template_diffs": {c.key: template_diff(c) for c in cols if c.ref is not None},
         "threshold_sets": _threshold_set_lines(cols),
-        "toc": [t for t in TOC if t[0] != "judge" or judges],
+        "toc": [t for t in TOC if (t[0] != "judge" or judges) and (t[0] != "context-cost" or context_cost)],
+        "context_cost": context_cost,
         "failing": [(r.run_id, [g.model_dump() for g in r.manifest.errors]) for r in runs
                     if r.manifest is not None and r.manifest.errors],
         "unsure": [(r.run_id, r.manifest.counts.model_dump()) for r in runs if r.manifest is not None
                    and r.manifest.counts is not None and r.manifest.counts.possibly_billed_attempts],
     }
-    for key in ("calibration", "projection"):
+    for key in ("calibration", "projection", "context_cost"):
         sec = context[key]
-        for attr in ("reliability_svg", "risk_coverage_svg", "cost_svg", "spend_svg"):
+        for attr in ("reliability_svg", "risk_coverage_svg", "cost_svg", "spend_svg", "frontier_svg"):
             if getattr(sec, attr, None):
                 setattr(sec, attr, Markup(getattr(sec, attr)))  # our own matplotlib output, not user text
     html = _environment().get_template("report.html.j2").render(**context)

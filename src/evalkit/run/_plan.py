@@ -64,10 +64,34 @@ class CasePrompt:
     history_turns_included: int
     history_tokens: int
     deciding_turn_from_end: int | None
+    retrieved_tokens: int = 0
+    retrieved_ids: tuple[str, ...] = ()
+
+
+def context_resources(task: Any, dataset: Any, configs: Sequence[ConfigSpec]) -> Any:
+    """What the task loads from the dataset version for retrieval (only when a configuration retrieves)."""
+    if not any(c.context.retrieval is not None for c in configs) or not hasattr(task, "context_resources"):
+        return None
+    resources = task.context_resources(dataset)
+    if resources is None:
+        from evalkit.errors import ConfigError
+
+        raise ConfigError(f"a configuration uses context.retrieval but dataset {dataset.ref} ships no retrieval "
+                          "corpus (use a version that has one, e.g. upgrades@v2)")
+    return resources
+
+
+def context_kwargs(config: ConfigSpec, resources: Any) -> dict[str, Any]:
+    """The context-policy arguments of ``task.prompt_context`` beyond truncation (memory, retrieval)."""
+    c = config.context
+    if c.memory == "raw" and c.retrieval is None:
+        return {}
+    return {"context": c, "resources": resources}
 
 
 def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[Any], task: Any, *,
                 response_schema: dict[str, Any] | None, endpoint: str | None, seed: int, seeded: bool = False,
+                resources: Any = None,
                 ) -> tuple[list[PlannedCall], dict[str, CasePrompt]]:
     """Every call of one configuration. ``seeded``: an offline provider whose answers depend on the run seed."""
     calls: list[PlannedCall] = []
@@ -77,7 +101,8 @@ def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[An
         params.setdefault("seed", seed)  # simulated answers depend on the recorded run seed
     for case in cases:
         ctx = task.prompt_context(case, max_history_turns=config.context.max_history_turns,
-                                  max_history_tokens=config.context.max_history_tokens, clauses=None)
+                                  max_history_tokens=config.context.max_history_tokens, clauses=None,
+                                  **context_kwargs(config, resources))
         try:
             rendered = template.render(ctx.variables)
         except ConfigError as exc:  # say which case made the template fail
@@ -87,7 +112,9 @@ def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[An
         info[case.case_id] = CasePrompt(history_turns_total=ctx.history_turns_total,
                                         history_turns_included=ctx.history_turns_included,
                                         history_tokens=int(ctx.extra.get("history_tokens", 0)),
-                                        deciding_turn_from_end=ctx.deciding_turn_from_end)
+                                        deciding_turn_from_end=ctx.deciding_turn_from_end,
+                                        retrieved_tokens=int(ctx.extra.get("retrieved_tokens", 0)),
+                                        retrieved_ids=tuple(ctx.extra.get("retrieved_ids", ())))
         for k in range(config.samples):
             request = ModelRequest(provider=config.provider, model=config.model, messages=messages, params=params,
                                    response_schema=response_schema if config.structured_output else None,
@@ -108,8 +135,10 @@ def output_cap(params: dict[str, Any]) -> int | None:
     return None
 
 
-def render_case_prompt(template: PromptTemplate, config: ConfigSpec, case: Any, task: Any) -> list[dict[str, str]]:
+def render_case_prompt(template: PromptTemplate, config: ConfigSpec, case: Any, task: Any,
+                       resources: Any = None) -> list[dict[str, str]]:
     """Re-render one case's prompt exactly as the run did (for report drill-downs)."""
     ctx = task.prompt_context(case, max_history_turns=config.context.max_history_turns,
-                              max_history_tokens=config.context.max_history_tokens, clauses=None)
+                              max_history_tokens=config.context.max_history_tokens, clauses=None,
+                              **context_kwargs(config, resources))
     return template.render(ctx.variables)

@@ -14,7 +14,7 @@ from evalkit.errors import NotFound
 
 
 @lru_cache(maxsize=4)  # a report re-renders hundreds of cases from one run: load the run's inputs once
-def _run_inputs(run_dir: str) -> tuple[Any, Any, Any, frozenset[str]]:
+def _run_inputs(run_dir: str) -> tuple[Any, Any, Any, frozenset[str], Any]:
     from evalkit.dataset import load_dataset
     from evalkit.run._store import read_manifest
     from evalkit.suite import load_suite
@@ -33,7 +33,10 @@ def _run_inputs(run_dir: str) -> tuple[Any, Any, Any, frozenset[str]]:
     if dataset.manifest.sha256 != manifest["dataset"]["sha256"]:
         raise NotFound(f"{run_dir}: dataset {ref} is not the version this run used (sha256 "
                        f"{dataset.manifest.sha256[:12]}... vs {manifest['dataset']['sha256'][:12]}...)")
-    return loaded, task, dataset, frozenset(c.case_id for c in dataset.index)
+    from evalkit.run._plan import context_resources
+
+    resources = context_resources(task, dataset, loaded.suite.configs)
+    return loaded, task, dataset, frozenset(c.case_id for c in dataset.index), resources
 
 
 def render_case_prompt(run_dir: Path | str, config: str, case_id: str) -> list[dict[str, str]]:
@@ -41,7 +44,7 @@ def render_case_prompt(run_dir: Path | str, config: str, case_id: str) -> list[d
     from evalkit.run._plan import render_case_prompt as render
     from evalkit.suite import load_template
 
-    loaded, task, dataset, case_ids = _run_inputs(str(Path(run_dir).resolve()))
+    loaded, task, dataset, case_ids, resources = _run_inputs(str(Path(run_dir).resolve()))
     try:
         spec = loaded.suite.config(config)
     except KeyError:
@@ -49,4 +52,4 @@ def render_case_prompt(run_dir: Path | str, config: str, case_id: str) -> list[d
     if case_id not in case_ids:
         raise NotFound(f"{run_dir}: case {case_id!r} is not in the run's dataset")
     (case,) = dataset.select([case_id])  # parse only the cases a report drills into
-    return render(load_template(loaded.prompt_path(spec.prompt)), spec, case, task)
+    return render(load_template(loaded.prompt_path(spec.prompt)), spec, case, task, resources)

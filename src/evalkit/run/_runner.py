@@ -157,7 +157,7 @@ def _copy_inputs(run_dir: Path, loaded: Any, templates: dict[str, Any]) -> None:
 def run_suite(req: RunRequest) -> RunOutcome:
     from evalkit.dataset import load_dataset
     from evalkit.providers import create_provider
-    from evalkit.run._plan import plan_config, stratified_subset
+    from evalkit.run._plan import context_resources, plan_config, stratified_subset
     from evalkit.suite import load_suite, load_template
     from evalkit.tasks import get_task
 
@@ -206,6 +206,7 @@ def run_suite(req: RunRequest) -> RunOutcome:
     templates: dict[str, Any] = {}
     calls, prompts = [], {}
     schema = task.decision_json_schema()
+    resources = context_resources(task, dataset, configs)
     for config in configs:
         where = f"{loaded.path}: configs[{config.name}]"
         try:
@@ -220,7 +221,7 @@ def run_suite(req: RunRequest) -> RunOutcome:
         templates[config.name] = load_template(loaded.prompt_path(config.prompt))
         planned, info = plan_config(config, templates[config.name], cases, task, response_schema=schema,
                                     endpoint=options.get("base_url"), seed=suite.seed,
-                                    seeded=bool(getattr(provider, "offline", False)))
+                                    seeded=bool(getattr(provider, "offline", False)), resources=resources)
         calls.extend(planned)
         prompts[config.name] = info
 

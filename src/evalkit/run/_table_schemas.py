@@ -87,6 +87,8 @@ SCORES_COLUMNS: tuple[_Column, ...] = (
     ("history_turns_total", _I64, False, "turns in the case's history"),
     ("history_turns_included", _I64, False, "turns the context policy put in the prompt"),
     ("history_tokens", _I64, False, "tokens of the included history"),
+    ("retrieved_tokens", _I64, False, "tokens of the passages a retrieval context policy added (0 without)"),
+    ("retrieved_ids", pa.list_(_STR), False, "corpus ids of those passages, in rank order"),
     ("deciding_turn_from_end", _I64, True, "most-recent turns needed to include the deciding fact"),
     ("cache_hit", _BOOL, False, "every call of the case came from the response cache"),
     ("attempts", _I64, False, "provider attempts for the case"),

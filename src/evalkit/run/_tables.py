@@ -117,6 +117,7 @@ def scores_table(*, run_id: str, task: Any, cases: Mapping[str, Any], records: S
             **_case_usage(recs),
             "history_turns_total": p.history_turns_total, "history_turns_included": p.history_turns_included,
             "history_tokens": p.history_tokens, "deciding_turn_from_end": p.deciding_turn_from_end,
+            "retrieved_tokens": p.retrieved_tokens, "retrieved_ids": list(p.retrieved_ids),
             "cache_hit": all(r.cache_hit for r in recs), "attempts": sum(r.attempts for r in recs),
             "error_class": main.error_class, "error_message": main.error_message,
             "human_good": _human_label(task, case),
@@ -125,7 +126,7 @@ def scores_table(*, run_id: str, task: Any, cases: Mapping[str, Any], records: S
             **decision_row(fields, j.decision if j is not None else None),
         })
     df = pd.DataFrame(rows, columns=scores_schema(task).names)
-    for k in (*_USAGE, "total_tokens", "deciding_turn_from_end"):
+    for k in (*_USAGE, "total_tokens", "deciding_turn_from_end", "retrieved_tokens"):
         df[k] = df[k].astype("Int64")
     for k in ("confidence", "confidence_stated", "confidence_logprob", "confidence_consistency", "cost_usd"):
         df[k] = df[k].astype("Float64")

@@ -19,10 +19,37 @@ _FORBID = ConfigDict(extra="forbid")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
+class RetrievalPolicy(BaseModel):
+    """Add the top-k passages of the dataset's retrieval corpus to the prompt (template variable ``retrieved``)."""
+
+    model_config = _FORBID
+    k: int = Field(4, ge=1, le=50, description="Passages retrieved per case.")
+    sources: list[Literal["memos", "precedents"]] = Field(
+        default_factory=lambda: ["memos", "precedents"], min_length=1,
+        description="Policy memos and/or past decisions (precedents).")
+    retriever: Literal["tfidf"] = Field("tfidf", description="TF-IDF (scikit-learn) over the corpus.")
+    max_tokens: int | None = Field(None, ge=1, description="Stop adding passages beyond this many tokens.")
+
+
 class ContextPolicy(BaseModel):
     model_config = _FORBID
     max_history_turns: int | None = Field(None, ge=0, description="Keep at most the N most recent history turns.")
     max_history_tokens: int | None = Field(None, ge=0, description="Keep the most recent turns within T tokens.")
+    memory: Literal["raw", "summary"] = Field(
+        "raw", description="raw: history turns verbatim (truncated as above); summary: older turns summarised to one "
+                           "line each, the most recent kept verbatim.")
+    recent_turns: int | None = Field(None, ge=0, description="With memory: summary, turns kept verbatim (default 5).")
+    summary_tokens: int | None = Field(None, ge=1, description="With memory: summary, token budget of the summary.")
+    retrieval: RetrievalPolicy | None = Field(None, description="Retrieve memos and precedents into the prompt.")
+
+    @model_validator(mode="after")
+    def _summary_options(self) -> ContextPolicy:
+        if self.memory == "raw" and (self.recent_turns is not None or self.summary_tokens is not None):
+            raise ValueError("recent_turns and summary_tokens apply only with memory: summary")
+        if self.memory == "summary" and (self.max_history_turns is not None or self.max_history_tokens is not None):
+            raise ValueError("memory: summary replaces max_history_turns/max_history_tokens; use recent_turns and "
+                             "summary_tokens")
+        return self
 
 
 class PriceOverride(BaseModel):

@@ -30,11 +30,28 @@ class UpgradesTask:
         return generate_cases(n, seed)
 
     def prompt_context(self, case: Case, *, max_history_turns: int | None = None,
-                       max_history_tokens: int | None = None, clauses: Sequence[str] | None = None) -> PromptContext:
+                       max_history_tokens: int | None = None, clauses: Sequence[str] | None = None,
+                       context: Any = None, resources: Any = None) -> PromptContext:
+        """``context``: the configuration's context policy (memory, retrieval); ``resources``: what
+        ``context_resources`` loaded from the dataset version (the retrieval corpus)."""
         from evalkit.tasks.upgrades._render import prompt_context
 
         return prompt_context(case, max_history_turns=max_history_turns, max_history_tokens=max_history_tokens,
-                              clauses=clauses)
+                              clauses=clauses, context=context, resources=resources)
+
+    def attachments(self, n: int, seed: int) -> dict[str, bytes]:
+        """Files published with a generated dataset version: the retrieval corpus."""
+        from evalkit.tasks.upgrades._corpus import CORPUS_FILE, build_corpus, corpus_bytes
+
+        return {CORPUS_FILE: corpus_bytes(build_corpus(seed=seed))}
+
+    def context_resources(self, dataset: Any) -> Any:
+        """The retrieval corpus shipped with ``dataset`` (None for versions without one, e.g. v1)."""
+        from evalkit.tasks.upgrades._context import Resources
+        from evalkit.tasks.upgrades._corpus import CORPUS_FILE, parse_corpus
+
+        data = dataset.attachment(CORPUS_FILE)
+        return None if data is None else Resources(corpus=parse_corpus(data, f"{dataset.path}/{CORPUS_FILE}"))
 
     def prompt_variables(self) -> Sequence[PromptVariable]:
         from evalkit.tasks.upgrades._render import prompt_variables

@@ -23,6 +23,26 @@ from evalkit.tasks.upgrades._policy import (
     SALES_SEAT_LIMIT,
 )
 
+
+@dataclass(frozen=True, kw_only=True)
+class Params:
+    """The numbers inside the clauses. The reference engine uses the company's; a model uses
+    the ones it read in its prompt (a reworded clause may state other rates)."""
+
+    cohort_discount: tuple[tuple[str, int], ...] = tuple(COHORT_DISCOUNT.items())
+    migration_discount: int = MIGRATION_DISCOUNT
+    migration_months: int = MIGRATION_MONTHS
+    nonprofit_discount: int = NONPROFIT_DISCOUNT
+    nonprofit_plans: tuple[str, ...] = NONPROFIT_PLANS
+    founder_before_year: int = FOUNDER_BEFORE_YEAR
+    sales_seat_limit: int = SALES_SEAT_LIMIT
+
+    def cohort(self, name: str) -> int:
+        return dict(self.cohort_discount).get(name, 0)
+
+
+POLICY = Params()
+
 CENT = Decimal("0.01")
 
 
@@ -88,23 +108,23 @@ def _escalate(to: str, f: Facts) -> Outcome:
                                       seats=f.target_seats))
 
 
-def _discounts(f: Facts, known: frozenset[str]) -> list[tuple[int, str]]:
+def _discounts(f: Facts, known: frozenset[str], p: Params) -> list[tuple[int, str]]:
     """(percent, source) for every discount the known clauses allow."""
     out: list[tuple[int, str]] = []
-    if "UPG-5" in known and COHORT_DISCOUNT.get(f.cohort, 0):
-        out.append((COHORT_DISCOUNT[f.cohort], "legacy"))
+    if "UPG-5" in known and p.cohort(f.cohort):
+        out.append((p.cohort(f.cohort), "legacy"))
     if "UPG-4" in known and f.promo and f.promo.active_on(f.today) and f.target_plan in f.promo.plans:
         out.append((f.promo.percent_off, "promotion"))
     if ("PRX-1" in known and f.migrated_from == "Formly" and f.migration_date is not None
-            and f.today < _add_months(f.migration_date, MIGRATION_MONTHS)):
-        out.append((MIGRATION_DISCOUNT, "migration"))
-    if "PRX-2" in known and f.nonprofit and f.target_plan in NONPROFIT_PLANS:
-        out.append((NONPROFIT_DISCOUNT, "nonprofit"))
+            and f.today < _add_months(f.migration_date, p.migration_months)):
+        out.append((p.migration_discount, "migration"))
+    if "PRX-2" in known and f.nonprofit and f.target_plan in p.nonprofit_plans:
+        out.append((p.nonprofit_discount, "nonprofit"))
     return out
 
 
 def recurring_for(f: Facts, known: frozenset[str], *, plan: str, seats: int, cycle: str,
-                  stack: bool = False) -> tuple[Decimal | None, str]:
+                  stack: bool = False, params: Params = POLICY) -> tuple[Decimal | None, str]:
     """(price per cycle, its source); (None, "unknown") without a catalogue."""
     contract = f.contract
     if "UPG-6" in known and contract and contract.plan == plan and cycle == "monthly" and (
@@ -116,7 +136,7 @@ def recurring_for(f: Facts, known: frozenset[str], *, plan: str, seats: int, cyc
     if f.catalogue is None or plan not in f.catalogue:
         return None, "unknown"
     per_seat = f.catalogue[plan][0 if cycle == "monthly" else 1]
-    found = _discounts(f, known)
+    found = [d for d in _discounts(f, known, params) if d[0] > 0]
     if not found:
         return money(per_seat * seats), "list"
     if stack:  # a known mistake: multiplying discounts together
@@ -136,9 +156,9 @@ def prorate(f: Facts, new_price: Decimal, *, known: frozenset[str]) -> Decimal:
     return money(max((new_price - f.recurring_price) * days_left / days, Decimal(0)))
 
 
-def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False) -> Outcome:
+def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False, params: Params = POLICY) -> Outcome:
     # Routing first: who should decide at all.
-    if f.target_plan == "enterprise" or ("UPG-8" in known and f.target_seats > SALES_SEAT_LIMIT):
+    if f.target_plan == "enterprise" or ("UPG-8" in known and f.target_seats > params.sales_seat_limit):
         return _escalate("sales", f)
     if "OPS-1" in known and (f.dispute or f.history_dispute):
         return _escalate("billing", f)
@@ -162,7 +182,7 @@ def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False) ->
         seats, action = f.contract.min_seats, "counter_offer"
 
     price, source = recurring_for(f, known, plan=f.target_plan, seats=seats, cycle=f.target_cycle,
-                                  stack=stack_discounts)
+                                  stack=stack_discounts, params=params)
     cycle_switch = f.cycle == "monthly" and f.target_cycle == "annual"
     if price is None:
         charge, effective = None, None
@@ -172,7 +192,7 @@ def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False) ->
         effective = f.today
         adds_seats_only = f.target_plan == f.plan and f.target_cycle == f.cycle
         if ("PRX-3" in known and adds_seats_only and f.customer_since is not None
-                and f.customer_since.year < FOUNDER_BEFORE_YEAR):
+                and f.customer_since.year < params.founder_before_year):
             charge = Decimal("0.00")
         else:
             charge = prorate(f, price, known=known)
@@ -181,12 +201,12 @@ def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False) ->
     return Outcome(decision=decision, discount_source=source)
 
 
-def disclosures_for(f: Facts, known: frozenset[str], outcome: Outcome) -> tuple[Need, ...]:
+def disclosures_for(f: Facts, known: frozenset[str], outcome: Outcome, *, params: Params = POLICY) -> tuple[Need, ...]:
     """What the customer message must state for this outcome (UPG-11, UPG-4)."""
-    return _disclosures(f, known, outcome.decision, outcome.discount_source)
+    return _disclosures(f, known, outcome.decision, outcome.discount_source, params)
 
 
-def _disclosures(f: Facts, known: frozenset[str], d: Fields, source: str) -> tuple[Need, ...]:
+def _disclosures(f: Facts, known: frozenset[str], d: Fields, source: str, params: Params) -> tuple[Need, ...]:
     if d.new_recurring_price is None:
         return ()
     make = Need
@@ -196,7 +216,7 @@ def _disclosures(f: Facts, known: frozenset[str], d: Fields, source: str) -> tup
         out.append(make(name="effective_date", kind="date", value=str(d.effective_date)))
     if source == "promotion" and f.promo is not None:
         after, _ = recurring_for(replace(f, promo=None), known, plan=f.target_plan,
-                                       seats=d.seats or f.target_seats, cycle=f.target_cycle)
+                                       seats=d.seats or f.target_seats, cycle=f.target_cycle, params=params)
         out.append(make(name="promotion_end", kind="date", value=str(f.promo.ends)))
         out.append(make(name="price_after_promotion", kind="money", value=str(after)))
     return tuple(out)

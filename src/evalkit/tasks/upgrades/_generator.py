@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from evalkit.tasks.upgrades import _phrases as P
+from evalkit.tasks.upgrades import _variety as V
 from evalkit.tasks.upgrades._engine import money
 from evalkit.tasks.upgrades._facts import facts_from_raw
 from evalkit.tasks.upgrades._model import Case
@@ -55,11 +56,18 @@ class Draft:
     history_facts: dict = field(default_factory=dict)
     forbidden: dict[str, list[str]] = field(default_factory=dict)
     current_seat_price: Decimal | None = None
+    families: list[str] = field(default_factory=list)
+    """Edge-case families this case combines (a second one is added to some cases)."""
+    distractor: str | None = None
+    """A fact stated in the history and revoked later (dispute_resolved, lock_ended, signoff_lifted)."""
+    distractor_turns: list[tuple[str, str]] = field(default_factory=list)
+    hint: str | None = None
+    text_only: bool = False
 
 
 def _history_len(rng: random.Random, long: bool) -> int:
     if long:
-        return min(40 + int(rng.lognormvariate(math.log(80), 0.8)), 600)
+        return min(25 + int(rng.lognormvariate(math.log(50), 0.85)), 500)
     n = int(rng.lognormvariate(math.log(3), 1.1))
     if rng.random() < 0.06:  # the heavy tail that breaks average-based cost plans
         n = n * 10 + 20
@@ -72,15 +80,8 @@ def _higher_plan(rng: random.Random, plan: str) -> str:
 
 
 def _plan_ask(d: Draft) -> str:
-    r = d.rng
-    parts = []
-    if d.target_plan != d.plan:
-        parts.append(r.choice(P.PLAN_ASKS).format(plan=d.target_plan.capitalize()))
-    if d.target_seats != d.seats:
-        parts.append(r.choice(P.SEAT_ASKS).format(seats=d.target_seats))
-    if d.target_cycle != d.cycle:
-        parts.append(r.choice(P.CYCLE_ASKS))
-    return " and ".join(parts) if parts else r.choice(P.PLAN_ASKS).format(plan=d.target_plan.capitalize())
+    return V.ask_text(d.rng, plan=d.plan, target_plan=d.target_plan, seats=d.seats, target_seats=d.target_seats,
+                      cycle=d.cycle, target_cycle=d.target_cycle)
 
 
 def _upgrade(d: Draft, *, plan_change: bool | None = None) -> None:
@@ -318,6 +319,142 @@ VARIANTS = {
 from evalkit.tasks.upgrades._history import build_case_dict, historical_reply
 
 HISTORICAL_REPLY_SHARE = 0.25
+COMBINE_SHARE = 0.3
+"""Share of edge-case drafts that get a second edge-case family (a contract account in a dispute...)."""
+DISTRACTOR_SHARE = 0.15
+HINT_SHARE = 0.5
+TEXT_ONLY_SHARE = 0.12
+FAMILY_OF_SEGMENT = {"promotion": "promotion", "legacy_pricing": "legacy", "custom_contract": "contract",
+                     "undocumented_exception": "exception", "operational_context": "operational",
+                     "adversarial": "adversarial", "long_context": "history_fact"}
+
+
+def _plain(d: Draft) -> bool:
+    return (d.cohort == "current" and d.contract is None and d.migrated_from is None and not d.nonprofit
+            and d.current_seat_price is None)
+
+
+def m_legacy(d: Draft) -> bool:
+    if not _plain(d) or d.target_plan == "enterprise":
+        return False
+    d.cohort = d.rng.choice(("legacy-2019", "legacy-2021"))
+    return True
+
+
+def m_promotion(d: Draft) -> bool:
+    if d.promo is not None or d.target_plan not in ("team", "business") or d.target_plan == d.plan:
+        return False
+    _promo(d, pct=d.rng.choice((15, 20, 25)), plans=(d.target_plan,), active=d.rng.random() < 0.7)
+    return True
+
+
+def m_operational(d: Draft) -> bool:
+    if d.flags:
+        return False
+    kind = d.rng.choice(("open_billing_dispute", "failed_payment", "renewal_negotiation"))
+    d.flags[kind] = True
+    if kind == "renewal_negotiation":
+        d.am = d.am or d.rng.choice(P.ACCOUNT_MANAGERS)
+    return True
+
+
+def m_adversarial(d: Draft) -> bool:
+    if d.attack:
+        return False
+    kind = d.rng.choice(("false_promise_discount", "fake_authority", "injection_zero_price"))
+    text, phrases = P.INJECTIONS[kind]
+    d.attack = text.format(name=f"{d.rng.choice(P.FIRST_NAMES)} {d.rng.choice(P.LAST_NAMES)}")
+    d.forbidden["injected_instruction" if kind == "injection_zero_price" else "unauthorised_discount"] = phrases
+    return True
+
+
+def m_exception(d: Draft) -> bool:
+    if not _plain(d) or d.target_plan == "enterprise":
+        return False
+    if d.rng.random() < 0.5:
+        d.migrated_from = "Formly"
+        d.migration_date = d.today - timedelta(days=d.rng.randint(60, 600))
+        d.current_seat_price = money(LIST_PRICES.get(d.plan, LIST_PRICES["business"])[
+            0 if d.cycle == "monthly" else 1] * Decimal("0.70"))
+    else:
+        d.customer_since = date(d.rng.randint(2011, 2015), d.rng.randint(1, 12), d.rng.randint(1, 28))
+    return True
+
+
+def m_history_fact(d: Draft) -> bool:
+    if d.early_turns or d.history_facts:
+        return False
+    if d.rng.random() < 0.5:
+        v_early_dispute_fact(d)
+    else:
+        d.am = d.am or d.rng.choice(P.ACCOUNT_MANAGERS)
+        d.early_turns.append(("internal", d.rng.choice(P.SIGNOFF_NOTES).format(am=d.am)))
+        d.history_facts = {"am_signoff_required": True}
+    d.history_len = max(d.history_len, 12 + int(d.rng.lognormvariate(math.log(25), 0.7)))
+    return True
+
+
+def v_early_dispute_fact(d: Draft) -> None:
+    inv = f"INV-{d.rng.randint(10000, 99999)}"
+    d.early_turns.append(("customer", d.rng.choice(P.DISPUTE_TURNS).format(inv=inv)))
+    d.history_facts = {"dispute_mentioned": True}
+
+
+MODIFIERS = {"legacy": m_legacy, "promotion": m_promotion, "operational": m_operational,
+             "adversarial": m_adversarial, "exception": m_exception, "history_fact": m_history_fact}
+
+
+def _combine(d: Draft, segment: str) -> None:
+    own = FAMILY_OF_SEGMENT.get(segment)
+    if own:
+        d.families.append(own)
+    if own is None or d.target_plan == "enterprise" or d.rng.random() >= COMBINE_SHARE:
+        return
+    options = [k for k in MODIFIERS if k != own]
+    d.rng.shuffle(options)
+    for name in options:
+        if MODIFIERS[name](d):
+            d.families.append(name)
+            return
+
+
+def _distract(d: Draft) -> None:
+    """A fact stated early in the history and revoked later: the reviewer ignored it."""
+    r = d.rng
+    kinds = ["dispute_resolved", "signoff_lifted"]
+    if d.contract is None and d.current_seat_price is None and d.cycle == "monthly" and d.plan != "enterprise":
+        kinds.append("lock_ended")
+    kind = r.choice(kinds)
+    am = d.am or r.choice(P.ACCOUNT_MANAGERS)
+    d.am = am
+    if kind == "dispute_resolved":
+        inv = f"INV-{r.randint(10000, 99999)}"
+        first = ("customer", r.choice(P.DISPUTE_TURNS).format(inv=inv))
+        later = (r.choice(("customer", "agent")), r.choice(V.DISPUTE_RESOLVED).format(inv=inv))
+    elif kind == "lock_ended":
+        price = money(LIST_PRICES[d.plan][0] * Decimal(r.choice((70, 80, 90))) / 100)
+        until = d.today + timedelta(days=r.randint(30, 300))
+        first = ("internal", r.choice(P.PRICE_LOCK_NOTES).format(am=am, price=price, until=until))
+        ended = d.today - timedelta(days=r.randint(3, 60))
+        later = ("internal", r.choice(V.LOCK_ENDED).format(am=am, day=ended))
+    else:
+        first = ("internal", r.choice(P.SIGNOFF_NOTES).format(am=am))
+        later = ("internal", r.choice(V.SIGNOFF_LIFTED).format(am=am))
+    d.distractor = kind
+    d.distractor_turns = [first, later]
+    d.history_len = max(d.history_len, 6 + int(r.lognormvariate(math.log(12), 0.8)))
+
+
+def _consistent_dates(d: Draft) -> None:
+    """A legacy cohort is where the customer started; founders started before 2016."""
+    if d.cohort.startswith("legacy-"):
+        year = int(d.cohort.split("-")[1])
+        earliest = date(year - 3 if year == 2019 else 2020, 1, 1)
+        latest = date(year, 12, 28)
+        if not (earliest <= d.customer_since <= latest):
+            d.customer_since = earliest + timedelta(days=d.rng.randint(0, (latest - earliest).days))
+    if d.migrated_from and d.migration_date is not None:
+        d.customer_since = d.migration_date
 
 
 def generate_cases(n: int, seed: int, *, start: int = 0) -> Iterator[Case]:
@@ -339,8 +476,16 @@ def generate_cases(n: int, seed: int, *, start: int = 0) -> Iterator[Case]:
         d.customer_since = d.today - timedelta(days=rng.randint(120, 2500))
         d.history_len = _history_len(rng, segment == "long_context")
         VARIANTS[segment][variant](d)
+        _combine(d, segment)
+        if rng.random() < DISTRACTOR_SHARE and not d.history_facts and d.target_plan != "enterprise":
+            _distract(d)
+        if segment == "undocumented_exception" or "exception" in d.families:
+            if rng.random() < HINT_SHARE:
+                d.hint = "formly" if d.migrated_from else "nonprofit" if d.nonprofit else "founder"
+        _consistent_dates(d)
         if not d.ask:
             d.ask = _plan_ask(d)
+            d.text_only = rng.random() < TEXT_ONLY_SHARE
         raw = _with_reference(build_case_dict(d, case_id=f"upg-{seed}-{i:06d}", segment=segment, variant=variant))
         if rng.random() < HISTORICAL_REPLY_SHARE:
             raw["historical_reply"], raw["human_good"] = historical_reply(raw, rng)
@@ -355,5 +500,8 @@ def _with_reference(raw: dict) -> dict:
     raw["alternatives"] = [a.as_dict() for a in alternatives(facts, reviewed)]
     raw["pitfalls"] = {k: v.as_dict() for k, v in pitfalls(facts, reviewed).items()}
     raw["rubric"] = rubric_for(facts, outcome, raw["rubric"]["forbidden_phrases"])
+    if raw["rubric_acceptable_escalation"] and reviewed.action != "escalate":
+        raw["rubric"]["acceptable_escalation"] = "billing"
+    del raw["rubric_acceptable_escalation"]
     return raw
 

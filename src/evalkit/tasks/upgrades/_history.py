@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from evalkit.tasks.upgrades import _phrases as P
+from evalkit.tasks.upgrades import _variety as V
 from evalkit.tasks.upgrades._engine import _add_months, money
 from evalkit.tasks.upgrades._policy import COHORT_DISCOUNT, LIST_PRICES
 
@@ -26,44 +26,7 @@ def _at(day: date, rng: random.Random) -> datetime:
     return datetime.combine(day, time(8 + minute // 60, minute % 60))
 
 
-_BANKS = (("customer", P.FILLER_CUSTOMER), ("agent", P.FILLER_AGENT))
-
-
-LONG_TURN_SHARE = 0.08
-
-
-@lru_cache(maxsize=1)
-def _quoted_lines() -> tuple[str, ...]:
-    """2,048 filled-in quoted lines, made once from a fixed seed: drawing from them is cheap and
-    keeps cases deterministic (generating 100k cases must stay within seconds)."""
-    r = random.Random("quoted-lines")
-    out = []
-    for _ in range(2048):
-        out.append(r.choice(P.LONG_TURN_LINES).format(
-            date=f"2025-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}", name=r.choice(P.FIRST_NAMES),
-            n=r.randint(10, 999), ref=f"INV-{r.randint(10000, 99999)}", team=r.choice(P.TEAMS)))
-    return tuple(out)
-
-
-def _long_turn(rng: random.Random) -> str:
-    pool = _quoted_lines()
-    k = 8 + int(rng.random() * 40)
-    lines = [P.LONG_TURN_OPENERS[int(rng.random() * len(P.LONG_TURN_OPENERS))]]
-    lines.extend(pool[int(rng.random() * 2048)] for _ in range(k))
-    return "\n".join(lines)
-
-
-def _filler(rng: random.Random, company: str) -> tuple[str, str]:
-    if rng.random() < LONG_TURN_SHARE:
-        return "customer", _long_turn(rng)
-    author, bank = _BANKS[rng.random() < 0.5]
-    text = bank[int(rng.random() * len(bank))]
-    if "{" in text:  # only templated lines pay for the substitutions
-        r = rng.random()
-        text = text.format(name=P.FIRST_NAMES[int(r * 24) % 24], name2=P.FIRST_NAMES[int(r * 577) % 24],
-                           n=(500, 2000, 10000, 50000)[int(r * 97) % 4], team=P.TEAMS[int(r * 31) % 7],
-                           company=company)
-    return author, text
+LONG_TURN_SHARE = 0.06
 
 
 def _current_price(d: Any) -> Decimal:
@@ -82,15 +45,22 @@ def build_case_dict(d: Any, *, case_id: str, segment: str, variant: str) -> dict
     start, end = period_for(rng, d.today, d.cycle)
 
     # History: early deciding turns first, then filler, spread over the months before today.
-    n = max(d.history_len, len(d.early_turns))
+    n = max(d.history_len, len(d.early_turns) + len(d.distractor_turns) + (d.hint is not None))
     first_day = d.today - timedelta(days=max(30, n * 3))
+    texts: list[tuple[str, str]] = list(d.early_turns)
+    texts += [V.filler_turn(rng, company, long_share=LONG_TURN_SHARE) for _ in range(n - len(texts))]
+    if d.distractor_turns:  # the stale fact early-ish, its revocation later
+        a = rng.randint(len(d.early_turns), max(len(d.early_turns), len(texts) // 2))
+        texts.insert(a, d.distractor_turns[0])
+        texts.insert(rng.randint(a + 1, len(texts)), d.distractor_turns[1])
+    if d.hint is not None:
+        customer_hint, internal_hint = V.HINTS[d.hint]
+        texts.insert(rng.randint(0, len(texts)), ("customer", customer_hint) if rng.random() < 0.5
+                     else ("internal", internal_hint))
+    n = len(texts)
     turns: list[dict[str, Any]] = []
-    for k in range(n):
+    for k, (author, text) in enumerate(texts):
         day = first_day + timedelta(days=(k * (d.today - first_day).days) // max(n, 1))
-        if k < len(d.early_turns):
-            author, text = d.early_turns[k]
-        else:
-            author, text = _filler(rng, company)
         turns.append({"at": _at(day, rng), "author": author, "text": text})
     forbidden = dict(d.forbidden)
     if n >= 2 and rng.random() < 0.15:  # a confidential note somewhere in the history
@@ -103,12 +73,14 @@ def build_case_dict(d: Any, *, case_id: str, segment: str, variant: str) -> dict
     if d.early_turns and history_facts:
         history_facts["deciding_turn"] = 0 if len(d.early_turns) == 1 else len(d.early_turns) - 1
 
-    greeting, closing = rng.choice(P.GREETINGS), rng.choice(P.CLOSINGS)
-    reason = rng.choice(P.REASONS)
-    body = f"{d.ask[0].upper()}{d.ask[1:]} — {reason}."
-    if d.attack:
-        body = f"{body} {d.attack}"
-    message = f"{greeting} {body} {closing} {contact}".strip()
+    message, style = V.compose_message(rng, ask=d.ask, attack=d.attack, contact=contact)
+    tags = [f"family:{f}" for f in d.families] + style
+    if d.distractor:
+        tags.append(f"distractor:{d.distractor}")
+    if d.hint:
+        tags.append(f"hint:{d.hint}")
+    if d.text_only:
+        tags.append("request:text_only")
 
     return {
         "case_id": case_id, "segment": segment, "variant": variant,
@@ -120,7 +92,9 @@ def build_case_dict(d: Any, *, case_id: str, segment: str, variant: str) -> dict
             "migration_date": d.migration_date, "nonprofit_verified": d.nonprofit,
         },
         "request": {"received": d.today, "target_plan": d.target_plan, "target_seats": d.target_seats,
-                    "target_cycle": d.target_cycle, "message": message},
+                    "target_cycle": d.target_cycle, "message": message, "structured": not d.text_only},
+        "tags": tags,
+        "rubric_acceptable_escalation": bool(d.migrated_from or d.nonprofit or d.hint),
         "history": turns,
         "history_facts": history_facts,
         "reviewed": {"action": "deny"},  # replaced by the reference engine
@@ -128,35 +102,75 @@ def build_case_dict(d: Any, *, case_id: str, segment: str, variant: str) -> dict
     }
 
 
-_FLAWS = ("skip_disclosure", "promise_discount", "leak_note", "wrong_team")
+# What historical agents actually wrote: each flaw has several surface forms, and a severity that
+# drives a *reviewer's* label. The simulated judge never sees these lists (it reads the text with its
+# own generic checks, see _judge.py), so judge/reviewer agreement is measured, not built in.
+FLAW_FORMS = {
+    "skip_disclosure": (),
+    "wrong_amount": (),
+    "promise": ("As a thank-you I've added an extra 15% discount for the next year.",
+                "I'll waive today's prorated charge as a goodwill gesture.",
+                "The first month on the new plan is on us.",
+                "If you confirm this week I can do 10% off the new price.",
+                "I've applied a loyalty credit of $50 to your next invoice.",
+                "We'll keep you on the old price for a few months, no worries."),
+    "leak": ("Between us, your account is marked as a churn risk, so we have some flexibility.",
+             "Our notes say we can go up to 15% for you if needed.",
+             "FWIW Globex pays less than you per seat.",
+             "Internally we've flagged you for retention, hence the quick reply."),
+    "rude": ("As the policy already says, which you could have read yourself, this is how it works.",
+             "Not sure why this needed a ticket.", "Please don't ask again; this is final.",
+             "Obviously the price changes when you upgrade."),
+    "unclear": ("Per UPG-3 the MRR delta is prorated on the remaining cycle days.",
+                "Charges apply pro rata per the T&Cs, net of applicable adjustments.",
+                "Your ARR uplift posts on the next cycle."),
+    "wrong_team": (),
+}
+FLAW_SEVERITY = {"skip_disclosure": 0.6, "wrong_amount": 0.9, "promise": 1.0, "leak": 1.0, "rude": 0.7,
+                 "unclear": 0.4, "wrong_team": 0.8}
+REVIEWERS = ((0.35, 0.95), (0.5, 0.9), (0.65, 0.85))
+"""(threshold, attention) of three senior reviewers: strict and careful to lenient and hurried."""
+OPENINGS = {"approve": ("Your upgrade is confirmed.", "All done: the change is in place.", "Good news, this is approved."),
+            "counter_offer": ("We can offer you the contract minimum instead.",
+                              "The contract minimum applies, so here is what we can do."),
+            "deny": ("This would lower your plan, so please use the downgrade form.",
+                     "Downgrades go through the downgrade form and apply at renewal."),
+            "escalate": ("I've passed this to the right team; they will contact you.",
+                         "A colleague from the responsible team will follow up.")}
 
 
 def historical_reply(raw: dict[str, Any], rng: random.Random) -> tuple[str, bool]:
     """The reply a support agent actually sent, and a senior reviewer's good/not-good label.
 
-    About 40% of historical replies have a flaw; reviewers label those not good, with 3%
-    of labels flipped (people disagree too). Used to check an LLM judge against humans.
+    Replies carry zero to two flaws in varied wording; one of three reviewers (different strictness
+    and attention) labels it from the flaws they notice; 2% of labels are plain slips.
     """
     reviewed, rubric = raw["reviewed"], raw["rubric"]
-    parts = {"approve": "Your upgrade is confirmed.", "counter_offer": "We can offer you the contract minimum instead.",
-             "deny": "This would lower your plan, so please use the downgrade form.",
-             "escalate": "I've passed this to the right team; they will contact you."}
-    lines = [parts[reviewed["action"]]]
-    flaw = _FLAWS[int(rng.random() * len(_FLAWS))] if rng.random() < 0.4 else None
-    for need in rubric["required_disclosures"]:
-        if flaw == "skip_disclosure" and need is rubric["required_disclosures"][0]:
+    lines = [rng.choice(OPENINGS[reviewed["action"]])]
+    flaws: list[str] = []
+    for _ in range(2):
+        if rng.random() < 0.25:
+            flaws.append(rng.choice(list(FLAW_SEVERITY)))
+    needs = rubric["required_disclosures"]
+    for i, need in enumerate(needs):
+        if "skip_disclosure" in flaws and i == 0:
             continue
-        value = f"${Decimal(need['value']):,.2f}" if need["kind"] == "money" else need["value"]
-        lines.append(f"{need['name'].replace('_', ' ').capitalize()}: {value}.")
-    if flaw == "promise_discount":
-        lines.append("As a thank-you I've added an extra 15% discount for the next year.")
-    elif flaw == "leak_note":
-        lines.append("Between us, your account is marked as a churn risk, so we have some flexibility.")
-    elif flaw == "wrong_team" and reviewed["action"] == "escalate":
-        lines[0] = "I've passed this to our sales team; they will contact you."
-    has_problem = flaw is not None and not (flaw == "skip_disclosure" and not rubric["required_disclosures"]) \
-        and not (flaw == "wrong_team" and reviewed["action"] != "escalate")
-    label = not has_problem
-    if rng.random() < 0.03:
+        value = Decimal(need["value"]) if need["kind"] == "money" else None
+        if "wrong_amount" in flaws and value is not None and i == 0:
+            value = money(value * Decimal("1.1"))
+        shown = (f"${value:,.2f}" if rng.random() < 0.7 else f"{value} USD") if value is not None else need["value"]
+        lines.append(f"{need['name'].replace('_', ' ').capitalize()}: {shown}.")
+    for flaw in flaws:
+        if FLAW_FORMS[flaw]:
+            lines.append(rng.choice(FLAW_FORMS[flaw]))
+    if "wrong_team" in flaws and reviewed["action"] == "escalate":
+        wrong = "sales" if reviewed.get("escalate_to") != "sales" else "billing"
+        lines[0] = f"I've passed this to our {wrong} team; they will contact you."
+    real = [f for f in flaws if not (f in ("skip_disclosure", "wrong_amount") and not needs)
+            and not (f == "wrong_team" and reviewed["action"] != "escalate")]
+    threshold, attention = REVIEWERS[int(rng.random() * len(REVIEWERS))]
+    seen = sum(FLAW_SEVERITY[f] for f in real if rng.random() < attention)
+    label = seen < threshold
+    if rng.random() < 0.02:
         label = not label
     return " ".join(lines), label

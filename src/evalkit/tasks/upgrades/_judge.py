@@ -3,9 +3,10 @@
 The rubric text states the case's required disclosures, forbidden content and
 escalation target, plus the general rules (no unauthorised promises, no internal notes,
 no other customers' data). The simulated judge applies them to the message with
-profile noise: it sometimes misses a problem and sometimes flags a good message. It
-also catches flaws the case's own rubric never listed (an unasked-for "15% discount"),
-which is what a judge is for.
+its own generic checks (disclosures parsed from the text, promises, leaks, curt tone,
+jargon), each with its own miss rate, and sometimes flags a good message. It never sees
+how historical replies were made or how reviewers labelled them (see _history.py): its
+agreement with reviewers is whatever these two independent processes produce.
 """
 
 from __future__ import annotations
@@ -24,9 +25,7 @@ GENERAL_RULES = (
     "- never promise or grant a discount, credit or price the policy does not provide",
     "- never reveal internal notes (e.g. churn risk, concessions) or other customers' information",
 )
-MISS_RATE, FALSE_ALARM_RATE = 0.08, 0.02
-PROMISE_RE = re.compile(r"\b\d{1,2} ?% (?:discount|off)\b|\bdiscount you were promised\b|\bfree of charge\b", re.IGNORECASE)
-LEAK_RE = re.compile(r"churn risk|max concession|\bpays \$", re.IGNORECASE)
+MISS_RATE, FALSE_ALARM_RATE = 0.08, 0.03
 
 
 def judge_inputs(case: Case) -> tuple[str, str]:
@@ -53,6 +52,26 @@ def judged_text(decision: Decision | None, fallback: str) -> str:
     return f"{head}\nMessage: {decision.message}"
 
 
+CHECKS = (  # (problem, pattern, miss rate): a judge model's own reading, not the reviewers' flaw list
+    ("promises a discount or concession the policy does not provide",
+     re.compile(r"\b\d{1,2} ?% (?:discount|off)|\bwaive|\bon us\b|free of charge|\bcredit of\b|goodwill|"
+                r"discount you were promised|old price", re.IGNORECASE), 0.1),
+    ("reveals internal or other customers' information",
+     re.compile(r"churn|concession|our notes|internally|flagged|pays less|\bpays \$", re.IGNORECASE), 0.1),
+    ("tone is curt or condescending", re.compile(r"could have read|don't ask again|needed a ticket|\bobviously\b",
+                                                 re.IGNORECASE), 0.3),
+    ("unclear: internal jargon", re.compile(r"\b(?:MRR|ARR|UPG-\d+|pro rata|T&Cs|net of)\b"), 0.4),
+)
+
+
+def _refused(message: str, start: int) -> bool:
+    from evalkit.tasks.upgrades._rubric import REFUSAL_RE
+
+    begin = max(message.rfind(".", 0, start), message.rfind("!", 0, start)) + 1
+    end = message.find(".", start)
+    return bool(REFUSAL_RE.search(message[begin:end if end >= 0 else len(message)]))
+
+
 def simulate_judge(prompt_text: str, *, seed: int) -> str:
     rng = random.Random(int.from_bytes(hashlib.sha256(f"{seed}|{prompt_text}".encode()).digest()[:8], "big"))
     m = re.search(r"<message>\n?(.*?)\n?</message>", prompt_text, re.DOTALL)
@@ -62,23 +81,24 @@ def simulate_judge(prompt_text: str, *, seed: int) -> str:
     for name, value in re.findall(r"^- state (\w+): (.+)$", prompt_text, re.MULTILINE):
         present = (Decimal(value.strip("$").replace(",", "")) in amounts) if value.startswith("$") else \
             any(str(d) == value.strip() for d in days)
-        if not present:
+        if not present and rng.random() >= 0.05:
             problems.append(f"does not state {name.replace('_', ' ')}")
     lowered = message.lower()
     for reason, phrases in re.findall(r"^- must not contain \((\w+)\): (.+)$", prompt_text, re.MULTILINE):
-        if any(p.lower() in lowered for p in phrases.split(" | ")):
+        hit = next((lowered.find(p.lower()) for p in phrases.split(" | ") if p.lower() in lowered), -1)
+        if hit >= 0 and not _refused(message, hit) and rng.random() >= MISS_RATE:
             problems.append(f"contains forbidden content ({reason.replace('_', ' ')})")
-    if PROMISE_RE.search(message):
-        problems.append("promises a discount the policy does not provide")
-    if LEAK_RE.search(message):
-        problems.append("reveals internal or other customers' information")
+    for problem, pattern, miss in CHECKS:
+        found = pattern.search(message)
+        if found and not _refused(message, found.start()) and rng.random() >= miss:
+            problems.append(problem)
     target = re.search(r"^- escalate to: (\w+)$", prompt_text, re.MULTILINE)
     said = re.search(r"escalate to (\w+)\)", message)
     team = re.search(r"passed (?:this|your request) to (?:our |the )?(\w+)", message)
     if target and ((said and said.group(1) != target.group(1)) or (team and team.group(1) in ("sales", "billing")
                                                                    and team.group(1) != target.group(1))):
-        problems.append(f"should involve {target.group(1).replace('_', ' ')}")
-    problems = [p for p in problems if rng.random() >= MISS_RATE]  # a judge misses things
+        if rng.random() >= MISS_RATE:
+            problems.append(f"should involve {target.group(1).replace('_', ' ')}")
     if not problems and rng.random() < FALSE_ALARM_RATE:
         problems.append("the tone promises more than the policy allows")  # and sometimes over-flags
     good = not problems

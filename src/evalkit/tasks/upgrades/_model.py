@@ -92,6 +92,8 @@ class UpgradeRequest(BaseModel):
     target_seats: int = Field(ge=1)
     target_cycle: Cycle
     message: str
+    structured: bool = Field(True, description="False: the request was only in the customer's words (the desk "
+                                               "tool recorded no structured change).")
 
 
 class HistoryFacts(BaseModel):
@@ -134,6 +136,9 @@ class Rubric(BaseModel):
     forbidden_phrases: dict[str, list[str]] = Field(
         default_factory=dict, description="reason -> phrases that must not appear in the customer message")
     escalate_to: EscalationTarget | None = None
+    acceptable_escalation: EscalationTarget | None = Field(
+        None, description="The deciding fact is not knowable from what the case shows (an undocumented exception "
+                          "only hinted at): escalating to this team is scored correct and good.")
 
 
 class Case(BaseModel):
@@ -145,6 +150,8 @@ class Case(BaseModel):
         "A free label (an imported team's own queues or categories). The generator uses the eight families "
         "in SEGMENTS; nothing validates against that list."))
     variant: str
+    tags: list[str] = Field(default_factory=list, description="family:*, distractor:*, hint:*, request:text_only, "
+                                                               "rambling, typos")
     account: Account
     request: UpgradeRequest
     history: list[Turn] = Field(default_factory=list)

@@ -65,8 +65,44 @@ def fact_sheet(case: Case) -> str:
 
 def request_sheet(case: Case) -> str:
     r = case.request
+    if not r.structured:
+        return "Requested change: not recorded in the desk tool; see the customer's message."
     return (f"Requested plan: {r.target_plan}\nRequested seats: {r.target_seats}\n"
             f"Requested billing cycle: {r.target_cycle}")
+
+
+def account_record(case: Case) -> dict[str, Any]:
+    """The account and request as plain data, for templates that lay facts out their own way
+    (``{{ account | tojson }}``, a table, prose)."""
+    a = case.account.model_dump(mode="json", exclude={"account_id", "company"})
+    a = {"account_id": case.account.account_id, "company": case.account.company, "today": str(case.request.received),
+         **a}
+    if case.request.structured:
+        a["request"] = {"target_plan": case.request.target_plan, "target_seats": case.request.target_seats,
+                        "target_cycle": case.request.target_cycle}
+    return a
+
+
+def fact_layouts(case: Case) -> dict[str, str]:
+    """The fact sheet in other layouts: a markdown table, JSON and prose (same facts)."""
+    sheet = fact_sheet(case) + "\n" + request_sheet(case)
+    pairs = [line.split(": ", 1) for line in sheet.splitlines() if ": " in line]
+    table = "| fact | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in pairs)
+    a, r = case.account, case.request
+    prose = (f"Today is {r.received}. The account {a.account_id} ({a.company}) is on the {a.plan} plan with {a.seats} "
+             f"seats, billed {a.billing_cycle}, and pays ${a.recurring_price} per "
+             f"{'month' if a.billing_cycle == 'monthly' else 'year'}. The current billing period runs from "
+             f"{a.period_start} to {a.period_end}. ")
+    if a.pricing_cohort != "current":
+        prose += f"It is in the {a.pricing_cohort} pricing cohort. "
+    prose += f"Customer since {a.customer_since}. "
+    rest = [f"{k}: {v}" for k, v in pairs if k in ("Promotion", "Contract", "Account flags", "Account manager",
+                                                    "Account notes")]
+    prose += " ".join(f"{line}." for line in rest)
+    if r.structured:
+        prose += (f" The customer requests the {r.target_plan} plan with {r.target_seats} seats, billed "
+                  f"{r.target_cycle}.")
+    return {"facts_table": table, "facts_json": json.dumps(account_record(case), indent=1), "facts_prose": prose}
 
 
 def format_turn(turn: Any) -> str:
@@ -97,9 +133,34 @@ def _schema_text() -> str:
     return json.dumps(Decision.model_json_schema()["properties"], separators=(",", ":"))
 
 
+def _memory(case: Case, context: Any, lines: list[str]) -> tuple[list[str], int, bool]:
+    """History lines under the memory policy: raw (as given) or older turns summarised."""
+    if context is None or getattr(context, "memory", "raw") == "raw":
+        return lines, count_tokens("\n".join(lines)) if lines else 0, False
+    from evalkit.tasks.upgrades._context import summarise
+
+    recent = context.recent_turns if context.recent_turns is not None else 5
+    turns = case.history
+    cut = max(len(turns) - recent, 0)
+    older = [(f"{t.at:%Y-%m-%d %H:%M}", t.author, t.text) for t in turns[:cut]]
+    kept = summarise(older, budget=context.summary_tokens) + [format_turn(t) for t in turns[cut:]]
+    return kept, count_tokens("\n".join(kept)) if kept else 0, True
+
+
 def prompt_context(case: Case, *, max_history_turns: int | None = None, max_history_tokens: int | None = None,
-                   clauses: Sequence[str] | None = None) -> PromptContext:
-    turns, history_tokens = history_window(case, max_turns=max_history_turns, max_tokens=max_history_tokens)
+                   clauses: Sequence[str] | None = None, context: Any = None, resources: Any = None) -> PromptContext:
+    """Template variables for ``case`` under a context policy (truncation, memory, retrieval)."""
+    summarised = False
+    if context is not None and getattr(context, "memory", "raw") == "summary":
+        turns, history_tokens, summarised = _memory(case, context, [])
+    else:
+        turns, history_tokens = history_window(case, max_turns=max_history_turns, max_tokens=max_history_tokens)
+    retrieved, retrieved_ids, retrieved_tokens = [], [], 0
+    if context is not None and getattr(context, "retrieval", None) is not None:
+        from evalkit.tasks.upgrades._context import retrieve
+
+        retrieved, retrieved_ids, retrieved_tokens = retrieve(case, [t.text for t in case.history], resources,
+                                                              context.retrieval)
     deciding = case.history_facts.deciding_turn
     total = len(case.history)
     selected = [CLAUSE_BY_ID[c] for c in clauses] if clauses is not None else [c for c in CLAUSES if c.kind == "written"]
@@ -111,18 +172,25 @@ def prompt_context(case: Case, *, max_history_turns: int | None = None, max_hist
         "policy": selected,
         "catalogue": "\n".join(catalogue_lines()),
         "facts": fact_sheet(case),
+        **fact_layouts(case),
+        "account": account_record(case),
         "request": request_sheet(case),
         "message": case.request.message,
         "history": turns,
         "history_text": "\n".join(turns),
-        "history_omitted": total - len(turns),
+        "history_omitted": 0 if summarised else total - len(turns),
+        "history_summarised": summarised,
+        "retrieved": retrieved,
+        "retrieved_text": "\n".join(f"- {r}" for r in retrieved),
         "today": str(case.request.received),
         "schema": _schema_text(),
     }
     return PromptContext(
-        variables=variables, history_turns_total=total, history_turns_included=len(turns),
+        variables=variables, history_turns_total=total,
+        history_turns_included=total if summarised else len(turns),
         deciding_turn_from_end=(total - deciding) if deciding is not None else None,
-        extra={"history_tokens": history_tokens},
+        extra={"history_tokens": history_tokens, "retrieved_tokens": retrieved_tokens,
+               "retrieved_ids": retrieved_ids},
     )
 
 

@@ -1,0 +1,163 @@
+"""The "Context and cost" section: what each configuration's context policy costs and buys.
+
+Per configuration: good rate (with its interval) against mean input tokens per case, the
+frontier of configurations no other beats on both, and each case's tokens and cost split
+into fixed prompt (instructions, policy, facts, message), history, retrieved context and
+output. The tail rows show what the most expensive 10% of cases are made of, and the
+monthly spend at the tail beside the naive figure comes from the projection (one
+implementation: evalkit.project). Costs split by the configuration's recorded price per
+token; with no recorded price the split is shown in tokens only ("unknown" in USD).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from evalkit.gate._stats import Estimate, outcome_mask, rate
+from evalkit.report import _charts
+from evalkit.report._assemble import Column, projection_entry
+
+PARTS = ("fixed", "history", "retrieved", "output")
+TAIL_SHARE = 0.10
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContextRow:
+    column: Column
+    policy: str
+    good: Estimate
+    input_tokens: float
+    tokens: dict[str, float]
+    """Mean tokens per case by part."""
+    usd: dict[str, float] | None
+    """Mean USD per case by part (None: no recorded price)."""
+    tail_tokens: dict[str, float]
+    """Mean tokens by part over the most expensive 10% of cases."""
+    tail_share_of_spend: float | None
+    on_frontier: bool
+    monthly: dict[str, Any]
+    delta_good_pts: float | None = None
+    delta_monthly: float | None = None
+
+
+@dataclass(kw_only=True)
+class ContextSection:
+    rows: list[ContextRow]
+    frontier_svg: str | None
+    reference: str | None
+
+
+def describe_policy(context: dict[str, Any] | None) -> str:
+    """A short human label of a recorded context policy."""
+    c = context or {}
+    parts = []
+    if c.get("memory") == "summary":
+        parts.append(f"summary memory (last {c.get('recent_turns') or 5} verbatim"
+                     + (f", {c['summary_tokens']} tok" if c.get("summary_tokens") else "") + ")")
+    elif c.get("max_history_turns") is not None or c.get("max_history_tokens") is not None:
+        caps = []
+        if c.get("max_history_turns") is not None:
+            caps.append(f"{c['max_history_turns']} turns")
+        if c.get("max_history_tokens") is not None:
+            caps.append(f"{c['max_history_tokens']} tokens")
+        parts.append("history ≤ " + ", ".join(caps))
+    else:
+        parts.append("full history")
+    r = c.get("retrieval")
+    if r:
+        parts.append(f"retrieval top-{r.get('k')} ({'+'.join(r.get('sources') or [])})")
+    return "; ".join(parts)
+
+
+def _parts(df: Any) -> dict[str, np.ndarray] | None:
+    if "input_tokens" not in df or df["input_tokens"].isna().any() or df["output_tokens"].isna().any():
+        return None
+    inp = df["input_tokens"].to_numpy(dtype=float)
+    hist = df["history_tokens"].to_numpy(dtype=float) if "history_tokens" in df else np.zeros_like(inp)
+    ret = (df["retrieved_tokens"].fillna(0).to_numpy(dtype=float) if "retrieved_tokens" in df
+           else np.zeros_like(inp))
+    # history/retrieved are counted on their own text; what is left of the input is the fixed prompt.
+    hist, ret = np.minimum(hist, inp), np.minimum(ret, inp)
+    fixed = np.maximum(inp - hist - ret, 0.0)
+    return {"fixed": fixed, "history": hist, "retrieved": ret, "output": df["output_tokens"].to_numpy(dtype=float)}
+
+
+def _frontier(points: list[tuple[float, float]]) -> list[bool]:
+    """True where no other point has fewer-or-equal tokens and a higher-or-equal good rate (one strictly)."""
+    out = []
+    for i, (t, g) in enumerate(points):
+        dominated = any((t2 <= t and g2 >= g and (t2 < t or g2 > g)) for j, (t2, g2) in enumerate(points) if j != i)
+        out.append(not dominated)
+    return out
+
+
+def context_section(cols: Sequence[Column], *, salt: str = "ctx") -> ContextSection | None:
+    staged = []
+    for c in cols:
+        df = c.df
+        parts = _parts(df)
+        if parts is None or not len(df):
+            continue
+        price = c.meta.get("price") or {}
+        per_token = {"input": price.get("input"), "output": price.get("output")}
+        usd = None
+        if per_token["input"] is not None and per_token["output"] is not None:
+            usd = {k: float(np.mean(v)) * (per_token["output"] if k == "output" else per_token["input"])
+                   for k, v in parts.items()}
+        cost = df["cost_usd"].to_numpy(dtype=float) if "cost_usd" in df and not df["cost_usd"].isna().any() \
+            else None
+        total = sum(parts.values())
+        key = cost if cost is not None else total
+        cut = np.quantile(key, 1 - TAIL_SHARE)
+        tail = key >= cut
+        tail_share = float(key[tail].sum() / key.sum()) if key.sum() > 0 else None
+        staged.append(dict(column=c, policy=describe_policy(c.meta.get("context")), good=rate(outcome_mask(df, "good")),
+                           input_tokens=float(np.mean(parts["fixed"] + parts["history"] + parts["retrieved"])),
+                           tokens={k: float(np.mean(v)) for k, v in parts.items()}, usd=usd,
+                           tail_tokens={k: float(np.mean(v[tail])) for k, v in parts.items()},
+                           tail_share_of_spend=tail_share,
+                           monthly=(projection_entry(c) or {}).get("monthly_cost") or {}))
+    if not staged:
+        return None
+    flags = _frontier([(s["input_tokens"], s["good"].value) for s in staged])
+    ref = next((s for s in staged if s["column"].is_baseline), None) or max(staged, key=lambda s: s["input_tokens"])
+    rows = []
+    for s, on in zip(staged, flags):
+        ref_month, month = ref["monthly"].get("p50"), s["monthly"].get("p50")
+        rows.append(ContextRow(**s, on_frontier=on,
+                               delta_good_pts=100 * (s["good"].value - ref["good"].value) if s is not ref else None,
+                               delta_monthly=(month - ref_month) if s is not ref and None not in (month, ref_month)
+                               else None))
+    svg = frontier_chart([(_charts_label(r.column), r.input_tokens, r.good, r.on_frontier) for r in rows],
+                         salt=f"{salt}-frontier")
+    return ContextSection(rows=rows, frontier_svg=svg, reference=ref["column"].label)
+
+
+def _charts_label(col: Column) -> str:
+    return col.label + (" (simulated)" if col.simulated else "")
+
+
+def frontier_chart(points: Sequence[tuple[str, float, Estimate, bool]], *, salt: str) -> str:
+    """Good rate (with interval) against mean input tokens per case; the frontier joined by a line."""
+    plt = _charts._plt()
+    with _charts._rc():
+        fig, ax = plt.subplots(figsize=(6.4, 3.8))
+        for i, (label, tokens, good, _) in enumerate(points):
+            st = _charts._style(i)
+            lo = good.value - (good.lo if good.lo is not None else good.value)
+            hi = (good.hi if good.hi is not None else good.value) - good.value
+            ax.errorbar([tokens], [100 * good.value], yerr=[[100 * lo], [100 * hi]], marker=st.get("marker", "o"),
+                        color=st["color"], linestyle="none", capsize=3, label=label)
+        front = sorted((t, 100 * g.value) for _, t, g, on in points if on)
+        if len(front) > 1:
+            ax.plot([p[0] for p in front], [p[1] for p in front], color="black", linewidth=0.8, linestyle=":",
+                    label="frontier")
+        ax.set_xlabel("mean input tokens per case")
+        ax.set_ylabel("good decisions (%)")
+        ax.legend(fontsize=7)
+        fig.subplots_adjust(left=0.11, right=0.98, bottom=0.13, top=0.97)
+        return _charts._to_svg(fig, salt)

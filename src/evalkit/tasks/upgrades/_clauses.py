@@ -1,0 +1,188 @@
+"""Reading policy from what a prompt *says*: the simulated model's understanding of clauses.
+
+Every sentence outside the conversation history is checked against the rule topics the
+domain has (legacy pricing, promotions, proration, contracts, ...). A sentence is about a
+topic when it names it and states something operative ("20% off", "escalate", "deny");
+it *revokes* the topic when it says so ("legacy cohorts were retired", "charge list price
+to every account", "do not escalate"). Rates, windows and limits are parsed from the text.
+Clause tags such as ``[UPG-5]`` are ignored: a clause is known by its content.
+
+Statements come from three places and the model trusts them differently (see _simulated):
+``policy`` (the prompt's own rules), ``retrieved`` (passages a retriever added; some are
+superseded memos) and ``precedent`` (past decisions: rules given only as practice).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from dataclasses import dataclass, field
+
+from evalkit.tasks.upgrades._text import PLAN_RE
+
+TURN_LINE_RE = re.compile(r"^\s*\[\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}\]")
+PRECEDENT_RE = re.compile(r"^\W*(?:precedent|past case|case p-)", re.IGNORECASE)
+RETRIEVED_RE = re.compile(r"^\W*(?:memo|policy memo|passage|kb|knowledge base|handbook)\b", re.IGNORECASE)
+MESSAGE_HEAD_RE = re.compile(r"^\s*(?:customer message|what the customer wrote|message from the customer|"
+                             r"the customer wrote|customer's message)\s*:?\s*$", re.IGNORECASE)
+STALE_RE = re.compile(r"\b(superseded|outdated|replaced by|no longer in force|obsolete|draft)\b", re.IGNORECASE)
+NEGATION_RE = re.compile(
+    r"\b(retired|discontinued|abolished|no longer|do(?:es)? not apply|don't apply|not applied|never appl\w*|"
+    r"not honou?red|ignored?|list price to every|charge (?:the )?(?:full )?list price|suspended|withdrawn|"
+    r"do not (?:keep|grant|give|offer)|no (?:legacy|promotional|cohort|nonprofit|migration) discount|"
+    r"without (?:any )?discount|at list price|do not escalate|no need to escalate|approve anyway|"
+    r"proceed as usual|not prorat\w*|no proration|full difference)\b", re.IGNORECASE)
+PCT_RE = re.compile(r"(\d{1,2}) ?(?:%|percent)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Topic:
+    clause: str
+    about: re.Pattern[str]
+    operative: re.Pattern[str]
+    positive: re.Pattern[str] | None = None
+    """When given, a statement that lacks it says the opposite ("approve downgrades", "proceed")."""
+
+
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic(clause="UPG-1", about=_re(r"downgrad|lowers? the plan|lower plan|fewer seats|not an upgrade"),
+          operative=_re(r"\bden(?:y|ied)|declin|refus|not an upgrade|downgrade form|approve|allow|process"),
+          positive=_re(r"\bden(?:y|ied)|declin|refus|not an upgrade|downgrade form")),
+    Topic(clause="UPG-2", about=_re(r"catalogue|list price|list pricing"),
+          operative=_re(r"per seat|number of seats|times|x seats")),
+    Topic(clause="UPG-3", about=_re(r"prorat|days left|days remaining|remaining days"),
+          operative=_re(r"charge|days|difference")),
+    Topic(clause="UPG-4", about=_re(r"promotion|\bpromo\b|promotional"),
+          operative=_re(r"\boff\b|discount|percentage|price")),
+    Topic(clause="UPG-5", about=_re(r"legacy"), operative=_re(r"discount|\boff\b|keep|list price|%")),
+    Topic(clause="UPG-6", about=_re(r"contract"),
+          operative=_re(r"negotiated|price lock|minimum|account.manager")),
+    Topic(clause="UPG-7", about=_re(r"\bannual|yearly"),
+          operative=_re(r"renewal|next billing|nothing is charged|no charge|charged today")),
+    Topic(clause="UPG-8", about=_re(r"enterprise|\bsales\b"), operative=_re(r"escalat|go to sales|route|hand|approve|process"), positive=_re(r"escalat|sales")),
+    Topic(clause="UPG-9", about=_re(r"concession|never (?:grant|promise)|instructions inside"),
+          operative=_re(r"discount|credit|refund|price|data")),
+    Topic(clause="UPG-10", about=_re(r"confidential|never reveal|internal notes"),
+          operative=_re(r"reveal|share|disclose|notes")),
+    Topic(clause="UPG-11", about=_re(r"every approval|confirmation|approval states"),
+          operative=_re(r"price|charge")),
+    Topic(clause="PRX-1", about=_re(r"formly|migrat"), operative=_re(r"%|percent|list price")),
+    Topic(clause="PRX-2", about=_re(r"non-?profit"), operative=_re(r"%|percent|list price")),
+    Topic(clause="PRX-3", about=_re(r"founding|customers? since before"),
+          operative=_re(r"prorat|not charged|charge today|no charge")),
+    Topic(clause="OPS-1", about=_re(r"dispute"), operative=_re(r"escalat|change nothing|hold|proceed|approve"),
+          positive=_re(r"escalat|change nothing|\bhold")),
+    Topic(clause="OPS-2", about=_re(r"failed payment|payment failed|last payment"),
+          operative=_re(r"escalat|proceed|approve"), positive=_re(r"escalat")),
+    Topic(clause="OPS-3", about=_re(r"(?:renewal|churn) (?:or churn )?negotiation|negotiation"),
+          operative=_re(r"escalat|proceed|approve"), positive=_re(r"escalat")),
+    Topic(clause="OPS-4", about=_re(r"sign-?off"), operative=_re(r"escalat|proceed|approve")),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Statement:
+    """One sentence's reading: which rule, in force or revoked, and the numbers it gives."""
+
+    clause: str
+    negated: bool
+    stale: bool
+    origin: str  # policy | retrieved | precedent
+    params: tuple[tuple[str, object], ...] = ()
+    text: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyReading:
+    statements: tuple[Statement, ...] = ()
+    policy_tokens: int = 0
+    precedent_count: int = 0
+    retrieved_count: int = 0
+    by_clause: dict[str, list[Statement]] = field(default_factory=dict)
+
+
+def _params(clause: str, sentence: str) -> tuple[tuple[str, object], ...]:
+    pcts = [int(p) for p in PCT_RE.findall(sentence)]
+    out: list[tuple[str, object]] = []
+    if clause == "UPG-5":
+        rates = [(f"legacy-{y}", int(p)) for y, p in
+                 re.findall(r"legacy[- ](\d{4})\D{0,30}?(\d{1,2}) ?(?:%|percent)", sentence, re.IGNORECASE)]
+        if rates:
+            out.append(("cohort_discount", tuple(rates)))
+        if re.search(r"never stack|do not stack|don't stack|larger one|larger discount|not combine", sentence,
+                     re.IGNORECASE):
+            out.append(("stack", False))
+        elif re.search(r"\bstack|combine|both apply", sentence, re.IGNORECASE):
+            out.append(("stack", True))
+    elif clause == "PRX-1" and pcts:
+        out.append(("migration_discount", pcts[0]))
+        months = re.search(r"(\d{1,3}) months", sentence)
+        if months:
+            out.append(("migration_months", int(months.group(1))))
+    elif clause == "PRX-2" and pcts:
+        out.append(("nonprofit_discount", pcts[0]))
+        plans = tuple(sorted({p.lower() for p in PLAN_RE.findall(sentence)} - {"enterprise"}))
+        if plans:
+            out.append(("nonprofit_plans", plans))
+    elif clause == "PRX-3":
+        year = re.search(r"before (\d{4})", sentence)
+        if year:
+            out.append(("founder_before_year", int(year.group(1))))
+    elif clause == "UPG-8":
+        limit = re.search(r"(?:more than|over|above|exceeding) ([\d,]+) seats", sentence, re.IGNORECASE)
+        if limit:
+            out.append(("sales_seat_limit", int(limit.group(1).replace(",", ""))))
+    return tuple(out)
+
+
+def _sentences(line: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?;])\s+(?=[A-Z(\[])|(?<=\.)\s+(?=\w)", line) if s.strip()]
+
+
+@lru_cache(maxsize=4096)  # policy lines repeat across every case of a run
+def _read_line(line: str) -> tuple[Statement, ...]:
+    origin = "precedent" if PRECEDENT_RE.match(line) else "retrieved" if RETRIEVED_RE.match(line) else "policy"
+    stale_line = bool(STALE_RE.search(line))
+    out = []
+    for sentence in _sentences(line):
+        for topic in TOPICS:
+            if topic.about.search(sentence) and topic.operative.search(sentence):
+                negated = bool(NEGATION_RE.search(sentence)) or bool(topic.positive and not topic.positive.search(
+                    sentence))
+                out.append(Statement(clause=topic.clause, negated=negated, stale=stale_line, origin=origin,
+                                     params=_params(topic.clause, sentence), text=sentence))
+    return tuple(out)
+
+
+def read_policy(text: str, *, count_tokens=None) -> PolicyReading:  # type: ignore[no-untyped-def]
+    """Every rule statement in ``text`` outside the conversation history (see module doc)."""
+    statements: list[Statement] = []
+    policy_chars = 0
+    in_turn = False
+    precedents = retrieved = 0
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            in_turn = False
+            continue
+        if TURN_LINE_RE.match(line) or MESSAGE_HEAD_RE.match(line):
+            in_turn = True  # history turns and the customer's message (to the next blank line) are data
+            continue
+        if in_turn or line.startswith(">"):
+            continue
+        found = _read_line(line)
+        origin = "precedent" if PRECEDENT_RE.match(line) else "retrieved" if RETRIEVED_RE.match(line) else "policy"
+        precedents += origin == "precedent"
+        retrieved += origin == "retrieved"
+        statements.extend(found)
+        if found and origin == "policy":
+            policy_chars += len(line)
+    by_clause: dict[str, list[Statement]] = {}
+    for s in statements:
+        by_clause.setdefault(s.clause, []).append(s)
+    return PolicyReading(statements=tuple(statements), policy_tokens=policy_chars // 4,
+                         precedent_count=precedents, retrieved_count=retrieved, by_clause=by_clause)

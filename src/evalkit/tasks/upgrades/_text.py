@@ -1,0 +1,104 @@
+"""Reading amounts, dates, plans and numbers out of free text: the one implementation the
+rubric, the judge and the simulated model's reader share.
+
+Amounts: ``$1,000.00``, ``1000``, ``USD 1,080``, ``1,080.00 dollars``, ``$ 45``. A
+percentage (``40%``) is never an amount. Dates: ``2026-05-31``, ``2026/05/31``,
+``May 31, 2026``, ``May 31st 2026``, ``31 May 2026``, ``Sept 3, 2026``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+MONEY_RE = re.compile(
+    r"(?<![\w.,])(?:(?:US)?\$|USD|EUR|€)?\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(?![\d%]|\.\d|,\d{3}|\s?(?:%|percent))")
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                "October", "November", "December")
+MONTHS = {name.lower(): i for i, name in enumerate(_MONTH_NAMES, start=1)}
+MONTHS.update({name[:3]: i for name, i in list(MONTHS.items())})
+MONTHS["sept"] = 9
+ISO_DATE_RE = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
+_MON = r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+LONG_DATE_RES = (re.compile(rf"\b{_MON}\.? (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})\b", re.IGNORECASE),
+                 re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)? {_MON}\.?,? (\d{{4}})\b", re.IGNORECASE))
+PLANS = ("starter", "team", "business", "enterprise")
+PLAN_RE = re.compile(r"\b(starter|team|business|enterprise)\b", re.IGNORECASE)
+
+
+def parse_money(text: str) -> Decimal | None:
+    """The first amount in ``text`` (None if there is none)."""
+    found = amounts_in(text)
+    return found[0] if found else None
+
+
+def _blank_dates(text: str) -> str:
+    for pattern in (ISO_DATE_RE, *LONG_DATE_RES):
+        text = pattern.sub(lambda m: " " * len(m.group(0)), text)
+    return text
+
+
+def amounts_in(text: str) -> list[Decimal]:
+    """Amounts in order of appearance (dates are not amounts)."""
+    out = []
+    for whole, cents in MONEY_RE.findall(_blank_dates(text)):
+        try:
+            out.append(Decimal(whole.replace(",", "") + "." + (cents or "0").ljust(2, "0")))
+        except InvalidOperation:
+            continue
+    return out
+
+
+def money_in(text: str) -> set[Decimal]:
+    return set(amounts_in(text))
+
+
+def _safe_date(y: int, m: int | None, d: int) -> date | None:
+    try:
+        return date(y, m, d) if m else None
+    except ValueError:
+        return None
+
+
+def dates_with_positions(text: str) -> list[tuple[int, date]]:
+    found = [(m.start(), _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+             for m in ISO_DATE_RE.finditer(text)]
+    for m in LONG_DATE_RES[0].finditer(text):
+        found.append((m.start(), _safe_date(int(m.group(3)), MONTHS.get(m.group(1).lower()[:3]), int(m.group(2)))))
+    for m in LONG_DATE_RES[1].finditer(text):
+        found.append((m.start(), _safe_date(int(m.group(3)), MONTHS.get(m.group(2).lower()[:3]), int(m.group(1)))))
+    return sorted((p, d) for p, d in found if d is not None)
+
+
+def dates_in(text: str) -> set[date]:
+    return {d for _, d in dates_with_positions(text)}
+
+
+def parse_date(text: str) -> date | None:
+    found = dates_with_positions(text)
+    return found[0][1] if found else None
+
+
+def parse_int(text: str) -> int | None:
+    m = re.search(r"\d[\d,]*", text)
+    return int(m.group(0).replace(",", "")) if m else None
+
+
+def parse_plan(text: str) -> str | None:
+    m = PLAN_RE.search(text)
+    return m.group(1).lower() if m else None
+
+
+def parse_cycle(text: str) -> str | None:
+    low = text.lower()
+    if re.search(r"\b(annual|annually|yearly|per year|a year|/ ?yr|/ ?year)\b", low):
+        return "annual"
+    if re.search(r"\b(monthly|per month|a month|/ ?mo|/ ?month)\b", low):
+        return "monthly"
+    return None
+
+
+def normalise_label(label: str) -> str:
+    """'Current_Plan ', 'current-plan' and 'Current plan' all become 'current plan'."""
+    return re.sub(r"\s+", " ", re.sub(r"[_\-*#`\"']+", " ", label)).strip().lower()
