@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory):
-    """The demo suite on the full upgrades@v1 dataset, three configurations, run once."""
+    """The demo suite on the full upgrades@v2 dataset, three configurations, run once."""
     from evalkit.pipeline import post_run
     from evalkit.run import RunRequest, run_suite
 

@@ -22,7 +22,7 @@ def test_run_folder_holds_manifest_tables_and_report(demo_run):
                  "thresholds.json", "projection.json", "judge.json", "report.html", "suite.yaml"):
         assert (d / name).exists(), name
     m = json.loads((d / "manifest.json").read_text())
-    assert m["status"] == "complete" and m["dataset"]["version"] == "v1" and len(m["dataset"]["sha256"]) == 64
+    assert m["status"] == "complete" and m["dataset"]["version"] == "v2" and len(m["dataset"]["sha256"]) == 64
     assert all(c["prompt_version"].startswith("sha256:") and c["simulated"] for c in m["configs"])
     assert m["seed"] == 7 and m["evalkit_version"]
     scores = pd.read_parquet(d / "scores.parquet")  # plain pandas: readable without evalkit

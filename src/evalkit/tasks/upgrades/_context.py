@@ -57,14 +57,15 @@ class TfidfIndex:
 
 def retrieval_query(case: Any, recent: list[str]) -> str:
     a = case.account
-    parts = [case.request.message, f"{a.plan} plan", a.pricing_cohort if a.pricing_cohort != "current" else "",
-             f"migrated from {a.migrated_from}" if a.migrated_from else "",
+    facts = [f"{a.plan} plan", f"{a.pricing_cohort} cohort" if a.pricing_cohort != "current" else "",
+             f"migrated from {a.migrated_from} migration" if a.migrated_from else "",
              "verified nonprofit" if a.nonprofit_verified else "",
-             f"promotion {a.promotion.percent_off}% off" if a.promotion else "",
-             "contract" if a.contract else "",
+             f"promotion {a.promotion.code}" if a.promotion else "",
+             "custom contract negotiated price lock" if a.contract else "",
              " ".join(k.replace("_", " ") for k, v in a.flags.model_dump().items() if v)]
-    parts += recent[-3:]
-    return " ".join(p for p in parts if p)
+    # The account's distinguishing facts weigh more than the wording of the message (as a desk search would).
+    key = " ".join(p for p in facts if p)
+    return " ".join([key, key, key, case.request.message, *recent[-3:]])
 
 
 def retrieve(case: Any, recent: list[str], resources: Resources | None, spec: Any) -> tuple[list[str], list[str], int]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -158,7 +158,8 @@ def _json_blocks(text: str) -> list[Any]:
 
 
 PROSE = (
-    ("today", re.compile(r"\btoday is ([^.;,\n]+\d{4})", re.IGNORECASE)),
+    ("today", re.compile(r"\btoday is ([^\n]{6,30})", re.IGNORECASE)),
+    ("account", re.compile(r"\baccount ([A-Z]{2,}-\d+)")),
     ("plan", re.compile(r"\b(?:is|are|currently) on (?:the )?(\w+) plan", re.IGNORECASE)),
     ("seats", re.compile(r"\bwith (\d[\d,]*) seats", re.IGNORECASE)),
     ("cycle", re.compile(r"\bbilled (monthly|annually|yearly|annual)", re.IGNORECASE)),
@@ -188,6 +189,12 @@ def _key_values(text: str) -> dict[str, Any]:
         if in_turn or line.lstrip().startswith(">"):
             continue
         m = TABLE_RE.match(line) or KV_RE.match(line)
+        if m is None and ". " in line:  # prose: "... per month. Promotion: none. Contract: ..."
+            for piece in re.split(r"(?<=\.)\s+(?=[A-Z])", line):
+                p = KV_RE.match(piece.rstrip("."))
+                if p and SYNONYMS.get(normalise_label(p.group(1))) in LONG_VALUES + ("am", "customer_since"):
+                    kv.setdefault(SYNONYMS[normalise_label(p.group(1))], p.group(2).strip())
+            continue
         if m:
             canon = SYNONYMS.get(normalise_label(m.group(1)))
             if canon and len(m.group(2).split()) > 14 and canon not in LONG_VALUES:
@@ -351,7 +358,9 @@ def read_prompt(text: str, *, count_tokens=None) -> Reading:  # type: ignore[no-
     message = _message(text)
     events, history_tokens, internal, other_price = _history(text)
     account = str(kv.get("account") or "")
-    case_key = f"{account}|{kv.get('today')}|{kv.get('target_seats')}" if account else text[-400:]
+    account = (m.group(0) if (m := re.search(r"[A-Z]{2,}-\d+", account)) else account.split(" (")[0].strip())
+    # The same case reads to the same key whatever the layout (common random numbers across prompts).
+    case_key = f"{account}|{parse_date(str(kv.get('today') or ''))}" if account else text[-400:]
     attack, attack_value = None, None
     for kind, pattern in ATTACKS.items():
         if m := pattern.search(message):

@@ -1,8 +1,7 @@
-"""What a prompt template sees: the policy clauses, the catalogue, the fact sheet, the
-request, and the history window chosen by the configuration's context policy.
+"""What a prompt template sees: the policy clauses, the catalogue, the fact sheet (also
+as a table, JSON, prose and plain data), the request, the history chosen by the
+configuration's context policy (truncated or summarised) and retrieved passages.
 
-The fact sheet uses ``Label: value`` lines; the simulated model reads facts only in
-this form (see _read.py), so a template that drops a line hides that fact from it.
 The reviewed decision is never exposed to templates.
 """
 

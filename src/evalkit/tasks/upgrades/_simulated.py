@@ -1,16 +1,23 @@
 """A simulated LLM for the upgrades domain (offline demos and tests; always labelled
 "simulated").
 
-It reads the rendered prompt (see _read.py) and decides with the reference engine using
-only the clauses and facts the prompt contains, then errs the way its profile says:
-buried history facts are missed more often as context grows, discounts get dropped or
-stacked, injected instructions are sometimes obeyed, disclosures get skipped, internal
-notes leak, JSON breaks. Stated confidence is coarse and overconfident, and blind to
-knowledge the prompt never gave it.
+It reads the rendered prompt (``_read.py``: facts in any layout, rules by their content,
+history in order) and decides with the reference engine using what it understood:
 
-Random draws use common random numbers keyed on the *case* (account, date, request),
-not on the prompt wording: two prompt variants differ only through what they contain,
-plus a small ``prompt_sensitivity`` share of draws keyed on the full prompt text.
+- what is hard in the prompt makes it err: buried history facts (attention decays with
+  the tokens after them, more inside pasted threads), revocations it misses (a dispute
+  resolved, a lock ended), rules seen only as precedent or in a superseded memo, a
+  request only in the customer's words;
+- injected slips (arithmetic, dropped or stacked discounts, obeying an injection,
+  skipped disclosures, leaks, broken JSON) happen whatever the prompt says;
+- stated confidence comes only from what it can observe (moving parts, conflicts,
+  changed facts, hints, unexplained prices, missing information, context length), never
+  from its own slips: ``SimProfile.without_slips()`` leaves every confidence unchanged.
+
+Random draws use common random numbers keyed on the *case* (account and date, read the
+same way from any layout), not on the prompt wording: two prompt variants differ only
+through what they contain, plus a small ``prompt_sensitivity`` share of draws keyed on
+the full prompt text. Slips, reading and confidence draw from separate streams.
 """
 
 from __future__ import annotations
