@@ -50,7 +50,7 @@ def test_undefined_variable_names_template_line_and_close_matches(tmp_path, body
     with pytest.raises(ConfigError) as err:
         load_template(path).render(variables)
     text = str(err.value)
-    assert f"p.j2:{line}:" in text and "is undefined" in text and "facts, guidance" in text
+    assert f"p.j2:{line}:" in text and "is undefined" in text and "facts, facts_json" in text and "guidance" in text
     if hint:
         assert hint in text
     else:

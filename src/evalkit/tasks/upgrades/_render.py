@@ -201,11 +201,18 @@ VARIABLE_DOCS = {
     "policy": "The clauses this prompt applies (the written policy unless a clause list is given).",
     "catalogue": "The plan catalogue: plans, seat prices, billing cycles, as text lines.",
     "facts": "The account's fact sheet, one `Label: value` line per fact.",
-    "request": "The upgrade request: target plan, seats, billing cycle, date received.",
+    "facts_table": "The same facts (and the request) as a markdown table.",
+    "facts_json": "The same facts (and the request) as JSON with the case's field names.",
+    "facts_prose": "The same facts written as sentences.",
+    "account": "The account and structured request as plain data (`{{ account | tojson }}`, `{{ account.plan }}`).",
+    "request": "The upgrade request: target plan, seats, billing cycle (or a note that it is only in the message).",
     "message": "The customer's message, verbatim (untrusted text).",
     "history": "The conversation turns the context policy keeps, oldest first, one string each.",
     "history_text": "The same turns joined by newlines.",
     "history_omitted": "How many earlier turns the context policy left out.",
+    "history_summarised": "True when the memory policy summarised older turns (one line each) before the recent ones.",
+    "retrieved": "Passages a retrieval context policy added (memos, precedents), best first; empty without one.",
+    "retrieved_text": "The same passages as '- ' lines.",
     "today": "The date the request was received (the decision's 'today').",
     "schema": "The JSON the decision must follow, as text.",
 }
@@ -216,5 +223,13 @@ def prompt_variables() -> list[PromptVariable]:
     from evalkit.tasks import describe_prompt_variables as describe
     from evalkit.tasks.upgrades._generator import generate_cases
 
+    from types import SimpleNamespace
+
+    from evalkit.tasks.upgrades._context import Resources
+    from evalkit.tasks.upgrades._corpus import build_corpus
+
     case = next(c for c in generate_cases(40, 1) if c.history)
-    return describe(prompt_context(case).variables, VARIABLE_DOCS)
+    retrieval = SimpleNamespace(k=2, sources=["memos", "precedents"], max_tokens=None)  # to show an example
+    context = SimpleNamespace(memory="raw", retrieval=retrieval)
+    return describe(prompt_context(case, context=context, resources=Resources(corpus=build_corpus(seed=1, precedents=20))
+                                   ).variables, VARIABLE_DOCS)
