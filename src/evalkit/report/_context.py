@@ -148,8 +148,9 @@ def frontier_chart(points: Sequence[tuple[str, float, Estimate, bool]], *, salt:
         fig, ax = plt.subplots(figsize=(6.4, 3.8))
         for i, (label, tokens, good, _) in enumerate(points):
             st = _charts._style(i)
-            lo = good.value - (good.lo if good.lo is not None else good.value)
-            hi = (good.hi if good.hi is not None else good.value) - good.value
+            # Interval ends as distances (never negative: float rounding at 0 or 1, or no interval).
+            lo = max(0.0, float(np.nan_to_num(good.value - (good.lo if good.lo is not None else good.value))))
+            hi = max(0.0, float(np.nan_to_num((good.hi if good.hi is not None else good.value) - good.value)))
             ax.errorbar([tokens], [100 * good.value], yerr=[[100 * lo], [100 * hi]], marker=st.get("marker", "o"),
                         color=st["color"], linestyle="none", capsize=3, label=label)
         front = sorted((t, 100 * g.value) for _, t, g, on in points if on)
