@@ -98,11 +98,6 @@ def summarise(turn_lines: list[tuple[str, str, str]], *, budget: int | None) -> 
              if BILLING_WORDS.search(_first_sentence(text))]
     if budget is None:
         return lines
-    kept, tokens = [], 0
-    for line in reversed(lines):
-        n = count_tokens(line) + 1
-        if tokens + n > budget:
-            break
-        kept.append(line)
-        tokens += n
-    return list(reversed(kept))
+    from evalkit.tasks.upgrades._render import newest_within
+
+    return newest_within(lines, budget)[0]

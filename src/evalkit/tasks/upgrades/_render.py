@@ -115,11 +115,16 @@ def history_window(case: Case, *, max_turns: int | None, max_tokens: int | None)
         lines = lines[len(lines) - max_turns:] if max_turns > 0 else []
     if max_tokens is None:
         return lines, count_tokens("\n".join(lines)) if lines else 0
+    return newest_within(lines, max_tokens)
+
+
+def newest_within(lines: list[str], budget: int) -> tuple[list[str], int]:
+    """The most recent lines whose tokens (one per line break included) fit ``budget``, oldest first."""
     kept: list[str] = []
     tokens = 0
     for line in reversed(lines):
         n = count_tokens(line) + 1
-        if tokens + n > max_tokens:
+        if tokens + n > budget:
             break
         kept.append(line)
         tokens += n
