@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.gate._stats import Estimate, outcome_mask, rate
+from evalkit.stats import Estimate, outcome_mask, rate
 from evalkit.report import _charts
 from evalkit.report._assemble import Column, projection_entry
 
