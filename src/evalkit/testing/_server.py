@@ -45,6 +45,9 @@ class Hit:
     fault: str | None
     usage_reported: dict[str, int] | None = None
     """Usage the client was sent (a 200 answer, or a billed 500): what it must account for."""
+    billed: dict[str, int] | None = None
+    """What the server charged: the reported usage, or the usage of an answer it generated but
+    the client never read (timed out, dropped, truncated, unreadable, or a killed client)."""
 
 
 @dataclass(kw_only=True)
@@ -64,6 +67,20 @@ class _Bucket:
     @property
     def capacity(self) -> float:
         return self.rate * self.burst_s
+
+    def headers(self, route: str) -> dict[str, str]:
+        """The rate-limit headers a real provider sends (OpenAI or Anthropic spelling)."""
+        now = time.monotonic()
+        level = max(min(self.capacity, self.level + (now - self.stamp) * self.rate), 0.0)
+        reset = (self.capacity - level) / self.rate
+        if route == "openai":
+            return {"x-ratelimit-limit-tokens": str(int(self.per_minute)),
+                    "x-ratelimit-remaining-tokens": str(int(level)), "x-ratelimit-reset-tokens": f"{reset:.3f}s"}
+        from datetime import UTC, datetime, timedelta
+
+        at = (datetime.now(UTC) + timedelta(seconds=reset)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return {"anthropic-ratelimit-tokens-limit": str(int(self.per_minute)),
+                "anthropic-ratelimit-tokens-remaining": str(int(level)), "anthropic-ratelimit-tokens-reset": at}
 
     def take(self, tokens: int) -> float | None:
         """Charge ``tokens``; None when allowed, else seconds until they would be."""
@@ -231,14 +248,17 @@ class LoopbackServer:
             if wait is not None:
                 hit.status, hit.fault = 429, "tpm"
                 return _error(route, 429, "rate_limit_error", "tokens per minute limit exceeded",
-                              retry_after=max(wait, 0.001))
+                              retry_after=max(wait, 0.001), headers=self.tpm.headers(route))
             self.tokens_served += tokens
             self.served.append((time.monotonic(), tokens))
         if fault is not None:
             return await self._fault(request, route, fault, hit, body, response)
         payload = openai_body(body, response) if route == "openai" else anthropic_body(body, response)
-        hit.usage_reported = _usage_dict(response)
-        return web.json_response(payload, headers={"x-request-id": f"req_{uuid.uuid4().hex[:12]}"})
+        hit.usage_reported = hit.billed = _usage_dict(response)
+        headers = {"x-request-id": f"req_{uuid.uuid4().hex[:12]}"}
+        if self.tpm is not None:
+            headers.update(self.tpm.headers(route))
+        return web.json_response(payload, headers=headers)
 
     async def _fault(self, request: web.Request, route: str, fault: str, hit: Hit, body: dict[str, Any],
                      response: ModelResponse) -> web.StreamResponse:
@@ -248,9 +268,11 @@ class LoopbackServer:
         if fault == "500":
             hit.status = 500
             return _error(route, 500, "api_error", "internal error (injected)")
+        if fault in ("slow", "nonjson", "drop", "truncate"):
+            hit.billed = _usage_dict(response)  # generated (and charged), never delivered whole
         if fault == "500_billed":
             hit.status = 500
-            hit.usage_reported = _usage_dict(response)
+            hit.usage_reported = hit.billed = _usage_dict(response)
             return _error(route, 500, "api_error", "internal error after generation (injected)",
                           usage=_wire_usage(route, body, response))
         if fault == "529":
@@ -299,8 +321,8 @@ def _wire_usage(route: str, body: dict[str, Any], response: ModelResponse) -> An
 
 
 def _error(route: str, status: int, etype: str, message: str, *, retry_after: float | None = None,
-           usage: Any = None) -> web.Response:
-    headers = {"x-request-id": f"req_{uuid.uuid4().hex[:12]}"}
+           usage: Any = None, headers: dict[str, str] | None = None) -> web.Response:
+    headers = {"x-request-id": f"req_{uuid.uuid4().hex[:12]}", **(headers or {})}
     if retry_after is not None:
         headers["retry-after"] = f"{retry_after:.3f}"
         headers["retry-after-ms"] = str(int(retry_after * 1000))
