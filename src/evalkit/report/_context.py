@@ -120,7 +120,7 @@ def context_section(cols: Sequence[Column], *, salt: str = "ctx") -> ContextSect
                            tokens={k: float(np.mean(v)) for k, v in parts.items()}, usd=usd,
                            tail_tokens={k: float(np.mean(v[tail])) for k, v in parts.items()},
                            tail_share_of_spend=tail_share,
-                           monthly=(projection_entry(c) or {}).get("monthly_cost") or {}))
+                           monthly=_monthly(projection_entry(c))))
     if not staged:
         return None
     flags = _frontier([(s["input_tokens"], s["good"].value) for s in staged])
@@ -135,6 +135,14 @@ def context_section(cols: Sequence[Column], *, salt: str = "ctx") -> ContextSect
     svg = frontier_chart([(_charts_label(r.column), r.input_tokens, r.good, r.on_frontier) for r in rows],
                          salt=f"{salt}-frontier")
     return ContextSection(rows=rows, frontier_svg=svg, reference=ref["column"].label)
+
+
+def _monthly(entry: Any) -> dict[str, Any]:
+    """The projection's monthly spend (naive, p50, p95, ratio) as a plain dict; {} when not projected."""
+    cost = getattr(entry, "monthly_cost", None) if entry is not None else None
+    if cost is None:
+        return {}
+    return cost.model_dump() if hasattr(cost, "model_dump") else dict(cost)
 
 
 def _charts_label(col: Column) -> str:
