@@ -20,11 +20,11 @@ def line(config: str, case: str, text: str = "ok") -> str:
 
 def test_seal_keeps_every_whole_line_drops_a_torn_tail_and_removes_the_plain_file(tmp_path):
     plain = tmp_path / JOURNAL_NAME
-    plain.write_text(line("a", "c1") + "\n" + line("a", "c2") * 20 + "\n" + '{"config": "a", "case_')
+    plain.write_text(line("a", "c1") + "\n" + line("a", "c2") + "\n" + '{"config": "a", "case_')
     before = read_journal(plain)
     sealed = seal_journal(plain)
     assert sealed == tmp_path / "journal.jsonl.gz" and not plain.exists()
-    assert read_journal(plain) == before and len(before) == 1  # the torn line was never a record
+    assert read_journal(plain) == before and len(before) == 2  # the torn last line was never a record
     assert gzip.decompress(sealed.read_bytes()).decode().count("\n") == 2
 
 

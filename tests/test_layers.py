@@ -15,7 +15,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "evalkit"
 STAGES = ("dataset", "run", "score", "calibrate", "project", "gate", "report")
-TOP = ("pipeline", "sequential", "cli", "history")  # sequential: the stop-early driver of `run --sequential`
+TOP = ("pipeline", "sequential", "cli", "history", "testing")  # sequential: the stop-early driver of `run --sequential`; testing: test devices that drive runs (nothing imports them)
 """Orchestration and readers across many runs (run history): may import any stage; only cli imports them."""
 KNOWN_BACKWARD: set[tuple[str, str]] = {
     # run builds the scored tables (scores.parquet, summary.json, judge) itself; moving that step

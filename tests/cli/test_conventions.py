@@ -102,7 +102,8 @@ def test_run_options_from_the_environment(small_run):
 def test_json_outputs_are_json_on_stdout(small_run, args, key):
     run_dir, env = small_run
     r = evalkit(*[str(run_dir) if a == "RUN" else a for a in args], env=env)
-    assert r.returncode == 0, r.stderr
+    # a gate verdict on this 160-case sample may be a failure (exit 1): --json reports it all the same
+    assert r.returncode in ((0, 1) if args[0] == "gate" else (0,)), r.stderr
     doc = json.loads(r.stdout)  # the whole of stdout
     if key is None:
         assert isinstance(doc, list) and any(d["ref"] == "upgrades@v1" and d["manifest"]["row_count"] == 3000

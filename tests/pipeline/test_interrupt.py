@@ -61,7 +61,7 @@ def test_refused_runs_leave_no_run_folder(tmp_path):
     home, reports = tmp_path / "home", tmp_path / "reports"
     with LoopbackServer() as server:
         suite = write_suite(tmp_path, server.openai_base_url, limit=20)
-        for extra, why in ((["--max-cost", "0.000001"], "exceeds max_cost_usd"), (["--replay"], "--replay")):
+        for extra, why in ((["--max-cost", "0.000001"], "max_cost_usd"), (["--replay"], "--replay")):
             r = subprocess.run([sys.executable, "-m", "evalkit.cli.main", "run", str(suite), "--quiet",
                                 "--reports", str(reports), *extra], cwd=tmp_path, env=env(home),
                                capture_output=True, check=False, text=True, timeout=300)

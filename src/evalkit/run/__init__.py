@@ -8,7 +8,8 @@ own with any ``PlannedCall`` list and providers.
 from evalkit.run._answers import bundle_of
 from evalkit.run._cache import ResponseCache
 from evalkit.run._executor import execute
-from evalkit.run._journal import read_journal
+from evalkit.run._journal import JOURNAL_NAME, read_journal, read_journal_state
+from evalkit.run._ledger import SpendLedger
 from evalkit.run._merge import merge_runs
 from evalkit.run._plan import stratified_subset
 from evalkit.run._prompts import render_case_prompt
@@ -19,7 +20,7 @@ from evalkit.run._runner import RunInterrupted, RunOutcome, RunRequest, bless_ba
 from evalkit.run._store import list_runs, read_manifest
 from evalkit.run._table_schemas import FORMAT_VERSION, results_schema, scores_schema
 
-__all__ = ["FORMAT_VERSION", "CallRecord", "ExecutionOptions", "PlannedCall", "ResponseCache", "RetryPolicy",
+__all__ = ["FORMAT_VERSION", "JOURNAL_NAME", "SpendLedger", "read_journal_state", "CallRecord", "ExecutionOptions", "PlannedCall", "ResponseCache", "RetryPolicy",
            "RunInterrupted", "RunOutcome",
            "RunRequest", "bless_baseline", "execute", "list_runs", "read_journal", "read_manifest",
            "render_case_prompt", "results_schema", "run_suite", "scores_schema", "bundle_of", "merge_runs",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalkit.errors import RunFailed
-from evalkit.providers._base import ModelResponse, Usage
+from evalkit.providers import ModelResponse, Usage
 from evalkit.run._cache import ResponseCache
 from evalkit.run._journal import AttemptStart, JournalWriter
 from evalkit.run._ledger import SpendLedger

@@ -4,7 +4,6 @@ failures (counts by error class x configuration, first messages) that the consol
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -33,19 +32,11 @@ def should_stop(*, failed: int, finished: int, planned: int, max_share: float, m
     return finished >= min_calls and failed / finished > max_share
 
 
-_SECRETISH = re.compile(
-    r"(sk-[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[A-Za-z0-9._\-]{8,}|(?i:(?:api[-_]?key|key|token)=)[^&\s\"']+)")
-
-
 def scrub(text: str) -> str:
-    """Key-shaped strings out of a provider's message (a stop-gap until the shared
-    redaction layer lands)."""
-    try:
-        from evalkit import _secrets  # type: ignore[attr-defined]
+    """Key-shaped strings and configured key values out of a provider's message."""
+    from evalkit._secrets import redact_text
 
-        return str(_secrets.redact_text(text))
-    except (ImportError, AttributeError):
-        return _SECRETISH.sub("[redacted]", text)
+    return redact_text(text)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from evalkit.pricing import ModelPrice, call_cost
-from evalkit.providers._base import Usage
+from evalkit.providers import Usage
 from evalkit.run._records import CallRecord, PlannedCall
 
 INPUT_MARGIN = 1.25

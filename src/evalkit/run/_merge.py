@@ -11,6 +11,7 @@ blessed as a baseline with its answers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,7 @@ def merge_runs(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
     write_tables(run_dir, task=get_task(first["suite"]["spec"]["task"]), results=results, scores=scores)
     aggregates = aggregate(scores)
     summary = summary_dict(aggregates)
+    summary["errors"] = merged_errors([json.loads((d / "summary.json").read_text()).get("errors") or [] for d in dirs])
     _io.write_json(run_dir / "summary.json", summary)
     journal = "".join((d / JOURNAL_NAME).read_text(encoding="utf-8") for d in dirs if (d / JOURNAL_NAME).is_file())
     if journal:
@@ -131,3 +133,17 @@ def merge_runs(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
     write_manifest(run_dir, manifest)
     return RunOutcome(run_id=run_id, run_dir=run_dir, manifest=manifest, scores=scores, summary=summary,
                       aggregates=aggregates)
+
+
+def merged_errors(per_shard: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The shards' failed-call groups as one run's: counts added per (error class, configuration),
+    the first message and case kept from the first shard that had one; largest group first."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for shard in per_shard:
+        for g in shard:
+            key = (str(g["error_class"]), str(g["config"]))
+            if key in groups:
+                groups[key]["count"] += int(g["count"])
+            else:
+                groups[key] = dict(g)
+    return sorted(groups.values(), key=lambda g: (-g["count"], g["error_class"], g["config"]))

@@ -77,7 +77,7 @@ def context_resources(task: Any, dataset: Any, configs: Sequence[ConfigSpec]) ->
         from evalkit.errors import ConfigError
 
         raise ConfigError(f"a configuration uses context.retrieval but dataset {dataset.ref} ships no retrieval "
-                          "corpus (use a version that has one, e.g. upgrades@v2)")
+                          "corpus (use a dataset version that ships corpus.jsonl)")
     return resources
 
 

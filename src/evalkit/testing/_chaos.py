@@ -28,7 +28,7 @@ PRICE_MODEL = "gpt-4o-mini"
 
 
 def planned_calls(n: int, *, tag: str = "chaos-", max_tokens: int = 200) -> list[Any]:
-    from evalkit.providers._base import Message, ModelRequest
+    from evalkit.providers import Message, ModelRequest
     from evalkit.run import PlannedCall
 
     calls = []
@@ -45,10 +45,10 @@ def planned_calls(n: int, *, tag: str = "chaos-", max_tokens: int = 200) -> list
 
 async def _child(port: int, run_dir: Path, n: int) -> None:
     from evalkit.pricing import lookup_price
-    from evalkit.providers._openai import OpenAIProvider
+    from evalkit.providers import create_provider
     from evalkit.run import ExecutionOptions, RetryPolicy, execute
 
-    prov = OpenAIProvider(base_url=f"http://127.0.0.1:{port}/v1", timeout_s=0.5)
+    prov = create_provider("openai", base_url=f"http://127.0.0.1:{port}/v1", timeout_s=0.5)
     try:
         await execute(planned_calls(n), providers={"cfg": prov}, prices={"cfg": lookup_price(PRICE_MODEL)},
                       run_dir=run_dir, retry_policy=RetryPolicy(base_s=0.005, cap_s=0.05),
@@ -83,9 +83,8 @@ def cycle_kills(server: Any, run_dir: Path, *, cycles: int, n_calls: int, seed: 
                 env: dict[str, str] | None = None) -> ChaosResult:
     """Kill ``cycles`` children mid-run, let one more finish, and account for everything."""
     from evalkit.pricing import call_cost, lookup_price
-    from evalkit.providers._base import Usage
-    from evalkit.run._journal import JOURNAL_NAME, read_journal_state
-    from evalkit.run._ledger import SpendLedger
+    from evalkit.providers import Usage
+    from evalkit.run import JOURNAL_NAME, SpendLedger, read_journal_state
 
     rng = random.Random(seed)
     journal = Path(run_dir) / JOURNAL_NAME
