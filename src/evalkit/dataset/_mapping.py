@@ -374,20 +374,9 @@ def raw_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | None, list[str]
 
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
-        with open(path, encoding="utf-8-sig") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                where = f"{path}:line {number}"
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield where, None, [f"{where}: invalid JSON: {exc.msg} (column {exc.colno})"]
-                    continue
-                if not isinstance(obj, dict):
-                    yield where, None, [f"{where}: expected a JSON object, got {type(obj).__name__}"]
-                    continue
-                yield where, obj, []
+        from evalkit.dataset._import import _read_jsonl  # one JSONL reader for native and mapped imports
+
+        yield from _read_jsonl(path)
         return
     if suffix != ".csv":
         raise ConfigError(f"{path}: unsupported file type {suffix or '(none)'!r}; use .csv or .jsonl")
