@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from evalkit.run import read_journal
-from evalkit.run._journal import JOURNAL_NAME, journal_lines, seal_journal
+from evalkit.run._journal import JOURNAL_NAME, journal_lines, read_journal_state, seal_journal
 
 
 def line(config: str, case: str, text: str = "ok") -> str:
@@ -37,7 +37,7 @@ def test_a_crash_between_rename_and_unlink_loses_nothing_and_resealing_merges(tm
     assert set(both) == {("a", "c1", 0), ("a", "c2", 0)} and both[("a", "c1", 0)].response.text == "again"
     seal_journal(plain)
     assert not plain.exists() and read_journal(plain) == both
-    assert len(list(journal_lines(plain))) == 3
+    assert len(list(journal_lines(plain))) == 2  # the superseded first c1 record is compacted away
     assert seal_journal(plain) == tmp_path / "journal.jsonl.gz"  # idempotent
 
 
@@ -56,3 +56,26 @@ def test_a_complete_run_has_a_sealed_journal_and_resumes_from_it(tmp_path, monke
     assert again.run_dir == first.run_dir and again.manifest["status"] == "complete"
     assert again.scores.sort_values(["config", "case_id"])["good"].tolist() == \
         first.scores.sort_values(["config", "case_id"])["good"].tolist()
+
+
+def attempt(config: str, case: str, n: int) -> str:
+    return json.dumps({"attempt": {"key": [config, case, 0], "cache_key": "sha256:x", "n": n, "worst_usd": 0.01}})
+
+
+def test_sealing_drops_only_lines_that_no_longer_say_anything(tmp_path):
+    """Attempt starts followed by their record, and records a later record supersedes, go; an attempt
+    after a call's last record (possibly billed, e.g. killed mid-retry) stays. The state read back is
+    the same as before sealing."""
+    plain = tmp_path / JOURNAL_NAME
+    entries = [attempt("a", "c1", 1), line("a", "c1", "first"), attempt("a", "c1", 1), line("a", "c1", "second"),
+               attempt("a", "c2", 1), attempt("a", "c2", 2), line("a", "c2"),
+               attempt("a", "c3", 1), line("a", "c3"), attempt("a", "c3", 1),
+               attempt("a", "c4", 1)]
+    plain.write_text("\n".join(entries) + "\n")
+    before = read_journal_state(plain)
+    seal_journal(plain)
+    after = read_journal_state(plain)
+    assert after.records == before.records and after.orphans == before.orphans
+    assert set(after.orphans) == {("a", "c3", 0), ("a", "c4", 0)}
+    assert after.records[("a", "c1", 0)].response.text == "second"
+    assert len(list(journal_lines(plain))) == 5  # c1, c2, c3 records + the c3 and c4 orphans

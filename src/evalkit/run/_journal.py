@@ -142,9 +142,39 @@ def seal_journal(path: Path) -> Path | None:
         data = data[: data.rfind(b"\n") + 1]  # a torn last line is not a record
     if sealed.exists():  # sealed before, resumed since: keep the old lines first
         data = gzip.decompress(sealed.read_bytes()) + data
-    _io.write_bytes(sealed, gzip.compress(data, compresslevel=6, mtime=0))
+    _io.write_bytes(sealed, gzip.compress(compact_lines(data), compresslevel=9, mtime=0))
     path.unlink()
     return sealed
+
+
+def compact_lines(data: bytes) -> bytes:
+    """The journal lines that still say something once a run is sealed: the last record per call,
+    and attempt starts that no later record accounts for (possibly billed). Reading the result
+    gives the same ``JournalState`` as reading ``data``; unparseable lines are kept as they are
+    so that the reader still reports them."""
+    lines = data.splitlines(keepends=True)
+    keys: list[tuple[str, Key | None]] = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            if "attempt" in entry:
+                k = entry["attempt"]["key"]
+                keys.append(("attempt", (k[0], k[1], int(k[2]))))
+            else:
+                keys.append(("record", (entry["config"], entry["case_id"], int(entry["sample_index"]))))
+        except (ValueError, TypeError, KeyError, IndexError):
+            keys.append(("other", None))
+    kept: list[bytes] = []
+    recorded: set[Key] = set()
+    for line, (kind, key) in zip(reversed(lines), reversed(keys), strict=True):
+        if kind == "other" or key is None:
+            kept.append(line)
+        elif kind == "record" and key not in recorded:
+            recorded.add(key)
+            kept.append(line)
+        elif kind == "attempt" and key not in recorded:
+            kept.append(line)
+    return b"".join(reversed(kept))
 
 
 class JournalWriter:

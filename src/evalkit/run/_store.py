@@ -22,7 +22,8 @@ def new_run_id(suite_name: str, salt: str) -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    # Milliseconds: runs started in the same second must still order by their creation time.
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
