@@ -79,3 +79,30 @@ def test_sealing_drops_only_lines_that_no_longer_say_anything(tmp_path):
     assert set(after.orphans) == {("a", "c3", 0), ("a", "c4", 0)}
     assert after.records[("a", "c1", 0)].response.text == "second"
     assert len(list(journal_lines(plain))) == 5  # c1, c2, c3 records + the c3 and c4 orphans
+
+
+def test_answers_live_once_the_sealed_journal_refers_to_results_parquet(tmp_path):
+    """A sealed record whose text is in results.parquet refers to it; reading fills it back in;
+    a record whose text differs keeps its own; a lost results table is a clear error, not a re-send."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pytest
+
+    from evalkit.errors import DataError
+
+    plain = tmp_path / JOURNAL_NAME
+    plain.write_text(line("a", "c1", "ANSWER-ONE") + "\n" + line("a", "c2", "ANSWER-TWO") + "\n")
+    before = read_journal(plain)
+    pq.write_table(pa.table({"config": ["a", "a"], "case_id": ["c1", "c2"], "sample_index": [0, 0],
+                             "raw_output": ["ANSWER-ONE", "something else"]}), tmp_path / "results.parquet")
+    sealed = seal_journal(plain)
+    body = gzip.decompress(sealed.read_bytes()).decode()
+    assert "ANSWER-ONE" not in body and "ANSWER-TWO" in body
+    assert read_journal(plain) == before
+    plain.write_text(line("a", "c3") + "\n")  # resumed later: re-sealing keeps every answer
+    seal_journal(plain)
+    assert {k: r.response.text for k, r in read_journal(plain).items()} == {
+        ("a", "c1", 0): "ANSWER-ONE", ("a", "c2", 0): "ANSWER-TWO", ("a", "c3", 0): "ok"}
+    (tmp_path / "results.parquet").unlink()
+    with pytest.raises(DataError, match="results.parquet"):
+        read_journal(plain)

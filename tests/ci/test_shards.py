@@ -91,6 +91,10 @@ def test_merging_three_shards_equals_one_unsharded_run(tmp_path, monkeypatch):
     manifest = json.loads((merged / "manifest.json").read_text())
     assert [m["shard"] for m in manifest["merged_from"]] == [[1, 3], [2, 3], [3, 3]]
     assert manifest["counts"]["cases"] == 300 and (merged / "report.html").is_file()
+    # The merged run carries every shard's journal records, answers included (sealed, referring to its results).
+    from evalkit.run import JOURNAL_NAME, read_journal
+    calls = {k: r.response.text for k, r in read_journal(whole / JOURNAL_NAME).items() if r.response}
+    assert {k: r.response.text for k, r in read_journal(merged / JOURNAL_NAME).items() if r.response} == calls
 
     # Two shards only: refused unless asked; the same shard twice: refused.
     res = CliRunner().invoke(app, ["merge", str(shards[0]), str(shards[1]), "--reports", str(tmp_path / "m2")])

@@ -5,11 +5,14 @@ those records and sends none of their calls again.
 A process killed mid-write (kill -9) can leave a torn last line; reading skips any
 line that does not parse, and the next append starts on a fresh line.
 
-When a run completes, ``seal_journal`` compresses the journal to ``journal.jsonl.gz``
-(the same lines, about a tenth of the bytes): written to a temp file, fsynced, renamed,
-and only then is the plain file removed, so a kill at any point leaves every record
-readable (a record in both files is the same record). Readers take the sealed lines
-first, then any plain ones (a completed run resumed later appends to a new plain file).
+When a run completes, ``seal_journal`` compacts and compresses the journal to
+``journal.jsonl.gz``: written to a temp file, fsynced, renamed, and only then is the plain
+file removed, so a kill at any point leaves every record readable (a record in both files is
+the same record). Readers take the sealed lines first, then any plain ones (a completed run
+resumed later appends to a new plain file). Raw outputs live once: a sealed record whose answer
+text is in the run's ``results.parquet`` (byte for byte) refers to it instead of repeating it,
+and reading fills the text back in (a missing or different table is a clear error, never a
+re-sent call).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from evalkit.providers import ModelResponse, Usage
 from evalkit.run._records import CallRecord
 
 JOURNAL_NAME = "journal.jsonl"
+RESULTS_FILE = "results.parquet"
+ANSWER_IN = "answer_in"
+"""A sealed record's field naming the run file that holds its answer text."""
 SEALED_SUFFIX = ".gz"
 _FIELDS = {f.name for f in fields(CallRecord)}
 
@@ -79,6 +85,7 @@ def read_journal_state(path: Path) -> JournalState:
     ignored; any other unreadable line raises DataError naming the file and line: silently
     skipping it would send (and pay for) its call again."""
     state = JournalState()
+    by_reference: list[CallRecord] = []
     lines = list(journal_lines(path))
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -92,6 +99,8 @@ def read_journal_state(path: Path) -> JournalState:
                 state.orphans.setdefault(start.key, []).append(start)
                 continue
             rec = record_from_json(line)
+            if data.get(ANSWER_IN):
+                by_reference.append(rec)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             if number == len(lines) and not line.endswith("\n"):
                 continue  # torn tail from an interrupted write
@@ -102,7 +111,32 @@ def read_journal_state(path: Path) -> JournalState:
             ) from None
         state.records[rec.key] = rec
         state.orphans.pop(rec.key, None)  # the record accounts for every attempt before it
+    if by_reference:
+        _fill_answers(Path(path).parent / RESULTS_FILE, by_reference)
     return state
+
+
+def _answers(results: Path) -> dict[Key, str]:
+    """Answer texts by call key from a run's results table ({} when it has none)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(results, columns=["config", "case_id", "sample_index", "raw_output"]).to_pydict()
+    return {(c, k, int(i)): t for c, k, i, t in zip(table["config"], table["case_id"], table["sample_index"],
+                                                     table["raw_output"], strict=True) if t is not None}
+
+
+def _fill_answers(results: Path, records: list[CallRecord]) -> None:
+    try:
+        answers = _answers(results)
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"{results}: the sealed journal keeps its answer texts here, and it cannot be read "
+                        f"({type(exc).__name__}); restore it from a backup (no call is re-sent)") from None
+    for rec in records:
+        text = answers.get(rec.key)
+        if text is None or rec.response is None:
+            raise DataError(f"{results}: has no answer for {rec.key}, which the sealed journal refers to; "
+                            "restore the run's results.parquet (no call is re-sent)")
+        rec.response = rec.response.model_copy(update={"text": text})
 
 
 def read_journal(path: Path) -> dict[Key, CallRecord]:
@@ -141,17 +175,52 @@ def seal_journal(path: Path) -> Path | None:
     if data and not data.endswith(b"\n"):
         data = data[: data.rfind(b"\n") + 1]  # a torn last line is not a record
     if sealed.exists():  # sealed before, resumed since: keep the old lines first
-        data = gzip.decompress(sealed.read_bytes()) + data
-    _io.write_bytes(sealed, gzip.compress(compact_lines(data), compresslevel=9, mtime=0))
+        data = _with_answers_inline(gzip.decompress(sealed.read_bytes()), path.parent / RESULTS_FILE) + data
+    results = path.parent / RESULTS_FILE
+    answers = _answers(results) if results.exists() else {}
+    _io.write_bytes(sealed, gzip.compress(compact_lines(data, answers), compresslevel=9, mtime=0))
     path.unlink()
     return sealed
 
 
-def compact_lines(data: bytes) -> bytes:
+def self_contained_lines(path: Path) -> str:
+    """Every journal line of a run (sealed part first), with referred answer texts written back in:
+    what another run folder can take over (``evalkit merge``)."""
+    path = Path(path)
+    sealed = sealed_path(path)
+    data = _with_answers_inline(gzip.decompress(sealed.read_bytes()), path.parent / RESULTS_FILE) \
+        if sealed.exists() else b""
+    if path.exists():
+        data += path.read_bytes()
+    return data.decode("utf-8")
+
+
+def _with_answers_inline(data: bytes, results: Path) -> bytes:
+    """Sealed lines with every referred answer text written back in (before a re-seal)."""
+    if ANSWER_IN.encode() not in data:
+        return data
+    state_lines = []
+    answers: dict[Key, str] | None = None
+    for line in data.splitlines(keepends=True):
+        entry = json.loads(line)
+        if entry.get(ANSWER_IN):
+            if answers is None:
+                answers = _answers(results)
+            key = (entry["config"], entry["case_id"], int(entry["sample_index"]))
+            entry["response"]["text"] = answers[key]
+            del entry[ANSWER_IN]
+            line = (json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n").encode()
+        state_lines.append(line)
+    return b"".join(state_lines)
+
+
+def compact_lines(data: bytes, answers: dict[Key, str] | None = None) -> bytes:
     """The journal lines that still say something once a run is sealed: the last record per call,
-    and attempt starts that no later record accounts for (possibly billed). Reading the result
-    gives the same ``JournalState`` as reading ``data``; unparseable lines are kept as they are
-    so that the reader still reports them."""
+    and attempt starts that no later record accounts for (possibly billed). A record whose answer
+    text equals ``answers[key]`` (the results table's) refers to it instead of repeating it.
+    Reading the result gives the same ``JournalState`` as reading ``data``; unparseable lines are
+    kept as they are so that the reader still reports them."""
+    answers = answers or {}
     lines = data.splitlines(keepends=True)
     keys: list[tuple[str, Key | None]] = []
     for line in lines:
@@ -171,10 +240,22 @@ def compact_lines(data: bytes) -> bytes:
             kept.append(line)
         elif kind == "record" and key not in recorded:
             recorded.add(key)
-            kept.append(line)
+            kept.append(_by_reference(line, answers.get(key)))
         elif kind == "attempt" and key not in recorded:
             kept.append(line)
     return b"".join(reversed(kept))
+
+
+def _by_reference(line: bytes, answer: str | None) -> bytes:
+    if answer is None:
+        return line
+    entry = json.loads(line)
+    response = entry.get("response")
+    if not isinstance(response, dict) or response.get("text") != answer:
+        return line
+    response["text"] = ""
+    entry[ANSWER_IN] = RESULTS_FILE
+    return (json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
 class JournalWriter:

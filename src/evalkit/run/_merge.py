@@ -72,7 +72,7 @@ def merge_runs(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
     """Write the merged run folder under ``reports`` (default: beside the first shard)."""
     import pandas as pd
 
-    from evalkit.run._journal import JOURNAL_NAME
+    from evalkit.run._journal import JOURNAL_NAME, seal_journal, self_contained_lines
     from evalkit.score import aggregate, summary_dict
 
     dirs = [Path(d) for d in run_dirs]
@@ -100,9 +100,10 @@ def merge_runs(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
     summary = summary_dict(aggregates)
     summary["errors"] = merged_errors([json.loads((d / "summary.json").read_text()).get("errors") or [] for d in dirs])
     _io.write_json(run_dir / "summary.json", summary)
-    journal = "".join((d / JOURNAL_NAME).read_text(encoding="utf-8") for d in dirs if (d / JOURNAL_NAME).is_file())
+    journal = "".join(self_contained_lines(d / JOURNAL_NAME) for d in dirs)
     if journal:
         _io.write_text(run_dir / JOURNAL_NAME, journal)
+        seal_journal(run_dir / JOURNAL_NAME)  # after results.parquet: the merged run's answers live there once
     for name in ("suite.yaml",):
         if (dirs[0] / name).is_file():
             _io.write_bytes(run_dir / name, (dirs[0] / name).read_bytes())
