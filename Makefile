@@ -12,6 +12,8 @@ DEV     := $(VENV)/.installed-dev
 INSTALL ?= $(RUNTIME)
 # Extra flags for the demo run, e.g. DEMO_ARGS="--limit 300".
 DEMO_ARGS ?=
+# pytest-xdist workers for `make test` (tests sharing a demo run stay on one worker: tests/conftest.py).
+TEST_WORKERS ?= 2
 
 .PHONY: demo test bench install install-dev clean-venv
 
@@ -47,8 +49,8 @@ demo: $(INSTALL)
 	@echo "==> demo done. Reach the CLI with .venv/bin/evalkit, or: source .venv/bin/activate"
 
 test: $(DEV)
-	@echo "==> running the test suite"
-	$(BIN)/python -m pytest
+	@echo "==> running the test suite on $(TEST_WORKERS) workers"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(DEV)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

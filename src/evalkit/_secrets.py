@@ -103,6 +103,11 @@ def _literal_pattern(values: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))) if forms else None
 
 
+@lru_cache(maxsize=1)
+def _detector() -> re.Pattern[str]:
+    return re.compile(_DETECT)
+
+
 def redact_text(text: str, *, values: tuple[str, ...] | None = None) -> str:
     """``text`` with every secret value and key-shaped string replaced by ``***``."""
     if not text:
@@ -110,6 +115,8 @@ def redact_text(text: str, *, values: tuple[str, ...] | None = None) -> str:
     literal = _literal_pattern(secret_values() if values is None else values)
     if literal is not None:
         text = literal.sub(MASK, text)
+    if _detector().search(text) is None:  # one pass finds most texts clean: skip the per-shape passes
+        return text
     for pattern, repl in _KEY_SHAPES:
         text = pattern.sub(repl, text)
     return text

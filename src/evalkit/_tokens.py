@@ -45,7 +45,20 @@ def count_tokens(text: str) -> int:
     enc = _encoder()
     if enc is None:
         return max(1, len(text) // 4)
+    if len(text) >= _REPEATED_MIN_CHARS:
+        return _count_repeated(text)
     return len(enc.encode(text, disallowed_special=()))
+
+
+# A configuration's system prompt (its policy) is the same long text on every one of its calls:
+# remembering the last few long texts' counts saves most of the tokenizer's time on a run.
+_REPEATED_MIN_CHARS = 2000
+
+
+@lru_cache(maxsize=64)
+def _count_repeated(text: str) -> int:
+    enc = _encoder()
+    return len(enc.encode(text, disallowed_special=())) if enc is not None else max(1, len(text) // 4)
 
 
 def count_message_tokens(messages: list[dict[str, str]] | tuple[Any, ...]) -> int:
