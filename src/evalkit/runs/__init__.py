@@ -9,39 +9,24 @@ Every JSON file a run writes has a pydantic owner here (``RUN_FILES``) with a fo
 JSON Schema (``json_schemas()``, docs/schemas/). Stages exchange these typed objects, not dicts.
 """
 
+from evalkit.runs._base import Rate, RunFile
 from evalkit.runs._folder import (
     REQUIRED_SCORE_COLUMNS,
     RunFolder,
-    is_run_folder,
     load_run,
     open_run,
     read_file,
     read_parquet,
-    resolve_baseline,
-    resolve_run,
     write_file,
 )
-from evalkit.runs._models import (
-    RUN_FILES,
-    Agreement,
-    ConfigEntry,
-    ConfigProjection,
-    ConfigSummary,
-    ConfigThresholds,
-    GateOutcome,
-    Gates,
-    Judge,
-    Manifest,
-    Projection,
-    Rate,
-    RunFile,
-    SegmentSummary,
-    SegmentThreshold,
-    Summary,
-    Thresholds,
-)
+from evalkit.runs._manifest import ConfigEntry, Manifest
 from evalkit.runs._policy import ThresholdPolicy, policy_for, threshold_policy
-from evalkit.runs._schema import json_schemas, write_schemas
+from evalkit.runs._projection import ConfigProjection, Projection
+from evalkit.runs._resolve import is_run_folder, resolve_baseline, resolve_run
+from evalkit.runs._schema import RUN_FILES, json_schemas, write_schemas
+from evalkit.runs._summary import ConfigSummary, SegmentSummary, Summary
+from evalkit.runs._thresholds import ConfigThresholds, SegmentThreshold, Thresholds
+from evalkit.runs._verdicts import Agreement, GateOutcome, Gates, Judge
 
 __all__ = [
     "REQUIRED_SCORE_COLUMNS", "RUN_FILES", "Agreement", "ConfigEntry", "ConfigProjection", "ConfigSummary",

@@ -1,27 +1,23 @@
-"""Run folders as typed objects: resolve a user's reference, read its files.
-
-A run reference is a path to a run folder, a run id under the reports folder
-(``evalkit._home.reports_dir()``), a unique prefix of a run id, or ``latest``: the most
-recently created *complete* run. As a baseline (``--baseline latest``) it means the most
-recently created complete run of the same suite other than the run being judged - the same
-rule for ``evalkit run`` and ``evalkit gate``.
-"""
+"""Run folders as typed objects: read and write their files (``open_run`` resolves a reference first)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
 from evalkit.errors import DataError, NotFound
-from evalkit.runs._models import Gates, Judge, Manifest, Projection, RunFile, Summary, Thresholds
+from evalkit.runs._base import RunFile
+from evalkit.runs._manifest import ConfigEntry, Manifest
+from evalkit.runs._projection import Projection
+from evalkit.runs._resolve import resolve_run
+from evalkit.runs._summary import Summary
+from evalkit.runs._thresholds import Thresholds
+from evalkit.runs._verdicts import Gates, Judge
 
-_RUN_MARKERS = ("manifest.json", "scores.parquet")
 REQUIRED_SCORE_COLUMNS = ("config", "case_id", "segment", "status", "good", "correct")
 F = TypeVar("F", bound=RunFile)
 
@@ -48,86 +44,6 @@ def read_parquet(source: Any, *, columns: list[str] | tuple[str, ...] | None = N
         table = table.filter(pc.is_in(table.column("case_id"), value_set=pa.array(sorted(case_ids), pa.string())))
     return table
 
-
-def is_run_folder(path: Path) -> bool:
-    return path.is_dir() and any((path / m).exists() for m in _RUN_MARKERS)
-
-
-def _raw_manifest(run: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _created(run: Path, manifest: dict[str, Any]) -> tuple[datetime, str]:
-    # Sort key: manifest "created" (UTC ISO); folders without one sort oldest.
-    try:
-        stamp = datetime.fromisoformat(str(manifest.get("created")))
-        if stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=UTC)
-    except (ValueError, TypeError):
-        stamp = datetime.min.replace(tzinfo=UTC)
-    return stamp, run.name
-
-
-def _complete(run: Path, manifest: dict[str, Any]) -> bool:
-    # A hand-made folder without a status counts when it has been scored.
-    status = manifest.get("status")
-    return status == "complete" or (status is None and (run / "scores.parquet").is_file())
-
-
-def _latest(root: Path, *, suite: str | None = None, exclude: Path | None = None) -> Path:
-    runs = []
-    for p in root.iterdir() if root.is_dir() else ():
-        if not is_run_folder(p) or (exclude is not None and p.resolve() == exclude.resolve()):
-            continue
-        manifest = _raw_manifest(p)
-        if _complete(p, manifest) and (suite is None or (manifest.get("suite") or {}).get("name") == suite):
-            runs.append((_created(p, manifest), p))
-    if not runs:
-        what = f"complete run of suite {suite!r}" if suite else "complete run"
-        other = " other than the one being judged" if exclude is not None else ""
-        raise NotFound(f"latest: no {what}{other} under {root} (looking for folders with manifest.json)")
-    return max(runs)[1]
-
-
-def resolve_run(ref: str | Path, *, reports: Path | None = None) -> Path:
-    """The folder of a run reference (see the module docstring), or ``NotFound`` naming where we looked."""
-    from evalkit._home import reports_dir
-
-    root = Path(reports) if reports is not None else reports_dir()
-    text = str(ref)
-    if text == "latest":
-        return _latest(root)
-    direct = Path(text).expanduser()
-    if is_run_folder(direct):
-        return direct
-    under = root / text
-    if is_run_folder(under):
-        return under
-    if root.is_dir() and "/" not in text:
-        matches = sorted(p for p in root.iterdir() if p.name.startswith(text) and is_run_folder(p))
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            names = ", ".join(p.name for p in matches[:5])
-            raise NotFound(f"run reference {text!r} is ambiguous under {root}: {names}")
-    raise NotFound(f"run {text!r} not found (neither a run folder nor a run id under {root})")
-
-
-def resolve_baseline(ref: str | Path, run: Path) -> Path:
-    """A baseline reference for ``run``: ``latest`` = the newest complete earlier run of the same suite
-    (in ``run``'s reports folder); otherwise any run reference (also looked up beside ``run``)."""
-    run = Path(run)
-    if str(ref) == "latest":
-        suite = (_raw_manifest(run).get("suite") or {}).get("name")
-        return _latest(run.parent, suite=suite, exclude=run)
-    try:
-        return resolve_run(ref)
-    except NotFound:  # a run id beside the judged run (its reports folder need not be the default one)
-        return resolve_run(ref, reports=run.parent)
 
 
 def read_file(path: Path, model: type[F]) -> F | None:
@@ -159,6 +75,22 @@ def write_file(run_dir: Path, doc: RunFile | dict[str, Any], model: type[RunFile
     return _io.write_json(Path(run_dir) / doc.FILE, doc.dump())
 
 
+
+class _File(Generic[F]):
+    """A typed file of the folder as an attribute, read on first access (None when absent)."""
+
+    def __init__(self, model: type[F]) -> None:
+        self.model = model
+
+    def __get__(self, run: RunFolder | None, owner: type | None = None) -> F | None:
+        if run is None:  # looked up on the class (introspection)
+            return self  # type: ignore[return-value]
+        cache = run._cache
+        if self.model.FILE not in cache:
+            cache[self.model.FILE] = read_file(run.path / self.model.FILE, self.model)
+        return cache[self.model.FILE]
+
+
 @dataclass(kw_only=True)
 class RunFolder:
     """A run folder: its typed files, read on first access (``None`` when a file is absent)."""
@@ -166,34 +98,12 @@ class RunFolder:
     path: Path
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def _file(self, model: type[F]) -> F | None:
-        if model.FILE not in self._cache:
-            self._cache[model.FILE] = read_file(self.path / model.FILE, model)
-        return self._cache[model.FILE]
-
-    @property
-    def manifest(self) -> Manifest | None:
-        return self._file(Manifest)
-
-    @property
-    def summary(self) -> Summary | None:
-        return self._file(Summary)
-
-    @property
-    def thresholds(self) -> Thresholds | None:
-        return self._file(Thresholds)
-
-    @property
-    def projection(self) -> Projection | None:
-        return self._file(Projection)
-
-    @property
-    def gates(self) -> Gates | None:
-        return self._file(Gates)
-
-    @property
-    def judge(self) -> Judge | None:
-        return self._file(Judge)
+    manifest = _File(Manifest)
+    summary = _File(Summary)
+    thresholds = _File(Thresholds)
+    projection = _File(Projection)
+    gates = _File(Gates)
+    judge = _File(Judge)
 
     @property
     def run_id(self) -> str:
@@ -232,9 +142,7 @@ class RunFolder:
         present = list(dict.fromkeys(self.scores["config"].astype(str)))
         return [c for c in names if c in present] + [c for c in present if c not in names]
 
-    def config_meta(self, config: str):  # -> ConfigEntry
-        from evalkit.runs._models import ConfigEntry
-
+    def config_meta(self, config: str) -> ConfigEntry:
         found = self.manifest.config(config) if self.manifest else None
         return found or ConfigEntry(name=config)
 

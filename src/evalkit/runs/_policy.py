@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from evalkit.runs._models import ConfigThresholds, Thresholds
+from evalkit.runs._thresholds import ConfigThresholds, Thresholds
 
 
 @dataclass(frozen=True, kw_only=True)

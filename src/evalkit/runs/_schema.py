@@ -6,7 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evalkit.runs._models import RUN_FILES
+from evalkit.runs._base import RunFile
+from evalkit.runs._manifest import Manifest
+from evalkit.runs._projection import Projection
+from evalkit.runs._summary import Summary
+from evalkit.runs._thresholds import Thresholds
+from evalkit.runs._verdicts import Gates, Judge
+
+RUN_FILES: tuple[type[RunFile], ...] = (Manifest, Summary, Thresholds, Projection, Gates, Judge)
+"""Every JSON file a run writes, with its typed owner."""
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
