@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import typer
 
@@ -43,3 +43,11 @@ def positive(value: float | None) -> float | None:
     if value is not None and not value > 0:
         raise typer.BadParameter(f"must be above 0, got {value}")
     return value
+
+
+def add_group(app: typer.Typer, name: str, help: str, commands: dict[str, Callable[..., object]]) -> None:
+    """Add ``evalkit NAME <command>``: a command group with these ``{command name: function}``."""
+    group = typer.Typer(name=name, help=help, no_args_is_help=True)
+    for command, function in commands.items():
+        group.command(command)(function)
+    app.add_typer(group, name=name)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from evalkit.cli._common import cli_errors
+from evalkit.cli._common import add_group, cli_errors
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
 StoreOpt = Annotated[
@@ -275,13 +275,6 @@ def generate_cmd(task: Annotated[str, typer.Argument(help="Task name, e.g. upgra
 
 def register(app: typer.Typer) -> None:
     """Add the ``dataset`` command group to the app."""
-    sub = typer.Typer(name="dataset", help="Versioned case datasets: list, show, validate, import, diff, generate.",
-                      no_args_is_help=True)
-    sub.command("list")(list_cmd)
-    sub.command("show")(show_cmd)
-    sub.command("validate")(validate_cmd)
-    sub.command("import")(import_cmd)
-    sub.command("diff")(diff_cmd)
-    sub.command("generate")(generate_cmd)
-    sub.command("mapping-schema")(mapping_schema_cmd)
-    app.add_typer(sub, name="dataset")
+    add_group(app, "dataset", "Versioned case datasets: list, show, validate, import, diff, generate.",
+              {"list": list_cmd, "show": show_cmd, "validate": validate_cmd, "import": import_cmd, "diff": diff_cmd,
+               "generate": generate_cmd, "mapping-schema": mapping_schema_cmd})

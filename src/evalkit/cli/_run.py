@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from evalkit.cli._common import cli_errors, fraction_in_unit, positive
+from evalkit.cli._common import add_group, cli_errors, fraction_in_unit, positive
 
 
 def _parse_sets(values: list[str]) -> dict[str, object]:
@@ -58,8 +58,7 @@ def run(
     """
     with cli_errors():
         from evalkit.pipeline import run_and_evaluate
-        from evalkit.run import RunRequest
-        from evalkit.run import parse_shard
+        from evalkit.run import RunRequest, parse_shard
         from evalkit.sequential import SequentialOptions
 
         request = RunRequest(
@@ -85,10 +84,10 @@ def merge(
     Exit codes: 0 all gates pass, 1 a gate failed, 2 bad usage (shards that do not belong together).
     """
     with cli_errors():
-        from evalkit.runs import open_run
         from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK
-        from evalkit.run import merge_runs
         from evalkit.pipeline import post_run, print_summary
+        from evalkit.run import merge_runs
+        from evalkit.runs import open_run
 
         outcome = merge_runs([open_run(r, reports=reports).path for r in runs], reports=reports,
                              allow_partial=allow_partial)
@@ -171,8 +170,4 @@ def suite_vars(
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("merge")(merge)
-    suite_app = typer.Typer(help="Suite files.", no_args_is_help=True)
-    suite_app.command("schema")(suite_schema)
-    suite_app.command("validate")(suite_validate)
-    suite_app.command("vars")(suite_vars)
-    app.add_typer(suite_app, name="suite")
+    add_group(app, "suite", "Suite files.", {"schema": suite_schema, "validate": suite_validate, "vars": suite_vars})

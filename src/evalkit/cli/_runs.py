@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from evalkit.cli._common import cli_errors
+from evalkit.cli._common import add_group, cli_errors
 
 ReportsOpt = Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
@@ -192,12 +192,6 @@ def runs_bless(
 
 
 def register(app: typer.Typer) -> None:
-    runs_app = typer.Typer(help="Past runs: list, query with SQL, history across runs, remove, prune, bless.",
-                           no_args_is_help=True)
-    runs_app.command("list")(runs_list)
-    runs_app.command("query")(runs_query)
-    runs_app.command("history")(runs_history)
-    runs_app.command("rm")(runs_rm)
-    runs_app.command("prune")(runs_prune)
-    runs_app.command("bless")(runs_bless)
-    app.add_typer(runs_app, name="runs")
+    add_group(app, "runs", "Past runs: list, query with SQL, history across runs, remove, prune, bless.",
+              {"list": runs_list, "query": runs_query, "history": runs_history, "rm": runs_rm, "prune": runs_prune,
+               "bless": runs_bless})

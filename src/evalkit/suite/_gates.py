@@ -7,7 +7,7 @@ naming the YAML path, not a silently ignored gate.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -22,11 +22,14 @@ class _Gate(BaseModel):
     name: str | None = Field(None, description="Shown in JUnit/summary; defaults to a name built from the kind.")
     configs: list[str] | None = Field(None, description="Configurations this gate applies to (default: all).")
 
+    NAME: ClassVar[str] = ""
+    """The default name, formatted with the gate's fields (``{max:.1%}``)."""
+
     def display_name(self) -> str:
         return self.name or self.default_name()
 
-    def default_name(self) -> str:  # pragma: no cover - overridden
-        return self.kind  # type: ignore[attr-defined]
+    def default_name(self) -> str:
+        return self.NAME.format(**dict(self)) if self.NAME else self.kind  # type: ignore[attr-defined]
 
 
 class MinGoodRate(_Gate):
@@ -54,18 +57,14 @@ class MaxGoodRateDrop(_Gate):
     alpha: float = Field(0.05, gt=0, lt=1)
     correction: Literal["holm", "none"] = "holm"
     segments: list[str] | None = Field(None, description="Segments to check (default: all).")
-
-    def default_name(self) -> str:
-        return f"max {self.outcome} rate drop {self.max_drop:.0%} per segment vs baseline"
+    NAME: ClassVar[str] = "max {outcome} rate drop {max_drop:.0%} per segment vs baseline"
 
 
 class MaxInvalidShare(_Gate):
     kind: Literal["max_invalid_share"]
     max: float = Field(ge=0, le=1)
     include_failed: bool = Field(False, description="Count failed calls as well as invalid outputs.")
-
-    def default_name(self) -> str:
-        return f"max invalid-output share {self.max:.1%}"
+    NAME: ClassVar[str] = "max invalid-output share {max:.1%}"
 
 
 class MaxCostP95Increase(_Gate):
@@ -85,18 +84,14 @@ class MaxCalibrationError(_Gate):
     max_ece: float = Field(gt=0, le=1)
     bins: int = Field(10, ge=2, le=100)
     outcome: Outcome = "good"
-
-    def default_name(self) -> str:
-        return f"max calibration error (ECE) {self.max_ece:.3f}"
+    NAME: ClassVar[str] = "max calibration error (ECE) {max_ece:.3f}"
 
 
 class MinAutomationRate(_Gate):
     kind: Literal["min_automation_rate"]
     min: float = Field(ge=0, le=1)
     require_certified: bool = Field(True, description="An uncertified threshold counts as 0% automation.")
-
-    def default_name(self) -> str:
-        return f"min automation at risk target {self.min:.0%}"
+    NAME: ClassVar[str] = "min automation at risk target {min:.0%}"
 
 
 GateSpec = Annotated[
