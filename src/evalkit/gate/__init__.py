@@ -9,7 +9,7 @@ from ``evalkit.suite``. ``parse_gates`` and ``GatesSection`` are re-exported her
 only gate.
 """
 
-from evalkit.gate._evaluate import GateReport, GateResult, evaluate_gates
+from evalkit.gate._evaluate import evaluate_gates
 from evalkit.gate._outputs import (
     annotations,
     announce,
@@ -19,6 +19,7 @@ from evalkit.gate._outputs import (
     summary_markdown,
     write_gate_outputs,
 )
+from evalkit.gate._results import GateReport, GateResult
 from evalkit.gate._sequential import SeqVerdict, apply_sequential, overall_state, sequential_verdicts
 from evalkit.gate._stats import ece_estimate, paired_segment_compare
 from evalkit.suite import GatesSection, parse_gates

@@ -1,300 +1,24 @@
-"""Evaluate declared gates against a stored run (and a baseline run).
+"""Evaluate declared gates against a stored run (and a baseline run): ``evaluate_gates``.
 
-A gate that cannot be checked because its input is missing *fails* (a CI gate that
-silently passes is worse than none), except the baseline comparisons when no
-baseline was given at all: those are reported as ``skip`` so a first run can pass.
+Each gate kind's check is in ``_checks``; the CI headline numbers (good rate, delta against the
+baseline, cost) are computed here.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from evalkit.errors import DataError
-from evalkit.gate._stats import ece_estimate, paired_segment_compare
-from evalkit.runs import RunFolder, load_run, threshold_policy
-from evalkit.stats import Estimate, outcome_mask, quantile_interval, rate
-from evalkit.suite import (
-    MaxCalibrationError,
-    MaxCostP95Increase,
-    MaxGoodRateDrop,
-    MaxInvalidShare,
-    MinAutomationRate,
-    MinGoodRate,
-)
-
-Status = Literal["pass", "fail", "skip"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class GateResult:
-    name: str
-    kind: str
-    config: str
-    status: Status
-    observed: Estimate | None
-    limit: float
-    message: str
-    segments: tuple[str, ...] = ()
-    """Segments that failed (empty when passed or not per segment)."""
-    details: tuple[dict[str, Any], ...] = ()
-    seconds: float = 0.0
-    """Time spent evaluating this gate (JUnit ``time``)."""
-    unit: Literal["rate", "points", "relative", "usd", "score"] = "score"
-    """How ``observed`` and ``limit`` read: a rate (%), a drop (percentage points), a relative
-    change (%), dollars, or a plain score (ECE)."""
-
-    @property
-    def passed(self) -> bool:
-        return self.status != "fail"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "config": self.config, "status": self.status,
-                "passed": self.passed, "observed": self.observed.to_dict() if self.observed else None,
-                "limit": self.limit, "message": self.message, "segments": list(self.segments),
-                "details": list(self.details), "seconds": round(self.seconds, 4), "unit": self.unit}
-
-
-@dataclass(frozen=True, kw_only=True)
-class GateReport:
-    run_id: str
-    run_dir: Path
-    baseline_run_id: str | None
-    results: tuple[GateResult, ...]
-    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-    simulated: bool = False
-    headline: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per configuration: good rate, the paired delta against the baseline, cost (see ``headline``)."""
-    run_seconds: float | None = None
-    """Wall time of the run itself (manifest created -> finished), for JUnit ``time``."""
-    sequential: dict[str, Any] | None = None
-    """Set by a sequential run: looks, calls and dollars saved (evalkit.gate sequential)."""
-
-    @property
-    def passed(self) -> bool:
-        return all(r.passed for r in self.results)
-
-    @property
-    def failed(self) -> tuple[GateResult, ...]:
-        return tuple(r for r in self.results if not r.passed)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"schema": 1, "run_id": self.run_id, "baseline_run_id": self.baseline_run_id,
-                "created": self.created, "passed": self.passed, "simulated": self.simulated,
-                "n_gates": len(self.results), "n_failed": len(self.failed), "headline": self.headline,
-                "sequential": self.sequential, "results": [r.to_dict() for r in self.results]}
-
-
-def _dataset(run: RunFolder) -> dict[str, Any] | None:
-    return run.manifest.dataset.model_dump(exclude_none=True) if run.manifest else None
-
-
-def _pct(x: float | None) -> str:
-    return "unknown" if x is None else f"{100 * x:.1f}%"
-
-
-def _est_text(e: Estimate) -> str:
-    if e.value is None:
-        return f"unknown (n={e.n})"
-    if e.lo is None or e.hi is None:
-        return f"{_pct(e.value)} (n={e.n})"
-    return f"{_pct(e.value)} [95% CI {_pct(e.lo)}-{_pct(e.hi)}], n={e.n}"
-
-
-def _result(gate: Any, config: str, status: Status, observed: Estimate | None, limit: float, message: str,
-            segments: Sequence[str] = (), details: Sequence[dict[str, Any]] = ()) -> GateResult:
-    return GateResult(name=gate.display_name(), kind=gate.kind, config=config, status=status,
-                      observed=observed, limit=limit, message=message, segments=tuple(segments),
-                      details=tuple(details), unit=_unit(gate))
-
-
-def _unit(gate: Any) -> Literal["rate", "points", "relative", "usd", "score"]:
-    if isinstance(gate, MaxGoodRateDrop):
-        return "points"
-    if isinstance(gate, MaxCostP95Increase):
-        return "relative" if gate.mode == "relative" else "usd"
-    if isinstance(gate, MaxCalibrationError):
-        return "score"
-    return "rate"
-
-
-def _min_good_rate(gate: MinGoodRate, run: RunFolder, config: str) -> GateResult:
-    df = run.config_scores(config)
-    ok = outcome_mask(df, gate.outcome)
-
-    def check(est: Estimate) -> bool:
-        x = est.lo if gate.bound == "lower" else est.value
-        return x is not None and x >= gate.min
-
-    if gate.segment is None and not gate.per_segment:
-        est = rate(ok)
-        passed = check(est)
-        verdict = "meets" if passed else "is below"
-        msg = f"{gate.outcome} rate overall {_est_text(est)} {verdict} the minimum {_pct(gate.min)}"
-        return _result(gate, config, "pass" if passed else "fail", est, gate.min, msg)
-    segs = [gate.segment] if gate.segment else sorted(df["segment"].astype(str).unique())
-    details, failing = [], []
-    for seg in segs:
-        sel = (df["segment"].astype(str) == seg).to_numpy()
-        est = rate(ok.to_numpy()[sel])
-        details.append({"segment": seg, **est.to_dict()})
-        if not check(est):
-            failing.append((seg, est))
-    if not details or (gate.segment and details[0]["n"] == 0):
-        where = f"segment '{gate.segment}'" if gate.segment else "this configuration"
-        return _result(gate, config, "fail", None, gate.min, f"{where} has no cases in this run",
-                       [gate.segment] if gate.segment else [])
-    worst = min(details, key=lambda d: d["value"] if d["value"] is not None else -1)
-    observed = Estimate(value=worst["value"], lo=worst["lo"], hi=worst["hi"], n=worst["n"])
-    if failing:
-        msg = "; ".join(f"segment '{s}': {gate.outcome} rate {_est_text(e)} is below the minimum "
-                        f"{_pct(gate.min)}" for s, e in failing)
-        return _result(gate, config, "fail", observed, gate.min, msg, [s for s, _ in failing], details)
-    msg = f"all {len(segs)} segment(s) meet {_pct(gate.min)}; lowest: '{worst['segment']}' {_est_text(observed)}"
-    return _result(gate, config, "pass", observed, gate.min, msg, (), details)
-
-
-def _max_drop(gate: MaxGoodRateDrop, run: RunFolder, config: str, baseline: RunFolder | None) -> GateResult:
-    if baseline is None:
-        return _result(gate, config, "skip", None, gate.max_drop, "no baseline given: nothing to compare against")
-    bconf = baseline.baseline_config_for(config)
-    if bconf is None:
-        return _result(gate, config, "fail", None, gate.max_drop, "baseline run has no scored configuration")
-    try:
-        # Datasets passed so that comparing runs on different dataset versions is a config
-        # error (exit 2) rather than a silently partial pairing.
-        cmp = paired_segment_compare(baseline.config_scores(bconf), run.config_scores(config),
-                                     outcome=gate.outcome, alpha=gate.alpha, correction=gate.correction,
-                                     base_dataset=_dataset(baseline), cand_dataset=_dataset(run))
-    except DataError as exc:
-        return _result(gate, config, "fail", None, gate.max_drop, f"cannot compare with the baseline: {exc}")
-    if gate.segments is not None:
-        cmp = cmp[cmp["segment"].isin(gate.segments)]
-    if cmp.empty:
-        return _result(gate, config, "fail", None, gate.max_drop,
-                       "no cases in common with the baseline (different dataset?)")
-    details = [{k: (bool(v) if k == "significant" else v) for k, v in row.items()}
-               for row in cmp.to_dict("records")]
-    bad = cmp[(-cmp["diff"] > gate.max_drop) & cmp["significant"]]
-    worst = cmp.sort_values("diff").iloc[0]
-    # Observed = the drop (positive is worse) of the worst segment; its interval flips sign.
-    observed = Estimate(value=float(-worst["diff"]), lo=float(-worst["diff_hi"]), hi=float(-worst["diff_lo"]),
-                        n=int(worst["n"]))
-    adj = "Holm-adjusted " if gate.correction == "holm" else ""
-    if not bad.empty:
-        parts = []
-        for _, r in bad.sort_values("diff").iterrows():
-            parts.append(
-                f"segment '{r['segment']}': {gate.outcome} rate dropped {100 * -r['diff']:.1f} points "
-                f"({_pct(r['base'])} → {_pct(r['cand'])}, n={r['n']} paired cases, {r['b']} worse / "
-                f"{r['c']} better, 95% CI of drop {100 * -r['diff_hi']:.1f}-{100 * -r['diff_lo']:.1f} points), "
-                f"{adj}p={r['p_adjusted']:.2g} below α={gate.alpha}; allowed {100 * gate.max_drop:.1f} points")
-        return _result(gate, config, "fail", observed, gate.max_drop,
-                       f"vs baseline {baseline.run_id}/{bconf}: " + "; ".join(parts),
-                       list(bad["segment"]), details)
-    largest = (f"largest drop: '{worst['segment']}' {100 * -worst['diff']:.1f} points ({adj}p={worst['p_adjusted']:.2g})"
-               if worst["diff"] < 0 else "no segment dropped")
-    msg = (f"no significant drop above {100 * gate.max_drop:.1f} points in {len(cmp)} segment(s) vs "
-           f"{baseline.run_id}/{bconf}; {largest}")
-    return _result(gate, config, "pass", observed, gate.max_drop, msg, (), details)
-
-
-def _max_invalid(gate: MaxInvalidShare, run: RunFolder, config: str) -> GateResult:
-    df = run.config_scores(config)
-    bad_status = {"invalid", "failed"} if gate.include_failed else {"invalid"}
-    mask = df["status"].astype(str).isin(bad_status)
-    est = rate(mask)
-    passed = est.value is not None and est.value <= gate.max
-    what = "invalid/failed" if gate.include_failed else "invalid-output"
-    msg = f"{what} share {_est_text(est)} {'within' if passed else 'exceeds'} the maximum {_pct(gate.max)}"
-    if not passed and mask.any():
-        top = df[mask]["segment"].astype(str).value_counts().head(3)
-        msg += "; most in segment(s) " + ", ".join(f"'{s}' ({k})" for s, k in top.items())
-        return _result(gate, config, "fail", est, gate.max, msg, list(top.index))
-    return _result(gate, config, "pass" if passed else "fail", est, gate.max, msg)
-
-
-def _cost_p95(df: Any) -> tuple[Estimate | None, int]:
-    if "cost_usd" not in df:
-        return None, len(df)
-    costs = df["cost_usd"]
-    unknown = int(costs.isna().sum())
-    if unknown:
-        return None, unknown
-    return quantile_interval(costs.to_numpy(dtype=float), 0.95), 0
-
-
-def _max_cost(gate: MaxCostP95Increase, run: RunFolder, config: str, baseline: RunFolder | None) -> GateResult:
-    if baseline is None:
-        return _result(gate, config, "skip", None, gate.max_increase, "no baseline given: nothing to compare against")
-    bconf = baseline.baseline_config_for(config)
-    cand, unk_c = _cost_p95(run.config_scores(config))
-    base, unk_b = _cost_p95(baseline.config_scores(bconf)) if bconf else (None, 0)
-    if cand is None or base is None or cand.value is None or base.value is None:
-        status: Status = "skip" if gate.on_unknown == "skip" else "fail"
-        msg = (f"p95 cost/case unknown: {unk_c} candidate and {unk_b} baseline case(s) have unknown cost "
-               "(no price for the model, or usage not reported)")
-        return _result(gate, config, status, cand, gate.max_increase, msg)
-    if gate.mode == "relative":
-        inc = (cand.value - base.value) / base.value if base.value > 0 else (0.0 if cand.value == 0 else np.inf)
-        observed = Estimate(value=float(inc), n=cand.n)
-        shown = f"{100 * inc:+.1f}%"
-        limit_s = f"+{100 * gate.max_increase:.0f}%"
-    else:
-        inc = cand.value - base.value
-        observed = Estimate(value=float(inc), n=cand.n)
-        shown, limit_s = f"${inc:+.6f}", f"+${gate.max_increase:g}"
-    passed = inc <= gate.max_increase
-    msg = (f"p95 cost/case ${cand.value:.6f} [95% CI ${cand.lo:.6f}-${cand.hi:.6f}] vs baseline "
-           f"${base.value:.6f}: {shown} ({'within' if passed else 'exceeds'} {limit_s})")
-    return _result(gate, config, "pass" if passed else "fail", observed, gate.max_increase, msg)
-
-
-def _max_ece(gate: MaxCalibrationError, run: RunFolder, config: str) -> GateResult:
-    th = run.thresholds
-    entry = th.configs.get(config) if th is not None and th.outcome == gate.outcome else None
-    est, source = ece_estimate(run.config_scores(config), outcome=gate.outcome, bins=gate.bins, thresholds_entry=entry)
-    if est is None or est.value is None:
-        return _result(gate, config, "fail", None, gate.max_ece, f"ECE unknown: {source}")
-    passed = est.value <= gate.max_ece
-    ci = f" [95% CI {est.lo:.3f}-{est.hi:.3f}]" if est.lo is not None and est.hi is not None else ""
-    msg = (f"ECE {est.value:.3f}{ci}, n={est.n}, {gate.bins} bins ({source}), "
-           f"{'within' if passed else 'exceeds'} the maximum {gate.max_ece:.3f}")
-    return _result(gate, config, "pass" if passed else "fail", est, gate.max_ece, msg)
-
-
-def _min_automation(gate: MinAutomationRate, run: RunFolder, config: str) -> GateResult:
-    th = run.thresholds
-    cfg = th.configs.get(config) if th is not None else None
-    if cfg is None:
-        hint = "thresholds.json missing" if th is None else f"no thresholds for '{config}'"
-        return _result(gate, config, "fail", None, gate.min,
-                       f"{hint}: calibration not run - `evalkit calibrate {run.run_id}`")
-    cov = cfg.coverage
-    est = Estimate(value=cov.value if cov else None, lo=cov.lo if cov else None, hi=cov.hi if cov else None,
-                   n=int((cov.n if cov else None) or cfg.n or 0))
-    note = ""
-    # per_segment calibration has no single threshold by design: its coverage is already the
-    # automation under each segment's certified threshold (uncertified segments escalate).
-    policy = threshold_policy(th, config)
-    if policy.threshold is None and not policy.segmented:
-        est, note = Estimate(value=0.0, n=est.n), " (no threshold meets the risk target: everything escalates)"
-    elif gate.require_certified and not policy.certified:
-        est, note = Estimate(value=0.0, n=est.n), " (threshold not certified at the risk target)"
-    passed = est.value is not None and est.value >= gate.min
-    uncert = cfg.uncertified_segments
-    msg = (f"automation at risk target {_est_text(est)}{note} "
-           f"{'meets' if passed else 'is below'} the minimum {_pct(gate.min)}")
-    if uncert:
-        msg += "; uncertified segment(s): " + ", ".join(f"'{s}'" for s in uncert)
-    return _result(gate, config, "pass" if passed else "fail", est, gate.min, msg,
-                   [] if passed else list(uncert))
+from evalkit.gate._checks import check
+from evalkit.gate._results import GateReport, GateResult
+from evalkit.runs import RunFolder, load_run, read_parquet
+from evalkit.stats import outcome_mask, rate
 
 
 def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: Path | str | None = None,
@@ -317,20 +41,7 @@ def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: P
             if gate.configs is not None and cfg not in gate.configs:
                 continue
             started = time.perf_counter()
-            if isinstance(gate, MinGoodRate):
-                result = _min_good_rate(gate, run, cfg)
-            elif isinstance(gate, MaxGoodRateDrop):
-                result = _max_drop(gate, run, cfg, baseline)
-            elif isinstance(gate, MaxInvalidShare):
-                result = _max_invalid(gate, run, cfg)
-            elif isinstance(gate, MaxCostP95Increase):
-                result = _max_cost(gate, run, cfg, baseline)
-            elif isinstance(gate, MaxCalibrationError):
-                result = _max_ece(gate, run, cfg)
-            elif isinstance(gate, MinAutomationRate):
-                result = _min_automation(gate, run, cfg)
-            else:  # pragma: no cover - the union is closed
-                raise ConfigError(f"unknown gate kind: {getattr(gate, 'kind', gate)!r}")
+            result = check(gate, run, cfg, baseline)
             results.append(replace(result, seconds=time.perf_counter() - started))
     return GateReport(run_id=run.run_id, run_dir=Path(run_dir), baseline_run_id=baseline.run_id if baseline else None,
                       results=tuple(results), simulated=any(run.simulated(c) for c in configs),
@@ -371,9 +82,7 @@ def _spent(run: RunFolder, config: str) -> float | None:
     path = run.path / "results.parquet"
     if not path.is_file():
         return None
-    import pandas as pd
-
-    res = pd.read_parquet(path)
+    res = read_parquet(path, columns=["config", "cost_usd"]).to_pandas()  # not the raw outputs
     if "cost_usd" not in res or "config" not in res:
         return None
     return _known_sum(res.loc[res["config"] == config, "cost_usd"])

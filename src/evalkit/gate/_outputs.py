@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from evalkit._io import write_text
-from evalkit.gate._evaluate import GateReport, GateResult
+from evalkit.gate._results import GateReport, GateResult
 from evalkit.runs import Gates, write_file
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
