@@ -101,13 +101,16 @@ def evaluate_run(run_dir: Path, *, baseline: str | None = None, verbose: bool = 
     run_dir = Path(run_dir)
     suite = Suite.model_validate(RunFolder(path=run_dir).suite_spec)
     baseline_dir = resolve_baseline(baseline, run_dir)
+    stage = _stage_line if verbose else (lambda _text: None)
     if suite.calibration is not None:
         from evalkit.calibrate import calibrate_run
 
+        stage("calibrating confidence and certifying thresholds")
         calibrate_run(run_dir, spec=suite.calibration, economics=suite.economics)
     if suite.projection is not None:
         from evalkit.project import project_run
 
+        stage("projecting automation and cost at the production mix")
         project_run(run_dir, spec=suite.projection, economics=suite.economics)
     failed = False
     if suite.gates and gates:
@@ -124,6 +127,15 @@ def evaluate_run(run_dir: Path, *, baseline: str | None = None, verbose: bool = 
     from evalkit.report import build_report
 
     print_stage_summary(RunFolder(path=run_dir), console)
+    stage("writing the report")
     out = build_report([run_dir], out=run_dir / "report.html", baseline=baseline_dir, title=suite.report.title)
     console.print(f"run folder: {run_dir}\nreport: {out}")
     return failed
+
+
+def _stage_line(text: str) -> None:
+    """One line per stage on stderr, in a piped or CI log (a terminal has the progress bar)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        print(f"{text} ...", file=sys.stderr, flush=True)

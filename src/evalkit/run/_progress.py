@@ -1,10 +1,14 @@
-"""A rich progress line (calls done, rate, errors, spend so far) that stays silent
-when stdout is not a terminal (CI logs) or the caller turned it off."""
+"""Run progress (calls done, rate, errors, spend so far): a live rich bar on a terminal; in a
+piped or CI log, a plain line on stderr at every tenth of the calls, so a long run is never
+silent. Nothing when the caller turned progress off (``--quiet``)."""
 
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
+
+_PLAIN_EVERY_S = 3.0  # a piped log gets a line per tenth of the calls, at most one per 3 s
 
 
 class Progress:
@@ -16,6 +20,10 @@ class Progress:
         self.spent = 0.0
         self._bar: Any = None
         self._task: Any = None
+        self._simulated = simulated
+        self._plain = enabled and not sys.stdout.isatty() and total > already_done
+        self._next_line = already_done + max(1, (total - already_done) // 10)
+        self._last_line = time.monotonic()
         if enabled and sys.stdout.isatty():
             from rich.progress import (
                 BarColumn,
@@ -44,6 +52,18 @@ class Progress:
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done, rate=f"{rate:.1f}", errors=self.errors,
                              hits=self.cache_hits, spent=f"{self.spent:.4f}")
+        elif self._plain and (self.done == self.total or (
+                self.done >= self._next_line and time.monotonic() - self._last_line >= _PLAIN_EVERY_S)):
+            self._next_line = self.done + max(1, self.total // 10)
+            self._last_line = time.monotonic()
+            print(self.line(rate), file=sys.stderr, flush=True)
+
+    def line(self, rate: float) -> str:
+        """The plain progress line of a piped log."""
+        share = self.done / self.total if self.total else 1.0
+        label = " (simulated)" if self._simulated else ""
+        return (f"calls {self.done:,}/{self.total:,} ({share:.0%}), {rate:.1f}/s, errors {self.errors}, "
+                f"cache {self.cache_hits}, spent ${self.spent:.4f}{label}")
 
     def close(self) -> None:
         if self._bar is not None:
