@@ -45,6 +45,14 @@ def _table(title: str, columns: tuple[str, ...]):
 
 def _print(result, console) -> None:
     doc = result.document
+    _print_metrics(doc, console)
+    if doc["alpha"] is not None:
+        _print_thresholds(doc, console)
+    _print_cost_optimal(doc, console)
+    _print_footer(result, console)
+
+
+def _print_metrics(doc, console) -> None:
     metrics = _table(f"Calibration (outcome: {doc['outcome']}; recal. = recalibrated, out of fold)",
                      ("config", "n", "ECE width", "Brier", "AUROC", "ECE recal.", "map"))
     more = _table("More calibration metrics", ("config", "ECE mass", "MCE (bin n)", "log loss", "E-AURC"))
@@ -62,31 +70,36 @@ def _print(result, console) -> None:
                      f"{m['e_aurc']:.3f}")
     console.print(metrics)
     console.print(more)
-    if doc["alpha"] is not None:
-        console.print(f"[bold]Thresholds[/]: alpha={doc['alpha']:g}, delta={doc['delta']:g}, mode={doc['mode']} "
-                      "(automate iff valid, not deferred, confidence >= threshold; the calibrated-scale "
-                      "thresholds are in --json)")
-        for name, cfg in doc["configs"].items():
-            thr = _table(name, ("segment", "thr.", "automation [95% CI]",
-                                "errors among automated", "risk", "cert."))
-            if doc["mode"] != "per_segment":
-                thr.add_row("(all)", _t(cfg.get("threshold")),
-                            _fmt_rate(cfg.get("coverage")), _fmt_rate(cfg.get("error_rate")),
-                            _t(cfg.get("risk_upper_bound")), "yes" if cfg.get("certified") else "NO")
-            for seg, s in cfg.get("segments", {}).items():
-                cert = {True: "yes", False: "NO", None: "pooled"}[s.get("certified")]
-                thr.add_row(seg, _t(s.get("threshold")),
-                            _fmt_rate(s.get("coverage")), _fmt_rate(s.get("error_rate")),
-                            _t(s.get("risk_upper_bound")), cert)
-            console.print(thr)
-        for name, cfg in doc["configs"].items():
-            if cfg.get("message"):
-                console.print(f"[bold]{name}[/bold]: {cfg['message']}")
-            if cfg.get("uncertified_segments"):
-                console.print(f"[bold]{name}[/bold]: escalated (uncertified) segments: "
-                              + ", ".join(cfg["uncertified_segments"]))
-        if doc.get("guarantee"):
-            console.print(f"Guarantee: {doc['guarantee']['statement']}. Assumes: {doc['guarantee']['assumptions']}")
+
+
+def _print_thresholds(doc, console) -> None:
+    console.print(f"[bold]Thresholds[/]: alpha={doc['alpha']:g}, delta={doc['delta']:g}, mode={doc['mode']} "
+                  "(automate iff valid, not deferred, confidence >= threshold; the calibrated-scale "
+                  "thresholds are in --json)")
+    for name, cfg in doc["configs"].items():
+        thr = _table(name, ("segment", "thr.", "automation [95% CI]",
+                            "errors among automated", "risk", "cert."))
+        if doc["mode"] != "per_segment":
+            thr.add_row("(all)", _t(cfg.get("threshold")),
+                        _fmt_rate(cfg.get("coverage")), _fmt_rate(cfg.get("error_rate")),
+                        _t(cfg.get("risk_upper_bound")), "yes" if cfg.get("certified") else "NO")
+        for seg, s in cfg.get("segments", {}).items():
+            cert = {True: "yes", False: "NO", None: "pooled"}[s.get("certified")]
+            thr.add_row(seg, _t(s.get("threshold")),
+                        _fmt_rate(s.get("coverage")), _fmt_rate(s.get("error_rate")),
+                        _t(s.get("risk_upper_bound")), cert)
+        console.print(thr)
+    for name, cfg in doc["configs"].items():
+        if cfg.get("message"):
+            console.print(f"[bold]{name}[/bold]: {cfg['message']}")
+        if cfg.get("uncertified_segments"):
+            console.print(f"[bold]{name}[/bold]: escalated (uncertified) segments: "
+                          + ", ".join(cfg["uncertified_segments"]))
+    if doc.get("guarantee"):
+        console.print(f"Guarantee: {doc['guarantee']['statement']}. Assumes: {doc['guarantee']['assumptions']}")
+
+
+def _print_cost_optimal(doc, console) -> None:
     for name, cfg in doc["configs"].items():
         co = cfg.get("cost_optimal")
         if co:
@@ -100,6 +113,9 @@ def _print(result, console) -> None:
                     f"automation {_fmt_rate(b['automation'])}, held-out cost/case {b['expected_cost_per_case_held_out']:.2f}")
         for w in cfg.get("warnings", []):
             console.print(f"[yellow]warning[/yellow] {name}: {w}")
+
+
+def _print_footer(result, console) -> None:
     from evalkit.calibrate import describe_set, read_threshold_set, threshold_sets
 
     console.print(f"threshold set: {describe_set(result.name, read_threshold_set(result.run_dir, result.name))}")
