@@ -18,7 +18,7 @@ import pytest
 from evalkit.dataset import load_dataset
 from evalkit.tasks.upgrades import _phrases as P
 from evalkit.tasks.upgrades import task
-from evalkit.tasks.upgrades._policy import COHORT_DISCOUNT, LIST_PRICES
+from evalkit.tasks.upgrades._catalogue import shipped_catalogue
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 NAMES = {w.lower() for w in P.FIRST_NAMES + P.LAST_NAMES + P.COMPANY_A + P.COMPANY_B + P.ACCOUNT_MANAGERS}
@@ -91,8 +91,8 @@ def contradictions(case) -> list[str]:  # noqa: C901 - one checker, one list of 
         out.append("history out of order or in the future")
     # What the account pays now must be explained by its plan, seats and one pricing source.
     if a.plan != "enterprise":
-        per_seat = LIST_PRICES[a.plan][0 if a.billing_cycle == "monthly" else 1]
-        explained = {per_seat * a.seats * Decimal(100 - COHORT_DISCOUNT[a.pricing_cohort]) / 100}
+        per_seat = shipped_catalogue().prices[a.plan][0 if a.billing_cycle == "monthly" else 1]
+        explained = {per_seat * a.seats * Decimal(100 - shipped_catalogue().cohorts.get(a.pricing_cohort, 0)) / 100}
         if a.contract:
             explained.add(a.contract.negotiated_seat_price * a.seats)
         if a.migrated_from:

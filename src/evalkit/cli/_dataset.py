@@ -187,6 +187,10 @@ def import_cmd(file: Annotated[Path, typer.Argument(help="A .jsonl or .csv file 
                mapping: Annotated[Path | None, typer.Option(
                    "--mapping", help="YAML column mapping from your export's columns and formats to the case "
                                      "model (see docs/datasets.md).")] = None,
+               catalogue: Annotated[Path | None, typer.Option(
+                   "--catalogue", help="Your plan catalogue and policy YAML (see docs/catalogue.md): rows are "
+                                       "checked against it and the version ships it [default: the mapping's "
+                                       "catalogue].")] = None,
                description: Annotated[str | None, typer.Option("--description")] = None,
                parent: Annotated[str | None, typer.Option("--parent", help="Version this one derives from.")] = None,
                store: StoreOpt = None) -> None:
@@ -195,7 +199,8 @@ def import_cmd(file: Annotated[Path, typer.Argument(help="A .jsonl or .csv file 
         from evalkit.dataset import import_file, read_manifest
 
         folder = import_file(file, name=name, version=version, task=task or (None if mapping else "upgrades"),
-                             description=description, parent=parent, store=store, mapping=mapping)
+                             description=description, parent=parent, store=store, mapping=mapping,
+                             catalogue=catalogue)
         m = read_manifest(folder)
         typer.echo(f"published {m.ref}: {m.row_count:,} cases -> {folder} (sha256 {m.sha256[:12]}…)")
 
@@ -215,6 +220,26 @@ def mapping_schema_cmd(
     from evalkit import _io
 
     _io.write_text(out, text)
+
+
+def catalogue_schema_cmd(
+    task: Annotated[str, typer.Option("--task", help="Task whose catalogue format to print.")] = "upgrades",
+    out: Annotated[Path | None, typer.Option("-o", help="Write the JSON Schema here instead of stdout.")] = None,
+) -> None:
+    """Print the JSON Schema of a task's catalogue file (plans, prices, cohorts, policy clauses)."""
+    with cli_errors():
+        import json
+
+        from evalkit.tasks import get_task, require_capability
+
+        owner = require_capability(get_task(task), "catalogue", needed_by="catalogue-schema")
+        text = json.dumps(owner.catalogue_json_schema(), indent=2) + "\n"
+        if out is None:
+            typer.echo(text, nl=False)
+            return
+        from evalkit import _io
+
+        _io.write_text(out, text)
 
 
 def diff_cmd(ref_a: Annotated[str, typer.Argument(help="Old version (NAME@VERSION or folder).")],
@@ -277,4 +302,5 @@ def register(app: typer.Typer) -> None:
     """Add the ``dataset`` command group to the app."""
     add_group(app, "dataset", "Versioned case datasets: list, show, validate, import, diff, generate.",
               {"list": list_cmd, "show": show_cmd, "validate": validate_cmd, "import": import_cmd, "diff": diff_cmd,
-               "generate": generate_cmd, "mapping-schema": mapping_schema_cmd})
+               "generate": generate_cmd, "mapping-schema": mapping_schema_cmd,
+               "catalogue-schema": catalogue_schema_cmd})

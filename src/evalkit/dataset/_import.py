@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from evalkit._unicode import lone_surrogate_at
-from evalkit.dataset._rows import coerce_case, resolve_task
+from evalkit.dataset._rows import coerce_case, resolve_task, validation_context
 from evalkit.errors import DataError
 
 if TYPE_CHECKING:
@@ -177,7 +177,8 @@ def read_cases(file: str | Path, task: Task | str, *, mapping: ImportMapping | N
     path = Path(file)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    model = resolve_task(task).case_model
+    resolved = resolve_task(task)
+    model, context = resolved.case_model, validation_context(resolved)
     suffix = path.suffix.lower()
     if suffix not in (".jsonl", ".ndjson", ".csv"):
         raise DataError(f"{path}: unsupported file type {suffix or '(none)'!r}; use .jsonl or .csv")
@@ -197,7 +198,7 @@ def read_cases(file: str | Path, task: Task | str, *, mapping: ImportMapping | N
             total += 1
             case = None
             if obj is not None:
-                case, row_problems = coerce_case(obj, model, where)
+                case, row_problems = coerce_case(obj, model, where, context)
             if case is not None and case.case_id in first_seen:
                 first = first_seen[case.case_id].rpartition(":")[2]
                 row_problems = [f"{where}: field case_id: duplicate case_id {case.case_id!r} (first at {first})"]
@@ -222,18 +223,25 @@ def read_cases(file: str | Path, task: Task | str, *, mapping: ImportMapping | N
 
 def import_file(file: str | Path, *, name: str, version: str, task: Task | str | None = None,
                 description: str | None = None, parent: str | None = None, store: Path | str | None = None,
-                mapping: str | Path | ImportMapping | None = None) -> Path:
+                mapping: str | Path | ImportMapping | None = None, catalogue: str | Path | None = None) -> Path:
     """Validate every row of a JSONL/CSV file and publish it as ``name@version``.
 
     ``mapping`` (a mapping YAML file or an ImportMapping) maps a team's own export first.
-    Nothing is written (not even the dataset folder) unless every row is valid.
+    ``catalogue`` (or the mapping's ``catalogue:``) is the team's catalogue file: rows are
+    checked against it and the version ships it. Nothing is written (not even the dataset
+    folder) unless every row is valid.
     """
     from evalkit.dataset._mapping import ImportMapping, load_mapping
 
     via = ""
     if mapping is not None and not isinstance(mapping, ImportMapping):
         via = f" through mapping {Path(mapping).name}"
+        mapping_dir = Path(mapping).parent
         mapping = load_mapping(mapping)
+        if catalogue is None and mapping.catalogue is not None:
+            catalogue = mapping_dir / mapping.catalogue
+    elif catalogue is None and mapping is not None and mapping.catalogue is not None:
+        catalogue = Path(mapping.catalogue)
     task = task or (mapping.task if mapping is not None else None)
     if task is None:
         raise DataError("no task given: pass --task or set `task:` in the mapping file")
@@ -244,11 +252,21 @@ def import_file(file: str | Path, *, name: str, version: str, task: Task | str |
     check_label("version", version)
     if (final := store_root(store) / name / version).exists():  # fail before reading a large file
         raise immutable_error(final)
-    resolved = resolve_task(task)
+    resolved, attachments = _with_catalogue(resolve_task(task), catalogue)
     cases = read_cases(file, resolved, mapping=mapping)
     if description is None:
         description = f"Imported from {Path(file).name}{via}."
     return write_dataset(cases, name=name, version=version, task=resolved, description=description,
-                         parent=parent, generator=None, store=store)
+                         parent=parent, generator=None, store=store, attachments=attachments)
+
+
+def _with_catalogue(task: Task, catalogue: str | Path | None) -> tuple[Task, dict[str, bytes]]:
+    """The task under the catalogue file given for an import, and the attachment that ships it."""
+    if catalogue is None:
+        return task, {}
+    from evalkit.tasks import bind_catalogue
+
+    bound = bind_catalogue(task, file=catalogue)
+    return bound, {bound.catalogue_file: Path(catalogue).read_bytes()}  # type: ignore[attr-defined]
 
 

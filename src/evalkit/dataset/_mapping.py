@@ -73,6 +73,9 @@ class ImportMapping(BaseModel):
     model_config = _FORBID
     format_version: Literal[1] = Field(1, description="The mapping file format's version.")
     task: str | None = Field(None, description="The task whose case model the rows become (default: the CLI's).")
+    catalogue: str | None = Field(None, description=(
+        "The team's catalogue and policy file (relative to this mapping file): cases' plan names are checked "
+        "against it and the dataset version ships it (see docs/catalogue.md)."))
     date_formats: list[str] = Field(default_factory=lambda: list(DEFAULT_DATE_FORMATS), description=(
         "strptime formats tried in order after ISO 8601 for type 'date' (first match wins)."))
     datetime_formats: list[str] = Field(default_factory=lambda: list(DEFAULT_DATETIME_FORMATS), description=(

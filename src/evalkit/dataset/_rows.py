@@ -42,21 +42,30 @@ def identity_problems(case: BaseModel, where: str) -> list[str]:
     return problems
 
 
-def coerce_case(case: Any, case_model: type[BaseModel], where: str) -> tuple[BaseModel | None, list[str]]:
-    """``case`` as an instance of ``case_model`` (validating dicts and foreign models), or problems."""
+def validation_context(task: Task) -> dict[str, Any] | None:
+    """The pydantic validation context ``task``'s case model checks names against (its catalogue), if any."""
+    context = getattr(task, "validation_context", None)
+    return dict(context) if context else None
+
+
+def coerce_case(case: Any, case_model: type[BaseModel], where: str,
+                context: dict[str, Any] | None = None) -> tuple[BaseModel | None, list[str]]:
+    """``case`` as an instance of ``case_model`` (validating dicts and foreign models), or problems.
+    ``context``: the task's validation context; an instance is validated again when one is given."""
     try:
-        if not isinstance(case, case_model):
+        if not isinstance(case, case_model) or context is not None:
             data = case.model_dump() if isinstance(case, BaseModel) else case
             if not isinstance(data, Mapping):
                 return None, [f"{where}: expected an object, got {type(case).__name__}"]
-            case = case_model.model_validate(data)
+            case = case_model.model_validate(data, context=context)
     except ValidationError as exc:
         return None, pydantic_problems(exc, where=where)
     problems = identity_problems(case, where)
     return (None if problems else case), problems
 
 
-def validate_table(table: pa.Table, case_model: type[BaseModel], where: str) -> tuple[list[BaseModel], list[str]]:
+def validate_table(table: pa.Table, case_model: type[BaseModel], where: str,
+                   context: dict[str, Any] | None = None) -> tuple[list[BaseModel], list[str]]:
     """Validate every stored row; problems read '<file>:row N (case_id X): field a.b: reason'."""
     cases: list[BaseModel] = []
     problems: list[str] = []
@@ -70,7 +79,7 @@ def validate_table(table: pa.Table, case_model: type[BaseModel], where: str) -> 
             problems.append(f"{row_where}: field case_id: duplicate case_id (first on row {first_row[ids[i]]})")
         first_row.setdefault(ids[i], i + 1)
         try:
-            case = case_model.model_validate_json(text or "")
+            case = case_model.model_validate_json(text or "", context=context)
         except ValidationError as exc:
             problems.extend(pydantic_problems(exc, where=row_where))
             continue

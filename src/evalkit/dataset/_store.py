@@ -30,7 +30,7 @@ from evalkit.dataset._manifest import (
 )
 from evalkit.dataset._parquet import Row, canonical_json, read_verified, sha256_file, write_rows
 from evalkit.dataset._refs import check_label, next_version, published_versions, resolve_ref, store_root
-from evalkit.dataset._rows import coerce_case, count_problems, resolve_task, validate_table
+from evalkit.dataset._rows import coerce_case, count_problems, resolve_task, validate_table, validation_context
 from evalkit.errors import DataError, NotFound
 
 if TYPE_CHECKING:
@@ -50,6 +50,16 @@ class Dataset:
     arrow: pa.Table
     task: Task | str | None = None
     """Task whose case model validates ``cases``; None = the task named in the manifest."""
+    catalogue: Path | None = None
+    """A suite's catalogue file: it wins over the one this version ships (see ``bound_task``)."""
+
+    @cached_property
+    def bound_task(self) -> Task:
+        """The task under the catalogue that applies (evalkit.tasks.bind_catalogue): the suite's,
+        else this version's own, else the task's. Cases are validated against it."""
+        from evalkit.tasks import bind_catalogue
+
+        return bind_catalogue(resolve_task(self.task, self.manifest.task), file=self.catalogue, dataset=self)
 
     @property
     def ref(self) -> str:
@@ -67,8 +77,8 @@ class Dataset:
     @cached_property
     def cases(self) -> tuple[BaseModel, ...]:
         """Every case validated with the task's case model; DataError lists every bad row."""
-        model = resolve_task(self.task, self.manifest.task).case_model
-        cases, problems = validate_table(self.arrow, model, str(self.parquet_path))
+        task = self.bound_task
+        cases, problems = validate_table(self.arrow, task.case_model, str(self.parquet_path), validation_context(task))
         if problems:
             raise DataError(f"{self.parquet_path}: {len(problems)} invalid row problem(s)", problems=problems)
         return tuple(cases)
@@ -90,8 +100,9 @@ class Dataset:
         missing = wanted - {ids[i] for i in rows}
         if missing:
             raise DataError(f"{self.parquet_path}: no case(s) {', '.join(sorted(missing)[:5])}")
-        model = resolve_task(self.task, self.manifest.task).case_model
-        cases, problems = validate_table(self.arrow.take(rows), model, str(self.parquet_path))
+        task = self.bound_task
+        cases, problems = validate_table(self.arrow.take(rows), task.case_model, str(self.parquet_path),
+                                         validation_context(task))
         if len(set(ids)) != len(ids):
             problems.append(f"{self.parquet_path}: field case_id: duplicate case ids in the table")
         if problems:
@@ -126,24 +137,27 @@ class CaseRef:
     segment: str
 
 
-def load_dataset(ref: str | Path, *, task: Task | str | None = None, store: Path | str | None = None) -> Dataset:
-    """Load ``name@version``, ``name@latest`` or a version folder, verifying the content hash."""
+def load_dataset(ref: str | Path, *, task: Task | str | None = None, store: Path | str | None = None,
+                 catalogue: str | Path | None = None) -> Dataset:
+    """Load ``name@version``, ``name@latest`` or a version folder, verifying the content hash.
+    ``catalogue``: a suite's catalogue file, which wins over the one the version ships."""
     folder = resolve_ref(str(ref), store)
     manifest = read_manifest(folder)
     arrow = read_verified(folder / CASES_FILE, expected_sha256=manifest.sha256, expected_rows=manifest.row_count)
-    return Dataset(manifest=manifest, path=folder, arrow=arrow, task=task)
+    return Dataset(manifest=manifest, path=folder, arrow=arrow, task=task,
+                   catalogue=Path(catalogue) if catalogue is not None else None)
 
 
 def validate_path(path: str | Path, task: Task | str | None = None, *, store: Path | str | None = None) -> Dataset:
     """Full check of a version: hash, every row against the case model, manifest counts, duplicates."""
     dataset = load_dataset(path, task=task, store=store)
     where = str(dataset.parquet_path)
-    resolved = resolve_task(task, dataset.manifest.task)
+    resolved = dataset.bound_task
     problems = []
     if resolved.name != dataset.manifest.task:
         problems.append(f"{dataset.path / MANIFEST_FILE}: field task: manifest says {dataset.manifest.task!r} "
                         f"but validating with task {resolved.name!r}")
-    _, row_problems = validate_table(dataset.arrow, resolved.case_model, where)
+    _, row_problems = validate_table(dataset.arrow, resolved.case_model, where, validation_context(resolved))
     problems += row_problems
     problems += count_problems(dataset.arrow, {"segment": dataset.manifest.segment_counts,
                                                "variant": dataset.manifest.variant_counts}, where)
@@ -162,10 +176,11 @@ class _Tally:
     problems: list[str]
 
 
-def _rows(cases: Iterable[Any], case_model: type[BaseModel], tally: _Tally) -> Iterator[Row]:
+def _rows(cases: Iterable[Any], case_model: type[BaseModel], tally: _Tally,
+          context: dict[str, Any] | None = None) -> Iterator[Row]:
     for number, raw in enumerate(cases, start=1):
         where = f"case #{number}"
-        case, problems = coerce_case(raw, case_model, where)
+        case, problems = coerce_case(raw, case_model, where, context)
         if case is None:
             tally.problems.extend(problems)
             continue
@@ -260,7 +275,7 @@ def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]], *, name: str, 
     try:
         tally = _Tally(segments=Counter(), variants=Counter(), first_seen={}, problems=[])
         parquet = tmp / CASES_FILE
-        count = write_rows(parquet, _rows(cases, resolved.case_model, tally))
+        count = write_rows(parquet, _rows(cases, resolved.case_model, tally, validation_context(resolved)))
         if tally.problems:
             raise DataError(f"cannot publish {name}@{version}: {len(tally.problems)} problem(s) in the cases",
                             problems=tally.problems)

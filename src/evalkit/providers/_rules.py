@@ -18,8 +18,9 @@ class RulesProvider:
     """Its price is a known zero (no model call), not an unknown."""
     requires_task: ClassVar[str] = "rules baseline"
 
-    def __init__(self, *, task: str, **_: Any) -> None:
+    def __init__(self, *, task: Any, **_: Any) -> None:
         self.task = task
+        """A task name, or the run's task object (bound to the run's catalogue)."""
 
     def price_model(self, model: str) -> str | None:
         return None
@@ -28,7 +29,8 @@ class RulesProvider:
         from evalkit.tasks import get_task, require_capability
 
         started = time.perf_counter()
-        rules = require_capability(get_task(self.task), "rules baseline", needed_by="provider rules")
+        task = get_task(self.task) if isinstance(self.task, str) else self.task
+        rules = require_capability(task, "rules baseline", needed_by="provider rules")
         text = rules.rules_decide(prompt_text(request))
         return ModelResponse(text=text, usage=Usage(input_tokens=0, output_tokens=0, cached_tokens=0),
                              model_version="rules-written-policy", finish_reason="stop",

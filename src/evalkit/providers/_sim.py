@@ -25,13 +25,15 @@ def prompt_text(request: ModelRequest) -> str:
     return "\n\n".join(m.content for m in request.messages)
 
 
-def _simulator(task: str, capability: str = "simulated model") -> Any:
+def _simulator(task: Any, capability: str = "simulated model") -> Any:
+    """``task``: a task name, or the run's task object (bound to the run's catalogue)."""
     from evalkit.tasks import get_task, require_capability
 
-    return require_capability(get_task(task), capability, needed_by="provider sim")
+    return require_capability(get_task(task) if isinstance(task, str) else task, capability,
+                              needed_by="provider sim")
 
 
-def sim_respond(request: ModelRequest, *, task: str = DEFAULT_TASK, seed: int = 0) -> ModelResponse:
+def sim_respond(request: ModelRequest, *, task: Any = DEFAULT_TASK, seed: int = 0) -> ModelResponse:
     """Answer one request with the simulated model (also used by the loopback server)."""
     started = time.perf_counter()
     text = prompt_text(request)
@@ -75,7 +77,7 @@ class SimProvider:
     offline: ClassVar[bool] = True
     requires_task: ClassVar[str] = "simulated model"
 
-    def __init__(self, *, task: str, seed: int = 0, **_: Any) -> None:
+    def __init__(self, *, task: Any, seed: int = 0, **_: Any) -> None:
         self.task = task
         self.seed = seed
 

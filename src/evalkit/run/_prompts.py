@@ -26,10 +26,11 @@ def _run_inputs(run_dir: str) -> tuple[Any, Any, Any, frozenset[str], Any]:
     task = get_task(loaded.suite.task)
     ref = manifest["dataset"]["ref"]
     try:
-        dataset = load_dataset(ref, task=task)
+        dataset = load_dataset(ref, task=task, catalogue=loaded.catalogue_path)
     except NotFound:
         original = Path(manifest["suite"]["path"]).parent  # a suite-relative dataset path
-        dataset = load_dataset(original / loaded.suite.dataset, task=task)
+        dataset = load_dataset(original / loaded.suite.dataset, task=task, catalogue=loaded.catalogue_path)
+    task = dataset.bound_task  # the catalogue the run used
     if dataset.manifest.sha256 != manifest["dataset"]["sha256"]:
         raise NotFound(f"{run_dir}: dataset {ref} is not the version this run used (sha256 "
                        f"{dataset.manifest.sha256[:12]}... vs {manifest['dataset']['sha256'][:12]}...)")

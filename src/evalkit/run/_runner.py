@@ -149,6 +149,9 @@ def _copy_inputs(run_dir: Path, loaded: Any, templates: dict[str, Any]) -> None:
         elif config.get("prompt") and loaded.prompt_path(config["prompt"]).is_file():  # not run: resumable still
             _io.write_text(prompts / f"{config['name']}.j2", loaded.prompt_path(config["prompt"]).read_text())
             config["prompt"] = f"prompts/{config['name']}.j2"
+    if loaded.catalogue_path is not None:  # the run keeps the catalogue it used (resume, report re-render)
+        _io.write_bytes(run_dir / "catalogue.yaml", loaded.catalogue_path.read_bytes())
+        raw["catalogue"] = "catalogue.yaml"
     import yaml
 
     _io.write_text(run_dir / "suite.yaml", yaml.safe_dump(raw, sort_keys=False))
@@ -190,8 +193,9 @@ def run_suite(req: RunRequest) -> RunOutcome:
     if unknown:
         raise ConfigError(f"--config: no configuration named {', '.join(sorted(unknown))} in {loaded.path}; "
                           f"known: {', '.join(c.name for c in suite.configs)}")
-    task = get_task(suite.task)
-    dataset = load_dataset(_dataset_ref(suite.dataset, loaded.root), task=task, store=req.datasets or datasets_dir())
+    dataset = load_dataset(_dataset_ref(suite.dataset, loaded.root), task=get_task(suite.task),
+                           store=req.datasets or datasets_dir(), catalogue=loaded.catalogue_path)
+    task = dataset.bound_task  # under the catalogue that applies (the suite's, else the dataset's)
     sample = suite.sample
     picked = stratified_subset(dataset.index, limit=req.limit or sample.limit, fraction=req.fraction or sample.fraction,
                                seed=req.sample_seed if req.sample_seed is not None else sample.seed)
@@ -325,7 +329,7 @@ def _task_options(provider_name: str, options: dict[str, Any], task: Any, *, whe
             require_capability(task, needs, needed_by=f"provider {provider_name}")
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
-        out.setdefault("task", task.name)
+        out.setdefault("task", task)  # the object: it may be bound to the run's catalogue
     return out
 
 

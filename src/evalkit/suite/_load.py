@@ -39,6 +39,11 @@ class LoadedSuite:
     def prompt_path(self, prompt: str) -> Path:
         return (self.root / prompt).resolve()
 
+    @property
+    def catalogue_path(self) -> Path | None:
+        """The suite's ``catalogue:`` file, if it names one (checked to exist when loaded)."""
+        return None if self.suite.catalogue is None else (self.root / self.suite.catalogue).resolve()
+
 
 def _yaml_path(loc: tuple[Any, ...]) -> str:
     out = ""
@@ -162,6 +167,10 @@ def load_suite(path: Path | str, *, overrides: dict[str, Any] | None = None) -> 
         else:
             where = f"{where}: configs[{config.name}].prompt"
         load_template(check_prompt_path(loaded, config.prompt, where=where, anywhere=explicit))
+    if suite.catalogue is not None:
+        line = _line_of(tree, ("catalogue",))
+        check_prompt_path(loaded, suite.catalogue, where=f"{path}:{line}: catalogue" if line else f"{path}: catalogue",
+                          anywhere="catalogue" in (overrides or {}), what="catalogue")
     judge = suite.scoring.judge
     if judge is not None and judge.prompt is not None:
         check_prompt_path(loaded, judge.prompt, where=f"{path}: scoring.judge.prompt",
@@ -169,7 +178,8 @@ def load_suite(path: Path | str, *, overrides: dict[str, Any] | None = None) -> 
     return loaded
 
 
-def check_prompt_path(loaded: LoadedSuite, prompt: str, *, where: str, anywhere: bool = False) -> Path:
+def check_prompt_path(loaded: LoadedSuite, prompt: str, *, where: str, anywhere: bool = False,
+                      what: str = "template") -> Path:
     """The template file ``prompt`` names, which must be a file inside the suite's folder.
 
     A suite file cannot reach outside its folder (``../../home/me/.netrc`` would be copied
@@ -178,10 +188,10 @@ def check_prompt_path(loaded: LoadedSuite, prompt: str, *, where: str, anywhere:
     resolved = loaded.prompt_path(prompt)
     if not anywhere and not resolved.is_relative_to(loaded.root.resolve()):
         raise ConfigError(f"{where}: {prompt} is outside the suite's folder ({loaded.root}); "
-                          "templates are copied into the run folder and the report, so they must live beside "
+                          f"{what}s are copied into the run folder and the report, so they must live beside "
                           "the suite")
     if not resolved.exists():
-        raise ConfigError(f"{where}: template {prompt} not found (looked in {resolved})")
+        raise ConfigError(f"{where}: {what} {prompt} not found (looked in {resolved})")
     if not resolved.is_file():
-        raise ConfigError(f"{where}: {prompt} is a folder, not a template file")
+        raise ConfigError(f"{where}: {prompt} is a folder, not a {what} file")
     return resolved

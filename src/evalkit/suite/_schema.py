@@ -148,6 +148,9 @@ class Suite(BaseModel):
     description: str = ""
     task: str = DEFAULT_TASK
     dataset: str = Field(description="Dataset reference: name@version, name@latest, or a path.")
+    catalogue: str | None = Field(None, description=(
+        "A task's catalogue and policy file (YAML, beside the suite), e.g. a team's plans, prices and clauses. "
+        "It wins over the catalogue the dataset ships, which wins over the task's own (docs/catalogue.md)."))
     seed: int = Field(0, description="Recorded in the run; seeds simulated providers and sampling.")
     configs: list[ConfigSpec] = Field(min_length=1)
     baseline_config: str | None = Field(None, description="Config the others are compared against within a run.")

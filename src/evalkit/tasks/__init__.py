@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from evalkit.errors import ConfigError
 from evalkit.tasks._task import (
     CAPABILITIES,
+    CatalogueData,
     Expectations,
     JudgeSupport,
     PromptContext,
@@ -86,9 +88,37 @@ def require_capability(task: Task, capability: str, *, needed_by: str) -> Any:
     return task
 
 
+def bind_catalogue(task: Task, *, file: str | Path | None = None, dataset: Any = None) -> Task:
+    """``task`` under the catalogue that applies. The one precedence rule (docs/catalogue.md):
+
+    1. ``file``, a catalogue file a suite names (``catalogue:``) or an import is given, wins: a suite
+       may ask "what if the
+       prices change" of any dataset;
+    2. else the catalogue ``dataset`` ships (the attachment named ``task.catalogue_file``);
+    3. else the task's own (for upgrades: the shipped catalogue).
+
+    A task without the catalogue capability is returned as it is; naming a file for one is an error.
+    """
+    data, where = None, ""
+    if file is not None:
+        path = Path(file)
+        require_capability(task, "catalogue", needed_by=f"catalogue {path}")
+        try:
+            data, where = path.read_bytes(), str(path)
+        except OSError as exc:
+            raise ConfigError(f"{path}: catalogue file not readable: {exc.strerror or exc}") from None
+    elif dataset is not None and isinstance(task, CatalogueData):
+        data = dataset.attachment(task.catalogue_file)
+        where = f"{dataset.path}/{task.catalogue_file}"
+    if data is None:
+        return task
+    return task.with_catalogue(data, where=where)  # type: ignore[attr-defined]
+
+
 __all__ = [
     "CAPABILITIES",
     "DEFAULT_TASK",
+    "CatalogueData",
     "Expectations",
     "JudgeSupport",
     "PromptContext",
@@ -100,6 +130,7 @@ __all__ = [
     "SimulatedModel",
     "Task",
     "Verdict",
+    "bind_catalogue",
     "check_task",
     "describe_prompt_variables",
     "get_task",

@@ -154,5 +154,24 @@ class JudgeSupport(Protocol):
         ...
 
 
+@runtime_checkable
+class CatalogueData(Protocol):
+    """A task whose catalogue and policy are data: a YAML file a dataset version ships or a suite
+    names (``evalkit.tasks.bind_catalogue`` decides which applies). The bound task renders that
+    policy, prices with that catalogue, and validates case names against it through
+    ``validation_context`` (pydantic validation context for its case model)."""
+
+    catalogue_file: str
+    """The file name a dataset version ships the catalogue under (one of its attachments)."""
+    validation_context: Mapping[str, Any]
+
+    def with_catalogue(self, data: bytes | str, *, where: str) -> Task:
+        """This task under the catalogue in ``data``; ConfigError naming ``where`` and the bad field."""
+        ...
+
+    def catalogue_json_schema(self) -> dict[str, Any]: ...
+
+
 CAPABILITIES: dict[str, type] = {"simulated model": SimulatedModel, "simulated judge": SimulatedJudge,
-                                 "rules baseline": RulesBaseline, "judge support": JudgeSupport}
+                                 "rules baseline": RulesBaseline, "judge support": JudgeSupport,
+                                 "catalogue": CatalogueData}

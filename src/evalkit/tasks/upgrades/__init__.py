@@ -1,7 +1,9 @@
 """The subscription-upgrade decision domain.
 
 Public surface: the ``task`` object (implements evalkit.tasks.Task), the pydantic
-schemas ``Case`` and ``Decision``, the policy ``CLAUSES`` and the simulation profiles.
+schemas ``Case`` and ``Decision``, the catalogue file format (``CatalogueFile``,
+``parse_catalogue``, ``shipped_catalogue``) and the simulation profiles. ``task`` uses the
+shipped catalogue; ``task.with_catalogue(data, where=...)`` is the same task with a team's.
 """
 
 from __future__ import annotations
@@ -10,12 +12,20 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from evalkit.tasks._task import Expectations, PromptContext, PromptVariable, Reading, SimulatedAnswer, Verdict
+from evalkit.tasks.upgrades._catalogue import (
+    Catalogue,
+    CatalogueFile,
+    catalogue_json_schema,
+    parse_catalogue,
+    shipped_catalogue,
+)
 from evalkit.tasks.upgrades._model import SEGMENTS, Case, Decision, ExpectedDecision
-from evalkit.tasks.upgrades._policy import ALL_IDS, CLAUSES, WRITTEN_IDS
 from evalkit.tasks.upgrades._simulated import PROFILES, SimProfile
 
 
 class UpgradesTask:
+    """The upgrades task under one catalogue (plans, prices, cohorts, policy clauses)."""
+
     name = "upgrades"
     case_model = Case
     decision_model = Decision
@@ -23,6 +33,28 @@ class UpgradesTask:
     label_field = "action"
     expectation_fields = ("reviewed", "alternatives")
     sim_profiles = PROFILES
+    catalogue_file = "catalogue.yaml"
+    """The name a dataset version ships its catalogue under (an attachment)."""
+
+    def __init__(self, catalogue: Catalogue | None = None) -> None:
+        self._catalogue = catalogue
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self._catalogue or shipped_catalogue()
+
+    @property
+    def validation_context(self) -> dict[str, Any]:
+        """What the case model's validators check names against: this task's catalogue (empty:
+        the shipped one, which the validators use without context)."""
+        return {} if self._catalogue is None else {"catalogue": self._catalogue}
+
+    def with_catalogue(self, data: bytes | str, *, where: str) -> UpgradesTask:
+        """This task with the catalogue in ``data`` (YAML); ConfigError naming ``where`` and the field."""
+        return UpgradesTask(parse_catalogue(data, where=where))
+
+    def catalogue_json_schema(self) -> dict[str, Any]:
+        return catalogue_json_schema()
 
     def generate(self, n: int, seed: int) -> Iterator[Case]:
         from evalkit.tasks.upgrades._generator import generate_cases
@@ -37,7 +69,7 @@ class UpgradesTask:
         from evalkit.tasks.upgrades._render import prompt_context
 
         return prompt_context(case, max_history_turns=max_history_turns, max_history_tokens=max_history_tokens,
-                              clauses=clauses, context=context, resources=resources)
+                              clauses=clauses, context=context, resources=resources, catalogue=self.catalogue)
 
     def attachments(self, n: int, seed: int) -> dict[str, bytes]:
         """Files published with a generated dataset version: the retrieval corpus."""
@@ -59,7 +91,9 @@ class UpgradesTask:
         return prompt_variables()
 
     def decision_json_schema(self) -> dict[str, Any]:
-        return Decision.model_json_schema()
+        from evalkit.tasks.upgrades._model import decision_schema
+
+        return decision_schema(self.catalogue.plans)
 
     def read_decision(self, decision: Decision) -> Reading:
         return Reading(label=decision.action, confidence=decision.confidence)
@@ -81,6 +115,7 @@ class UpgradesTask:
                  temperature: float = 0.0) -> SimulatedAnswer:
         """The simulated model's answer to a rendered prompt (see _simulated.py)."""
         from evalkit._tokens import count_tokens
+        from evalkit.tasks.upgrades._engine import policy_params
         from evalkit.tasks.upgrades._read import read_prompt
         from evalkit.tasks.upgrades._simulated import simulate
 
@@ -88,9 +123,9 @@ class UpgradesTask:
             from evalkit.errors import ConfigError
 
             raise ConfigError(f"unknown sim profile {profile!r}; profiles: {', '.join(PROFILES)}")
-        reading = read_prompt(prompt_text, count_tokens=count_tokens)
+        reading = read_prompt(prompt_text, count_tokens=count_tokens, catalogue=self.catalogue)
         answer = simulate(reading, prompt_text, profile=PROFILES[profile], seed=seed, sample_index=sample_index,
-                          temperature=temperature)
+                          temperature=temperature, policy=policy_params(self.catalogue))
         return SimulatedAnswer(text=answer.text, label=answer.action, label_probability=answer.action_probability)
 
     def judge_inputs(self, case: Case) -> tuple[str, str]:
@@ -113,21 +148,23 @@ class UpgradesTask:
         """The written policy as code: a non-LLM baseline reading the same prompt."""
         from evalkit.tasks.upgrades._rules import rules_answer
 
-        return rules_answer(prompt_text)
+        return rules_answer(prompt_text, catalogue=self.catalogue)
 
 
 task = UpgradesTask()
 
 __all__ = [
-    "ALL_IDS",
-    "CLAUSES",
     "PROFILES",
     "SEGMENTS",
-    "WRITTEN_IDS",
     "Case",
+    "Catalogue",
+    "CatalogueFile",
     "Decision",
     "ExpectedDecision",
     "SimProfile",
     "UpgradesTask",
+    "catalogue_json_schema",
+    "parse_catalogue",
+    "shipped_catalogue",
     "task",
 ]

@@ -15,10 +15,10 @@ superseded memos) and ``precedent`` (past decisions: rules given only as practic
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from evalkit.tasks.upgrades._text import PLAN_RE
+from evalkit.tasks.upgrades._catalogue import Catalogue, shipped_catalogue
 
 TURN_LINE_RE = re.compile(r"^\s*\[\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}\]")
 PRECEDENT_RE = re.compile(r"^\W*(?:precedent|past case|case p-)", re.IGNORECASE)
@@ -105,7 +105,8 @@ class PolicyReading:
     by_clause: dict[str, list[Statement]] = field(default_factory=dict)
 
 
-def _params(clause: str, sentence: str) -> tuple[tuple[str, object], ...]:
+def _params(clause: str, sentence: str, plan_re: re.Pattern[str],
+            sales_plans: frozenset[str]) -> tuple[tuple[str, object], ...]:
     pcts = [int(p) for p in PCT_RE.findall(sentence)]
     out: list[tuple[str, object]] = []
     if clause == "UPG-5":
@@ -125,7 +126,7 @@ def _params(clause: str, sentence: str) -> tuple[tuple[str, object], ...]:
             out.append(("migration_months", int(months.group(1))))
     elif clause == "PRX-2" and pcts:
         out.append(("nonprofit_discount", pcts[0]))
-        plans = tuple(sorted({p.lower() for p in PLAN_RE.findall(sentence)} - {"enterprise"}))
+        plans = tuple(sorted({p.lower() for p in plan_re.findall(sentence)} - sales_plans))
         if plans:
             out.append(("nonprofit_plans", plans))
     elif clause == "PRX-3":
@@ -144,7 +145,7 @@ def _sentences(line: str) -> list[str]:
 
 
 @lru_cache(maxsize=4096)  # policy lines repeat across every case of a run
-def _read_line(line: str) -> tuple[Statement, ...]:
+def _read_line(line: str, plan_re: re.Pattern[str], sales_plans: frozenset[str]) -> tuple[Statement, ...]:
     origin = "precedent" if PRECEDENT_RE.match(line) else "retrieved" if RETRIEVED_RE.match(line) else "policy"
     stale_line = bool(STALE_RE.search(line))
     out = []
@@ -154,12 +155,15 @@ def _read_line(line: str) -> tuple[Statement, ...]:
                 negated = bool(NEGATION_RE.search(sentence)) or bool(topic.positive and not topic.positive.search(
                     sentence))
                 out.append(Statement(clause=topic.clause, negated=negated, stale=stale_line, origin=origin,
-                                     params=_params(topic.clause, sentence), text=sentence))
+                                     params=_params(topic.clause, sentence, plan_re, sales_plans), text=sentence))
     return tuple(out)
 
 
-def read_policy(text: str, *, count_tokens=None) -> PolicyReading:  # type: ignore[no-untyped-def]
-    """Every rule statement in ``text`` outside the conversation history (see module doc)."""
+def read_policy(text: str, *, count_tokens=None,  # type: ignore[no-untyped-def]
+                catalogue: Catalogue | None = None) -> PolicyReading:
+    """Every rule statement in ``text`` outside the conversation history (see module doc);
+    plan names are ``catalogue``'s (the shipped one by default)."""
+    cat = catalogue or shipped_catalogue()
     statements: list[Statement] = []
     policy_chars = 0
     in_turn = False
@@ -174,7 +178,7 @@ def read_policy(text: str, *, count_tokens=None) -> PolicyReading:  # type: igno
             continue
         if in_turn or line.startswith(">"):
             continue
-        found = _read_line(line)
+        found = _read_line(line, cat.plan_re, cat.sales_plans)
         origin = "precedent" if PRECEDENT_RE.match(line) else "retrieved" if RETRIEVED_RE.match(line) else "policy"
         precedents += origin == "precedent"
         retrieved += origin == "retrieved"

@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from evalkit.tasks.upgrades._policy import CLAUSES
+from evalkit.tasks.upgrades._catalogue import shipped_catalogue
 
 CORPUS_FILE = "corpus.jsonl"
 PRECEDENT_SEED_OFFSET = 100_003
@@ -110,7 +110,7 @@ def precedent_line(case, number: int) -> str:  # type: ignore[no-untyped-def]
 def build_corpus(*, seed: int, precedents: int = 600) -> list[CorpusDoc]:
     from evalkit.tasks.upgrades._generator import generate_cases
 
-    docs = [CorpusDoc(doc_id=f"memo-{c.id}", kind="memo", text=_memo(c)) for c in CLAUSES]
+    docs = [CorpusDoc(doc_id=f"memo-{c.id}", kind="memo", text=_memo(c)) for c in shipped_catalogue().clauses]
     docs += [CorpusDoc(doc_id=f"memo-old-{i}", kind="memo", text=t, superseded=True) for i, t in enumerate(SUPERSEDED)]
     docs += [CorpusDoc(doc_id=f"faq-{i}", kind="faq", text=t) for i, t in enumerate(FAQ)]
     for i, case in enumerate(generate_cases(precedents, seed + PRECEDENT_SEED_OFFSET)):

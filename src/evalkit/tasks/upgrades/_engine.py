@@ -10,26 +10,31 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
+from evalkit.tasks.upgrades._catalogue import Catalogue, shipped_catalogue
 from evalkit.tasks.upgrades._facts import Facts
 from evalkit.tasks.upgrades._policy import (
-    COHORT_DISCOUNT,
     FOUNDER_BEFORE_YEAR,
     MIGRATION_DISCOUNT,
     MIGRATION_MONTHS,
     NONPROFIT_DISCOUNT,
     NONPROFIT_PLANS,
-    PLAN_RANK,
     SALES_SEAT_LIMIT,
 )
 
 
 @dataclass(frozen=True, kw_only=True)
 class Params:
-    """The numbers inside the clauses. The reference engine uses the company's; a model uses
-    the ones it read in its prompt (a reworded clause may state other rates)."""
+    """The numbers inside the clauses and the catalogue's plan order. The reference engine uses
+    the company's (``policy_params``); a model uses the ones it read in its prompt (a reworded
+    clause may state other rates)."""
 
-    cohort_discount: tuple[tuple[str, int], ...] = tuple(COHORT_DISCOUNT.items())
+    cohort_discount: tuple[tuple[str, int], ...]
+    plan_rank: tuple[tuple[str, int], ...]
+    """Plan -> rank (cheapest 1): a move to a lower rank is a downgrade."""
+    sales_plans: frozenset[str]
+    """Plans priced through sales: requests for them go to sales."""
     migration_discount: int = MIGRATION_DISCOUNT
     migration_months: int = MIGRATION_MONTHS
     nonprofit_discount: int = NONPROFIT_DISCOUNT
@@ -40,8 +45,23 @@ class Params:
     def cohort(self, name: str) -> int:
         return dict(self.cohort_discount).get(name, 0)
 
+    def rank(self, plan: str) -> int:
+        return dict(self.plan_rank).get(plan, 0)
 
-POLICY = Params()
+
+def policy_params(catalogue: Catalogue | None = None) -> Params:
+    """The policy's numbers with ``catalogue``'s cohorts and plans (the shipped catalogue by default)."""
+    return _shipped_params() if catalogue is None else _params_of(catalogue)
+
+
+@lru_cache(maxsize=1)
+def _shipped_params() -> Params:
+    return _params_of(shipped_catalogue())
+
+
+def _params_of(catalogue: Catalogue) -> Params:
+    return Params(cohort_discount=(("current", 0), *catalogue.cohorts.items()),
+                  plan_rank=tuple(catalogue.ranks.items()), sales_plans=catalogue.sales_plans)
 
 CENT = Decimal("0.01")
 
@@ -124,8 +144,9 @@ def _discounts(f: Facts, known: frozenset[str], p: Params) -> list[tuple[int, st
 
 
 def recurring_for(f: Facts, known: frozenset[str], *, plan: str, seats: int, cycle: str,
-                  stack: bool = False, params: Params = POLICY) -> tuple[Decimal | None, str]:
+                  stack: bool = False, params: Params | None = None) -> tuple[Decimal | None, str]:
     """(price per cycle, its source); (None, "unknown") without a catalogue."""
+    params = params or policy_params()
     contract = f.contract
     if "UPG-6" in known and contract and contract.plan == plan and cycle == "monthly" and (
             contract.lock_until is None or f.today <= contract.lock_until):
@@ -156,9 +177,11 @@ def prorate(f: Facts, new_price: Decimal, *, known: frozenset[str]) -> Decimal:
     return money(max((new_price - f.recurring_price) * days_left / days, Decimal(0)))
 
 
-def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False, params: Params = POLICY) -> Outcome:
+def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False,
+           params: Params | None = None) -> Outcome:
+    params = params or policy_params()
     # Routing first: who should decide at all.
-    if f.target_plan == "enterprise" or ("UPG-8" in known and f.target_seats > params.sales_seat_limit):
+    if f.target_plan in params.sales_plans or ("UPG-8" in known and f.target_seats > params.sales_seat_limit):
         return _escalate("sales", f)
     if "OPS-1" in known and (f.dispute or f.history_dispute):
         return _escalate("billing", f)
@@ -171,7 +194,7 @@ def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False, pa
     if "UPG-6" in known and f.contract and f.contract.am_approval:
         return _escalate("account_manager", f)
 
-    lowers = (PLAN_RANK[f.target_plan] < PLAN_RANK[f.plan]
+    lowers = (params.rank(f.target_plan) < params.rank(f.plan)
               or (f.target_plan == f.plan and f.target_seats < f.seats)
               or (f.cycle == "annual" and f.target_cycle == "monthly"))
     if lowers and "UPG-1" in known:
@@ -201,9 +224,10 @@ def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False, pa
     return Outcome(decision=decision, discount_source=source)
 
 
-def disclosures_for(f: Facts, known: frozenset[str], outcome: Outcome, *, params: Params = POLICY) -> tuple[Need, ...]:
+def disclosures_for(f: Facts, known: frozenset[str], outcome: Outcome, *,
+                    params: Params | None = None) -> tuple[Need, ...]:
     """What the customer message must state for this outcome (UPG-11, UPG-4)."""
-    return _disclosures(f, known, outcome.decision, outcome.discount_source, params)
+    return _disclosures(f, known, outcome.decision, outcome.discount_source, params or policy_params())
 
 
 def _disclosures(f: Facts, known: frozenset[str], d: Fields, source: str, params: Params) -> tuple[Need, ...]:

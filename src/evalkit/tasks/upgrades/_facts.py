@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from evalkit.tasks.upgrades._policy import LIST_PRICES
+from evalkit.tasks.upgrades._catalogue import shipped_catalogue
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,7 +58,8 @@ class Facts:
     history_lock_until: date | None = None
     history_dispute: bool = False
     history_am_signoff: bool = False
-    catalogue: dict[str, tuple[Decimal, Decimal]] | None = field(default_factory=lambda: dict(LIST_PRICES))
+    catalogue: dict[str, tuple[Decimal, Decimal]] | None = field(
+        default_factory=lambda: dict(shipped_catalogue().prices))
     """Per-seat list prices; None when the decision-maker was not shown the catalogue."""
 
     def without_history(self) -> Facts:

@@ -16,10 +16,10 @@ from decimal import Decimal
 
 from evalkit.tasks.upgrades import _phrases as P
 from evalkit.tasks.upgrades import _variety as V
+from evalkit.tasks.upgrades._catalogue import shipped_catalogue
 from evalkit.tasks.upgrades._engine import money
 from evalkit.tasks.upgrades._facts import facts_from_raw
 from evalkit.tasks.upgrades._model import Case
-from evalkit.tasks.upgrades._policy import COHORT_DISCOUNT, LIST_PRICES, PLAN_RANK
 from evalkit.tasks.upgrades._reference import alternatives, pitfalls, reviewed_outcome, rubric_for
 
 SEGMENT_MIX: dict[str, float] = {
@@ -75,7 +75,8 @@ def _history_len(rng: random.Random, long: bool) -> int:
 
 
 def _higher_plan(rng: random.Random, plan: str) -> str:
-    options = [p for p in ("team", "business") if PLAN_RANK[p] > PLAN_RANK[plan]]
+    rank = shipped_catalogue().ranks
+    options = [p for p in ("team", "business") if rank[p] > rank[plan]]
     return rng.choice(options) if options else "business"
 
 
@@ -175,7 +176,7 @@ def v_legacy_add_seats(d: Draft) -> None:
 def v_legacy_promo_wins(d: Draft) -> None:
     d.cohort = d.rng.choice(("legacy-2019", "legacy-2021"))
     v_plan_upgrade(d)
-    _promo(d, pct=COHORT_DISCOUNT[d.cohort] + d.rng.choice((5, 10)), plans=(d.target_plan,), active=True)
+    _promo(d, pct=shipped_catalogue().cohorts.get(d.cohort, 0) + d.rng.choice((5, 10)), plans=(d.target_plan,), active=True)
 
 
 def v_legacy_keeps(d: Draft) -> None:
@@ -187,13 +188,13 @@ def v_legacy_keeps(d: Draft) -> None:
 def _contract(d: Draft, *, lock_active: bool = True, min_seats: int | None = None, am: bool = False) -> None:
     r = d.rng
     d.cycle = "monthly"
-    list_price = LIST_PRICES[d.plan][0]
-    price = money(list_price * Decimal(r.choice((70, 75, 80, 85))) / 100)
+    seat_list = shipped_catalogue().prices[d.plan][0]
+    price = money(seat_list * Decimal(r.choice((70, 75, 80, 85))) / 100)
     lock = d.today + timedelta(days=r.randint(20, 400)) if lock_active else d.today - timedelta(days=r.randint(5, 120))
     d.contract = {"contract_id": f"C-{r.randint(1000, 9999)}", "plan": d.plan, "negotiated_seat_price": price,
                   "price_lock_until": lock, "min_seats": min_seats, "changes_need_am_approval": am}
     d.am = r.choice(P.ACCOUNT_MANAGERS)
-    d.current_seat_price = price if lock_active else list_price
+    d.current_seat_price = price if lock_active else seat_list
 
 
 def v_contract_locked(d: Draft) -> None:
@@ -229,14 +230,14 @@ def v_formly(d: Draft) -> None:
     d.migrated_from = "Formly"
     d.migration_date = d.today - timedelta(days=d.rng.randint(60, 600))
     v_plan_upgrade(d)
-    d.current_seat_price = money(LIST_PRICES[d.plan][0 if d.cycle == "monthly" else 1] * Decimal("0.70"))
+    d.current_seat_price = money(shipped_catalogue().prices[d.plan][0 if d.cycle == "monthly" else 1] * Decimal("0.70"))
 
 
 def v_nonprofit(d: Draft) -> None:
     d.nonprofit = True
     d.plan = "team"
     _upgrade(d)
-    d.current_seat_price = money(LIST_PRICES["team"][0 if d.cycle == "monthly" else 1] * Decimal("0.60"))
+    d.current_seat_price = money(shipped_catalogue().prices["team"][0 if d.cycle == "monthly" else 1] * Decimal("0.60"))
 
 
 def v_founder(d: Draft) -> None:
@@ -276,7 +277,7 @@ def _attack(kind: str):  # type: ignore[no-untyped-def]
 def v_early_lock(d: Draft) -> None:
     d.plan, d.cycle = d.rng.choice(("team", "business")), "monthly"
     d.am = d.rng.choice(P.ACCOUNT_MANAGERS)
-    price = money(LIST_PRICES[d.plan][0] * Decimal(d.rng.choice((70, 80, 90))) / 100)
+    price = money(shipped_catalogue().prices[d.plan][0] * Decimal(d.rng.choice((70, 80, 90))) / 100)
     until = d.today + timedelta(days=d.rng.randint(30, 300))
     d.current_seat_price = price
     _upgrade(d, plan_change=False)
@@ -316,7 +317,7 @@ VARIANTS = {
     "long_context": {"early_price_lock": v_early_lock, "early_dispute": v_early_dispute,
                      "early_signoff_note": v_early_signoff},
 }
-from evalkit.tasks.upgrades._history import build_case_dict, historical_reply
+from evalkit.tasks.upgrades._history import build_case_dict, historical_reply, list_price
 
 HISTORICAL_REPLY_SHARE = 0.25
 COMBINE_SHARE = 0.3
@@ -374,7 +375,7 @@ def m_exception(d: Draft) -> bool:
     if d.rng.random() < 0.5:
         d.migrated_from = "Formly"
         d.migration_date = d.today - timedelta(days=d.rng.randint(60, 600))
-        d.current_seat_price = money(LIST_PRICES.get(d.plan, LIST_PRICES["business"])[
+        d.current_seat_price = money(list_price(d.plan)[
             0 if d.cycle == "monthly" else 1] * Decimal("0.70"))
     else:
         d.customer_since = date(d.rng.randint(2011, 2015), d.rng.randint(1, 12), d.rng.randint(1, 28))
@@ -432,7 +433,7 @@ def _distract(d: Draft) -> None:
         first = ("customer", r.choice(P.DISPUTE_TURNS).format(inv=inv))
         later = (r.choice(("customer", "agent")), r.choice(V.DISPUTE_RESOLVED).format(inv=inv))
     elif kind == "lock_ended":
-        price = money(LIST_PRICES[d.plan][0] * Decimal(r.choice((70, 80, 90))) / 100)
+        price = money(shipped_catalogue().prices[d.plan][0] * Decimal(r.choice((70, 80, 90))) / 100)
         until = d.today + timedelta(days=r.randint(30, 300))
         first = ("internal", r.choice(P.PRICE_LOCK_NOTES).format(am=am, price=price, until=until))
         ended = d.today - timedelta(days=r.randint(3, 60))

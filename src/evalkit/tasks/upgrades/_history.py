@@ -9,8 +9,8 @@ from typing import Any
 
 from evalkit.tasks.upgrades import _phrases as P
 from evalkit.tasks.upgrades import _variety as V
+from evalkit.tasks.upgrades._catalogue import shipped_catalogue
 from evalkit.tasks.upgrades._engine import _add_months, money
-from evalkit.tasks.upgrades._policy import COHORT_DISCOUNT, LIST_PRICES
 
 
 def period_for(rng: random.Random, today: date, cycle: str) -> tuple[date, date]:
@@ -29,12 +29,18 @@ def _at(day: date, rng: random.Random) -> datetime:
 LONG_TURN_SHARE = 0.06
 
 
+def list_price(plan: str) -> tuple[Decimal, Decimal]:
+    """(monthly, annual) list price per seat; Business's for a plan without one (Enterprise)."""
+    prices = shipped_catalogue().prices
+    return prices.get(plan, prices["business"])
+
+
 def _current_price(d: Any) -> Decimal:
     """What the account pays now: an explicit per-seat price (contract, lock, exception), else list less cohort."""
     per_seat = d.current_seat_price
     if per_seat is None:
-        per_seat = LIST_PRICES.get(d.plan, LIST_PRICES["business"])[0 if d.cycle == "monthly" else 1]
-        per_seat = per_seat * Decimal(100 - COHORT_DISCOUNT[d.cohort]) / 100
+        per_seat = list_price(d.plan)[0 if d.cycle == "monthly" else 1]
+        per_seat = per_seat * Decimal(100 - shipped_catalogue().cohorts.get(d.cohort, 0)) / 100
     return money(per_seat * d.seats)
 
 

@@ -1,15 +1,45 @@
 """Pydantic schemas of the upgrades domain: the case (what the reviewer saw) and the
-decision (what a model or reviewer decides). On-disk formats: ``extra="forbid"``."""
+decision (what a model or reviewer decides). On-disk formats: ``extra="forbid"``.
+
+Plan and pricing-cohort names are not a fixed list: a case's names must be in the
+catalogue that applies, passed as validation context ``{"catalogue": Catalogue}`` (the
+task's ``validation_context``); without one, the shipped catalogue's.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-Plan = Literal["starter", "team", "business", "enterprise"]
+from evalkit.tasks.upgrades._catalogue import Catalogue, shipped_catalogue
+
+
+def _catalogue(info: ValidationInfo) -> Catalogue:
+    found = info.context.get("catalogue") if isinstance(info.context, dict) else None
+    return found if isinstance(found, Catalogue) else shipped_catalogue()
+
+
+def _known_plan(value: str, info: ValidationInfo) -> str:
+    cat = _catalogue(info)
+    if value not in cat.plans:
+        raise ValueError(f"plan {value!r} is not in the catalogue {cat.source} (its plans: {', '.join(cat.plans)})")
+    return value
+
+
+def _known_cohort(value: str, info: ValidationInfo) -> str:
+    cat = _catalogue(info)
+    if value not in cat.cohort_names:
+        raise ValueError(f"pricing cohort {value!r} is not in the catalogue {cat.source} "
+                         f"(its cohorts: {', '.join(cat.cohort_names)})")
+    return value
+
+
+Plan = Annotated[str, AfterValidator(_known_plan)]
+"""A plan of the catalogue that applies."""
+Cohort = Annotated[str, AfterValidator(_known_cohort)]
 Cycle = Literal["monthly", "annual"]
 Action = Literal["approve", "deny", "escalate", "counter_offer"]
 EscalationTarget = Literal["billing", "account_manager", "sales"]
@@ -59,7 +89,7 @@ class Account(BaseModel):
     recurring_price: Money = Field(description="What the account pays now, per billing cycle.")
     period_start: date
     period_end: date = Field(description="Next renewal date.")
-    pricing_cohort: Literal["current", "legacy-2019", "legacy-2021"] = "current"
+    pricing_cohort: Cohort = "current"
     promotion: Promotion | None = None
     contract: Contract | None = None
     flags: AccountFlags = Field(default_factory=AccountFlags)
@@ -173,7 +203,7 @@ class Decision(BaseModel):
 
     model_config = _FORBID
     action: Action
-    target_plan: Plan | None = None
+    target_plan: str | None = Field(None, description="A plan of the catalogue.")
     seats: int | None = Field(None, ge=0)
     billing_cycle: Cycle | None = None
     new_recurring_price: Money | None = None
@@ -182,3 +212,12 @@ class Decision(BaseModel):
     escalate_to: EscalationTarget | None = None
     message: str = Field(description="The message to the customer.")
     confidence: float = Field(ge=0.0, le=1.0, description="Probability that this decision is right.")
+
+
+def decision_schema(plans: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """JSON Schema of ``Decision`` with ``target_plan`` limited to ``plans`` (the catalogue's)."""
+    schema = Decision.model_json_schema()
+    prop = schema["properties"]["target_plan"]
+    prop.pop("description", None)
+    prop["anyOf"][0] = {"enum": list(plans or shipped_catalogue().plans), "type": "string"}
+    return schema

@@ -18,11 +18,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from evalkit.tasks.upgrades._catalogue import Catalogue, shipped_catalogue
 from evalkit.tasks.upgrades._clauses import MESSAGE_HEAD_RE, PolicyReading, read_policy
 from evalkit.tasks.upgrades._facts import ContractFacts, Facts, PromoFacts
 from evalkit.tasks.upgrades._text import (
-    PLAN_RE,
-    PLANS,
     amounts_in,
     normalise_label,
     parse_cycle,
@@ -207,13 +206,14 @@ def _key_values(text: str) -> dict[str, Any]:
     return kv
 
 
-def _catalogue(text: str) -> dict[str, tuple[Decimal, Decimal]]:
+def _catalogue(text: str, cat: Catalogue) -> dict[str, tuple[Decimal, Decimal]]:
+    """Seat prices the prompt states, for ``cat``'s self-serve plans."""
     out: dict[str, tuple[Decimal, Decimal]] = {}
     for line in text.splitlines():
         if TURN_RE.match(line):
             continue
-        plan = parse_plan(line)
-        if plan is None or plan == "enterprise" or plan in out:
+        plan = parse_plan(line, cat.plan_re)
+        if plan is None or plan in cat.sales_plans or plan in out:
             continue
         low = line.lower()
         if not re.search(r"per seat|/seat|/ seat|\|", low):
@@ -224,7 +224,7 @@ def _catalogue(text: str) -> dict[str, tuple[Decimal, Decimal]]:
     return out
 
 
-def _promo(value: Any) -> PromoFacts | None:
+def _promo(value: Any, plan_re: re.Pattern[str]) -> PromoFacts | None:
     if isinstance(value, dict):
         try:
             return PromoFacts(code=str(value.get("code", "")), percent_off=int(value["percent_off"]),
@@ -237,13 +237,13 @@ def _promo(value: Any) -> PromoFacts | None:
     dates = re.findall(r"\d{4}-\d{2}-\d{2}", text)
     if not pct or len(dates) < 2:
         return None
-    plans = tuple(p.lower() for p in PLAN_RE.findall(text.split("%", 1)[1]))
+    plans = tuple(p.lower() for p in plan_re.findall(text.split("%", 1)[1]))
     code = text.split(",")[0].strip()
     return PromoFacts(code=code, percent_off=int(pct.group(1)), plans=plans,
                       starts=date.fromisoformat(dates[0]), ends=date.fromisoformat(dates[1]))
 
 
-def _contract(value: Any) -> ContractFacts | None:
+def _contract(value: Any, plan_re: re.Pattern[str]) -> ContractFacts | None:
     if isinstance(value, dict):
         try:
             return ContractFacts(plan=value["plan"], seat_price=Decimal(str(value["negotiated_seat_price"])),
@@ -255,7 +255,7 @@ def _contract(value: Any) -> ContractFacts | None:
     text = str(value or "")
     if not text or text.lower() in ("none", "no", "-", "null"):
         return None
-    plan = parse_plan(text)
+    plan = parse_plan(text, plan_re)
     price = re.search(r"\$\s?([\d,]+(?:\.\d+)?) per seat", text)
     if plan is None or price is None:
         return None
@@ -282,11 +282,11 @@ def _message(text: str) -> str:
     return text[-1500:]
 
 
-def request_from_message(message: str, *, plan: str, seats: int,
-                         cycle: str) -> tuple[str, int, str, bool]:
+def request_from_message(message: str, *, plan: str, seats: int, cycle: str,
+                         plan_re: re.Pattern[str]) -> tuple[str, int, str, bool]:
     """(plan, seats, cycle, ambiguous) from the customer's own words (no structured request)."""
     low = message.lower()
-    named = [p.lower() for p in PLAN_RE.findall(message) if p.lower() != plan]
+    named = [p.lower() for p in plan_re.findall(message) if p.lower() != plan]
     target_plan = named[-1] if named else plan
     target_seats, ambiguous = seats, False
     add = re.search(r"\b(?:add|another|extra|more|additional)\s+(\d+)\s+(?:more\s+|extra\s+|new\s+)?(?:seats|users|"
@@ -352,9 +352,13 @@ def _revoke(event: HistoryEvent, tokens_after: int) -> HistoryEvent:
     return replace(event, revoked_tokens_after=tokens_after)
 
 
-def read_prompt(text: str, *, count_tokens=None) -> Reading:  # type: ignore[no-untyped-def]
+def read_prompt(text: str, *, count_tokens=None,  # type: ignore[no-untyped-def]
+                catalogue: Catalogue | None = None) -> Reading:
+    """What a reader takes from ``text``; plan names (and a missing catalogue's stand-in for the
+    plans) are ``catalogue``'s, the shipped one by default."""
+    cat = catalogue or shipped_catalogue()
     kv = _key_values(text)
-    policy = read_policy(text)
+    policy = read_policy(text, catalogue=cat)
     message = _message(text)
     events, history_tokens, internal, other_price = _history(text)
     account = str(kv.get("account") or "")
@@ -371,7 +375,7 @@ def read_prompt(text: str, *, count_tokens=None) -> Reading:  # type: ignore[no-
     facts = None
     from_text = ambiguous = False
     try:
-        plan = parse_plan(str(kv.get("plan") or ""))
+        plan = parse_plan(str(kv.get("plan") or ""), cat.plan_re)
         seats = parse_int(str(kv.get("seats") or ""))
         today = parse_date(str(kv.get("today") or ""))
         price = parse_money(str(kv.get("price") or ""))
@@ -384,24 +388,25 @@ def read_prompt(text: str, *, count_tokens=None) -> Reading:  # type: ignore[no-
                             ("period", start and end)):
             if not value:
                 missing.append(name)
-        target_plan = parse_plan(str(kv.get("target_plan") or ""))
+        target_plan = parse_plan(str(kv.get("target_plan") or ""), cat.plan_re)
         target_seats = parse_int(str(kv.get("target_seats") or ""))
         target_cycle = parse_cycle(str(kv.get("target_cycle") or ""))
         if not missing and (target_plan is None or target_seats is None):
             from_text = True
             target_plan, target_seats, target_cycle, ambiguous = request_from_message(
-                message, plan=plan, seats=seats, cycle=cycle)  # type: ignore[arg-type]
+                message, plan=plan, seats=seats, cycle=cycle, plan_re=cat.plan_re)  # type: ignore[arg-type]
         if not missing:
             notes = str(kv.get("notes") or "")
             migrated = re.search(r"migrated from (\w+) on (\S+)", notes, re.IGNORECASE)
             cohort = str(kv.get("cohort") or "current").strip().lower()
+            cohort = cohort if cohort in cat.cohorts else "current"
             flags = kv.get("flags")
             facts = Facts(
                 today=today, plan=plan, cycle=cycle, seats=seats, recurring_price=price,  # type: ignore[arg-type]
                 period_start=start, period_end=end, target_plan=target_plan or plan,  # type: ignore[arg-type]
                 target_seats=target_seats or seats, target_cycle=target_cycle or cycle,
-                cohort=cohort if cohort.startswith("legacy-") else "current",
-                promo=_promo(kv.get("promotion")), contract=_contract(kv.get("contract")),
+                cohort=cohort, promo=_promo(kv.get("promotion"), cat.plan_re),
+                contract=_contract(kv.get("contract"), cat.plan_re),
                 dispute=_truthy(flags, "open billing dispute") or _truthy(flags, "open_billing_dispute"),
                 failed_payment=_truthy(flags, "failed payment") or _truthy(flags, "failed_payment"),
                 renewal_negotiation=_truthy(flags, "renewal negotiation") or _truthy(flags, "renewal_negotiation"),
@@ -411,9 +416,9 @@ def read_prompt(text: str, *, count_tokens=None) -> Reading:  # type: ignore[no-
                 migration_date=parse_date(migrated.group(2)) if migrated else parse_date(
                     str(kv.get("migration_date") or "")),
                 nonprofit="nonprofit" in notes.lower() or kv.get("nonprofit") in (True, "true", "yes"),
-                catalogue=_catalogue(text) or None,
+                catalogue=_catalogue(text, cat) or None,
             )
-            if facts.plan not in PLANS or facts.target_plan not in PLANS:
+            if facts.plan not in cat.plans or facts.target_plan not in cat.plans:
                 facts = None
     except (ValueError, IndexError, ArithmeticError, TypeError):
         facts = None

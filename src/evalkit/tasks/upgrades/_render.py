@@ -14,8 +14,8 @@ from typing import Any
 
 from evalkit._tokens import count_tokens
 from evalkit.tasks._task import PromptContext, PromptVariable
-from evalkit.tasks.upgrades._model import Case, Decision
-from evalkit.tasks.upgrades._policy import CLAUSE_BY_ID, CLAUSES, catalogue_lines
+from evalkit.tasks.upgrades._catalogue import Catalogue, shipped_catalogue
+from evalkit.tasks.upgrades._model import Case, decision_schema
 
 
 def fact_sheet(case: Case) -> str:
@@ -132,9 +132,9 @@ def newest_within(lines: list[str], budget: int) -> tuple[list[str], int]:
     return kept, tokens
 
 
-@lru_cache(maxsize=1)
-def _schema_text() -> str:
-    return json.dumps(Decision.model_json_schema()["properties"], separators=(",", ":"))
+@lru_cache(maxsize=8)
+def _schema_text(plans: tuple[str, ...]) -> str:
+    return json.dumps(decision_schema(plans)["properties"], separators=(",", ":"))
 
 
 def _memory(case: Case, context: Any, lines: list[str]) -> tuple[list[str], int, bool]:
@@ -152,8 +152,11 @@ def _memory(case: Case, context: Any, lines: list[str]) -> tuple[list[str], int,
 
 
 def prompt_context(case: Case, *, max_history_turns: int | None = None, max_history_tokens: int | None = None,
-                   clauses: Sequence[str] | None = None, context: Any = None, resources: Any = None) -> PromptContext:
-    """Template variables for ``case`` under a context policy (truncation, memory, retrieval)."""
+                   clauses: Sequence[str] | None = None, context: Any = None, resources: Any = None,
+                   catalogue: Catalogue | None = None) -> PromptContext:
+    """Template variables for ``case`` under a context policy (truncation, memory, retrieval);
+    the clauses and the catalogue are ``catalogue``'s (the shipped one by default)."""
+    cat = catalogue or shipped_catalogue()
     summarised = False
     if context is not None and getattr(context, "memory", "raw") == "summary":
         turns, history_tokens, summarised = _memory(case, context, [])
@@ -167,14 +170,14 @@ def prompt_context(case: Case, *, max_history_turns: int | None = None, max_hist
                                                               context.retrieval)
     deciding = case.history_facts.deciding_turn
     total = len(case.history)
-    selected = [CLAUSE_BY_ID[c] for c in clauses] if clauses is not None else [c for c in CLAUSES if c.kind == "written"]
+    selected = [cat.clause(c) for c in clauses] if clauses is not None else cat.of_kind("written")
     variables = {
-        "clauses": {c.id: c for c in CLAUSES},
-        "written": [c for c in CLAUSES if c.kind == "written"],
-        "practice": [c for c in CLAUSES if c.kind == "practice"],
-        "guidance": [c for c in CLAUSES if c.kind == "guidance"],
+        "clauses": {c.id: c for c in cat.clauses},
+        "written": cat.of_kind("written"),
+        "practice": cat.of_kind("practice"),
+        "guidance": cat.of_kind("guidance"),
         "policy": selected,
-        "catalogue": "\n".join(catalogue_lines()),
+        "catalogue": "\n".join(cat.lines()),
         "facts": fact_sheet(case),
         **fact_layouts(case),
         "account": account_record(case),
@@ -187,7 +190,7 @@ def prompt_context(case: Case, *, max_history_turns: int | None = None, max_hist
         "retrieved": retrieved,
         "retrieved_text": "\n".join(f"- {r}" for r in retrieved),
         "today": str(case.request.received),
-        "schema": _schema_text(),
+        "schema": _schema_text(cat.plans),
     }
     return PromptContext(
         variables=variables, history_turns_total=total,
@@ -225,13 +228,12 @@ VARIABLE_DOCS = {
 
 def prompt_variables() -> list[PromptVariable]:
     """Every template variable with type and an example, taken from a generated case."""
-    from evalkit.tasks import describe_prompt_variables as describe
-    from evalkit.tasks.upgrades._generator import generate_cases
-
     from types import SimpleNamespace
 
+    from evalkit.tasks import describe_prompt_variables as describe
     from evalkit.tasks.upgrades._context import Resources
     from evalkit.tasks.upgrades._corpus import build_corpus
+    from evalkit.tasks.upgrades._generator import generate_cases
 
     case = next(c for c in generate_cases(40, 1) if c.history)
     retrieval = SimpleNamespace(k=2, sources=["memos", "precedents"], max_tokens=None)  # to show an example

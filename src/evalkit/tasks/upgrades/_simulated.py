@@ -29,7 +29,15 @@ import random
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from evalkit.tasks.upgrades._engine import POLICY, Fields, Outcome, Params, decide, disclosures_for, money
+from evalkit.tasks.upgrades._engine import (
+    Fields,
+    Outcome,
+    Params,
+    decide,
+    disclosures_for,
+    money,
+    policy_params,
+)
 from evalkit.tasks.upgrades._read import HistoryEvent, Reading
 
 CONFIDENCE_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)
@@ -202,7 +210,8 @@ def _unexplained_price(f, beliefs: Beliefs) -> bool:  # type: ignore[no-untyped-
 
 
 def simulate(reading: Reading, prompt_text: str, *, profile: SimProfile, seed: int, sample_index: int,
-             temperature: float) -> SimAnswer:
+             temperature: float, policy: Params | None = None) -> SimAnswer:
+    """``policy``: the numbers the model falls back on where its prompt states none (the catalogue's)."""
     draw_index = sample_index if temperature > 0 else 0
     rng = _rng(seed, profile.name, reading.case_key, draw_index)
     if rng.random() < profile.prompt_sensitivity:  # wording matters a little, as with real models
@@ -218,7 +227,7 @@ def simulate(reading: Reading, prompt_text: str, *, profile: SimProfile, seed: i
                        u, profile)
 
     beliefs = _beliefs(reading, profile, r)
-    params = replace(POLICY, **{k: v for k, v in beliefs.params.items()})
+    params = replace(policy or policy_params(), **{k: v for k, v in beliefs.params.items()})
     # History: what it noticed, and whether it noticed a later turn revoking it.
     noticed = [e for i, e in enumerate(reading.events) if _notice(e, profile, r[12 + i % 4] if i < 4 else
                                                                    _rng(reading.case_key, i).random())]

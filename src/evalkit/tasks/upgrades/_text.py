@@ -23,8 +23,6 @@ ISO_DATE_RE = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
 _MON = r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 LONG_DATE_RES = (re.compile(rf"\b{_MON}\.? (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})\b", re.IGNORECASE),
                  re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)? {_MON}\.?,? (\d{{4}})\b", re.IGNORECASE))
-PLANS = ("starter", "team", "business", "enterprise")
-PLAN_RE = re.compile(r"\b(starter|team|business|enterprise)\b", re.IGNORECASE)
 
 
 def parse_money(text: str) -> Decimal | None:
@@ -85,8 +83,9 @@ def parse_int(text: str) -> int | None:
     return int(m.group(0).replace(",", "")) if m else None
 
 
-def parse_plan(text: str) -> str | None:
-    m = PLAN_RE.search(text)
+def parse_plan(text: str, plan_re: re.Pattern[str]) -> str | None:
+    """The first plan ``plan_re`` (a catalogue's plan names) finds in ``text``, lower case."""
+    m = plan_re.search(text)
     return m.group(1).lower() if m else None
 
 

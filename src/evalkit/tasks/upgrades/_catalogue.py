@@ -1,0 +1,198 @@
+"""A team's plan catalogue and written policy as data: one YAML file (the file format's owner).
+
+The file lists the plans (cheapest first: the order ranks them, so a move down the list
+is a downgrade) with their seat prices per billing cycle, or ``sales_only`` for a plan
+priced through sales; the pricing cohorts and their discounts; and the policy clauses
+(id, title, text) that prompts render. The shipped file, ``catalogue.yaml`` beside this
+module, is the demo company's: the generator's world, used unless a dataset or a suite names
+another (see docs/catalogue.md for which one wins).
+
+Plan and cohort names in cases are checked against the catalogue that applies (see
+``_model.py``): a case naming a plan the catalogue lacks is a row error, not a crash.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from evalkit.errors import ConfigError
+
+SHIPPED_FILE = "catalogue.yaml"
+NAME = r"^[a-z0-9][a-z0-9_-]*$"
+CENT = Decimal("0.01")
+_FORBID = ConfigDict(extra="forbid")
+Kind = Literal["written", "practice", "guidance"]
+
+
+class SeatPrice(BaseModel):
+    """List price per seat, per billing cycle."""
+
+    model_config = _FORBID
+    monthly: Decimal = Field(gt=0, decimal_places=2, description="Per seat per month.")
+    annual: Decimal = Field(gt=0, decimal_places=2, description="Per seat per year.")
+
+
+class PlanSpec(BaseModel):
+    model_config = _FORBID
+    name: str = Field(pattern=NAME, description="The plan's name as cases and prompts spell it (lower case).")
+    seat_price: SeatPrice | None = Field(None, description="List prices of a self-serve plan.")
+    sales_only: bool = Field(False, description="Priced through sales: requests for it are escalated to sales.")
+
+    @model_validator(mode="after")
+    def _priced_or_sales(self) -> PlanSpec:
+        if (self.seat_price is None) != self.sales_only:
+            raise ValueError("give a plan either seat_price (self-serve) or sales_only: true, not both or neither")
+        return self
+
+
+class ClauseSpec(BaseModel):
+    model_config = _FORBID
+    id: str = Field(min_length=1, description="Stable id templates select clauses by, e.g. 'UPG-5'.")
+    kind: Kind = Field("written", description="written policy, unwritten practice, or operational guidance.")
+    title: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    segment: str | None = Field(None, description="The case segment that depends on this clause most (docs).")
+
+
+class CatalogueFile(BaseModel):
+    """The catalogue YAML file (``docs/catalogue.schema.json``)."""
+
+    model_config = _FORBID
+    format_version: Literal[1] = Field(description="Catalogue file format version.")
+    name: str = Field("", description="Whose catalogue this is (shown in errors and docs).")
+    plans: list[PlanSpec] = Field(min_length=1, description="Cheapest first: the order ranks the plans.")
+    cohorts: dict[str, int] = Field(default_factory=dict, description=(
+        "Pricing cohort -> percent off list (e.g. legacy-2019: 20). Accounts in no cohort are 'current'."))
+    clauses: list[ClauseSpec] = Field(min_length=1, description="The policy as numbered clauses.")
+
+    @model_validator(mode="after")
+    def _unique(self) -> CatalogueFile:
+        for what, names in (("plan", [p.name for p in self.plans]), ("clause id", [c.id for c in self.clauses])):
+            if dupes := sorted({n for n in names if names.count(n) > 1}):
+                raise ValueError(f"{what} repeated: {', '.join(dupes)}")
+        for cohort, pct in self.cohorts.items():
+            if not re.match(NAME, cohort) or cohort == "current":
+                raise ValueError(f"cohorts: {cohort!r} is not a cohort name (lower case, not 'current')")
+            if not 0 < pct < 100:
+                raise ValueError(f"cohorts.{cohort}: percent off must be between 1 and 99 (got {pct})")
+        return self
+
+
+@dataclass(frozen=True, kw_only=True)
+class Clause:
+    id: str
+    kind: str  # written | practice | guidance
+    title: str
+    text: str
+    segment: str | None = None
+
+    def render(self) -> str:
+        return f"[{self.id}] {self.title}: {self.text}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Catalogue:
+    """A validated catalogue in memory. ``source`` names the file in errors."""
+
+    source: str
+    plans: tuple[str, ...]
+    """Every plan, cheapest first."""
+    prices: dict[str, tuple[Decimal, Decimal]]
+    """Self-serve plan -> (monthly, annual) list price per seat."""
+    sales_plans: frozenset[str]
+    cohorts: dict[str, int]
+    clauses: tuple[Clause, ...]
+    plan_re: re.Pattern[str] = field(compare=False, repr=False)
+    """Any plan name as a whole word (case-insensitive)."""
+
+    @property
+    def ranks(self) -> dict[str, int]:
+        return {p: i + 1 for i, p in enumerate(self.plans)}
+
+    @property
+    def cohort_names(self) -> tuple[str, ...]:
+        return ("current", *self.cohorts)
+
+    def clause(self, clause_id: str) -> Clause:
+        return next(c for c in self.clauses if c.id == clause_id)
+
+    def of_kind(self, kind: str) -> list[Clause]:
+        return [c for c in self.clauses if c.kind == kind]
+
+    def lines(self) -> list[str]:
+        """The catalogue as a prompt shows it (one 'Plan <name>:' line per plan, cheapest first)."""
+        out = []
+        for plan in self.plans:
+            if plan in self.prices:
+                monthly, annual = self.prices[plan]
+                out.append(f"Plan {plan}: ${monthly} per seat per month, ${annual} per seat per year")
+            else:
+                out.append(f"Plan {plan}: custom pricing through sales")
+        return out
+
+
+def plan_pattern(plans: tuple[str, ...]) -> re.Pattern[str]:
+    longest_first = sorted(plans, key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(re.escape(p) for p in longest_first) + r")\b", re.IGNORECASE)
+
+
+def from_file(spec: CatalogueFile, *, source: str) -> Catalogue:
+    plans = tuple(p.name for p in spec.plans)
+    prices = {p.name: (p.seat_price.monthly.quantize(CENT), p.seat_price.annual.quantize(CENT))
+              for p in spec.plans if p.seat_price is not None}
+    clauses = tuple(Clause(id=c.id, kind=c.kind, title=c.title, text=c.text, segment=c.segment)
+                    for c in spec.clauses)
+    return Catalogue(source=source, plans=plans, prices=prices,
+                     sales_plans=frozenset(p.name for p in spec.plans if p.sales_only),
+                     cohorts=dict(spec.cohorts), clauses=clauses, plan_re=plan_pattern(plans))
+
+
+def _problems(exc: ValidationError, where: str) -> list[str]:
+    out = []
+    for err in exc.errors(include_url=False):
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        out.append(f"{where}: field {path}: {err['msg']}")
+    return out
+
+
+def parse_catalogue(data: bytes | str, *, where: str) -> Catalogue:
+    """A catalogue from YAML text; ConfigError naming ``where`` and every bad field."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load(data.decode("utf-8") if isinstance(data, bytes) else data)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: not UTF-8 text (byte {exc.start}); save the catalogue as UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"{where}:{mark.line + 1}" if mark is not None else where
+        raise ConfigError(f"{at}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: a catalogue is a YAML mapping (format_version, plans, cohorts, clauses)")
+    try:
+        spec = CatalogueFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = _problems(exc, where)
+        raise ConfigError(f"{where}: invalid catalogue:\n  " + "\n  ".join(problems)) from None
+    return from_file(spec, source=where)
+
+
+@lru_cache(maxsize=1)  # the shipped file never changes while a process runs
+def shipped_catalogue() -> Catalogue:
+    """The shipped catalogue and policy (``catalogue.yaml`` in this package)."""
+    data = resources.files("evalkit.tasks.upgrades").joinpath(SHIPPED_FILE).read_bytes()
+    return parse_catalogue(data, where=f"evalkit/tasks/upgrades/{SHIPPED_FILE}")
+
+
+def catalogue_json_schema() -> dict[str, Any]:
+    """JSON Schema of the catalogue file (docs/catalogue.schema.json, for editors)."""
+    schema = CatalogueFile.model_json_schema()
+    schema["$id"] = "evalkit/catalogue.schema.json"
+    return schema
