@@ -65,6 +65,7 @@ def test_cli_imports_in_one_command_and_the_demo_suite_runs_on_it(tmp_path, monk
     assert "published acme@v1: 200 cases" in r.output
     manifest = json.loads((store / "acme" / "v1" / "manifest.json").read_text())
     assert "mapping.yaml" in manifest["description"]
+    assert "catalogue.yaml" in manifest["attachments"]  # the mapping names Acme's catalogue: the version ships it
 
     from evalkit.run import RunRequest, run_suite
 

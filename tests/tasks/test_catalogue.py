@@ -195,3 +195,37 @@ def test_import_checks_plans_against_the_team_catalogue_and_the_version_ships_it
     assert ds.bound_task.catalogue.prices["team"][0] == Decimal("28.00") and len(ds.cases) > 0
     overridden = load_dataset("team@v1", store=store, catalogue=_team_yaml(tmp_path, raise_by=Decimal("5")))
     assert overridden.bound_task.catalogue.prices["team"][0] == Decimal("30.00")
+
+
+def test_a_suite_catalogue_reaches_the_run_its_copy_and_the_report_drill_down(tmp_path):
+    """End to end: a suite naming a raised price list; the rules baseline's prices follow it."""
+    import shutil
+
+    import pandas as pd
+
+    from evalkit.run import RunRequest, render_case_prompt, run_suite
+
+    (tmp_path / "prompts").mkdir()
+    shutil.copy(TEMPLATE, tmp_path / "prompts" / TEMPLATE.name)
+    _team_yaml(tmp_path, raise_by=Decimal("100"))
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump({
+        "name": "price-rise", "task": "upgrades", "dataset": "upgrades@v2", "catalogue": "team-catalogue.yaml",
+        "configs": [{"name": "rules", "provider": "rules", "model": "written-policy",
+                     "prompt": f"prompts/{TEMPLATE.name}"}]}))
+    outcome = run_suite(RunRequest(suite_path=suite, limit=12, reports=tmp_path / "reports",
+                                   datasets=ROOT / "datasets", progress=False, fresh=True))
+    results = pd.read_parquet(outcome.run_dir / "results.parquet")
+    answers = [json.loads(text) for text in results["raw_output"]]
+
+    def list_priced(prices: dict) -> int:  # decisions priced at seats x that catalogue's list price
+        return sum(1 for a in answers if a.get("new_recurring_price") and a.get("target_plan") in prices and
+                   Decimal(a["new_recurring_price"]) == a["seats"] * prices[a["target_plan"]][
+                       0 if a["billing_cycle"] == "monthly" else 1])
+
+    raised = {p: (m + 100, y + 100) for p, (m, y) in shipped_catalogue().prices.items()}
+    assert list_priced(raised) >= 2 and list_priced(shipped_catalogue().prices) == 0
+    assert (outcome.run_dir / "catalogue.yaml").read_bytes() == (tmp_path / "team-catalogue.yaml").read_bytes()
+    case_id = results["case_id"].iloc[0]
+    shown = "\n".join(m["content"] for m in render_case_prompt(outcome.run_dir, "rules", case_id))
+    assert "Plan team: $125.00 per seat per month" in shown

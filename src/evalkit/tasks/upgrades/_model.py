@@ -203,7 +203,7 @@ class Decision(BaseModel):
 
     model_config = _FORBID
     action: Action
-    target_plan: str | None = Field(None, description="A plan of the catalogue.")
+    target_plan: str | None = None  # a plan of the catalogue (decision_schema lists them)
     seats: int | None = Field(None, ge=0)
     billing_cycle: Cycle | None = None
     new_recurring_price: Money | None = None

@@ -202,12 +202,14 @@ def prompt_context(case: Case, *, max_history_turns: int | None = None, max_hist
 
 
 VARIABLE_DOCS = {
-    "clauses": "Every policy clause by id (written, practice, guidance); `{{ clauses['<id>'].text }}`.",
+    "clauses": "Every policy clause of the catalogue file by id (written, practice, guidance); "
+               "`{{ clauses['<id>'].text }}`.",
     "written": "The written policy clauses, in order (each has `id`, `title`, `text`).",
     "practice": "Unwritten practice: exceptions reviewers apply (each has `id`, `title`, `text`).",
     "guidance": "Operational guidance: when to hand a case to a team (each has `id`, `title`, `text`).",
     "policy": "The clauses this prompt applies (the written policy unless a clause list is given).",
-    "catalogue": "The plan catalogue: plans, seat prices, billing cycles, as text lines.",
+    "catalogue": "The plan catalogue (the suite's or dataset's catalogue file, else the shipped one): plans, "
+                 "seat prices, billing cycles, as text lines.",
     "facts": "The account's fact sheet, one `Label: value` line per fact.",
     "facts_table": "The same facts (and the request) as a markdown table.",
     "facts_json": "The same facts (and the request) as JSON with the case's field names.",
