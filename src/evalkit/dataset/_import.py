@@ -245,8 +245,8 @@ def import_file(file: str | Path, *, name: str, version: str, task: Task | str |
     task = task or (mapping.task if mapping is not None else None)
     if task is None:
         raise DataError("no task given: pass --task or set `task:` in the mapping file")
+    from evalkit.dataset._publish import immutable_error, write_dataset
     from evalkit.dataset._refs import check_label, store_root
-    from evalkit.dataset._store import immutable_error, write_dataset
 
     check_label("name", name)
     check_label("version", version)
