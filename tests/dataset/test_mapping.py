@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from evalkit.cli.main import app
 from evalkit.dataset import load_dataset, read_cases
-from evalkit.dataset._mapping import ImportMapping, load_mapping, mapping_json_schema, parse_money
+from evalkit.dataset._mapping import ImportMapping, load_mapping, mapping_json_schema
+from evalkit.dataset._mapping_values import parse_money
 from evalkit.errors import ConfigError, DataError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,7 +149,7 @@ def test_money_with_decimal_comma_and_rejections():
 
 def test_jsonl_export_with_nested_objects_labels_and_templates(tmp_path):
     """A second shape: JSONL with nested objects, a template field and day-first dates."""
-    from evalkit.dataset._mapping import map_row
+    from evalkit.dataset._mapping_rows import map_row
 
     mapping = ImportMapping.model_validate({
         "date_formats": ["%d/%m/%Y"],
@@ -177,7 +178,8 @@ def test_jsonl_export_with_nested_objects_labels_and_templates(tmp_path):
 
 
 def test_datetimes_and_items_of_a_thread():
-    from evalkit.dataset._mapping import FieldRule, apply_rule
+    from evalkit.dataset._mapping import FieldRule
+    from evalkit.dataset._mapping_values import apply_rule
 
     mapping = ImportMapping.model_validate({"fields": {"x": "x"}})
     rule = FieldRule(column="thread", items={"at": {"column": "ts", "type": "datetime"}, "text": "body"})

@@ -103,37 +103,44 @@ def _read_jsonl(path: Path) -> Iterator[Parsed]:
             yield where, obj, []
 
 
-def _read_csv(path: Path, model: type[BaseModel]) -> Iterator[Parsed]:
+def csv_records(path: Path) -> Iterator[tuple[str, list[str], list[str], list[str]]]:
+    """(where, header, cells, problems) of every non-blank data row of a CSV file; a row is named
+    ``data row N (line M)`` (the header not counted). The one CSV reader for native and mapped imports."""
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
-        header = next(reader, None)
+        header = [h.strip() for h in next(reader, None) or []]
         if not header:
             return
-        header = [h.strip() for h in header]
-        json_columns = {h for h in header if json_cell(model, h)}
         last_line = reader.line_num
         for number, cells in enumerate(reader, start=1):
             where = f"{path}:data row {number} (line {last_line + 1})"
             last_line = reader.line_num
             if not any(c.strip() for c in cells):
                 continue
-            problems = []
-            if len(cells) > len(header):
-                problems.append(f"{where}: {len(cells)} cells but the header has {len(header)} columns")
-            row: dict[str, Any] = {}
-            for column, cell in zip(header, cells):
-                if cell.strip() == "":
-                    continue  # blank cell = field not given (its default applies, or 'Field required')
-                value: Any = cell
-                if column in json_columns:
-                    try:
-                        value = json.loads(cell)
-                    except json.JSONDecodeError as exc:
-                        problems.append(f"{where}: field {column}: invalid JSON in cell: {exc.msg}")
-                        continue
-                if (clash := _set_dotted(row, column, value)) is not None:
-                    problems.append(f"{where}: {clash}")
-            yield where, (None if problems else row), problems
+            wide = [f"{where}: {len(cells)} cells but the header has {len(header)} columns"] \
+                if len(cells) > len(header) else []
+            yield where, header, cells, wide
+
+
+def _read_csv(path: Path, model: type[BaseModel]) -> Iterator[Parsed]:
+    json_columns: set[str] | None = None
+    for where, header, cells, problems in csv_records(path):
+        if json_columns is None:
+            json_columns = {h for h in header if json_cell(model, h)}
+        row: dict[str, Any] = {}
+        for column, cell in zip(header, cells):
+            if cell.strip() == "":
+                continue  # blank cell = field not given (its default applies, or 'Field required')
+            value: Any = cell
+            if column in json_columns:
+                try:
+                    value = json.loads(cell)
+                except json.JSONDecodeError as exc:
+                    problems.append(f"{where}: field {column}: invalid JSON in cell: {exc.msg}")
+                    continue
+            if (clash := _set_dotted(row, column, value)) is not None:
+                problems.append(f"{where}: {clash}")
+        yield where, (None if problems else row), problems
 
 
 def _bad_utf8_line(path: Path) -> str:
@@ -149,7 +156,7 @@ def _bad_utf8_line(path: Path) -> str:
 
 def _mapped_rows(path: Path, mapping: ImportMapping) -> Iterator[Parsed]:
     """A team's export through its column mapping: rows in the task's case shape, or row problems."""
-    from evalkit.dataset._mapping import check_columns, map_row, raw_rows
+    from evalkit.dataset._mapping_rows import check_columns, map_row, raw_rows
 
     if path.suffix.lower() == ".csv":
         with open(path, encoding="utf-8-sig", newline="") as fh:

@@ -1,0 +1,220 @@
+"""One mapped value: a source column (or template, or constant) of a team's export read
+through a mapping rule into a typed field value (money as text, dates in several formats,
+yes/no, JSON, lists, free-text labels). Problems are RowErrors naming the column and field."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from evalkit.dataset._mapping import FieldRule, ImportMapping, as_rule
+
+_TRUE = {"true", "yes", "y", "1", "t", "x", "checked"}
+_FALSE = {"false", "no", "n", "0", "f", ""}
+_CURRENCY = re.compile(r"^(?:[A-Z]{3}\s*)?[$€£¥]?\s*|\s*(?:[$€£¥]|\b[A-Z]{3})$")
+
+
+def label_key(text: Any) -> str:
+    """How free-text labels are matched: case, spacing, '-', '_' and '/' do not matter."""
+    return re.sub(r"[\s_\-/]+", " ", str(text)).strip().casefold()
+
+
+class RowError(ValueError):
+    pass
+
+
+def _lookup(row: Mapping[str, Any], column: str) -> Any:
+    """A source value; 'a.b.c' descends into nested objects or JSON text, unless 'a.b.c' is itself a column."""
+    if column in row:
+        return row[column]
+    parts = column.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:cut])
+        if head not in row:
+            continue
+        node = row[head]
+        for part in parts[cut:]:
+            if isinstance(node, str) and node.strip()[:1] in ("{", "["):
+                try:
+                    node = json.loads(node)
+                except json.JSONDecodeError as exc:
+                    raise RowError(f"column {head!r} is not valid JSON: {exc.msg}") from None
+            if node is None or node == "":
+                return None
+            if isinstance(node, list) and part.isdigit():
+                node = node[int(part)] if int(part) < len(node) else None
+            elif isinstance(node, Mapping):
+                node = node.get(part)
+            else:
+                raise RowError(f"column {head!r} has no key {part!r} (value is not an object)")
+        return node
+    raise RowError(f"no column {column!r} in this row")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def parse_money(text: Any, *, decimal_comma: bool = False) -> Decimal:
+    """'$1,200.00', '1200', 'USD 99.5', '(12.00)' (negative), '1.200,50 €' with decimal_comma."""
+    if isinstance(text, (int, Decimal)):
+        return Decimal(text)
+    if isinstance(text, float):
+        return Decimal(str(text))
+    s = str(text).strip()
+    negative = s.startswith("(") and s.endswith(")")
+    s = s.strip("()").strip()
+    if s.startswith("-"):
+        negative, s = True, s[1:].strip()
+    s = _CURRENCY.sub("", s).strip()
+    if s.startswith("-"):
+        negative, s = True, s[1:].strip()
+    s = s.replace(" ", "").replace("\u00a0", "")
+    if decimal_comma:
+        s = s.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?", s):
+        s = s.replace(",", "")
+    if not re.fullmatch(r"\d+(\.\d+)?", s):
+        raise RowError(f"cannot read {text!r} as an amount of money")
+    try:
+        value = Decimal(s)
+    except InvalidOperation:
+        raise RowError(f"cannot read {text!r} as an amount of money") from None
+    return -value if negative else value
+
+
+def _parse_when(text: Any, formats: list[str], kind: Literal["date", "datetime"]) -> date | datetime:
+    if isinstance(text, datetime):
+        return text if kind == "datetime" else text.date()
+    if isinstance(text, date):
+        return text if kind == "date" else datetime(text.year, text.month, text.day)
+    s = str(text).strip()
+    try:  # ISO 8601 first: unambiguous
+        iso = datetime.fromisoformat(s)
+        return iso.date() if kind == "date" else iso.replace(tzinfo=None)
+    except ValueError:
+        pass
+    for fmt in formats:
+        try:
+            parsed = datetime.strptime(s, fmt)
+        except ValueError:
+            continue
+        return parsed.date() if kind == "date" else parsed
+    raise RowError(f"cannot read {text!r} as a {kind} (tried ISO 8601 and {', '.join(formats)})")
+
+
+def _parse_bool(text: Any) -> bool:
+    if isinstance(text, bool):
+        return text
+    key = str(text).strip().casefold()
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise RowError(f"cannot read {text!r} as yes/no")
+
+
+def _convert(value: Any, rule: FieldRule, mapping: ImportMapping) -> Any:
+    kind = rule.type
+    if kind == "str":
+        return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    if kind == "int":
+        try:
+            return int(str(value).replace(",", "").strip())
+        except ValueError:
+            raise RowError(f"cannot read {value!r} as a whole number") from None
+    if kind == "float":
+        try:
+            return float(str(value).replace(",", "").strip())
+        except ValueError:
+            raise RowError(f"cannot read {value!r} as a number") from None
+    if kind == "bool":
+        return _parse_bool(value)
+    if kind == "money":
+        return parse_money(value, decimal_comma=mapping.decimal_comma)
+    if kind in ("date", "datetime"):
+        formats = rule.formats or (mapping.date_formats if kind == "date" else mapping.datetime_formats)
+        return _parse_when(value, formats, kind)  # type: ignore[arg-type]
+    if kind == "json":
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise RowError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+        return value
+    if kind == "list":
+        if isinstance(value, list):
+            return value
+        return [part.strip() for part in str(value).split(rule.split) if part.strip()]
+    raise RowError(f"unknown type {kind!r}")  # unreachable: the model restricts it
+
+
+def _labelled(value: Any, rule: FieldRule, mapping: ImportMapping) -> Any:
+    """A free-text label through the rule's table (its values are already typed, as written in YAML)."""
+    assert rule.labels is not None
+    table = {label_key(k): v for k, v in rule.labels.items()}
+    key = label_key(value)
+    if key in table:
+        return table[key]
+    if rule.unmapped == "keep":
+        return _convert(value, rule, mapping)
+    if rule.unmapped == "default":
+        return rule.default
+    known = ", ".join(repr(k) for k in rule.labels)
+    raise RowError(f"label {value!r} is not in the mapping's labels ({known})")
+
+
+def _source_value(row: Mapping[str, Any], rule: FieldRule) -> tuple[Any, str]:
+    if rule.column is not None:
+        return _lookup(row, rule.column), f"column {rule.column!r}"
+    if rule.template is not None:
+        names = [name for _, name, _, _ in string.Formatter().parse(rule.template) if name]
+        values = {name: _lookup(row, name) for name in names}
+        if all(_blank(v) for v in values.values()):
+            return None, f"template {rule.template!r}"
+        return rule.template.format_map({k: "" if v is None else v for k, v in values.items()}), \
+            f"template {rule.template!r}"
+    return rule.const, "constant"
+
+
+def apply_rule(row: Mapping[str, Any], target: str, rule: FieldRule, mapping: ImportMapping) -> Any:
+    """One target value from a source row; raises RowError naming the column and field."""
+    value, source = _source_value(row, rule)
+    try:
+        if _blank(value):
+            return rule.default
+        if rule.items is not None:
+            elements = _convert(value, FieldRule(column="_", type="json"), mapping)
+            if not isinstance(elements, list):
+                raise RowError(f"expected a list, got {type(elements).__name__}")
+            sub_rules = {k: as_rule(r) for k, r in rule.items.items()}
+            out = []
+            for index, element in enumerate(elements):
+                if not isinstance(element, Mapping):
+                    raise RowError(f"element {index} is not an object")
+                item: dict[str, Any] = {}
+                for sub_target, sub_rule in sub_rules.items():
+                    try:
+                        place(item, sub_target, apply_rule(element, sub_target, sub_rule, mapping))
+                    except RowError as exc:
+                        raise RowError(f"element {index}: {exc}") from None
+                out.append(item)
+            return out
+        if rule.labels is not None:
+            return _labelled(value, rule, mapping)
+        return _convert(value, rule, mapping)
+    except RowError as exc:
+        raise RowError(f"{source} -> field {target}: {exc}") from None
+
+
+def place(target: dict[str, Any], dotted: str, value: Any) -> None:
+    node = target
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
