@@ -36,6 +36,8 @@ def _team_yaml(tmp_path: Path, *, rename: dict[str, str] | None = None, raise_by
         if plan.get("seat_price"):
             plan["seat_price"] = {k: str(Decimal(v) + raise_by) for k, v in plan["seat_price"].items()}
         plan["name"] = (rename or {}).get(plan["name"], plan["name"])
+    nonprofit = raw["terms"]["nonprofit"]
+    nonprofit["plans"] = [(rename or {}).get(p, p) for p in nonprofit["plans"]]
     if clause_text:
         raw["clauses"][1]["text"] = clause_text
     path = tmp_path / "team-catalogue.yaml"
@@ -178,6 +180,7 @@ def test_import_checks_plans_against_the_team_catalogue_and_the_version_ships_it
     # A catalogue without the 'business' plan: every case naming it is a row error (file, row, field).
     raw = _shipped_raw()
     raw["plans"] = [p for p in raw["plans"] if p["name"] != "business"]
+    raw["terms"]["nonprofit"]["plans"] = ["team"]
     narrow = tmp_path / "narrow.yaml"
     narrow.write_text(yaml.safe_dump(raw, sort_keys=False))
     with pytest.raises(DataError) as err:
@@ -229,3 +232,40 @@ def test_a_suite_catalogue_reaches_the_run_its_copy_and_the_report_drill_down(tm
     case_id = results["case_id"].iloc[0]
     shown = "\n".join(m["content"] for m in render_case_prompt(outcome.run_dir, "rules", case_id))
     assert "Plan team: $125.00 per seat per month" in shown
+
+
+def test_the_terms_inside_the_rules_are_data_too(tmp_path):
+    """The sales seat limit (UPG-8) comes from the catalogue's terms: a lower one sends the same
+    request to sales in the rules baseline; without terms the rule never applies."""
+    case = _list_price_case()
+    raw = _shipped_raw()
+    raw["terms"]["sales_seat_limit"] = case.request.target_seats - 1
+    low = tmp_path / "low-limit.yaml"
+    low.write_text(yaml.safe_dump(raw, sort_keys=False))
+    team = task.with_catalogue(low.read_bytes(), where=str(low))
+    answer = json.loads(team.rules_decide(_render(team, case)))
+    assert answer["action"] == "escalate" and answer["escalate_to"] == "sales"
+    assert json.loads(task.rules_decide(_render(task, case)))["action"] == "approve"
+    del raw["terms"]
+    no_terms = task.with_catalogue(yaml.safe_dump(raw), where="no-terms.yaml")
+    assert no_terms.catalogue.terms.sales_seat_limit is None
+    assert json.loads(no_terms.rules_decide(_render(no_terms, case)))["action"] == "approve"
+
+
+def test_a_run_whose_suite_names_a_bad_catalogue_exits_2_naming_file_and_field(tmp_path):
+    raw = _shipped_raw()
+    raw["terms"]["nonprofit"]["plans"] = ["team", "platinum"]
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / TEMPLATE.name).write_text(TEMPLATE.read_text())
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump({
+        "name": "bad-catalogue", "dataset": "upgrades@v2", "catalogue": "bad.yaml",
+        "configs": [{"name": "rules", "provider": "rules", "model": "written-policy",
+                     "prompt": f"prompts/{TEMPLATE.name}"}]}))
+    r = CliRunner().invoke(app, ["run", str(suite), "--limit", "5", "--reports", str(tmp_path / "reports"),
+                                 "--datasets", str(ROOT / "datasets")])
+    text = r.output + (r.stderr if r.stderr_bytes is not None else "")
+    assert r.exit_code == 2, text
+    assert "bad.yaml" in text and "platinum" in text and "Traceback" not in text
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())

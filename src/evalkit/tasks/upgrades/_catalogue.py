@@ -61,6 +61,30 @@ class ClauseSpec(BaseModel):
     segment: str | None = Field(None, description="The case segment that depends on this clause most (docs).")
 
 
+class MigrationTerms(BaseModel):
+    model_config = _FORBID
+    source: str = Field(min_length=1, description="The product accounts migrated from, as cases name it.")
+    percent_off: int = Field(gt=0, lt=100, description="Percent off list on every plan.")
+    months: int = Field(ge=1, description="For this many months after the migration date.")
+
+
+class NonprofitTerms(BaseModel):
+    model_config = _FORBID
+    percent_off: int = Field(gt=0, lt=100, description="Percent off list for verified nonprofits.")
+    plans: list[str] = Field(min_length=1, description="The plans the discount applies to.")
+
+
+class Terms(BaseModel):
+    """The numbers inside the rules the engine implements; without one, its rule never applies."""
+
+    model_config = _FORBID
+    sales_seat_limit: int | None = Field(None, ge=1, description="UPG-8: requests for more seats go to sales.")
+    migration: MigrationTerms | None = Field(None, description="PRX-1: migrated accounts keep a discount.")
+    nonprofit: NonprofitTerms | None = Field(None, description="PRX-2: verified nonprofits' discount.")
+    founder_before_year: int | None = Field(None, description="PRX-3: customers since before this year pay no "
+                                                              "proration when they add seats.")
+
+
 class CatalogueFile(BaseModel):
     """The catalogue YAML file (``docs/catalogue.schema.json``)."""
 
@@ -71,6 +95,7 @@ class CatalogueFile(BaseModel):
     cohorts: dict[str, int] = Field(default_factory=dict, description=(
         "Pricing cohort -> percent off list (e.g. legacy-2019: 20). Accounts in no cohort are 'current'."))
     clauses: list[ClauseSpec] = Field(min_length=1, description="The policy as numbered clauses.")
+    terms: Terms = Field(default_factory=Terms, description="The numbers inside the engine's rules.")
 
     @model_validator(mode="after")
     def _unique(self) -> CatalogueFile:
@@ -82,6 +107,9 @@ class CatalogueFile(BaseModel):
                 raise ValueError(f"cohorts: {cohort!r} is not a cohort name (lower case, not 'current')")
             if not 0 < pct < 100:
                 raise ValueError(f"cohorts.{cohort}: percent off must be between 1 and 99 (got {pct})")
+        plans = [p.name for p in self.plans]
+        if self.terms.nonprofit and (unknown := [p for p in self.terms.nonprofit.plans if p not in plans]):
+            raise ValueError(f"terms.nonprofit.plans: {', '.join(unknown)} not among the plans ({', '.join(plans)})")
         return self
 
 
@@ -109,6 +137,8 @@ class Catalogue:
     sales_plans: frozenset[str]
     cohorts: dict[str, int]
     clauses: tuple[Clause, ...]
+    terms: Terms
+    """The numbers inside the engine's rules (sales seat limit, migration, nonprofit, founders)."""
     plan_re: re.Pattern[str] = field(compare=False, repr=False)
     """Any plan name as a whole word (case-insensitive)."""
 
@@ -151,7 +181,7 @@ def from_file(spec: CatalogueFile, *, source: str) -> Catalogue:
                     for c in spec.clauses)
     return Catalogue(source=source, plans=plans, prices=prices,
                      sales_plans=frozenset(p.name for p in spec.plans if p.sales_only),
-                     cohorts=dict(spec.cohorts), clauses=clauses, plan_re=plan_pattern(plans))
+                     cohorts=dict(spec.cohorts), clauses=clauses, terms=spec.terms, plan_re=plan_pattern(plans))
 
 
 def _problems(exc: ValidationError, where: str) -> list[str]:

@@ -14,14 +14,6 @@ from functools import lru_cache
 
 from evalkit.tasks.upgrades._catalogue import Catalogue, shipped_catalogue
 from evalkit.tasks.upgrades._facts import Facts
-from evalkit.tasks.upgrades._policy import (
-    FOUNDER_BEFORE_YEAR,
-    MIGRATION_DISCOUNT,
-    MIGRATION_MONTHS,
-    NONPROFIT_DISCOUNT,
-    NONPROFIT_PLANS,
-    SALES_SEAT_LIMIT,
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,12 +27,14 @@ class Params:
     """Plan -> rank (cheapest 1): a move to a lower rank is a downgrade."""
     sales_plans: frozenset[str]
     """Plans priced through sales: requests for them go to sales."""
-    migration_discount: int = MIGRATION_DISCOUNT
-    migration_months: int = MIGRATION_MONTHS
-    nonprofit_discount: int = NONPROFIT_DISCOUNT
-    nonprofit_plans: tuple[str, ...] = NONPROFIT_PLANS
-    founder_before_year: int = FOUNDER_BEFORE_YEAR
-    sales_seat_limit: int = SALES_SEAT_LIMIT
+    migration_from: str | None = None
+    """PRX-1 applies to accounts migrated from this product (None: no such rule)."""
+    migration_discount: int = 0
+    migration_months: int = 0
+    nonprofit_discount: int = 0
+    nonprofit_plans: tuple[str, ...] = ()
+    founder_before_year: int | None = None
+    sales_seat_limit: int | None = None
 
     def cohort(self, name: str) -> int:
         return dict(self.cohort_discount).get(name, 0)
@@ -60,8 +54,15 @@ def _shipped_params() -> Params:
 
 
 def _params_of(catalogue: Catalogue) -> Params:
+    t = catalogue.terms
+    migration = {} if t.migration is None else {"migration_from": t.migration.source, "migration_months": t.migration.months,
+                                                "migration_discount": t.migration.percent_off}
+    nonprofit = {} if t.nonprofit is None else {"nonprofit_discount": t.nonprofit.percent_off,
+                                                "nonprofit_plans": tuple(t.nonprofit.plans)}
     return Params(cohort_discount=(("current", 0), *catalogue.cohorts.items()),
-                  plan_rank=tuple(catalogue.ranks.items()), sales_plans=catalogue.sales_plans)
+                  plan_rank=tuple(catalogue.ranks.items()), sales_plans=catalogue.sales_plans,
+                  founder_before_year=t.founder_before_year, sales_seat_limit=t.sales_seat_limit,
+                  **migration, **nonprofit)
 
 CENT = Decimal("0.01")
 
@@ -135,10 +136,11 @@ def _discounts(f: Facts, known: frozenset[str], p: Params) -> list[tuple[int, st
         out.append((p.cohort(f.cohort), "legacy"))
     if "UPG-4" in known and f.promo and f.promo.active_on(f.today) and f.target_plan in f.promo.plans:
         out.append((f.promo.percent_off, "promotion"))
-    if ("PRX-1" in known and f.migrated_from == "Formly" and f.migration_date is not None
+    if ("PRX-1" in known and p.migration_from is not None and f.migrated_from == p.migration_from
+            and f.migration_date is not None
             and f.today < _add_months(f.migration_date, p.migration_months)):
         out.append((p.migration_discount, "migration"))
-    if "PRX-2" in known and f.nonprofit and f.target_plan in p.nonprofit_plans:
+    if "PRX-2" in known and f.nonprofit and p.nonprofit_discount and f.target_plan in p.nonprofit_plans:
         out.append((p.nonprofit_discount, "nonprofit"))
     return out
 
@@ -181,7 +183,8 @@ def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False,
            params: Params | None = None) -> Outcome:
     params = params or policy_params()
     # Routing first: who should decide at all.
-    if f.target_plan in params.sales_plans or ("UPG-8" in known and f.target_seats > params.sales_seat_limit):
+    limit = params.sales_seat_limit
+    if f.target_plan in params.sales_plans or ("UPG-8" in known and limit is not None and f.target_seats > limit):
         return _escalate("sales", f)
     if "OPS-1" in known and (f.dispute or f.history_dispute):
         return _escalate("billing", f)
@@ -215,7 +218,7 @@ def decide(f: Facts, known: frozenset[str], *, stack_discounts: bool = False,
         effective = f.today
         adds_seats_only = f.target_plan == f.plan and f.target_cycle == f.cycle
         if ("PRX-3" in known and adds_seats_only and f.customer_since is not None
-                and f.customer_since.year < params.founder_before_year):
+                and params.founder_before_year is not None and f.customer_since.year < params.founder_before_year):
             charge = Decimal("0.00")
         else:
             charge = prorate(f, price, known=known)

@@ -9,8 +9,9 @@ _catalogue.py). Three kinds of clause:
   written policy would allow the change.
 
 The engine (_engine.py) implements the rules behind these ids; a catalogue's clause
-*texts* are what prompts show, and its plans, prices and cohorts are the numbers the
-engine computes with. Reviewed historical decisions follow all three kinds. Prompt
+*texts* are what prompts show, and its plans, prices, cohorts and ``terms`` (the sales
+seat limit, the migration, nonprofit and founder exceptions) are the numbers the engine
+computes with. Reviewed historical decisions follow all three kinds. Prompt
 templates choose which clauses to include; the simulated model reads a clause by its
 content (see _clauses.py), not its tag.
 """
@@ -18,15 +19,6 @@ content (see _clauses.py), not its tag.
 from __future__ import annotations
 
 from evalkit.tasks.upgrades._catalogue import Catalogue, shipped_catalogue
-
-# The numbers inside the practice clauses (PRX-*) and UPG-8, as the reference engine applies them.
-MIGRATION_DISCOUNT = 30  # PRX-1, percent off list
-MIGRATION_MONTHS = 24
-NONPROFIT_DISCOUNT = 40  # PRX-2
-NONPROFIT_PLANS = ("team", "business")
-FOUNDER_BEFORE_YEAR = 2016  # PRX-3
-SALES_SEAT_LIMIT = 500  # UPG-8
-
 
 # The rules the engine implements, by clause id (the shipped catalogue has one clause for each).
 WRITTEN_IDS = tuple(f"UPG-{i}" for i in range(1, 12))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from evalkit.tasks.upgrades._engine import Fields, Outcome, decide, disclosures_for
+from evalkit.tasks.upgrades._engine import Fields, Outcome, decide, disclosures_for, policy_params
 from evalkit.tasks.upgrades._facts import Facts
 from evalkit.tasks.upgrades._policy import ALL_IDS, WRITTEN_IDS
 
@@ -36,8 +36,9 @@ def pitfalls(f: Facts, reviewed: Fields) -> dict[str, Fields]:
     for every case, and most cases have no promotion, contract or history fact.
     """
     has_history = f.history_lock_price is not None or f.history_dispute or f.history_am_signoff
+    founders = policy_params().founder_before_year or 0
     exceptions = f.migrated_from is not None or f.nonprofit or (
-        f.customer_since is not None and f.customer_since.year < 2016)
+        f.customer_since is not None and f.customer_since.year < founders)
     checks = (
         ("context.missed_history_fact", has_history, lambda: decide(f.without_history(), ALL)),
         ("price.missed_legacy_discount", f.cohort != "current", lambda: decide(f, ALL - {"UPG-5"})),
