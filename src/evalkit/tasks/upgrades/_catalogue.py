@@ -125,9 +125,9 @@ class Clause:
         return f"[{self.id}] {self.title}: {self.text}"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Catalogue:
-    """A validated catalogue in memory. ``source`` names the file in errors."""
+    """A validated catalogue in memory (compared and hashed by identity). ``source`` names the file in errors."""
 
     source: str
     plans: tuple[str, ...]
@@ -151,7 +151,11 @@ class Catalogue:
         return ("current", *self.cohorts)
 
     def clause(self, clause_id: str) -> Clause:
-        return next(c for c in self.clauses if c.id == clause_id)
+        found = next((c for c in self.clauses if c.id == clause_id), None)
+        if found is None:
+            raise ConfigError(f"clause {clause_id!r} is not in the catalogue {self.source} "
+                              f"(its clauses: {', '.join(c.id for c in self.clauses)})")
+        return found
 
     def of_kind(self, kind: str) -> list[Clause]:
         return [c for c in self.clauses if c.kind == kind]
