@@ -49,6 +49,13 @@ def policy_markdown() -> str:
     out += [f"- {line}" for line in catalogue_lines()]
     cohorts = shipped_catalogue().cohorts
     out += ["", "Legacy cohorts: " + ", ".join(f"`{k}` {v}% off" for k, v in cohorts.items()) + ".", ""]
+    t = shipped_catalogue().terms
+    if t.sales_seat_limit and t.migration and t.nonprofit and t.founder_before_year:
+        out += [f"Terms (the numbers the engine applies): more than {t.sales_seat_limit} seats go to sales (UPG-8); "
+                f"{t.migration.source} migrations {t.migration.percent_off}% off for {t.migration.months} months "
+                f"(PRX-1); nonprofits {t.nonprofit.percent_off}% off {', '.join(t.nonprofit.plans)} (PRX-2); "
+                f"customers since before {t.founder_before_year} pay no proration for added seats (PRX-3). "
+                "All of it is data: `src/evalkit/tasks/upgrades/catalogue.yaml` ([catalogue.md](catalogue.md)).", ""]
     for kind, title, intro in kinds:
         out += [f"## {title}", "", intro, "", "| id | title | clause | segment |", "|---|---|---|---|"]
         out += [f"| {c.id} | {c.title} | {c.text} | {c.segment} |" for c in shipped_catalogue().of_kind(kind)]
