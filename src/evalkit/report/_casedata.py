@@ -195,11 +195,23 @@ def _dataset_facts(col: Column, ids: set[str]) -> dict[str, tuple[dict[str, Any]
     return out
 
 
-def pack(cols: Sequence[Column], *, max_prompts: int = 50) -> CaseData:
-    """Gather and pack every listed case; the first ``max_prompts`` regressions (then failures)
-    also carry the prompt re-rendered from the stored template."""
-    listed = listed_cases(cols)
-    col_index = {c.key: i for i, c in enumerate(cols)}
+@dataclass(kw_only=True)
+class _Sources:
+    """What the listed cases are read from: raw outputs, dataset facts and the score rows."""
+
+    raw: dict[Path, tuple[dict[tuple[str, str], list[str]], dict[tuple[str, str], str]]]
+    facts_by_run: dict[Path, dict[str, tuple[dict[str, Any], str | None]]]
+    sources: dict[str, str]
+    records: dict[str, dict[str, dict[str, Any]]]
+
+    def row_of(self, col: Column, cid: str) -> dict[str, Any] | None:
+        # One conversion per column: a per-case ``df.iloc`` dominated the build time.
+        if col.key not in self.records:
+            self.records[col.key] = {str(r["case_id"]): r for r in col.df.to_dict("records")}
+        return self.records[col.key].get(cid)
+
+
+def _gather(cols: Sequence[Column], listed: Sequence[tuple[Column, str, str, str]]) -> _Sources:
     by_run: dict[Path, set[str]] = {}
     for c, cid, _, _ in listed:
         by_run.setdefault(c.run.path, set()).add(cid)
@@ -212,14 +224,65 @@ def pack(cols: Sequence[Column], *, max_prompts: int = 50) -> CaseData:
         ds = c.run.manifest.dataset if c.run.manifest else None
         sources[c.key] = (f"dataset {ds.ref or ''}".strip() if ds is not None else "dataset") \
             if facts_by_run.get(c.run.path) else "scores (dataset not available here)"
-    records: dict[str, dict[str, dict[str, Any]]] = {}
+    return _Sources(raw=raw, facts_by_run=facts_by_run, sources=sources, records={})
 
-    def row_of(col: Column, cid: str) -> dict[str, Any] | None:
-        # One conversion per column: a per-case ``df.iloc`` dominated the build time.
-        if col.key not in records:
-            records[col.key] = {str(r["case_id"]): r for r in col.df.to_dict("records")}
-        return records[col.key].get(cid)
 
+def _case_facts(c: Column, r: Mapping[str, Any], fdict: Mapping[str, Any] | None) -> tuple[list[list[str]], list[list[str]]]:
+    """(case facts, the task's expected decision fields) for one case."""
+    if fdict is None:
+        return [[k, _fmt(r[k])] for k in SCORE_FACTS if k in r], []
+    expected = expected_keys(c.run.manifest)
+    rest = {k: v for k, v in fdict.items() if k not in expected}
+    return ([[str(k), _fmt(v)] for k, v in list(rest.items())[:60]],
+            [[k, _fmt(fdict[k])] for k in expected if k in fdict])
+
+
+def _attach_prompt(d: dict[str, Any], c: Column, cid: str, case_json: str | None, src: _Sources,
+                   renderers: dict[str, Any]) -> bool:
+    """Put the case's prompt into drill-down ``d``: re-rendered, else as stored; True when one was embedded."""
+    if c.key not in renderers:
+        renderers[c.key] = prompt_renderer(c)
+    prompt = None
+    if renderers[c.key] is not None:
+        try:
+            prompt = renderers[c.key](cid, case_json)
+        except Exception:  # noqa: BLE001 - a run whose prompts cannot be re-rendered: stored or none
+            renderers[c.key] = None
+    stored = src.raw[c.run.path][1].get((c.config, cid))
+    if prompt is not None:
+        d["prompt"], d["pnote"] = _truncate(prompt), "re-rendered from the stored template"
+        return True
+    if stored is not None:
+        d["prompt"], d["pnote"] = _truncate(stored), "as sent (stored)"
+        return True
+    d["pnote"] = "prompt not stored"
+    return False
+
+
+def _row(col_index: int, c: Column, cid: str, seg: str, kind: str, r: Mapping[str, Any], src: _Sources) -> list[Any]:
+    ref_reasons = None
+    if c.ref is not None:
+        ref_row = src.row_of(c.ref, cid)
+        ref_reasons = ", ".join(_as_list(ref_row.get("reasons"))) if ref_row is not None else None
+    return [col_index, cid, seg, kind, ", ".join(_as_list(r.get("reasons"))), _fmt(r.get("action")),
+            _fmt(r.get("expected_action")), ref_reasons]
+
+
+def _detail(c: Column, cid: str, r: Mapping[str, Any], expected: list[list[str]], src: _Sources) -> dict[str, Any]:
+    return {
+        "raw": src.raw[c.run.path][0].get((c.config, cid), [])[:5],
+        "parsed": [[k, _fmt(r[k])] for k in PARSED if k in r],
+        "expected": [[str(k), _fmt(r[k])] for k in r if str(k).startswith("expected_")] + expected,
+        "prompt": None, "pnote": "not embedded (size budget): raise --max-prompts to embed more",
+    }
+
+
+def pack(cols: Sequence[Column], *, max_prompts: int = 50) -> CaseData:
+    """Gather and pack every listed case; the first ``max_prompts`` regressions (then failures)
+    also carry the prompt re-rendered from the stored template."""
+    listed = listed_cases(cols)
+    col_index = {c.key: i for i, c in enumerate(cols)}
+    src = _gather(cols, listed)
     renderers: dict[str, Any] = {}
     facts: dict[str, list[list[str]]] = {}
     expected_of: dict[str, list[list[str]]] = {}
@@ -227,53 +290,18 @@ def pack(cols: Sequence[Column], *, max_prompts: int = 50) -> CaseData:
     det: list[dict[str, Any]] = []
     n_prompts = 0
     for c, cid, seg, kind in listed:
-        r = row_of(c, cid)
+        r = src.row_of(c, cid)
         if r is None:
             continue
-        fdict, case_json = facts_by_run.get(c.run.path, {}).get(cid) or (None, None)
+        fdict, case_json = src.facts_by_run.get(c.run.path, {}).get(cid) or (None, None)
         if cid not in facts:
-            if fdict is not None:
-                expected = expected_keys(c.run.manifest)
-                rest = {k: v for k, v in fdict.items() if k not in expected}
-                facts[cid] = [[str(k), _fmt(v)] for k, v in list(rest.items())[:60]]
-                expected_of[cid] = [[k, _fmt(fdict[k])] for k in expected if k in fdict]
-            else:
-                facts[cid] = [[k, _fmt(r[k])] for k in SCORE_FACTS if k in r]
-                expected_of[cid] = []
-        reasons = _as_list(r.get("reasons"))
-        ref_reasons = None
-        if c.ref is not None:
-            ref_row = row_of(c.ref, cid)
-            ref_reasons = ", ".join(_as_list(ref_row.get("reasons"))) if ref_row is not None else None
-        rows.append([col_index[c.key], cid, seg, kind, ", ".join(reasons), _fmt(r.get("action")),
-                     _fmt(r.get("expected_action")), ref_reasons])
-        d: dict[str, Any] = {
-            "raw": raw[c.run.path][0].get((c.config, cid), [])[:5],
-            "parsed": [[k, _fmt(r[k])] for k in PARSED if k in r],
-            "expected": [[str(k), _fmt(r[k])] for k in r if str(k).startswith("expected_")]
-            + expected_of[cid],
-            "prompt": None, "pnote": "not embedded (size budget): raise --max-prompts to embed more",
-        }
+            facts[cid], expected_of[cid] = _case_facts(c, r, fdict)
+        rows.append(_row(col_index[c.key], c, cid, seg, kind, r, src))
+        d = _detail(c, cid, r, expected_of[cid], src)
         if n_prompts < max_prompts and kind != "improved":
-            if c.key not in renderers:
-                renderers[c.key] = prompt_renderer(c)
-            prompt = None
-            if renderers[c.key] is not None:
-                try:
-                    prompt = renderers[c.key](cid, case_json)
-                except Exception:  # noqa: BLE001 - a run whose prompts cannot be re-rendered: stored or none
-                    renderers[c.key] = None
-            stored = raw[c.run.path][1].get((c.config, cid))
-            if prompt is not None:
-                d["prompt"], d["pnote"] = _truncate(prompt), "re-rendered from the stored template"
-                n_prompts += 1
-            elif stored is not None:
-                d["prompt"], d["pnote"] = _truncate(stored), "as sent (stored)"
-                n_prompts += 1
-            else:
-                d["pnote"] = "prompt not stored"
+            n_prompts += _attach_prompt(d, c, cid, case_json, src, renderers)
         det.append(d)
-    doc = {"v": 1, "cols": [[c.key, c.label, c.ref.label if c.ref else None, sources[c.key], template_diff(c)]
+    doc = {"v": 1, "cols": [[c.key, c.label, c.ref.label if c.ref else None, src.sources[c.key], template_diff(c)]
                             for c in cols],
            "rows": rows, "det": det, "facts": facts}
     data = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
