@@ -1,30 +1,29 @@
 """Every flipped or failed case, packed for the report's case table and drill-downs.
 
 The table and its drill-downs are rendered in the browser, on demand, by the report's
-own inline script (``report.js``) from one JSON document embedded gzip-compressed and
-base64-encoded in a non-executable ``<script type="application/octet-stream">`` block.
-That keeps a drill-down for *every* flipped or failed case within the file-size budget
-(the demo's ~5,500 cases with raw outputs and case facts pack into a few hundred kB) and
-never needs the network. The script inserts every value with ``textContent``: model
-output and case facts are untrusted and are never parsed as HTML.
+own inline script (``report.js``) from one document embedded gzip-compressed and
+Base85-encoded in a non-executable ``<script type="application/octet-stream">`` block
+(the wire format is ``_casewire``'s). That keeps a drill-down for *every* flipped or failed
+case within the file-size budget and never needs the network. The script inserts every
+value with ``textContent``: model output and case facts are untrusted and are never
+parsed as HTML.
 
-Document (all lists positional, to stay small)::
+The logical document (what ``unpack`` returns; all lists positional)::
 
-    {"v": 1,
+    {"v": 2,
      "cols": [[key, label, ref label | null, facts source, template diff | null], ...],
      "rows": [[col, case_id, segment, kind, reasons, action, expected, ref reasons | null], ...],
      "det": [{"raw": [...], "parsed": [[k, v]...], "expected": [[k, v]...],
               "prompt": str | null, "pnote": str}, ...],       # parallel to rows
      "facts": {case_id: [[k, v], ...]}}                         # shared by configurations
 
-``kind`` is ``regressed`` (good in the reference, not good here), ``improved`` (the
-reverse) or ``failed`` (not good here, and not a flip).
+Rows are in table order: kind, then configuration, then case id. ``kind`` is ``regressed``
+(good in the reference, not good here), ``improved`` (the reverse) or ``failed`` (not good
+here, and not a flip).
 """
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ import pandas as pd
 
 from evalkit.errors import DataError
 from evalkit.report._assemble import Column
+from evalkit.report._casewire import decode, encode
 from evalkit.report._prompts import prompt_renderer, template_diff
 from evalkit.runs import read_parquet
 from evalkit.stats import outcome_mask
@@ -71,7 +71,7 @@ class CaseData:
     """The packed document and what the page says about it."""
 
     encoded: str
-    """base64 of the gzip-compressed JSON document."""
+    """The wire text: Base85 of the gzip-compressed JSON document (see ``_casewire``)."""
     counts: dict[str, int]
     """kind -> number of listed cases."""
     n_prompts: int
@@ -115,7 +115,8 @@ def _fmt(v: Any, limit: int = MAX_FACT) -> str:
 
 
 def listed_cases(cols: Sequence[Column]) -> list[tuple[Column, str, str, str]]:
-    """(column, case_id, segment, kind) for every case the table lists: regressions first."""
+    """(column, case_id, segment, kind) for every case the table lists: regressions first, then
+    by configuration, then by case id (the order ``_casewire`` reproduces from the data)."""
     out: dict[str, list[tuple[Column, str, str, str]]] = {k: [] for k in KINDS}
     for c in cols:
         if c.is_baseline:
@@ -134,7 +135,8 @@ def listed_cases(cols: Sequence[Column]) -> list[tuple[Column, str, str, str]]:
                 out["improved"].append((c, cid, seg, "improved"))
             elif not g:
                 out["failed"].append((c, cid, seg, "failed"))
-    return [x for k in KINDS for x in out[k]]
+    col_ix = {c.key: i for i, c in enumerate(cols)}
+    return [x for k in KINDS for x in sorted(out[k], key=lambda t: (col_ix[t[0].key], t[1]))]
 
 
 def _results_for(run_path: Path, ids: set[str]) -> tuple[dict[tuple[str, str], list[str]], dict[tuple[str, str], str]]:
@@ -301,15 +303,14 @@ def pack(cols: Sequence[Column], *, max_prompts: int = 50) -> CaseData:
         if n_prompts < max_prompts and kind != "improved":
             n_prompts += _attach_prompt(d, c, cid, case_json, src, renderers)
         det.append(d)
-    doc = {"v": 1, "cols": [[c.key, c.label, c.ref.label if c.ref else None, src.sources[c.key], template_diff(c)]
-                            for c in cols],
+    doc = {"cols": [[c.key, c.label, c.ref.label if c.ref else None, src.sources[c.key], template_diff(c)]
+                    for c in cols],
            "rows": rows, "det": det, "facts": facts}
-    data = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    encoded, raw_bytes = encode(doc, KINDS)
     counts = {k: sum(1 for r in rows if r[3] == k) for k in KINDS}
-    return CaseData(encoded=base64.b64encode(gzip.compress(data, compresslevel=9, mtime=0)).decode("ascii"),
-                    counts=counts, n_prompts=n_prompts, raw_bytes=len(data))
+    return CaseData(encoded=encoded, counts=counts, n_prompts=n_prompts, raw_bytes=raw_bytes)
 
 
 def unpack(encoded: str) -> dict[str, Any]:
     """The document back from the page (for tests and tools)."""
-    return json.loads(gzip.decompress(base64.b64decode(encoded)).decode("utf-8"))
+    return decode(encoded)

@@ -9,6 +9,7 @@ collide between charts inlined into one HTML document.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,14 +43,39 @@ def _to_svg(fig: Any, salt: str) -> str:
     plt.close(fig)
     svg = buf.getvalue()
     start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
+    return compact_svg(svg[start:] if start >= 0 else svg)
+
+
+_ATTR = re.compile(r'\s([\w:-]+)="([^"]*)"')
+_LONG_NUMBER = re.compile(r"-?\d+\.\d{3,}")
+
+
+def compact_svg(svg: str) -> str:
+    """The same drawing in fewer bytes: coordinates to 0.01 pt, no indentation, no zero
+    rotations, and no ids nothing refers to (matplotlib's group ids would also repeat in
+    every chart of one HTML page). Text between tags (labels, titles) is left exactly as is."""
+    used = set(re.findall(r"#([\w.-]+)", svg))
+
+    def attr(m: re.Match[str]) -> str:
+        name, value = m.group(1), m.group(2)
+        if name == "id":
+            return m.group(0) if value in used else ""
+        if name in ("xlink:href", "href", "clip-path"):
+            return m.group(0)
+        value = " ".join(value.split())
+        return f' {name}="{_LONG_NUMBER.sub(lambda n: f"{float(n.group(0)):.2f}", value)}"'
+
+    svg = re.sub(r'\s+transform="rotate\(-?0 [^"]*\)"', "", svg)
+    svg = re.sub(r">\s+<", "><", svg)
+    return _ATTR.sub(attr, svg)
 
 
 def _rc() -> Any:
     import matplotlib
 
+    # A short font list: SVG text names its fonts in every label.
     return matplotlib.rc_context({"font.size": 9, "axes.grid": True, "grid.alpha": 0.3,
-                                  "font.family": "sans-serif"})
+                                  "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans", "Arial"]})
 
 
 def reliability_chart(panels: Sequence[tuple[str, Any, float | None, float | None]], *, salt: str) -> str:

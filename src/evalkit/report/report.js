@@ -66,12 +66,56 @@
     return "case-" + state.data.cols[r[0]][0] + "-" + String(r[1]).replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 80);
   }
 
-  function decode(b64) {
-    var bin = atob(b64.replace(/\s+/g, ""));
-    var bytes = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  // The embedded case data: Base85 (the alphabet below, 4 bytes per 5 characters) of gzip
+  // of the column-major wire document that _casewire.py writes; expand() rebuilds the rows.
+  var B85 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%:()*+-;.=,?@^_`{|}~";
+  function base85(text) {
+    var map = {}, i, j, acc, v, take;
+    for (i = 0; i < 85; i++) map[B85.charAt(i)] = i;
+    text = text.replace(/\s+/g, "");
+    var full = Math.floor(text.length / 5), rest = text.length % 5;
+    var out = new Uint8Array(full * 4 + (rest ? rest - 1 : 0)), o = 0;
+    for (i = 0; i < text.length; i += 5) {
+      acc = 0;
+      for (j = 0; j < 5; j++) {
+        v = i + j < text.length ? map[text.charAt(i + j)] : 84;
+        if (v === undefined) throw new Error("bad character in the case data");
+        acc = acc * 85 + v;
+      }
+      // A short last group was padded with the highest digit: keep only its real bytes.
+      take = i + 5 <= text.length ? 4 : rest - 1;
+      for (j = 0; j < take; j++) out[o++] = (acc >>> (24 - 8 * j)) & 255;
+    }
+    return out;
+  }
+
+  function undict(enc) { return enc[1].map(function (k) { return enc[0][k]; }); }
+  function pairs(keys, cols, i) {
+    var out = [];
+    for (var k = 0; k < keys.length; k++) if (cols[k][i] !== null) out.push([keys[k], cols[k][i]]);
+    return out;
+  }
+  function expand(w) {
+    var text = w.text.map(undict), pnote = undict(w.pnote);
+    var pk = w.parsed[0], pc = w.parsed[1].map(undict), xk = w.rexp[0], xc = w.rexp[1].map(undict);
+    var order = [], i;
+    for (i = 0; i < w.col.length; i++) order.push(i);
+    order.sort(function (a, b) { return (w.kind[a] - w.kind[b]) || (w.col[a] - w.col[b]) || (w.case[a] - w.case[b]); });
+    var rows = [], det = [], facts = {};
+    order.forEach(function (i) {
+      var c = w.case[i];
+      rows.push([w.col[i], w.cases[c], text[0][i], w.kinds[w.kind[i]], text[1][i], text[2][i], text[3][i], text[4][i]]);
+      det.push({ raw: w.raw[i], parsed: pairs(pk, pc, i), expected: pairs(xk, xc, i).concat(pairs(w.cexp[0], w.cexp[1], c)),
+                 prompt: w.prompt[i], pnote: pnote[i] });
+    });
+    w.cases.forEach(function (cid, c) { facts[cid] = pairs(w.facts[0], w.facts[1], c); });
+    return { cols: w.cols, rows: rows, det: det, facts: facts };
+  }
+
+  function decode(text) {
+    var bytes = base85(text);
     var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    return new Response(stream).text().then(JSON.parse);
+    return new Response(stream).text().then(function (t) { return expand(JSON.parse(t)); });
   }
 
   function kv(pairs) {
