@@ -122,19 +122,12 @@ def _print_footer(result, console) -> None:
     others = [n for n in threshold_sets(result.run_dir) if n != result.name]
     if others:
         console.print("other threshold sets kept: " + ", ".join(others))
-    sims = [c for c in result.document["configs"] if _simulated(result.run_dir, c)]
+    from evalkit.cli._common import simulated_configs, simulated_line
+
+    sims = simulated_configs(result.run_dir, result.document["configs"])
     if sims:
-        console.print(f"simulated: {', '.join(sims)}: these numbers come from a simulated provider, not a real model")
+        console.print(simulated_line(sims))
     console.print(f"wrote {result.path}")
-
-
-def _simulated(run_dir, config: str) -> bool:
-    from evalkit.runs import RunFolder
-
-    try:
-        return RunFolder(path=run_dir).simulated(config)
-    except Exception:  # noqa: BLE001 - an unreadable manifest: not marked
-        return False
 
 
 def _t(v: float | None) -> str:

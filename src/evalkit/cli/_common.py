@@ -51,3 +51,22 @@ def add_group(app: typer.Typer, name: str, help: str, commands: dict[str, Callab
     for command, function in commands.items():
         group.command(command)(function)
     app.add_typer(group, name=name)
+
+
+SIMULATED = "these numbers come from a simulated provider, not a real model"
+
+
+def simulated_configs(run_dir, configs) -> list[str]:  # (Path, Iterable[str]) -> list[str]
+    """The configurations of ``run_dir`` whose numbers are simulated (an unreadable run: none)."""
+    from evalkit.runs import RunFolder
+
+    try:
+        folder = RunFolder(path=run_dir)
+        return [c for c in configs if folder.simulated(c)]
+    except Exception:  # noqa: BLE001 - an unreadable manifest is reported by the command itself
+        return []
+
+
+def simulated_line(names: list[str]) -> str | None:
+    """The label every command prints under simulated numbers, or None."""
+    return f"simulated: {', '.join(names)}: {SIMULATED}" if names else None

@@ -135,9 +135,23 @@ def register(app: typer.Typer) -> None:
                     _print(comp, max_flips)
                 if len(comps) > 1:
                     _print_overview(comps)
+                _print_simulated(run_a, run_b, comps)
             if json_out is not None:
                 _io.write_json(json_out, doc)
                 typer.echo(f"wrote {json_out}", err=True)
+
+
+def _print_simulated(run_a: str, run_b: str | None, comps: list[Any]) -> None:
+    from evalkit.cli._common import simulated_configs, simulated_line
+    from evalkit.runs import open_run
+
+    dir_a = open_run(run_a).path
+    dir_b = open_run(run_b).path if run_b is not None else dir_a
+    sims = [f"base {c}" for c in dict.fromkeys(x.base_config for x in comps) if simulated_configs(dir_a, [c])]
+    sims += [f"candidate {c}" for c in dict.fromkeys(x.cand_config for x in comps) if simulated_configs(dir_b, [c])]
+    line = simulated_line(sims)
+    if line:
+        typer.echo(line)
 
 
 def _print_overview(comps: list[Any]) -> None:

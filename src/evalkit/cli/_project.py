@@ -86,7 +86,7 @@ _TABLES: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
 )
 
 
-def _print(projection: dict[str, Any], path: Path) -> None:
+def _print(projection: dict[str, Any], path: Path, simulated: list[str]) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -96,12 +96,13 @@ def _print(projection: dict[str, Any], path: Path) -> None:
                   f"(bootstrap {projection['bootstrap']['resamples']}, seed {projection['bootstrap']['seed']})")
     names = list(projection["configs"])
     blocks = [projection["configs"][n] for n in names]
+    shown = [n + ("*" if n in simulated else "") for n in names]
     for title, columns in _TABLES:
         table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-        table.add_column("config", no_wrap=True, min_width=max(map(len, names), default=6))
+        table.add_column("config", no_wrap=True, min_width=max(map(len, shown), default=6))
         for label, _ in columns:
             table.add_column(label, overflow="fold")
-        for name, block in zip(names, blocks):
+        for name, block in zip(shown, blocks):
             table.add_row(name, *(fn(block) for _, fn in columns))
         console.print(table)
     for name, block in zip(names, blocks):
@@ -118,9 +119,10 @@ def _print(projection: dict[str, Any], path: Path) -> None:
     used = projection.get("threshold_set") or {}
     if used.get("description"):
         console.print(f"threshold set: {used['description']}")
-    sims = [n for n in projection["configs"] if (projection["configs"][n].get("simulated"))]
-    if sims:
-        console.print(f"simulated: {', '.join(sims)}: these numbers come from a simulated provider, not a real model")
+    if simulated:
+        from evalkit.cli._common import simulated_line
+
+        console.print(f"* {simulated_line(simulated)}")
     console.print(f"wrote {path}")
 
 
@@ -164,7 +166,9 @@ def project_command(
 
             echo_json(result.projection)
         else:
-            _print(result.projection, result.path)
+            from evalkit.cli._common import simulated_configs
+
+            _print(result.projection, result.path, simulated_configs(run_dir, result.configs))
 
 
 def register(app: typer.Typer) -> None:

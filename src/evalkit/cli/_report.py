@@ -40,6 +40,13 @@ def register(app: typer.Typer) -> None:
             target = out or dirs[-1] / "report.html"
             path = build_report(dirs, out=target, baseline=base, title=title, max_prompts=max_prompts,
                                 threshold_set=threshold_set)
+            from evalkit.cli._common import simulated_configs, simulated_line
+            from evalkit.runs import RunFolder
+
+            for d in [*([base] if base else []), *dirs]:
+                line = simulated_line(simulated_configs(d, RunFolder(path=d).configs))
+                if line:
+                    typer.echo(f"{d.name}: {line}", err=True)
             for d in dirs:
                 typer.echo(f"threshold set ({d.name}): {describe_threshold_set(d, threshold_set)}", err=True)
             typer.echo(str(path))
