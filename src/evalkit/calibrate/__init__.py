@@ -12,7 +12,8 @@ from evalkit.calibrate._metrics import (
     ece,
     risk_coverage,
 )
-from evalkit.calibrate._recal import apply_map, cross_fit, fit_map, make_folds
+from evalkit.calibrate._recal import SEGMENT_MIN_N as SEGMENT_RECAL_MIN_N
+from evalkit.calibrate._recal import apply_map, cross_fit, fit_map, make_folds, map_for, segment_maps
 from evalkit.calibrate._run import (
     SUITE_SET,
     CalibrationResult,
@@ -26,6 +27,7 @@ from evalkit.calibrate._segments import Certification, certify
 from evalkit.suite import CalibrationSpec
 
 __all__ = [
+    "SEGMENT_RECAL_MIN_N",
     "SUITE_SET",
     "CalibrationResult",
     "CalibrationSpec",
@@ -49,9 +51,11 @@ __all__ = [
     "ltt_single",
     "make_folds",
     "make_grid",
+    "map_for",
     "mass_bins",
     "read_threshold_set",
     "risk_coverage",
+    "segment_maps",
     "threshold_set_path",
     "threshold_sets",
     "width_bins",

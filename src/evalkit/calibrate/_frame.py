@@ -10,8 +10,16 @@ import numpy as np
 from evalkit.calibrate._bins import segment_masks
 from evalkit.calibrate._cost import cost_optimal
 from evalkit.calibrate._ltt import make_grid
-from evalkit.calibrate._metrics import Metrics, compute_metrics
-from evalkit.calibrate._recal import apply_map, cross_fit, fit_map, make_folds
+from evalkit.calibrate._metrics import Metrics, compute_metrics, ece
+from evalkit.calibrate._recal import (
+    SEGMENT_MIN_N,
+    apply_map,
+    cross_fit,
+    fit_map,
+    make_folds,
+    map_for,
+    segment_maps,
+)
 from evalkit.calibrate._segments import Certification, certify
 from evalkit.errors import DataError
 from evalkit.suite import CalibrationSpec
@@ -108,24 +116,12 @@ def calibrate_frame(df: pd.DataFrame, *, spec: CalibrationSpec, economics: Econo
     metrics = compute_metrics(conf, y, n_bins=spec.bins, bootstrap=spec.bootstrap, seed=spec.seed) if n_a else None
     seg_metrics = {s: compute_metrics(conf[m], y[m], n_bins=spec.bins, bootstrap=spec.bootstrap, seed=spec.seed)
                    for s, m in sorted(masks.items()) if m.any()}
-    # --- recalibration, cross-fitted
-    method = spec.method
-    if method == "auto":
-        method = "isotonic" if n_a >= spec.isotonic_min_n else "platt"
-    if method == "none" or n_a < MIN_RECAL_N:
-        if method != "none":
-            warnings.append(f"only {n_a} automatable rows (< {MIN_RECAL_N}): no recalibration (identity map)")
-        method = "identity"
-    x, feats = (_signals(df, rows, conf, spec.signals) if method == "multi" else (conf, ["confidence"]))
-    fit_method = "logistic" if method == "multi" else method
+    # --- recalibration, cross-fitted; per segment where the data allow
     fold, k = make_folds(err.astype(int), folds=spec.folds, seed=spec.seed)
-    oof, notes = (cross_fit(x, y, fold, k, method=fit_method, features=feats) if n_a else (conf.copy(), []))
-    final = fit_map(x, y, method=fit_method, features=feats)
-    evaluation = (f"out of fold: {k}-fold stratified cross-fitting (seed {spec.seed}); "
-                  "no in-sample recalibrated metric is reported")
-    final.update({"fitted_on_n": int(n_a), "outcome": spec.outcome, "evaluation": evaluation, "fold_notes": notes})
+    final, oof, fit_method, evaluation, recal_warnings = _recalibrate(df, rows, conf, y, fold, k, masks, spec)
+    warnings += recal_warnings
     metrics_recal = (compute_metrics(oof, y, n_bins=spec.bins, bootstrap=spec.bootstrap, seed=spec.seed)
-                     if n_a and method != "identity" else None)
+                     if n_a and fit_method != "identity" else None)
     # --- thresholds with a guarantee
     grid = make_grid(spec.grid, spec.grid_step, conf)
     cert = (certify(conf, err, seg, seg_total, grid, mode=spec.mode, alpha=spec.alpha, delta=spec.delta,
@@ -147,6 +143,50 @@ def calibrate_frame(df: pd.DataFrame, *, spec: CalibrationSpec, economics: Econo
     return res
 
 
+def _recalibrate(df: pd.DataFrame, rows: np.ndarray, conf: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int,
+                 masks: dict[str, np.ndarray], spec: CalibrationSpec) -> tuple[dict, np.ndarray, str, str, list[str]]:
+    """(exported map with its per-segment maps, out-of-fold scores, fit method, evaluation note, warnings)."""
+    n_a = conf.size
+    warnings: list[str] = []
+    method = spec.method
+    if method == "auto":
+        method = "isotonic" if n_a >= spec.isotonic_min_n else "platt"
+    if method == "none" or n_a < MIN_RECAL_N:
+        if method != "none":
+            warnings.append(f"only {n_a} automatable rows (< {MIN_RECAL_N}): no recalibration (identity map)")
+        method = "identity"
+    x, feats = (_signals(df, rows, conf, spec.signals) if method == "multi" else (conf, ["confidence"]))
+    fit_method = "logistic" if method == "multi" else method
+    oof, notes = (cross_fit(x, y, fold, k, method=fit_method, features=feats) if n_a else (conf.copy(), []))
+    final = fit_map(x, y, method=fit_method, features=feats)
+    evaluation = (f"out of fold: {k}-fold stratified cross-fitting (seed {spec.seed}); "
+                  "no in-sample recalibrated metric is reported")
+    final.update({"fitted_on_n": int(n_a), "outcome": spec.outcome, "evaluation": evaluation, "fold_notes": notes})
+    if fit_method == "identity" or not n_a:
+        return final, oof, fit_method, evaluation, warnings
+
+    pooled_oof = oof
+    oof, seg_maps = segment_maps(x, y, fold, k, masks, method=fit_method, features=feats, pooled_oof=oof)
+    own = [s for s, m in seg_maps.items() if m["method"] != "pooled"]
+    final["segments"] = seg_maps
+    final["per_segment"] = {
+        "rule": (f"a segment with at least {SEGMENT_MIN_N} automatable cases gets its own map (same method, "
+                 "cross-fitted on the same folds); the others use the pooled map (the top-level map)"),
+        "own_map": own, "pooled": [s for s in seg_maps if s not in own],
+        # The comparison that justifies the per-segment maps (or not), both out of fold: ECE within
+        # each segment, weighted by its cases (a pooled ECE hides segments that cancel out).
+        "ece_within_segments_out_of_fold": {"pooled_map": _ece_within(pooled_oof, y, masks, spec.bins),
+                                            "per_segment_maps": _ece_within(oof, y, masks, spec.bins)},
+    }
+    return final, oof, fit_method, evaluation, warnings
+
+
+def _ece_within(p: np.ndarray, y: np.ndarray, masks: dict[str, np.ndarray], bins: int) -> float | None:
+    parts = [(int(m.sum()), ece(p[m], y[m], n_bins=bins)) for m in masks.values() if m.any()]
+    total = sum(n for n, _ in parts)
+    return float(sum(n * e for n, e in parts) / total) if total else None
+
+
 def _cost(conf, err, err_cost, masks, seg_total, fold, k, grid, cert, review, oof, fmap) -> dict:
     n_total = int(sum(seg_total.values()))
     if cert is None:
@@ -163,7 +203,8 @@ def _cost(conf, err, err_cost, masks, seg_total, fold, k, grid, cert, review, oo
         m = masks[s]
         out["segments"][s] = cost_optimal(conf[m], err[m], err_cost[m], fold[m], k,
                                           candidates=np.asarray(r.certified_thresholds), review_cost=review,
-                                          n_total=seg_total[s], p_oof=oof[m], final_map=fmap)
+                                          n_total=seg_total[s], p_oof=oof[m],
+                                          final_map=map_for(fmap, s) if fmap is not None else None)
     return out
 
 
@@ -204,9 +245,9 @@ def _document(r: ConfigCalibration, spec: CalibrationSpec, evaluation: str, fit_
         thr = doc.get("threshold")
         doc["threshold_calibrated"] = (float(apply_map(r.recalibration, np.array([thr]))[0])
                                        if thr is not None and calibrable else None)
-        for v in cert.segments.values():
+        for seg, v in cert.segments.items():
             t = v.get("threshold")
-            v["threshold_calibrated"] = (float(apply_map(r.recalibration, np.array([t]))[0])
+            v["threshold_calibrated"] = (float(apply_map(map_for(r.recalibration, seg), np.array([t]))[0])
                                          if t is not None and calibrable else None)
         doc["segments"] = cert.segments
         doc["uncertified_segments"] = cert.uncertified

@@ -125,3 +125,40 @@ def cross_fit(x: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int, *, method:
             notes.append(f"fold {f}: {m['reason']}; constant {m['p']:.3f} used (Jeffreys-smoothed rate)")
         oof[test] = apply_map(m, x[test])
     return oof, notes
+
+
+SEGMENT_MIN_N = 100
+"""Automatable cases a segment needs for a recalibration map of its own; below, the pooled map.
+A segment whose fitting data hold one outcome only gets the constant Jeffreys-smoothed rate
+(``fit_map``): exactly where a pooled map is most wrong."""
+
+
+def segment_maps(x: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int, masks: Mapping[str, np.ndarray], *,
+                 method: str, features: list[str] | None,
+                 pooled_oof: np.ndarray) -> tuple[np.ndarray, dict[str, dict]]:
+    """Recalibration per segment where the data allow, the pooled map elsewhere.
+
+    A segment with at least ``SEGMENT_MIN_N`` automatable cases gets its own map (the pooled map's method), cross-fitted on the same folds
+    as the pooled one; every other segment keeps the pooled map's out-of-fold scores. Returns
+    the out-of-fold scores that result, and per segment its exported map or the fallback
+    record ``{"method": "pooled", "reason": ...}``."""
+    y = np.asarray(y, dtype=float)
+    oof = np.asarray(pooled_oof, dtype=float).copy()
+    maps: dict[str, dict] = {}
+    for s, m in sorted(masks.items()):
+        n = int(m.sum())
+        if n < SEGMENT_MIN_N:
+            maps[s] = {"method": "pooled", "reason": (
+                f"{n} automatable cases: a map of its own needs {SEGMENT_MIN_N}; the pooled map applies")}
+            continue
+        oof[m], notes = cross_fit(x[m], y[m], fold[m], k, method=method, features=features)
+        fitted = fit_map(x[m], y[m], method=method, features=features)
+        fitted.update({"fitted_on_n": n, "fold_notes": notes})
+        maps[s] = fitted
+    return oof, maps
+
+
+def map_for(recalibration: Mapping, segment: str | None) -> Mapping:
+    """The map that applies to ``segment``: its own when it has one, else the pooled (top-level) map."""
+    own = (recalibration.get("segments") or {}).get(segment) if segment is not None else None
+    return own if own is not None and own.get("method") != "pooled" else recalibration

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from evalkit.calibrate import SEGMENT_RECAL_MIN_N
 from evalkit.gate import ece_estimate
 from evalkit.report import _charts
 from evalkit.report._assemble import Column, projection_entry
@@ -22,6 +23,24 @@ class ThresholdRow:
     entry: dict[str, Any] | None
     """thresholds.json's entry for the config (evalkit.runs.ConfigThresholds as JSON, for the template)."""
 
+    @property
+    def recalibration(self) -> str:
+        """Which recalibration map applies where: per segment where the data allowed, else pooled."""
+        rec = (self.entry or {}).get("recalibration") or {}
+        method = str(rec.get("method") or "none")
+        per = rec.get("per_segment")
+        if not isinstance(per, dict):
+            return f"{method}, one pooled map"
+        own, pooled = per.get("own_map") or [], per.get("pooled") or []
+        text = f"{method} per segment ({len(own)} of {len(own) + len(pooled)} segments)"
+        if pooled:
+            text += f"; pooled map for {', '.join(pooled)} (too few cases)"
+        ece = per.get("ece_within_segments_out_of_fold") or {}
+        if ece.get("pooled_map") is not None and ece.get("per_segment_maps") is not None:
+            text += (f"; ECE within segments, out of fold: {ece['pooled_map']:.3f} with the pooled map, "
+                     f"{ece['per_segment_maps']:.3f} per segment")
+        return text
+
 
 @dataclass(kw_only=True)
 class Calibration:
@@ -32,6 +51,8 @@ class Calibration:
     mode: str | None = None
     alpha: float | None = None
     delta: float | None = None
+    segment_min_n: int = 0
+    """Automatable cases a segment needs for a recalibration map of its own (evalkit.calibrate)."""
 
 
 def chart_label(col: Column) -> str:
@@ -86,7 +107,7 @@ def calibration(cols: Sequence[Column], *, salt: str = "cal") -> Calibration:
         reliability_svg=_charts.reliability_chart(panels, salt=f"{salt}-rel") if panels else None,
         risk_coverage_svg=_charts.risk_coverage_chart(curves, salt=f"{salt}-rc") if curves else None,
         thresholds_missing=missing, mode=th_doc.mode if th_doc else None, alpha=th_doc.alpha if th_doc else None,
-        delta=th_doc.delta if th_doc else None)
+        delta=th_doc.delta if th_doc else None, segment_min_n=SEGMENT_RECAL_MIN_N)
 
 
 @dataclass(frozen=True, kw_only=True)
