@@ -151,7 +151,9 @@ def _print_simulated(run_a: str, run_b: str | None, comps: list[Any]) -> None:
     sims += [f"candidate {c}" for c in dict.fromkeys(x.cand_config for x in comps) if simulated_configs(dir_b, [c])]
     line = simulated_line(sims)
     if line:
-        typer.echo(line)
+        from rich.console import Console
+
+        Console(highlight=False).print(line)  # wrapped to the terminal, like the tables
 
 
 def _print_overview(comps: list[Any]) -> None:
