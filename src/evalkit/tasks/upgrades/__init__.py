@@ -20,7 +20,7 @@ from evalkit.tasks.upgrades._catalogue import (
     shipped_catalogue,
 )
 from evalkit.tasks.upgrades._model import SEGMENTS, Case, Decision, ExpectedDecision
-from evalkit.tasks.upgrades._simulated import PROFILES, SimProfile
+from evalkit.tasks.upgrades._sim_profiles import PROFILES, SimProfile
 
 
 class UpgradesTask:

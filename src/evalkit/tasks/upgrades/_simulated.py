@@ -38,70 +38,11 @@ from evalkit.tasks.upgrades._engine import (
     money,
     policy_params,
 )
+from evalkit.tasks.upgrades._facts import Facts
 from evalkit.tasks.upgrades._read import HistoryEvent, Reading
+from evalkit.tasks.upgrades._sim_profiles import SimProfile
 
 CONFIDENCE_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)
-
-
-@dataclass(frozen=True, kw_only=True)
-class SimProfile:
-    name: str
-    price_as: str
-    """Real model whose list price (litellm bundled map) the simulation charges."""
-    # Injected slips: mistakes that happen whatever the prompt says. The model does not know it made them,
-    # so they never move its stated confidence (a test turns them all off and compares confidences).
-    arithmetic_slip: float
-    miss_discount: float
-    stack_discounts: float
-    injection_obey: float
-    ops_follow: float
-    disclosure_rate: float
-    leak_rate: float
-    invalid_rate: float
-    text_request_misread: float
-    # Reading: what is hard in the prompt.
-    attention_tokens: float
-    """A history fact buried under T tokens of later history is noticed with probability exp(-T / this)."""
-    long_turn_penalty: float
-    """A fact inside a long pasted thread is noticed this much less often."""
-    revocation_read: float
-    """Noticing that a later turn revoked an earlier fact (a dispute resolved, a lock ended)."""
-    ops_judgement: float
-    """Escalates a flagged account without being told to (no guidance in the prompt)."""
-    precedent_uptake: float
-    """Applies a rule it saw only in past decisions (precedents) to this case."""
-    misled_by_near_miss: float
-    """Drops a rule it knows because a retrieved near-miss precedent looked like this case."""
-    stale_uptake: float
-    """Follows a superseded memo when the current one is not beside it."""
-    escalate_when_unsure: float
-    """Escalates when it sees a hint of an exception it has no rule for."""
-    verbosity_words: int
-    overconfidence: float
-    confidence_noise: float
-    prompt_sensitivity: float = 0.02
-
-    def without_slips(self) -> SimProfile:
-        """The same model reading the same prompts, with every injected slip turned off."""
-        return replace(self, arithmetic_slip=0.0, miss_discount=0.0, stack_discounts=0.0, injection_obey=0.0,
-                       ops_follow=1.0, disclosure_rate=1.0, leak_rate=0.0, invalid_rate=0.0,
-                       text_request_misread=0.0)
-
-
-PROFILES = {
-    "small": SimProfile(name="small", price_as="gpt-4o-mini", arithmetic_slip=0.05, miss_discount=0.08,
-                        stack_discounts=0.5, injection_obey=0.4, ops_follow=0.88, disclosure_rate=0.92,
-                        leak_rate=0.12, invalid_rate=0.03, text_request_misread=0.12, attention_tokens=2500,
-                        long_turn_penalty=0.35, revocation_read=0.75, ops_judgement=0.12, precedent_uptake=0.45,
-                        misled_by_near_miss=0.35, stale_uptake=0.5, escalate_when_unsure=0.3,
-                        verbosity_words=60, overconfidence=0.16, confidence_noise=0.07),
-    "large": SimProfile(name="large", price_as="gpt-4o", arithmetic_slip=0.01, miss_discount=0.02,
-                        stack_discounts=0.12, injection_obey=0.06, ops_follow=0.97, disclosure_rate=0.99,
-                        leak_rate=0.02, invalid_rate=0.005, text_request_misread=0.04, attention_tokens=20000,
-                        long_turn_penalty=0.15, revocation_read=0.93, ops_judgement=0.5, precedent_uptake=0.75,
-                        misled_by_near_miss=0.15, stale_uptake=0.2, escalate_when_unsure=0.6,
-                        verbosity_words=110, overconfidence=0.07, confidence_noise=0.04),
-}
 
 _DISCOUNT_CLAUSES = ("UPG-5", "UPG-4", "PRX-1", "PRX-2")
 _PARAM_FIELDS = {f for f in Params.__dataclass_fields__}
@@ -228,29 +169,8 @@ def simulate(reading: Reading, prompt_text: str, *, profile: SimProfile, seed: i
 
     beliefs = _beliefs(reading, profile, r)
     params = replace(policy or policy_params(), **{k: v for k, v in beliefs.params.items()})
-    # History: what it noticed, and whether it noticed a later turn revoking it.
-    noticed = [e for i, e in enumerate(reading.events) if _notice(e, profile, r[12 + i % 4] if i < 4 else
-                                                                   _rng(reading.case_key, i).random())]
-    for e in noticed:
-        live = e.revoked_tokens_after is None or not (
-            r[11] < profile.revocation_read * math.exp(-e.revoked_tokens_after / profile.attention_tokens))
-        if not live:
-            continue
-        if e.kind == "lock":
-            f = replace(f, history_lock_price=e.price, history_lock_until=e.until)
-        elif e.kind == "dispute":
-            f = replace(f, history_dispute=True)
-        elif e.kind == "signoff":
-            f = replace(f, history_am_signoff=True)
-    known = set(beliefs.known)
-    for clause, on in (("OPS-1", f.dispute or f.history_dispute), ("OPS-2", f.failed_payment),
-                       ("OPS-3", f.renewal_negotiation), ("OPS-4", f.history_am_signoff)):
-        if on and clause not in known and r[9] < profile.ops_judgement:
-            known.add(clause)  # judgement: a careful model escalates on its own
-        elif on and clause in known and u[3] > profile.ops_follow:
-            known.discard(clause)
-    if u[4] < profile.miss_discount:
-        known.discard(_DISCOUNT_CLAUSES[int(u[5] * len(_DISCOUNT_CLAUSES))])
+    f, noticed = _with_history(reading, f, profile, r)
+    known = _known_clauses(beliefs, f, profile, r, u)
     if reading.request_from_text and u[0] < profile.text_request_misread and f.target_seats != f.seats:
         f = replace(f, target_seats=f.target_seats - f.seats if f.target_seats > 2 * f.seats else
                     f.target_seats + f.seats)  # "add 5 seats" read as "5 seats in total", or the reverse
@@ -274,6 +194,39 @@ def simulate(reading: Reading, prompt_text: str, *, profile: SimProfile, seed: i
     stated = internal_p + profile.overconfidence + profile.confidence_noise * c
     d["message"], d["confidence"] = message, _level(stated)
     return _answer(d, d["action"], internal_p, u, profile)
+
+
+def _with_history(reading: Reading, f: Facts, profile: SimProfile,
+                  r: list[float]) -> tuple[Facts, list[HistoryEvent]]:
+    """The facts plus the history events the model noticed (and did not notice revoked); and what it noticed."""
+    noticed = [e for i, e in enumerate(reading.events) if _notice(e, profile, r[12 + i % 4] if i < 4 else
+                                                                   _rng(reading.case_key, i).random())]
+    for e in noticed:
+        live = e.revoked_tokens_after is None or not (
+            r[11] < profile.revocation_read * math.exp(-e.revoked_tokens_after / profile.attention_tokens))
+        if not live:
+            continue
+        if e.kind == "lock":
+            f = replace(f, history_lock_price=e.price, history_lock_until=e.until)
+        elif e.kind == "dispute":
+            f = replace(f, history_dispute=True)
+        elif e.kind == "signoff":
+            f = replace(f, history_am_signoff=True)
+    return f, noticed
+
+
+def _known_clauses(beliefs: Beliefs, f: Facts, profile: SimProfile, r: list[float], u: list[float]) -> set[str]:
+    """The clauses the model applies: what it believed, plus its own judgement, less its slips."""
+    known = set(beliefs.known)
+    for clause, on in (("OPS-1", f.dispute or f.history_dispute), ("OPS-2", f.failed_payment),
+                       ("OPS-3", f.renewal_negotiation), ("OPS-4", f.history_am_signoff)):
+        if on and clause not in known and r[9] < profile.ops_judgement:
+            known.add(clause)  # judgement: a careful model escalates on its own
+        elif on and clause in known and u[3] > profile.ops_follow:
+            known.discard(clause)
+    if u[4] < profile.miss_discount:
+        known.discard(_DISCOUNT_CLAUSES[int(u[5] * len(_DISCOUNT_CLAUSES))])
+    return known
 
 
 def _level(stated: float) -> float:
