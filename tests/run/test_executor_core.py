@@ -218,12 +218,16 @@ def test_missing_usage_is_unknown_cost_not_zero(home):
     assert rec.status == "ok" and rec.cost_usd is None
 
 
-def test_progress_is_quiet_when_stdout_is_not_a_terminal(home, capsys):
+def test_progress_off_a_terminal_is_plain_lines_on_stderr_and_stdout_stays_clean(home, capsys):
     recs = run(execute(make_calls(5), providers={"cfg": Scripted()}, prices={"cfg": PRICE},
                        options=opts(cache_mode="off", progress=True)))
     assert len(recs) == 5
     captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == ""
+    assert captured.out == ""  # stdout stays clean for piping (no bar, no lines)
+    assert captured.err.splitlines()[-1].startswith("calls 5/5 (100%)"), captured.err
+    run(execute(make_calls(5), providers={"cfg": Scripted()}, prices={"cfg": PRICE},
+                options=opts(cache_mode="off", progress=False)))
+    assert capsys.readouterr().err == ""  # --quiet: nothing
 
 
 def test_progress_counts_and_spend():
