@@ -85,7 +85,7 @@ def test_per_model_limits_override_the_defaults():
 
 
 def test_suite_rate_limits_reach_the_executor_options():
-    from evalkit.run._runner import _model_limits
+    from evalkit.run._setup import model_limits as _model_limits
     from evalkit.suite._schema import ConfigSpec
 
     configs = [ConfigSpec(name="a", provider="openai", model="gpt-4o", prompt="p.j2",

@@ -16,7 +16,9 @@ from evalkit.run._prompts import render_case_prompt
 from evalkit.run._records import CallRecord, ExecutionOptions, PlannedCall
 from evalkit.run._retry import RetryPolicy
 from evalkit.run._select import parse_shard, select_cases, stratified_order
-from evalkit.run._runner import RunInterrupted, RunOutcome, RunRequest, bless_baseline, run_suite
+from evalkit.run._bless import bless_baseline
+from evalkit.run._request import RunInterrupted, RunOutcome, RunRequest
+from evalkit.run._runner import run_suite
 from evalkit.run._store import list_runs, read_manifest
 from evalkit.run._table_schemas import FORMAT_VERSION, results_schema, scores_schema
 

@@ -28,6 +28,21 @@ _REJECTED = frozenset({"rate_limited", "overloaded", "quota_exceeded", "client_e
 
 
 @dataclass(kw_only=True)
+class _Tally:
+    """One call's attempts so far: count, billed usage, attempts possibly billed without usage."""
+
+    possibly_n: int
+    possibly_usd: float | None
+    attempts: int = 0
+    billed: list[Usage] = dataclasses.field(default_factory=list)
+    t_start: float = dataclasses.field(default_factory=time.perf_counter)
+
+    def possibly_billed(self, worst_usd: float | None) -> None:
+        self.possibly_n += 1
+        self.possibly_usd = None if self.possibly_usd is None or worst_usd is None else self.possibly_usd + worst_usd
+
+
+@dataclass(kw_only=True)
 class Attempter:
     """What every call shares: providers, ledger, limiters, cache, journal, policy."""
 
@@ -51,21 +66,16 @@ class Attempter:
         cached = self._from_cache(call, key)
         if cached is not None:
             return cached
-        provider = self.providers[call.config]
         req = call.request
         limiter = None if self.offline[call.config] else self.limiters.for_model(req.provider, req.model,
                                                                                  req.endpoint)
         est_tokens = call.est_input_tokens + call.est_output_tokens
-        billed: list[Usage] = []
-        possibly_n, possibly_usd = prior_possibly
-        attempts = 0
-        t_start = time.perf_counter()
-        failure: Failure | None = None
+        tally = _Tally(possibly_n=prior_possibly[0], possibly_usd=prior_possibly[1])
         while True:
             hold = self.ledger.reserve(call)
             if hold is None:
                 self.budget_hit()
-                if attempts == 0:
+                if tally.attempts == 0:
                     return None  # never sent: it stays pending for a resume
                 failure = Failure(kind="budget_exhausted", retryable=False,
                                   message=f"stopped retrying: another attempt could pass max_cost_usd "
@@ -77,74 +87,89 @@ class Attempter:
             except BaseException:
                 self.ledger.release(hold)
                 raise
-            attempts += 1
+            tally.attempts += 1
             if self.journal is not None:
-                self.journal.attempt(AttemptStart(key=call.key, cache_key=key, n=attempts, worst_usd=hold.worst_case))
+                self.journal.attempt(AttemptStart(key=call.key, cache_key=key, n=tally.attempts,
+                                                  worst_usd=hold.worst_case))
             t0 = time.perf_counter()
             try:
-                async with asyncio.timeout(self.options.timeout_s):
-                    response: ModelResponse = await provider.complete(req)
-            except asyncio.CancelledError:
-                self.ledger.settle(hold, call.config, usage=None, possibly_billed=True)
-                if limiter is not None:
-                    await limiter.done(est_tokens, None)
-                raise
+                response = await self._send(call, hold, limiter, est_tokens)
             except Exception as exc:  # noqa: BLE001 - classified below; one bad call never stops the run
-                failure = classify(exc, timeout_s=self.options.timeout_s)
-                if failure.usage is not None:
-                    billed.append(failure.usage)
-                self.ledger.settle(hold, call.config, usage=failure.usage, possibly_billed=failure.possibly_billed)
-                if failure.possibly_billed:
-                    possibly_n += 1
-                    possibly_usd = None if possibly_usd is None or hold.worst_case is None \
-                        else possibly_usd + hold.worst_case
-                if limiter is not None:
-                    await self._after_failure(limiter, failure, exc, est_tokens)
-                if failure.retryable and attempts < self.options.max_attempts and not self.stopping():
-                    wait = backoff_s(attempts, failure, self.policy, self.rng)
-                    if wait is not None:
-                        await asyncio.sleep(wait)
-                        continue
-                    if limiter is not None and failure.retry_after_s is not None:
-                        limiter.release_pause()  # Retry-After beyond the cap: this call ends, nobody waits
-                        failure = dataclasses.replace(failure, retryable=False, message=(
-                            f"{failure.message}; Retry-After {failure.retry_after_s:.0f}s exceeds the "
-                            f"{self.policy.max_retry_after_s:.0f}s cap"))
+                failure, again = await self._failed_attempt(exc, call, hold, limiter, est_tokens, tally)
+                if again:
+                    continue
                 break
-            else:
-                headers = response.rate_limits
-                response = response.model_copy(update={"rate_limits": None})
-                usage = response.usage
-                unknown_usage = usage is None or usage.total_tokens is None
-                billed.append(usage if usage is not None else Usage())
-                self.ledger.settle(hold, call.config, usage=None if unknown_usage else usage,
-                                   possibly_billed=unknown_usage)
-                if unknown_usage:
-                    possibly_n += 1
-                    possibly_usd = None if possibly_usd is None or hold.worst_case is None \
-                        else possibly_usd + hold.worst_case
-                if limiter is not None:
-                    await limiter.done(est_tokens, usage.total_tokens if usage else None, headers=headers)
-                    limiter.succeeded()
-                if response.latency_s is None:
-                    response = response.model_copy(update={"latency_s": time.perf_counter() - t0})
-                if self.cache is not None and self.options.cache_mode == "read-write" \
-                        and not self.offline[call.config]:
-                    self.cache.put(req, response, key=key)
-                cost = self.ledger.record_cost(call.config, billed, possibly_n)
-                return CallRecord(config=call.config, case_id=call.case_id, sample_index=call.sample_index,
-                                  cache_key=key, status="ok", response=response, attempts=attempts,
-                                  billed_usage=billed, cost_usd=cost, nominal_cost_usd=cost,
-                                  possibly_billed_attempts=possibly_n, possibly_billed_usd=possibly_usd,
-                                  latency_s=time.perf_counter() - t_start)
-        assert failure is not None
-        cost = self.ledger.record_cost(call.config, billed, possibly_n)
+            return await self._answered(call, key, response, hold, limiter, est_tokens, tally, t0)
+        return self._failed_record(call, key, failure, tally)
+
+    async def _send(self, call: PlannedCall, hold: Any, limiter: ModelLimiter | None, est_tokens: int,
+                    ) -> ModelResponse:
+        """One request under the timeout; a cancelled one (Ctrl-C, kill) is settled as possibly billed."""
+        try:
+            async with asyncio.timeout(self.options.timeout_s):
+                return await self.providers[call.config].complete(call.request)
+        except asyncio.CancelledError:
+            self.ledger.settle(hold, call.config, usage=None, possibly_billed=True)
+            if limiter is not None:
+                await limiter.done(est_tokens, None)
+            raise
+
+    async def _failed_attempt(self, exc: Exception, call: PlannedCall, hold: Any, limiter: ModelLimiter | None,
+                              est_tokens: int, tally: _Tally) -> tuple[Failure, bool]:
+        """Settle a failed attempt; (the failure, whether to try again after the backoff already slept)."""
+        failure = classify(exc, timeout_s=self.options.timeout_s)
+        if failure.usage is not None:
+            tally.billed.append(failure.usage)
+        self.ledger.settle(hold, call.config, usage=failure.usage, possibly_billed=failure.possibly_billed)
+        if failure.possibly_billed:
+            tally.possibly_billed(hold.worst_case)
+        if limiter is not None:
+            await self._after_failure(limiter, failure, exc, est_tokens)
+        if failure.retryable and tally.attempts < self.options.max_attempts and not self.stopping():
+            wait = backoff_s(tally.attempts, failure, self.policy, self.rng)
+            if wait is not None:
+                await asyncio.sleep(wait)
+                return failure, True
+            if limiter is not None and failure.retry_after_s is not None:
+                limiter.release_pause()  # Retry-After beyond the cap: this call ends, nobody waits
+                failure = dataclasses.replace(failure, retryable=False, message=(
+                    f"{failure.message}; Retry-After {failure.retry_after_s:.0f}s exceeds the "
+                    f"{self.policy.max_retry_after_s:.0f}s cap"))
+        return failure, False
+
+    async def _answered(self, call: PlannedCall, key: str, response: ModelResponse, hold: Any,
+                        limiter: ModelLimiter | None, est_tokens: int, tally: _Tally, t0: float) -> CallRecord:
+        """Settle an answered attempt, cache the answer, and the call's ok record."""
+        headers = response.rate_limits
+        response = response.model_copy(update={"rate_limits": None})
+        usage = response.usage
+        unknown_usage = usage is None or usage.total_tokens is None
+        tally.billed.append(usage if usage is not None else Usage())
+        self.ledger.settle(hold, call.config, usage=None if unknown_usage else usage, possibly_billed=unknown_usage)
+        if unknown_usage:
+            tally.possibly_billed(hold.worst_case)
+        if limiter is not None:
+            await limiter.done(est_tokens, usage.total_tokens if usage else None, headers=headers)
+            limiter.succeeded()
+        if response.latency_s is None:
+            response = response.model_copy(update={"latency_s": time.perf_counter() - t0})
+        if self.cache is not None and self.options.cache_mode == "read-write" and not self.offline[call.config]:
+            self.cache.put(call.request, response, key=key)
+        cost = self.ledger.record_cost(call.config, tally.billed, tally.possibly_n)
+        return CallRecord(config=call.config, case_id=call.case_id, sample_index=call.sample_index,
+                          cache_key=key, status="ok", response=response, attempts=tally.attempts,
+                          billed_usage=tally.billed, cost_usd=cost, nominal_cost_usd=cost,
+                          possibly_billed_attempts=tally.possibly_n, possibly_billed_usd=tally.possibly_usd,
+                          latency_s=time.perf_counter() - tally.t_start)
+
+    def _failed_record(self, call: PlannedCall, key: str, failure: Failure, tally: _Tally) -> CallRecord:
+        cost = self.ledger.record_cost(call.config, tally.billed, tally.possibly_n)
         return CallRecord(config=call.config, case_id=call.case_id, sample_index=call.sample_index,
                           cache_key=key, status="failed", error_class=failure.kind,
-                          error_message=f"{failure.message} (after {attempts} attempt(s))", attempts=attempts,
-                          billed_usage=billed, cost_usd=cost, nominal_cost_usd=cost,
-                          possibly_billed_attempts=possibly_n, possibly_billed_usd=possibly_usd,
-                          latency_s=time.perf_counter() - t_start)
+                          error_message=f"{failure.message} (after {tally.attempts} attempt(s))",
+                          attempts=tally.attempts, billed_usage=tally.billed, cost_usd=cost, nominal_cost_usd=cost,
+                          possibly_billed_attempts=tally.possibly_n, possibly_billed_usd=tally.possibly_usd,
+                          latency_s=time.perf_counter() - tally.t_start)
 
     def _from_cache(self, call: PlannedCall, key: str) -> CallRecord | None:
         if self.cache is None or self.offline[call.config]:

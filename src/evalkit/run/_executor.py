@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,114 @@ class _Pool:
             self.stop = "errors"
 
 
+def _keys(calls: Sequence[PlannedCall], providers: Mapping[str, Any]) -> dict[Key, str]:
+    """Each planned call's cache key; a call planned twice or without a provider is a ConfigError."""
+    keys: dict[Key, str] = {}
+    for call in calls:
+        if call.key in keys:
+            raise ConfigError(f"planned call {call.key} appears twice: each (config, case, sample) runs once")
+        if call.config not in providers:
+            raise ConfigError(f"no provider for configuration {call.config!r} (case {call.case_id!r})")
+        keys[call.key] = call.request.cache_key()
+    return keys
+
+
+@dataclass(kw_only=True)
+class _Resumed:
+    """What the journal already holds for these calls."""
+
+    done: dict[Key, CallRecord]
+    """Finished (ok, or failed and not retried): returned as they are, never sent again."""
+    carried: dict[Key, CallRecord]
+    """Journaled failures sent again (``retry_failed``): their attempts and spend carry over."""
+    todo: list[PlannedCall]
+    journaled: dict[Key, CallRecord]
+    orphans: dict[Key, list[Any]]
+    """Attempts a killed process started and never recorded."""
+
+
+def _resumed(calls: Sequence[PlannedCall], keys: Mapping[Key, str], journal_path: Path | None,
+             retry_failed: bool) -> _Resumed:
+    state = read_journal_state(journal_path) if journal_path is not None else None
+    out = _Resumed(done={}, carried={}, todo=[], journaled=state.records if state is not None else {},
+                   orphans=state.orphans if state is not None else {})
+    for call in calls:
+        rec = out.journaled.get(call.key)
+        if rec is not None and rec.cache_key == keys[call.key]:
+            if rec.status == "ok" or not retry_failed:
+                out.done[call.key] = rec
+                continue
+            out.carried[call.key] = rec
+        out.todo.append(call)
+    return out
+
+
+@dataclass(kw_only=True)
+class _Workers:
+    """The worker pool: pulls calls, runs their attempts, journals and counts what finished."""
+
+    keys: Mapping[Key, str]
+    resumed: _Resumed
+    pool: _Pool
+    ledger: SpendLedger
+    attempter: Attempter
+    journal: JournalWriter | None
+    progress: Progress
+    on_record: Callable[[CallRecord], None] | None
+    started: float = field(default_factory=time.perf_counter)
+
+    def finish(self, call: PlannedCall, rec: CallRecord) -> None:
+        prior = self.resumed.carried.get(call.key)
+        if prior is not None:  # a resumed failure: keep every billed attempt of both runs
+            rec.attempts += prior.attempts
+            rec.billed_usage = prior.billed_usage + rec.billed_usage
+            rec.possibly_billed_attempts += prior.possibly_billed_attempts
+            rec.possibly_billed_usd = (None if rec.possibly_billed_usd is None or prior.possibly_billed_usd is None
+                                       else rec.possibly_billed_usd + prior.possibly_billed_usd)
+            if not rec.cache_hit:
+                rec.cost_usd = self.ledger.record_cost(call.config, rec.billed_usage, rec.possibly_billed_attempts)
+                rec.nominal_cost_usd = rec.cost_usd
+        if self.journal is not None:
+            self.journal.append(rec)
+        self.pool.records[call.key] = rec
+        self.pool.count(rec)
+        self.progress.update(failed=rec.status == "failed", cache_hit=rec.cache_hit, cost=rec.cost_usd,
+                             rate=len(self.pool.records) / max(time.perf_counter() - self.started, 1e-9))
+        if self.on_record is not None:
+            self.on_record(rec)
+
+    def unrecorded(self, call: PlannedCall) -> tuple[int, float | None]:
+        """Attempts of this call a killed process started but never recorded."""
+        starts = self.resumed.orphans.get(call.key, [])
+        usd: float | None = 0.0
+        for a in starts:
+            usd = None if usd is None or a.worst_usd is None else usd + a.worst_usd
+        return len(starts), usd
+
+    async def worker(self, pending: Iterator[PlannedCall]) -> None:
+        for call in pending:  # one shared iterator: workers pull the next call when free
+            if self.pool.stop is not None:
+                return
+            rec = await self.attempter.run(call, self.keys[call.key], prior_possibly=self.unrecorded(call))
+            if rec is None:
+                return
+            self.finish(call, rec)
+
+    async def run_all(self, concurrency: int) -> None:
+        todo = self.resumed.todo
+        pending = iter(todo)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for _ in range(max(1, min(concurrency, len(todo)))):
+                    tg.create_task(self.worker(pending))
+        except BaseExceptionGroup as group:  # surface the first real error, not the group wrapper
+            raise group.exceptions[0] from None
+        finally:
+            self.progress.close()
+            if self.journal is not None:
+                self.journal.close()
+
+
 async def execute(
     calls: Sequence[PlannedCall],
     *,
@@ -78,43 +186,22 @@ async def execute(
     (their attempts and billed usage are carried over). ``seed`` drives the retry jitter.
     ``on_record`` sees each newly finished record.
     """
-    keys: dict[Key, str] = {}
-    for call in calls:
-        if call.key in keys:
-            raise ConfigError(f"planned call {call.key} appears twice: each (config, case, sample) runs once")
-        if call.config not in providers:
-            raise ConfigError(f"no provider for configuration {call.config!r} (case {call.case_id!r})")
-        keys[call.key] = call.request.cache_key()
-
+    keys = _keys(calls, providers)
     journal_path = Path(run_dir) / JOURNAL_NAME if run_dir is not None else None
-    state = read_journal_state(journal_path) if journal_path is not None else None
-    journaled = state.records if state is not None else {}
-    orphans = state.orphans if state is not None else {}
-    done: dict[Key, CallRecord] = {}
-    carried: dict[Key, CallRecord] = {}
-    todo: list[PlannedCall] = []
-    for call in calls:
-        rec = journaled.get(call.key)
-        if rec is not None and rec.cache_key == keys[call.key]:
-            if rec.status == "ok" or not retry_failed:
-                done[call.key] = rec
-                continue
-            carried[call.key] = rec
-        todo.append(call)
-
+    resumed = _resumed(calls, keys, journal_path, retry_failed)
     cache = None if options.cache_mode == "off" else ResponseCache(cache_root)
     offline = {name: bool(getattr(p, "offline", False)) for name, p in providers.items()}
     if options.cache_mode == "replay":
-        _check_replay(todo, keys, cache, offline)
-
+        _check_replay(resumed.todo, keys, cache, offline)
     ledger = SpendLedger(prices=prices, max_cost=options.max_cost_usd, output_token_ceiling=options.output_token_ceiling,
                          provider_caps={n: getattr(p, "max_tokens", None) for n, p in providers.items()})
-    ledger.add_prior(journaled.values(), [(k[0], a.worst_usd) for k, starts in orphans.items() for a in starts])
+    ledger.add_prior(resumed.journaled.values(),
+                     [(k[0], a.worst_usd) for k, starts in resumed.orphans.items() for a in starts])
     if options.max_cost_usd is not None:
-        _check_budget(todo, keys, cache, offline, ledger, options.max_cost_usd)
+        _check_budget(resumed.todo, keys, cache, offline, ledger, options.max_cost_usd)
 
     pool = _Pool(planned=len(calls), max_share=options.max_error_share, min_calls=min_calls_for_error_share)
-    for rec in done.values():
+    for rec in resumed.done.values():
         pool.count(rec)  # journaled outcomes count towards the error share of the whole run
     journal = JournalWriter(journal_path) if journal_path is not None else None
     attempter = Attempter(
@@ -123,61 +210,12 @@ async def execute(
         limiters=Limiters(requests_per_minute=options.requests_per_minute, tokens_per_minute=options.tokens_per_minute,
                           burst_s=rate_burst_s, per_model=options.model_limits, concurrency=options.concurrency),
         stopping=lambda: pool.stop is not None, budget_hit=lambda: setattr(pool, "stop", pool.stop or "budget"))
-    progress = Progress(total=len(calls), enabled=options.progress, already_done=len(done),
+    progress = Progress(total=len(calls), enabled=options.progress, already_done=len(resumed.done),
                         simulated=any(getattr(p, "simulated", False) for p in providers.values()))
-    started = time.perf_counter()
+    await _Workers(keys=keys, resumed=resumed, pool=pool, ledger=ledger, attempter=attempter, journal=journal,
+                   progress=progress, on_record=on_record).run_all(options.concurrency)
 
-    def finish(call: PlannedCall, rec: CallRecord) -> None:
-        prior = carried.get(call.key)
-        if prior is not None:  # a resumed failure: keep every billed attempt of both runs
-            rec.attempts += prior.attempts
-            rec.billed_usage = prior.billed_usage + rec.billed_usage
-            rec.possibly_billed_attempts += prior.possibly_billed_attempts
-            rec.possibly_billed_usd = (None if rec.possibly_billed_usd is None or prior.possibly_billed_usd is None
-                                       else rec.possibly_billed_usd + prior.possibly_billed_usd)
-            if not rec.cache_hit:
-                rec.cost_usd = ledger.record_cost(call.config, rec.billed_usage, rec.possibly_billed_attempts)
-                rec.nominal_cost_usd = rec.cost_usd
-        if journal is not None:
-            journal.append(rec)
-        pool.records[call.key] = rec
-        pool.count(rec)
-        progress.update(failed=rec.status == "failed", cache_hit=rec.cache_hit, cost=rec.cost_usd,
-                        rate=len(pool.records) / max(time.perf_counter() - started, 1e-9))
-        if on_record is not None:
-            on_record(rec)
-
-    def unrecorded(call: PlannedCall) -> tuple[int, float | None]:
-        """Attempts of this call a killed process started but never recorded."""
-        starts = orphans.get(call.key, [])
-        usd: float | None = 0.0
-        for a in starts:
-            usd = None if usd is None or a.worst_usd is None else usd + a.worst_usd
-        return len(starts), usd
-
-    pending = iter(todo)
-
-    async def worker() -> None:
-        for call in pending:  # one shared iterator: workers pull the next call when free
-            if pool.stop is not None:
-                return
-            rec = await attempter.run(call, keys[call.key], prior_possibly=unrecorded(call))
-            if rec is None:
-                return
-            finish(call, rec)
-
-    try:
-        async with asyncio.TaskGroup() as tg:
-            for _ in range(max(1, min(options.concurrency, len(todo)))):
-                tg.create_task(worker())
-    except BaseExceptionGroup as group:  # surface the first real error, not the group wrapper
-        raise group.exceptions[0] from None
-    finally:
-        progress.close()
-        if journal is not None:
-            journal.close()
-
-    out = [rec for call in calls if (rec := done.get(call.key) or pool.records.get(call.key)) is not None]
+    out = [rec for call in calls if (rec := resumed.done.get(call.key) or pool.records.get(call.key)) is not None]
     if pool.stop is None and out and len(out) == len(calls) and all(r.status == "failed" for r in out):
         pool.stop = "errors"  # nothing answered at all: never a "complete" run
     if pool.stop is not None:

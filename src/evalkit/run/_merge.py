@@ -18,7 +18,7 @@ from typing import Any
 
 from evalkit import _io
 from evalkit.errors import ConfigError
-from evalkit.run._runner import RunOutcome
+from evalkit.run._request import RunOutcome
 from evalkit.run._store import new_run_id, read_manifest, utc_now, write_manifest
 
 _SAME = (("suite", "sha256"), ("dataset", "sha256"))

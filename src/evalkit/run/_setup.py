@@ -1,0 +1,145 @@
+"""Turning a loaded suite into work: the sampled cases, one provider, price and template per
+configuration, and every planned call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalkit._home import datasets_dir
+from evalkit.errors import ConfigError
+from evalkit.pricing import ModelPrice, lookup_price
+
+
+@dataclass(kw_only=True)
+class Planned:
+    """Everything ``plan_run`` produced for one run."""
+
+    configs: list[Any]
+    task: Any
+    dataset: Any
+    cases: list[Any]
+    providers: dict[str, Any] = field(default_factory=dict)
+    prices: dict[str, ModelPrice | None] = field(default_factory=dict)
+    templates: dict[str, Any] = field(default_factory=dict)
+    calls: list[Any] = field(default_factory=list)
+    prompts: dict[str, Any] = field(default_factory=dict)
+
+
+def price_for(provider_name: str, model: str, override: Any, provider: Any) -> ModelPrice | None:
+    """The suite's override, else the simulated profile's real-model price, else the bundled map."""
+    if override is not None:
+        return lookup_price(model, override.model_dump(exclude_none=True))
+    if getattr(provider, "free", False):
+        return ModelPrice(model=provider_name, input=0.0, output=0.0, source=f"{provider_name} (no model call)")
+    price_model = getattr(provider, "price_model", None)
+    if price_model is not None and getattr(provider, "simulated", False):
+        real = price_model(model)
+        price = lookup_price(real) if real else None
+        if price is not None:
+            return ModelPrice(model=price.model, input=price.input, output=price.output, cache_read=price.cache_read,
+                              cache_write=price.cache_write, tiers=price.tiers,
+                              source=f"simulated (priced as {real}, {price.source})")
+        return None
+    return lookup_price(model)
+
+
+def task_options(provider_name: str, options: dict[str, Any], task: Any, *, where: str) -> dict[str, Any]:
+    """A provider that needs a task capability (a simulated model, a rules baseline) gets the suite's task."""
+    from evalkit.providers import provider_class
+    from evalkit.tasks import require_capability
+
+    out = dict(options)
+    needs = getattr(provider_class(provider_name), "requires_task", None)
+    if needs:
+        try:
+            require_capability(task, needs, needed_by=f"provider {provider_name}")
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        out.setdefault("task", task)  # the object: it may be bound to the run's catalogue
+    return out
+
+
+def model_limits(configs: list[Any]) -> dict[str, tuple[float | None, float | None]]:
+    """Per provider/model limits from the configurations; the stricter one wins on a clash."""
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for c in configs:
+        if c.rate_limits is None:
+            continue
+        key = f"{c.provider}/{c.model}"
+        old_rpm, old_tpm = out.get(key, (None, None))
+        new = (c.rate_limits.requests_per_minute, c.rate_limits.tokens_per_minute)
+        out[key] = tuple(min(v for v in (a, b) if v is not None) if (a or b) else None  # type: ignore[assignment]
+                         for a, b in zip((old_rpm, old_tpm), new))
+    return out
+
+
+def _dataset_ref(ref: str, suite_root: Path) -> str | Path:
+    return ref if "@" in ref else (suite_root / ref).resolve()
+
+
+def _pick_cases(loaded: Any, req: Any) -> tuple[Any, list[Any]]:
+    """The dataset and the cases this run samples (limit/fraction, then shard or explicit ids)."""
+    from evalkit.dataset import load_dataset
+    from evalkit.run._plan import stratified_subset
+    from evalkit.tasks import get_task
+
+    suite = loaded.suite
+    dataset = load_dataset(_dataset_ref(suite.dataset, loaded.root), task=get_task(suite.task),
+                           store=req.datasets or datasets_dir(), catalogue=loaded.catalogue_path)
+    sample = suite.sample
+    picked = stratified_subset(dataset.index, limit=req.limit or sample.limit, fraction=req.fraction or sample.fraction,
+                               seed=req.sample_seed if req.sample_seed is not None else sample.seed)
+    cases = list(dataset.select(c.case_id for c in picked))  # parse only the sampled cases
+    if req.shard is not None or req.case_ids is not None:
+        from evalkit.run._select import select_cases
+
+        cases = select_cases(cases, shard=req.shard, case_ids=req.case_ids, seed=suite.seed)
+    return dataset, cases
+
+
+def _selected_configs(loaded: Any, req: Any) -> list[Any]:
+    suite = loaded.suite
+    unknown = set(req.configs or ()) - {c.name for c in suite.configs}
+    if unknown:
+        raise ConfigError(f"--config: no configuration named {', '.join(sorted(unknown))} in {loaded.path}; "
+                          f"known: {', '.join(c.name for c in suite.configs)}")
+    return [c for c in suite.configs if not req.configs or c.name in req.configs]
+
+
+def _provider(config: Any, task: Any, where: str) -> tuple[Any, dict[str, Any]]:
+    from evalkit.providers import create_provider
+
+    try:
+        options = task_options(config.provider, config.options, task, where=where)
+        return create_provider(config.provider, **options), options
+    except ConfigError as exc:  # the provider knows what is wrong; the user needs to know where
+        text = str(exc)
+        raise ConfigError(text if text.startswith(where) else f"{where} (provider {config.provider}): {text}") \
+            from None
+
+
+def plan_run(loaded: Any, req: Any) -> Planned:
+    """Check the selected configurations, sample the cases and plan every call."""
+    from evalkit.run._plan import context_resources, plan_config
+    from evalkit.suite import load_template
+
+    suite = loaded.suite
+    configs = _selected_configs(loaded, req)
+    dataset, cases = _pick_cases(loaded, req)
+    task = dataset.bound_task  # under the catalogue that applies (the suite's, else the dataset's)
+    out = Planned(configs=configs, task=task, dataset=dataset, cases=cases)
+    schema = task.decision_json_schema()
+    resources = context_resources(task, dataset, configs)
+    for config in configs:
+        provider, options = _provider(config, task, f"{loaded.path}: configs[{config.name}]")
+        out.providers[config.name] = provider
+        out.prices[config.name] = price_for(config.provider, config.model, config.price, provider)
+        out.templates[config.name] = load_template(loaded.prompt_path(config.prompt))
+        planned, info = plan_config(config, out.templates[config.name], cases, task, response_schema=schema,
+                                    endpoint=options.get("base_url"), seed=suite.seed,
+                                    seeded=bool(getattr(provider, "offline", False)), resources=resources)
+        out.calls.extend(planned)
+        out.prompts[config.name] = info
+    return out
