@@ -45,7 +45,8 @@ _MIN_VALUE_LEN = 8  # shorter values ("1", "dev") would redact ordinary words
 # (pattern, replacement). Group 1, when present, is kept (the field name, the scheme...).
 _KEY_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # userinfo in URLs: https://user:pass@host -> https://***@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/@\"'<>]+@"), r"\1" + MASK + "@"),
+    # (bounded repeats: a long word or a run of dots must stay linear, never rescanned from every position)
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]{0,31}://)[^\s/@\"'<>]{1,512}@"), r"\1" + MASK + "@"),
     # key-like query values: ?api-key=..., &key=..., ?access_token=...
     (re.compile(r"(?i)([?&;](?:api[-_]?key|key|token|access[-_]?token|auth|sig|signature|secret|password)=)"
                 r"[^&#\s\"'<>]+"), r"\1" + MASK),
@@ -62,7 +63,7 @@ _KEY_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 # One RE2-compatible pattern that matches wherever any key shape could (parquet columns are
 # screened with it in pyarrow before any Python-level replacement).
-_DETECT = (r"(?i)(?:[a-z][a-z0-9+.\-]*://[^\s/@\"'<>]+@|[?&;](?:api[-_]?key|key|token|access[-_]?token|auth|sig"
+_DETECT = (r"(?i)(?:\b[a-z][a-z0-9+.\-]{0,31}://[^\s/@\"'<>]{1,512}@|[?&;](?:api[-_]?key|key|token|access[-_]?token|auth|sig"
            r"|signature|secret|password)=|bearer\s|basic\s|x-api-key|api[-_]?key|authorization|access[-_]?token"
            r"|client[-_]?secret|secret[-_]?key|\bsk-[a-z0-9]|\baiza|\bgh[pousr]_|\bhf_|\bgsk_|\bxai-|\bakia)")
 
