@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +73,8 @@ class Case:
     run_copy: dict[str, bytes | None] | None = None
     """Copy the committed baseline run to ./run, then overwrite (bytes) or delete (None) these files."""
     code: int = 2
+    damage: Callable[[Path], None] | None = None
+    """Run on the workspace after the files (and the run copy) are in place: damage written by this version."""
 
 
 def suite(text: str = GOOD_SUITE, template: str | bytes = TEMPLATE) -> dict[str, str | bytes]:
@@ -87,6 +90,44 @@ RUN = ["run", "suite.yaml", "--quiet"]
 OPENAI_SUITE = GOOD_SUITE.replace("provider: sim", "provider: openai").replace(
     "    model: small\n", "    model: small\n    options: {base_url: 'http://127.0.0.1:9/v1'}\n")
 FLIPPED = b"PAR1" + b"\x00garbage, not a parquet body" * 20 + b"PAR1"
+
+def _checksummed_flip(name: str, *, at: float = 0.5) -> Callable[[Path], None]:
+    """Record the copied run's checksums (as a run of this version does), then flip one byte of ``name``."""
+
+    def damage(ws: Path) -> None:
+        from evalkit._checksums import artifact_checksums
+
+        run = ws / "run"
+        manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+        manifest["checksums"] = artifact_checksums(run)
+        (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        data = bytearray((run / name).read_bytes())
+        if name.endswith(".json"):  # other valid JSON: a number changed
+            text = data.decode()
+            i = next(i for i in range(int(len(text) * at), len(text)) if text[i].isdigit())
+            data[i] = ord("7" if text[i] != "7" else "3")
+        else:
+            data[int(len(data) * at)] ^= 0x01
+        (run / name).write_bytes(bytes(data))
+
+    return damage
+
+
+def _corrupt_cache_entry(ws: Path) -> None:
+    """A valid cache entry for the suite's second call, then edited into other valid JSON."""
+    from evalkit.providers import ModelResponse
+    from evalkit.run._cache import ResponseCache
+    from evalkit.run._request import RunRequest
+    from evalkit.run._setup import plan_run
+    from evalkit.suite import load_suite
+
+    plan = plan_run(load_suite(ws / "suite.yaml"), RunRequest(suite_path=ws / "suite.yaml"))
+    cache = ResponseCache()
+    for call in plan.calls:
+        cache.put(call.request, ModelResponse(text='{"action": "approve", "confidence": 0.9}'))
+    path = cache.path_for(plan.calls[1].request.cache_key())
+    path.write_bytes(path.read_bytes().replace(b"approve", b"deny", 1))
+
 
 CASES: dict[str, Case] = {
     # ---- suites ---------------------------------------------------------------------------------
@@ -196,6 +237,21 @@ CASES: dict[str, Case] = {
                                             needles=["results.parquet"]),
     "gate: scores missing": Case(run_copy={"scores.parquet": None}, args=["gate", "run"],
                                  needles=["scores.parquet"]),
+    "gate: one byte flipped in scores.parquet": Case(run_copy={}, damage=_checksummed_flip("scores.parquet"),
+                                                     args=["gate", "run"],
+                                                     needles=["run/scores.parquet: corrupt", "checksum"]),
+    "report: one byte flipped in results.parquet": Case(run_copy={}, damage=_checksummed_flip("results.parquet"),
+                                                        args=["report", "run"],
+                                                        needles=["run/results.parquet: corrupt", "checksum"]),
+    "gate: one byte flipped in results.parquet": Case(run_copy={}, damage=_checksummed_flip("results.parquet", at=0.3),
+                                                      args=["gate", "run"],
+                                                      needles=["run/results.parquet: corrupt", "checksum"]),
+    "run: cache entry edited into other valid JSON": Case(
+        files=suite(OPENAI_SUITE), run_copy={}, damage=_corrupt_cache_entry, args=RUN,
+        needles=["corrupt response-cache entry", "cache/responses/", "case ", "nothing was sent"]),
+    "run --replay: corrupt cache entry": Case(
+        files=suite(OPENAI_SUITE), run_copy={}, damage=_corrupt_cache_entry, args=[*RUN, "--replay"],
+        needles=["--replay: cached answer for case", "is corrupt", "cache/responses/"]),
 }
 
 
@@ -224,6 +280,8 @@ def test_malformed_input_is_a_clear_error(name, tmp_path, monkeypatch):
     monkeypatch.setenv("EVALKIT_DATASETS", str(REPO / "datasets"))
     monkeypatch.setenv("EVALKIT_REPORTS", str(ws / "reports"))
     monkeypatch.chdir(ws)
+    if case.damage is not None:
+        case.damage(ws)
     before = _tree(tmp_path)
     result = CliRunner().invoke(app, case.args)
     output = result.output
@@ -241,7 +299,7 @@ def test_malformed_cases_cover_every_kind_of_input():
     for name, case in CASES.items():
         if case.args[:2] == ["dataset", "import"]:
             kinds["import"] += 1
-        elif case.run_copy:
+        elif case.run_copy or case.damage is not None:
             kinds["artifact"] += 1
         elif name.startswith("-") or " --" in name:
             kinds["cli"] += 1

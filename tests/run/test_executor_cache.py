@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
 from evalkit.cli._cache import register
 from evalkit.providers._base import Message, ModelRequest, ModelResponse, Usage
-from evalkit.run._cache import ResponseCache
+from evalkit.run._cache import CorruptCacheEntry, ResponseCache
 
 
 def _req(i: int) -> ModelRequest:
@@ -48,15 +50,35 @@ def test_concurrent_writers_never_leave_a_partial_entry(home):
     assert cache.path_for(key).relative_to(cache.root).parts == (digest[:2], digest[2:4], f"{digest}.json")
 
 
-def test_torn_entry_is_a_miss(home):
+@pytest.mark.parametrize("damage", ["torn", "flipped byte", "other valid JSON", "no checksum", "other key"])
+def test_a_damaged_entry_is_corrupt_never_served(home, damage):
     cache = ResponseCache()
-    req = _req(1)
+    req, other = _req(1), _req(2)
+    cache.put(req, ModelResponse(text="approve"))
+    cache.put(other, ModelResponse(text="deny"))
     path = cache.path_for(req.cache_key())
-    path.parent.mkdir(parents=True)
-    path.write_text('{"key": "sha')
-    assert cache.get(req.cache_key()) is None
-    cache.put(req, ModelResponse(text="ok"))
-    assert cache.get(req.cache_key()).text == "ok"
+    payload = json.loads(path.read_bytes())
+    if damage == "torn":
+        path.write_bytes(path.read_bytes()[:25])
+    elif damage == "flipped byte":
+        data = bytearray(path.read_bytes())
+        data[data.index(b"approve")] ^= 0x01  # 'approve' -> '`pprove': still valid JSON
+        path.write_bytes(bytes(data))
+    elif damage == "other valid JSON":
+        payload["response"]["text"] = "deny"
+        path.write_text(json.dumps(payload))
+    elif damage == "no checksum":
+        del payload["sha256"]
+        path.write_text(json.dumps(payload))
+    else:  # a valid entry of another request copied over this one
+        path.write_bytes(cache.path_for(other.cache_key()).read_bytes())
+    with pytest.raises(CorruptCacheEntry, match="corrupt response-cache entry") as err:
+        cache.get(req.cache_key())
+    assert str(path) in str(err.value) and err.value.exit_code == 2
+    assert [e.path for e in cache.corrupt([req.cache_key(), other.cache_key()])] == [path]
+    assert cache.get(other.cache_key()).text == "deny"  # intact entries are still served
+    cache.put(req, ModelResponse(text="approve"))  # re-recording replaces it
+    assert cache.get(req.cache_key()).text == "approve"
 
 
 def test_stats_prune_and_cli(home):

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from runhelpers import FAST_RETRY, make_calls, opts, run
 
-from evalkit.errors import RunFailed
+from evalkit.errors import DataError, RunFailed
 from evalkit.pricing import lookup_price
 from evalkit.providers._anthropic import AnthropicProvider
 from evalkit.providers._openai import OpenAIProvider
@@ -53,6 +53,24 @@ def test_replay_cold_cache_names_first_missing_case(home):
                                         r"\(and 2 more\)") as err:
         run(_run({}, calls, opts(cache_mode="replay")))
     assert err.value.exit_code == 3
+
+
+@pytest.mark.parametrize("mode", ["read-write", "replay"])
+def test_corrupt_cache_entry_is_named_never_served_never_paid_again(home, tmp_path, mode):
+    calls = make_calls(4)
+    first, _ = run(_run({}, calls, opts()))
+    path = ResponseCache().path_for(first[2].cache_key)
+    path.write_bytes(path.read_bytes().replace(b'"text":"', b'"text":"X', 1))  # other valid JSON
+    with pytest.raises(DataError) as err:
+        run(_run({}, calls, opts(cache_mode=mode), run_dir=tmp_path / "r"))
+    message = str(err.value)
+    assert "corrupt" in message and str(path) in message and "'case-0002'" in message
+    assert "disappeared" not in message and "no cached answer" not in message
+    assert message.startswith("--replay: ") == (mode == "replay")
+    assert not (tmp_path / "r" / "journal.jsonl").exists()  # refused before anything was sent
+    path.unlink()  # deleting it re-sends that one call, knowingly
+    recs, srv = run(_run({}, calls, opts(cache_mode="read-write")))
+    assert sum(srv.hits.values()) == 1 and [r.cache_hit for r in recs] == [True, True, False, True]
 
 
 def test_cache_key_changes_with_template_and_params(home):

@@ -137,14 +137,18 @@ def read_bundle(folder: Path) -> list[dict[str, Any]]:
 def restore_answers(folder: Path, cache_root: Path | str | None = None) -> int:
     """Put every bundled answer the local cache lacks into it; returns how many were added."""
     from evalkit.providers import ModelResponse
-    from evalkit.run._cache import ResponseCache
+    from evalkit.run._cache import CorruptCacheEntry, ResponseCache
 
     cache = ResponseCache(cache_root)
     added = 0
     for entry in read_bundle(folder):
         key = entry["key"]
         if cache.contains(key):
-            continue
+            try:
+                cache.get(key)
+                continue
+            except CorruptCacheEntry:
+                pass  # the bundle holds this answer intact: it replaces the damaged entry (nothing is paid)
         cache.put_answer(key, ModelResponse.model_validate(entry["response"]), provider=entry["provider"],
                          model=entry["model"])
         added += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from evalkit._checksums import verify_run
 from evalkit.errors import ConfigError
 from evalkit.run._store import read_manifest
 
@@ -24,6 +25,7 @@ def bless_baseline(run_dir: Path, dest: Path) -> list[Path]:
     from evalkit.run._answers import check_blessable
 
     check_blessable(run_dir, manifest)
+    verify_run(run_dir)  # a baseline is never blessed from damaged files
     dest = Path(dest)
     staging = dest.with_name(f".{dest.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)

@@ -9,24 +9,50 @@ such as API keys: the key is a hash and the value is only what the model answere
 Concurrent writers are safe: each writes a private temp file in the same shard and
 ``os.replace``s it into place (atomic on POSIX); two writers of the same key write the
 same answer-equivalent content and the last rename wins. A reader never sees a
-partial file; an unreadable file is treated as a miss and overwritten.
+partial file.
+
+Each entry carries the sha256 of its own content (``sha256``: over the canonical JSON of the
+other fields), checked on every read. An entry that is unreadable, lacks its checksum, or no
+longer matches it (a flipped byte, an edit into other valid JSON) is *corrupt*: ``get`` raises
+``CorruptCacheEntry`` naming the file, so it is never served, and a run refuses to start
+rather than silently paying for the call again; deleting the file re-sends it knowingly.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from evalkit._secrets import redact_text
+from evalkit.errors import DataError
 from evalkit.providers import ModelRequest, ModelResponse
 
-SCHEMA = 1
+SCHEMA = 2
+"""2: entries carry their own sha256 (1 had none and is read as corrupt: re-record it knowingly)."""
+
+
+class CorruptCacheEntry(DataError):
+    """A cache entry that cannot be trusted: named, never served, never silently paid again."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: corrupt response-cache entry ({reason}); it is not used and its call is not "
+                         "sent again silently. Delete the file to send the call (and pay for it) again, or "
+                         "restore the entry.")
+        self.path = path
+        self.reason = reason
+
+
+def _digest(payload: dict) -> str:
+    body = {k: v for k, v in payload.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,19 +81,42 @@ class ResponseCache:
         return self.root / digest[:2] / digest[2:4] / f"{digest}.json"
 
     def contains(self, key: str) -> bool:
+        """Whether an entry file exists for ``key`` (``get`` checks that it is intact)."""
         return self.path_for(key).is_file()
 
     def get(self, key: str) -> ModelResponse | None:
+        """The cached answer; None when there is none; CorruptCacheEntry when the file cannot be trusted."""
         path = self.path_for(key)
         try:
-            payload = json.loads(path.read_bytes())
-            if payload.get("key") != key:
-                return None
-            return ModelResponse.model_validate(payload["response"])
+            raw = path.read_bytes()
         except FileNotFoundError:
             return None
-        except (ValueError, KeyError, TypeError):  # torn/foreign file: a miss, rewritten on put
-            return None
+        except OSError as exc:
+            raise CorruptCacheEntry(path, f"unreadable: {exc.strerror or exc}") from None
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            raise CorruptCacheEntry(path, "not valid JSON") from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("sha256"), str):
+            raise CorruptCacheEntry(path, "no checksum")
+        if payload["sha256"] != _digest(payload):
+            raise CorruptCacheEntry(path, "checksum mismatch: the content changed after it was written")
+        if payload.get("key") != key:
+            raise CorruptCacheEntry(path, "it holds the answer to another request")
+        try:
+            return ModelResponse.model_validate(payload["response"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CorruptCacheEntry(path, f"not a model response ({type(exc).__name__})") from None
+
+    def corrupt(self, keys: Iterable[str]) -> list[CorruptCacheEntry]:
+        """The entries among ``keys`` that exist but cannot be trusted (checked before a run sends anything)."""
+        out = []
+        for key in keys:
+            try:
+                self.get(key)
+            except CorruptCacheEntry as exc:
+                out.append(exc)
+        return out
 
     def put(self, request: ModelRequest, response: ModelResponse, *, key: str | None = None) -> Path:
         return self.put_answer(key or request.cache_key(), response, provider=request.provider, model=request.model)
@@ -83,7 +132,9 @@ class ResponseCache:
             "model": model,
             "response": response.model_dump(mode="json"),
         }
-        data = redact_text(json.dumps(payload, sort_keys=True, separators=(",", ":"))).encode()
+        payload = json.loads(redact_text(json.dumps(payload, sort_keys=True, separators=(",", ":"))))
+        payload["sha256"] = _digest(payload)  # over what is stored: the redacted content
+        data = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
         # A temp name unique to this process and writer (cheaper than mkstemp, which
         # matters at hundreds of calls per second); O_EXCL still refuses a clash.
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{self._token}.{next(self._counter)}.tmp")

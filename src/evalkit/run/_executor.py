@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evalkit.errors import ConfigError, RunFailed
+from evalkit.errors import ConfigError, DataError, RunFailed
 from evalkit.pricing import ModelPrice
 from evalkit.run._attempts import Attempter
 from evalkit.run._cache import ResponseCache
@@ -191,8 +191,8 @@ async def execute(
     resumed = _resumed(calls, keys, journal_path, retry_failed)
     cache = None if options.cache_mode == "off" else ResponseCache(cache_root)
     offline = {name: bool(getattr(p, "offline", False)) for name, p in providers.items()}
-    if options.cache_mode == "replay":
-        _check_replay(resumed.todo, keys, cache, offline)
+    if cache is not None:
+        _check_cache(resumed.todo, keys, cache, offline, replay=options.cache_mode == "replay")
     ledger = SpendLedger(prices=prices, max_cost=options.max_cost_usd, output_token_ceiling=options.output_token_ceiling,
                          provider_caps={n: getattr(p, "max_tokens", None) for n, p in providers.items()})
     ledger.add_prior(resumed.journaled.values(),
@@ -241,15 +241,27 @@ def _stopped(pool: _Pool, out: list[CallRecord], ledger: SpendLedger, options: E
     return err
 
 
-def _check_replay(todo: list[PlannedCall], keys: Mapping[Key, str], cache: Any, offline: Mapping[str, bool]) -> None:
-    missing = [c for c in todo if not offline[c.config] and not cache.contains(keys[c.key])]
+def _check_cache(todo: list[PlannedCall], keys: Mapping[Key, str], cache: ResponseCache,
+                 offline: Mapping[str, bool], *, replay: bool) -> None:
+    """Before anything is sent: no cached answer this run would use is corrupt (it would be neither
+    served nor silently paid again), and with ``--replay`` every call has a cached answer."""
+    online = [c for c in todo if not offline[c.config]]
+    corrupt = cache.corrupt(keys[c.key] for c in online if cache.contains(keys[c.key]))
+    if corrupt:
+        first = corrupt[0]
+        call = next(c for c in online if cache.path_for(keys[c.key]) == first.path)
+        more = f" (and {len(corrupt) - 1} more corrupt entries)" if len(corrupt) > 1 else ""
+        flag = "--replay: " if replay else ""
+        raise DataError(f"{flag}cached answer for case {call.case_id!r} in configuration {call.config!r} is corrupt"
+                        f"{more}; nothing was sent. {first}")
+    missing = [c for c in online if not cache.contains(keys[c.key])] if replay else []
     if missing:
-        first = missing[0]
+        first_missing = missing[0]
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise RunFailed(
-            f"--replay: no cached answer for case {first.case_id!r} in configuration {first.config!r} "
-            f"(sample {first.sample_index}, model {first.request.model!r}){more}; cache: {cache.root}. "
-            "Run once without --replay to record the answers."
+            f"--replay: no cached answer for case {first_missing.case_id!r} in configuration "
+            f"{first_missing.config!r} (sample {first_missing.sample_index}, model {first_missing.request.model!r})"
+            f"{more}; cache: {cache.root}. Run once without --replay to record the answers."
         )
 
 

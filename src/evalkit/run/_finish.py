@@ -1,11 +1,13 @@
 """Finishing a run: build and write the scored tables, the summary and the judge agreement,
-then mark the manifest complete and seal the journal."""
+seal the journal, and only then mark the manifest complete with every artifact's checksum
+(a kill before that last write leaves a resumable run, never a "complete" one missing files)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from evalkit._checksums import artifact_checksums
 from evalkit.run._failures import failure_groups
 from evalkit.run._ledger import spend_counts
 from evalkit.run._request import RunOutcome
@@ -53,11 +55,11 @@ def finish_run(run_dir: Path, manifest: dict[str, Any], task: Any, cases: list[A
     for c in manifest["configs"]:  # what answered: failed calls have no model version (never a NaN)
         c["model_versions"] = sorted({r.response.model_version for r in records
                                       if r.config == c["name"] and r.response is not None and r.response.model_version})
-    manifest.update(status="complete", finished=utc_now(), errors=errors,
-                    counts=_counts(records, results, cases, prices))
-    write_manifest(run_dir, manifest)
     from evalkit.run._journal import JOURNAL_NAME, seal_journal
 
-    seal_journal(run_dir / JOURNAL_NAME)  # complete: the journal is a record now, compressed (raw outputs: results)
+    seal_journal(run_dir / JOURNAL_NAME)  # the journal is a record now, compressed (raw outputs: results)
+    manifest.update(status="complete", finished=utc_now(), errors=errors,
+                    counts=_counts(records, results, cases, prices), checksums=artifact_checksums(run_dir))
+    write_manifest(run_dir, manifest)  # last: "complete" means every artifact above is written (and checksummed)
     return RunOutcome(run_id=run_id, run_dir=run_dir, manifest=manifest, scores=scores, summary=summary,
                       aggregates=aggregates)

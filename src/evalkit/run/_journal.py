@@ -120,6 +120,9 @@ def _answers(results: Path) -> dict[Key, str]:
     """Answer texts by call key from a run's results table ({} when it has none)."""
     import pyarrow.parquet as pq
 
+    from evalkit._checksums import verify_artifact
+
+    verify_artifact(results)  # a damaged table must not put other answers into the journal's records
     table = pq.read_table(results, columns=["config", "case_id", "sample_index", "raw_output"]).to_pydict()
     return {(c, k, int(i)): t for c, k, i, t in zip(table["config"], table["case_id"], table["sample_index"],
                                                      table["raw_output"], strict=True) if t is not None}
@@ -152,6 +155,9 @@ def journal_lines(path: Path) -> Iterator[str]:
     """Every line of the journal at ``path``: the sealed (compressed) part first, then the plain file."""
     sealed = sealed_path(path)
     if sealed.exists():
+        from evalkit._checksums import verify_artifact
+
+        verify_artifact(sealed)
         with gzip.open(sealed, "rt", encoding="utf-8") as fh:
             yield from fh
     if Path(path).exists():

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit import _io
+from evalkit._checksums import artifact_checksums, verify_run
 from evalkit.errors import ConfigError
 from evalkit.run._request import RunOutcome
 from evalkit.run._store import new_run_id, read_manifest, utc_now, write_manifest
@@ -77,6 +78,8 @@ def merge_runs(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
 
     dirs = [Path(d) for d in run_dirs]
     manifests = [read_manifest(d) for d in dirs]
+    for d in dirs:
+        verify_run(d)  # a damaged shard is never merged into a "complete" run
     n, indices = _check(dirs, manifests, allow_partial)
     first = manifests[0]
     root = Path(reports) if reports is not None else dirs[0].parent
@@ -131,6 +134,7 @@ def merge_runs(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
     for c in manifest["configs"]:
         c["model_versions"] = sorted({v for m in manifests for cc in m.get("configs") or []
                                       if cc.get("name") == c.get("name") for v in cc.get("model_versions") or []})
+    manifest["checksums"] = artifact_checksums(run_dir)  # this run's files, not the first shard's
     write_manifest(run_dir, manifest)
     return RunOutcome(run_id=run_id, run_dir=run_dir, manifest=manifest, scores=scores, summary=summary,
                       aggregates=aggregates)

@@ -9,16 +9,24 @@ RunRequest. Re-running an interrupted run (same suite and options) resumes it; s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from pathlib import Path
 from typing import Any
 
 from evalkit._home import reports_dir
-from evalkit.errors import ConfigError, RunFailed
+from evalkit.errors import ConfigError, EvalkitError, RunFailed
 from evalkit.run._failures import failure_groups
 from evalkit.run._lock import run_lock
 from evalkit.run._records import ExecutionOptions
-from evalkit.run._request import RunInterrupted, RunOutcome, RunRequest, fingerprint, resume_command, resumed_request
+from evalkit.run._request import (
+    RunInterrupted,
+    RunOutcome,
+    RunRequest,
+    fingerprint,
+    resume_command,
+    resumed_request,
+)
 from evalkit.run._setup import Planned, model_limits, plan_run, price_for, task_options
 from evalkit.run._store import find_resumable, new_run_id, read_manifest, utc_now, write_manifest
 
@@ -123,10 +131,15 @@ def _calls(req: RunRequest, run_dir: Path, resumed_dir: Path | None, manifest: d
             return run_batched(plan.calls, plan.providers, plan.prices, options, run_dir, suite, manifest)
         return asyncio.run(_execute(plan.calls, plan.providers, plan.prices, options, run_dir, suite.seed,
                                     retry_failed=retry_failed))
-    except RunFailed as exc:
+    except EvalkitError as exc:
         if resumed_dir is None and not _journaled(run_dir):  # refused before any call: leave nothing behind
             shutil.rmtree(run_dir, ignore_errors=True)
-            raise RunFailed(f"{exc}\nnothing was run and no run folder was kept") from None
+            with contextlib.suppress(OSError):
+                run_dir.parent.rmdir()  # the reports folder too, when this run made it (only if empty)
+            exc.args = (f"{exc}\nnothing was run and no run folder was kept",)
+            raise exc from None
+        if not isinstance(exc, RunFailed):
+            raise
         finished = getattr(exc, "records", None) or []
         manifest.update(status="stopped", finished=utc_now(), message=str(exc),
                         errors=[g.as_json() for g in failure_groups(finished)])

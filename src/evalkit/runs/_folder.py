@@ -31,6 +31,10 @@ def read_parquet(source: Any, *, columns: list[str] | tuple[str, ...] | None = N
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    if isinstance(source, (str, Path)):
+        from evalkit._checksums import verify_artifact
+
+        verify_artifact(source)  # a run's table that changed since the run wrote it is never read
     try:
         pf = pq.ParquetFile(source)
         names = pf.schema_arrow.names
@@ -50,6 +54,9 @@ def read_file(path: Path, model: type[F]) -> F | None:
     """One JSON file of a run folder as its typed model; None when absent, DataError naming the field if bad."""
     if not path.is_file():
         return None
+    from evalkit._checksums import verify_artifact
+
+    verify_artifact(path)
     try:
         return model.model_validate_json(path.read_bytes())
     except ValidationError as exc:

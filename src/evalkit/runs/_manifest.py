@@ -116,6 +116,9 @@ class Manifest(RunFile):
     merged_from: list[Json] | None = Field(None, description="The shard runs merged: [{run_id, shard}].")
     partial: Json | None = Field(None, description="Merged from only some shards: {shards, of}.")
     errors: list[ErrorGroup] = Field(default_factory=list)
+    checksums: dict[str, str] | None = Field(
+        None, description="sha256 of each file the run stage wrote (path in the run folder -> hex), written with "
+                          "status complete and checked when the files are read back (evalkit._checksums).")
 
     def config(self, name: str) -> ConfigEntry | None:
         return next((c for c in self.configs if c.name == name), None)
