@@ -238,3 +238,36 @@ def test_progress_counts_and_spend():
     p.update(failed=False, cache_hit=True, cost=0.0, rate=1.0)
     assert (p.done, p.errors, p.cache_hits, p.spent) == (3, 1, 1, 0.5)
     p.close()
+
+
+def test_slow_sdk_import_is_outside_the_first_calls_timeout(home):
+    """prepare() (importing an SDK: seconds for litellm) runs before any attempt is timed."""
+
+    class SlowImport(Scripted):
+        prepared = 0
+
+        def prepare(self):
+            SlowImport.prepared += 1
+            time.sleep(0.5)  # longer than the call timeout below
+
+        async def complete(self, request):
+            assert SlowImport.prepared == 1, "a call was timed before the SDK was imported"
+            return await super().complete(request)
+
+    recs = run(execute(make_calls(6), providers={"cfg": SlowImport()}, prices={"cfg": PRICE},
+                       options=opts(cache_mode="off", timeout_s=0.3, max_attempts=1)))
+    assert [r.status for r in recs] == ["ok"] * 6 and SlowImport.prepared == 1
+
+
+@pytest.mark.parametrize(("provider", "module"), [("openai", "openai"), ("anthropic", "anthropic"),
+                                                  ("litellm", "litellm")])
+def test_each_sdk_provider_imports_its_sdk_in_prepare(provider, module):
+    import subprocess
+    import sys
+
+    code = (f"import sys; from evalkit.providers import create_provider\n"
+            f"p = create_provider({provider!r}, base_url='http://127.0.0.1:9/v1')\n"
+            f"assert {module!r} not in sys.modules\n"
+            f"p.prepare(); assert {module!r} in sys.modules\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]

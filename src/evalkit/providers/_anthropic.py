@@ -63,6 +63,10 @@ class AnthropicProvider:
         self.timeout_s = timeout_s
         self._client: Any = None
 
+    def prepare(self) -> None:
+        """Import the SDK now: the executor calls this before the first timed attempt."""
+        import anthropic  # noqa: F401
+
     def _get_client(self) -> Any:
         if self._client is None:
             import anthropic

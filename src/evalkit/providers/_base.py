@@ -98,3 +98,6 @@ class Provider(Protocol):
     async def complete(self, request: ModelRequest) -> ModelResponse: ...
 
     async def aclose(self) -> None: ...
+
+    # Optional: ``prepare(self) -> None`` does slow one-time work (importing the SDK) that must not
+    # count against the first call's timeout; the executor calls it before any attempt is timed.

@@ -69,6 +69,10 @@ class LiteLLMProvider:
         self.top_logprobs = top_logprobs
         self.timeout_s = timeout_s
 
+    def prepare(self) -> None:
+        """Import litellm now (seconds, once): the executor calls this before the first timed attempt."""
+        import_litellm()
+
     def _kwargs(self, request: ModelRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = dict(request.params)
         kwargs.update(model=request.model, timeout=self.timeout_s, num_retries=0, max_retries=0,

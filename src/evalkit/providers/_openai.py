@@ -70,6 +70,13 @@ class OpenAIProvider:
             key = "not-needed"  # local OpenAI-compatible servers usually take any key
         return key
 
+    def prepare(self) -> None:
+        """Import the SDK (or the lean transport) now: the executor calls this before the first timed attempt."""
+        if self.http_client == "aiohttp":
+            import evalkit.providers._aiohttp  # noqa: F401
+        else:
+            import openai  # noqa: F401
+
     def _get_client(self) -> Any:
         if self._client is None:
             if self.http_client == "aiohttp":  # the lean transport: same JSON, no SDK machinery per request

@@ -193,10 +193,7 @@ async def execute(
     offline = {name: bool(getattr(p, "offline", False)) for name, p in providers.items()}
     if cache is not None:
         _check_cache(resumed.todo, keys, cache, offline, replay=options.cache_mode == "replay")
-    ledger = SpendLedger(prices=prices, max_cost=options.max_cost_usd, output_token_ceiling=options.output_token_ceiling,
-                         provider_caps={n: getattr(p, "max_tokens", None) for n, p in providers.items()})
-    ledger.add_prior(resumed.journaled.values(),
-                     [(k[0], a.worst_usd) for k, starts in resumed.orphans.items() for a in starts])
+    ledger = _ledger(providers, prices, options, resumed)
     if options.max_cost_usd is not None:
         _check_budget(resumed.todo, keys, cache, offline, ledger, options.max_cost_usd)
 
@@ -210,6 +207,7 @@ async def execute(
         limiters=Limiters(requests_per_minute=options.requests_per_minute, tokens_per_minute=options.tokens_per_minute,
                           burst_s=rate_burst_s, per_model=options.model_limits, concurrency=options.concurrency),
         stopping=lambda: pool.stop is not None, budget_hit=lambda: setattr(pool, "stop", pool.stop or "budget"))
+    _prepare(providers, resumed.todo, keys, cache, offline)
     progress = Progress(total=len(calls), enabled=options.progress, already_done=len(resumed.done),
                         simulated=any(getattr(p, "simulated", False) for p in providers.values()))
     await _Workers(keys=keys, resumed=resumed, pool=pool, ledger=ledger, attempter=attempter, journal=journal,
@@ -221,6 +219,27 @@ async def execute(
     if pool.stop is not None:
         raise _stopped(pool, out, ledger, options, journal_path)
     return out
+
+
+def _ledger(providers: Mapping[str, Any], prices: Mapping[str, ModelPrice | None], options: ExecutionOptions,
+            resumed: _Resumed) -> SpendLedger:
+    """The spend ledger, holding what the journal says this run already spent or possibly spent."""
+    ledger = SpendLedger(prices=prices, max_cost=options.max_cost_usd, output_token_ceiling=options.output_token_ceiling,
+                         provider_caps={n: getattr(p, "max_tokens", None) for n, p in providers.items()})
+    ledger.add_prior(resumed.journaled.values(),
+                     [(k[0], a.worst_usd) for k, starts in resumed.orphans.items() for a in starts])
+    return ledger
+
+
+def _prepare(providers: Mapping[str, Any], todo: Sequence[PlannedCall], keys: Mapping[Key, str],
+             cache: ResponseCache | None, offline: Mapping[str, bool]) -> None:
+    """Slow one-time provider work (importing an SDK: seconds for litellm) before any attempt is timed,
+    for the providers that will send something (a fully cached or replayed one never imports its SDK)."""
+    sending = {c.config for c in todo if offline[c.config] or cache is None or not cache.contains(keys[c.key])}
+    for name in sorted(sending):
+        prepare = getattr(providers[name], "prepare", None)
+        if prepare is not None:
+            prepare()
 
 
 def _stopped(pool: _Pool, out: list[CallRecord], ledger: SpendLedger, options: ExecutionOptions,
