@@ -62,9 +62,18 @@ configs:
     return suite
 
 
+GATES = """gates:
+  - kind: min_good_rate
+    min: 0.01
+"""
+
+
 def evalkit(args: list[str], tmp: Path, key: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "EVALKIT_HOME": str(tmp / "home"), "EVALKIT_DATASETS": str(REPO / "datasets"),
-           KEY_ENV: key, "PYTHONPATH": os.pathsep.join(sys.path)}
+           KEY_ENV: key, "PYTHONPATH": os.pathsep.join(sys.path),
+           # a CI job's step files (outside the run folder) are written too: scanned like every other file
+           "GITHUB_OUTPUT": str(tmp / "github" / "output"), "GITHUB_STEP_SUMMARY": str(tmp / "github" / "summary.md")}
+    (tmp / "github").mkdir(exist_ok=True)
     env.pop("EVALKIT_SECRET_ENV", None)
     return subprocess.run([sys.executable, "-m", "evalkit.cli.main", *args], cwd=tmp, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
@@ -90,7 +99,7 @@ def assert_nowhere(key: str, tmp: Path, proc: subprocess.CompletedProcess) -> in
 def test_key_echoed_in_provider_errors_is_never_written(tmp_path, route, shape):
     key = canary(shape)
     with LoopbackServer(faults=FaultPlan(rate=0.35, kinds=("echo_key",), seed=3)) as server:
-        suite = write_suite(tmp_path, route, base_url_of(server, route))
+        suite = write_suite(tmp_path, route, base_url_of(server, route), extra=GATES)
         proc = evalkit(["run", str(suite), "--reports", str(tmp_path / "reports")], tmp_path, key)
         echoed = [h for h in server.log if h.fault == "echo_key"]
     assert echoed, "the server never echoed the key: the test would prove nothing"
@@ -103,6 +112,9 @@ def test_key_echoed_in_provider_errors_is_never_written(tmp_path, route, shape):
     assert "Incorrect API key provided: ***" in journal or "Incorrect API key provided: sk-***" in journal
     written = assert_nowhere(key, tmp_path, proc)
     assert written >= 5  # journal, manifest, suite copy, prompt copy, cache entries...
+    if proc.returncode in (0, 1):  # a finished run was gated: the CI step files were written (and scanned)
+        assert (tmp_path / "github" / "output").read_text() and (tmp_path / "github" / "summary.md").read_text()
+        assert (run_dirs[0] / "junit.xml").is_file() and (run_dirs[0] / "summary.md").is_file()
 
 
 PLACEMENTS = {  # placement -> (base_url, --set arguments) for a server url and a key

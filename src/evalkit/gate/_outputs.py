@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from evalkit._io import write_text
+from evalkit._secrets import redact_text
 from evalkit.gate._results import GateReport, GateResult
 from evalkit.runs import Gates, write_file
 
@@ -183,11 +184,11 @@ def write_gate_outputs(report: GateReport, run_dir: Path | str | None = None) ->
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as fh:
-            fh.write(md + "\n")
+            fh.write(redact_text(md) + "\n")  # a file outside the run folder: redacted like every writer
     github_output = os.environ.get("GITHUB_OUTPUT")
     if github_output:
         with open(github_output, "a", encoding="utf-8") as fh:
-            fh.writelines(f"{k}={v}\n" for k, v in step_outputs(report, run_dir).items())
+            fh.writelines(redact_text(f"{k}={v}") + "\n" for k, v in step_outputs(report, run_dir).items())
     return paths
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalkit._secrets import redact_text
 from evalkit.errors import RunFailed
 from evalkit.pricing import ModelPrice, batch_price, call_cost
 from evalkit.providers import Usage, batch_api_for
@@ -110,7 +111,7 @@ class Ledger:
                 tail.seek(-1, os.SEEK_END)
                 needs_newline = tail.read(1) != b"\n"  # a torn line from kill -9 stays isolated
         with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(("\n" if needs_newline else "") + json.dumps(event, sort_keys=True) + "\n")
+            fh.write(("\n" if needs_newline else "") + redact_text(json.dumps(event, sort_keys=True)) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
 

@@ -300,7 +300,7 @@ class JournalWriter:
 
     def attempt(self, start: AttemptStart) -> None:
         """Before sending: flushed to the OS, so it survives a kill -9 of this process."""
-        self._write(attempt_to_json(start))
+        self._write(redact_text(attempt_to_json(start)))
 
     def _write(self, line: str) -> None:
         self._fh.write(line + "\n")
