@@ -1,10 +1,13 @@
 """kill -9 / resume cycles against the fault-injecting loopback server: no call lost, none
 recorded twice, and the journal accounts for at least what the server billed (recorded
-spend + possibly billed, unrecorded spend). 20 cycles run in bench/bench_kill_resume.py."""
+spend + possibly billed, unrecorded spend), through each SDK route. 20 cycles per route run in
+bench/bench_kill_resume.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from evalkit.testing import FaultPlan, LoopbackServer, echo_responder
 from evalkit.testing._chaos import cycle_kills
@@ -12,12 +15,18 @@ from evalkit.testing._chaos import cycle_kills
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_kill_resume_cycles_lose_nothing_and_account_for_every_billed_call(tmp_path):
+ROUTES = [pytest.param("openai", 5, 120),  # every SDK route; the other two shorter (each cycle starts a process)
+          pytest.param("anthropic", 3, 80, marks=pytest.mark.slow),
+          pytest.param("litellm", 3, 80, marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize(("route", "cycles", "n_calls"), ROUTES)
+def test_kill_resume_cycles_lose_nothing_and_account_for_every_billed_call(tmp_path, route, cycles, n_calls):
     faults = FaultPlan(rate=0.15, seed=5, kinds=("500_billed", "drop", "truncate", "slow", "500", "429"))
     with LoopbackServer(responder=echo_responder, latency_s=0.03, faults=faults, slow_s=0.8) as srv:
-        result = cycle_kills(srv, tmp_path / "run", cycles=5, n_calls=120, seed=1,
+        result = cycle_kills(srv, tmp_path / "run", cycles=cycles, n_calls=n_calls, seed=1, route=route,
                              env={"PYTHONPATH": str(REPO / "src"), "EVALKIT_HOME": str(tmp_path / "home")})
-    assert result.lost == 0 and result.recorded == result.planned == 120
+    assert result.lost == 0 and result.recorded == result.planned == n_calls
     assert result.duplicates == 0
     assert result.repeated_requests > 0  # calls in flight at a kill were sent again...
     assert result.possibly_billed_usd > 0  # ...and their first, unrecorded attempt is shown

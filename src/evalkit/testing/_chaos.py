@@ -7,7 +7,10 @@ again, then lets a last child finish. ``cycle_kills`` returns what a user would 
 lost calls, calls recorded twice, and the spend the journal accounts for (recorded +
 possibly billed) against what the server billed.
 
-    python -m evalkit.testing._chaos PORT RUN_DIR N_CALLS     # the child
+Every SDK route runs: ``route`` is ``openai``, ``anthropic`` or ``litellm`` (its openai/
+route), each through the real SDK against the same server.
+
+    python -m evalkit.testing._chaos PORT RUN_DIR N_CALLS [ROUTE]     # the child
 """
 
 from __future__ import annotations
@@ -25,9 +28,23 @@ from pathlib import Path
 from typing import Any
 
 PRICE_MODEL = "gpt-4o-mini"
+ROUTES = {  # route -> (provider, model as the SDK names it, the model whose price it is billed at)
+    "openai": ("openai", "gpt-4o-mini", "gpt-4o-mini"),
+    "anthropic": ("anthropic", "claude-haiku-4-5", "claude-haiku-4-5"),
+    "litellm": ("litellm", "openai/gpt-4o-mini", "gpt-4o-mini"),
+}
 
 
-def planned_calls(n: int, *, tag: str = "chaos-", max_tokens: int = 200) -> list[Any]:
+def route_provider(route: str, port: int, *, timeout_s: float) -> Any:
+    """The route's real-SDK provider pointed at the loopback server on ``port``."""
+    from evalkit.providers import create_provider
+
+    base = f"http://127.0.0.1:{port}"
+    return create_provider(ROUTES[route][0], base_url=base if route == "anthropic" else base + "/v1",
+                           timeout_s=timeout_s)
+
+
+def planned_calls(n: int, *, tag: str = "chaos-", max_tokens: int = 200, route: str = "openai") -> list[Any]:
     from evalkit.providers import Message, ModelRequest
     from evalkit.run import PlannedCall
 
@@ -35,7 +52,7 @@ def planned_calls(n: int, *, tag: str = "chaos-", max_tokens: int = 200) -> list
     for i in range(n):
         messages = (Message(role="system", content="Decide the upgrade request."),
                     Message(role="user", content=f"case {tag}{i}: customer asks to upgrade plan {i % 7}"))
-        req = ModelRequest(provider="openai", model=PRICE_MODEL, messages=messages,
+        req = ModelRequest(provider=ROUTES[route][0], model=ROUTES[route][1], messages=messages,
                            params={"temperature": 0, "max_tokens": max_tokens}, template_version="t1")
         est = sum(len(m.content) for m in messages) // 4 + 8
         calls.append(PlannedCall(config="cfg", case_id=f"case-{i:04d}", segment=f"seg{i % 3}", sample_index=0,
@@ -43,14 +60,13 @@ def planned_calls(n: int, *, tag: str = "chaos-", max_tokens: int = 200) -> list
     return calls
 
 
-async def _child(port: int, run_dir: Path, n: int) -> None:
+async def _child(port: int, run_dir: Path, n: int, route: str = "openai") -> None:
     from evalkit.pricing import lookup_price
-    from evalkit.providers import create_provider
     from evalkit.run import ExecutionOptions, RetryPolicy, execute
 
-    prov = create_provider("openai", base_url=f"http://127.0.0.1:{port}/v1", timeout_s=0.5)
+    prov = route_provider(route, port, timeout_s=0.5)
     try:
-        await execute(planned_calls(n), providers={"cfg": prov}, prices={"cfg": lookup_price(PRICE_MODEL)},
+        await execute(planned_calls(n, route=route), providers={"cfg": prov}, prices={"cfg": lookup_price(ROUTES[route][2])},
                       run_dir=run_dir, retry_policy=RetryPolicy(base_s=0.005, cap_s=0.05),
                       options=ExecutionOptions(concurrency=8, max_attempts=4, timeout_s=0.5, max_error_share=1.0,
                                                cache_mode="off", progress=False))
@@ -80,7 +96,7 @@ def _lines(journal: Path) -> int:
 
 
 def cycle_kills(server: Any, run_dir: Path, *, cycles: int, n_calls: int, seed: int = 0,
-                env: dict[str, str] | None = None) -> ChaosResult:
+                env: dict[str, str] | None = None, route: str = "openai") -> ChaosResult:
     """Kill ``cycles`` children mid-run, let one more finish, and account for everything."""
     from evalkit.pricing import call_cost, lookup_price
     from evalkit.providers import Usage
@@ -89,7 +105,7 @@ def cycle_kills(server: Any, run_dir: Path, *, cycles: int, n_calls: int, seed: 
     rng = random.Random(seed)
     journal = Path(run_dir) / JOURNAL_NAME
     child_env = {**os.environ, **(env or {})}
-    cmd = [sys.executable, "-m", "evalkit.testing._chaos", str(server.port), str(run_dir), str(n_calls)]
+    cmd = [sys.executable, "-m", "evalkit.testing._chaos", str(server.port), str(run_dir), str(n_calls), route]
     for _ in range(cycles):
         before = _lines(journal)
         child = subprocess.Popen(cmd, env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -113,11 +129,11 @@ def cycle_kills(server: Any, run_dir: Path, *, cycles: int, n_calls: int, seed: 
 
         data = json.loads(raw)
         record_lines[(data["config"], data["case_id"], data["sample_index"])] += 1
-    price = lookup_price(PRICE_MODEL)
+    price = lookup_price(ROUTES[route][2])
     ledger = SpendLedger(prices={"cfg": price})
     ledger.add_prior(state.records.values(), [(k[0], a.worst_usd) for k, s in state.orphans.items() for a in s])
     billed = sum(call_cost(Usage(**h.billed), price) or 0.0 for h in server.log if h.billed)
-    planned = {c.key for c in planned_calls(n_calls)}
+    planned = {c.key for c in planned_calls(n_calls, route=route)}
     return ChaosResult(cycles=cycles, planned=len(planned), recorded=len(state.records),
                        lost=len(planned - set(state.records)), duplicates=sum(n - 1 for n in record_lines.values()),
                        recorded_usd=ledger.spent, possibly_billed_usd=ledger.possibly_billed,
@@ -125,4 +141,4 @@ def cycle_kills(server: Any, run_dir: Path, *, cycles: int, n_calls: int, seed: 
 
 
 if __name__ == "__main__":
-    asyncio.run(_child(int(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])))
+    asyncio.run(_child(int(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:5]))
