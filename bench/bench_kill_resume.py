@@ -17,6 +17,9 @@ from evalkit.testing._chaos import ROUTES, cycle_kills
 
 
 def main() -> None:
+    import logging
+
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # a killed client's lost request is the point
     routes = sys.argv[1:] or list(ROUTES)  # every SDK route by default: openai anthropic litellm
     failed = [route for route in routes if not one_route(route)]
     if failed:

@@ -22,7 +22,7 @@ from evalkit.errors import DataError
 MANIFEST = "manifest.json"
 KEY = "checksums"
 RUN_ARTIFACTS = ("results.parquet", "scores.parquet", "summary.json", "judge.json", "journal.jsonl.gz",
-                 "suite.yaml")
+                 "suite.yaml", "catalogue.yaml")
 """What the run stage writes before it marks a run complete (plus ``prompts/*.j2``)."""
 
 
