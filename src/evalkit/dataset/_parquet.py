@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from evalkit._checksums import file_sha256 as sha256_file  # noqa: F401 - one file hasher (run artifacts too)
 from evalkit.errors import DataError
 
 if TYPE_CHECKING:
@@ -93,14 +94,6 @@ def write_rows(path: Path, rows: Iterable[Row]) -> int:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_verified(path: Path, *, expected_sha256: str, expected_rows: int) -> pa.Table:
