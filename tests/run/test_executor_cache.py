@@ -81,6 +81,21 @@ def test_a_damaged_entry_is_corrupt_never_served(home, damage):
     assert cache.get(req.cache_key()).text == "approve"
 
 
+def test_entries_from_before_checksums_are_still_served(home):
+    cache = ResponseCache()
+    req = _req(3)
+    path = cache.put(req, ModelResponse(text="approve"))
+    payload = json.loads(path.read_bytes())
+    del payload["sha256"]
+    payload["schema"] = 1  # what evalkit wrote before entries carried their checksum
+    path.write_text(json.dumps(payload))
+    assert cache.get(req.cache_key()).text == "approve"
+    payload["key"] = _req(4).cache_key()  # but never another request's answer
+    path.write_text(json.dumps(payload))
+    with pytest.raises(CorruptCacheEntry, match="another request"):
+        cache.get(req.cache_key())
+
+
 def test_stats_prune_and_cli(home):
     cache = ResponseCache()
     for i in range(5):

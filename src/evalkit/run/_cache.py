@@ -36,7 +36,8 @@ from evalkit.errors import DataError
 from evalkit.providers import ModelRequest, ModelResponse
 
 SCHEMA = 2
-"""2: entries carry their own sha256 (1 had none and is read as corrupt: re-record it knowingly)."""
+"""2: entries carry their own sha256. Entries of schema 1 (written before checksums) are still
+served as they were, unverified, so an upgraded CI cache is not thrown away."""
 
 
 class CorruptCacheEntry(DataError):
@@ -97,9 +98,12 @@ class ResponseCache:
             payload = json.loads(raw)
         except ValueError:
             raise CorruptCacheEntry(path, "not valid JSON") from None
-        if not isinstance(payload, dict) or not isinstance(payload.get("sha256"), str):
+        if not isinstance(payload, dict):
+            raise CorruptCacheEntry(path, "not a cache entry")
+        legacy = payload.get("schema") == 1 and "sha256" not in payload  # written before checksums: as before
+        if not legacy and not isinstance(payload.get("sha256"), str):
             raise CorruptCacheEntry(path, "no checksum")
-        if payload["sha256"] != _digest(payload):
+        if not legacy and payload["sha256"] != _digest(payload):
             raise CorruptCacheEntry(path, "checksum mismatch: the content changed after it was written")
         if payload.get("key") != key:
             raise CorruptCacheEntry(path, "it holds the answer to another request")
