@@ -246,6 +246,9 @@ CASES: dict[str, Case] = {
     "gate: one byte flipped in results.parquet": Case(run_copy={}, damage=_checksummed_flip("results.parquet", at=0.3),
                                                       args=["gate", "run"],
                                                       needles=["run/results.parquet: corrupt", "checksum"]),
+    "calibrate: one byte flipped in scores.parquet": Case(run_copy={}, damage=_checksummed_flip("scores.parquet", at=0.4),
+                                                          args=["calibrate", "run"],
+                                                          needles=["run/scores.parquet: corrupt", "checksum"]),
     "run: cache entry edited into other valid JSON": Case(
         files=suite(OPENAI_SUITE), run_copy={}, damage=_corrupt_cache_entry, args=RUN,
         needles=["corrupt response-cache entry", "cache/responses/", "case ", "nothing was sent"]),

@@ -174,6 +174,9 @@ def calibrate_run(run_dir: Path, *, spec: CalibrationSpec, economics: EconomicsS
     scores = run_dir / "scores.parquet"
     if not scores.is_file():
         raise NotFound(f"{scores}: no scores.parquet in this run folder (has the run been scored?)")
+    from evalkit._checksums import verify_artifact
+
+    verify_artifact(scores)  # a table changed since the run wrote it is never calibrated on
     try:
         df = pd.read_parquet(scores)
     except Exception as exc:  # pyarrow raises several types for a damaged file
