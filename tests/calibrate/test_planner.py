@@ -65,3 +65,23 @@ def test_no_plan_when_every_threshold_errs_at_or_above_alpha():
 
     n_t, k_t = counts_at(conf, err, grid)
     assert plan_segment(grid, n_t, k_t, n_total=300, alpha=0.05, delta=0.05) is None
+
+
+def test_needed_cases_equal_a_scan_of_every_m():
+    """The run-by-run search finds exactly the smallest m that a plain scan of every m finds."""
+    from scipy.stats import binom
+
+    rng = np.random.default_rng(11)
+    m = np.arange(1, 20_000)
+    checked = 0
+    for _ in range(60):
+        alpha = float(rng.choice([0.05, 0.1, 0.2]))
+        delta = float(rng.choice([0.01, 0.05, 0.1]))
+        rate = float(rng.uniform(0, alpha * 0.7))
+        ok = binom.cdf(np.ceil(m * rate - 1e-12), m, alpha) <= delta
+        if not ok.any():
+            continue
+        assert automated_needed(rate, alpha, delta) == int(m[np.argmax(ok)]), (rate, alpha, delta)
+        checked += 1
+    assert checked >= 40
+    assert automated_needed(alpha * 0.9999, alpha, 0.05) is None  # beyond the cap: none

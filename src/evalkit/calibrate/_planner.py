@@ -50,21 +50,50 @@ class Plan:
 
 
 def automated_needed(rate: float, alpha: float, delta: float) -> int | None:
-    """m*: the fewest automated cases at error rate ``rate`` that certify ``alpha`` at ``delta``."""
-    from scipy.special import bdtr  # the binomial CDF as a plain ufunc: binom.cdf's per-call overhead dominated
+    """m*: the fewest automated cases at error rate ``rate`` that certify ``alpha`` at ``delta``.
+
+    Exact, without scanning every m: the m sharing one error count k = ceil(m * rate) form a
+    run, and within a run the test gets easier as m grows (P(Bin(m, alpha) <= k) falls), so
+    only each run's last m needs checking. The first run whose last m passes holds m*, which
+    is then found by checking that run's m one by one (about 1/rate of them)."""
+    from scipy.special import bdtr  # the binomial CDF as a plain ufunc
 
     if not (0 <= rate < alpha):
         return None
-    lo = max(1, math.ceil(math.log(delta) / math.log1p(-alpha) - 1e-12))  # zero errors: the floor
-    hi = lo
-    while True:  # grow a window until some m in it passes (the test gets easier as m grows when r < alpha)
-        m = np.arange(lo, hi + 1)
-        ok = bdtr(np.ceil(m * rate - 1e-12), m, alpha) <= delta
+
+    def passes(m: np.ndarray) -> np.ndarray:
+        return bdtr(np.ceil(m * rate - 1e-12), m, alpha) <= delta
+
+    floor_m = max(1, math.ceil(math.log(delta) / math.log1p(-alpha) - 1e-12))  # zero errors: no fewer pass
+    if rate == 0:
+        near = np.arange(max(1, floor_m - 2), floor_m + 3)
+        return int(near[np.argmax(passes(near))])
+    run_length = 1.0 / rate
+    biggest = _run_ends(np.arange(max(0, math.floor(MAX_CASES * rate) - 4), math.floor(MAX_CASES * rate) + 1), rate,
+                        floor_m)
+    if not passes(biggest).any():  # the runs' last m get easier as m grows: none passes below the cap
+        return None
+    k = math.ceil(floor_m * rate - 1e-12)
+    while True:
+        candidates = _run_ends(np.arange(k, k + _RUNS_PER_LOOK), rate, floor_m)
+        ok = passes(candidates) if candidates.size else np.zeros(0, bool)
         if ok.any():
-            return int(m[np.argmax(ok)])
-        if hi >= MAX_CASES:
+            first = int(candidates[np.argmax(ok)])
+            window = np.arange(max(floor_m, first - math.ceil(2 * run_length) - 4), first + 1)
+            return int(window[np.argmax(passes(window))])
+        if candidates.size == 0 or candidates[-1] >= MAX_CASES:
             return None
-        lo, hi = hi + 1, min(MAX_CASES, hi * 2 + 64)
+        k += _RUNS_PER_LOOK
+
+
+_RUNS_PER_LOOK = 4096
+
+
+def _run_ends(ks: np.ndarray, rate: float, floor_m: int) -> np.ndarray:
+    """The last m of each run of m with error count k in ``ks``, give or take the rounding of k / rate."""
+    last = np.floor((ks.astype(float) + 1e-12) / rate).astype(np.int64)
+    ends = np.unique((last[:, None] + np.arange(-1, 3)).ravel())
+    return ends[(ends >= floor_m) & (ends <= MAX_CASES)]
 
 
 def plan_segment(grid: np.ndarray, n_t: np.ndarray, k_t: np.ndarray, *, n_total: int, alpha: float,
