@@ -24,6 +24,9 @@ HINT_RE = re.compile(r"\b(special (?:rate|pricing|arrangement)|grandfathered|fou
                      r"migration (?:rate|discount)|nonprofit (?:rate|discount)|never (?:pay|charged) proration|"
                      r"finance knows|off-book|not in the system)\b", re.IGNORECASE)
 OTHER_PRICE_RE = re.compile(r"(\w+) Corp pays \$([\d.]+)/seat")
+# Most turns state none of the deciding facts: one search rules them out before the five above.
+ANY_FACT_RE = re.compile("|".join(f"(?:{p.pattern})" for p in (LOCK_RE, LOCK_END_RE, DISPUTE_RE, SIGNOFF_RE, HINT_RE)),
+                         re.IGNORECASE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,7 +52,11 @@ def read_history(text: str) -> tuple[list[HistoryEvent], int, list[str], str | N
     bodies = [text[m.start(3):end] for m, end in zip(matches, ends)]
     authors = [m.group(2).lower() for m in matches]
     tokens = [len(b) // 4 + 6 for b in bodies]
-    after = [sum(tokens[i + 1:]) for i in range(len(tokens))]
+    total = sum(tokens)
+    after, seen = [], 0
+    for t in tokens:  # tokens after each turn
+        seen += t
+        after.append(total - seen)
     events: list[HistoryEvent] = []
     internal: list[str] = []
     other_price = None
@@ -60,6 +67,8 @@ def read_history(text: str) -> tuple[list[HistoryEvent], int, list[str], str | N
             internal.append(body)
             if m := OTHER_PRICE_RE.search(body):
                 other_price = f"{m.group(1)} pays ${m.group(2)} per seat"
+        if not ANY_FACT_RE.search(body):
+            continue
         if LOCK_RE.search(body) and author in ("internal", "agent") and not LOCK_END_RE.search(body):
             price = next((a for a in amounts_in(body) if a < 1000), None)
             until = parse_date(body[body.lower().find("until"):]) if "until" in body.lower() else None
@@ -79,7 +88,7 @@ def read_history(text: str) -> tuple[list[HistoryEvent], int, list[str], str | N
             events.append(HistoryEvent(kind="signoff", tokens_after=after[i], in_long_turn=long_turn))
         if HINT_RE.search(body):
             events.append(HistoryEvent(kind="hint", tokens_after=after[i], in_long_turn=long_turn))
-    return events, sum(tokens), internal, other_price
+    return events, total, internal, other_price
 
 
 def _revoke(event: HistoryEvent, tokens_after: int) -> HistoryEvent:
