@@ -1,7 +1,7 @@
 """Benchmark: scoring 1,000,000 synthetic case-results in < 20 s and < 2 GB.
 
 What is measured (all of it actually done, nothing extrapolated):
-  1. parse+rubric - (``evalkit.run._verdicts.judge_outputs``, the runner's path: forked workers
+  1. parse+rubric - (``evalkit.score.judge_outputs``, the runner's path: forked workers
                  for large batches) ``parse_decision`` into the upgrades ``Decision`` on every one of the N
                  model outputs (a realistic mix: bare JSON, fenced JSON with prose,
                  tool-call envelopes, truncated and garbage answers), then the task's
@@ -159,7 +159,7 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
 
     t0 = time.perf_counter()
-    from evalkit.run._verdicts import judge_outputs
+    from evalkit.score import judge_outputs
     from evalkit.tasks.upgrades import task
 
     cases = list(task.generate(2000, 1))

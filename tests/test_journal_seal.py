@@ -42,7 +42,7 @@ def test_a_crash_between_rename_and_unlink_loses_nothing_and_resealing_merges(tm
 
 
 def test_a_complete_run_has_a_sealed_journal_and_resumes_from_it(tmp_path, monkeypatch):
-    from evalkit.run import RunRequest, run_suite
+    from evalkit.pipeline import RunRequest, run_suite
 
     repo = Path(__file__).resolve().parents[1]
     req = RunRequest(suite_path=repo / "suites" / "upgrades-demo.yaml", configs=("rules", "large-v1"), limit=40,

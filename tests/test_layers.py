@@ -17,11 +17,6 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "evalkit"
 STAGES = ("dataset", "run", "score", "calibrate", "project", "gate", "report")
 TOP = ("pipeline", "sequential", "cli", "history", "testing")  # sequential: the stop-early driver of `run --sequential`; testing: test devices that drive runs (nothing imports them)
 """Orchestration and readers across many runs (run history): may import any stage; only cli imports them."""
-KNOWN_BACKWARD: set[tuple[str, str]] = {
-    # run builds the scored tables (scores.parquet, summary.json, judge) itself; moving that step
-    # into evalkit.score/pipeline is tracked in issue 11 (see docs/dev/contracts.md).
-    ("run", "score"),
-}
 
 
 def _module_name(path: Path, root: Path = SRC) -> str:
@@ -73,14 +68,14 @@ def _graph(root: Path = SRC) -> dict[str, set[str]]:
     return graph
 
 
-def _reach(graph: dict[str, set[str]], start: str, skip: set[tuple[str, str]]) -> dict[str, list[str]]:
+def _reach(graph: dict[str, set[str]], start: str) -> dict[str, list[str]]:
     """Packages reachable from ``start`` with one path to each."""
     paths = {start: [start]}
     todo = [start]
     while todo:
         cur = todo.pop()
         for nxt in sorted(graph.get(cur, ())):
-            if (cur, nxt) in skip or nxt in paths:
+            if nxt in paths:
                 continue
             paths[nxt] = [*paths[cur], nxt]
             todo.append(nxt)
@@ -102,7 +97,7 @@ def test_stages_never_reach_a_later_stage():
     graph = _graph()
     bad = []
     for i, stage in enumerate(STAGES):
-        reach = _reach(graph, stage, KNOWN_BACKWARD)
+        reach = _reach(graph, stage)
         for later in (*STAGES[i + 1:], *TOP):
             if later in reach:
                 bad.append(f"{stage} reaches {later}: {' -> '.join(reach[later])}")
@@ -113,7 +108,7 @@ def test_shared_packages_import_no_stage_and_nothing_imports_the_top():
     graph = _graph()
     shared = {p for p in graph} - set(STAGES) - set(TOP)
     bad = [f"{p} reaches {s}: {' -> '.join(path)}" for p in sorted(shared)
-           for s, path in _reach(graph, p, set()).items() if s in (*STAGES, *TOP)]
+           for s, path in _reach(graph, p).items() if s in (*STAGES, *TOP)]
     bad += [f"{p} imports {t}" for p, targets in graph.items() for t in targets if t in TOP and p not in TOP]
     assert not bad, "\n".join(bad)
 
@@ -128,12 +123,5 @@ def test_the_checker_sees_violations(tmp_path):
                        "from evalkit.gate import _stats\n")
     targets = {t for _, t, _, _, path in _edges(root) if path == planted}
     assert {"evalkit.report._render", "evalkit.gate._stats"} <= targets
-    assert "report" in _reach(_graph(root), "calibrate", KNOWN_BACKWARD)
-    assert "report" not in _reach(_graph(), "calibrate", KNOWN_BACKWARD)
-
-
-def test_the_known_backward_edges_still_exist():
-    # An allowance that is no longer needed must be removed, not kept as a loophole.
-    graph = _graph()
-    stale = [f"{a} -> {b}" for a, b in KNOWN_BACKWARD if b not in graph.get(a, set())]
-    assert not stale, "remove from KNOWN_BACKWARD: " + ", ".join(stale)
+    assert "report" in _reach(_graph(root), "calibrate")
+    assert "report" not in _reach(_graph(), "calibrate")

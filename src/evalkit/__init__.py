@@ -19,7 +19,7 @@ from typing import Any
 _EXPORTS = {
     "load_dataset": "evalkit.dataset",
     "RunRequest": "evalkit.run",
-    "run_suite": "evalkit.run",
+    "run_suite": "evalkit.pipeline",
     "load_suite": "evalkit.suite",
     "aggregate": "evalkit.score",
     "compare": "evalkit.score",

@@ -2,10 +2,12 @@
 
     dataset -> run -> score -> calibrate -> project -> gate -> report
 
-``evalkit.run`` executes the calls and writes the scored run folder; this module then runs
-the stages the suite asks for (calibration, projection, gates) on that folder, writes the
-report, prints the console summaries and returns the exit code. Stages only read and write
-run-folder files through ``evalkit.runs``; none of them calls a later one.
+``run_suite``: ``evalkit.run`` executes the calls (and the LLM judge's), ``evalkit.score`` scores
+them (scores.parquet, judge.json, summary.json), then the run completes its folder (results,
+manifest, sealed journal). ``run_and_evaluate`` then runs the stages the suite asks for
+(calibration, projection, gates) on that folder, writes the report, prints the console summaries
+and returns the exit code. Stages only read and write run-folder files through ``evalkit.runs``;
+none of them calls a later one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,62 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK, NotFound
-from evalkit.run import RunOutcome, RunRequest, run_suite
+from evalkit.run import RunOutcome, RunRequest
+
+
+def run_suite(req: RunRequest) -> RunOutcome:
+    """Run a suite: execute its calls, score them, complete the run folder. Re-running an interrupted
+    run (same suite and options) resumes it, as does ``RunRequest(resume=RUN_ID)``: journaled calls are
+    never sent again; Ctrl-C while judging or scoring leaves a folder that resumes."""
+    from evalkit.run import execute_suite
+    from evalkit.score import score_run
+
+    with execute_suite(req) as ex:
+        judge_records = _run_judge(ex) if ex.suite.scoring.judge is not None else []
+        errors = ex.errors()
+        scored = score_run(
+            ex.run_dir, run_id=ex.run_id, task=ex.plan.task, cases=ex.plan.cases, records=ex.records,
+            prompts=ex.plan.prompts, confidence_source={c.name: c.confidence for c in ex.plan.configs},
+            simulated={c.name: bool(getattr(ex.plan.providers[c.name], "simulated", False)) for c in ex.plan.configs},
+            judge_records=judge_records, errors=errors,
+            judge_decides=ex.manifest["suite"]["spec"].get("scoring", {}).get("judge_decides", True))
+        manifest = ex.complete(errors=errors)
+    return RunOutcome(run_id=ex.run_id, run_dir=ex.run_dir, manifest=manifest, scores=scored.scores,
+                      summary=scored.summary, aggregates=scored.aggregates, resumed=ex.resumed)
+
+
+def _run_judge(ex: Any) -> list[Any]:
+    """The LLM judge's calls (evalkit.score plans them), sent through the run's executor."""
+    from evalkit.providers import create_provider
+    from evalkit.run import JUDGE, price_for, task_options
+    from evalkit.score import judge_calls
+
+    suite, loaded = ex.suite, ex.loaded
+    spec = suite.scoring.judge
+    prefix = ""
+    if spec.prompt is not None:
+        prefix = (loaded.root / spec.prompt).read_text(encoding="utf-8")
+    elif spec.template is not None:
+        prefix = spec.template
+    provider = create_provider(spec.provider, **task_options(spec.provider, spec.options, ex.plan.task,
+                                                             where=f"{loaded.path}: scoring.judge"))
+    calls = judge_calls(spec, ex.plan.task, {c.case_id: c for c in ex.plan.cases}, ex.records, rubric_prefix=prefix,
+                        seed=suite.seed, seeded=bool(getattr(provider, "offline", False)))
+    return ex.execute(calls, {JUDGE: provider}, {JUDGE: price_for(spec.provider, spec.model, None, provider)})
+
+
+def merge_runs(run_dirs: list[Path], *, reports: Path | None = None, allow_partial: bool = False) -> RunOutcome:
+    """Join shard runs into one run folder (``evalkit merge``): the run merges the calls and tables,
+    the score stage re-aggregates the joined scores."""
+    from evalkit.run import merge_shards
+    from evalkit.score import summarize, write_scores
+
+    merged = merge_shards(run_dirs, reports=reports, allow_partial=allow_partial)
+    write_scores(merged.run_dir, task=merged.task, scores=merged.scores)
+    aggregates, summary = summarize(merged.run_dir, merged.scores, errors=merged.errors)
+    manifest = merged.complete()
+    return RunOutcome(run_id=merged.run_id, run_dir=merged.run_dir, manifest=manifest, scores=merged.scores,
+                      summary=summary, aggregates=aggregates)
 
 
 def run_and_evaluate(request: RunRequest, *, sequential: Any = None, gates: bool = True) -> int:

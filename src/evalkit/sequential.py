@@ -19,7 +19,8 @@ from typing import Any
 
 from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK
 from evalkit._io import write_json
-from evalkit.run import RunOutcome, RunRequest, run_suite
+from evalkit.pipeline import run_suite
+from evalkit.run import RunOutcome, RunRequest
 
 
 @dataclass(frozen=True, kw_only=True)

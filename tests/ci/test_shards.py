@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from evalkit.cli.main import app
 from evalkit.errors import ConfigError
-from evalkit.run import RunRequest, run_suite
+from evalkit.pipeline import RunRequest, run_suite
 from evalkit.pipeline import post_run
 from evalkit.run._select import parse_shard, shard_of, stratified_order
 

@@ -68,7 +68,7 @@ def test_cli_imports_in_one_command_and_the_demo_suite_runs_on_it(tmp_path, monk
     assert "mapping.yaml" in manifest["description"]
     assert "catalogue.yaml" in manifest["attachments"]  # the mapping names Acme's catalogue: the version ships it
 
-    from evalkit.run import RunRequest, run_suite
+    from evalkit.pipeline import RunRequest, run_suite
 
     outcome = run_suite(RunRequest(suite_path=ROOT / "suites" / "upgrades-demo.yaml", configs=("rules", "large-v1"),
                                    overrides={"dataset": "acme@v1"}, reports=tmp_path / "reports",

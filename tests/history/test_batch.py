@@ -47,7 +47,7 @@ def suite_for(tmp: Path, server: LoopbackServer, *, batch: bool = False) -> Path
 
 
 def run(suite: Path, reports: Path, **kw):
-    from evalkit.run import RunRequest, run_suite
+    from evalkit.pipeline import RunRequest, run_suite
 
     return run_suite(RunRequest(suite_path=suite, reports=reports, datasets=REPO / "datasets", progress=False,
                                 fresh=True, cache_mode="off", **kw))

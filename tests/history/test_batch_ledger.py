@@ -54,7 +54,7 @@ def test_a_batch_created_but_not_recorded_is_found_not_resubmitted(tmp_path, mon
 def test_a_batch_the_provider_refuses_to_create_falls_back_to_direct_calls(tmp_path, tiny_store, monkeypatch):
     from histhelpers import write_suite
 
-    from evalkit.run import RunRequest, run_suite
+    from evalkit.pipeline import RunRequest, run_suite
 
     monkeypatch.setenv("EVALKIT_TEST_KEY", "k")
     batches = BatchAPIs(delay_s=0.01, refuse_creates=1)

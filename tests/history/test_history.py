@@ -19,7 +19,7 @@ PROMPTS = ("upgrade-v1.j2", "upgrade-v1-no-legacy.j2", "upgrade-v1-reworded.j2",
 @pytest.fixture(scope="module")
 def five_demo_runs(tmp_path_factory):
     from evalkit.calibrate import calibrate_run
-    from evalkit.run import RunRequest, run_suite
+    from evalkit.pipeline import RunRequest, run_suite
     from evalkit.suite import Suite
 
     base = tmp_path_factory.mktemp("history")

@@ -20,7 +20,7 @@ RULES = """  - name: rules
 
 @pytest.fixture()
 def three_runs(tmp_path, tiny_store):
-    from evalkit.run import RunRequest, run_suite
+    from evalkit.pipeline import RunRequest, run_suite
 
     reports = tmp_path / "reports"
     runs = []

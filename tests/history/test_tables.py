@@ -39,7 +39,7 @@ def served(base_url: str) -> str:
 
 
 def _run(suite: Path, reports: Path, store: Path):
-    from evalkit.run import RunRequest, run_suite
+    from evalkit.pipeline import RunRequest, run_suite
 
     return run_suite(RunRequest(suite_path=suite, reports=reports, datasets=store, progress=False, fresh=True,
                                 cache_mode="off"))

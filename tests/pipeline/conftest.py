@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 def demo_run(tmp_path_factory: pytest.TempPathFactory):
     """The demo suite on the full upgrades@v2 dataset, three configurations, run once."""
     from evalkit.pipeline import post_run
-    from evalkit.run import RunRequest, run_suite
+    from evalkit.pipeline import RunRequest, run_suite
 
     reports = tmp_path_factory.mktemp("demo-reports")
     mp = pytest.MonkeyPatch()

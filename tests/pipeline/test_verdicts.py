@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from evalkit.run._verdicts import judge_outputs
+from evalkit.score import judge_outputs
 from evalkit.tasks.upgrades import task
 
 

@@ -206,7 +206,8 @@ def test_a_suite_catalogue_reaches_the_run_its_copy_and_the_report_drill_down(tm
 
     import pandas as pd
 
-    from evalkit.run import RunRequest, render_case_prompt, run_suite
+    from evalkit.pipeline import run_suite
+    from evalkit.run import RunRequest, render_case_prompt
 
     (tmp_path / "prompts").mkdir()
     shutil.copy(TEMPLATE, tmp_path / "prompts" / TEMPLATE.name)

@@ -102,7 +102,7 @@ def test_a_superseded_memo_misleads_some_of_the_time(v2):
 @pytest.mark.slow
 def test_context_suite_reports_the_trade_off(tmp_path, monkeypatch):
     from evalkit.pipeline import post_run
-    from evalkit.run import RunRequest, run_suite
+    from evalkit.pipeline import RunRequest, run_suite
 
     monkeypatch.setenv("EVALKIT_HOME", str(tmp_path / "home"))
     outcome = run_suite(RunRequest(suite_path=REPO / "suites" / "upgrades-context.yaml", limit=240,

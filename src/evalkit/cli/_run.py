@@ -85,8 +85,7 @@ def merge(
     """
     with cli_errors():
         from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK
-        from evalkit.pipeline import post_run, print_summary
-        from evalkit.run import merge_runs
+        from evalkit.pipeline import merge_runs, post_run, print_summary
         from evalkit.runs import open_run
 
         outcome = merge_runs([open_run(r, reports=reports).path for r in runs], reports=reports,

@@ -52,7 +52,7 @@ def _sources(manifest: dict[str, Any]) -> dict[str, tuple[str, str]]:
     out = {c["name"]: (c["provider"], c["model"]) for c in manifest.get("configs") or [] if c.get("name")}
     judge = (((manifest.get("suite") or {}).get("spec") or {}).get("scoring") or {}).get("judge")
     if isinstance(judge, dict) and judge.get("provider"):
-        from evalkit.run._judging import JUDGE
+        from evalkit.run._records import JUDGE
 
         out[JUDGE] = (judge["provider"], judge.get("model", ""))
     return out

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evalkit import _io
 from evalkit._checksums import artifact_checksums, verify_run
 from evalkit.errors import ConfigError
-from evalkit.run._request import RunOutcome
 from evalkit.run._store import new_run_id, read_manifest, utc_now, write_manifest
 
 _SAME = (("suite", "sha256"), ("dataset", "sha256"))
@@ -68,13 +68,31 @@ def _sum(values: list[Any]) -> Any:
     return None if any(v is None for v in values) else sum(values)
 
 
-def merge_runs(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
-               allow_partial: bool = False) -> RunOutcome:
-    """Write the merged run folder under ``reports`` (default: beside the first shard)."""
-    import pandas as pd
+@dataclass(kw_only=True)
+class Merged:
+    """A merged run folder before scoring: calls, results, journal and inputs written; the caller writes
+    scores.parquet and summary.json (evalkit.score), then ``complete`` writes the manifest."""
 
-    from evalkit.run._journal import JOURNAL_NAME, seal_journal, self_contained_lines
-    from evalkit.score import aggregate, summary_dict
+    run_id: str
+    run_dir: Path
+    task: Any
+    scores: Any
+    """The shards' scores tables joined (pandas), run_id set to the merged run's."""
+    errors: list[dict[str, Any]]
+    """The shards' failed-call groups, joined (``merged_errors``)."""
+    manifest: dict[str, Any]
+
+    def complete(self) -> dict[str, Any]:
+        """Write the manifest, last, with this run's files' checksums (not the first shard's)."""
+        self.manifest["checksums"] = artifact_checksums(self.run_dir)
+        write_manifest(self.run_dir, self.manifest)
+        return self.manifest
+
+
+def merge_shards(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
+                 allow_partial: bool = False) -> Merged:
+    """Start the merged run folder under ``reports`` (default: beside the first shard)."""
+    from evalkit.tasks import get_task
 
     dirs = [Path(d) for d in run_dirs]
     manifests = [read_manifest(d) for d in dirs]
@@ -86,23 +104,35 @@ def merge_runs(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
     run_id = new_run_id(first["suite"]["name"], "merge|" + "|".join(m["run_id"] for m in manifests))
     run_dir = root / run_id
     run_dir.mkdir(parents=True)
+    scores = _joined_scores(dirs, run_id)
+    _copy_calls(dirs, run_dir, run_id)
+    manifest = _merged_manifest(manifests, run_id, n, indices, sampled_rows=int(scores["case_id"].nunique()))
+    errors = merged_errors([json.loads((d / "summary.json").read_text()).get("errors") or [] for d in dirs])
+    return Merged(run_id=run_id, run_dir=run_dir, task=get_task(first["suite"]["spec"]["task"]), scores=scores,
+                  errors=errors, manifest=manifest)
+
+
+def _joined_scores(dirs: list[Path], run_id: str) -> Any:
+    import pandas as pd
 
     scores = pd.concat([pd.read_parquet(d / "scores.parquet") for d in dirs], ignore_index=True)
     dup = scores.duplicated(["config", "case_id"])
     if dup.any():
         raise ConfigError(f"case {scores.loc[dup, 'case_id'].iloc[0]!r} appears in two shards")
     scores["run_id"] = run_id
-    scores = scores.sort_values(["config", "case_id"], kind="stable").reset_index(drop=True)
+    return scores.sort_values(["config", "case_id"], kind="stable").reset_index(drop=True)
+
+
+def _copy_calls(dirs: list[Path], run_dir: Path, run_id: str) -> None:
+    """results.parquet, the joined journal (sealed) and the first shard's inputs (suite, prompts)."""
+    import pandas as pd
+
+    from evalkit.run._journal import JOURNAL_NAME, seal_journal, self_contained_lines
+    from evalkit.run._tables import write_results
+
     results = pd.concat([pd.read_parquet(d / "results.parquet") for d in dirs], ignore_index=True)
     results["run_id"] = run_id
-    from evalkit.run._tables import write_tables
-    from evalkit.tasks import get_task
-
-    write_tables(run_dir, task=get_task(first["suite"]["spec"]["task"]), results=results, scores=scores)
-    aggregates = aggregate(scores)
-    summary = summary_dict(aggregates)
-    summary["errors"] = merged_errors([json.loads((d / "summary.json").read_text()).get("errors") or [] for d in dirs])
-    _io.write_json(run_dir / "summary.json", summary)
+    write_results(run_dir, results)
     journal = "".join(self_contained_lines(d / JOURNAL_NAME) for d in dirs)
     if journal:
         _io.write_text(run_dir / JOURNAL_NAME, journal)
@@ -115,6 +145,10 @@ def merge_runs(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
 
         shutil.copytree(dirs[0] / "prompts", run_dir / "prompts")
 
+
+def _merged_manifest(manifests: list[dict[str, Any]], run_id: str, n: int, indices: list[int], *,
+                     sampled_rows: int) -> dict[str, Any]:
+    first = manifests[0]
     manifest = dict(first)
     counts = [m.get("counts") or {} for m in manifests]
     manifest.update(
@@ -127,17 +161,14 @@ def merge_runs(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
                 "spent_usd": _sum([c.get("spent_usd") for c in counts]),
                 "nominal_usd": _sum([c.get("nominal_usd") for c in counts])},
     )
-    manifest["dataset"] = {**first["dataset"], "sampled_rows": int(scores["case_id"].nunique())}
+    manifest["dataset"] = {**first["dataset"], "sampled_rows": sampled_rows}
     if len(indices) < n:
         manifest["partial"] = {"shards": indices, "of": n}
     manifest["configs"] = [dict(c) for c in manifest.get("configs") or []]
     for c in manifest["configs"]:
         c["model_versions"] = sorted({v for m in manifests for cc in m.get("configs") or []
                                       if cc.get("name") == c.get("name") for v in cc.get("model_versions") or []})
-    manifest["checksums"] = artifact_checksums(run_dir)  # this run's files, not the first shard's
-    write_manifest(run_dir, manifest)
-    return RunOutcome(run_id=run_id, run_dir=run_dir, manifest=manifest, scores=scores, summary=summary,
-                      aggregates=aggregates)
+    return manifest
 
 
 def merged_errors(per_shard: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:

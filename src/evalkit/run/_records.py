@@ -8,6 +8,8 @@ from typing import Literal
 from evalkit.providers import ModelRequest, ModelResponse, Usage
 
 CacheMode = Literal["read-write", "replay", "off"]
+JUDGE = "#judge"
+"""The LLM judge's calls' configuration name (not a valid configuration name, so it cannot collide with one)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,9 +1,9 @@
-"""Running a suite: load it, plan every call (``_setup``), execute (cache, journal, retries),
-then write the run folder (``_finish``): manifest, results and scores as parquet, summary.
+"""Executing a suite: load it, plan every call (``_setup``), execute (cache, journal, retries);
+the caller scores the answers, then completes the run folder (``_finish``: results, manifest).
 
-``run_suite`` is the library entry point; ``evalkit run`` only parses options into a
-RunRequest. Re-running an interrupted run (same suite and options) resumes it; so does
-``RunRequest(resume=RUN_ID)``: journaled calls are never sent again.
+``execute_suite`` is the run stage's entry point; ``evalkit.pipeline.run_suite`` scores between
+it and ``Executed.complete``. Re-running an interrupted run (same suite and options) resumes it;
+so does ``RunRequest(resume=RUN_ID)``: journaled calls are never sent again.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +21,9 @@ from evalkit._home import reports_dir
 from evalkit.errors import ConfigError, EvalkitError, RunFailed
 from evalkit.run._failures import failure_groups
 from evalkit.run._lock import run_lock
-from evalkit.run._records import ExecutionOptions
-from evalkit.run._request import (
-    RunInterrupted,
-    RunOutcome,
-    RunRequest,
-    fingerprint,
-    resume_command,
-    resumed_request,
-)
-from evalkit.run._setup import Planned, model_limits, plan_run, price_for, task_options
+from evalkit.run._records import CallRecord, ExecutionOptions, PlannedCall
+from evalkit.run._request import RunInterrupted, RunRequest, fingerprint, resume_command, resumed_request
+from evalkit.run._setup import Planned, model_limits, plan_run
 from evalkit.run._store import find_resumable, new_run_id, read_manifest, utc_now, write_manifest
 
 
@@ -49,7 +45,50 @@ def _load(req: RunRequest, root: Path) -> tuple[RunRequest, Any, Path | None]:
     return req, load_suite(req.suite_path, overrides=req.overrides), None
 
 
-def run_suite(req: RunRequest) -> RunOutcome:
+@dataclass(kw_only=True)
+class Executed:
+    """A run whose planned calls have all been answered (or failed for good) and journaled: what
+    scoring needs, and the run's completion (``complete``) once the scores are written."""
+
+    req: RunRequest
+    run_dir: Path
+    loaded: Any
+    """The loaded suite (evalkit.suite.LoadedSuite)."""
+    plan: Planned
+    manifest: dict[str, Any]
+    records: list[CallRecord]
+    options: ExecutionOptions
+    resumed: bool = False
+
+    @property
+    def run_id(self) -> str:
+        return self.run_dir.name
+
+    @property
+    def suite(self) -> Any:
+        return self.loaded.suite
+
+    def execute(self, calls: list[PlannedCall], providers: dict[str, Any], prices: dict[str, Any]) -> list[CallRecord]:
+        """More calls (the LLM judge's) through the same executor: cached, journaled, resumable."""
+        return asyncio.run(_execute(calls, providers, prices, self.options, self.run_dir, self.suite.seed))
+
+    def errors(self) -> list[dict[str, Any]]:
+        """The run's failed calls, grouped by error class and configuration (JSON)."""
+        return [g.as_json() for g in failure_groups(self.records)]
+
+    def complete(self, *, errors: list[dict[str, Any]]) -> dict[str, Any]:
+        """Write results.parquet, mark the manifest complete (counts, model versions), seal the journal."""
+        from evalkit.run._finish import complete_run
+
+        return complete_run(self.run_dir, self.manifest, self.records, self.plan.cases, self.plan.prices,
+                            errors=errors)
+
+
+@contextmanager
+def execute_suite(req: RunRequest) -> Iterator[Executed]:
+    """Plan and send every call of a suite (resuming a journaled run), holding the run folder's lock
+    while the caller scores the answers and calls ``Executed.complete``. Ctrl-C inside the block
+    leaves a folder that resumes: every call is journaled, resuming redoes only the judge and scoring."""
     root = Path(req.reports or reports_dir())
     req, loaded, resumed_dir = _load(req, root)
     fp = fingerprint(loaded.sha256, req)
@@ -59,10 +98,19 @@ def run_suite(req: RunRequest) -> RunOutcome:
     run_dir = resumed_dir or root / new_run_id(loaded.suite.name, fp)
     run_dir.mkdir(parents=True, exist_ok=True)
     with run_lock(run_dir):
-        outcome = _run_locked(req=req, run_dir=run_dir, resumed_dir=resumed_dir, loaded=loaded, plan=plan,
-                              fingerprint=fp)
-    outcome.resumed = resumed_dir is not None
-    return outcome
+        was_stopped = resumed_dir is not None and read_manifest(resumed_dir).get("status") == "stopped"
+        manifest = _open_manifest(req, run_dir, resumed_dir, loaded, plan, fp)
+        if req.answers is not None and req.cache_mode != "off":
+            from evalkit.run._answers import restore_answers
+
+            restore_answers(req.answers)
+        options = _options(loaded.suite, plan.configs, req, manifest["request"]["max_cost_usd"])
+        records = _calls(req, run_dir, resumed_dir, manifest, loaded.suite, plan, options, retry_failed=was_stopped)
+        try:
+            yield Executed(req=req, run_dir=run_dir, loaded=loaded, plan=plan, manifest=manifest, records=records,
+                           options=options, resumed=resumed_dir is not None)
+        except KeyboardInterrupt:
+            raise RunInterrupted(run_dir=run_dir, command=resume_command(run_dir.name, req)) from None
 
 
 def _open_manifest(req: RunRequest, run_dir: Path, resumed_dir: Path | None, loaded: Any, plan: Planned,
@@ -95,31 +143,6 @@ def _options(suite: Any, configs: list[Any], req: RunRequest, budget: float | No
                             max_cost_usd=budget, cache_mode=req.cache_mode, progress=req.progress)
 
 
-def _run_locked(*, req: RunRequest, run_dir: Path, resumed_dir: Path | None, loaded: Any, plan: Planned,
-                fingerprint: str) -> RunOutcome:
-    suite = loaded.suite
-    was_stopped = resumed_dir is not None and read_manifest(resumed_dir).get("status") == "stopped"
-    manifest = _open_manifest(req, run_dir, resumed_dir, loaded, plan, fingerprint)
-    if req.answers is not None and req.cache_mode != "off":
-        from evalkit.run._answers import restore_answers
-
-        restore_answers(req.answers)
-    options = _options(suite, plan.configs, req, manifest["request"]["max_cost_usd"])
-    records = _calls(req, run_dir, resumed_dir, manifest, suite, plan, options, retry_failed=was_stopped)
-    judge_records: list[Any] = []
-    try:
-        if suite.scoring.judge is not None:
-            judge_records = _run_judge(suite, loaded, plan.task, plan.cases, records, options, run_dir)
-        from evalkit.run._finish import finish_run
-
-        outcome = finish_run(run_dir, manifest, plan.task, plan.cases, records, plan.prompts, plan.configs,
-                             plan.providers, judge_records, plan.prices)
-    except KeyboardInterrupt:  # every call is journaled: resuming only redoes the judge and the scoring
-        raise RunInterrupted(run_dir=run_dir, command=resume_command(run_dir.name, req)) from None
-    outcome.resumed = resumed_dir is not None
-    return outcome
-
-
 def _calls(req: RunRequest, run_dir: Path, resumed_dir: Path | None, manifest: dict[str, Any], suite: Any,
            plan: Planned, options: ExecutionOptions, *, retry_failed: bool) -> list[Any]:
     """Every planned call's record; a stop (error share, budget) or Ctrl-C marks the run stopped."""
@@ -149,24 +172,6 @@ def _calls(req: RunRequest, run_dir: Path, resumed_dir: Path | None, manifest: d
         manifest.update(status="stopped", finished=utc_now(), message="interrupted")
         write_manifest(run_dir, manifest)
         raise RunInterrupted(run_dir=run_dir, command=resume_command(run_id, req)) from None
-
-
-def _run_judge(suite, loaded, task, cases, records, options, run_dir) -> list[Any]:  # type: ignore[no-untyped-def]
-    from evalkit.providers import create_provider
-    from evalkit.run._judging import JUDGE, judge_calls
-
-    spec = suite.scoring.judge
-    prefix = ""
-    if spec.prompt is not None:
-        prefix = (loaded.root / spec.prompt).read_text(encoding="utf-8")
-    elif spec.template is not None:
-        prefix = spec.template
-    opts = task_options(spec.provider, spec.options, task, where=f"{loaded.path}: scoring.judge")
-    provider = create_provider(spec.provider, **opts)
-    calls = judge_calls(spec, task, {c.case_id: c for c in cases}, records, rubric_prefix=prefix, seed=suite.seed,
-                        seeded=bool(getattr(provider, "offline", False)))
-    price = price_for(spec.provider, spec.model, None, provider)
-    return asyncio.run(_execute(calls, {JUDGE: provider}, {JUDGE: price}, options, run_dir, suite.seed))
 
 
 async def _execute(calls, providers, prices, options, run_dir, seed, retry_failed=False):  # type: ignore[no-untyped-def]

@@ -40,7 +40,7 @@ Item = tuple[str, str, bool]
 
 
 def _judge(task: Any, cases: Mapping[str, Any], item: Item) -> Judged:
-    from evalkit.score import parse_decision
+    from evalkit.score._parse import parse_decision
 
     case_id, text, score = item
     parsed = parse_decision(text, task.decision_model)

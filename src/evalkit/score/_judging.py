@@ -1,9 +1,9 @@
-"""The optional LLM-judge stage of a run.
+"""The optional LLM judge: which outputs it grades, and what its verdicts change.
 
 The judge grades (1) every valid model decision of the run and (2) every historical
 reply that carries a human label, so its agreement with humans (Cohen's kappa,
-confusion matrix) tells users whether to trust it. Judge calls go through the same
-executor as model calls: cached, journaled, resumable.
+confusion matrix) tells users whether to trust it. The calls planned here go through the
+run's executor like model calls (cached, journaled, resumable): ``evalkit.pipeline`` sends them.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from typing import Any
 import pandas as pd
 
 from evalkit.providers import Message, ModelRequest
-from evalkit.run._records import CallRecord, PlannedCall
+from evalkit.run import JUDGE, CallRecord, PlannedCall
+from evalkit.score._judge import judge_agreement, judge_request_messages, parse_judge_verdict
+from evalkit.score._parse import parse_decision
 
-JUDGE = "#judge"  # not a valid configuration name, so it cannot collide with one
 HISTORICAL = "historical"
 
 
 def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequence[CallRecord], *,
                 rubric_prefix: str, seed: int, seeded: bool = False) -> list[PlannedCall]:
-    from evalkit.score import judge_request_messages, parse_decision
     from evalkit.tasks import require_capability
 
     require_capability(task, "judge support", needed_by="the LLM judge (scoring.judge)")
@@ -56,8 +56,6 @@ def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequenc
 def apply_verdicts(scores: pd.DataFrame, records: Sequence[CallRecord], cases: Mapping[str, Any], *,
                    task: Any, decides: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Merge judge verdicts into the scores table; return it and the agreement report."""
-    from evalkit.score import judge_agreement, parse_judge_verdict
-
     verdicts: dict[str, tuple[bool | None, str]] = {}
     for r in records:
         verdicts[r.case_id] = parse_judge_verdict(r.response.text) if r.response is not None else (
