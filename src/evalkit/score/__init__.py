@@ -27,8 +27,8 @@ from evalkit.score._judge import (
 from evalkit.score._judging import HISTORICAL, apply_verdicts, judge_calls
 from evalkit.score._parse import ParseResult, parse_decision
 from evalkit.score._stage import Scored, score_run, summarize
-from evalkit.score._table import scores_table, write_scores
 from evalkit.score._stats import holm, mcnemar_exact_p, paired_diff_newcombe, wilson
+from evalkit.score._table import scores_table, write_scores
 from evalkit.suite import JudgeSpec
 
 __all__ = [
