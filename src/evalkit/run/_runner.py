@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evalkit._checksums import verify_run
 from evalkit._home import reports_dir
 from evalkit.errors import ConfigError, EvalkitError, RunFailed
 from evalkit.run._failures import failure_groups
@@ -121,6 +122,9 @@ def _open_manifest(req: RunRequest, run_dir: Path, resumed_dir: Path | None, loa
 
     manifest = read_manifest(resumed_dir) if resumed_dir else initial_manifest(
         run_dir.name, loaded, plan, req, fingerprint)
+    if manifest.get("checksums"):  # a complete run continued (a sequential look): check, then rewrite
+        verify_run(run_dir)
+        del manifest["checksums"]  # its files change now; "complete" records them again at the end
     manifest["status"] = "running"
     batch_mode = req.batch or loaded.suite.execution.mode == "batch"
     manifest.setdefault("execution", {"mode": "batch" if batch_mode else "direct"})
