@@ -100,10 +100,10 @@ class ResponseCache:
             raise CorruptCacheEntry(path, "not valid JSON") from None
         if not isinstance(payload, dict):
             raise CorruptCacheEntry(path, "not a cache entry")
-        legacy = payload.get("schema") == 1 and "sha256" not in payload  # written before checksums: as before
-        if not legacy and not isinstance(payload.get("sha256"), str):
+        unchecked = payload.get("schema") == 1 and "sha256" not in payload  # written before checksums: as before
+        if not unchecked and not isinstance(payload.get("sha256"), str):
             raise CorruptCacheEntry(path, "no checksum")
-        if not legacy and payload["sha256"] != _digest(payload):
+        if not unchecked and payload["sha256"] != _digest(payload):
             raise CorruptCacheEntry(path, "checksum mismatch: the content changed after it was written")
         if payload.get("key") != key:
             raise CorruptCacheEntry(path, "it holds the answer to another request")

@@ -32,8 +32,6 @@ def complete_run(run_dir: Path, manifest: dict[str, Any], records: list[Any], ca
     versions, checksums); the manifest as written."""
     from evalkit.run._tables import results_table, write_results
 
-    if manifest.pop("checksums", None) is not None:  # a resumed complete run: its files are rewritten now
-        write_manifest(run_dir, manifest)
     results = results_table(manifest["run_id"], records)
     write_results(run_dir, results)
     for c in manifest["configs"]:  # what answered: failed calls have no model version (never a NaN)
