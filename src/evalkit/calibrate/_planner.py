@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-MAX_CASES = 10_000_000
+MAX_CASES = 1_000_000  # beyond a million automated cases, "more labels" is no plan: None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +50,7 @@ class Plan:
                 "assumes": "the error rate and coverage observed at that threshold hold in more data"}
 
 
+@lru_cache(maxsize=4096)  # pure; adjacent thresholds of one segment often share (n, k), so the same rate
 def automated_needed(rate: float, alpha: float, delta: float) -> int | None:
     """m*: the fewest automated cases at error rate ``rate`` that certify ``alpha`` at ``delta``.
 
@@ -73,9 +75,9 @@ def automated_needed(rate: float, alpha: float, delta: float) -> int | None:
                         floor_m)
     if not passes(biggest).any():  # the runs' last m get easier as m grows: none passes below the cap
         return None
-    k = math.ceil(floor_m * rate - 1e-12)
+    k, look = math.ceil(floor_m * rate - 1e-12), _FIRST_LOOK
     while True:
-        candidates = _run_ends(np.arange(k, k + _RUNS_PER_LOOK), rate, floor_m)
+        candidates = _run_ends(np.arange(k, k + look), rate, floor_m)
         ok = passes(candidates) if candidates.size else np.zeros(0, bool)
         if ok.any():
             first = int(candidates[np.argmax(ok)])
@@ -83,10 +85,10 @@ def automated_needed(rate: float, alpha: float, delta: float) -> int | None:
             return int(window[np.argmax(passes(window))])
         if candidates.size == 0 or candidates[-1] >= MAX_CASES:
             return None
-        k += _RUNS_PER_LOOK
+        k, look = k + look, min(look * 2, _LAST_LOOK)  # most answers need few runs: look a little, then more
 
 
-_RUNS_PER_LOOK = 4096
+_FIRST_LOOK, _LAST_LOOK = 32, 65536  # runs checked per look
 
 
 def _run_ends(ks: np.ndarray, rate: float, floor_m: int) -> np.ndarray:
