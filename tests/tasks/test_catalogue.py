@@ -233,6 +233,10 @@ def test_a_suite_catalogue_reaches_the_run_its_copy_and_the_report_drill_down(tm
     case_id = results["case_id"].iloc[0]
     shown = "\n".join(m["content"] for m in render_case_prompt(outcome.run_dir, "rules", case_id))
     assert "Plan team: $125.00 per seat per month" in shown
+    from evalkit.run import bless_baseline
+
+    bless_baseline(outcome.run_dir, tmp_path / "baseline")  # a blessed baseline keeps the catalogue it ran under
+    assert (tmp_path / "baseline" / "catalogue.yaml").read_bytes() == (tmp_path / "team-catalogue.yaml").read_bytes()
 
 
 def test_the_terms_inside_the_rules_are_data_too(tmp_path):

@@ -11,7 +11,7 @@ from evalkit.errors import ConfigError
 from evalkit.run._store import read_manifest
 
 BASELINE_FILES = ("manifest.json", "scores.parquet", "results.parquet", "summary.json", "thresholds.json",
-                  "projection.json", "judge.json", "suite.yaml")
+                  "projection.json", "judge.json", "suite.yaml", "catalogue.yaml")  # catalogue: only when the suite named one
 
 
 def bless_baseline(run_dir: Path, dest: Path) -> list[Path]:
