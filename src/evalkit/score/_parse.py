@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -67,84 +67,104 @@ def _parse(text: str | None, model: type[BaseModel]) -> ParseResult:
     stripped = text.strip()
     if not stripped:
         return ParseResult(decision=None, error="empty")
+    search = _Search(model=model)
+    # 1. The whole text is JSON (structured output, tool arguments); 2. fenced blocks; 3. objects in prose.
+    whole, scan_from = _whole_text(search, text, stripped)
+    if whole is not None:
+        return whole
+    hit = _fenced(search, text) or _embedded(search, text, scan_from)
+    return hit or _failure(search.best_fail, search.saw_json_value, search.syntax_error)
+
+
+@dataclass(kw_only=True)
+class _Search:
+    """What the search for a decision has learnt so far: the closest failure, the syntax error to report."""
+
+    model: type[BaseModel]
     best_fail: tuple[int, str, dict[str, Any]] | None = None  # (n errors, reason, obj)
     syntax_error: str | None = None
-    saw_json_value = False
-    seen: set[int] = set()
+    saw_json_value: bool = False
+    seen: set[int] = field(default_factory=set)
 
-    def try_objects(values: list[Any]) -> ParseResult | None:
-        nonlocal best_fail, saw_json_value
+    def try_objects(self, values: list[Any]) -> ParseResult | None:
         for value in values:
-            saw_json_value = True
+            self.saw_json_value = True
             for obj in _candidate_objects(value, 0):
-                if id(obj) in seen:
+                if id(obj) in self.seen:
                     continue
-                seen.add(id(obj))
-                decision, n_err, reason = _validate(obj, model)
+                self.seen.add(id(obj))
+                decision, n_err, reason = _validate(obj, self.model)
                 if decision is not None:
                     return ParseResult(decision=decision, error=None, raw_json=obj)
-                if best_fail is None or n_err < best_fail[0]:
-                    best_fail = (n_err, reason, obj)
+                if self.best_fail is None or n_err < self.best_fail[0]:
+                    self.best_fail = (n_err, reason, obj)
         return None
 
-    # 1. The whole text is JSON (structured output, tool arguments). Prose is not
-    # tried (saves a raised exception per answer) and is not a JSON syntax error.
-    scan_from = text.find("{")
-    if stripped[0] in '{["':
-        try:
-            whole, end = _DECODER.raw_decode(stripped)
-        except json.JSONDecodeError as exc:
-            syntax_error = _syntax_reason(exc, stripped)
-            if stripped[0] == "{":
-                scan_from = text.find("{", scan_from + 1)  # that start already failed
-        except (RecursionError, ValueError):
-            syntax_error = "json_syntax"
-        else:
-            if end == len(stripped):
-                # Valid JSON as a whole: the answer is this value (or an envelope in it);
-                # scanning its inside again for braces would only re-find the same objects.
-                if type(whole) is dict:  # fast path: structured output that validates
-                    decision, n_err, reason = _validate(whole, model)
-                    if decision is not None:
-                        return ParseResult(decision=decision, error=None, raw_json=whole)
-                    best_fail = (n_err, reason, whole)
-                    seen.add(id(whole))
-                return try_objects([whole]) or _failure(best_fail, True, None)
-            # JSON followed by prose: the brace scan below decodes it again from its start.
 
-    # 2. Fenced blocks, in order (```json first-class, any fence accepted).
+def _whole_text(search: _Search, text: str, stripped: str) -> tuple[ParseResult | None, int]:
+    """The answer when the whole text is JSON, and where the brace scan starts otherwise.
+    Prose is not tried (saves a raised exception per answer) and is not a JSON syntax error."""
+    scan_from = text.find("{")
+    if stripped[0] not in '{["':
+        return None, scan_from
+    try:
+        whole, end = _DECODER.raw_decode(stripped)
+    except json.JSONDecodeError as exc:
+        search.syntax_error = _syntax_reason(exc, stripped)
+        if stripped[0] == "{":
+            scan_from = text.find("{", scan_from + 1)  # that start already failed
+        return None, scan_from
+    except (RecursionError, ValueError):
+        search.syntax_error = "json_syntax"
+        return None, scan_from
+    if end != len(stripped):
+        return None, scan_from  # JSON followed by prose: the brace scan decodes it again from its start
+    # Valid JSON as a whole: the answer is this value (or an envelope in it); scanning its
+    # inside again for braces would only re-find the same objects.
+    if type(whole) is dict:  # fast path: structured output that validates
+        decision, n_err, reason = _validate(whole, search.model)
+        if decision is not None:
+            return ParseResult(decision=decision, error=None, raw_json=whole), scan_from
+        search.best_fail = (n_err, reason, whole)
+        search.seen.add(id(whole))
+    return search.try_objects([whole]) or _failure(search.best_fail, True, None), scan_from
+
+
+def _fenced(search: _Search, text: str) -> ParseResult | None:
+    """Fenced blocks, in order (```json first-class, any fence accepted)."""
     for match in _FENCE.finditer(text):
         value, err = _loads(match.group(2).strip())
         if err is None:
-            hit = try_objects([value])
+            hit = search.try_objects([value])
             if hit:
                 return hit
         elif "{" in match.group(2):
-            syntax_error = syntax_error if syntax_error == "json_truncated" else err
+            search.syntax_error = search.syntax_error if search.syntax_error == "json_truncated" else err
+    return None
 
-    # 3. Objects embedded in prose: a real JSON decoder at each '{' handles braces
-    # inside strings correctly, unlike brace counting.
+
+def _embedded(search: _Search, text: str, pos: int) -> ParseResult | None:
+    """Objects embedded in prose: a real JSON decoder at each '{' handles braces inside
+    strings correctly, unlike brace counting."""
     starts = 0
-    pos = scan_from
     while pos != -1 and starts < _MAX_BRACE_STARTS:
         starts += 1
         try:
             value, end = _DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            if syntax_error is None or exc.pos >= len(text) - 1:
-                syntax_error = _syntax_reason(exc, text)
+            if search.syntax_error is None or exc.pos >= len(text) - 1:
+                search.syntax_error = _syntax_reason(exc, text)
             pos = text.find("{", pos + 1)
             continue
         except (RecursionError, ValueError):
-            syntax_error = syntax_error or "json_syntax"
+            search.syntax_error = search.syntax_error or "json_syntax"
             pos = text.find("{", pos + 1)
             continue
-        hit = try_objects([value])
+        hit = search.try_objects([value])
         if hit:
             return hit
         pos = text.find("{", end)  # skip past the whole object: its inner braces are not new objects
-
-    return _failure(best_fail, saw_json_value, syntax_error)
+    return None
 
 
 def _failure(best_fail: tuple[int, str, dict[str, Any]] | None, saw_json_value: bool,

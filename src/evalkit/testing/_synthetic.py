@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,92 +52,26 @@ def write_synthetic_run(path: Path, *, run_id: str, configs: Mapping[str, Mappin
     """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    # Same seed -> same cases and same latent draws, whichever run folder is written.
-    case_ids = np.array([f"case-{i:05d}" for i in range(n_cases)])
-    seg = np.array(segments)[np.arange(n_cases) % len(segments)]
-    latent = rng.random(n_cases)
-    latent_c = rng.random(n_cases)
-    tokens_in = (700 + rng.lognormal(5.0, 0.9, n_cases)).astype(int)
-    turns = rng.integers(1, 30, n_cases)
+    cases = _Cases.draw(n_cases, segments, seed)
     frames, result_frames, manifest_configs = [], [], []
     for ci, (name, opt) in enumerate(configs.items()):
-        crng = np.random.default_rng(opt.get("noise_seed", 1000 + ci))
-        shift = opt.get("shift", {})
-        p = np.array([BASE_GOOD.get(s, 0.8) + shift.get(s, 0.0) for s in seg])
-        good = latent < p
-        noise = opt.get("noise", 0.02)
-        flip = crng.random(n_cases) < noise
-        good = np.where(flip, ~good, good)
-        invalid = crng.random(n_cases) < opt.get("invalid", 0.02)
-        correct = good | (latent_c < 0.35)
-        good &= ~invalid
-        correct &= ~invalid
-        deferred = ~invalid & (crng.random(n_cases) < 0.08)
-        conf = np.clip(np.where(good, crng.beta(8, 2, n_cases), crng.beta(4, 3, n_cases)), 0, 1)
-        out_tok = (120 + crng.lognormal(4.0, 0.7, n_cases)).astype(int)
-        cost = (tokens_in * 2.5e-6 + out_tok * 1e-5) * opt.get("cost_scale", 1.0)
-        cost = pd.array(cost, dtype="Float64")
-        if opt.get("unknown_cost"):
-            cost[:] = pd.NA
-        action = np.where(invalid, None, np.where(deferred, "escalate", np.where(good, "approve", "deny")))
-        reasons = [[] if g else (["output.invalid_json"] if inv else
-                                 [f"check.missing_disclosure:{s}", "price.missed_legacy_discount"][: 1 + (k % 2)])
-                   for k, (g, inv, s) in enumerate(zip(good, invalid, seg))]
-        df = pd.DataFrame({
-            "run_id": run_id, "config": name, "case_id": case_ids, "segment": seg, "variant": "base",
-            "status": np.where(invalid, "invalid", "ok"),
-            "invalid_reason": np.where(invalid, "output is not valid JSON", None),
-            "action": action, "expected_action": "approve", "deferred": deferred,
-            "correct": correct, "good": good,
-            "wrong_fields": [[] if c else ["action"] for c in correct], "reasons": reasons,
-            "confidence": pd.array(np.where(invalid, np.nan, conf), dtype="Float64"),
-            "input_tokens": tokens_in, "output_tokens": out_tok, "total_tokens": tokens_in + out_tok,
-            "cost_usd": cost, "history_turns_total": turns, "history_turns_included": np.minimum(turns, 10),
-            "history_tokens": turns * 40, "cache_hit": False, "attempts": 1, "simulated": simulated,
-        })
-        df.loc[invalid, "confidence"] = pd.NA
-        if xss_case:
-            # The payload case is a regression in every config, so it gets a drill-down.
-            df.loc[0, ["good", "correct", "status", "action"]] = [False, False, "ok", "approve"]
-        if force_good:
-            sel = df["case_id"].isin(list(force_good))
-            df.loc[sel, ["good", "correct", "status", "action"]] = [True, True, "ok", "approve"]
-            df.loc[sel, "reasons"] = pd.Series([[] for _ in range(int(sel.sum()))], index=df.index[sel])
+        df, action, conf = _config_scores(cases, run_id=run_id, name=name, opt=opt, ci=ci, simulated=simulated,
+                                  xss_case=xss_case, force_good=force_good)
         frames.append(df)
         template = opt.get("template", DEFAULT_TEMPLATE)
         prompt_file = f"prompts/{name}.j2"
         write_text(path / prompt_file, template)
-        manifest_configs.append({
-            "name": name, "provider": "sim" if simulated else "openai", "model": opt.get("model", "sim-small"),
-            "params": {"temperature": 0}, "prompt": prompt_file,
-            "prompt_version": hashlib.sha256(template.encode()).hexdigest(),
-            "context": {"max_history_turns": 10}, "simulated": simulated,
-            "price": {"input": 2.5e-6, "output": 1e-5, "source": "table"}})
+        manifest_configs.append(_manifest_config(name, opt, template, prompt_file, simulated))
         if results:
-            raw = [json.dumps({"action": a, "confidence": round(float(c), 3)}) if a else "Sure! I think approve??"
-                   for a, c in zip(action, conf)]
-            if xss_case:
-                raw[0] = XSS_PAYLOAD
-            filler = ("History turn: customer asked about the upgrade price. " * (prompt_chars // 55 + 1))
-            result_frames.append(pd.DataFrame({
-                "config": name, "case_id": case_ids, "sample_index": 0, "raw_output": raw,
-                "prompt": [f"{template}\n[{c}] {filler[:prompt_chars]}" for c in case_ids],
-                "error": None}))
+            result_frames.append(_config_results(cases, name, action, conf, template,
+                                                 xss_case=xss_case, prompt_chars=prompt_chars))
         if thresholds:
             write_file(path, _thresholds(path, name, df), Thresholds)
         if projection:
             write_file(path, _projection(path, name, df), Projection)
     if dataset_root is not None:
-        cases_json = [json.dumps({"case_id": c, "segment": s, "variant": "base",
-                                  "account": {"plan": "team", "seats": int(t) + 3, "pricing_cohort": "legacy-2019"},
-                                  "request": {"target_plan": "business", "message": "Please upgrade us."},
-                                  "reviewed": {"action": "approve", "new_recurring_price": "220.00"},
-                                  "alternatives": []}) for c, s, t in zip(case_ids, seg, turns)]
-        write_parquet(Path(dataset_root) / "upgrades" / "v3" / "cases.parquet",
-                      pd.DataFrame({"case_id": case_ids, "segment": seg, "variant": "base", "case_json": cases_json}))
-    scores = pd.concat(frames, ignore_index=True)
-    write_parquet(path / "scores.parquet", scores)
+        _write_dataset(Path(dataset_root), cases)
+    write_parquet(path / "scores.parquet", pd.concat(frames, ignore_index=True))
     if results:
         write_parquet(path / "results.parquet", pd.concat(result_frames, ignore_index=True))
     write_file(path, {
@@ -148,6 +83,102 @@ def write_synthetic_run(path: Path, *, run_id: str, configs: Mapping[str, Mappin
         "counts": {"cases": n_cases, "calls": n_cases * len(configs), "failed_calls": 0, "cache_hits": 0},
         "fingerprint": "0" * 16}, Manifest)
     return path
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Cases:
+    """The cases and their latent draws, shared by every configuration (so outcomes are paired)."""
+
+    ids: np.ndarray
+    segment: np.ndarray
+    latent: np.ndarray
+    latent_correct: np.ndarray
+    tokens_in: np.ndarray
+    turns: np.ndarray
+
+    @classmethod
+    def draw(cls, n: int, segments: Sequence[str], seed: int) -> _Cases:
+        # Same seed -> same cases and same latent draws, whichever run folder is written.
+        rng = np.random.default_rng(seed)
+        return cls(ids=np.array([f"case-{i:05d}" for i in range(n)]), segment=np.array(segments)[np.arange(n) % len(segments)],
+                   latent=rng.random(n), latent_correct=rng.random(n),
+                   tokens_in=(700 + rng.lognormal(5.0, 0.9, n)).astype(int), turns=rng.integers(1, 30, n))
+
+
+def _config_scores(cases: _Cases, *, run_id: str, name: str, opt: Mapping[str, Any], ci: int, simulated: bool,
+                   xss_case: bool, force_good: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """One configuration's scores rows, and the drawn actions and confidences (the raw outputs quote them)."""
+    n, seg, tokens_in, turns = len(cases.ids), cases.segment, cases.tokens_in, cases.turns
+    crng = np.random.default_rng(opt.get("noise_seed", 1000 + ci))
+    shift = opt.get("shift", {})
+    good = cases.latent < np.array([BASE_GOOD.get(s, 0.8) + shift.get(s, 0.0) for s in seg])
+    good = np.where(crng.random(n) < opt.get("noise", 0.02), ~good, good)
+    invalid = crng.random(n) < opt.get("invalid", 0.02)
+    correct = (good | (cases.latent_correct < 0.35)) & ~invalid
+    good &= ~invalid
+    deferred = ~invalid & (crng.random(n) < 0.08)
+    conf = np.clip(np.where(good, crng.beta(8, 2, n), crng.beta(4, 3, n)), 0, 1)
+    out_tok = (120 + crng.lognormal(4.0, 0.7, n)).astype(int)
+    cost = pd.array((tokens_in * 2.5e-6 + out_tok * 1e-5) * opt.get("cost_scale", 1.0), dtype="Float64")
+    if opt.get("unknown_cost"):
+        cost[:] = pd.NA
+    action = np.where(invalid, None, np.where(deferred, "escalate", np.where(good, "approve", "deny")))
+    reasons = [[] if g else (["output.invalid_json"] if inv else
+                             [f"check.missing_disclosure:{s}", "price.missed_legacy_discount"][: 1 + (k % 2)])
+               for k, (g, inv, s) in enumerate(zip(good, invalid, seg))]
+    df = pd.DataFrame({
+        "run_id": run_id, "config": name, "case_id": cases.ids, "segment": seg, "variant": "base",
+        "status": np.where(invalid, "invalid", "ok"),
+        "invalid_reason": np.where(invalid, "output is not valid JSON", None),
+        "action": action, "expected_action": "approve", "deferred": deferred,
+        "correct": correct, "good": good,
+        "wrong_fields": [[] if c else ["action"] for c in correct], "reasons": reasons,
+        "confidence": pd.array(np.where(invalid, np.nan, conf), dtype="Float64"),
+        "input_tokens": tokens_in, "output_tokens": out_tok, "total_tokens": tokens_in + out_tok,
+        "cost_usd": cost, "history_turns_total": turns, "history_turns_included": np.minimum(turns, 10),
+        "history_tokens": turns * 40, "cache_hit": False, "attempts": 1, "simulated": simulated,
+    })
+    df.loc[invalid, "confidence"] = pd.NA
+    if xss_case:
+        # The payload case is a regression in every config, so it gets a drill-down.
+        df.loc[0, ["good", "correct", "status", "action"]] = [False, False, "ok", "approve"]
+    if force_good:
+        sel = df["case_id"].isin(list(force_good))
+        df.loc[sel, ["good", "correct", "status", "action"]] = [True, True, "ok", "approve"]
+        df.loc[sel, "reasons"] = pd.Series([[] for _ in range(int(sel.sum()))], index=df.index[sel])
+    return df, action, conf
+
+
+def _config_results(cases: _Cases, name: str, action: np.ndarray, conf: np.ndarray, template: str, *,
+                    xss_case: bool, prompt_chars: int) -> pd.DataFrame:
+    raw = [json.dumps({"action": a, "confidence": round(float(c), 3)}) if a else "Sure! I think approve??"
+           for a, c in zip(action, conf)]
+    if xss_case:
+        raw[0] = XSS_PAYLOAD
+    filler = ("History turn: customer asked about the upgrade price. " * (prompt_chars // 55 + 1))
+    return pd.DataFrame({"config": name, "case_id": cases.ids, "sample_index": 0, "raw_output": raw,
+                         "prompt": [f"{template}\n[{c}] {filler[:prompt_chars]}" for c in cases.ids], "error": None})
+
+
+def _manifest_config(name: str, opt: Mapping[str, Any], template: str, prompt_file: str,
+                     simulated: bool) -> dict[str, Any]:
+    return {"name": name, "provider": "sim" if simulated else "openai", "model": opt.get("model", "sim-small"),
+            "params": {"temperature": 0}, "prompt": prompt_file,
+            "prompt_version": hashlib.sha256(template.encode()).hexdigest(),
+            "context": {"max_history_turns": 10}, "simulated": simulated,
+            "price": {"input": 2.5e-6, "output": 1e-5, "source": "table"}}
+
+
+def _write_dataset(root: Path, cases: _Cases) -> None:
+    """``<root>/upgrades/v3/cases.parquet`` in the dataset store's layout, so drill-downs show case facts."""
+    cases_json = [json.dumps({"case_id": c, "segment": s, "variant": "base",
+                              "account": {"plan": "team", "seats": int(t) + 3, "pricing_cohort": "legacy-2019"},
+                              "request": {"target_plan": "business", "message": "Please upgrade us."},
+                              "reviewed": {"action": "approve", "new_recurring_price": "220.00"},
+                              "alternatives": []}) for c, s, t in zip(cases.ids, cases.segment, cases.turns)]
+    write_parquet(root / "upgrades" / "v3" / "cases.parquet",
+                  pd.DataFrame({"case_id": cases.ids, "segment": cases.segment, "variant": "base",
+                                "case_json": cases_json}))
 
 
 def _merge(path: Path, name: str, key: str, entry: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
