@@ -150,3 +150,28 @@ def test_key_in_base_url_headers_or_set_is_refused(tmp_path, route, placement):
         assert "configs[0]" in proc.stderr  # ...and where in it
     assert not (tmp_path / "reports").exists()
     assert_nowhere(key, tmp_path, proc)
+
+
+@pytest.mark.parametrize("route", ["openai", "anthropic"])
+def test_key_echoed_by_a_batch_api_is_never_written(tmp_path, route):
+    """Batch mode: the provider quotes the key when it refuses a batch and in errored lines; the
+    batch ledger (batches.jsonl), the journal and every other file stay clean."""
+    from evalkit.testing import BatchAPIs
+
+    key = canary("sk")
+    batches = BatchAPIs(delay_s=0.01, fail_rate=0.4, refuse_creates=1, echo_key=True, seed=2)
+    with LoopbackServer(extensions=[batches.install]) as server:
+        suite = write_suite(tmp_path, route, base_url_of(server, route), extra=GATES)
+        suite.write_text(suite.read_text().replace(
+            "execution: {", "execution: {mode: batch, batch_poll_s: 0.01, batch_max_requests: 3, "))
+        proc = evalkit(["run", str(suite), "--reports", str(tmp_path / "reports")], tmp_path, key)
+    api = "openai" if route == "openai" else "anthropic"
+    assert batches.refused[api] == 1 and batches.created[api] >= 1, proc.stderr  # the key was echoed both ways
+    assert proc.returncode in (0, 1, 3), proc.stderr
+    assert "Traceback" not in proc.stderr
+    (run_dir,) = [p for p in (tmp_path / "reports").iterdir() if p.is_dir()]
+    ledger = run_dir / "batches.jsonl"
+    assert ledger.is_file() and ledger.stat().st_size > 0, sorted(p.name for p in run_dir.iterdir())
+    quoted = [p.name for p in run_dir.rglob("*") if p.is_file() and b"request made with API key" in _content(p)]
+    assert quoted, "no echoed message reached the run folder: the test would prove nothing"
+    assert assert_nowhere(key, tmp_path, proc) >= 5

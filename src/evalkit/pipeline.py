@@ -20,10 +20,13 @@ from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK, NotFound
 from evalkit.run import RunOutcome, RunRequest
 
 
-def run_suite(req: RunRequest) -> RunOutcome:
+def run_suite(req: RunRequest, *, evaluating: bool = False) -> RunOutcome:
     """Run a suite: execute its calls, score them, complete the run folder. Re-running an interrupted
     run (same suite and options) resumes it, as does ``RunRequest(resume=RUN_ID)``: journaled calls are
-    never sent again; Ctrl-C while judging or scoring leaves a folder that resumes."""
+    never sent again; Ctrl-C while judging or scoring leaves a folder that resumes.
+
+    ``evaluating``: the caller writes more files (``evaluate_run``), so the run stays ``evaluating``
+    (resumable) until they are all written."""
     from evalkit.run import execute_suite
     from evalkit.score import score_run
 
@@ -36,7 +39,7 @@ def run_suite(req: RunRequest) -> RunOutcome:
             simulated={c.name: bool(getattr(ex.plan.providers[c.name], "simulated", False)) for c in ex.plan.configs},
             judge_records=judge_records, errors=errors,
             judge_decides=ex.manifest["suite"]["spec"].get("scoring", {}).get("judge_decides", True))
-        manifest = ex.complete(errors=errors)
+        manifest = ex.complete(errors=errors, evaluating=evaluating)
     return RunOutcome(run_id=ex.run_id, run_dir=ex.run_dir, manifest=manifest, scores=scored.scores,
                       summary=scored.summary, aggregates=scored.aggregates, resumed=ex.resumed)
 
@@ -90,10 +93,10 @@ def run_and_evaluate(request: RunRequest, *, sequential: Any = None, gates: bool
         from evalkit.sequential import run_sequential
 
         return run_sequential(request, sequential)
-    outcome = run_suite(request)
+    outcome = run_suite(request, evaluating=True)
     if request.progress:
         print_summary(outcome)
-    failed = post_run(outcome, baseline=request.baseline, verbose=request.progress, gates=gates)
+    failed = post_run(outcome, baseline=request.baseline, verbose=request.progress, gates=gates, request=request)
     return EXIT_GATE_FAILED if failed else EXIT_OK
 
 
@@ -137,13 +140,26 @@ def resolve_baseline(ref: str | None, run_dir: Path) -> Path | None:
 
 
 def post_run(outcome: RunOutcome, *, baseline: str | None, verbose: bool,
-             adjust_gates: Callable[[Any], Any] | None = None, gates: bool = True) -> bool:
-    """Calibrate, project and gate as the suite asks, then write the report. True when a gate failed.
+             adjust_gates: Callable[[Any], Any] | None = None, gates: bool = True,
+             request: RunRequest | None = None) -> bool:
+    """Calibrate, project and gate as the suite asks, then write the report, holding the run's lock;
+    the run is complete only once all of it is written. True when a gate failed.
 
     ``adjust_gates`` may replace the gate report before it is written (a sequential run
-    puts its anytime-valid verdicts there); ``gates=False`` skips the gates (a shard)."""
-    return evaluate_run(outcome.run_dir, baseline=baseline, verbose=verbose, adjust_gates=adjust_gates,
-                        gates=gates)
+    puts its anytime-valid verdicts there); ``gates=False`` skips the gates (a shard). Ctrl-C
+    here leaves an ``evaluating`` run that ``request``'s resume command finishes."""
+    from evalkit.run import RunInterrupted, mark_complete, resume_command, run_lock
+
+    try:
+        with run_lock(outcome.run_dir):
+            failed = evaluate_run(outcome.run_dir, baseline=baseline, verbose=verbose, adjust_gates=adjust_gates,
+                                  gates=gates)
+            mark_complete(outcome.run_dir)
+    except KeyboardInterrupt:
+        if request is None:
+            raise
+        raise RunInterrupted(run_dir=outcome.run_dir, command=resume_command(outcome.run_id, request)) from None
+    return failed
 
 
 def evaluate_run(run_dir: Path, *, baseline: str | None = None, verbose: bool = False,

@@ -119,7 +119,7 @@ def run_sequential(request: RunRequest, options: SequentialOptions) -> int:
         looks += 1
         step = replace(request, case_ids=tuple(order[:done]), resume=str(run_dir) if run_dir else None,
                        fresh=run_dir is None and request.fresh)
-        outcome = run_suite(step)
+        outcome = run_suite(step, evaluating=True)
         run_dir = outcome.run_dir
         verdicts = sequential_verdicts(suite.gates, outcome.scores, base_scores, order[:done], weights,
                                        pass_margin=options.pass_margin)
@@ -147,5 +147,5 @@ def run_sequential(request: RunRequest, options: SequentialOptions) -> int:
         return apply_sequential(report, verdicts, exhausted=exhausted, info=manifest["sequential"])
 
     failed = post_run(outcome, baseline=str(baseline_dir) if baseline_dir else None, verbose=request.progress,
-                      adjust_gates=adjust)
+                      adjust_gates=adjust, request=request)
     return EXIT_GATE_FAILED if failed else EXIT_OK

@@ -69,3 +69,43 @@ def test_refused_runs_leave_no_run_folder(tmp_path):
             assert why in r.stderr and "resume with" not in r.stderr and "no run folder was kept" in r.stderr
             assert not reports.exists() or not [p for p in reports.iterdir() if p.is_dir()]
         assert sum(server.hits.values()) == 0 if hasattr(server, "hits") else True
+
+
+def test_a_kill_during_the_report_leaves_a_run_that_is_not_complete_and_rerunning_finishes_it(tmp_path):
+    """"complete" means every artifact is written: a kill -9 once the report stage has begun leaves
+    the run ``evaluating`` (no report yet), and running the same command again finishes it
+    without sending a call twice."""
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    with LoopbackServer() as server:
+        suite = write_suite(tmp_path, server.openai_base_url, limit=30)
+        args = [sys.executable, "-m", "evalkit.cli.main", "run", str(suite), "--reports", str(reports)]
+        child = subprocess.Popen(args, cwd=tmp_path, env=env(home), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)  # piped: one line per stage on stderr
+        seen = []
+        for line in child.stderr:
+            seen.append(line)
+            if line.startswith("writing the report"):
+                child.kill()
+                break
+        child.wait(timeout=60)
+        assert child.returncode == -signal.SIGKILL, "".join(seen)
+        (run_dir,) = [p for p in reports.iterdir() if p.is_dir()]
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        assert manifest["status"] == "evaluating" and not (run_dir / "report.html").exists()
+        assert (run_dir / "results.parquet").is_file() and (run_dir / "scores.parquet").is_file()
+        sent = sum(server.hits.values())
+        assert sent == 30
+
+        listed = subprocess.run([sys.executable, "-m", "evalkit.cli.main", "runs", "list", "--json",
+                                 "--reports", str(reports)], cwd=tmp_path, env=env(home), capture_output=True,
+                                text=True, timeout=120)
+        assert [r["status"] for r in json.loads(listed.stdout)] == ["evaluating"], listed.stderr
+
+        again = subprocess.run([*args, "--quiet"], cwd=tmp_path, env=env(home), capture_output=True, text=True,
+                               timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert sum(server.hits.values()) == sent  # nothing paid twice
+    assert [p.name for p in reports.iterdir() if p.is_dir()] == [run_dir.name]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["evaluated"] >= manifest["finished"]
+    assert (run_dir / "report.html").stat().st_size > 0

@@ -89,8 +89,8 @@ def removable(entry: RunEntry, *, force: bool = False) -> str | None:
     lock = locked_by_other_process(entry.path)
     if lock is not None:
         return f"run {entry.run_id} is in progress ({lock.name} is held by another process)"
-    if entry.status == "running" and not force:
-        return (f"run {entry.run_id} says it is still running; if its process is gone (killed), "
+    if entry.status in ("running", "evaluating") and not force:
+        return (f"run {entry.run_id} says it is still {entry.status}; if its process is gone (killed), "
                 "remove it with --force")
     return None
 

@@ -27,9 +27,10 @@ def _counts(records: list[Any], results: Any, cases: list[Any], prices: Any) -> 
 
 
 def complete_run(run_dir: Path, manifest: dict[str, Any], records: list[Any], cases: list[Any], prices: Any, *,
-                 errors: list[dict[str, Any]]) -> dict[str, Any]:
+                 errors: list[dict[str, Any]], evaluating: bool = False) -> dict[str, Any]:
     """Write results.parquet, seal the journal, then mark the manifest complete (counts, errors, model
-    versions, checksums); the manifest as written."""
+    versions, checksums); the manifest as written. ``evaluating``: later stages still write files
+    (evalkit.pipeline), so the status is ``evaluating`` until ``mark_complete``."""
     from evalkit.run._tables import results_table, write_results
 
     results = results_table(manifest["run_id"], records)
@@ -40,7 +41,19 @@ def complete_run(run_dir: Path, manifest: dict[str, Any], records: list[Any], ca
     from evalkit.run._journal import JOURNAL_NAME, seal_journal
 
     seal_journal(run_dir / JOURNAL_NAME)  # the journal is a record now, compressed (raw outputs: results)
-    manifest.update(status="complete", finished=utc_now(), errors=errors,
+    manifest.update(status="evaluating" if evaluating else "complete", finished=utc_now(), errors=errors,
                     counts=_counts(records, results, cases, prices), checksums=artifact_checksums(run_dir))
     write_manifest(run_dir, manifest)  # last: "complete" means every artifact above is written (and checksummed)
+    return manifest
+
+
+def mark_complete(run_dir: Path) -> dict[str, Any]:
+    """An ``evaluating`` run whose later stages have all written their files becomes ``complete``;
+    other runs are left as they are. The manifest as it now stands."""
+    from evalkit.run._store import read_manifest
+
+    manifest = read_manifest(run_dir)
+    if manifest.get("status") == "evaluating":
+        manifest.update(status="complete", evaluated=utc_now())
+        write_manifest(run_dir, manifest)
     return manifest

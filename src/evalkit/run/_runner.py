@@ -77,12 +77,13 @@ class Executed:
         """The run's failed calls, grouped by error class and configuration (JSON)."""
         return [g.as_json() for g in failure_groups(self.records)]
 
-    def complete(self, *, errors: list[dict[str, Any]]) -> dict[str, Any]:
-        """Write results.parquet, mark the manifest complete (counts, model versions), seal the journal."""
+    def complete(self, *, errors: list[dict[str, Any]], evaluating: bool = False) -> dict[str, Any]:
+        """Write results.parquet, seal the journal, mark the manifest complete (counts, model versions);
+        ``evaluating``: later stages still write files, ``mark_complete`` ends the run."""
         from evalkit.run._finish import complete_run
 
         return complete_run(self.run_dir, self.manifest, self.records, self.plan.cases, self.plan.prices,
-                            errors=errors)
+                            errors=errors, evaluating=evaluating)
 
 
 @contextmanager

@@ -57,7 +57,7 @@ def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
 def find_resumable(root: Path, suite_sha: str, fingerprint: str) -> Path | None:
     """The newest unfinished run of the same suite and options, if any (re-running resumes it)."""
     for manifest in list_runs(root):
-        if manifest.get("status") in ("running", "stopped") and manifest.get("suite", {}).get("sha256") == suite_sha \
+        if manifest.get("status") in ("running", "stopped", "evaluating") and manifest.get("suite", {}).get("sha256") == suite_sha \
                 and manifest.get("fingerprint") == fingerprint:
             return Path(manifest["_dir"])
     return None

@@ -8,7 +8,10 @@ from pydantic import Field
 
 from evalkit.runs._base import Json, RunFile, _Format
 
-RunStatus = Literal["running", "complete", "stopped", "failed"]
+RunStatus = Literal["running", "evaluating", "complete", "stopped", "failed"]
+"""``evaluating``: every call answered and scored, the later stages (calibration, projection, gates,
+report) not yet all written; re-running the suite (or ``--resume``) finishes them. ``complete``:
+every artifact is written."""
 
 
 class Price(_Format):
@@ -99,6 +102,8 @@ class Manifest(RunFile):
     created: str | None = None
     status: RunStatus | None = None
     finished: str | None = None
+    evaluated: str | None = Field(None, description="When the stages after scoring (calibration, projection, gates, "
+                                                   "report) had all written their files and the run became complete.")
     message: str | None = None
     evalkit_version: str | None = None
     seed: int | None = None

@@ -58,12 +58,16 @@ class _Batch:
     results: list[dict[str, Any]] = field(default_factory=list)
     output_file_id: str | None = None
     error_file_id: str | None = None
+    key: str = ""
+    """The API key the batch was created with (echoed in its errors when ``echo_key``)."""
 
 
 class BatchAPIs:
     def __init__(self, *, delay_s: float = 0.05, fail_rate: float = 0.0, expire: tuple[int, ...] = (),
-                 seed: int = 0, refuse_creates: int = 0) -> None:
+                 seed: int = 0, refuse_creates: int = 0, echo_key: bool = False) -> None:
         self.delay_s = delay_s
+        self.echo_key = echo_key
+        """Quote the caller's API key in error messages (refusals, errored lines), as some providers do."""
         self.refuse_creates = refuse_creates
         """Answer the first N batch creations (per API) with a 500, as an overloaded provider might."""
         self.refused: Counter[str] = Counter()
@@ -91,6 +95,9 @@ class BatchAPIs:
         r.add_get("/v1/messages/batches/{id}/results", self._anthropic_results)
 
     # -- shared ------------------------------------------------------------------------
+    def _error_text(self, message: str, key: str) -> str:
+        return f"{message}; request made with API key {key}" if self.echo_key and key else message
+
     def _fails(self, custom_id: str) -> bool:
         if self.fail_rate <= 0:
             return False
@@ -160,14 +167,16 @@ class BatchAPIs:
     async def _openai_create(self, request: web.Request) -> web.Response:
         body = await request.json()
         if self._refuse("openai"):
-            return web.json_response({"error": {"message": "batch creation failed (injected)",
+            return web.json_response({"error": {"message": self._error_text("batch creation failed (injected)",
+                                                                            _key_of(request)),
                                                 "type": "server_error"}}, status=500)
         data = self.files.get(body.get("input_file_id", ""))
         if data is None:
             return web.json_response({"error": {"message": "input file not found", "type": "invalid_request_error"}},
                                      status=400)
         lines = [json.loads(x) for x in data.decode().splitlines() if x.strip()]
-        batch = self._new("openai", lines, metadata=body.get("metadata"), input_file_id=body["input_file_id"])
+        batch = self._new("openai", lines, metadata=body.get("metadata"), input_file_id=body["input_file_id"],
+                          key=_key_of(request))
         return web.json_response(self._openai_json(batch))
 
     async def _openai_retrieve(self, request: web.Request) -> web.Response:
@@ -193,7 +202,8 @@ class BatchAPIs:
             elif r["outcome"] == "errored":
                 err.append({"id": rid, "custom_id": r["custom_id"], "error": None, "response": {
                     "status_code": 500, "request_id": rid,
-                    "body": {"error": {"message": "internal error (injected)", "type": "server_error"}}}})
+                    "body": {"error": {"message": self._error_text("internal error (injected)", batch.key),
+                                       "type": "server_error"}}}})
             else:
                 err.append({"id": rid, "custom_id": r["custom_id"], "response": None, "error": {
                     "code": "batch_expired",
@@ -222,10 +232,10 @@ class BatchAPIs:
     async def _anthropic_create(self, request: web.Request) -> web.Response:
         body = await request.json()
         if self._refuse("anthropic"):
-            return web.json_response({"type": "error", "error": {"type": "api_error",
-                                                                 "message": "batch creation failed (injected)"}},
+            message = self._error_text("batch creation failed (injected)", _key_of(request))
+            return web.json_response({"type": "error", "error": {"type": "api_error", "message": message}},
                                      status=500)
-        batch = self._new("anthropic", list(body.get("requests") or []))
+        batch = self._new("anthropic", list(body.get("requests") or []), key=_key_of(request))
         return web.json_response(self._anthropic_json(batch, request))
 
     async def _anthropic_retrieve(self, request: web.Request) -> web.Response:
@@ -247,7 +257,7 @@ class BatchAPIs:
                 result: dict[str, Any] = {"type": "succeeded", "message": r["body"]}
             elif r["outcome"] == "errored":
                 result = {"type": "errored", "error": {"type": "error", "error": {
-                    "type": "api_error", "message": "internal error (injected)"}}}
+                    "type": "api_error", "message": self._error_text("internal error (injected)", batch.key)}}}
             else:
                 result = {"type": "expired"}
             lines.append(json.dumps({"custom_id": r["custom_id"], "result": result}))
@@ -263,6 +273,12 @@ class BatchAPIs:
                 "ended_at": _iso(time.time()) if b.ended else None, "archived_at": None,
                 "cancel_initiated_at": None,
                 "results_url": f"{base}/v1/messages/batches/{b.id}/results" if b.ended else None}
+
+
+def _key_of(request: web.Request) -> str:
+    """The API key a request carries (OpenAI: ``Authorization: Bearer``; Anthropic: ``x-api-key``)."""
+    auth = request.headers.get("Authorization", "")
+    return auth.removeprefix("Bearer ").strip() or request.headers.get("x-api-key", "")
 
 
 def _iso(t: float) -> str:
