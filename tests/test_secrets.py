@@ -137,3 +137,28 @@ def test_suite_with_a_key_is_refused_naming_the_alternative(tmp_path):
         load_suite(tmp_path / "s.yaml", overrides={"configs.c.options.base_url": f"http://h/v1?api-key={KEY}"})
     assert "--set configs.c.options.base_url" in str(err.value) and "api_key_env" in str(err.value)
     assert KEY not in str(err.value)
+
+
+def test_the_substring_screen_never_hides_a_key_the_full_pattern_finds():
+    """_may_hold_key skips the per-shape passes only when _DETECT cannot match: checked on every
+    key shape the tests know, embedded in prose and JSON, in mixed case."""
+    import random
+
+    from evalkit._secrets import _detector, _may_hold_key
+
+    shapes = ["https://u:p@example.com", "http://x@h", "?api-key=abc", "&key=zz", ";token=q", "&access_token=t",
+              "?sig=1", "&signature=2", "?secret=s", "?password=p", "?auth=a", "Bearer abcdefghij", "basic Zm9vOmJhcg==",
+              "x-api-key: k", "API_KEY=v", "apikey: v", "Authorization: x", "access-token: t", "client_secret: c",
+              "secret-key: k", "sk-abc123def456", "sk-ant-api03-xyz", "AIzaSyA" + "x" * 33, "ghp_" + "a" * 36,
+              "hf_" + "b" * 34, "gsk_" + "c" * 24, "xai-" + "d" * 24, "AKIA" + "E" * 16]
+    rng = random.Random(3)
+    filler = "The customer asks for an upgrade; nothing secret-looking here. " * 5
+    for shape in shapes:
+        for variant in (shape, shape.upper(), shape.lower(), shape.swapcase()):
+            for text in (variant, f"{filler}{variant} {filler}", json.dumps({"text": f"{filler}{variant}"})):
+                if _detector().search(text) is not None:
+                    assert _may_hold_key(text), text
+    words = [w for w in filler.split() + shapes]
+    for _ in range(2000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 12)))
+        assert _may_hold_key(text) == (_detector().search(text) is not None), text

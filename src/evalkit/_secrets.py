@@ -109,6 +109,23 @@ def _detector() -> re.Pattern[str]:
     return re.compile(_DETECT)
 
 
+# Substrings at least one of which every match of _DETECT contains (lower-cased); a plain substring
+# test is ~20x faster than the case-insensitive alternation, which scans from every word start.
+_ANCHORS = ("://", "key=", "token=", "auth=", "sig=", "signature=", "secret", "password=", "bearer", "basic",
+            "api-key", "apikey", "api_key", "authorization", "access", "sk-", "aiza", "ghp_", "gho_", "ghu_",
+            "ghs_", "ghr_", "hf_", "gsk_", "xai-", "akia")
+
+
+def _may_hold_key(text: str) -> bool:
+    """False only when no key shape can match ``text`` (non-ASCII text: Unicode case folding lets
+    e.g. the Kelvin sign match "k", so only the full pattern can tell)."""
+    if text.isascii():
+        low = text.lower()
+        if not any(a in low for a in _ANCHORS):
+            return False
+    return _detector().search(text) is not None
+
+
 def redact_text(text: str, *, values: tuple[str, ...] | None = None) -> str:
     """``text`` with every secret value and key-shaped string replaced by ``***``."""
     if not text:
@@ -116,7 +133,7 @@ def redact_text(text: str, *, values: tuple[str, ...] | None = None) -> str:
     literal = _literal_pattern(secret_values() if values is None else values)
     if literal is not None:
         text = literal.sub(MASK, text)
-    if _detector().search(text) is None:  # one pass finds most texts clean: skip the per-shape passes
+    if not _may_hold_key(text):  # most texts are clean: skip the per-shape passes
         return text
     for pattern, repl in _KEY_SHAPES:
         text = pattern.sub(repl, text)

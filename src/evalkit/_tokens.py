@@ -50,12 +50,14 @@ def count_tokens(text: str) -> int:
     return len(enc.encode(text, disallowed_special=()))
 
 
-# A configuration's system prompt (its policy) is the same long text on every one of its calls:
-# remembering the last few long texts' counts saves most of the tokenizer's time on a run.
-_REPEATED_MIN_CHARS = 2000
+# A configuration's system prompt (its policy) is the same long text on every one of its calls, and
+# configurations that differ only in model or policy send the same case text: remembering long texts'
+# counts saves most of the tokenizer's time on a run. The texts are the run's own requests (alive
+# anyway), so the cache costs little beyond its entries; it holds a configuration's worth of cases.
+_REPEATED_MIN_CHARS = 1000
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=8192)
 def _count_repeated(text: str) -> int:
     enc = _encoder()
     return len(enc.encode(text, disallowed_special=())) if enc is not None else max(1, len(text) // 4)

@@ -22,11 +22,11 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from evalkit._secrets import redact_text
+from evalkit._secrets import redact_text, secret_values
 from evalkit.errors import DataError
 from evalkit.providers import ModelResponse, Usage
 from evalkit.run._records import CallRecord
@@ -40,7 +40,8 @@ _FIELDS = {f.name for f in fields(CallRecord)}
 
 
 def record_to_json(record: CallRecord) -> str:
-    data = asdict(record)
+    # Field by field, not dataclasses.asdict: that deep-copies the pydantic response only to replace it.
+    data = {name: getattr(record, name) for name in _FIELDS}
     data["response"] = record.response.model_dump(mode="json") if record.response else None
     data["billed_usage"] = [u.model_dump(mode="json") for u in record.billed_usage]
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
@@ -279,6 +280,7 @@ class JournalWriter:
                 with open(self.path, "rb+") as fh:
                     fh.truncate(data.rfind(b"\n") + 1)
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives until close()
+        self._secrets = secret_values()  # the run's key variables are set before it starts: read them once
         self._dirty = threading.Event()
         self._closing = False
         self._syncer = threading.Thread(target=self._sync_loop, name="evalkit-journal-fsync", daemon=True)
@@ -296,11 +298,11 @@ class JournalWriter:
                 return
 
     def append(self, record: CallRecord) -> None:
-        self._write(redact_text(record_to_json(record)))
+        self._write(redact_text(record_to_json(record), values=self._secrets))
 
     def attempt(self, start: AttemptStart) -> None:
         """Before sending: flushed to the OS, so it survives a kill -9 of this process."""
-        self._write(redact_text(attempt_to_json(start)))
+        self._write(redact_text(attempt_to_json(start), values=self._secrets))
 
     def _write(self, line: str) -> None:
         self._fh.write(line + "\n")

@@ -91,18 +91,25 @@ def context_kwargs(config: ConfigSpec, resources: Any) -> dict[str, Any]:
 
 def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[Any], task: Any, *,
                 response_schema: dict[str, Any] | None, endpoint: str | None, seed: int, seeded: bool = False,
-                resources: Any = None,
+                resources: Any = None, contexts: dict[tuple[str, str], Any] | None = None,
                 ) -> tuple[list[PlannedCall], dict[str, CasePrompt]]:
-    """Every call of one configuration. ``seeded``: an offline provider whose answers depend on the run seed."""
+    """Every call of one configuration. ``seeded``: an offline provider whose answers depend on the run seed.
+    ``contexts``: prompt contexts already built for other configurations (by case and context policy),
+    shared by configurations whose context policy is the same."""
     calls: list[PlannedCall] = []
     info: dict[str, CasePrompt] = {}
     params = dict(config.params)
     if seeded:
         params.setdefault("seed", seed)  # simulated answers depend on the recorded run seed
+    contexts = {} if contexts is None else contexts
+    policy = config.context.model_dump_json()
     for case in cases:
-        ctx = task.prompt_context(case, max_history_turns=config.context.max_history_turns,
-                                  max_history_tokens=config.context.max_history_tokens, clauses=None,
-                                  **context_kwargs(config, resources))
+        ctx = contexts.get((policy, case.case_id))
+        if ctx is None:
+            ctx = contexts[(policy, case.case_id)] = task.prompt_context(
+                case, max_history_turns=config.context.max_history_turns,
+                max_history_tokens=config.context.max_history_tokens, clauses=None,
+                **context_kwargs(config, resources))
         try:
             rendered = template.render(ctx.variables)
         except ConfigError as exc:  # say which case made the template fail

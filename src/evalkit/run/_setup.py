@@ -132,6 +132,7 @@ def plan_run(loaded: Any, req: Any) -> Planned:
     out = Planned(configs=configs, task=task, dataset=dataset, cases=cases)
     schema = task.decision_json_schema()
     resources = context_resources(task, dataset, configs)
+    contexts: dict[tuple[str, str], Any] = {}  # one prompt context per case and context policy
     for config in configs:
         provider, options = _provider(config, task, f"{loaded.path}: configs[{config.name}]")
         out.providers[config.name] = provider
@@ -139,7 +140,8 @@ def plan_run(loaded: Any, req: Any) -> Planned:
         out.templates[config.name] = load_template(loaded.prompt_path(config.prompt))
         planned, info = plan_config(config, out.templates[config.name], cases, task, response_schema=schema,
                                     endpoint=options.get("base_url"), seed=suite.seed,
-                                    seeded=bool(getattr(provider, "offline", False)), resources=resources)
+                                    seeded=bool(getattr(provider, "offline", False)), resources=resources,
+                                    contexts=contexts)
         out.calls.extend(planned)
         out.prompts[config.name] = info
     return out

@@ -48,3 +48,17 @@ def default_responder() -> Responder:
     from evalkit.providers import sim_respond
 
     return sim_respond
+
+
+def memoized(responder: Responder) -> Responder:
+    """``responder`` answering each distinct request once, then from memory: a benchmark's server
+    (after a warm-up pass) then costs the client nothing but the wire, whatever the brain costs."""
+    answers: dict[str, ModelResponse] = {}
+
+    def respond(request: ModelRequest) -> ModelResponse:
+        key = request.model_dump_json()
+        if key not in answers:
+            answers[key] = responder(request)
+        return answers[key]
+
+    return respond

@@ -9,6 +9,7 @@ import json
 import re
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from evalkit.tasks.upgrades._catalogue import Catalogue
@@ -112,23 +113,31 @@ def key_values(text: str) -> dict[str, Any]:
             continue
         if in_turn or line.lstrip().startswith(">"):
             continue
-        m = TABLE_RE.match(line) or KV_RE.match(line)
-        if m is None and ". " in line:  # prose: "... per month. Promotion: none. Contract: ..."
-            for piece in re.split(r"(?<=\.)\s+(?=[A-Z])", line):
-                p = KV_RE.match(piece.rstrip("."))
-                if p and SYNONYMS.get(normalise_label(p.group(1))) in LONG_VALUES + ("am", "customer_since"):
-                    kv.setdefault(SYNONYMS[normalise_label(p.group(1))], p.group(2).strip())
-            continue
-        if m:
-            canon = SYNONYMS.get(normalise_label(m.group(1)))
-            if canon and len(m.group(2).split()) > 14 and canon not in LONG_VALUES:
-                continue  # a sentence (e.g. an untagged "Billing cycle: Switching ..." clause), not a value
-            if canon:
-                kv.setdefault(canon, m.group(2).strip())
+        for canon, value in _line_facts(line):
+            kv.setdefault(canon, value)
     for key, pattern in PROSE:
         if key not in kv and (m := pattern.search(text)):
             kv[key] = m.group(1)
     return kv
+
+
+@lru_cache(maxsize=8192)  # fact-sheet lines repeat across configurations, label lines across cases
+def _line_facts(line: str) -> tuple[tuple[str, str], ...]:
+    """The (fact key, raw value) pairs one line of a prompt states, in order."""
+    m = TABLE_RE.match(line) or KV_RE.match(line)
+    if m is None and ". " in line:  # prose: "... per month. Promotion: none. Contract: ..."
+        out = []
+        for piece in re.split(r"(?<=\.)\s+(?=[A-Z])", line):
+            p = KV_RE.match(piece.rstrip("."))
+            if p and SYNONYMS.get(normalise_label(p.group(1))) in LONG_VALUES + ("am", "customer_since"):
+                out.append((SYNONYMS[normalise_label(p.group(1))], p.group(2).strip()))
+        return tuple(out)
+    if m is None:
+        return ()
+    canon = SYNONYMS.get(normalise_label(m.group(1)))
+    if canon is None or (len(m.group(2).split()) > 14 and canon not in LONG_VALUES):
+        return ()  # not a fact, or a sentence (e.g. an untagged "Billing cycle: Switching ..." clause)
+    return ((canon, m.group(2).strip()),)
 
 
 def stated_prices(text: str, cat: Catalogue) -> dict[str, tuple[Decimal, Decimal]]:
@@ -137,16 +146,20 @@ def stated_prices(text: str, cat: Catalogue) -> dict[str, tuple[Decimal, Decimal
     for line in text.splitlines():
         if TURN_RE.match(line):
             continue
-        plan = parse_plan(line, cat.plan_re)
-        if plan is None or plan in cat.sales_plans or plan in out:
-            continue
-        low = line.lower()
-        if not re.search(r"per seat|/seat|/ seat|\|", low):
-            continue
-        amounts = amounts_in(line)
-        if len(amounts) >= 2:
-            out[plan] = (amounts[0], amounts[1])
+        found = _line_price(line, cat.plan_re)
+        if found is not None and found[0] not in cat.sales_plans and found[0] not in out:
+            out[found[0]] = found[1]
     return out
+
+
+@lru_cache(maxsize=8192)  # the catalogue's price lines are the same in every prompt of a configuration
+def _line_price(line: str, plan_re: re.Pattern[str]) -> tuple[str, tuple[Decimal, Decimal]] | None:
+    """(plan, (first, second) seat price) when ``line`` states a plan's seat prices."""
+    plan = parse_plan(line, plan_re)
+    if plan is None or not re.search(r"per seat|/seat|/ seat|\|", line.lower()):
+        return None
+    amounts = amounts_in(line)
+    return (plan, (amounts[0], amounts[1])) if len(amounts) >= 2 else None
 
 
 def read_promo(value: Any, plan_re: re.Pattern[str]) -> PromoFacts | None:

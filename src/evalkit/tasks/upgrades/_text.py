@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 MONEY_RE = re.compile(
     r"(?<![\w.,])(?:(?:US)?\$|USD|EUR|€)?\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(?![\d%]|\.\d|,\d{3}|\s?(?:%|percent))")
@@ -98,6 +99,7 @@ def parse_cycle(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # a few dozen labels, read in every prompt
 def normalise_label(label: str) -> str:
     """'Current_Plan ', 'current-plan' and 'Current plan' all become 'current plan'."""
     return re.sub(r"\s+", " ", re.sub(r"[_\-*#`\"']+", " ", label)).strip().lower()
