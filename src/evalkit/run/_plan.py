@@ -91,25 +91,21 @@ def context_kwargs(config: ConfigSpec, resources: Any) -> dict[str, Any]:
 
 def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[Any], task: Any, *,
                 response_schema: dict[str, Any] | None, endpoint: str | None, seed: int, seeded: bool = False,
-                resources: Any = None, contexts: dict[tuple[str, str], Any] | None = None,
+                resources: Any = None, contexts: SharedContexts | None = None,
                 ) -> tuple[list[PlannedCall], dict[str, CasePrompt]]:
     """Every call of one configuration. ``seeded``: an offline provider whose answers depend on the run seed.
-    ``contexts``: prompt contexts already built for other configurations (by case and context policy),
-    shared by configurations whose context policy is the same."""
+    ``contexts``: prompt contexts shared with the run's other configurations of the same context policy."""
     calls: list[PlannedCall] = []
     info: dict[str, CasePrompt] = {}
     params = dict(config.params)
     if seeded:
         params.setdefault("seed", seed)  # simulated answers depend on the recorded run seed
-    contexts = {} if contexts is None else contexts
-    policy = config.context.model_dump_json()
+    contexts = contexts or SharedContexts([config])
     for case in cases:
-        ctx = contexts.get((policy, case.case_id))
-        if ctx is None:
-            ctx = contexts[(policy, case.case_id)] = task.prompt_context(
-                case, max_history_turns=config.context.max_history_turns,
-                max_history_tokens=config.context.max_history_tokens, clauses=None,
-                **context_kwargs(config, resources))
+        ctx = contexts.get(config, case, lambda case=case: task.prompt_context(
+            case, max_history_turns=config.context.max_history_turns,
+            max_history_tokens=config.context.max_history_tokens, clauses=None,
+            **context_kwargs(config, resources)))
         try:
             rendered = template.render(ctx.variables)
         except ConfigError as exc:  # say which case made the template fail
@@ -131,7 +127,41 @@ def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[An
                                      sample_index=k, request=request, est_input_tokens=est,
                                      est_output_tokens=int(params.get("max_tokens", 400)),
                                      max_output_tokens=output_cap(params)))
+    contexts.done(config)
     return calls, info
+
+
+class SharedContexts:
+    """Prompt contexts of the configurations still to plan that share a context policy: built once
+    per case, kept only while another configuration will use them (a context is several times its
+    prompt's size, so keeping every one would cost more memory than the prompts themselves)."""
+
+    def __init__(self, configs: Sequence[ConfigSpec]) -> None:
+        from collections import Counter
+
+        self._users = Counter(self._policy(c) for c in configs)
+        self._kept: dict[tuple[str, str], Any] = {}
+
+    @staticmethod
+    def _policy(config: ConfigSpec) -> str:
+        return config.context.model_dump_json()
+
+    def get(self, config: ConfigSpec, case: Any, build: Any) -> Any:
+        policy = self._policy(config)
+        key = (policy, case.case_id)
+        ctx = self._kept.get(key)
+        if ctx is None:
+            ctx = build()
+            if self._users[policy] > 1:
+                self._kept[key] = ctx
+        return ctx
+
+    def done(self, config: ConfigSpec) -> None:
+        """``config`` is planned: its policy has one user fewer (none left: its contexts go)."""
+        policy = self._policy(config)
+        self._users[policy] -= 1
+        if self._users[policy] <= 0:
+            self._kept = {k: v for k, v in self._kept.items() if k[0] != policy}
 
 
 def output_cap(params: dict[str, Any]) -> int | None:

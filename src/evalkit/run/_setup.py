@@ -122,7 +122,7 @@ def _provider(config: Any, task: Any, where: str) -> tuple[Any, dict[str, Any]]:
 
 def plan_run(loaded: Any, req: Any) -> Planned:
     """Check the selected configurations, sample the cases and plan every call."""
-    from evalkit.run._plan import context_resources, plan_config
+    from evalkit.run._plan import SharedContexts, context_resources, plan_config
     from evalkit.suite import load_template
 
     suite = loaded.suite
@@ -132,7 +132,7 @@ def plan_run(loaded: Any, req: Any) -> Planned:
     out = Planned(configs=configs, task=task, dataset=dataset, cases=cases)
     schema = task.decision_json_schema()
     resources = context_resources(task, dataset, configs)
-    contexts: dict[tuple[str, str], Any] = {}  # one prompt context per case and context policy
+    contexts = SharedContexts(configs)  # one prompt context per case and context policy
     for config in configs:
         provider, options = _provider(config, task, f"{loaded.path}: configs[{config.name}]")
         out.providers[config.name] = provider
