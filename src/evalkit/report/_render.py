@@ -61,9 +61,28 @@ def _environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     env = Environment(loader=PackageLoader("evalkit.report", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      bytecode_cache=_compiled_templates())
     env.filters.update(pct=_pct, pct0=_pct, usd=_usd, num=_num, sortval=_sortval, compact=_compact)
     return env
+
+
+def _compiled_templates() -> Any:
+    """The report templates compiled once per evalkit home (compiling them is ~0.1 s of every
+    report). jinja keys each entry by template and source checksum, so an edited template is
+    compiled again; an unwritable home just compiles every time."""
+    import os
+
+    from jinja2 import FileSystemBytecodeCache
+
+    from evalkit._home import evalkit_home
+
+    folder = evalkit_home() / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder)) if os.access(folder, os.W_OK) else None
 
 
 def _asset(name: str) -> str:
