@@ -93,7 +93,7 @@ def execute_suite(req: RunRequest) -> Iterator[Executed]:
     leaves a folder that resumes: every call is journaled, resuming redoes only the judge and scoring."""
     root = Path(req.reports or reports_dir())
     req, loaded, resumed_dir = _load(req, root)
-    fp = fingerprint(loaded.sha256, req)
+    fp = fingerprint(loaded.inputs_sha256, req)  # the suite and the prompts and catalogue it names
     if resumed_dir is None and not req.fresh:
         resumed_dir = find_resumable(root, loaded.sha256, fp)
     plan = plan_run(loaded, req)
