@@ -26,6 +26,10 @@ class RulesProvider:
         return None
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
+        return self.answer(request)
+
+    def answer(self, request: ModelRequest) -> ModelResponse:
+        """The rules' decision (a pure function of the request: evalkit.run may compute it in a worker)."""
         from evalkit.tasks import get_task, require_capability
 
         started = time.perf_counter()

@@ -88,8 +88,12 @@ class SimProvider:
         profile = _simulator(self.task).sim_profiles.get(_profile(model))
         return getattr(profile, "price_as", None)
 
-    async def complete(self, request: ModelRequest) -> ModelResponse:
+    def answer(self, request: ModelRequest) -> ModelResponse:
+        """The answer, computed (a pure function of the request: evalkit.run may compute it in a worker)."""
         return sim_respond(request, task=self.task, seed=self.seed)
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        return self.answer(request)
 
     async def aclose(self) -> None:
         return None

@@ -59,6 +59,8 @@ class Attempter:
     """Callable[[], bool]: True once the run stops starting new work (no more retries)."""
     budget_hit: Any
     """Callable[[], None]: the ledger refused an attempt."""
+    offload: Any = None
+    """OffloadedAnswers: computing providers' answers in worker processes (None: inline)."""
 
     async def run(self, call: PlannedCall, key: str, *, prior_possibly: tuple[int, float | None] = (0, 0.0),
                   ) -> CallRecord | None:
@@ -88,7 +90,7 @@ class Attempter:
                 self.ledger.release(hold)
                 raise
             tally.attempts += 1
-            if self.journal is not None:
+            if self.journal is not None and not self.offline[call.config]:  # offline: nothing can be billed
                 self.journal.attempt(AttemptStart(key=call.key, cache_key=key, n=tally.attempts,
                                                   worst_usd=hold.worst_case))
             t0 = time.perf_counter()
@@ -107,6 +109,8 @@ class Attempter:
         """One request under the timeout; a cancelled one (Ctrl-C, kill) is settled as possibly billed."""
         try:
             async with asyncio.timeout(self.options.timeout_s):
+                if self.offload is not None and self.offload.handles(call.config):
+                    return await self.offload.answer(call.config, call.request)
                 return await self.providers[call.config].complete(call.request)
         except asyncio.CancelledError:
             self.ledger.settle(hold, call.config, usage=None, possibly_billed=True)

@@ -26,6 +26,7 @@ from evalkit.run._failures import describe, failure_groups, should_stop
 from evalkit.run._journal import JOURNAL_NAME, JournalWriter, read_journal_state
 from evalkit.run._ledger import SpendLedger
 from evalkit.run._limits import Limiters
+from evalkit.run._offload import OffloadedAnswers
 from evalkit.run._progress import Progress
 from evalkit.run._records import CallRecord, ExecutionOptions, PlannedCall
 from evalkit.run._retry import RetryPolicy
@@ -121,8 +122,8 @@ class _Workers:
             if not rec.cache_hit:
                 rec.cost_usd = self.ledger.record_cost(call.config, rec.billed_usage, rec.possibly_billed_attempts)
                 rec.nominal_cost_usd = rec.cost_usd
-        if self.journal is not None:
-            self.journal.append(rec)
+        if self.journal is not None:  # an offline answer is free to recompute: flushed, not fsynced
+            self.journal.append(rec, sync=not self.attempter.offline[call.config])
         self.pool.records[call.key] = rec
         self.pool.count(rec)
         self.progress.update(failed=rec.status == "failed", cache_hit=rec.cache_hit, cost=rec.cost_usd,
@@ -206,12 +207,17 @@ async def execute(
         rng=random.Random(seed), cache=cache, journal=journal, offline=offline,
         limiters=Limiters(requests_per_minute=options.requests_per_minute, tokens_per_minute=options.tokens_per_minute,
                           burst_s=rate_burst_s, per_model=options.model_limits, concurrency=options.concurrency),
-        stopping=lambda: pool.stop is not None, budget_hit=lambda: setattr(pool, "stop", pool.stop or "budget"))
+        stopping=lambda: pool.stop is not None, budget_hit=lambda: setattr(pool, "stop", pool.stop or "budget"),
+        offload=OffloadedAnswers.for_providers(providers, len(resumed.todo)))
     _prepare(providers, resumed.todo, keys, cache, offline)
     progress = Progress(total=len(calls), enabled=options.progress, already_done=len(resumed.done),
                         simulated=any(getattr(p, "simulated", False) for p in providers.values()))
-    await _Workers(keys=keys, resumed=resumed, pool=pool, ledger=ledger, attempter=attempter, journal=journal,
-                   progress=progress, on_record=on_record).run_all(options.concurrency)
+    try:
+        await _Workers(keys=keys, resumed=resumed, pool=pool, ledger=ledger, attempter=attempter, journal=journal,
+                       progress=progress, on_record=on_record).run_all(options.concurrency)
+    finally:
+        if attempter.offload is not None:
+            attempter.offload.close()
 
     out = [rec for call in calls if (rec := resumed.done.get(call.key) or pool.records.get(call.key)) is not None]
     if pool.stop is None and out and len(out) == len(calls) and all(r.status == "failed" for r in out):

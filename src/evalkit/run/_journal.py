@@ -297,17 +297,20 @@ class JournalWriter:
             if self._closing and not self._dirty.is_set():
                 return
 
-    def append(self, record: CallRecord) -> None:
-        self._write(redact_text(record_to_json(record), values=self._secrets))
+    def append(self, record: CallRecord, *, sync: bool = True) -> None:
+        """``sync=False``: flushed to the OS (it survives a kill -9) without asking for an fsync
+        (a power cut may lose it: for answers that cost nothing to recompute)."""
+        self._write(redact_text(record_to_json(record), values=self._secrets), sync=sync)
 
     def attempt(self, start: AttemptStart) -> None:
         """Before sending: flushed to the OS, so it survives a kill -9 of this process."""
         self._write(redact_text(attempt_to_json(start), values=self._secrets))
 
-    def _write(self, line: str) -> None:
+    def _write(self, line: str, *, sync: bool = True) -> None:
         self._fh.write(line + "\n")
         self._fh.flush()
-        self._dirty.set()
+        if sync:
+            self._dirty.set()
 
     def close(self) -> None:
         if self._fh.closed:

