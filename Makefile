@@ -1,5 +1,5 @@
 # Two commands set up everything on a fresh machine: `make demo` and `make test`.
-#   make demo   runtime package only (byte-compiled), then the offline demo run  (~100 s on an idle 2-core machine)
+#   make demo   runtime package only (byte-compiled), then the offline demo run  (~90 s on an idle 2-core machine)
 #   make test   adds the dev extras (pytest, playwright, ruff), then the test suite
 # Every stage prints a line, so a piped or CI log shows where the time goes.
 PYTHON ?= python3
@@ -44,7 +44,7 @@ install-dev: $(DEV)
 
 # The main job, offline: run the demo suite with the simulated provider and write reports/<run-id>/report.html.
 demo: $(INSTALL)
-	@echo "==> demo: running suites/upgrades-demo.yaml offline (simulated models; about 75 s on an idle 2-core machine)"
+	@echo "==> demo: running suites/upgrades-demo.yaml offline (simulated models; about 65 s on an idle 2-core machine)"
 	@EVALKIT_HOME=$${EVALKIT_HOME:-.evalkit} $(BIN)/evalkit run suites/upgrades-demo.yaml --fresh $(DEMO_ARGS)
 	@echo "==> demo done. Reach the CLI with .venv/bin/evalkit, or: source .venv/bin/activate"
 
