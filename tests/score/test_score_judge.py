@@ -77,3 +77,23 @@ def test_kappa_interval_brackets_kappa_and_narrows_with_more_labels():
         assert lo < res.kappa < hi
     assert (large.kappa_interval[1] - large.kappa_interval[0]) < (small.kappa_interval[1] - small.kappa_interval[0])
     assert large.to_dict()["kappa_interval"] == list(large.kappa_interval)
+
+
+def test_kappa_bootstrap_by_table_counts_matches_resampling_the_pairs():
+    """The multinomial draw of the 2x2 counts is the pair bootstrap: same interval within Monte
+    Carlo error, against a direct resampling of the pairs."""
+    import numpy as np
+
+    from evalkit.score._judge import _kappa_interval
+
+    rng = np.random.default_rng(5)
+    h = rng.random(3000) < 0.65
+    j = np.where(rng.random(3000) < 0.8, h, ~h)
+    idx = rng.integers(0, len(h), size=(4000, len(h)))
+    hb, jb = h[idx], j[idx]
+    po, ph, pj = (hb == jb).mean(axis=1), hb.mean(axis=1), jb.mean(axis=1)
+    pe = ph * pj + (1 - ph) * (1 - pj)
+    kappas = (po - pe) / (1 - pe)
+    ref = np.quantile(kappas, [0.025, 0.975])
+    lo, hi = _kappa_interval(h, j, resamples=4000)
+    assert abs(lo - ref[0]) < 0.01 and abs(hi - ref[1]) < 0.01, ((lo, hi), ref)

@@ -111,12 +111,17 @@ def judge_agreement(human: Sequence[bool | None], judge: Sequence[bool | None]) 
 
 
 def _kappa_interval(h: np.ndarray, j: np.ndarray, *, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap of Cohen's kappa, vectorised over resamples (counts per resample)."""
+    """Percentile bootstrap of Cohen's kappa. Kappa depends on the pairs only through the 2x2 table,
+    so resampling the n pairs with replacement is drawing the table's four counts from a multinomial:
+    the same bootstrap distribution in O(resamples) memory, not O(resamples x n) (2000 x 15,000
+    indexes were 240 MB on the demo)."""
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(h), size=(resamples, len(h)))
-    hb, jb = h[idx], j[idx]
-    po = (hb == jb).mean(axis=1)
-    ph, pj = hb.mean(axis=1), jb.mean(axis=1)
+    h, j = np.asarray(h, dtype=bool), np.asarray(j, dtype=bool)
+    n = len(h)
+    cells = np.array([(h & j).sum(), (h & ~j).sum(), (~h & j).sum(), (~h & ~j).sum()], dtype=float)
+    tt, tf, ft, ff = rng.multinomial(n, cells / n, size=resamples).T / n
+    po = tt + ff
+    ph, pj = tt + tf, tt + ft
     pe = ph * pj + (1 - ph) * (1 - pj)
     with np.errstate(divide="ignore", invalid="ignore"):
         kappas = (po - pe) / (1 - pe)
