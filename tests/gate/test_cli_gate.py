@@ -70,3 +70,28 @@ def test_gate_cli_uses_gates_recorded_in_the_manifest(runs, tmp_path, monkeypatc
     junit = (run / "junit.xml").read_text()
     assert junit.count("<testcase") == 2 and junit.count("<failure") == 1
     assert "undocumented_exception" in junit
+
+
+def test_gate_summary_on_an_80_column_terminal_wraps_and_keeps_names_whole(runs, suite, tmp_path):
+    """A terminal gets the Markdown summary's content as a table wrapped to its width (piped output
+    stays Markdown for pull-request comments): no line over 80 columns, configuration and gate
+    results never cut, the failure explained."""
+    from rich.console import Console
+
+    from evalkit.gate import evaluate_gates, print_summary, summary_markdown
+    from evalkit.suite import parse_gates
+
+    gates = parse_gates([{"kind": "max_good_rate_drop", "max_drop": 0.02}, {"kind": "max_invalid_share", "max": 0.05}])
+    report = evaluate_gates(runs["drop"], gates, baseline_dir=runs["base"])
+    assert not report.passed
+    console = Console(width=80, force_terminal=True, color_system=None)
+    with console.capture() as captured:
+        print_summary(report, console)
+    text = captured.get()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "FAILED" in text and "legacy_discount" in text
+    rows = [line for line in lines if line.lstrip().startswith(("PASS", "FAIL", "SKIP"))]
+    assert len(rows) == len(report.results) and any(r.lstrip().startswith("FAIL") for r in rows)
+    assert all(" prod " in f"{r} " for r in rows)  # the configuration, whole
+    assert max(len(line) for line in summary_markdown(report).splitlines()) > 80  # what it replaces

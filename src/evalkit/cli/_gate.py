@@ -84,12 +84,18 @@ def register(app: typer.Typer) -> None:
             report = evaluate_gates(run_dir, gates, baseline_dir=base, config=config)
             if write:
                 paths = write_gate_outputs(report, run_dir)
-                typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)
+                typer.echo(f"wrote {', '.join(p.name for p in paths.values())} in {run_dir}", err=True)
             if json_:
                 from evalkit.cli._conventions import echo_json
 
                 echo_json(report.to_dict())
-            else:
+            elif sys.stdout.isatty():  # a terminal: the table wrapped to its width
+                from rich.console import Console
+
+                from evalkit.gate import print_summary
+
+                print_summary(report, Console())
+            else:  # piped: Markdown, as a pull-request comment takes it
                 typer.echo(summary_markdown(report))
             announce(report, verbose=False, suite_path=str(suite) if suite else None)
         sys.exit(EXIT_OK if report.passed else EXIT_GATE_FAILED)

@@ -158,6 +158,29 @@ def summary_markdown(report: GateReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def print_summary(report: GateReport, console: Any) -> None:
+    """``summary_markdown`` for a terminal: the same verdict, headline and failures, with the gate
+    table wrapped to the console's width (configuration names and results are never cut)."""
+    from rich import box
+    from rich.markdown import Markdown
+    from rich.table import Table
+
+    markdown = summary_markdown(report)
+    console.print(Markdown(markdown[:markdown.index("| result |")] if "| result |" in markdown else markdown))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_lines=False)
+    table.add_column("result", no_wrap=True)
+    table.add_column("gate", ratio=3, overflow="fold")
+    table.add_column("config", no_wrap=True)
+    table.add_column("observed", ratio=3, overflow="fold")
+    table.add_column("limit", no_wrap=True)
+    table.add_column("note", ratio=4, overflow="fold")
+    for r in report.results:
+        note = "see Failed above" if r.status == "fail" else r.message
+        table.add_row(_MARK[r.status], r.name, r.config, format_observed(r), format_value(r, r.limit), note)
+    if report.results:
+        console.print(table)
+
+
 def sequential_line(seq: dict[str, Any]) -> str:
     """One sentence on what a sequential run saved against the full run."""
     saved_usd = seq.get("saved_usd")
