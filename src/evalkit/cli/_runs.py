@@ -158,7 +158,7 @@ def runs_prune(
     dry_run: Annotated[bool, typer.Option(help="Say what would go; remove nothing.")] = False,
     reports: ReportsOpt = None, json_: JsonOpt = False,
 ) -> None:
-    """Remove all but the KEEP newest runs of each suite (running runs are never removed)."""
+    """Remove all but the KEEP newest runs of each suite (running or evaluating runs are never removed)."""
     with cli_errors():
         from evalkit.history import plan_prune, prune_runs
 
