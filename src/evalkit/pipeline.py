@@ -64,16 +64,18 @@ def _run_judge(ex: Any) -> list[Any]:
     return ex.execute(calls, {JUDGE: provider}, {JUDGE: price_for(spec.provider, spec.model, None, provider)})
 
 
-def merge_runs(run_dirs: list[Path], *, reports: Path | None = None, allow_partial: bool = False) -> RunOutcome:
+def merge_runs(run_dirs: list[Path], *, reports: Path | None = None, allow_partial: bool = False,
+               evaluating: bool = False) -> RunOutcome:
     """Join shard runs into one run folder (``evalkit merge``): the run merges the calls and tables,
-    the score stage re-aggregates the joined scores."""
+    the score stage re-aggregates the joined scores. ``evaluating``: the caller writes more files
+    (``post_run``); a merge killed before they are written is redone by merging again."""
     from evalkit.run import merge_shards
     from evalkit.score import summarize, write_scores
 
     merged = merge_shards(run_dirs, reports=reports, allow_partial=allow_partial)
     write_scores(merged.run_dir, task=merged.task, scores=merged.scores)
     aggregates, summary = summarize(merged.run_dir, merged.scores, errors=merged.errors)
-    manifest = merged.complete()
+    manifest = merged.complete(evaluating=evaluating)
     return RunOutcome(run_id=merged.run_id, run_dir=merged.run_dir, manifest=manifest, scores=merged.scores,
                       summary=summary, aggregates=aggregates)
 

@@ -91,6 +91,18 @@ def test_merging_three_shards_equals_one_unsharded_run(tmp_path, monkeypatch):
     manifest = json.loads((merged / "manifest.json").read_text())
     assert [m["shard"] for m in manifest["merged_from"]] == [[1, 3], [2, 3], [3, 3]]
     assert manifest["counts"]["cases"] == 300 and (merged / "report.html").is_file()
+    assert manifest["status"] == "complete"
+    # A merge killed before its report is written stays "evaluating"; merging again redoes it from the
+    # shards instead of leaving the unfinished folder beside the new one.
+    (merged / "manifest.json").write_text(json.dumps({**manifest, "status": "evaluating"}))
+    (merged / "report.html").unlink()
+    res = CliRunner().invoke(app, ["merge", *map(str, shards), "--baseline", BASELINE, "--reports",
+                                   str(tmp_path / "merged"), "--quiet"])
+    assert res.exit_code == 1, res.output
+    (again,) = list((tmp_path / "merged").iterdir())
+    assert json.loads((again / "manifest.json").read_text())["status"] == "complete"
+    assert (again / "report.html").is_file()
+    merged = again
     # The merged run carries every shard's journal records, answers included (sealed, referring to its results).
     from evalkit.run import JOURNAL_NAME, read_journal
     calls = {k: r.response.text for k, r in read_journal(whole / JOURNAL_NAME).items() if r.response}

@@ -89,7 +89,7 @@ def merge(
         from evalkit.runs import open_run
 
         outcome = merge_runs([open_run(r, reports=reports).path for r in runs], reports=reports,
-                             allow_partial=allow_partial)
+                             allow_partial=allow_partial, evaluating=True)
         if not quiet:
             print_summary(outcome)
         code = EXIT_GATE_FAILED if post_run(outcome, baseline=baseline, verbose=not quiet) else EXIT_OK

@@ -19,8 +19,8 @@ from typing import Any
 
 from evalkit import _io
 from evalkit._checksums import artifact_checksums, verify_run
-from evalkit.errors import ConfigError
-from evalkit.run._store import new_run_id, read_manifest, utc_now, write_manifest
+from evalkit.errors import ConfigError, RunFailed
+from evalkit.run._store import list_runs, new_run_id, read_manifest, utc_now, write_manifest
 
 _SAME = (("suite", "sha256"), ("dataset", "sha256"))
 
@@ -82,9 +82,11 @@ class Merged:
     """The shards' failed-call groups, joined (``merged_errors``)."""
     manifest: dict[str, Any]
 
-    def complete(self) -> dict[str, Any]:
-        """Write the manifest, last, with this run's files' checksums (not the first shard's)."""
+    def complete(self, *, evaluating: bool = False) -> dict[str, Any]:
+        """Write the manifest, last, with this run's files' checksums (not the first shard's);
+        ``evaluating``: later stages still write files (``mark_complete`` ends the run)."""
         self.manifest["checksums"] = artifact_checksums(self.run_dir)
+        self.manifest["status"] = "evaluating" if evaluating else "complete"
         write_manifest(self.run_dir, self.manifest)
         return self.manifest
 
@@ -101,6 +103,7 @@ def merge_shards(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
     n, indices = _check(dirs, manifests, allow_partial)
     first = manifests[0]
     root = Path(reports) if reports is not None else dirs[0].parent
+    _drop_unfinished_merge(root, [m["run_id"] for m in manifests])
     run_id = new_run_id(first["suite"]["name"], "merge|" + "|".join(m["run_id"] for m in manifests))
     run_dir = root / run_id
     run_dir.mkdir(parents=True)
@@ -110,6 +113,21 @@ def merge_shards(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
     errors = merged_errors([json.loads((d / "summary.json").read_text()).get("errors") or [] for d in dirs])
     return Merged(run_id=run_id, run_dir=run_dir, task=get_task(first["suite"]["spec"]["task"]), scores=scores,
                   errors=errors, manifest=manifest)
+
+
+def _drop_unfinished_merge(root: Path, shard_ids: list[str]) -> None:
+    """A merge of these shards killed before its report (status ``evaluating``) holds nothing the
+    shards do not: it is removed and merged again, never left beside the new one."""
+    import contextlib
+    import shutil
+
+    from evalkit.run._lock import run_lock
+
+    for manifest in list_runs(root):
+        merged = [s.get("run_id") for s in manifest.get("merged_from") or []]
+        if manifest.get("status") == "evaluating" and sorted(merged) == sorted(shard_ids):
+            with contextlib.suppress(RunFailed), run_lock(Path(manifest["_dir"])):  # a live merge keeps its folder
+                shutil.rmtree(manifest["_dir"], ignore_errors=True)
 
 
 def _joined_scores(dirs: list[Path], run_id: str) -> Any:
