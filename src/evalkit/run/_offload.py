@@ -67,7 +67,7 @@ class OffloadedAnswers:
         cpus = os.cpu_count() or 1
         if not computing or calls < MIN_CALLS or cpus < 2 or "fork" not in mp.get_all_start_methods():
             return None
-        return cls(computing, workers=2 * cpus)
+        return cls(computing, workers=cpus)
 
     def handles(self, config: str) -> bool:
         return config in self._providers and not self._broken

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,12 +87,13 @@ def resumed_request(req: RunRequest, resumed_dir: Path, old: dict[str, Any], roo
                       case_ids=req.case_ids, answers=req.answers)
 
 
-def fingerprint(suite_sha: str, req: RunRequest) -> str:
-    """What makes two invocations the same run (re-running one resumes the other)."""
+def fingerprint(suite_sha: str, req: RunRequest, *, inputs: Sequence[str] = ()) -> str:
+    """What makes two invocations the same run (re-running one resumes the other): the suite, the
+    files it names (``inputs``: their versions) and the options."""
     from evalkit.run._select import case_ids_digest
 
     parts: list[Any] = [suite_sha, sorted(req.configs or ()), req.limit, req.fraction, req.sample_seed,
-                        sorted(req.overrides.items())]
+                        sorted(req.overrides.items()), sorted(inputs)]
     if req.shard is not None or req.case_ids is not None:
         parts += [req.shard, case_ids_digest(req.case_ids)]
     if req.batch:

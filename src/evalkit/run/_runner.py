@@ -24,7 +24,7 @@ from evalkit.run._failures import failure_groups
 from evalkit.run._lock import run_lock
 from evalkit.run._records import CallRecord, ExecutionOptions, PlannedCall
 from evalkit.run._request import RunInterrupted, RunRequest, fingerprint, resume_command, resumed_request
-from evalkit.run._setup import Planned, model_limits, plan_run
+from evalkit.run._setup import Planned, input_versions, model_limits, plan_run
 from evalkit.run._store import find_resumable, new_run_id, read_manifest, utc_now, write_manifest
 
 
@@ -93,10 +93,10 @@ def execute_suite(req: RunRequest) -> Iterator[Executed]:
     leaves a folder that resumes: every call is journaled, resuming redoes only the judge and scoring."""
     root = Path(req.reports or reports_dir())
     req, loaded, resumed_dir = _load(req, root)
-    fp = fingerprint(loaded.inputs_sha256, req)  # the suite and the prompts and catalogue it names
+    plan = plan_run(loaded, req)
+    fp = fingerprint(loaded.sha256, req, inputs=input_versions(loaded, plan))
     if resumed_dir is None and not req.fresh:
         resumed_dir = find_resumable(root, loaded.sha256, fp)
-    plan = plan_run(loaded, req)
     run_dir = resumed_dir or root / new_run_id(loaded.suite.name, fp)
     run_dir.mkdir(parents=True, exist_ok=True)
     with run_lock(run_dir):

@@ -145,3 +145,21 @@ def plan_run(loaded: Any, req: Any) -> Planned:
         out.calls.extend(planned)
         out.prompts[config.name] = info
     return out
+
+
+def input_versions(loaded: Any, plan: Planned) -> list[str]:
+    """What the files a suite names hold: each prompt template's version (its includes too), and the
+    sha256 of the judge's rubric and of the catalogue. A run's identity (``fingerprint``) covers them,
+    so editing one starts a new run rather than resuming an unfinished one made with the old files."""
+    from evalkit._checksums import file_sha256
+
+    out = sorted(t.version for t in plan.templates.values())
+    judge = loaded.suite.scoring.judge
+    named = [loaded.root / judge.prompt] if judge is not None and judge.prompt is not None else []
+    named += [loaded.catalogue_path] if loaded.catalogue_path is not None else []
+    for path in named:
+        try:
+            out.append(file_sha256(path))
+        except OSError:
+            out.append(f"{path.name}: unreadable")  # the judge stage says what is wrong with it
+    return out

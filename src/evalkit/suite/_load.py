@@ -44,24 +44,6 @@ class LoadedSuite:
         """The suite's ``catalogue:`` file, if it names one (checked to exist when loaded)."""
         return None if self.suite.catalogue is None else (self.root / self.suite.catalogue).resolve()
 
-    @property
-    def inputs_sha256(self) -> str:
-        """sha256 of the suite file and of every file it names (prompt templates, the judge's rubric,
-        the catalogue): an edit to any of them makes a different run, never a resume of the old one."""
-        import hashlib
-
-        digest = hashlib.sha256(self.sha256.encode())
-        judge = self.suite.scoring.judge
-        named = [c.prompt for c in self.suite.configs] + [judge.prompt if judge is not None else None]
-        paths = sorted({self.prompt_path(str(n)) for n in named if n} | ({self.catalogue_path} - {None}))
-        for path in paths:
-            digest.update(str(path.name).encode())
-            try:
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
-            except OSError:
-                digest.update(b"(unreadable)")  # loading the template says what is wrong with it
-        return digest.hexdigest()
-
 
 def _yaml_path(loc: tuple[Any, ...]) -> str:
     out = ""
