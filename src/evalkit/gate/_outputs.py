@@ -118,6 +118,21 @@ def _money(x: float | None) -> str:
 
 def summary_markdown(report: GateReport) -> str:
     """Verdict, each failure once (with its segments), then a table of every gate."""
+    lines = _summary_head(report)
+    lines += ["", "| result | gate | config | observed | limit | note |", "|---|---|---|---|---|---|"]
+    for r in report.results:
+        lines.append(f"| {_MARK[r.status]} | {_md_cell(r.name)} | {_md_cell(r.config)} | {format_observed(r)} | "
+                     f"{format_value(r, r.limit)} | {_md_cell(_note(r))} |")
+    return "\n".join(lines) + "\n"
+
+
+def _note(r: GateResult) -> str:
+    """A failure's explanation is written once, above the table; its row points to it."""
+    return "see Failed above" if r.status == "fail" else r.message
+
+
+def _summary_head(report: GateReport) -> list[str]:
+    """The summary's Markdown lines before the gate table: verdict, headline, failures."""
     head = "PASSED" if report.passed else "FAILED"
     if not report.results:
         head = "no gates declared"
@@ -149,13 +164,7 @@ def summary_markdown(report: GateReport) -> str:
             seg = f" (segment{'s' if len(r.segments) > 1 else ''}: {', '.join(f'`{s}`' for s in r.segments)})" \
                 if r.segments else ""
             lines.append(f"- **{_md_cell(r.name)}** - `{r.config}`{seg}: {_md_cell(r.message)}")
-    lines += ["", "| result | gate | config | observed | limit | note |", "|---|---|---|---|---|---|"]
-    for r in report.results:
-        # A failure's explanation is written once, above; the table points to it.
-        note = "see Failed above" if r.status == "fail" else _md_cell(r.message)
-        lines.append(f"| {_MARK[r.status]} | {_md_cell(r.name)} | {_md_cell(r.config)} | {format_observed(r)} | "
-                     f"{format_value(r, r.limit)} | {note} |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def print_summary(report: GateReport, console: Any) -> None:
@@ -165,8 +174,7 @@ def print_summary(report: GateReport, console: Any) -> None:
     from rich.markdown import Markdown
     from rich.table import Table
 
-    markdown = summary_markdown(report)
-    console.print(Markdown(markdown[:markdown.index("| result |")] if "| result |" in markdown else markdown))
+    console.print(Markdown("\n".join(_summary_head(report))))
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_lines=False)
     table.add_column("result", no_wrap=True)
     table.add_column("gate", ratio=3, overflow="fold")
@@ -175,8 +183,7 @@ def print_summary(report: GateReport, console: Any) -> None:
     table.add_column("limit", no_wrap=True)
     table.add_column("note", ratio=4, overflow="fold")
     for r in report.results:
-        note = "see Failed above" if r.status == "fail" else r.message
-        table.add_row(_MARK[r.status], r.name, r.config, format_observed(r), format_value(r, r.limit), note)
+        table.add_row(_MARK[r.status], r.name, r.config, format_observed(r), format_value(r, r.limit), _note(r))
     if report.results:
         console.print(table)
 

@@ -26,26 +26,20 @@ HINT_RE = re.compile(r"\b(special (?:rate|pricing|arrangement)|grandfathered|fou
 OTHER_PRICE_RE = re.compile(r"(\w+) Corp pays \$([\d.]+)/seat")
 # Most turns state none of the deciding facts: each pattern runs only on turns holding a word it
 # needs (plain substring tests; the case-insensitive alternations are ~20x slower than that).
-ANY_FACT_RE = re.compile("|".join(f"(?:{p.pattern})" for p in (LOCK_RE, LOCK_END_RE, DISPUTE_RE, SIGNOFF_RE, HINT_RE)),
-                         re.IGNORECASE)
 _NEEDS = {"lock": ("lock",), "dispute": ("disput", "charged", "chargeback"), "signoff": ("sign",),
           "hint": ("special", "grandfathered", "founding", "formly", "migration", "nonprofit", "never",
                    "finance knows", "off-book", "not in the system")}
-"""Words without which a pattern cannot match (lock: LOCK_RE and LOCK_END_RE)."""
+"""Words without which the kind's patterns (``PATTERNS``) cannot match."""
+PATTERNS = {"lock": (LOCK_RE, LOCK_END_RE), "dispute": (DISPUTE_RE,), "signoff": (SIGNOFF_RE,), "hint": (HINT_RE,)}
 
 
-def _candidates(body: str) -> frozenset[str]:
+def candidate_kinds(body: str) -> frozenset[str]:
     """The pattern kinds (``_NEEDS`` keys) that may match ``body``; all of them for non-ASCII text,
     where Unicode case folding is wider than ``lower``."""
     if not body.isascii():
         return frozenset(_NEEDS)
     low = body.lower()
     return frozenset(kind for kind, words in _NEEDS.items() if any(w in low for w in words))
-
-
-def may_state_fact(body: str) -> bool:
-    """False only when ``body`` states none of the deciding facts."""
-    return bool(_candidates(body)) and ANY_FACT_RE.search(body) is not None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +80,7 @@ def read_history(text: str) -> tuple[list[HistoryEvent], int, list[str], str | N
             internal.append(body)
             if m := OTHER_PRICE_RE.search(body):
                 other_price = f"{m.group(1)} pays ${m.group(2)} per seat"
-        kinds = _candidates(body)
+        kinds = candidate_kinds(body)
         if not kinds:
             continue
         locks = "lock" in kinds and LOCK_RE.search(body) is not None
