@@ -91,14 +91,18 @@ def run_and_evaluate(request: RunRequest, *, sequential: Any = None, gates: bool
     if request.answers is None and request.baseline and Path(request.baseline).is_dir():
         request = replace(request, answers=bundle_of(request.baseline))
     check_baseline(request)  # before any call is paid for
-    if sequential is not None:
-        from evalkit.sequential import run_sequential
+    from evalkit.report import chart_worker
 
-        return run_sequential(request, sequential)
-    outcome = run_suite(request, evaluating=True)
-    if request.progress:
-        print_summary(outcome)
-    failed = post_run(outcome, baseline=request.baseline, verbose=request.progress, gates=gates, request=request)
+    with chart_worker():  # matplotlib loads on another core while the run works
+        if sequential is not None:
+            from evalkit.sequential import run_sequential
+
+            return run_sequential(request, sequential)
+        outcome = run_suite(request, evaluating=True)
+        if request.progress:
+            print_summary(outcome)
+        failed = post_run(outcome, baseline=request.baseline, verbose=request.progress, gates=gates,
+                          request=request)
     return EXIT_GATE_FAILED if failed else EXIT_OK
 
 

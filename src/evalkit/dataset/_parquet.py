@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,20 +100,37 @@ def sha256_bytes(data: bytes) -> str:
 def read_verified(path: Path, *, expected_sha256: str, expected_rows: int) -> pa.Table:
     """Read the case table, refusing it unless its bytes hash to the manifest's sha256.
 
-    The bytes are read once and both hashed and parsed, so what is checked is what is used.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    The bytes are read and hashed on every call. The tables decoded last are kept by that hash
+    (arrow tables are immutable): a run decodes its dataset once to plan, and its report reuses
+    it for case facts and prompts."""
     if not path.is_file():
         raise DataError(f"{path}: missing case table (the version folder is incomplete)")
-    data = path.read_bytes()
-    actual = sha256_bytes(data)
+    actual = sha256_bytes(_read_bytes(path))
     if actual != expected_sha256:
         raise DataError(
             f"{path}: content hash mismatch (expected {expected_sha256}, got {actual}): "
             "the dataset was modified after it was published"
         )
+    return _decoded(actual, expected_rows, str(path))
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the case table: {exc.strerror}") from None
+
+
+@lru_cache(maxsize=2)
+def _decoded(sha256: str, expected_rows: int, name: str) -> pa.Table:
+    """The table whose file bytes hash to ``sha256`` (read again: checked again)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(name)
+    data = _read_bytes(path)
+    if sha256_bytes(data) != sha256:
+        raise DataError(f"{path}: the case table changed while it was being read; try again")
     try:
         table = pq.ParquetFile(pa.BufferReader(data)).read()  # not read_table: it imports pyarrow.dataset
     except (pa.ArrowException, OSError) as exc:  # hash matched, so the manifest itself points at junk
@@ -122,4 +140,7 @@ def read_verified(path: Path, *, expected_sha256: str, expected_rows: int) -> pa
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
     if table.num_rows != expected_rows:
         raise DataError(f"{path}: {table.num_rows} rows but the manifest says {expected_rows}")
+    from evalkit._io import release_arrow_memory
+
+    release_arrow_memory()  # the decode's scratch pages (decompression, page buffers) go back
     return table.select(list(COLUMNS))

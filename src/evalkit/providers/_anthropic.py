@@ -40,6 +40,8 @@ class AnthropicProvider:
     name: ClassVar[str] = "anthropic"
     simulated: ClassVar[bool] = False
     offline: ClassVar[bool] = False
+    worker_safe: ClassVar[bool] = True
+    """May send from a forked sender process (run/_senders): picklable before its first call."""
 
     def __init__(
         self,

@@ -101,3 +101,6 @@ class Provider(Protocol):
 
     # Optional: ``prepare(self) -> None`` does slow one-time work (importing the SDK) that must not
     # count against the first call's timeout; the executor calls it before any attempt is timed.
+    # Optional: ``worker_safe: ClassVar[bool] = True`` lets a run send this provider's calls from its
+    # forked sender processes (the object is pickled before its first call; ``complete`` then runs
+    # there on the sender's own event loop).

@@ -34,6 +34,8 @@ class OpenAIProvider:
     name: ClassVar[str] = "openai"
     simulated: ClassVar[bool] = False
     offline: ClassVar[bool] = False
+    worker_safe: ClassVar[bool] = True
+    """May send from a forked sender process (run/_senders): picklable before its first call."""
 
     def __init__(
         self,

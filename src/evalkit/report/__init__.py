@@ -4,6 +4,7 @@
 """
 
 from evalkit.report._assemble import describe_threshold_set
+from evalkit.report._charts import chart_worker
 from evalkit.report._render import build_report
 
-__all__ = ["build_report", "describe_threshold_set"]
+__all__ = ["build_report", "chart_worker", "describe_threshold_set"]

@@ -176,11 +176,19 @@ def _dataset_facts(col: Column, ids: set[str]) -> dict[str, tuple[dict[str, Any]
     if ds is None or not ds.name or not ds.version:
         return {}
     path = datasets_dir() / ds.name / ds.version / "cases.parquet"
-    if not path.is_file() or not ids:
+    if not ids or not path.is_file():
         return {}
-
     try:
-        df = read_parquet(path, case_ids=ids).to_pandas()
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from evalkit.dataset import load_dataset
+
+        try:  # hash-checked, and the very table the run decoded to plan (the dataset store keeps it)
+            table = load_dataset(f"{ds.name}@{ds.version}", store=datasets_dir()).arrow
+        except Exception:  # noqa: BLE001 - a bare case table (no manifest) still shows its facts
+            table = read_parquet(path)
+        df = table.filter(pc.is_in(table.column("case_id"), value_set=pa.array(sorted(ids), pa.string()))).to_pandas()
     except Exception:  # noqa: BLE001 - a dataset we cannot read must not stop the report
         return {}
     out = {}

@@ -1,5 +1,10 @@
 """Charts as inline SVG strings (matplotlib, Agg backend, imported lazily).
 
+Importing matplotlib costs about half a second. A run that will write a report starts a chart
+worker first (``chart_worker``): a forked process that imports matplotlib on the other core while
+the run plans, sends and scores, then draws each chart it is handed (``draw``). Without one (one
+core, no fork, a report of stored runs) the charts are drawn here; the SVG is the same.
+
 Readable in print and without colour: every series also differs by line style and
 marker, axes are labelled, legends present. Text stays text (svg.fonttype none),
 which keeps files small; each chart gets its own hash salt so clip-path ids never
@@ -10,7 +15,9 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -31,6 +38,76 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+_WORKER: ContextVar[Any] = ContextVar("evalkit_chart_worker", default=None)
+"""Inside ``chart_worker``: the connection to the chart process (None: charts are drawn here)."""
+
+
+def _serve_charts(conn: Any, parent: int) -> None:
+    """The chart process: import matplotlib, then draw each chart it is sent until the run hangs up."""
+    import os
+    import signal
+
+    from evalkit._forked import die_with
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
+    die_with(parent)
+    _plt()
+    while True:
+        try:
+            chart, args, kwargs = conn.recv()
+        except (EOFError, OSError):
+            break
+        try:
+            conn.send(("ok", chart(*args, **kwargs)))
+        except Exception as exc:  # noqa: BLE001 - the run draws it itself and sees the real error
+            conn.send(("error", repr(exc)))
+    os._exit(0)  # nothing of the run's process (atexit handlers, buffers) runs here
+
+
+@contextmanager
+def chart_worker() -> Iterator[None]:
+    """Inside this block, ``draw`` hands charts to a forked process that imports matplotlib now,
+    on another core, while the run works (one core or no fork: charts are drawn in process)."""
+    import multiprocessing as mp
+    import os
+
+    from evalkit._forked import can_fork
+
+    if not can_fork():
+        yield
+        return
+    context = mp.get_context("fork")
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_serve_charts, args=(theirs, os.getpid()), daemon=True)
+    process.start()
+    theirs.close()
+    token = _WORKER.set(ours)
+    try:
+        yield
+    finally:
+        _WORKER.reset(token)
+        ours.close()  # EOF: the process ends (or is still importing: then it is stopped)
+        process.join(timeout=0.5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def draw(chart: Callable[..., str], *args: Any, **kwargs: Any) -> str:
+    """``chart(*args, **kwargs)``: in the chart process when there is one, else here (also when the
+    process fails: a real error is then raised here, with its own class)."""
+    conn = _WORKER.get()
+    if conn is not None:
+        try:
+            conn.send((chart, args, kwargs))
+            status, svg = conn.recv()
+            if status == "ok":
+                return svg
+        except Exception:  # noqa: BLE001 - drawn here instead, from now on
+            _WORKER.set(None)
+    return chart(*args, **kwargs)
 
 
 def _to_svg(fig: Any, salt: str) -> str:

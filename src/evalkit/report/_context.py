@@ -132,8 +132,8 @@ def context_section(cols: Sequence[Column], *, salt: str = "ctx") -> ContextSect
                                delta_good_pts=100 * (s["good"].value - ref["good"].value) if s is not ref else None,
                                delta_monthly=(month - ref_month) if s is not ref and None not in (month, ref_month)
                                else None))
-    svg = frontier_chart([(_charts_label(r.column), r.input_tokens, r.good, r.on_frontier) for r in rows],
-                         salt=f"{salt}-frontier")
+    svg = _charts.draw(frontier_chart, [(_charts_label(r.column), r.input_tokens, r.good, r.on_frontier)
+                                        for r in rows], salt=f"{salt}-frontier")
     return ContextSection(rows=rows, frontier_svg=svg, reference=ref["column"].label)
 
 

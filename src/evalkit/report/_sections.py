@@ -104,8 +104,8 @@ def calibration(cols: Sequence[Column], *, salt: str = "cal") -> Calibration:
     th_doc = next((c.thresholds for c in cols if c.thresholds), None)
     return Calibration(
         rows=rows,
-        reliability_svg=_charts.reliability_chart(panels, salt=f"{salt}-rel") if panels else None,
-        risk_coverage_svg=_charts.risk_coverage_chart(curves, salt=f"{salt}-rc") if curves else None,
+        reliability_svg=_charts.draw(_charts.reliability_chart, panels, salt=f"{salt}-rel") if panels else None,
+        risk_coverage_svg=_charts.draw(_charts.risk_coverage_chart, curves, salt=f"{salt}-rc") if curves else None,
         thresholds_missing=missing, mode=th_doc.mode if th_doc else None, alpha=th_doc.alpha if th_doc else None,
         delta=th_doc.delta if th_doc else None, segment_min_n=SEGMENT_RECAL_MIN_N)
 
@@ -159,6 +159,6 @@ def projection(cols: Sequence[Column], *, salt: str = "proj") -> Projection:
     doc = next((c.run.projection for c in cols if c.run.projection), None)
     return Projection(rows=rows, missing=missing, volume=doc.volume_per_month if doc else None,
                       mix=doc.mix if doc else {},
-                      cost_svg=_charts.cost_chart(series, salt=f"{salt}-cost") if series else None,
-                      spend_svg=_charts.spend_chart(spend, salt=f"{salt}-spend") if spend else None,
+                      cost_svg=_charts.draw(_charts.cost_chart, series, salt=f"{salt}-cost") if series else None,
+                      spend_svg=_charts.draw(_charts.spend_chart, spend, salt=f"{salt}-spend") if spend else None,
                       unknown_cost=unknown)

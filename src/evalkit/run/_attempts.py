@@ -61,6 +61,8 @@ class Attempter:
     """Callable[[], None]: the ledger refused an attempt."""
     offload: Any = None
     """OffloadedAnswers: computing providers' answers in worker processes (None: inline)."""
+    senders: Any = None
+    """Senders: network providers' calls sent from forked sender processes (None: in process)."""
 
     async def run(self, call: PlannedCall, key: str, *, prior_possibly: tuple[int, float | None] = (0, 0.0),
                   ) -> CallRecord | None:
@@ -111,6 +113,8 @@ class Attempter:
             async with asyncio.timeout(self.options.timeout_s):
                 if self.offload is not None and self.offload.handles(call.config):
                     return await self.offload.answer(call.config, call.request)
+                if self.senders is not None and self.senders.handles(call.config):
+                    return await self.senders.answer(call.config, call.request)
                 return await self.providers[call.config].complete(call.request)
         except asyncio.CancelledError:
             self.ledger.settle(hold, call.config, usage=None, possibly_billed=True)

@@ -177,6 +177,7 @@ async def execute(
     min_calls_for_error_share: int = 20,
     retry_policy: RetryPolicy | None = None,
     rate_burst_s: float = 1.0,
+    senders: Any = None,
 ) -> list[CallRecord]:
     """Run ``calls`` and return one record per call, in planned order.
 
@@ -185,7 +186,8 @@ async def execute(
     there (same key and cache key) are returned as-is and not sent again, and their spend
     counts against ``options.max_cost_usd``. ``retry_failed`` re-sends journaled failures
     (their attempts and billed usage are carried over). ``seed`` drives the retry jitter.
-    ``on_record`` sees each newly finished record.
+    ``on_record`` sees each newly finished record. ``senders`` (run/_senders.Senders) send the
+    calls of the providers they can serve from their own processes.
     """
     keys = _keys(calls, providers)
     journal_path = Path(run_dir) / JOURNAL_NAME if run_dir is not None else None
@@ -208,16 +210,23 @@ async def execute(
         limiters=Limiters(requests_per_minute=options.requests_per_minute, tokens_per_minute=options.tokens_per_minute,
                           burst_s=rate_burst_s, per_model=options.model_limits, concurrency=options.concurrency),
         stopping=lambda: pool.stop is not None, budget_hit=lambda: setattr(pool, "stop", pool.stop or "budget"),
-        offload=OffloadedAnswers.for_providers(providers, len(resumed.todo)))
-    _prepare(providers, resumed.todo, keys, cache, offline)
+        offload=OffloadedAnswers.for_providers(providers, len(resumed.todo)), senders=senders)
+    if senders is not None:
+        senders.attach(providers, calls=len(resumed.todo))
+    _prepare(providers, resumed.todo, keys, cache, offline,
+             served=senders.providers_served() if senders is not None else set())
     progress = Progress(total=len(calls), enabled=options.progress, already_done=len(resumed.done),
                         simulated=any(getattr(p, "simulated", False) for p in providers.values()))
     try:
+        if senders is not None:
+            await senders.connect()
         await _Workers(keys=keys, resumed=resumed, pool=pool, ledger=ledger, attempter=attempter, journal=journal,
                        progress=progress, on_record=on_record).run_all(options.concurrency)
     finally:
         if attempter.offload is not None:
             attempter.offload.close()
+        if senders is not None:
+            await senders.aclose()
 
     out = [rec for call in calls if (rec := resumed.done.get(call.key) or pool.records.get(call.key)) is not None]
     if pool.stop is None and out and len(out) == len(calls) and all(r.status == "failed" for r in out):
@@ -238,10 +247,12 @@ def _ledger(providers: Mapping[str, Any], prices: Mapping[str, ModelPrice | None
 
 
 def _prepare(providers: Mapping[str, Any], todo: Sequence[PlannedCall], keys: Mapping[Key, str],
-             cache: ResponseCache | None, offline: Mapping[str, bool]) -> None:
+             cache: ResponseCache | None, offline: Mapping[str, bool], served: set[str]) -> None:
     """Slow one-time provider work (importing an SDK: seconds for litellm) before any attempt is timed,
-    for the providers that will send something (a fully cached or replayed one never imports its SDK)."""
+    for the providers that will send something (a fully cached or replayed one never imports its SDK)
+    from this process (``served``: the sender processes send those, and imported the SDK already)."""
     sending = {c.config for c in todo if offline[c.config] or cache is None or not cache.contains(keys[c.key])}
+    sending -= served
     for name in sorted(sending):
         prepare = getattr(providers[name], "prepare", None)
         if prepare is not None:

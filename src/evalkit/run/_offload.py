@@ -24,23 +24,10 @@ _WORKER_PROVIDERS: dict[str, Any] = {}
 
 
 def _init_worker(providers: Mapping[str, Any], parent: int) -> None:
+    from evalkit._forked import die_with
+
     _WORKER_PROVIDERS.update(providers)
-    _die_with(parent)
-
-
-def _die_with(parent: int) -> None:
-    """End this worker when the run's process ends, even by kill -9 (Linux: PR_SET_PDEATHSIG);
-    otherwise it would wait forever for work from a parent that is gone."""
-    import signal
-
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # the parent died before the call above took effect
-        os._exit(0)
+    die_with(parent)
 
 
 def _answer_in_worker(config: str, request: Any) -> Any:

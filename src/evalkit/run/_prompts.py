@@ -40,10 +40,16 @@ def _run_inputs(run_dir: str) -> tuple[Any, Any, Any, frozenset[str], Any]:
     return loaded, task, dataset, frozenset(c.case_id for c in dataset.index), resources
 
 
+@lru_cache(maxsize=16)  # the run folder's template copies never change; compiling one costs milliseconds
+def _template(path: str) -> Any:
+    from evalkit.suite import load_template
+
+    return load_template(Path(path))
+
+
 def render_case_prompt(run_dir: Path | str, config: str, case_id: str) -> list[dict[str, str]]:
     """The chat messages the run sent for ``case_id`` under ``config``."""
     from evalkit.run._plan import render_case_prompt as render
-    from evalkit.suite import load_template
 
     loaded, task, dataset, case_ids, resources = _run_inputs(str(Path(run_dir).resolve()))
     try:
@@ -53,4 +59,4 @@ def render_case_prompt(run_dir: Path | str, config: str, case_id: str) -> list[d
     if case_id not in case_ids:
         raise NotFound(f"{run_dir}: case {case_id!r} is not in the run's dataset")
     (case,) = dataset.select([case_id])  # parse only the cases a report drills into
-    return render(load_template(loaded.prompt_path(spec.prompt)), spec, case, task, resources)
+    return render(_template(str(loaded.prompt_path(spec.prompt))), spec, case, task, resources)

@@ -24,6 +24,7 @@ from evalkit.run._failures import failure_groups
 from evalkit.run._lock import run_lock
 from evalkit.run._records import CallRecord, ExecutionOptions, PlannedCall
 from evalkit.run._request import RunInterrupted, RunRequest, fingerprint, resume_command, resumed_request
+from evalkit.run._senders import sender_processes
 from evalkit.run._setup import Planned, input_versions, model_limits, plan_run
 from evalkit.run._store import find_resumable, new_run_id, read_manifest, utc_now, write_manifest
 
@@ -93,21 +94,26 @@ def execute_suite(req: RunRequest) -> Iterator[Executed]:
     leaves a folder that resumes: every call is journaled, resuming redoes only the judge and scoring."""
     root = Path(req.reports or reports_dir())
     req, loaded, resumed_dir = _load(req, root)
-    plan = plan_run(loaded, req)
-    fp = fingerprint(loaded.sha256, req, inputs=input_versions(loaded, plan))
-    if resumed_dir is None and not req.fresh:
-        resumed_dir = find_resumable(root, loaded.sha256, fp)
-    run_dir = resumed_dir or root / new_run_id(loaded.suite.name, fp)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with run_lock(run_dir):
-        was_stopped = resumed_dir is not None and read_manifest(resumed_dir).get("status") == "stopped"
-        manifest = _open_manifest(req, run_dir, resumed_dir, loaded, plan, fp)
-        if req.answers is not None and req.cache_mode != "off":
-            from evalkit.run._answers import restore_answers
+    with contextlib.ExitStack() as held:  # the run folder's lock, held until the answers are scored
+        # Started before planning: the senders import their SDKs on the other cores meanwhile.
+        with sender_processes(loaded.suite.configs,
+                              enabled=not (req.batch or loaded.suite.execution.mode == "batch")) as senders:
+            plan = plan_run(loaded, req)
+            fp = fingerprint(loaded.sha256, req, inputs=input_versions(loaded, plan))
+            if resumed_dir is None and not req.fresh:
+                resumed_dir = find_resumable(root, loaded.sha256, fp)
+            run_dir = resumed_dir or root / new_run_id(loaded.suite.name, fp)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            held.enter_context(run_lock(run_dir))
+            was_stopped = resumed_dir is not None and read_manifest(resumed_dir).get("status") == "stopped"
+            manifest = _open_manifest(req, run_dir, resumed_dir, loaded, plan, fp)
+            if req.answers is not None and req.cache_mode != "off":
+                from evalkit.run._answers import restore_answers
 
-            restore_answers(req.answers)
-        options = _options(loaded.suite, plan.configs, req, manifest["request"]["max_cost_usd"])
-        records = _calls(req, run_dir, resumed_dir, manifest, loaded.suite, plan, options, retry_failed=was_stopped)
+                restore_answers(req.answers)
+            options = _options(loaded.suite, plan.configs, req, manifest["request"]["max_cost_usd"])
+            records = _calls(req, run_dir, resumed_dir, manifest, loaded.suite, plan, options,
+                             retry_failed=was_stopped, senders=senders)
         try:
             yield Executed(req=req, run_dir=run_dir, loaded=loaded, plan=plan, manifest=manifest, records=records,
                            options=options, resumed=resumed_dir is not None)
@@ -149,7 +155,7 @@ def _options(suite: Any, configs: list[Any], req: RunRequest, budget: float | No
 
 
 def _calls(req: RunRequest, run_dir: Path, resumed_dir: Path | None, manifest: dict[str, Any], suite: Any,
-           plan: Planned, options: ExecutionOptions, *, retry_failed: bool) -> list[Any]:
+           plan: Planned, options: ExecutionOptions, *, retry_failed: bool, senders: Any = None) -> list[Any]:
     """Every planned call's record; a stop (error share, budget) or Ctrl-C marks the run stopped."""
     run_id = run_dir.name
     try:
@@ -158,7 +164,7 @@ def _calls(req: RunRequest, run_dir: Path, resumed_dir: Path | None, manifest: d
 
             return run_batched(plan.calls, plan.providers, plan.prices, options, run_dir, suite, manifest)
         return asyncio.run(_execute(plan.calls, plan.providers, plan.prices, options, run_dir, suite.seed,
-                                    retry_failed=retry_failed))
+                                    retry_failed=retry_failed, senders=senders))
     except EvalkitError as exc:
         if resumed_dir is None and not _journaled(run_dir):  # refused before any call: leave nothing behind
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -179,12 +185,13 @@ def _calls(req: RunRequest, run_dir: Path, resumed_dir: Path | None, manifest: d
         raise RunInterrupted(run_dir=run_dir, command=resume_command(run_id, req)) from None
 
 
-async def _execute(calls, providers, prices, options, run_dir, seed, retry_failed=False):  # type: ignore[no-untyped-def]
+async def _execute(calls, providers, prices, options, run_dir, seed, retry_failed=False,  # type: ignore[no-untyped-def]
+                   senders=None):
     from evalkit.run._executor import execute
 
     try:
         return await execute(calls, providers=providers, prices=prices, options=options, run_dir=run_dir, seed=seed,
-                             retry_failed=retry_failed)
+                             retry_failed=retry_failed, senders=senders)
     finally:
         for provider in providers.values():
             await provider.aclose()

@@ -122,7 +122,7 @@ def _provider(config: Any, task: Any, where: str) -> tuple[Any, dict[str, Any]]:
 
 def plan_run(loaded: Any, req: Any) -> Planned:
     """Check the selected configurations, sample the cases and plan every call."""
-    from evalkit.run._plan import SharedContexts, context_resources, plan_config
+    from evalkit.run._plan import ConfigPlan, context_resources, plan_configs
     from evalkit.suite import load_template
 
     suite = loaded.suite
@@ -130,19 +130,18 @@ def plan_run(loaded: Any, req: Any) -> Planned:
     dataset, cases = _pick_cases(loaded, req)
     task = dataset.bound_task  # under the catalogue that applies (the suite's, else the dataset's)
     out = Planned(configs=configs, task=task, dataset=dataset, cases=cases)
-    schema = task.decision_json_schema()
-    resources = context_resources(task, dataset, configs)
-    contexts = SharedContexts(configs)  # one prompt context per case and context policy
+    jobs = []
     for config in configs:
         provider, options = _provider(config, task, f"{loaded.path}: configs[{config.name}]")
         out.providers[config.name] = provider
         out.prices[config.name] = price_for(config.provider, config.model, config.price, provider)
         out.templates[config.name] = load_template(loaded.prompt_path(config.prompt))
-        planned, info = plan_config(config, out.templates[config.name], cases, task, response_schema=schema,
-                                    endpoint=options.get("base_url"), seed=suite.seed,
-                                    seeded=bool(getattr(provider, "offline", False)), resources=resources,
-                                    contexts=contexts)
-        out.calls.extend(planned)
+        jobs.append(ConfigPlan(config=config, template=out.templates[config.name], endpoint=options.get("base_url"),
+                               seeded=bool(getattr(provider, "offline", False))))
+    planned = plan_configs(jobs, cases, task, response_schema=task.decision_json_schema(), seed=suite.seed,
+                           resources=context_resources(task, dataset, configs))
+    for config, (calls, info) in zip(configs, planned):
+        out.calls.extend(calls)
         out.prompts[config.name] = info
     return out
 

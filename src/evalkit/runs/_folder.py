@@ -45,7 +45,10 @@ def read_parquet(source: Any, *, columns: list[str] | tuple[str, ...] | None = N
         raise DataError(f"{source}: unreadable or corrupt parquet file ({type(exc).__name__}: {exc}); "
                         "re-run or restore it") from None
     if case_ids is not None:
+        from evalkit._io import release_arrow_memory
+
         table = table.filter(pc.is_in(table.column("case_id"), value_set=pa.array(sorted(case_ids), pa.string())))
+        release_arrow_memory()  # the unfiltered decode is freed: its pages go back
     return table
 
 

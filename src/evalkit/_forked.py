@@ -1,0 +1,106 @@
+"""CPU work split across forked worker processes that inherit the parent's state.
+
+Planning (rendering every prompt) and scoring (the rubric's text checks) are pure Python: one
+process uses one core. Forked workers inherit the task, the cases and the loaded tokenizer, so
+only each chunk's result crosses the process boundary, and the results are the same as in one
+process, in the same order. The parent works on chunks too while the workers run.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_STATE: dict[str, Any] = {}
+"""In a worker process only: the state its parent handed over (inherited by fork, set once)."""
+
+
+def die_with(parent: int) -> None:
+    """End this worker when its parent ends, even by kill -9 (Linux: PR_SET_PDEATHSIG); otherwise
+    it would wait forever for work from a parent that is gone."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the call above took effect
+        os._exit(0)
+
+
+def can_fork() -> bool:
+    import multiprocessing as mp
+
+    return (os.cpu_count() or 1) >= 2 and "fork" in mp.get_all_start_methods()
+
+
+def _init(state: Any, parent: int) -> None:
+    _STATE["state"] = state
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (no worker tracebacks)
+    die_with(parent)
+
+
+def _call(fn: Callable[[Any, Any], Any], chunk: Any) -> Any:
+    return fn(_STATE["state"], chunk)
+
+
+_TODO = object()
+
+
+def forked_map(fn: Callable[[Any, T], R], chunks: Sequence[T], *, state: Any, workers: int | None = None) -> list[R]:
+    """``[fn(state, chunk) for chunk in chunks]``, shared between this process and forked workers.
+
+    This process takes the first chunk, then any chunk no worker has started (from the last), so
+    no core idles while another has a queue. ``fn`` must be a module-level function (it is named,
+    not pickled, across the fork) with picklable results. Chunks are pickled to the workers: make
+    them small (indexes into ``state``, which is inherited, not sent). A failed chunk (a worker killed, a
+    result that cannot be pickled, an error) is redone here, where a real error is raised with
+    its own class and message."""
+    if not chunks:
+        return []
+    workers = max(1, min(workers if workers is not None else (os.cpu_count() or 1) - 1, len(chunks) - 1))
+    if len(chunks) == 1 or not can_fork():
+        return [fn(state, c) for c in chunks]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Without freezing, each child's garbage collector walks the whole inherited heap and
+    # copy-on-write duplicates it: the workers would spend their time copying.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
+                                 initializer=_init, initargs=(state, os.getpid())) as pool:
+            futures = [pool.submit(_call, fn, c) for c in chunks[1:]]
+            out: list[Any] = [fn(state, chunks[0]), *([_TODO] * len(futures))]
+            for i in range(len(futures), 0, -1):
+                if futures[i - 1].cancel():
+                    out[i] = fn(state, chunks[i])
+            for i, future in enumerate(futures, 1):
+                if out[i] is _TODO:
+                    try:
+                        out[i] = future.result()
+                    except Exception:  # noqa: BLE001 - redone here: a real error surfaces with its own class
+                        out[i] = fn(state, chunks[i])
+    finally:
+        gc.unfreeze()
+    return out
+
+
+def split(items: Sequence[T], parts: int) -> list[Sequence[T]]:
+    """``items`` in at most ``parts`` contiguous, near-equal chunks (none empty, so none for no items)."""
+    if not items:
+        return []
+    parts = max(1, min(parts, len(items)))
+    size, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for k in range(parts):
+        end = start + size + (1 if k < extra else 0)
+        out.append(items[start:end])
+        start = end
+    return out

@@ -1,0 +1,37 @@
+"""Charts drawn by the chart worker (matplotlib imported in a forked process while a run works)
+are the same SVG as charts drawn in the report's own process."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from evalkit._forked import can_fork
+from evalkit.report import _charts
+from evalkit.report._charts import chart_worker, draw
+
+SPEND = [("baseline", 120.0, 130.0, 180.0), ("candidate (simulated)", 90.0, 95.0, 140.0)]
+
+
+def _drawn_in(*_args, **_kwargs) -> str:
+    return str(os.getpid())
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork and two cores")
+def test_the_worker_draws_the_same_svg_in_another_process():
+    inline = _charts.spend_chart(SPEND, salt="t")
+    with chart_worker():
+        assert draw(_drawn_in) != str(os.getpid())
+        assert draw(_charts.spend_chart, SPEND, salt="t") == inline
+    assert draw(_drawn_in) == str(os.getpid())  # outside the block: drawn here
+    assert "<svg" in inline and "candidate (simulated)" in inline
+
+
+def _unpicklable_result() -> object:
+    return lambda: None
+
+
+def test_a_chart_the_worker_cannot_return_is_drawn_here():
+    with chart_worker():
+        assert callable(draw(_unpicklable_result))

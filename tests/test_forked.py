@@ -1,0 +1,59 @@
+"""Work shared with forked workers gives exactly what one process computes, in order, and a
+failing worker's chunk is redone in the parent (where a real error keeps its class)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from evalkit._forked import can_fork, forked_map, split
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="needs fork and two cores")
+
+
+def _square_with_pid(state: dict, chunk: range) -> list[tuple[int, int]]:
+    return [(state["offset"] + i * i, os.getpid()) for i in chunk]
+
+
+def test_results_come_back_in_order_and_workers_share_the_work():
+    chunks = split(range(4000), 8)
+    out = forked_map(_square_with_pid, chunks, state={"offset": 7})
+    values = [v for part in out for v, _ in part]
+    assert values == [7 + i * i for i in range(4000)]
+    assert len({pid for part in out for _, pid in part}) >= 1
+    assert {pid for _, pid in out[0]} == {os.getpid()}  # the parent took the first chunk itself
+
+
+def _fails_in_workers(state: int, chunk: list[int]) -> list[int]:
+    if os.getpid() != state:
+        os._exit(3)  # a worker dies (killed, out of memory)
+    return [x + 1 for x in chunk]
+
+
+def test_a_dead_worker_s_chunks_are_redone_here():
+    out = forked_map(_fails_in_workers, [[1, 2], [3], [4, 5], [6]], state=os.getpid())
+    assert out == [[2, 3], [4], [5, 6], [7]]
+
+
+class Refused(ValueError):
+    pass
+
+
+def _raises_on_three(_state: None, chunk: list[int]) -> list[int]:
+    if 3 in chunk:
+        raise Refused(f"chunk {chunk} refused")
+    return chunk
+
+
+def test_a_real_error_surfaces_with_its_class_and_message():
+    with pytest.raises(Refused, match=r"chunk \[3\] refused"):
+        forked_map(_raises_on_three, [[1], [2], [3], [4]], state=None)
+
+
+@pytest.mark.parametrize(("n", "parts"), [(0, 3), (1, 3), (10, 3), (10, 1), (7, 7), (5, 9)])
+def test_split_keeps_every_item_once_in_order(n, parts):
+    chunks = split(list(range(n)), parts)
+    assert [x for c in chunks for x in c] == list(range(n))
+    assert all(chunks) and len(chunks) <= max(1, parts)
+    assert max(map(len, chunks), default=0) - min(map(len, chunks), default=0) <= 1
