@@ -44,8 +44,9 @@ _WORKER: ContextVar[Any] = ContextVar("evalkit_chart_worker", default=None)
 """Inside ``chart_worker``: the connection to the chart process (None: charts are drawn here)."""
 
 
-def _serve_charts(conn: Any, parent: int) -> None:
-    """The chart process: import matplotlib, then draw each chart it is sent until the run hangs up."""
+def _serve_charts(conn: Any, runs_end: Any, parent: int) -> None:
+    """The chart process: import matplotlib, then draw each chart it is sent until the run says stop
+    (None) or hangs up."""
     import os
     import signal
 
@@ -53,12 +54,20 @@ def _serve_charts(conn: Any, parent: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
     die_with(parent)
+    runs_end.close()  # only the run may hold its end: EOF then means the run is gone
+    try:
+        os.nice(10)  # the import uses the cores the run leaves idle, never the run's own time
+    except OSError:
+        pass
     _plt()
     while True:
         try:
-            chart, args, kwargs = conn.recv()
+            job = conn.recv()
         except (EOFError, OSError):
             break
+        if job is None:
+            break
+        chart, args, kwargs = job
         try:
             conn.send(("ok", chart(*args, **kwargs)))
         except Exception as exc:  # noqa: BLE001 - the run draws it itself and sees the real error
@@ -80,7 +89,7 @@ def chart_worker() -> Iterator[None]:
         return
     context = mp.get_context("fork")
     ours, theirs = context.Pipe()
-    process = context.Process(target=_serve_charts, args=(theirs, os.getpid()), daemon=True)
+    process = context.Process(target=_serve_charts, args=(theirs, ours, os.getpid()), daemon=True)
     process.start()
     theirs.close()
     token = _WORKER.set(ours)
@@ -88,7 +97,11 @@ def chart_worker() -> Iterator[None]:
         yield
     finally:
         _WORKER.reset(token)
-        ours.close()  # EOF: the process ends (or is still importing: then it is stopped)
+        try:
+            ours.send(None)  # done: the process ends (or, still importing, is stopped below)
+        except OSError:
+            pass
+        ours.close()
         process.join(timeout=0.5)
         if process.is_alive():
             process.kill()
