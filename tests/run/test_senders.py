@@ -16,7 +16,6 @@ from evalkit._forked import can_fork
 from evalkit.pricing import lookup_price
 from evalkit.providers._anthropic import AnthropicProvider
 from evalkit.providers._openai import OpenAIProvider
-from evalkit.run import _senders
 from evalkit.run._executor import execute
 from evalkit.run._journal import read_journal
 from evalkit.run._senders import sender_processes
@@ -41,7 +40,6 @@ async def _run(srv_kwargs, calls, options, *, provider, senders, run_dir=None, o
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
 def test_faults_through_the_senders_are_accounted_like_in_process(home, tmp_path, provider, monkeypatch):
-    monkeypatch.setattr(_senders, "MANY_CALLS", 10)  # one sender per core
     calls = make_calls(60)
     faults = FaultPlan(rate=0.3, seed=3, kinds=("429", "500", "500_billed", "529", "400", "drop", "truncate",
                                                   "nonjson", "slow"))
@@ -50,9 +48,8 @@ def test_faults_through_the_senders_are_accounted_like_in_process(home, tmp_path
         recs, srv = run(_run({"faults": faults, "slow_s": 1.5}, calls,
                              opts(timeout_s=1.0, max_error_share=1.0, concurrency=16),
                              provider=provider, senders=senders, run_dir=tmp_path / "r"))
-        assert len(senders._senders) == (os.cpu_count() or 2)  # one per core: the run has "many" calls
+        assert len(senders._senders) == (os.cpu_count() or 2)  # one per core
         assert senders.attempts == sum(r.attempts for r in recs)  # every attempt went through a sender
-        assert {p.exitcode for p in (s.process for s in senders._senders)} <= {None, 0}
     assert len(recs) == 60 and len({r.key for r in recs}) == 60
     assert any(r.status == "ok" for r in recs)
     assert any(r.status == "failed" and r.error_class == "client_error" for r in recs)  # the injected 400s

@@ -212,7 +212,7 @@ async def execute(
         stopping=lambda: pool.stop is not None, budget_hit=lambda: setattr(pool, "stop", pool.stop or "budget"),
         offload=OffloadedAnswers.for_providers(providers, len(resumed.todo)), senders=senders)
     if senders is not None:
-        senders.attach(providers, calls=len(resumed.todo))
+        senders.attach(providers)
     _prepare(providers, resumed.todo, keys, cache, offline,
              served=senders.providers_served() if senders is not None else set())
     progress = Progress(total=len(calls), enabled=options.progress, already_done=len(resumed.done),

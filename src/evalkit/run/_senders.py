@@ -11,8 +11,10 @@ the provider would give in process, so results, retries and spend are unchanged.
 The senders start before planning and import the SDKs while the run loads its cases: a small
 run no longer waits for ``import openai``. They end with the run (a ``stop`` message, EOF, or
 PR_SET_PDEATHSIG when the run is killed). A sender that dies fails only its calls in flight (as
-connection errors, possibly billed, retried like any other); the rest are sent in process.
+connection errors, possibly billed, retried like any other); the rest go to the senders left, or
+are sent in process when none is.
 
+The first sender imports the SDKs and then forks the others, which inherit the imports.
 Only providers that declare ``worker_safe = True`` are sent this way (the built-in OpenAI and
 Anthropic providers); offline providers compute their answers in ``_offload``'s workers.
 """
@@ -30,8 +32,6 @@ from contextlib import contextmanager
 from typing import Any
 
 _HEADER = struct.Struct("!I")
-MANY_CALLS = 200
-"""From this many calls to send, a run starts a sender per core (one is started for any run)."""
 
 
 def _frame(message: Any) -> bytes:
@@ -80,16 +80,18 @@ def _as_exception(kind: str, payload: Any) -> BaseException:
 
 # ---- the sender process -------------------------------------------------------------------------
 
-def _serve(sock: socket.socket, theirs: list[socket.socket], parent: int,
+def _serve(socks: list[socket.socket], runs_ends: list[socket.socket], parent: int,
            preload: list[tuple[str, dict[str, Any]]]) -> None:
+    """The first sender: import the SDKs, fork the other senders (they inherit the imports, so each
+    core's sender costs a fork, not another import), then serve ``socks[0]``."""
     import signal
 
     from evalkit._forked import die_with
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
     die_with(parent)
-    for other in theirs:  # the run's ends of the sockets: only the run may hold them, so that EOF means it is gone
-        other.close()
+    for end in runs_ends:  # only the run may hold its ends: EOF then means the run is gone
+        end.close()
     for name, options in preload:  # the SDK imports, while the run loads and plans
         try:
             from evalkit.providers import create_provider
@@ -99,7 +101,28 @@ def _serve(sock: socket.socket, theirs: list[socket.socket], parent: int,
                 prepare()
         except Exception:  # noqa: BLE001 - only a head start: the real provider comes with the calls
             pass
+    me = os.getpid()
+    children = []
+    for k, sock in enumerate(socks[1:], 1):
+        pid = os.fork()
+        if pid == 0:  # another sender, for this socket only
+            die_with(me)
+            for other in socks[:k] + socks[k + 1:]:
+                other.close()
+            _serve_one(sock)
+        children.append(pid)
+    for sock in socks[1:]:
+        sock.close()
+    _serve_one(socks[0], children)
+
+
+def _serve_one(sock: socket.socket, children: list[int] = ()) -> None:  # type: ignore[assignment]
     asyncio.run(_serve_loop(sock))
+    for pid in children:  # the other senders end on the run's stop too
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
     os._exit(0)  # nothing of the parent's (atexit handlers, buffers) runs in a sender
 
 
@@ -195,27 +218,21 @@ class Senders:
     """The run's sender processes: ``answer`` sends one call through the least busy of them."""
 
     def __init__(self, preload: list[tuple[str, dict[str, Any]]], workers: int) -> None:
-        self._preload = preload
-        self._workers = workers
-        self._senders: list[_Sender] = []
+        import multiprocessing as mp
+
         self._providers: dict[str, Any] = {}
         self._ids = itertools.count()
         self._connected = False
         self.attempts = 0
         """Attempts sent through the senders (the rest of the run's were sent in process)."""
-        self._start(1)  # one now; the others when the run turns out to have many calls (``attach``)
-
-    def _start(self, n: int) -> None:
-        import multiprocessing as mp
-
-        context = mp.get_context("fork")
-        for _ in range(n):
-            ours, theirs = socket.socketpair()
-            process = context.Process(target=_serve, daemon=True, args=(
-                theirs, [s.sock for s in self._senders] + [ours], os.getpid(), self._preload))
-            process.start()
+        pairs = [socket.socketpair() for _ in range(workers)]
+        process = mp.get_context("fork").Process(target=_serve, daemon=True, args=(
+            [theirs for _, theirs in pairs], [ours for ours, _ in pairs], os.getpid(), preload))
+        process.start()
+        self._process = process
+        self._senders = [_Sender(process, ours) for ours, _ in pairs]
+        for _, theirs in pairs:
             theirs.close()
-            self._senders.append(_Sender(process, ours))
 
     @staticmethod
     def worker_safe(provider_name: str) -> bool:
@@ -227,9 +244,8 @@ class Senders:
             return False
         return bool(getattr(cls, "worker_safe", False)) and not getattr(cls, "offline", False)
 
-    def attach(self, providers: Mapping[str, Any], calls: int) -> None:
-        """The run's providers that its senders will serve (those that can be pickled), for ``calls``
-        calls still to send: from ``MANY_CALLS`` on, one sender per core."""
+    def attach(self, providers: Mapping[str, Any]) -> None:
+        """The run's providers that its senders will serve (those that can be pickled)."""
         for name, provider in providers.items():
             if getattr(provider, "worker_safe", False) and not getattr(provider, "offline", False):
                 try:
@@ -237,8 +253,6 @@ class Senders:
                 except Exception:  # noqa: BLE001 - a provider that cannot cross is served in process
                     continue
                 self._providers[name] = provider
-        if self._providers and calls >= MANY_CALLS and len(self._senders) < self._workers:
-            self._start(self._workers - len(self._senders))
 
     async def connect(self) -> None:
         """Inside the run's event loop, before its first call: hand the senders their providers."""
@@ -300,17 +314,16 @@ class Senders:
         self._connected = False
 
     def close(self) -> None:
-        """End the sender processes (after ``aclose`` inside the event loop, or on their own)."""
+        """End the sender processes (after ``aclose`` inside the event loop, or on their own: EOF)."""
         for sender in self._senders:
             try:
                 sender.sock.close()
             except OSError:
                 pass
-        for sender in self._senders:
-            sender.process.join(timeout=2)
-            if sender.process.is_alive():
-                sender.process.kill()
-                sender.process.join(timeout=2)
+        self._process.join(timeout=2)  # the first sender, once the others have ended
+        if self._process.is_alive():
+            self._process.kill()  # the others follow it (PR_SET_PDEATHSIG)
+            self._process.join(timeout=2)
 
 
 @contextmanager
