@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from markupsafe import Markup
 
 from evalkit._forked import can_fork
 from evalkit.report import _charts
-from evalkit.report._charts import chart_worker, draw
+from evalkit.report._charts import PendingChart, chart_worker, draw
 
 SPEND = [("baseline", 120.0, 130.0, 180.0), ("candidate (simulated)", 90.0, 95.0, 140.0)]
 
@@ -22,10 +23,28 @@ def _drawn_in(*_args, **_kwargs) -> str:
 def test_the_worker_draws_the_same_svg_in_another_process():
     inline = _charts.spend_chart(SPEND, salt="t")
     with chart_worker():
-        assert draw(_drawn_in) != str(os.getpid())
-        assert draw(_charts.spend_chart, SPEND, salt="t") == inline
+        pid = draw(_drawn_in)
+        pending = draw(_charts.spend_chart, SPEND, salt="t")
+        assert isinstance(pending, PendingChart) and pending  # the report goes on while it is drawn
+        assert str(Markup(pending)) == inline  # rendering waits for the same SVG
+        assert str(pid) != str(os.getpid())
     assert draw(_drawn_in) == str(os.getpid())  # outside the block: drawn here
     assert "<svg" in inline and "candidate (simulated)" in inline
+
+
+def _fails(*_args, **_kwargs) -> str:
+    if os.environ.get("EVALKIT_CHART_TEST_PARENT") != str(os.getpid()):
+        raise RuntimeError("only the run's process can draw this")
+    return "<svg>drawn here</svg>"
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork and two cores")
+def test_a_chart_the_process_fails_is_drawn_here(monkeypatch):
+    monkeypatch.setenv("EVALKIT_CHART_TEST_PARENT", str(os.getpid()))
+    with chart_worker():
+        first, second = draw(_fails), draw(_charts.spend_chart, SPEND, salt="t")
+        assert str(first) == "<svg>drawn here</svg>"
+        assert "<svg" in str(second)  # the process goes on with the next chart
 
 
 def _unpicklable_result() -> object:
@@ -34,4 +53,4 @@ def _unpicklable_result() -> object:
 
 def test_a_chart_the_worker_cannot_return_is_drawn_here():
     with chart_worker():
-        assert callable(draw(_unpicklable_result))
+        assert callable(draw(_unpicklable_result).__html__())

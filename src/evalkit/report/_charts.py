@@ -41,12 +41,12 @@ def _plt():
 
 
 _WORKER: ContextVar[Any] = ContextVar("evalkit_chart_worker", default=None)
-"""Inside ``chart_worker``: the connection to the chart process (None: charts are drawn here)."""
+"""Inside ``chart_worker``: the chart process (None: charts are drawn here)."""
 
 
 def _serve_charts(conn: Any, runs_end: Any, parent: int) -> None:
-    """The chart process: import matplotlib, then draw each chart it is sent until the run says stop
-    (None) or hangs up."""
+    """The chart process: import matplotlib, then draw each chart it is sent, in order, until the
+    run says stop (None) or hangs up."""
     import os
     import signal
 
@@ -69,16 +69,68 @@ def _serve_charts(conn: Any, runs_end: Any, parent: int) -> None:
             break
         chart, args, kwargs = job
         try:
-            conn.send(("ok", chart(*args, **kwargs)))
+            answer = ("ok", chart(*args, **kwargs))
         except Exception as exc:  # noqa: BLE001 - the run draws it itself and sees the real error
-            conn.send(("error", repr(exc)))
+            answer = ("error", repr(exc))
+        try:
+            conn.send(answer)
+        except OSError:  # the run stopped reading (it is done, or gone)
+            break
+        except Exception:  # noqa: BLE001 - an answer that cannot be pickled: the run draws it itself
+            conn.send(("error", "the chart could not be sent back"))
     os._exit(0)  # nothing of the run's process (atexit handlers, buffers) runs here
+
+
+class _ChartProcess:
+    """The run's end of the chart process: charts are sent as they are asked for and their SVGs
+    read back in the same order, when a ``PendingChart`` is first rendered."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.sent = 0
+        self.answers: list[tuple[str, Any]] = []
+
+    def submit(self, chart: Callable[..., str], args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+        self.conn.send((chart, args, kwargs))
+        self.sent += 1
+        return self.sent - 1
+
+    def answer(self, index: int) -> tuple[str, Any]:
+        while len(self.answers) <= index:
+            self.answers.append(self.conn.recv())
+        return self.answers[index]
+
+
+class PendingChart:
+    """A chart the chart process is drawing while the report goes on: rendering it (``__html__``,
+    which markupsafe's ``Markup`` and the template call) waits for its SVG, or draws it here when
+    the chart process could not."""
+
+    __slots__ = ("_process", "_index", "_job", "_svg")
+
+    def __init__(self, process: _ChartProcess, index: int, job: tuple[Any, ...]) -> None:
+        self._process, self._index, self._job, self._svg = process, index, job, None
+
+    def __html__(self) -> str:
+        if self._svg is None:
+            try:
+                status, svg = self._process.answer(self._index)
+            except Exception:  # noqa: BLE001 - the process is gone: drawn here
+                status, svg = "error", None
+            chart, args, kwargs = self._job
+            self._svg = svg if status == "ok" else chart(*args, **kwargs)
+        return self._svg
+
+    __str__ = __html__
+
+    def __bool__(self) -> bool:
+        return True
 
 
 @contextmanager
 def chart_worker() -> Iterator[None]:
     """Inside this block, ``draw`` hands charts to a forked process that imports matplotlib now,
-    on another core, while the run works (one core or no fork: charts are drawn in process)."""
+    on a core the run leaves idle (one core or no fork: charts are drawn in process)."""
     import multiprocessing as mp
     import os
 
@@ -92,7 +144,7 @@ def chart_worker() -> Iterator[None]:
     process = context.Process(target=_serve_charts, args=(theirs, ours, os.getpid()), daemon=True)
     process.start()
     theirs.close()
-    token = _WORKER.set(ours)
+    token = _WORKER.set(_ChartProcess(ours))
     try:
         yield
     finally:
@@ -108,17 +160,14 @@ def chart_worker() -> Iterator[None]:
             process.join()
 
 
-def draw(chart: Callable[..., str], *args: Any, **kwargs: Any) -> str:
-    """``chart(*args, **kwargs)``: in the chart process when there is one, else here (also when the
-    process fails: a real error is then raised here, with its own class)."""
-    conn = _WORKER.get()
-    if conn is not None:
+def draw(chart: Callable[..., str], *args: Any, **kwargs: Any) -> str | PendingChart:
+    """``chart(*args, **kwargs)``: handed to the chart process when there is one (a ``PendingChart``,
+    rendered as the same SVG), else drawn here."""
+    process = _WORKER.get()
+    if process is not None:
         try:
-            conn.send((chart, args, kwargs))
-            status, svg = conn.recv()
-            if status == "ok":
-                return svg
-        except Exception:  # noqa: BLE001 - drawn here instead, from now on
+            return PendingChart(process, process.submit(chart, args, kwargs), (chart, args, kwargs))
+        except Exception:  # noqa: BLE001 - arguments that cannot be sent: drawn here, and from now on
             _WORKER.set(None)
     return chart(*args, **kwargs)
 
