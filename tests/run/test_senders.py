@@ -82,21 +82,26 @@ def test_answers_are_the_same_as_in_process(home):
     assert senders.attempts == 30
 
 
-def test_a_killed_sender_costs_only_its_calls_in_flight(home, tmp_path):
+def test_killed_senders_cost_only_their_calls_in_flight(home, tmp_path):
     calls = make_calls(80)
     killed = []
 
     with sender_processes([SimpleNamespace(provider="openai", options={})]) as senders:
+        first = senders._senders[0].process  # it forked the others: they end with it (PR_SET_PDEATHSIG)
+
         def kill_once(_rec):
-            if not killed and len(killed) == 0 and senders._senders[0].process.is_alive():
-                killed.append(senders._senders[0].process.pid)
-                os.kill(killed[0], signal.SIGKILL)
+            if not killed and first.is_alive():
+                killed.append(first.pid)
+                os.kill(first.pid, signal.SIGKILL)
 
         recs, srv = run(_run({"latency_s": 0.02}, calls, opts(concurrency=8, max_error_share=1.0), provider="openai",
                              senders=senders, run_dir=tmp_path / "r", on_record=kill_once))
+        assert senders.attempts < sum(r.attempts for r in recs)  # the rest were sent in process
     assert killed
-    assert len(recs) == 80 and all(r.status == "ok" for r in recs)  # the lost ones were retried in process
+    assert len(recs) == 80 and all(r.status == "ok" for r in recs)  # the lost ones were retried
     lost = [r for r in recs if r.possibly_billed_attempts]
     assert 1 <= len(lost) <= 8  # at most the concurrency was in flight at the kill
-    assert all(r.attempts == 2 and r.cost_usd is None for r in lost)  # possibly billed: cost unknown, never 0
+    # Lost at most once per sender, then answered; possibly billed: the cost is unknown, never 0.
+    assert all(2 <= r.attempts <= 1 + len(senders._senders) and r.cost_usd is None for r in lost)
+    assert all(r.attempts == 1 for r in recs if not r.possibly_billed_attempts)
     assert set(read_journal(tmp_path / "r" / "journal.jsonl")) == {r.key for r in recs}

@@ -88,7 +88,11 @@ def _serve(socks: list[socket.socket], runs_ends: list[socket.socket], parent: i
 
     from evalkit._forked import die_with
 
+    import logging
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
+    # A sender shares the run's terminal: asyncio's notes about a peer that hung up are not for users.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     die_with(parent)
     for end in runs_ends:  # only the run may hold its ends: EOF then means the run is gone
         end.close()
@@ -142,6 +146,8 @@ async def _serve_loop(sock: socket.socket) -> None:
             message = (call_id, *_error_message(exc))
         finally:
             tasks.pop(call_id, None)
+        if writer.is_closing():
+            return
         try:
             writer.write(_frame(message))
         except Exception:  # noqa: BLE001 - an answer that cannot be pickled is an error in its own right
@@ -281,8 +287,8 @@ class Senders:
             kind, payload = await future
         except asyncio.CancelledError:  # the attempt's timeout, a stop, Ctrl-C: the sender stops it too
             sender.pending.pop(call_id, None)
-            if sender.alive:
-                sender.writer.write(_frame(("cancel", call_id)))  # type: ignore[union-attr]
+            if sender.alive and sender.writer is not None and not sender.writer.is_closing():
+                sender.writer.write(_frame(("cancel", call_id)))
             raise
         if kind == "ok":
             return payload
