@@ -92,7 +92,7 @@ asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 
 def _tree(pid: int) -> list[int]:
     try:
-        kids = open(f"/proc/{pid}/task/{pid}/children").read().split()
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return [pid]
     return [pid] + [p for k in kids for p in _tree(int(k))]

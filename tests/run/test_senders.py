@@ -94,8 +94,8 @@ def test_killed_senders_cost_only_their_calls_in_flight(home, tmp_path):
                 killed.append(first.pid)
                 os.kill(first.pid, signal.SIGKILL)
 
-        recs, srv = run(_run({"latency_s": 0.02}, calls, opts(concurrency=8, max_error_share=1.0), provider="openai",
-                             senders=senders, run_dir=tmp_path / "r", on_record=kill_once))
+        recs, _ = run(_run({"latency_s": 0.02}, calls, opts(concurrency=8, max_error_share=1.0), provider="openai",
+                           senders=senders, run_dir=tmp_path / "r", on_record=kill_once))
         assert senders.attempts < sum(r.attempts for r in recs)  # the rest were sent in process
     assert killed
     assert len(recs) == 80 and all(r.status == "ok" for r in recs)  # the lost ones were retried

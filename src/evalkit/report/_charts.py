@@ -106,7 +106,7 @@ class PendingChart:
     which markupsafe's ``Markup`` and the template call) waits for its SVG, or draws it here when
     the chart process could not."""
 
-    __slots__ = ("_process", "_index", "_job", "_svg")
+    __slots__ = ("_index", "_job", "_process", "_svg")
 
     def __init__(self, process: _ChartProcess, index: int, job: tuple[Any, ...]) -> None:
         self._process, self._index, self._job, self._svg = process, index, job, None

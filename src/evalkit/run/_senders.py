@@ -84,11 +84,10 @@ def _serve(socks: list[socket.socket], runs_ends: list[socket.socket], parent: i
            preload: list[tuple[str, dict[str, Any]]]) -> None:
     """The first sender: import the SDKs, fork the other senders (they inherit the imports, so each
     core's sender costs a fork, not another import), then serve ``socks[0]``."""
+    import logging
     import signal
 
     from evalkit._forked import die_with
-
-    import logging
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
     # A sender shares the run's terminal: asyncio's notes about a peer that hung up are not for users.
@@ -103,7 +102,7 @@ def _serve(socks: list[socket.socket], runs_ends: list[socket.socket], parent: i
             prepare = getattr(create_provider(name, **options), "prepare", None)
             if prepare is not None:
                 prepare()
-        except Exception:  # noqa: BLE001 - only a head start: the real provider comes with the calls
+        except Exception:  # noqa: BLE001, S110 - only a head start: the real provider comes with the calls
             pass
     me = os.getpid()
     children = []
@@ -177,7 +176,7 @@ async def _serve_loop(sock: socket.socket) -> None:
     for provider in providers.values():
         try:
             await provider.aclose()
-        except Exception:  # noqa: BLE001 - closing a client at exit
+        except Exception:  # noqa: BLE001, S110 - closing a client at exit
             pass
     writer.close()
 
@@ -256,7 +255,7 @@ class Senders:
             if getattr(provider, "worker_safe", False) and not getattr(provider, "offline", False):
                 try:
                     pickle.dumps(provider)
-                except Exception:  # noqa: BLE001 - a provider that cannot cross is served in process
+                except Exception:  # noqa: BLE001, S112 - a provider that cannot cross is served in process
                     continue
                 self._providers[name] = provider
 
