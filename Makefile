@@ -44,7 +44,7 @@ install-dev: $(DEV)
 
 # The main job, offline: run the demo suite with the simulated provider and write reports/<run-id>/report.html.
 demo: $(INSTALL)
-	@echo "==> demo: running suites/upgrades-demo.yaml offline (simulated models; about 65 s on an idle 2-core machine)"
+	@echo "==> demo: running suites/upgrades-demo.yaml offline (simulated models; about 60 s on an idle 2-core machine)"
 	@$(BIN)/python -m compileall -q src  # sources changed since the install: compiled once, not on every start
 	@EVALKIT_HOME=$${EVALKIT_HOME:-.evalkit} $(BIN)/evalkit run suites/upgrades-demo.yaml --fresh $(DEMO_ARGS)
 	@echo "==> demo done. Reach the CLI with .venv/bin/evalkit, or: source .venv/bin/activate"
