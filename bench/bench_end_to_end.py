@@ -90,22 +90,6 @@ asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 """
 
 
-def _tree(pid: int) -> list[int]:
-    try:
-        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return [pid]
-    return [pid] + [p for k in kids for p in _tree(int(k))]
-
-
-def _pss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            return next((int(line.split()[1]) / 1024 for line in fh if line.startswith("Pss:")), 0.0)
-    except OSError:
-        return 0.0
-
-
 def measure(cmd: list[str], env: dict[str, str], cwd: Path, ok: tuple[int, ...] = (0, 1), *,
             tree_pss: bool = False) -> tuple[float, float, float, int]:
     """(wall seconds, peak RSS MB of its largest process, peak PSS MB of its whole process tree, exit code)
@@ -114,6 +98,8 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path, ok: tuple[int, ...] 
     PSS walks the page tables of every process, which slows them: ``tree_pss`` runs are never timed."""
     import threading
 
+    from evalkit.testing import tree_pss_kb
+
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak_pss = [0.0]
@@ -121,7 +107,7 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path, ok: tuple[int, ...] 
 
     def sample() -> None:
         while not done.wait(0.05):
-            peak_pss[0] = max(peak_pss[0], sum(_pss_mb(p) for p in _tree(proc.pid)))
+            peak_pss[0] = max(peak_pss[0], tree_pss_kb(proc.pid) / 1024)
 
     sampler = threading.Thread(target=sample, daemon=True)
     if tree_pss:

@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evalkit.score import aggregate, compare, comparison_to_dict, read_scores, summary_dict
+from evalkit.runs import RunFolder
+from evalkit.score import aggregate, compare, comparison_to_dict, summary_dict
 
 TARGET_S = 20.0
 TARGET_MB = 2048.0
@@ -67,24 +68,10 @@ class PssSampler:
 
     @staticmethod
     def _total_kb() -> int:
+        from evalkit.testing import child_pids, pss_kb
+
         me = os.getpid()
-        pids = [me]
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as fh:
-                        if int(fh.read().rsplit(")", 1)[1].split()[1]) == me:
-                            pids.append(int(entry))
-                except (OSError, ValueError, IndexError):
-                    continue
-        total = 0
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/smaps_rollup") as fh:
-                    total += sum(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
-            except (OSError, ValueError):
-                continue
-        return total
+        return sum(pss_kb(pid) for pid in [me, *child_pids(me)])
 
 
 
@@ -197,7 +184,7 @@ def main() -> int:
     del outputs
 
     t = time.perf_counter()
-    table = read_scores(tmp)
+    table = RunFolder(path=tmp).scores
     phases["read"] = time.perf_counter() - t
 
     t = time.perf_counter()

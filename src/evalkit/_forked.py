@@ -34,6 +34,13 @@ def die_with(parent: int) -> None:
         os._exit(0)
 
 
+def become_helper(parent: int) -> None:
+    """In a forked helper process (worker, sender, chart process): Ctrl-C is the parent's to handle
+    (no helper prints a traceback), and the helper ends with its parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with(parent)
+
+
 def can_fork() -> bool:
     import multiprocessing as mp
 
@@ -42,15 +49,15 @@ def can_fork() -> bool:
 
 def _init(state: Any, parent: int) -> None:
     _STATE["state"] = state
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (no worker tracebacks)
-    die_with(parent)
+    become_helper(parent)
 
 
 def _call(fn: Callable[[Any, Any], Any], chunk: Any) -> Any:
     return fn(_STATE["state"], chunk)
 
 
-_TODO = object()
+_PENDING = object()
+"""A chunk whose result is still to come from its worker."""
 
 
 def forked_map(fn: Callable[[Any, T], R], chunks: Sequence[T], *, state: Any, workers: int | None = None) -> list[R]:
@@ -77,12 +84,12 @@ def forked_map(fn: Callable[[Any, T], R], chunks: Sequence[T], *, state: Any, wo
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
                                  initializer=_init, initargs=(state, os.getpid())) as pool:
             futures = [pool.submit(_call, fn, c) for c in chunks[1:]]
-            out: list[Any] = [fn(state, chunks[0]), *([_TODO] * len(futures))]
+            out: list[Any] = [fn(state, chunks[0]), *([_PENDING] * len(futures))]
             for i in range(len(futures), 0, -1):
                 if futures[i - 1].cancel():
                     out[i] = fn(state, chunks[i])
             for i, future in enumerate(futures, 1):
-                if out[i] is _TODO:
+                if out[i] is _PENDING:
                     try:
                         out[i] = future.result()
                     except Exception:  # noqa: BLE001 - redone here: a real error surfaces with its own class

@@ -18,6 +18,7 @@ from evalkit.providers._sim import SimProvider
 from evalkit.run import execute
 from evalkit.run._offload import MIN_CALLS, OffloadedAnswers
 from evalkit.tasks import get_task
+from evalkit.testing import child_pids
 
 
 class Computing:
@@ -116,7 +117,7 @@ def test_no_worker_outlives_a_killed_run(tmp_path):
     deadline = time.monotonic() + 30
     workers: list[int] = []
     while time.monotonic() < deadline and len(workers) < 2:
-        workers = _children(child.pid)
+        workers = child_pids(child.pid)
         time.sleep(0.1)
     assert workers, "no worker was started"
     child.send_signal(signal.SIGKILL)
@@ -133,17 +134,3 @@ def _alive(pid: int) -> bool:
             return fh.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def _children(parent: int) -> list[int]:
-    """Pids whose parent is ``parent`` (from /proc: no pgrep needed)."""
-    out = []
-    for stat in os.listdir("/proc"):
-        if stat.isdigit():
-            try:
-                with open(f"/proc/{stat}/stat") as fh:
-                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == parent:
-                        out.append(int(stat))
-            except OSError:
-                continue
-    return out

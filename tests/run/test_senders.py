@@ -87,7 +87,7 @@ def test_killed_senders_cost_only_their_calls_in_flight(home, tmp_path):
     killed = []
 
     with sender_processes([SimpleNamespace(provider="openai", options={})]) as senders:
-        first = senders._senders[0].process  # it forked the others: they end with it (PR_SET_PDEATHSIG)
+        first = senders._process  # it forked the others: they end with it (PR_SET_PDEATHSIG)
 
         def kill_once(_rec):
             if not killed and first.is_alive():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,37 +101,38 @@ def sha256_bytes(data: bytes) -> str:
 def read_verified(path: Path, *, expected_sha256: str, expected_rows: int) -> pa.Table:
     """Read the case table, refusing it unless its bytes hash to the manifest's sha256.
 
-    The bytes are read and hashed on every call. The tables decoded last are kept by that hash
-    (arrow tables are immutable): a run decodes its dataset once to plan, and its report reuses
+    The bytes are read and hashed on every call, once. The tables decoded last are kept by that
+    hash (arrow tables are immutable): a run decodes its dataset once to plan, and its report reuses
     it for case facts and prompts."""
     if not path.is_file():
         raise DataError(f"{path}: missing case table (the version folder is incomplete)")
-    actual = sha256_bytes(_read_bytes(path))
-    if actual != expected_sha256:
-        raise DataError(
-            f"{path}: content hash mismatch (expected {expected_sha256}, got {actual}): "
-            "the dataset was modified after it was published"
-        )
-    return _decoded(actual, expected_rows, str(path))
-
-
-def _read_bytes(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read the case table: {exc.strerror}") from None
+    content = _Content(sha256=sha256_bytes(data), data=data)
+    if content.sha256 != expected_sha256:
+        raise DataError(
+            f"{path}: content hash mismatch (expected {expected_sha256}, got {content.sha256}): "
+            "the dataset was modified after it was published"
+        )
+    return _decoded(content, expected_rows, str(path))
+
+
+@dataclass(frozen=True)
+class _Content:
+    """A case table's bytes, equal to another by their sha256 alone (the decoded tables' cache key)."""
+
+    sha256: str
+    data: bytes = field(compare=False, repr=False)
 
 
 @lru_cache(maxsize=2)
-def _decoded(sha256: str, expected_rows: int, name: str) -> pa.Table:
-    """The table whose file bytes hash to ``sha256`` (read again: checked again)."""
+def _decoded(content: _Content, expected_rows: int, name: str) -> pa.Table:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = Path(name)
-    data = _read_bytes(path)
-    if sha256_bytes(data) != sha256:
-        raise DataError(f"{path}: the case table changed while it was being read; try again")
+    path, data = Path(name), content.data
     try:
         table = pq.ParquetFile(pa.BufferReader(data)).read()  # not read_table: it imports pyarrow.dataset
     except (pa.ArrowException, OSError) as exc:  # hash matched, so the manifest itself points at junk

@@ -37,7 +37,7 @@ from evalkit.errors import DataError
 from evalkit.report._assemble import Column
 from evalkit.report._casewire import decode, encode
 from evalkit.report._prompts import prompt_renderer, template_diff
-from evalkit.runs import read_parquet
+from evalkit.runs import only_cases, read_parquet
 from evalkit.stats import outcome_mask
 
 MAX_TEXT = 6000
@@ -179,16 +179,13 @@ def _dataset_facts(col: Column, ids: set[str]) -> dict[str, tuple[dict[str, Any]
     if not ids or not path.is_file():
         return {}
     try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         from evalkit.dataset import load_dataset
 
         try:  # hash-checked, and the very table the run decoded to plan (the dataset store keeps it)
             table = load_dataset(f"{ds.name}@{ds.version}", store=datasets_dir()).arrow
         except Exception:  # noqa: BLE001 - a bare case table (no manifest) still shows its facts
             table = read_parquet(path)
-        df = table.filter(pc.is_in(table.column("case_id"), value_set=pa.array(sorted(ids), pa.string()))).to_pandas()
+        df = only_cases(table, ids).to_pandas()
     except Exception:  # noqa: BLE001 - a dataset we cannot read must not stop the report
         return {}
     out = {}

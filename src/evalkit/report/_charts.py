@@ -48,12 +48,10 @@ def _serve_charts(conn: Any, runs_end: Any, parent: int) -> None:
     """The chart process: import matplotlib, then draw each chart it is sent, in order, until the
     run says stop (None) or hangs up."""
     import os
-    import signal
 
-    from evalkit._forked import die_with
+    from evalkit._forked import become_helper
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
-    die_with(parent)
+    become_helper(parent)
     runs_end.close()  # only the run may hold its end: EOF then means the run is gone
     try:
         os.nice(10)  # the import uses the cores the run leaves idle, never the run's own time

@@ -59,10 +59,11 @@ class Attempter:
     """Callable[[], bool]: True once the run stops starting new work (no more retries)."""
     budget_hit: Any
     """Callable[[], None]: the ledger refused an attempt."""
-    offload: Any = None
-    """OffloadedAnswers: computing providers' answers in worker processes (None: inline)."""
-    senders: Any = None
-    """Senders: network providers' calls sent from forked sender processes (None: in process)."""
+    elsewhere: tuple[Any, ...] = ()
+    """Where some configurations' calls are answered outside this process, each offering
+    ``handles(config)`` and ``answer(config, request)``: the offline providers' worker processes
+    (``OffloadedAnswers``), the network providers' sender processes (``Senders``). The first that
+    handles a configuration answers; the rest are answered here."""
 
     async def run(self, call: PlannedCall, key: str, *, prior_possibly: tuple[int, float | None] = (0, 0.0),
                   ) -> CallRecord | None:
@@ -111,10 +112,9 @@ class Attempter:
         """One request under the timeout; a cancelled one (Ctrl-C, kill) is settled as possibly billed."""
         try:
             async with asyncio.timeout(self.options.timeout_s):
-                if self.offload is not None and self.offload.handles(call.config):
-                    return await self.offload.answer(call.config, call.request)
-                if self.senders is not None and self.senders.handles(call.config):
-                    return await self.senders.answer(call.config, call.request)
+                for place in self.elsewhere:
+                    if place.handles(call.config):
+                        return await place.answer(call.config, call.request)
                 return await self.providers[call.config].complete(call.request)
         except asyncio.CancelledError:
             self.ledger.settle(hold, call.config, usage=None, possibly_billed=True)

@@ -204,13 +204,14 @@ async def execute(
     for rec in resumed.done.values():
         pool.count(rec)  # journaled outcomes count towards the error share of the whole run
     journal = JournalWriter(journal_path) if journal_path is not None else None
+    offload = OffloadedAnswers.for_providers(providers, len(resumed.todo))
     attempter = Attempter(
         providers=dict(providers), ledger=ledger, options=options, policy=retry_policy or RetryPolicy(),
         rng=random.Random(seed), cache=cache, journal=journal, offline=offline,
         limiters=Limiters(requests_per_minute=options.requests_per_minute, tokens_per_minute=options.tokens_per_minute,
                           burst_s=rate_burst_s, per_model=options.model_limits, concurrency=options.concurrency),
         stopping=lambda: pool.stop is not None, budget_hit=lambda: setattr(pool, "stop", pool.stop or "budget"),
-        offload=OffloadedAnswers.for_providers(providers, len(resumed.todo)), senders=senders)
+        elsewhere=tuple(place for place in (offload, senders) if place is not None))
     if senders is not None:
         senders.attach(providers)
     _prepare(providers, resumed.todo, keys, cache, offline,
@@ -223,8 +224,8 @@ async def execute(
         await _Workers(keys=keys, resumed=resumed, pool=pool, ledger=ledger, attempter=attempter, journal=journal,
                        progress=progress, on_record=on_record).run_all(options.concurrency)
     finally:
-        if attempter.offload is not None:
-            attempter.offload.close()
+        if offload is not None:
+            offload.close()
         if senders is not None:
             await senders.aclose()
 

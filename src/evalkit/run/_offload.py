@@ -47,14 +47,13 @@ class OffloadedAnswers:
     def for_providers(cls, providers: Mapping[str, Any], calls: int) -> OffloadedAnswers | None:
         """The pool for ``providers`` that compute their answers, or None when it would not pay
         (one core, no fork, few calls, no such provider)."""
-        import multiprocessing as mp
+        from evalkit._forked import can_fork
 
         computing = {name: p for name, p in providers.items()
                      if getattr(p, "offline", False) and callable(getattr(p, "answer", None))}
-        cpus = os.cpu_count() or 1
-        if not computing or calls < MIN_CALLS or cpus < 2 or "fork" not in mp.get_all_start_methods():
+        if not computing or calls < MIN_CALLS or not can_fork():
             return None
-        return cls(computing, workers=cpus)
+        return cls(computing, workers=os.cpu_count() or 2)
 
     def handles(self, config: str) -> bool:
         return config in self._providers and not self._broken

@@ -85,14 +85,12 @@ def _serve(socks: list[socket.socket], runs_ends: list[socket.socket], parent: i
     """The first sender: import the SDKs, fork the other senders (they inherit the imports, so each
     core's sender costs a fork, not another import), then serve ``socks[0]``."""
     import logging
-    import signal
 
-    from evalkit._forked import die_with
+    from evalkit._forked import become_helper, die_with
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
+    become_helper(parent)
     # A sender shares the run's terminal: asyncio's notes about a peer that hung up are not for users.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-    die_with(parent)
     for end in runs_ends:  # only the run may hold its ends: EOF then means the run is gone
         end.close()
     for name, options in preload:  # the SDK imports, while the run loads and plans
@@ -184,10 +182,9 @@ async def _serve_loop(sock: socket.socket) -> None:
 # ---- the run's side -----------------------------------------------------------------------------
 
 class _Sender:
-    """One sender process, seen from the run: its socket, its calls in flight."""
+    """One sender, seen from the run: its socket, its calls in flight."""
 
-    def __init__(self, process: Any, sock: socket.socket) -> None:
-        self.process = process
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.pending: dict[int, asyncio.Future[tuple[str, Any]]] = {}
         self.writer: asyncio.StreamWriter | None = None
@@ -235,7 +232,8 @@ class Senders:
             [theirs for _, theirs in pairs], [ours for ours, _ in pairs], os.getpid(), preload))
         process.start()
         self._process = process
-        self._senders = [_Sender(process, ours) for ours, _ in pairs]
+        """The first sender (the others are its children, and end with it)."""
+        self._senders = [_Sender(ours) for ours, _ in pairs]
         for _, theirs in pairs:
             theirs.close()
 

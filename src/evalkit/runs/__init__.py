@@ -14,6 +14,7 @@ from evalkit.runs._folder import (
     REQUIRED_SCORE_COLUMNS,
     RunFolder,
     load_run,
+    only_cases,
     open_run,
     read_file,
     read_parquet,
@@ -32,6 +33,6 @@ __all__ = [
     "REQUIRED_SCORE_COLUMNS", "RUN_FILES", "Agreement", "ConfigEntry", "ConfigProjection", "ConfigSummary",
     "ConfigThresholds", "GateOutcome", "Gates", "Judge", "Manifest", "Projection", "Rate", "RunFile", "RunFolder",
     "SegmentSummary", "SegmentThreshold", "Summary", "ThresholdPolicy", "Thresholds", "is_run_folder", "json_schemas",
-    "load_run", "open_run", "policy_for", "read_file", "read_parquet", "resolve_baseline", "resolve_run", "threshold_policy",
+    "load_run", "only_cases", "open_run", "policy_for", "read_file", "read_parquet", "resolve_baseline", "resolve_run", "threshold_policy",
     "write_file", "write_schemas",
 ]

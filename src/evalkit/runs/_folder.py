@@ -27,8 +27,6 @@ def read_parquet(source: Any, *, columns: list[str] | tuple[str, ...] | None = N
     """A parquet file (path or buffer) as a pyarrow Table: only ``columns`` (those present), only rows whose
     ``case_id`` is in ``case_ids``. Uses ``ParquetFile`` directly: ``pq.read_table`` imports pyarrow.dataset
     (~0.3 s) on every call site, which every run would pay."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     if isinstance(source, (str, Path)):
@@ -47,9 +45,17 @@ def read_parquet(source: Any, *, columns: list[str] | tuple[str, ...] | None = N
     if case_ids is not None:
         from evalkit._io import release_arrow_memory
 
-        table = table.filter(pc.is_in(table.column("case_id"), value_set=pa.array(sorted(case_ids), pa.string())))
+        table = only_cases(table, case_ids)
         release_arrow_memory()  # the unfiltered decode is freed: its pages go back
     return table
+
+
+def only_cases(table: Any, case_ids: Any) -> Any:
+    """The rows of an arrow table whose ``case_id`` is one of ``case_ids``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return table.filter(pc.is_in(table.column("case_id"), value_set=pa.array(sorted(case_ids), pa.string())))
 
 
 

@@ -1,10 +1,10 @@
 """Parse model outputs and score them against their cases, in parallel for large runs.
 
 Parsing (pydantic) and the rubric cost from ~20 µs (short cases) to ~1 ms (a long history's
-text checks) per output, all CPU. From ``PARALLEL_MIN`` outputs the work is split across
-forked worker processes, a few chunks per worker so that one slow chunk does not hold the rest; they inherit the task and cases from the parent (nothing is
-pickled but the output texts and the compact results), so results are identical to
-the serial path, in the same order.
+text checks) per output, all CPU. From ``PARALLEL_MIN`` outputs the work is shared with forked
+worker processes (``evalkit._forked``), a few chunks per core so that one slow chunk does not hold
+the rest. They inherit the task and cases (nothing is pickled but the output texts and the
+compact results), so results are identical to the serial path, in the same order.
 """
 
 from __future__ import annotations
@@ -75,6 +75,6 @@ def judge_outputs(task: Any, cases: Mapping[str, Any], items: Sequence[Item], *,
     cpus = workers if workers is not None else (os.cpu_count() or 1)
     if cpus < 2 or len(items) < parallel_min or not can_fork():
         return [_judge(task, cases, item) for item in items]
-    size = min(_MAX_CHUNK, -(-len(items) // (cpus * _CHUNKS_PER_WORKER)))
-    parts = forked_map(_judge_chunk, split(items, -(-len(items) // size)), state=(task, cases), workers=cpus - 1)
+    chunks = split(items, max(cpus * _CHUNKS_PER_WORKER, -(-len(items) // _MAX_CHUNK)))
+    parts = forked_map(_judge_chunk, chunks, state=(task, cases), workers=cpus - 1)
     return [Judged(*row) for part in parts for row in part]

@@ -1,9 +1,11 @@
 """Test doubles that exercise the real provider SDKs: a loopback OpenAI/Anthropic-
 compatible server with deterministic fault injection and a tokens-per-minute limit, and
-synthetic run folders (any domain-free shape) for report, gate and benchmark tests."""
+synthetic run folders (any domain-free shape) for report, gate and benchmark tests, and the
+processes and memory of a process tree (/proc)."""
 
 from evalkit.testing._batch import BatchAPIs
 from evalkit.testing._faults import FAULT_KINDS, FaultPlan
+from evalkit.testing._procs import child_pids, process_tree, pss_kb, tree_pss_kb
 from evalkit.testing._responders import Responder, approx_tokens, default_responder, echo_responder
 from evalkit.testing._server import SAMPLE_HEADER, Hit, LoopbackServer
 from evalkit.testing._wire import request_key
@@ -17,9 +19,13 @@ __all__ = [
     "LoopbackServer",
     "Responder",
     "approx_tokens",
+    "child_pids",
     "default_responder",
     "echo_responder",
+    "process_tree",
+    "pss_kb",
     "request_key",
+    "tree_pss_kb",
     "write_synthetic_run",
 ]
 
