@@ -198,7 +198,7 @@ def child(argv: list[str]) -> None:
         print(json.dumps(asyncio.run(transport_rates(int(port), body_list, int(concurrency)))))
 
 
-def main() -> None:
+def main() -> int | None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         return child(sys.argv[2:])
     ap = argparse.ArgumentParser()
@@ -275,7 +275,10 @@ def main() -> None:
           f"{verdict(fixed_aio <= 2)}")
     print(f"  transport request rate: SDK loop {sdk_rate:6.0f}/s, aiohttp {aio_rate:6.0f}/s, "
           f"ratio {aio_rate / sdk_rate:4.2f} (target >= 2)  {verdict(aio_rate / sdk_rate >= 2)}")
+    met = [sdk / bare <= 1.3, aio / bare <= 0.6, max(rss, pss) <= 250, fixed <= 2, fixed_aio <= 2,
+           aio_rate / sdk_rate >= 2]
+    return 0 if all(met) else 1  # like every bench: a missed target fails `make bench`
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
