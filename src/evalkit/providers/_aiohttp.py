@@ -12,8 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from evalkit.providers._base import ModelResponse, TokenLogprob
-from evalkit.providers._errors import ProviderError, error_fields, kind_for_status, parse_retry_after
+from evalkit.providers._errors import (
+    ProviderError,
+    error_fields,
+    kind_for_status,
+    parse_retry_after,
+    rate_limit_headers,
+)
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
@@ -43,8 +48,10 @@ class AiohttpChatTransport:
                                                   json_serialize=json.dumps, raise_for_status=False)
         return self._session
 
-    async def post(self, body: dict[str, Any], extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
-        """The parsed JSON response; ``ProviderError`` for HTTP errors, timeouts, refused connections, bad JSON."""
+    async def post(self, body: dict[str, Any],
+                   extra_headers: dict[str, str] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+        """The parsed JSON response and its rate-limit headers; ``ProviderError`` for HTTP errors, timeouts,
+        refused connections, bad JSON."""
         import aiohttp
 
         session = self._get_session()
@@ -68,38 +75,14 @@ class AiohttpChatTransport:
             usage = usage_from_openai(data.get("usage")) if isinstance(data, dict) and data.get("usage") else None
             text = message or raw[:300].decode("utf-8", "replace") or f"HTTP {status}"
             raise ProviderError(text, kind=kind_for_status(status, code, etype), status=status,
-                                retry_after_s=parse_retry_after(headers), usage=usage, provider=self.provider)
+                                retry_after_s=parse_retry_after(headers), usage=usage, provider=self.provider,
+                                rate_limits=rate_limit_headers(headers))
         if not isinstance(data, dict):
             raise ProviderError(f"unreadable response: not a JSON object: {raw[:200]!r}", kind="bad_response",
                                 status=status, provider=self.provider)
-        return data
+        return data, rate_limit_headers(headers)
 
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-def response_from_json(data: dict[str, Any], provider: str = "openai") -> ModelResponse:
-    """A chat.completion JSON body -> ModelResponse (same fields as the SDK path)."""
-    from evalkit.providers._openai import usage_from_openai
-
-    choices = data.get("choices")
-    if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
-        raise ProviderError("response has no choices", kind="bad_response", provider=provider)
-    choice = choices[0]
-    message = choice.get("message") or {}
-    text = message.get("content")
-    if not text and message.get("tool_calls"):
-        text = ((message["tool_calls"][0] or {}).get("function") or {}).get("arguments")
-    return ModelResponse(text=text or "", usage=usage_from_openai(data.get("usage")), model_version=data.get("model"),
-                         finish_reason=choice.get("finish_reason"), token_logprobs=_logprobs(choice))
-
-
-def _logprobs(choice: dict[str, Any]) -> list[TokenLogprob] | None:
-    content = (choice.get("logprobs") or {}).get("content")
-    if not content:
-        return None
-    return [TokenLogprob(token=t.get("token", ""), logprob=t.get("logprob"),
-                         top=[(x.get("token", ""), x.get("logprob")) for x in (t.get("top_logprobs") or [])])
-            for t in content]

@@ -98,9 +98,7 @@ class OpenAIBatchAPI:
                           ended=batch.status in ("completed", "expired", "failed", "cancelled"))
 
     async def results(self, batch_id: str) -> list[BatchLineResult]:
-        from openai.types.chat import ChatCompletion
-
-        from evalkit.providers._openai import response_from_openai
+        from evalkit.providers._openai import response_from_json
 
         client = self.provider._get_client()
         batch = await client.batches.retrieve(batch_id)
@@ -117,7 +115,7 @@ class OpenAIBatchAPI:
                 resp, err = item.get("response") or {}, item.get("error") or {}
                 if resp.get("status_code") == 200 and isinstance(resp.get("body"), dict):
                     try:
-                        answer = response_from_openai(ChatCompletion.model_validate(resp["body"]), "openai")
+                        answer = response_from_json(resp["body"], "openai")
                     except (ProviderError, ValueError) as exc:
                         out.append(BatchLineResult(custom_id=cid, error_kind="bad_response", error_message=str(exc)))
                         continue
