@@ -53,12 +53,46 @@ for module in (_dataset, _run, _runs, _compare, _calibrate, _project, _report, _
 
 
 def main() -> None:
+    """The console entry point: run the command, then end the process (``_leave``)."""
     try:
         app()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
     except Exception as exc:  # noqa: BLE001 - raised outside the group's guard (e.g. while building the app)
         with redacted_streams():
             code = report_error(exc)
-        sys.exit(code)
+    _leave(code)
+
+
+def _leave(code: object) -> None:
+    """End the process the way ``sys.exit(code)`` would, minus the interpreter's teardown.
+
+    By now every file is written (atomically) and closed. What is left is freeing a run's objects one by
+    one (cases, tables, modules), which took ~0.25 s of every run's wall time, for memory the OS reclaims
+    at once. So: wait for non-daemon threads and run the atexit handlers (temporary folders, helper
+    processes, logging) as Python would, flush the streams, and exit."""
+    import atexit
+    import os
+    import threading
+
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): printed, status 1, as Python does
+        print(code, file=sys.stderr)
+        status = 1
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()  # noqa: SLF001 - the handlers interpreter shutdown would run
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`evalkit runs list | head`) or stream: nothing to add
+            pass
+    os._exit(status)
 
 
 if __name__ == "__main__":

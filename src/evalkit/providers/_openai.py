@@ -122,13 +122,14 @@ class OpenAIProvider:
         per-request param transform and response-model build (~40% of the SDK's CPU per call), whose
         output we would not use. Our bodies are plain JSON, for which that transform is the identity:
         tests/providers/test_openai_wire.py checks the bytes sent equal create()'s."""
-        import httpx
         import openai
 
         try:
-            raw = await self._get_client().post("/chat/completions", cast_to=httpx.Response, body=body,
-                                                options={"headers": headers})
-            data = raw.json()
+            # AsyncAPIResponse: the SDK's public raw-response wrapper (what with_raw_response returns),
+            # so no HTTP library is named here (openai moved from httpx to httpx2).
+            raw = await self._get_client().post("/chat/completions", cast_to=openai.AsyncAPIResponse[dict],
+                                                body=body, options={"headers": headers})
+            data = raw.http_response.json()
         except openai.APIStatusError as exc:
             raise _status_error(exc, self.name) from None
         except openai.APITimeoutError as exc:
