@@ -70,10 +70,16 @@ def write_parquet(path: Path | str, table: Any) -> Path:
     return _atomic(Path(path), lambda p: pq.write_table(table, p, compression="zstd"))
 
 
-def release_arrow_memory() -> None:
-    """Give the pages of freed arrow buffers back to the system. Arrow's allocator (mimalloc) keeps
-    them for reuse, so decoding a whole case table to keep a part of it would otherwise hold the
-    whole decode's memory for the rest of the run (measured: 109 MB kept for a 24 MB table)."""
+def release_freed_memory() -> None:
+    """Give freed memory's pages back to the system after a phase that allocated much and kept little
+    (decoding a case table, validating its cases). Arrow's allocator (mimalloc) keeps freed buffers'
+    pages for reuse (measured: 109 MB kept for a 24 MB table), and so does glibc's malloc for freed
+    mid-size blocks such as the cases' JSON text (measured: ~45 MB after validating 2,000 cases)."""
+    import ctypes
+
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # the process's own C library
+    if trim is not None:  # glibc only: other C libraries give pages back on their own terms
+        trim(0)

@@ -218,6 +218,12 @@ def test_validate_reports_rows_that_no_longer_fit_the_model(toy, store, monkeypa
     with pytest.raises(DataError):
         _ = load_dataset(folder).cases  # lazy validation fails the same way
     assert isinstance(ds.arrow, pa.Table)
+    # a subset names the same stored rows (it once counted rows within the subset), in the order asked
+    with pytest.raises(DataError) as err:
+        load_dataset(folder).select(["c00004", "c00000", "c00007"])
+    assert [p.split(": field")[0].rsplit(":", 1)[1] for p in err.value.problems] == ["row 5 (case_id c00004)"]
+    good = load_dataset(folder).select(["c00009", "c00000", "c00007"])
+    assert [c.case_id for c in good] == ["c00000", "c00007", "c00009"]  # stored order
 
 
 def test_generate_dataset_defaults(toy, store):
@@ -253,3 +259,17 @@ def test_cli_module_imports_no_heavy_libraries():
             "print(heavy); sys.exit(1 if heavy else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("slice_rows", [1, 7, 1000])
+def test_cases_validate_the_same_a_slice_at_a_time(toy, store, monkeypatch, slice_rows):
+    """Validation decodes the case JSON a slice at a time (memory); the cases must not depend on it."""
+    from evalkit.dataset import _rows
+
+    folder = _publish(toy, store)
+    whole = [c.model_dump() for c in load_dataset(folder).cases]
+    monkeypatch.setattr(_rows, "_SLICE_ROWS", slice_rows)
+    assert [c.model_dump() for c in load_dataset(folder).cases] == whole
+    ids = [c["case_id"] for c in whole]
+    picked = load_dataset(folder).select(ids[3::4])
+    assert [c.model_dump() for c in picked] == whole[3::4]

@@ -142,7 +142,7 @@ def _decoded(content: _Content, expected_rows: int, name: str) -> pa.Table:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
     if table.num_rows != expected_rows:
         raise DataError(f"{path}: {table.num_rows} rows but the manifest says {expected_rows}")
-    from evalkit._io import release_arrow_memory
+    from evalkit._io import release_freed_memory
 
-    release_arrow_memory()  # the decode's scratch pages (decompression, page buffers) go back
+    release_freed_memory()  # the decode's scratch pages (decompression, page buffers) go back
     return table.select(list(COLUMNS))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
@@ -65,30 +65,45 @@ def coerce_case(case: Any, case_model: type[BaseModel], where: str,
 
 
 def validate_table(table: pa.Table, case_model: type[BaseModel], where: str,
-                   context: dict[str, Any] | None = None) -> tuple[list[BaseModel], list[str]]:
-    """Validate every stored row; problems read '<file>:row N (case_id X): field a.b: reason'."""
+                   context: dict[str, Any] | None = None,
+                   rows: Sequence[int] | None = None) -> tuple[list[BaseModel], list[str]]:
+    """Validate the stored rows (all, or the ``rows`` given, in that order); problems read
+    '<file>:row N (case_id X): field a.b: reason'.
+
+    The case JSON becomes Python text a slice at a time: the whole column at once held every case's
+    text twice over (the strings and their arrow copy) while the models were built."""
     cases: list[BaseModel] = []
     problems: list[str] = []
     ids = table.column("case_id").to_pylist()
     segments = table.column("segment").to_pylist()
     variants = table.column("variant").to_pylist()
+    texts = table.column("case_json")
+    picked = range(table.num_rows) if rows is None else rows
     first_row: dict[str, int] = {}
-    for i, text in enumerate(table.column("case_json").to_pylist()):
-        row_where = f"{where}:row {i + 1} (case_id {ids[i]})"
-        if ids[i] in first_row:
-            problems.append(f"{row_where}: field case_id: duplicate case_id (first on row {first_row[ids[i]]})")
-        first_row.setdefault(ids[i], i + 1)
-        try:
-            case = case_model.model_validate_json(text or "", context=context)
-        except ValidationError as exc:
-            problems.extend(pydantic_problems(exc, where=row_where))
-            continue
-        for name, column_value in zip(IDENTITY_FIELDS, (ids[i], segments[i], variants[i])):
-            if getattr(case, name, None) != column_value:
-                problems.append(f"{row_where}: field {name}: column says {column_value!r} "
-                                f"but case_json says {getattr(case, name, None)!r}")
-        cases.append(case)
+    for start in range(0, len(picked), _SLICE_ROWS):
+        part = picked[start:start + _SLICE_ROWS]
+        slice_texts = texts.take(list(part)).to_pylist() if rows is not None else \
+            texts.slice(start, len(part)).to_pylist()
+        for i, text in zip(part, slice_texts):
+            row_where = f"{where}:row {i + 1} (case_id {ids[i]})"
+            if ids[i] in first_row:
+                problems.append(f"{row_where}: field case_id: duplicate case_id (first on row {first_row[ids[i]]})")
+            first_row.setdefault(ids[i], i + 1)
+            try:
+                case = case_model.model_validate_json(text or "", context=context)
+            except ValidationError as exc:
+                problems.extend(pydantic_problems(exc, where=row_where))
+                continue
+            for name, column_value in zip(IDENTITY_FIELDS, (ids[i], segments[i], variants[i])):
+                if getattr(case, name, None) != column_value:
+                    problems.append(f"{row_where}: field {name}: column says {column_value!r} "
+                                    f"but case_json says {getattr(case, name, None)!r}")
+            cases.append(case)
     return cases, problems
+
+
+_SLICE_ROWS = 256
+"""Case texts decoded at a time while validating (a long-context case is ~10 KB to ~1 MB of JSON)."""
 
 
 def count_problems(table: pa.Table, manifest_counts: Mapping[str, Mapping[str, int]], where: str) -> list[str]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from evalkit._io import release_freed_memory
 from evalkit.dataset._manifest import (
     CASES_FILE,
     MANIFEST_FILE,
@@ -69,6 +70,7 @@ class Dataset:
         """Every case validated with the task's case model; DataError lists every bad row."""
         task = self.bound_task
         cases, problems = validate_table(self.arrow, task.case_model, str(self.parquet_path), validation_context(task))
+        release_freed_memory()  # the cases' JSON text is gone; the models stay
         if problems:
             raise DataError(f"{self.parquet_path}: {len(problems)} invalid row problem(s)", problems=problems)
         return tuple(cases)
@@ -91,8 +93,9 @@ class Dataset:
         if missing:
             raise DataError(f"{self.parquet_path}: no case(s) {', '.join(sorted(missing)[:5])}")
         task = self.bound_task
-        cases, problems = validate_table(self.arrow.take(rows), task.case_model, str(self.parquet_path),
-                                         validation_context(task))
+        cases, problems = validate_table(self.arrow, task.case_model, str(self.parquet_path),
+                                         validation_context(task), rows=rows)
+        release_freed_memory()  # the cases' JSON text is gone; the models stay
         if len(set(ids)) != len(ids):
             problems.append(f"{self.parquet_path}: field case_id: duplicate case ids in the table")
         if problems:

@@ -43,10 +43,10 @@ def read_parquet(source: Any, *, columns: list[str] | tuple[str, ...] | None = N
         raise DataError(f"{source}: unreadable or corrupt parquet file ({type(exc).__name__}: {exc}); "
                         "re-run or restore it") from None
     if case_ids is not None:
-        from evalkit._io import release_arrow_memory
+        from evalkit._io import release_freed_memory
 
         table = only_cases(table, case_ids)
-        release_arrow_memory()  # the unfiltered decode is freed: its pages go back
+        release_freed_memory()  # the unfiltered decode is freed: its pages go back
     return table
 
 
