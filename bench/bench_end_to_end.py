@@ -14,6 +14,10 @@ Everything is measured in this run, on this machine, against the same loopback s
              server process is never the bottleneck being measured
 * transport: in-process request rate of the aiohttp transport vs the SDK loop at the same concurrency
 
+CPU: the seconds of CPU each run used (its process, the helper processes it waited for, and the
+loopback server meanwhile) over the machine's cores is a floor no wall time can go under: it shows
+whether a target is reachable on this machine without doing less work.
+
 Memory: the peak RSS of the largest process (what wait4 reports) and the peak PSS of the run's whole
 process tree (its sender, planning, scoring and chart processes included; sampled every 50 ms), the
 larger of the two against the target.
@@ -36,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,16 +95,33 @@ asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 """
 
 
+@dataclass(frozen=True, kw_only=True)
+class Measured:
+    wall: float
+    """seconds"""
+    rss: float
+    """peak RSS of the largest process, MB"""
+    pss: float
+    """peak PSS of the whole process tree, MB (``tree_pss`` runs only, else 0)"""
+    cpu: float
+    """CPU seconds of the process, the children it waited for, and the loopback server meanwhile"""
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(cmd: list[str], env: dict[str, str], cwd: Path, ok: tuple[int, ...] = (0, 1), *,
-            tree_pss: bool = False) -> tuple[float, float, float, int]:
-    """(wall seconds, peak RSS MB of its largest process, peak PSS MB of its whole process tree, exit code)
-    of one child process; exit codes outside ``ok`` stop the bench. A run's sender, planning, scoring
+            server_pid: int, tree_pss: bool = False) -> Measured:
+    """One child process's wall time, memory and CPU; exit codes outside ``ok`` stop the bench. A run's sender, planning, scoring
     and chart processes count in the tree's PSS (pages they share copy-on-write count once). Reading
     PSS walks the page tables of every process, which slows them: ``tree_pss`` runs are never timed."""
     import threading
 
     from evalkit.testing import tree_pss_kb
 
+    server_cpu = _cpu_seconds(server_pid)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak_pss = [0.0]
@@ -117,11 +139,13 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path, ok: tuple[int, ...] 
     if tree_pss:
         sampler.join()
     wall = time.perf_counter() - t0
+    server_cpu = _cpu_seconds(server_pid) - server_cpu
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd[:4])}... failed ({proc.returncode}):\n{err[-3000:]}")
-    return wall, usage.ru_maxrss / 1024, peak_pss[0], proc.returncode
+    return Measured(wall=wall, rss=usage.ru_maxrss / 1024, pss=peak_pss[0],
+                    cpu=usage.ru_utime + usage.ru_stime + server_cpu)
 
 
 def write_suite(folder: Path, *, port: int, client: str, concurrency: int, stages: bool) -> Path:
@@ -231,20 +255,19 @@ def main() -> int | None:
             return [sys.executable, "-m", "evalkit.cli.main", "run", str(suites[client]), "--fresh", "--quiet",
                     "--no-cache", "--limit", str(limit)]
 
-        measure(bare_cmd, env, REPO, ok=(0,))  # warm-up: the server learns every answer
-        best: dict[str, tuple[float, float, float]] = {}
+        measure(bare_cmd, env, REPO, ok=(0,), server_pid=server.pid)  # warm-up: the server learns every answer
+        best: dict[str, Measured] = {}
         for _ in range(args.rounds):
             for name, cmd in (("bare", bare_cmd), ("sdk", evalkit_cmd("httpx", args.cases)),
                               ("aiohttp", evalkit_cmd("aiohttp", args.cases)), ("fixed", evalkit_cmd("httpx", 10)),
                               ("fixed-aiohttp", evalkit_cmd("aiohttp", 10))):
-                wall, rss, pss, _ = measure(cmd, env, REPO, ok=(0,) if name == "bare" else (0, 1))
-                old = best.get(name)
-                best[name] = (min(wall, old[0]) if old else wall, max(rss, old[1]) if old else rss,
-                              max(pss, old[2]) if old else pss)
+                got = measure(cmd, env, REPO, ok=(0,) if name == "bare" else (0, 1), server_pid=server.pid)
+                old = best.get(name, got)
+                best[name] = Measured(wall=min(got.wall, old.wall), rss=max(got.rss, old.rss), pss=0.0,
+                                      cpu=min(got.cpu, old.cpu))
         for name, client in (("sdk", "httpx"), ("aiohttp", "aiohttp")):  # memory of the whole tree, untimed
-            _, rss, pss, _ = measure(evalkit_cmd(client, args.cases), env, REPO, tree_pss=True)
-            wall, old_rss, _ = best[name]
-            best[name] = (wall, max(rss, old_rss), pss)
+            got = measure(evalkit_cmd(client, args.cases), env, REPO, server_pid=server.pid, tree_pss=True)
+            best[name] = replace(best[name], rss=max(got.rss, best[name].rss), pss=got.pss)
         out = subprocess.run([*me, "transport", str(port), str(body_file), str(args.concurrency)], env=env,
                              cwd=REPO, check=True, capture_output=True, text=True).stdout
         sdk_rate, aio_rate = json.loads(out.strip().splitlines()[-1])
@@ -252,20 +275,27 @@ def main() -> int | None:
         stop_server(server)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    bare, sdk, aio, fixed, fixed_aio = (best[k][0] for k in ("bare", "sdk", "aiohttp", "fixed", "fixed-aiohttp"))
-    rss = max(best["sdk"][1], best["aiohttp"][1])
-    pss = max(best["sdk"][2], best["aiohttp"][2])
+    bare, sdk, aio, fixed, fixed_aio = (best[k].wall for k in ("bare", "sdk", "aiohttp", "fixed", "fixed-aiohttp"))
+    rss = max(best["sdk"].rss, best["aiohttp"].rss)
+    pss = max(best["sdk"].pss, best["aiohttp"].pss)
+    cores = len(os.sched_getaffinity(0))
 
     def verdict(ok: bool) -> str:
         return "PASS" if ok else "MISS"
 
     print(f"end to end: {args.cases} cases, latency {args.latency * 1000:.0f} ms, concurrency {args.concurrency}, "
           f"best of {args.rounds}{', with calibrate + project' if args.stages else ''}")
-    print(f"  bare openai-SDK asyncio loop (own process) : {bare:6.2f} s  peak RSS {best['bare'][1]:5.0f} MB")
-    print(f"  evalkit run, SDK transport                 : {sdk:6.2f} s  peak RSS {best['sdk'][1]:5.0f} MB, "
-          f"tree PSS {best['sdk'][2]:5.0f} MB")
-    print(f"  evalkit run, http_client: aiohttp          : {aio:6.2f} s  peak RSS {best['aiohttp'][1]:5.0f} MB, "
-          f"tree PSS {best['aiohttp'][2]:5.0f} MB")
+    print(f"  bare openai-SDK asyncio loop (own process) : {bare:6.2f} s  peak RSS {best['bare'].rss:5.0f} MB")
+    print(f"  evalkit run, SDK transport                 : {sdk:6.2f} s  peak RSS {best['sdk'].rss:5.0f} MB, "
+          f"tree PSS {best['sdk'].pss:5.0f} MB")
+    print(f"  evalkit run, http_client: aiohttp          : {aio:6.2f} s  peak RSS {best['aiohttp'].rss:5.0f} MB, "
+          f"tree PSS {best['aiohttp'].pss:5.0f} MB")
+    # No run can take less wall time than its CPU work spread perfectly over the machine's cores.
+    print(f"  CPU seconds (the process, its helpers, the loopback server): bare {best['bare'].cpu:5.2f}, "
+          f"SDK run {best['sdk'].cpu:5.2f}, aiohttp run {best['aiohttp'].cpu:5.2f}")
+    print(f"  wall floor on {cores} cores (CPU / cores): SDK run {best['sdk'].cpu / cores:4.2f} s "
+          f"({best['sdk'].cpu / cores / bare:4.2f}x bare), aiohttp run {best['aiohttp'].cpu / cores:4.2f} s "
+          f"({best['aiohttp'].cpu / cores / bare:4.2f}x bare)")
     print(f"  wall ratio SDK transport     {sdk / bare:5.2f}x bare (target <= 1.3)  {verdict(sdk / bare <= 1.3)}")
     print(f"  wall ratio aiohttp transport {aio / bare:5.2f}x bare (target <= 0.6)  {verdict(aio / bare <= 0.6)}")
     print(f"  peak RSS of the largest process {rss:5.0f} MB; peak PSS of the whole process tree {pss:5.0f} MB "
