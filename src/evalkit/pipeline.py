@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from evalkit._io import release_freed_memory
 from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK, NotFound
 from evalkit.run import RunOutcome, RunRequest
 
@@ -39,6 +40,7 @@ def run_suite(req: RunRequest, *, evaluating: bool = False) -> RunOutcome:
             simulated={c.name: bool(getattr(ex.plan.providers[c.name], "simulated", False)) for c in ex.plan.configs},
             judge_records=judge_records, errors=errors,
             judge_decides=ex.manifest["suite"]["spec"].get("scoring", {}).get("judge_decides", True))
+        release_freed_memory()  # scoring's scratch, before the journal is sealed
         manifest = ex.complete(errors=errors, evaluating=evaluating)
     return RunOutcome(run_id=ex.run_id, run_dir=ex.run_dir, manifest=manifest, scores=scored.scores,
                       summary=scored.summary, aggregates=scored.aggregates, resumed=ex.resumed)
@@ -175,6 +177,8 @@ def evaluate_run(run_dir: Path, *, baseline: str | None = None, verbose: bool = 
 
     from evalkit.runs import RunFolder
     from evalkit.suite import Suite
+
+    release_freed_memory()  # what the run held (cases, prompts, answers) before the report reads the folder
 
     console = Console(quiet=not verbose)
     run_dir = Path(run_dir)

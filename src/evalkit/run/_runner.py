@@ -19,6 +19,7 @@ from typing import Any
 
 from evalkit._checksums import verify_run
 from evalkit._home import reports_dir
+from evalkit._io import release_freed_memory
 from evalkit.errors import ConfigError, EvalkitError, RunFailed
 from evalkit.run._failures import failure_groups
 from evalkit.run._lock import run_lock
@@ -99,6 +100,7 @@ def execute_suite(req: RunRequest) -> Iterator[Executed]:
         with sender_processes(loaded.suite.configs,
                               enabled=not (req.batch or loaded.suite.execution.mode == "batch")) as senders:
             plan = plan_run(loaded, req)
+            release_freed_memory()  # the tokenizer's and the planning workers' scratch
             fp = fingerprint(loaded.sha256, req, inputs=input_versions(loaded, plan))
             if resumed_dir is None and not req.fresh:
                 resumed_dir = find_resumable(root, loaded.sha256, fp)
