@@ -29,9 +29,10 @@ def run_suite(req: RunRequest, *, evaluating: bool = False) -> RunOutcome:
     ``evaluating``: the caller writes more files (``evaluate_run``), so the run stays ``evaluating``
     (resumable) until they are all written."""
     from evalkit.run import execute_suite
-    from evalkit.score import score_run
 
-    with execute_suite(req) as ex:
+    with execute_suite(req) as ex:  # it forks its sender processes first: scoring's stacks load after
+        from evalkit.score import score_run
+
         judge_records = _run_judge(ex) if ex.suite.scoring.judge is not None else []
         errors = ex.errors()
         scored = score_run(
