@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from evalkit.tasks._task import Verdict
 from evalkit.tasks.upgrades._model import Case, Decision, ExpectedDecision
@@ -34,12 +35,20 @@ APPROVED_RE = re.compile(r"\b(?:is|has been|have been|are) (?:now )?(?:approved|
 DECLINED_RE = re.compile(r"\b(?:can(?:no|')?t|cannot|unable to|not able to) (?:approve|process|upgrade|do)|"
                          r"\b(?:is|has been) (?:declined|denied|rejected)\b|passed (?:this|your request|it) (?:on )?to",
                          re.IGNORECASE)
+MESSAGES_KEPT = 4096
+"""How many distinct message texts keep what the checks read in them (sentences, amounts, dates,
+stated values). A run scores the same text many times (repeated samples, configurations that
+answer alike, the same case in several rows); each reading is a pure function of the text, so it
+is computed once per text, not once per check and decision."""
+
+
+_PRICED_DECISION = ("action", *PRICED_FIELDS)
 
 
 def compared_fields(expected: ExpectedDecision) -> tuple[str, ...]:
     """Which fields decide correctness for this kind of decision."""
     if expected.action in ("approve", "counter_offer"):
-        return ("action",) + PRICED_FIELDS
+        return _PRICED_DECISION
     return ("action",)
 
 
@@ -49,27 +58,54 @@ def differing_fields(got: Decision | ExpectedDecision, expected: ExpectedDecisio
     if got.action != expected.action:
         return ("action",) + tuple(f for f in PRICED_FIELDS if expected.action in ("approve", "counter_offer")
                                    and getattr(got, f) != getattr(expected, f))
-    return tuple(f for f in compared_fields(expected) if getattr(got, f) != getattr(expected, f))
+    return tuple([f for f in compared_fields(expected) if getattr(got, f) != getattr(expected, f)])
+
+
+@lru_cache(maxsize=MESSAGES_KEPT)
+def _amounts_stated(text: str) -> frozenset[Decimal]:
+    return frozenset(money_in(text))
+
+
+@lru_cache(maxsize=MESSAGES_KEPT)
+def _dates_stated(text: str) -> frozenset[date]:
+    return frozenset(dates_in(text))
 
 
 def money_stated(text: str, amount: Decimal | str) -> bool:
     """The amount appears in any usual written form ($1,080.00, 1080, USD 1,080.00, ...)."""
-    return Decimal(str(amount)) in money_in(text)
+    return Decimal(str(amount)) in _amounts_stated(text)
 
 
 def date_stated(text: str, day: date | str) -> bool:
     """The date appears as 2026-05-31, 2026/05/31, May 31, 2026, May 31st 2026, 31 May 2026, ..."""
-    return (date.fromisoformat(day) if isinstance(day, str) else day) in dates_in(text)
+    return (date.fromisoformat(day) if isinstance(day, str) else day) in _dates_stated(text)
+
+
+@lru_cache(maxsize=4 * MESSAGES_KEPT, typed=True)  # typed: equal values of two types never share an answer
+def _disclosed(message: str, kind: str, value: str) -> bool:
+    """A case's required disclosure (a few per case) is stated in ``message``."""
+    return money_stated(message, value) if kind == "money" else date_stated(message, value)
 
 
 def _sentences(text: str) -> list[str]:
     return [s for s in SENTENCE_RE.split(text) if s.strip()]
 
 
+@lru_cache(maxsize=MESSAGES_KEPT)
+def _message_sentences(message: str) -> tuple[str, ...]:
+    """The sentences of a customer message, split once for all the checks that read them."""
+    return tuple(_sentences(message))
+
+
 def forbidden_hits(message: str, reason: str, phrases: list[str]) -> bool:
     """A forbidden phrase is in the message, and (for promises) not inside a refusal."""
+    return _forbidden_hit(message, reason, tuple(phrases))
+
+
+@lru_cache(maxsize=4 * MESSAGES_KEPT)
+def _forbidden_hit(message: str, reason: str, phrases: tuple[str, ...]) -> bool:
     lowered = [p.lower() for p in phrases]
-    for sentence in _sentences(message):
+    for sentence in _message_sentences(message):
         low = sentence.lower()
         for phrase in lowered:
             if phrase not in low:
@@ -81,24 +117,44 @@ def forbidden_hits(message: str, reason: str, phrases: list[str]) -> bool:
     return False
 
 
+FIELD_CUES = {"new_recurring_price": ("new_price", PRICE_CUE, money_in),
+              "prorated_charge_today": ("charge_today", CHARGE_CUE, money_in),
+              "effective_date": ("effective_date", EFFECT_CUE, dates_in)}
+"""Decision field -> (its name in a contradiction flag, the cue of a sentence about it, what reads its values)."""
+
+
+@lru_cache(maxsize=4 * MESSAGES_KEPT)
+def stated_values(message: str, field: str) -> frozenset[Decimal] | frozenset[date]:
+    """The values ``message`` gives a decision field, in its sentences about that field that are not refusals."""
+    _, cue, extract = FIELD_CUES[field]
+    stated: set = set()
+    for sentence in _message_sentences(message):
+        if cue.search(sentence) and not REFUSAL_RE.search(sentence):
+            stated |= extract(sentence)
+    return frozenset(stated)
+
+
+@lru_cache(maxsize=MESSAGES_KEPT)
+def said_yes_no(message: str) -> tuple[bool, bool]:
+    """(a sentence that is no refusal says the change is done, a sentence says it is declined or passed on)."""
+    sentences = _message_sentences(message)
+    said_yes = any(APPROVED_RE.search(x) and not REFUSAL_RE.search(x) for x in sentences)
+    said_no = any(DECLINED_RE.search(x) for x in sentences)
+    return said_yes, said_no
+
+
 def contradictions(decision: Decision) -> list[str]:
     """Where the customer message says something the decision's fields do not."""
     out: list[str] = []
-    sentences = _sentences(decision.message)
-    checks = (("new_price", PRICE_CUE, decision.new_recurring_price, money_in),
-              ("charge_today", CHARGE_CUE, decision.prorated_charge_today, money_in),
-              ("effective_date", EFFECT_CUE, decision.effective_date, dates_in))
-    for name, cue, value, extract in checks:
+    message = decision.message
+    for field, (name, _, _) in FIELD_CUES.items():
+        value = getattr(decision, field)
         if value is None:
             continue
-        stated = set()
-        for sentence in sentences:
-            if cue.search(sentence) and not REFUSAL_RE.search(sentence):
-                stated |= extract(sentence)
+        stated = stated_values(message, field)
         if stated and value not in stated:
             out.append(f"check.contradiction:{name}")
-    said_yes = any(APPROVED_RE.search(x) and not REFUSAL_RE.search(x) for x in sentences)
-    said_no = any(DECLINED_RE.search(x) for x in sentences)
+    said_yes, said_no = said_yes_no(message)
     if (decision.action in ("approve", "counter_offer") and said_no and not said_yes) or (
             decision.action in ("deny", "escalate") and said_yes):
         out.append("check.contradiction:action")
@@ -116,9 +172,7 @@ def handling_reasons(case: Case, decision: Decision, *, disclosures: bool = True
     # Disclosures belong to the reviewed action's message; a deferral or another action has none to make.
     needs = case.rubric.required_disclosures if disclosures and decision.action == case.reviewed.action else []
     for disclosure in needs:
-        stated = money_stated if disclosure.kind == "money" else date_stated
-        ok = stated(message, disclosure.value)
-        if not ok:
+        if not _disclosed(message, disclosure.kind, disclosure.value):
             reasons.append(f"check.missing_disclosure:{disclosure.name}")
     for reason, phrases in case.rubric.forbidden_phrases.items():
         if forbidden_hits(message, reason, phrases):

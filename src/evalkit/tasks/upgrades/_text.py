@@ -24,6 +24,15 @@ ISO_DATE_RE = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
 _MON = r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 LONG_DATE_RES = (re.compile(rf"\b{_MON}\.? (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})\b", re.IGNORECASE),
                  re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)? {_MON}\.?,? (\d{{4}})\b", re.IGNORECASE))
+# Cheap pre-checks. The patterns above are slow to search (at every position they try a word
+# boundary and a dozen month names); each pre-check finds a part that every match of its patterns
+# contains, so text it does not find skips them: an amount has a digit, an ISO date its year and
+# separator, a long date its year after a space.
+_DIGIT_RE = re.compile(r"\d")
+_ISO_HINT_RE = re.compile(r"\d{4}[-/.]\d")
+_LONG_HINT_RE = re.compile(r" \d{4}\b")
+DATE_FORMS = ((ISO_DATE_RE, _ISO_HINT_RE), (LONG_DATE_RES[0], _LONG_HINT_RE), (LONG_DATE_RES[1], _LONG_HINT_RE))
+"""(date pattern, its pre-check), in the order dates are blanked."""
 
 
 def parse_money(text: str) -> Decimal | None:
@@ -32,14 +41,22 @@ def parse_money(text: str) -> Decimal | None:
     return found[0] if found else None
 
 
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group(0))
+
+
 def _blank_dates(text: str) -> str:
-    for pattern in (ISO_DATE_RE, *LONG_DATE_RES):
-        text = pattern.sub(lambda m: " " * len(m.group(0)), text)
+    """``text`` with its dates overwritten by spaces (positions kept), one pattern after another."""
+    for pattern, hint in DATE_FORMS:
+        if hint.search(text):
+            text = pattern.sub(_blank, text)
     return text
 
 
 def amounts_in(text: str) -> list[Decimal]:
     """Amounts in order of appearance (dates are not amounts)."""
+    if not _DIGIT_RE.search(text):
+        return []
     out = []
     for whole, cents in MONEY_RE.findall(_blank_dates(text)):
         try:
@@ -61,12 +78,15 @@ def _safe_date(y: int, m: int | None, d: int) -> date | None:
 
 
 def dates_with_positions(text: str) -> list[tuple[int, date]]:
-    found = [(m.start(), _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
-             for m in ISO_DATE_RE.finditer(text)]
-    for m in LONG_DATE_RES[0].finditer(text):
-        found.append((m.start(), _safe_date(int(m.group(3)), MONTHS.get(m.group(1).lower()[:3]), int(m.group(2)))))
-    for m in LONG_DATE_RES[1].finditer(text):
-        found.append((m.start(), _safe_date(int(m.group(3)), MONTHS.get(m.group(2).lower()[:3]), int(m.group(1)))))
+    found = []
+    if _ISO_HINT_RE.search(text):
+        found += [(m.start(), _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+                  for m in ISO_DATE_RE.finditer(text)]
+    if _LONG_HINT_RE.search(text):
+        for m in LONG_DATE_RES[0].finditer(text):
+            found.append((m.start(), _safe_date(int(m.group(3)), MONTHS.get(m.group(1).lower()[:3]), int(m.group(2)))))
+        for m in LONG_DATE_RES[1].finditer(text):
+            found.append((m.start(), _safe_date(int(m.group(3)), MONTHS.get(m.group(2).lower()[:3]), int(m.group(1)))))
     return sorted((p, d) for p, d in found if d is not None)
 
 
