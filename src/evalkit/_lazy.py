@@ -7,12 +7,11 @@ its sender and chart processes before those load."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from importlib import import_module
 
 
-def lazy_exports(package: str, where: Mapping[str, str],
-                 names: Sequence[str]) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
+def lazy_exports(package: str, where: Mapping[str, str]) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
     """The package's ``__getattr__`` and ``__dir__``: ``where`` maps each public name to the private
     module (relative to ``package``) that defines it."""
 
@@ -25,6 +24,6 @@ def lazy_exports(package: str, where: Mapping[str, str],
         return value
 
     def __dir__() -> list[str]:
-        return sorted(names)
+        return sorted(where)
 
     return __getattr__, __dir__

@@ -78,13 +78,11 @@ def validate_table(table: pa.Table, case_model: type[BaseModel], where: str,
     segments = table.column("segment").to_pylist()
     variants = table.column("variant").to_pylist()
     texts = table.column("case_json")
-    picked = range(table.num_rows) if rows is None else rows
+    picked = list(range(table.num_rows) if rows is None else rows)
     first_row: dict[str, int] = {}
     for start in range(0, len(picked), _SLICE_ROWS):
         part = picked[start:start + _SLICE_ROWS]
-        slice_texts = texts.take(list(part)).to_pylist() if rows is not None else \
-            texts.slice(start, len(part)).to_pylist()
-        for i, text in zip(part, slice_texts):
+        for i, text in zip(part, texts.take(part).to_pylist()):
             row_where = f"{where}:row {i + 1} (case_id {ids[i]})"
             if ids[i] in first_row:
                 problems.append(f"{row_where}: field case_id: duplicate case_id (first on row {first_row[ids[i]]})")

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from evalkit._io import release_freed_memory
 from evalkit.dataset._manifest import (
     CASES_FILE,
     MANIFEST_FILE,
@@ -70,7 +69,6 @@ class Dataset:
         """Every case validated with the task's case model; DataError lists every bad row."""
         task = self.bound_task
         cases, problems = validate_table(self.arrow, task.case_model, str(self.parquet_path), validation_context(task))
-        release_freed_memory()  # the cases' JSON text is gone; the models stay
         if problems:
             raise DataError(f"{self.parquet_path}: {len(problems)} invalid row problem(s)", problems=problems)
         return tuple(cases)
@@ -95,7 +93,6 @@ class Dataset:
         task = self.bound_task
         cases, problems = validate_table(self.arrow, task.case_model, str(self.parquet_path),
                                          validation_context(task), rows=rows)
-        release_freed_memory()  # the cases' JSON text is gone; the models stay
         if len(set(ids)) != len(ids):
             problems.append(f"{self.parquet_path}: field case_id: duplicate case ids in the table")
         if problems:

@@ -24,4 +24,4 @@ _WHERE = {
     "describe_threshold_set": "_assemble",
 }
 
-__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

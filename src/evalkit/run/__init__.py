@@ -128,4 +128,4 @@ _WHERE = {
     "to_arrow": "_table_schemas",
 }
 
-__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

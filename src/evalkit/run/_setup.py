@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit._home import datasets_dir
+from evalkit._io import release_freed_memory
 from evalkit.errors import ConfigError
 from evalkit.pricing import ModelPrice, lookup_price
 
@@ -92,6 +93,7 @@ def _pick_cases(loaded: Any, req: Any) -> tuple[Any, list[Any]]:
     picked = stratified_subset(dataset.index, limit=req.limit or sample.limit, fraction=req.fraction or sample.fraction,
                                seed=req.sample_seed if req.sample_seed is not None else sample.seed)
     cases = list(dataset.select(c.case_id for c in picked))  # parse only the sampled cases
+    release_freed_memory()  # the sampled cases' JSON text is gone; the models stay
     if req.shard is not None or req.case_ids is not None:
         from evalkit.run._select import select_cases
 

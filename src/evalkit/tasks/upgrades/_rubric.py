@@ -81,12 +81,6 @@ def date_stated(text: str, day: date | str) -> bool:
     return (date.fromisoformat(day) if isinstance(day, str) else day) in _dates_stated(text)
 
 
-@lru_cache(maxsize=4 * MESSAGES_KEPT, typed=True)  # typed: equal values of two types never share an answer
-def _disclosed(message: str, kind: str, value: str) -> bool:
-    """A case's required disclosure (a few per case) is stated in ``message``."""
-    return money_stated(message, value) if kind == "money" else date_stated(message, value)
-
-
 def _sentences(text: str) -> list[str]:
     return [s for s in SENTENCE_RE.split(text) if s.strip()]
 
@@ -172,7 +166,8 @@ def handling_reasons(case: Case, decision: Decision, *, disclosures: bool = True
     # Disclosures belong to the reviewed action's message; a deferral or another action has none to make.
     needs = case.rubric.required_disclosures if disclosures and decision.action == case.reviewed.action else []
     for disclosure in needs:
-        if not _disclosed(message, disclosure.kind, disclosure.value):
+        stated = money_stated if disclosure.kind == "money" else date_stated
+        if not stated(message, disclosure.value):
             reasons.append(f"check.missing_disclosure:{disclosure.name}")
     for reason, phrases in case.rubric.forbidden_phrases.items():
         if forbidden_hits(message, reason, phrases):
