@@ -54,3 +54,38 @@ def _unpicklable_result() -> object:
 def test_a_chart_the_worker_cannot_return_is_drawn_here():
     with chart_worker():
         assert callable(draw(_unpicklable_result).__html__())
+
+
+def test_chart_jobs_need_nothing_the_chart_process_has_not_imported(report_runs, tmp_path):
+    """The chart process is forked before the report's modules and pandas load: a job that names a
+    chart defined elsewhere, or carries a DataFrame, would import them there while the report waits."""
+    import pickle
+    import subprocess
+    import sys
+
+    from evalkit.report import build_report
+
+    jobs: list[bytes] = []
+
+    class Recording:
+        def submit(self, chart, args, kwargs):
+            jobs.append(pickle.dumps((chart, args, kwargs)))
+            return len(jobs) - 1
+
+    token = _charts._WORKER.set(Recording())
+    try:
+        build_report([report_runs["cand"]], out=tmp_path / "report.html", baseline=report_runs["base"],
+                     max_prompts=5)
+    finally:
+        _charts._WORKER.reset(token)
+    charts = {pickle.loads(job)[0].__name__ for job in jobs}
+    assert {"reliability_chart", "risk_coverage_chart", "cost_chart", "spend_chart", "frontier_chart"} <= charts
+    (tmp_path / "jobs.pickle").write_bytes(pickle.dumps(jobs))
+    probe = (
+        "import pickle, sys\n"
+        "import evalkit.report._charts\n"
+        "before = set(sys.modules)\n"
+        f"for job in pickle.loads(open({str(tmp_path / 'jobs.pickle')!r}, 'rb').read()): pickle.loads(job)\n"
+        "print(sorted(set(sys.modules) - before))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", f"unpickling the report's chart jobs imported: {out}"

@@ -5,6 +5,10 @@ worker first (``chart_worker``): a forked process that imports matplotlib on the
 the run plans, sends and scores, then draws each chart it is handed (``draw``). Without one (one
 core, no fork, a report of stored runs) the charts are drawn here; the SVG is the same.
 
+Every chart is a function of this module taking plain data (str, float, bool, numpy arrays): the
+worker was forked before the report's modules (and pandas) were imported, and unpickling a
+chart defined elsewhere, or a DataFrame, would import them there while the report waits.
+
 Readable in print and without colour: every series also differs by line style and
 marker, axes are labelled, legends present. Text stays text (svg.fonttype none),
 which keeps files small; each chart gets its own hash salt so clip-path ids never
@@ -218,7 +222,8 @@ def _rc() -> Any:
 def reliability_chart(panels: Sequence[tuple[str, Any, float | None, float | None]], *, salt: str) -> str:
     """Small multiples: one reliability diagram per configuration.
 
-    ``panels``: (label, bins DataFrame from calibration_bins, ECE or None, threshold or None).
+    ``panels``: (label, bins or None, ECE or None, threshold or None); bins: ``evalkit.stats.reliability_bins``
+    columns confidence, observed, obs_lo, obs_hi as numpy arrays (``bin_arrays``).
     """
     plt = _plt()
     n = len(panels)
@@ -231,7 +236,7 @@ def reliability_chart(panels: Sequence[tuple[str, Any, float | None, float | Non
         for i, (label, bins, ece, thr) in enumerate(panels):
             ax = axes.flat[i]
             ax.plot([0, 1], [0, 1], linestyle="--", color="#888888", linewidth=1, label="perfect calibration")
-            if bins is not None and len(bins):
+            if bins is not None and len(bins["confidence"]):
                 yerr = np.clip(np.vstack([bins["observed"] - bins["obs_lo"], bins["obs_hi"] - bins["observed"]]), 0, None)
                 st = _style(i)
                 ax.errorbar(bins["confidence"], bins["observed"], yerr=yerr, capsize=2, linewidth=1.2,
@@ -334,4 +339,37 @@ def spend_chart(rows: Sequence[tuple[str, float, float | None, float | None]], *
         longest = max((len(r[0]) for r in rows), default=8)
         fig.subplots_adjust(left=min(0.45, 0.02 + 0.012 * longest), right=0.98, bottom=0.5 / fig.get_figheight(),
                             top=1 - 0.15 / fig.get_figheight())
+        return _to_svg(fig, salt)
+
+
+BIN_COLUMNS = ("confidence", "observed", "obs_lo", "obs_hi")
+
+
+def bin_arrays(bins: Any) -> dict[str, np.ndarray]:
+    """A reliability-bins table (``evalkit.stats.reliability_bins``) as what ``reliability_chart`` draws."""
+    return {k: np.asarray(bins[k], dtype=float) for k in BIN_COLUMNS}
+
+
+def frontier_chart(points: Sequence[tuple[str, float, float, float | None, float | None, bool]], *, salt: str) -> str:
+    """Good rate (with interval) against mean input tokens per case; the frontier joined by a line.
+
+    ``points``: (label, mean input tokens, good rate, its interval's lo and hi or None, on the frontier)."""
+    plt = _plt()
+    with _rc():
+        fig, ax = plt.subplots(figsize=(6.4, 3.8))
+        for i, (label, tokens, good, lo, hi, _) in enumerate(points):
+            st = _style(i)
+            # Interval ends as distances (never negative: float rounding at 0 or 1, or no interval).
+            below = max(0.0, float(np.nan_to_num(good - (lo if lo is not None else good))))
+            above = max(0.0, float(np.nan_to_num((hi if hi is not None else good) - good)))
+            ax.errorbar([tokens], [100 * good], yerr=[[100 * below], [100 * above]], marker=st.get("marker", "o"),
+                        color=st["color"], linestyle="none", capsize=3, label=label)
+        front = sorted((t, 100 * g) for _, t, g, _, _, on in points if on)
+        if len(front) > 1:
+            ax.plot([p[0] for p in front], [p[1] for p in front], color="black", linewidth=0.8, linestyle=":",
+                    label="frontier")
+        ax.set_xlabel("mean input tokens per case")
+        ax.set_ylabel("good decisions (%)")
+        ax.legend(fontsize=7)
+        fig.subplots_adjust(left=0.11, right=0.98, bottom=0.13, top=0.97)
         return _to_svg(fig, salt)

@@ -132,8 +132,8 @@ def context_section(cols: Sequence[Column], *, salt: str = "ctx") -> ContextSect
                                delta_good_pts=100 * (s["good"].value - ref["good"].value) if s is not ref else None,
                                delta_monthly=(month - ref_month) if s is not ref and None not in (month, ref_month)
                                else None))
-    svg = _charts.draw(frontier_chart, [(_charts_label(r.column), r.input_tokens, r.good, r.on_frontier)
-                                        for r in rows], salt=f"{salt}-frontier")
+    svg = _charts.draw(_charts.frontier_chart, [(_charts_label(r.column), r.input_tokens, r.good.value, r.good.lo,
+                                                 r.good.hi, r.on_frontier) for r in rows], salt=f"{salt}-frontier")
     return ContextSection(rows=rows, frontier_svg=svg, reference=ref["column"].label)
 
 
@@ -147,26 +147,3 @@ def _monthly(entry: Any) -> dict[str, Any]:
 
 def _charts_label(col: Column) -> str:
     return col.label + (" (simulated)" if col.simulated else "")
-
-
-def frontier_chart(points: Sequence[tuple[str, float, Estimate, bool]], *, salt: str) -> str:
-    """Good rate (with interval) against mean input tokens per case; the frontier joined by a line."""
-    plt = _charts._plt()
-    with _charts._rc():
-        fig, ax = plt.subplots(figsize=(6.4, 3.8))
-        for i, (label, tokens, good, _) in enumerate(points):
-            st = _charts._style(i)
-            # Interval ends as distances (never negative: float rounding at 0 or 1, or no interval).
-            lo = max(0.0, float(np.nan_to_num(good.value - (good.lo if good.lo is not None else good.value))))
-            hi = max(0.0, float(np.nan_to_num((good.hi if good.hi is not None else good.value) - good.value)))
-            ax.errorbar([tokens], [100 * good.value], yerr=[[100 * lo], [100 * hi]], marker=st.get("marker", "o"),
-                        color=st["color"], linestyle="none", capsize=3, label=label)
-        front = sorted((t, 100 * g.value) for _, t, g, on in points if on)
-        if len(front) > 1:
-            ax.plot([p[0] for p in front], [p[1] for p in front], color="black", linewidth=0.8, linestyle=":",
-                    label="frontier")
-        ax.set_xlabel("mean input tokens per case")
-        ax.set_ylabel("good decisions (%)")
-        ax.legend(fontsize=7)
-        fig.subplots_adjust(left=0.11, right=0.98, bottom=0.13, top=0.97)
-        return _charts._to_svg(fig, salt)

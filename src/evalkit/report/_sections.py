@@ -95,7 +95,7 @@ def calibration(cols: Sequence[Column], *, salt: str = "cal") -> Calibration:
         thr = entry.threshold if entry is not None else None
         rows.append(ThresholdRow(column=c, ece=ece, entry=entry.model_dump(mode="json") if entry else None))
         if bins is not None:
-            panels.append((chart_label(c), bins, ece.value if ece else None, thr))
+            panels.append((chart_label(c), _charts.bin_arrays(bins), ece.value if ece else None, thr))
         cov, risk = _risk_coverage(c)
         if cov.size:
             # No threshold (escalate everything) has nothing to mark on the curve.
