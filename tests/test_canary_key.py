@@ -23,10 +23,11 @@ from evalkit.testing._faults import FaultPlan
 
 REPO = Path(__file__).resolve().parents[1]
 KEY_ENV = "LOOPBACK_CRED"  # not a well-known name: found through the suite's api_key_env
-ROUTES = {  # provider, model, which server address the SDK talks to
-    "openai": ("openai", "small", "openai"),
-    "anthropic": ("anthropic", "small", "anthropic"),
-    "litellm": ("litellm", "openai/small", "openai"),
+ROUTES = {  # provider, model, which server address the SDK talks to, more provider options
+    "openai": ("openai", "small", "openai", ""),
+    "openai-aiohttp": ("openai", "small", "openai", ", http_client: aiohttp"),  # the SDK's auth, our transport
+    "anthropic": ("anthropic", "small", "anthropic", ""),
+    "litellm": ("litellm", "openai/small", "openai", ""),
 }
 
 
@@ -40,7 +41,7 @@ def base_url_of(server: LoopbackServer, route: str) -> str:
 
 
 def write_suite(tmp: Path, route: str, base_url: str, *, extra: str = "") -> Path:
-    provider, model, _ = ROUTES[route]
+    provider, model, _, more = ROUTES[route]
     (tmp / "prompts").mkdir(exist_ok=True)
     shutil.copy(REPO / "suites" / "prompts" / "upgrade-v1.j2", tmp / "prompts" / "upgrade-v1.j2")
     suite = tmp / "suite.yaml"
@@ -57,7 +58,7 @@ configs:
     prompt: prompts/upgrade-v1.j2
     params: {{temperature: 0, max_tokens: 300}}
     price: {{input: 2.5, output: 10.0}}
-    options: {{base_url: "{base_url}", api_key_env: {KEY_ENV}}}
+    options: {{base_url: "{base_url}", api_key_env: {KEY_ENV}{more}}}
 {extra}""", encoding="utf-8")
     return suite
 

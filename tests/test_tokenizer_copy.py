@@ -26,6 +26,8 @@ def test_the_copy_encodes_exactly_like_tiktoken(monkeypatch, tmp_path):
         for text in TEXTS:
             assert enc.encode(text, disallowed_special=()) == reference.encode(text, disallowed_special=())
     assert second.n_vocab == reference.n_vocab
+    assert second.decode(second.encode(TEXTS[1], disallowed_special=())) == TEXTS[1]
+    assert not getattr(second, "_mergeable_ranks", {})  # the Python copy of the ranks is not kept (~28 MB)
     assert copy.stat().st_size > 1_000_000
     _tokens._encoder.cache_clear()
 

@@ -32,9 +32,14 @@ def _encoder() -> Any | None:
         if bundled is not None:
             os.environ["TIKTOKEN_CACHE_DIR"] = str(bundled)
     try:
-        return tiktoken.Encoding(**_o200k_base())
+        encoder = tiktoken.Encoding(**_o200k_base())
     except Exception:  # noqa: BLE001 - any failure to load the BPE (offline, corrupt) means: estimate
         return None
+    # tiktoken keeps the merge ranks as a Python dict beside its Rust encoder, only for pickling
+    # the Encoding (which we never do): ~28 MB of every run's process, and of its report.
+    if isinstance(getattr(encoder, "_mergeable_ranks", None), dict):
+        encoder._mergeable_ranks = {}
+    return encoder
 
 
 def _o200k_base() -> dict[str, Any]:
