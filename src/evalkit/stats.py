@@ -10,7 +10,8 @@
 * Reliability bins and ECE (equal-width bins), with a bootstrap interval.
 * The automation rule: a case is automated at threshold t iff its call succeeded, the model did
   not defer, and ``confidence >= t`` (on 1e-9 ticks); a ``None`` threshold escalates everything.
-* Number formatting for consoles and reports (percent, money, "76.1±1.6").
+* Number formatting for consoles and reports, one of each: percent, money, "76.1±1.6" and an
+  estimate with its interval and n (``interval``).
 
 Low layer: imports only numpy (pandas/statsmodels lazily), never another evalkit package.
 """
@@ -18,6 +19,7 @@ Low layer: imports only numpy (pandas/statsmodels lazily), never another evalkit
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -265,9 +267,17 @@ def missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def pct(x: Any, digits: int = 1) -> str:
-    """0.761 -> '76.1%'; unknown -> '–'."""
-    return "–" if missing(x) else f"{100 * float(x):.{digits}f}%"
+def number(x: Any) -> float | None:
+    """A plain float from a number or an ``Estimate``; None when unknown (None, NaN, no value)."""
+    if isinstance(x, Estimate):
+        x = x.value
+    return None if missing(x) else float(x)
+
+
+def pct(x: Any, digits: int = 1, unknown: str = "–") -> str:
+    """0.761 (or an ``Estimate`` of it) -> '76.1%'; an unknown rate -> ``unknown``."""
+    v = number(x)
+    return unknown if v is None else f"{100 * v:.{digits}f}%"
 
 
 def pm(value: Any, lo: Any, hi: Any, digits: int = 1) -> str:
@@ -279,12 +289,44 @@ def pm(value: Any, lo: Any, hi: Any, digits: int = 1) -> str:
     return f"{100 * float(value):.{digits}f}±{50 * (float(hi) - float(lo)):.{digits}f}"
 
 
-def money(value: Any) -> str:
-    """USD: '$0', '$0.0123' below a dollar, '$1,234' above; unknown cost is 'unknown', never $0."""
-    if missing(value):
+def money(value: Any, digits: int | None = None) -> str:
+    """USD: '$0', '$0.0123' below a dollar, '$1,234' above (or always ``digits`` decimals), '-$5' below
+    zero; an unknown cost is 'unknown', never $0."""
+    v = number(value)
+    if v is None:
         return "unknown"
-    value = float(value)
-    return "$0" if value == 0 else f"${value:,.4f}" if abs(value) < 1 else f"${value:,.0f}"
+    sign, v = ("-" if v < 0 else ""), abs(v)
+    if digits is None:
+        return "$0" if v == 0 else f"{sign}${v:,.4f}" if v < 1 else f"{sign}${v:,.0f}"
+    return f"{sign}${v:,.{digits}f}"
+
+
+def _fields(e: Any) -> tuple[Any, Any, Any, Any]:
+    """value, lo, hi, n of an ``Estimate``, a look-alike (attributes) or its JSON (a dict)."""
+    if isinstance(e, dict):
+        return e.get("value"), e.get("lo"), e.get("hi"), e.get("n")
+    return getattr(e, "value", None), getattr(e, "lo", None), getattr(e, "hi", None), getattr(e, "n", None)
+
+
+def interval(e: Any, *, digits: int = 1, usd: bool = False, label: str = "", unknown: str = "unknown",
+             unit: Callable[[float], str] | None = None) -> str:
+    """An estimate with its 95% interval and n: '76.1% [74.0%, 78.1%] n=3000' (``usd``: '$0.0085 [...]';
+    ``unit``: another number format; ``label`` goes inside the brackets, e.g. '95% CI '). No interval:
+    '76.1% n=3'; unknown value: ``unknown`` (with its n when there is one). ``e``: an ``Estimate``, a
+    look-alike or its JSON."""
+    value, lo, hi, n = (None, None, None, None) if e is None else _fields(e)
+
+    def one(x: Any) -> str:
+        if unit is not None:
+            return unit(float(x))
+        return money(x, digits=4) if usd else pct(x, digits)
+
+    n_text = f" n={n}" if n is not None else ""
+    if missing(value):
+        return f"{unknown}{n_text}" if n else unknown
+    if missing(lo) or missing(hi):
+        return f"{one(value)}{n_text}"
+    return f"{one(value)} [{label}{one(lo)}, {one(hi)}]{n_text}"  # wraps at its spaces in a narrow column
 
 
 __all__ = [
@@ -298,8 +340,10 @@ __all__ = [
     "ece_interval",
     "exact",
     "exact_interval",
+    "interval",
     "missing",
     "money",
+    "number",
     "outcome_mask",
     "pct",
     "pm",

@@ -75,7 +75,7 @@ def test_history_shows_the_trend_per_segment_with_intervals(five_demo_runs):
     table = CliRunner().invoke(app, ["runs", "history", "-c", "large-v1", "--reports", str(reports)],
                                env={"COLUMNS": "120"})
     assert table.exit_code == 0, table.output
-    assert "legacy_pricing" in table.output and re.search(r"\d+% \[\d+%–\d+%\]", table.output)
+    assert "legacy_pricing" in table.output and re.search(r"\d+% \[\d+%, \d+%\] n=\d+", table.output)
     assert "#5" in table.output
 
 

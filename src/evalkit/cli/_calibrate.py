@@ -22,9 +22,9 @@ class _Mode(str, Enum):
 
 
 def _fmt_rate(r: dict | None) -> str:
-    if not r or r.get("value") is None:
-        return "-"
-    return f"{r['value']:.1%} [{r['lo']:.1%}, {r['hi']:.1%}] n={r['n']}"
+    from evalkit.stats import interval  # numpy: not on the CLI's start-up path
+
+    return interval(r, unknown="-")
 
 
 def _table(title: str, columns: tuple[str, ...]):

@@ -11,15 +11,15 @@ from evalkit.cli._common import cli_errors
 
 
 def _pct(r: dict[str, Any] | None) -> str:
-    if not r or r.get("value") is None:
-        return "unknown"
-    if r.get("lo") is None:
-        return f"{r['value']:.1%}"
-    return f"{r['value']:.1%} [{r['lo']:.1%}, {r['hi']:.1%}]"
+    from evalkit.stats import interval  # numpy: not on the CLI's start-up path
+
+    return interval(r)
 
 
 def _usd(x: float | None, digits: int = 0) -> str:
-    return "unknown" if x is None else f"{'-' if x < 0 else ''}${abs(x):,.{digits}f}"
+    from evalkit.stats import money
+
+    return money(x, digits)
 
 
 def _num(r: dict[str, Any] | None, fmt: Any = "{:,.0f}".format) -> str:

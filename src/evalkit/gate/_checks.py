@@ -16,7 +16,7 @@ from evalkit.errors import DataError
 from evalkit.gate._results import GateResult, Status
 from evalkit.gate._stats import ece_estimate, paired_segment_compare
 from evalkit.runs import RunFolder, threshold_policy
-from evalkit.stats import Estimate, outcome_mask, quantile_interval, rate
+from evalkit.stats import Estimate, interval, outcome_mask, pct, quantile_interval, rate
 from evalkit.suite import (
     MaxCalibrationError,
     MaxCostP95Increase,
@@ -32,15 +32,11 @@ def _dataset(run: RunFolder) -> dict[str, Any] | None:
 
 
 def _pct(x: float | None) -> str:
-    return "unknown" if x is None else f"{100 * x:.1f}%"
+    return pct(x, unknown="unknown")
 
 
 def _est_text(e: Estimate) -> str:
-    if e.value is None:
-        return f"unknown (n={e.n})"
-    if e.lo is None or e.hi is None:
-        return f"{_pct(e.value)} (n={e.n})"
-    return f"{_pct(e.value)} [95% CI {_pct(e.lo)}-{_pct(e.hi)}], n={e.n}"
+    return interval(e, label="95% CI ")
 
 
 def _result(gate: Any, config: str, status: Status, observed: Estimate | None, limit: float, message: str,

@@ -24,6 +24,7 @@ from evalkit._io import write_text
 from evalkit._secrets import redact_text
 from evalkit.gate._results import GateReport, GateResult
 from evalkit.runs import Gates, write_file
+from evalkit.stats import interval
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 
@@ -44,13 +45,7 @@ def format_value(result: GateResult, x: float | None) -> str:
 
 
 def format_observed(result: GateResult) -> str:
-    o = result.observed
-    if o is None or o.value is None:
-        return "unknown"
-    text = format_value(result, o.value)
-    if o.lo is not None and o.hi is not None:
-        text += f" [95% CI {format_value(result, o.lo)} to {format_value(result, o.hi)}]"
-    return f"{text}, n={o.n}"
+    return interval(result.observed, label="95% CI ", unit=lambda x: format_value(result, x))
 
 
 def junit_xml(report: GateReport) -> str:

@@ -7,28 +7,21 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from evalkit.history._trend import ALL, History, Rate, TrendPoint
-
-
-def _fmt(r: Rate | None, one: Callable[[float], str], missing: str) -> str:
-    if r is None or r.value is None:
-        return missing
-    if r.lo is None or r.hi is None:
-        return f"{one(r.value)} (n={r.n})"
-    return f"{one(r.value)} [{one(r.lo)}–{one(r.hi)}]"
+from evalkit.stats import interval
 
 
 def fmt_rate(r: Rate | None) -> str:
-    """``82% [78–86]``: a rate with its 95% interval."""
-    return _fmt(r, lambda v: f"{v * 100:.0f}%", "n/a")
+    """``82% [78%, 86%] n=300``: a rate with its 95% interval and n."""
+    return interval(r, digits=0, unknown="n/a")
 
 
 def fmt_cost(r: Rate | None) -> str:
-    """``$0.0021 [$0.0019–$0.0023]``: mean cost per case with its interval."""
-    return _fmt(r, lambda v: f"${v:.4f}", "unknown")
+    """``$0.0021 [$0.0019, $0.0023] n=300``: mean cost per case with its interval and n."""
+    return interval(r, usd=True)
 
 
 def segments_of(history: History) -> list[str]:
@@ -109,7 +102,7 @@ def history_html(history: History) -> str:
                 tds.append("<td>–</td>")
                 continue
             tds.append(f"<td>good {e(fmt_rate(p.good))}<br>automation {e(fmt_rate(p.automation))}"
-                       f"<br>cost/case {e(fmt_cost(p.cost))}<br><small>n={p.good.n}</small></td>")
+                       f"<br>cost/case {e(fmt_cost(p.cost))}</td>")
         body.append(f"<tr><th>{e(segment)}</th>{''.join(tds)}</tr>")
     legend = "".join(f"<li>{e(run_label(history, i))}</li>" for i in range(len(history.runs)))
     png = base64.b64encode(chart_png(history, segments=segments)).decode()

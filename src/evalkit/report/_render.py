@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
@@ -20,34 +19,24 @@ from typing import Any
 
 from evalkit._io import write_text
 from evalkit.runs import Manifest, load_run
-from evalkit.stats import Estimate
-
-
-def _val(x: Any) -> float | None:
-    if isinstance(x, Estimate):
-        x = x.value
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return None
-    return float(x)
+from evalkit.stats import money, number, pct
 
 
 def _pct(x: Any, digits: int = 1) -> str:
-    v = _val(x)
-    return "unknown" if v is None else f"{100 * v:.{digits}f}%"
+    return pct(x, digits, unknown="unknown")
 
 
 def _usd(x: Any, digits: int = 4) -> str:
-    v = _val(x)
-    return "unknown" if v is None else f"${v:,.{digits}f}"
+    return money(x, digits)
 
 
 def _num(x: Any, digits: int = 2) -> str:
-    v = _val(x)
+    v = number(x)
     return "unknown" if v is None else f"{v:,.{digits}f}"
 
 
 def _sortval(x: Any) -> str:
-    v = _val(x)
+    v = number(x)
     return "" if v is None else repr(v)
 
 
