@@ -87,3 +87,22 @@ def test_wilson_is_statsmodels_formula_bit_for_bit():
         lo, hi = stats.wilson_interval(k, n, alpha)
         ref_lo, ref_hi = proportion_confint(k.astype(float), n.astype(float), alpha=alpha, method="wilson")
         assert np.array_equal(lo, np.clip(ref_lo, 0, 1)) and np.array_equal(hi, np.clip(ref_hi, 0, 1)), alpha
+
+
+def test_every_stage_reads_the_same_ece_and_bins():
+    """calibrate's metrics, the gate's ECE interval and the report's reliability bins are one
+    computation (evalkit.stats), bit for bit."""
+    from evalkit.calibrate._metrics import compute_metrics
+    from evalkit.calibrate._metrics import ece as calibrate_ece
+
+    rng = np.random.default_rng(4)
+    conf = np.round(rng.uniform(0.3, 1.0, 2500), 2)
+    y = (rng.uniform(size=conf.size) < conf * 0.9).astype(float)
+    value = stats.ece(conf, y)
+    metrics = compute_metrics(conf, y, bootstrap=50, seed=1)
+    assert metrics.ece_width == value == calibrate_ece(conf, y)
+    assert stats.ece_interval(conf, y, resamples=20).value == value
+    bins = stats.reliability_bins(conf, y)
+    assert [b.n for b in metrics.reliability_width] == bins["n"].tolist()
+    assert [b.observed_rate for b in metrics.reliability_width] == bins["observed"].tolist()
+    assert value == pytest.approx(float((bins["n"] * (bins["observed"] - bins["confidence"]).abs()).sum() / conf.size))

@@ -189,16 +189,25 @@ def automatable(df: Any) -> Any:
     return (df["status"].astype(str) == "ok") & ~deferred & conf.notna()
 
 
+def bin_sums(idx: Any, confidence: Any, outcome: Any, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per bin (``idx``: each case's bin, 0..m-1): case count, confidence sum, outcome sum."""
+    count = np.bincount(idx, minlength=m).astype(float)
+    return count, np.bincount(idx, weights=confidence, minlength=m), np.bincount(idx, weights=outcome, minlength=m)
+
+
+def ece_from_sums(confidence_sums: Any, outcome_sums: Any, n: float) -> Any:
+    """ECE from per-bin sums: sum_b (n_b/n)|observed_b - confidence_b| = sum_b |outcome_b - confidence_b| / n.
+    Works on (..., M) arrays (one ECE per bootstrap draw)."""
+    return np.abs(np.asarray(outcome_sums) - np.asarray(confidence_sums)).sum(axis=-1) / n
+
+
 def reliability_bins(confidence: Any, outcome: Any, bins: int = 10) -> Any:
     """Equal-width reliability bins (non-empty ones): edges, n, mean confidence, observed rate + Wilson."""
     import pandas as pd
 
     confidence = np.asarray(confidence, dtype=float)
     outcome = np.asarray(outcome, dtype=float)
-    idx = width_bins(confidence, bins)
-    cnt = np.bincount(idx, minlength=bins)
-    conf_sum = np.bincount(idx, weights=confidence, minlength=bins)
-    out_sum = np.bincount(idx, weights=outcome, minlength=bins)
+    cnt, conf_sum, out_sum = bin_sums(width_bins(confidence, bins), confidence, outcome, bins)
     lo, hi = wilson_interval(out_sum, cnt)
     rows = [{"lo_edge": i / bins, "hi_edge": (i + 1) / bins, "n": int(cnt[i]),
              "confidence": float(conf_sum[i] / cnt[i]), "observed": float(out_sum[i] / cnt[i]),
@@ -213,9 +222,8 @@ def ece(confidence: Any, outcome: Any, *, bins: int = 10) -> float:
     outcome = np.asarray(outcome, dtype=float)
     if confidence.size == 0:
         return math.nan
-    idx = width_bins(confidence, bins)
-    diff = np.bincount(idx, weights=outcome, minlength=bins) - np.bincount(idx, weights=confidence, minlength=bins)
-    return float(np.abs(diff).sum() / confidence.size)
+    _, conf_sum, out_sum = bin_sums(width_bins(confidence, bins), confidence, outcome, bins)
+    return float(ece_from_sums(conf_sum, out_sum, confidence.size))
 
 
 def ece_interval(confidence: Any, outcome: Any, *, bins: int = 10, resamples: int = 200, seed: int = 7) -> Estimate:
@@ -228,10 +236,8 @@ def ece_interval(confidence: Any, outcome: Any, *, bins: int = 10, resamples: in
     idx = width_bins(confidence, bins)
 
     def ece_of(sample: np.ndarray) -> float:
-        b = idx[sample]
-        conf_sum = np.bincount(b, weights=confidence[sample], minlength=bins)
-        out_sum = np.bincount(b, weights=outcome[sample], minlength=bins)
-        return float(np.abs(conf_sum - out_sum).sum() / sample.size)
+        _, conf_sum, out_sum = bin_sums(idx[sample], confidence[sample], outcome[sample], bins)
+        return float(ece_from_sums(conf_sum, out_sum, sample.size))
 
     value = ece_of(np.arange(n))
     rng = np.random.default_rng(seed)
@@ -336,7 +342,9 @@ __all__ = [
     "Estimate",
     "automatable",
     "automated",
+    "bin_sums",
     "ece",
+    "ece_from_sums",
     "ece_interval",
     "exact",
     "exact_interval",

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from evalkit.calibrate._bins import mass_bins, width_bins, wilson
+from evalkit.stats import bin_sums, ece_from_sums
+from evalkit.stats import ece as stats_ece
 
 ECE_MIN_N = 300  # HELM: ECE-10 is unreliable below ~300 cases
 AUROC_MIN_CLASS = 10
@@ -62,35 +64,22 @@ class Metrics:
         return asdict(self)
 
 
-def _bin_stats(idx: np.ndarray, conf: np.ndarray, y: np.ndarray, m: int) -> tuple[np.ndarray, ...]:
-    cnt = np.bincount(idx, minlength=m).astype(float)
-    sc = np.bincount(idx, weights=conf, minlength=m)
-    sy = np.bincount(idx, weights=y, minlength=m)
-    return cnt, sc, sy
-
-
-def _ece_from_sums(cnt: np.ndarray, sc: np.ndarray, sy: np.ndarray, n: float) -> np.ndarray:
-    """n-weighted ECE from per-bin sums; works on (..., M) arrays for the bootstrap."""
-    return np.abs(sy - sc).sum(axis=-1) / n  # sum_b (n_b/n)|ybar_b - cbar_b| = sum_b |sy_b - sc_b| / n
-
-
 def ece(conf: np.ndarray, y: np.ndarray, *, n_bins: int = 10, strategy: str = "width") -> float:
-    """Expected calibration error, n-weighted over non-empty bins (see _bins for the edges)."""
+    """Expected calibration error, n-weighted over non-empty bins (equal-width: ``evalkit.stats.ece``;
+    equal-mass: the edges of ``mass_bins``)."""
+    if strategy == "width":
+        return stats_ece(conf, y, bins=n_bins)
     conf = np.asarray(conf, dtype=float)
     y = np.asarray(y, dtype=float)
-    if strategy == "width":
-        idx, m = width_bins(conf, n_bins), n_bins
-    else:
-        idx, _ = mass_bins(conf, n_bins)
-        m = int(idx.max()) + 1 if idx.size else 1
-    cnt, sc, sy = _bin_stats(idx, conf, y, m)
-    return float(_ece_from_sums(cnt, sc, sy, max(conf.size, 1)))
+    idx, _ = mass_bins(conf, n_bins)
+    _, sc, sy = bin_sums(idx, conf, y, int(idx.max()) + 1 if idx.size else 1)
+    return float(ece_from_sums(sc, sy, max(conf.size, 1)))
 
 
 def _reliability(idx: np.ndarray, lows: np.ndarray, highs: np.ndarray, conf: np.ndarray,
                  y: np.ndarray) -> list[ReliabilityBin]:
     m = lows.size
-    cnt, sc, sy = _bin_stats(idx, conf, y, m)
+    cnt, sc, sy = bin_sums(idx, conf, y, m)
     lo, hi = wilson(sy, cnt)
     out = []
     for b in np.flatnonzero(cnt > 0):
@@ -117,7 +106,7 @@ def brier_decomposition(conf: np.ndarray, y: np.ndarray, *, n_bins: int = 10) ->
         idx, m, grouping = inv, uniq.size, "distinct values (exact)"
     else:
         idx, m, grouping = width_bins(conf, n_bins), n_bins, f"{n_bins} equal-width bins (approximate)"
-    cnt, sc, sy = _bin_stats(idx, conf, y, m)
+    cnt, sc, sy = bin_sums(idx, conf, y, m)
     nz = cnt > 0
     f, o = sc[nz] / cnt[nz], sy[nz] / cnt[nz]
     w = cnt[nz] / n
@@ -194,7 +183,7 @@ def _bootstrap_ece(idx_w: np.ndarray, idx_m: np.ndarray, conf: np.ndarray, y: np
                 cell = (np.arange(r)[:, None] * m + idx[draw]).ravel()
                 sc = np.bincount(cell, weights=conf[draw].ravel(), minlength=r * m).reshape(r, m)
                 sy = np.bincount(cell, weights=y[draw].ravel(), minlength=r * m).reshape(r, m)
-                vals[s:s + r] = np.abs(sy - sc).sum(axis=1) / n
+                vals[s:s + r] = ece_from_sums(sc, sy, n)
             kind = "case resampling"
         else:
             cell = idx * 2 + y.astype(np.int64)
@@ -206,7 +195,7 @@ def _bootstrap_ece(idx_w: np.ndarray, idx_m: np.ndarray, conf: np.ndarray, y: np
             sc = draws * mean + np.sqrt(draws) * sd * rng.standard_normal(draws.shape)
             sc = sc.reshape(reps, m, 2).sum(axis=2)
             sy = draws.reshape(reps, m, 2)[:, :, 1]
-            vals = np.abs(sy - sc).sum(axis=1) / n
+            vals = ece_from_sums(sc, sy, n)
             kind = "cell resampling (normal approx. of within-cell confidence sums)"
         out[name] = (float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975)))
     return {"resamples": reps, "seed": seed, "kind": kind, "level": 0.95, "intervals": out}
@@ -227,10 +216,10 @@ def compute_metrics(conf: np.ndarray, y: np.ndarray, *, n_bins: int = 10, bootst
     idx_w = width_bins(conf, n_bins)
     idx_m, mass_lows = mass_bins(conf, n_bins)
     mm = mass_lows.size
-    cw = _bin_stats(idx_w, conf, y, n_bins)
-    cm = _bin_stats(idx_m, conf, y, mm)
-    ece_w = float(_ece_from_sums(*cw, n))
-    ece_m = float(_ece_from_sums(*cm, n))
+    cw = bin_sums(idx_w, conf, y, n_bins)
+    cm = bin_sums(idx_m, conf, y, mm)
+    ece_w = float(ece_from_sums(cw[1], cw[2], n))
+    ece_m = float(ece_from_sums(cm[1], cm[2], n))
     gaps = np.where(cw[0] > 0, np.abs(cw[2] - cw[1]) / np.maximum(cw[0], 1), -1.0)
     b = int(np.argmax(gaps))
     mce_bin = {"lo": b / n_bins, "hi": (b + 1) / n_bins, "n": int(cw[0][b])}
