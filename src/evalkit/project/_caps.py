@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalkit.project._strata import Strata, bootstrap_counts, rate, segment_counts, wilson
+from evalkit.project._strata import Strata, bootstrap_counts, rate, segment_counts
+from evalkit.stats import wilson
 from evalkit.suite import ContextCap
 
 
@@ -72,9 +73,9 @@ def cap_whatif(cap: ContextCap, h: History, strata: Strata, *, input_price: floa
     for i, seg in enumerate(strata.names):
         rows = strata.codes == i
         segments[seg] = {
-            "truncated_rate": wilson(int(truncated[rows].sum()), int(rows.sum())),
-            "good_rate_now": wilson(int(h.good[rows].sum()), int(rows.sum())),
-            "good_rate_lost": wilson(int(lost[rows].sum()), int(rows.sum())),
+            "truncated_rate": wilson(int(truncated[rows].sum()), int(rows.sum())).to_dict(),
+            "good_rate_now": wilson(int(h.good[rows].sum()), int(rows.sum())).to_dict(),
+            "good_rate_lost": wilson(int(lost[rows].sum()), int(rows.sum())).to_dict(),
         }
     out = {
         "cap": cap.model_dump(),

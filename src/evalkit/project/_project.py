@@ -14,7 +14,8 @@ from evalkit.project._automation import Decisions, Money, at_policy, curve
 from evalkit.project._caps import History, cap_whatif
 from evalkit.project._cost import cost_section, distribution, naive_cost
 from evalkit.project._policy import Policy
-from evalkit.project._strata import build_strata, wilson
+from evalkit.project._strata import build_strata
+from evalkit.stats import wilson
 from evalkit.suite import ProjectionSpec
 
 REQUIRED = ("config", "segment", "status", "deferred", "correct", "good", "confidence")
@@ -100,7 +101,7 @@ def project_config(df: pd.DataFrame, name: str, *, spec: ProjectionSpec, economi
         "flag_reasons": dict(sorted(strata.flagged.items())),
         "unestimated_share": strata.unestimated_share,
         "unmixed_segments": list(strata.unmixed),
-        "naive_automation_rate": wilson(int(_bools(df, "correct").sum()), n_all),
+        "naive_automation_rate": wilson(int(_bools(df, "correct").sum()), n_all).to_dict(),
         **{k: v for k, v in headline.items() if k != "segments"},
         "segments": {
             s: {"n": int(strata.counts[i]), "production_share": float(strata.pi[i]),

@@ -141,10 +141,3 @@ def rate(value: float | None, draws: np.ndarray | None, n: int) -> dict[str, flo
         if finite.size:
             lo, hi = (float(x) for x in np.quantile(finite, [0.025, 0.975]))
     return {"value": float(value), "lo": lo, "hi": hi, "n": int(n)}
-
-
-def wilson(k: int, n: int) -> dict[str, float | int | None]:
-    """Wilson 95% interval for an unweighted proportion k/n (evalkit.stats)."""
-    from evalkit.stats import wilson as wilson_estimate
-
-    return wilson_estimate(k, n).to_dict()
