@@ -95,3 +95,29 @@ def test_history_page_escapes_run_content():
 def test_history_without_matching_runs_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(app, ["runs", "history", "--config", "nope", "--reports", str(tmp_path)])
     assert result.exit_code == 2 and "no complete run" in result.output
+
+
+def test_runs_are_listed_through_the_typed_manifest_and_bad_ones_say_why(five_demo_runs, tmp_path):
+    import shutil
+
+    reports, outcomes = five_demo_runs
+    root = tmp_path / "reports"
+    shutil.copytree(outcomes[0].run_dir, root / outcomes[0].run_id)
+    (root / "torn").mkdir()
+    (root / "torn" / "manifest.json").write_text('{"run_id": "torn", ')
+    (root / "foreign").mkdir()
+    (root / "foreign" / "manifest.json").write_text('{"run_id": "foreign", "surprise": 1}')
+    listed = CliRunner().invoke(app, ["runs", "list", "--reports", str(root), "--json"])
+    assert listed.exit_code == 0, listed.output
+    by_id = {e["run_id"]: e for e in json.loads(listed.stdout)}
+    assert by_id[outcomes[0].run_id]["status"] == "complete" and by_id[outcomes[0].run_id]["configs"] == ["large-v1"]
+    assert by_id["torn"]["status"] == by_id["foreign"]["status"] == "unreadable"
+    assert "manifest.json" in by_id["torn"]["problem"] and "surprise" in by_id["foreign"]["problem"]
+    table = CliRunner().invoke(app, ["runs", "list", "--reports", str(root)], env={"COLUMNS": "200"})
+    assert "foreign: " in table.output and "surprise" in table.output  # the table says why too
+    query = CliRunner().invoke(app, ["runs", "query", "--reports", str(root), "--json",
+                                     "SELECT run_id, calls, json_extract(manifest, '$.counts.calls') AS c FROM runs"])
+    assert query.exit_code == 0, query.output
+    rows = {r["run_id"]: r for r in json.loads(query.stdout)}
+    assert rows[outcomes[0].run_id]["calls"] == 96 and str(rows[outcomes[0].run_id]["c"]) == "96"
+    assert rows["torn"]["calls"] is None

@@ -51,7 +51,11 @@ def runs_list(reports: ReportsOpt = None, json_: JsonOpt = False,
             label = f"{len(e.configs)}" + (" sim" if e.simulated else "") + (" batch" if e.execution == "batch" else "")
             created = (e.created or "?").replace("T", " ")[:16]
             table.add_row(e.run_id, e.status, label, str(e.cases if e.cases is not None else "?"), created)
-        Console().print(table)
+        console = Console()
+        console.print(table)
+        for e in entries:
+            if e.problem:  # say why, so that the folder can be repaired or removed knowingly
+                console.print(f"{e.run_id}: {e.problem}", markup=False, highlight=False)
 
 
 def runs_query(

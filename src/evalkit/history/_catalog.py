@@ -8,13 +8,15 @@ is still going: one whose manifest says ``running`` (unless forced: a run killed
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import ConfigError, NotFound
+
+if TYPE_CHECKING:
+    from evalkit.runs import Manifest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,6 +24,7 @@ class RunEntry:
     run_id: str
     path: Path
     status: str
+    """The manifest's status; 'unreadable' when the manifest cannot be read (``problem`` says why)."""
     suite: str | None
     dataset: str | None
     configs: tuple[str, ...]
@@ -30,40 +33,49 @@ class RunEntry:
     simulated: bool
     execution: str
     """'direct' or 'batch' (provider batch APIs at batch prices)."""
-    manifest: dict[str, Any] = field(repr=False, default_factory=dict)
+    manifest: Manifest | None = field(repr=False, default=None)
+    """The typed manifest (evalkit.runs); None when unreadable."""
+    problem: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "path": str(self.path), "status": self.status, "suite": self.suite,
                 "dataset": self.dataset, "configs": list(self.configs), "cases": self.cases,
-                "created": self.created, "simulated": self.simulated, "execution": self.execution}
+                "created": self.created, "simulated": self.simulated, "execution": self.execution,
+                **({"problem": self.problem} if self.problem else {})}
 
 
-def _entry(path: Path, manifest: dict[str, Any]) -> RunEntry:
-    configs = [c for c in manifest.get("configs", []) if isinstance(c, dict)]
+def _entry(path: Path, manifest: Manifest) -> RunEntry:
+    execution = manifest.execution.get("mode", "direct") if manifest.execution else "direct"
     return RunEntry(
-        run_id=str(manifest.get("run_id") or path.name), path=path, status=str(manifest.get("status", "unknown")),
-        suite=(manifest.get("suite") or {}).get("name"), dataset=(manifest.get("dataset") or {}).get("ref"),
-        configs=tuple(str(c.get("name")) for c in configs), cases=(manifest.get("dataset") or {}).get("sampled_rows"),
-        created=manifest.get("created"), simulated=any(c.get("simulated") for c in configs),
-        execution=str((manifest.get("execution") or {}).get("mode", "direct")) if isinstance(
-            manifest.get("execution"), dict) else "direct",
-        manifest=manifest)
+        run_id=manifest.run_id or path.name, path=path, status=manifest.status or "unknown",
+        suite=manifest.suite.name, dataset=manifest.dataset.ref, configs=tuple(c.name for c in manifest.configs),
+        cases=manifest.dataset.sampled_rows, created=manifest.created,
+        simulated=any(c.simulated for c in manifest.configs), execution=str(execution), manifest=manifest)
+
+
+def _unreadable(path: Path, problem: str) -> RunEntry:
+    return RunEntry(run_id=path.name, path=path, status="unreadable", suite=None, dataset=None, configs=(),
+                    cases=None, created=None, simulated=False, execution="direct", problem=problem)
 
 
 def list_run_entries(root: Path) -> list[RunEntry]:
-    """Every run folder under ``root`` (newest first); unreadable manifests show as status 'unreadable'."""
+    """Every run folder under ``root`` (newest first), read through ``evalkit.runs``; a manifest that
+    cannot be read shows as status 'unreadable' with the reason, never as a made-up run."""
+    from evalkit.errors import EvalkitError
+    from evalkit.runs import RunFolder
+
     root = Path(root)
     out: list[RunEntry] = []
     if not root.is_dir():
         return out
     for path in sorted(root.glob("*/manifest.json")):
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            manifest = None
-        if not isinstance(manifest, dict):
-            manifest = {"run_id": path.parent.name, "status": "unreadable"}
-        out.append(_entry(path.parent, manifest))
+            manifest = RunFolder(path=path.parent).manifest
+        except EvalkitError as exc:
+            out.append(_unreadable(path.parent, str(exc)))
+            continue
+        out.append(_entry(path.parent, manifest) if manifest is not None
+                   else _unreadable(path.parent, "manifest.json vanished while listing"))
     return sorted(out, key=lambda e: (e.created or "", e.run_id), reverse=True)
 
 

@@ -27,16 +27,15 @@ def _runs_rows(entries: list[RunEntry]) -> list[dict[str, Any]]:
     rows = []
     for e in entries:
         m = e.manifest
-        counts = m.get("counts") or {}
-        dataset = m.get("dataset") or {}
+        counts = m.counts if m is not None else None
         rows.append({
-            "run_id": e.run_id, "status": e.status, "created": e.created, "finished": m.get("finished"),
-            "suite": e.suite, "suite_sha256": (m.get("suite") or {}).get("sha256"), "dataset": e.dataset,
-            "dataset_version": dataset.get("version"), "cases": e.cases, "calls": counts.get("calls"),
-            "failed_calls": counts.get("failed_calls"), "spent_usd": counts.get("spent_usd"),
-            "nominal_usd": counts.get("nominal_usd"), "execution": e.execution, "simulated": e.simulated,
-            "evalkit_version": m.get("evalkit_version"), "path": str(e.path),
-            "manifest": json.dumps(m, sort_keys=True, default=str),
+            "run_id": e.run_id, "status": e.status, "created": e.created, "finished": m and m.finished,
+            "suite": e.suite, "suite_sha256": m and m.suite.sha256, "dataset": e.dataset,
+            "dataset_version": m and m.dataset.version, "cases": e.cases, "calls": counts and counts.calls,
+            "failed_calls": counts and counts.failed_calls, "spent_usd": counts and counts.spent_usd,
+            "nominal_usd": counts and counts.nominal_usd, "execution": e.execution, "simulated": e.simulated,
+            "evalkit_version": m and m.evalkit_version, "path": str(e.path),
+            "manifest": json.dumps(m.dump() if m is not None else {"problem": e.problem}, sort_keys=True),
         })
     return rows
 
@@ -44,17 +43,14 @@ def _runs_rows(entries: list[RunEntry]) -> list[dict[str, Any]]:
 def _config_rows(entries: list[RunEntry]) -> list[dict[str, Any]]:
     rows = []
     for e in entries:
-        for c in e.manifest.get("configs", []):
-            if not isinstance(c, dict):
-                continue
-            price = c.get("price") or {}
+        for c in e.manifest.configs if e.manifest is not None else ():
+            price = c.price
             rows.append({
-                "run_id": e.run_id, "config": c.get("name"), "provider": c.get("provider"), "model": c.get("model"),
-                "prompt": c.get("prompt"), "prompt_version": c.get("prompt_version"),
-                "confidence": c.get("confidence"), "samples": c.get("samples"),
-                "simulated": bool(c.get("simulated")), "price_input": price.get("input"),
-                "price_output": price.get("output"), "price_source": price.get("source"),
-                "execution": c.get("execution") or e.execution,
+                "run_id": e.run_id, "config": c.name, "provider": c.provider, "model": c.model,
+                "prompt": c.prompt, "prompt_version": c.prompt_version, "confidence": c.confidence,
+                "samples": c.samples, "simulated": c.simulated, "price_input": price and price.input,
+                "price_output": price and price.output, "price_source": price and price.source,
+                "execution": c.execution or e.execution,
             })
     return rows
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import NotFound
 from evalkit.history._catalog import RunEntry, list_run_entries
 from evalkit.stats import ALL  # one overall label everywhere
+
+if TYPE_CHECKING:
+    from evalkit.runs import ConfigEntry
 
 _COLUMNS = ["run_id", "config", "segment", "status", "good", "correct", "deferred", "confidence", "cost_usd"]
 
@@ -112,8 +115,8 @@ def _automated(frame: Any, policy: Any) -> Any:
                      threshold=[float("nan") if t is None else t for t in thr])
 
 
-def _config_of(run: RunEntry, config: str) -> dict[str, Any]:
-    return next((c for c in run.manifest.get("configs", []) if isinstance(c, dict) and c.get("name") == config), {})
+def _config_of(run: RunEntry, config: str) -> ConfigEntry | None:
+    return run.manifest.config(config) if run.manifest is not None else None
 
 
 def select_runs(root: Path, *, config: str, suite: str | None = None) -> list[RunEntry]:
@@ -152,9 +155,9 @@ def run_history(root: Path, *, config: str, suite: str | None = None, last: int 
             mask = (frame["segment"] == segment).to_numpy() if segment != ALL else slice(None)
             n = int(len(frame) if segment == ALL else mask.sum())
             points.append(TrendPoint(
-                run_id=run.run_id, created=run.created, prompt=spec.get("prompt"),
-                prompt_version=spec.get("prompt_version"), model=spec.get("model"),
-                simulated=bool(spec.get("simulated")), segment=segment, good=_rate(int(good[mask].sum()), n),
+                run_id=run.run_id, created=run.created, prompt=spec and spec.prompt,
+                prompt_version=spec and spec.prompt_version, model=spec and spec.model,
+                simulated=bool(spec and spec.simulated), segment=segment, good=_rate(int(good[mask].sum()), n),
                 automation=None if automated is None else _rate(int(automated[mask].sum()), n),
                 cost=None if cost is None else _mean(cost.to_numpy(dtype=float)[mask])))
     return History(suite=runs[0].suite or "?", config=config, runs=runs, points=points)
