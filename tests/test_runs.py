@@ -97,3 +97,30 @@ def test_policy_for_is_the_one_segment_rule():
         "threshold": 0.8, "certified": True, "segments": {"routine": {"threshold": 0.8, "certified": None}}}}})
     assert policy_for(glob, "a", "routine") == 0.8 and policy_for(glob, "a", "legacy") == 0.8
     assert not threshold_policy(glob, "a").segmented and threshold_policy(glob, "a").certified
+
+
+def test_baseline_latest_has_one_meaning_before_and_after_a_run(tmp_path):
+    """`evalkit run --baseline latest` checks before paying (pipeline.check_baseline), a sequential run
+    picks its baseline, and the gate resolves it after the run: all through evalkit.runs.latest_run."""
+    import json as _json
+
+    from evalkit.errors import NotFound
+    from evalkit.runs import latest_run, resolve_baseline
+
+    def run(name: str, suite: str, created: str, status: str) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "manifest.json").write_text(_json.dumps(
+            {"run_id": name, "created": created, "status": status, "suite": {"name": suite}}))
+        return folder
+
+    old = run("a-old", "s", "2026-11-01T00:00:00+00:00", "complete")
+    new = run("b-new", "s", "2026-11-02T00:00:00+00:00", "complete")
+    run("c-stopped", "s", "2026-11-03T00:00:00+00:00", "stopped")
+    run("d-other", "t", "2026-11-04T00:00:00+00:00", "complete")
+    assert latest_run(tmp_path, suite="s") == new
+    judged = run("e-judged", "s", "2026-11-05T00:00:00+00:00", "complete")
+    assert resolve_baseline("latest", judged) == new  # the same run, seen from the run being judged
+    assert resolve_baseline("latest", new) == old
+    with pytest.raises(NotFound):
+        latest_run(tmp_path, suite="nope")

@@ -124,13 +124,15 @@ def check_baseline(request: RunRequest) -> None:
         return
     if request.suite_path is None or request.resume:
         return  # the suite's name is only known from the resumed run; checked after the run
-    from evalkit.run import list_runs
+    from evalkit.runs import latest_run
     from evalkit.suite import load_suite
 
     name = load_suite(request.suite_path, overrides=request.overrides).suite.name
-    if not any(m.get("status") == "complete" and m.get("suite", {}).get("name") == name for m in list_runs(root)):
+    try:
+        latest_run(root, suite=name)  # the rule --baseline latest applies after the run (evalkit.runs)
+    except NotFound:
         raise NotFound(f"--baseline latest: no complete run of suite {name!r} in {root} yet; "
-                       "run once without --baseline, or name a baseline folder")
+                       "run once without --baseline, or name a baseline folder") from None
 
 
 def print_summary(outcome: RunOutcome) -> None:

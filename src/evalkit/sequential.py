@@ -56,14 +56,11 @@ def _cases_and_suite(request: RunRequest) -> tuple[list[Any], Any]:
 def _baseline_dir(ref: str | None, reports: Path | None, suite_name: str) -> Path | None:
     if ref is None:
         return None
-    if ref == "latest":
-        from evalkit.errors import NotFound
-        from evalkit.run import list_runs
+    if ref == "latest":  # the one rule (evalkit.runs): the newest complete run of the suite
+        from evalkit._home import reports_dir
+        from evalkit.runs import latest_run
 
-        for m in list_runs(reports):
-            if m.get("status") == "complete" and m.get("suite", {}).get("name") == suite_name:
-                return Path(m["_dir"])
-        raise NotFound(f"--baseline latest: no complete run of suite {suite_name!r}")
+        return latest_run(Path(reports or reports_dir()), suite=suite_name)
     from evalkit.runs import open_run
 
     return open_run(ref, reports=reports).path

@@ -23,7 +23,7 @@ from evalkit.runs._folder import (
 from evalkit.runs._manifest import ConfigEntry, Manifest
 from evalkit.runs._policy import ThresholdPolicy, policy_for, threshold_policy
 from evalkit.runs._projection import ConfigProjection, Projection
-from evalkit.runs._resolve import is_run_folder, resolve_baseline, resolve_run
+from evalkit.runs._resolve import is_run_folder, latest_run, resolve_baseline, resolve_run
 from evalkit.runs._schema import RUN_FILES, json_schemas, write_schemas
 from evalkit.runs._summary import ConfigSummary, SegmentSummary, Summary
 from evalkit.runs._thresholds import ConfigThresholds, SegmentThreshold, Thresholds
@@ -33,6 +33,6 @@ __all__ = [
     "REQUIRED_SCORE_COLUMNS", "RUN_FILES", "Agreement", "ConfigEntry", "ConfigProjection", "ConfigSummary",
     "ConfigThresholds", "GateOutcome", "Gates", "Judge", "Manifest", "Projection", "Rate", "RunFile", "RunFolder",
     "SegmentSummary", "SegmentThreshold", "Summary", "ThresholdPolicy", "Thresholds", "is_run_folder", "json_schemas",
-    "load_run", "only_cases", "open_run", "policy_for", "read_file", "read_parquet", "resolve_baseline", "resolve_run", "threshold_policy",
+    "latest_run", "load_run", "only_cases", "open_run", "policy_for", "read_file", "read_parquet", "resolve_baseline", "resolve_run", "threshold_policy",
     "write_file", "write_schemas",
 ]

@@ -3,8 +3,8 @@
 A run reference is a path to a run folder, a run id under the reports folder
 (``evalkit._home.reports_dir()``), a unique prefix of a run id, or ``latest``: the most
 recently created *complete* run. As a baseline (``--baseline latest``) it means the most
-recently created complete run of the same suite other than the run being judged - the same
-rule for ``evalkit run`` and ``evalkit gate``.
+recently created complete run of the same suite created before the run being judged - the same
+rule for ``evalkit run`` (checked before it pays for a call), a sequential run and ``evalkit gate``.
 """
 
 from __future__ import annotations
@@ -49,18 +49,31 @@ def _complete(run: Path, manifest: dict[str, Any]) -> bool:
 
 
 def _latest(root: Path, *, suite: str | None = None, exclude: Path | None = None) -> Path:
+    """The newest complete run; with ``exclude`` (the run being judged) only runs created before it."""
+    before = None
+    if exclude is not None:
+        stamp = _created(exclude, _raw_manifest(exclude))[0]
+        before = stamp if stamp != datetime.min.replace(tzinfo=UTC) else None  # undated: any other run
     runs = []
     for p in root.iterdir() if root.is_dir() else ():
         if not is_run_folder(p) or (exclude is not None and p.resolve() == exclude.resolve()):
             continue
         manifest = _raw_manifest(p)
         if _complete(p, manifest) and (suite is None or (manifest.get("suite") or {}).get("name") == suite):
-            runs.append((_created(p, manifest), p))
+            created = _created(p, manifest)
+            if before is None or created[0] < before:
+                runs.append((created, p))
     if not runs:
         what = f"complete run of suite {suite!r}" if suite else "complete run"
-        other = " other than the one being judged" if exclude is not None else ""
+        other = " created before the one being judged" if exclude is not None else ""
         raise NotFound(f"latest: no {what}{other} under {root} (looking for folders with manifest.json)")
     return max(runs)[1]
+
+
+def latest_run(root: Path, *, suite: str | None = None) -> Path:
+    """The newest complete run under ``root`` (of ``suite``, when given): what ``latest`` names, and what
+    ``--baseline latest`` will name for a new run of ``suite``. ``NotFound`` when there is none."""
+    return _latest(Path(root), suite=suite)
 
 
 def resolve_run(ref: str | Path, *, reports: Path | None = None) -> Path:
