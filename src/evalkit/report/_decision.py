@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalkit.report._assemble import Column, projection_entry
+from evalkit.stats import ALL
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,16 +54,18 @@ def _t(x: float | None) -> str:
     return "none" if x is None else f"{x:.2f}"
 
 
-def _needed(entry: dict[str, Any], alpha: float | None, delta: float | None) -> tuple[str, int | None]:
-    plan = entry.get("cases_needed")
+def _needed(entry: Any, alpha: float | None, delta: float | None) -> tuple[str, int | None]:
+    """The sample-size planner's figure (``cases_needed``, evalkit.calibrate's block) for a configuration
+    or segment of thresholds.json, in words."""
+    plan = entry.cases_needed or {}
     at = f"(α={alpha:g}, δ/S={delta:.4g})" if alpha is not None and delta is not None else ""
-    if isinstance(plan, dict) and plan.get("more_cases") is not None:
+    if plan.get("more_cases") is not None:
         text = (f"{plan['more_cases']:,} more labelled cases ({plan['total_needed']:,} in all) would certify "
                 f"threshold {plan['threshold']:.2f} {at} if its observed error rate "
                 f"{100 * plan['observed_error_rate']:.1f}% and automation share "
                 f"{100 * plan['observed_coverage']:.0f}% held.")
         return text, int(plan["more_cases"])
-    if isinstance(plan, dict) and plan.get("cases") is not None:
+    if plan.get("cases") is not None:
         return f"about {plan['cases']:,} labelled cases in all would certify it {at} at today's rates.", None
     if alpha is None:
         return "no risk target (α) set.", None
@@ -89,51 +92,49 @@ def _guarantee(doc: Any) -> tuple[str, str]:
 
 
 def decisions(cols: Sequence[Column]) -> list[Decision]:
+    """Per configuration with thresholds: each segment's recommendation, read from the typed
+    thresholds.json and projection.json (evalkit.runs)."""
     out = []
     for c in cols:
         doc = c.thresholds
         entry = doc.configs.get(c.config) if doc is not None else None
         if entry is None:
             continue
-        e = entry.model_dump(mode="json")
         sentence, assumptions = _guarantee(doc)
         d = Decision(column=c, guarantee=sentence, assumptions=assumptions)
         proj = projection_entry(c)
-        pj = proj.model_dump(mode="json") if proj is not None else {}
         used = ((c.run.projection.threshold_set or {}).get("name") if c.run.projection is not None else None) \
             or "suite"
         same_set = used == c.threshold_set
-        if pj and same_set:
-            d.automation, d.review_hours = pj.get("automation_rate"), pj.get("review_hours_per_month")
-        elif pj:
+        if proj is not None and same_set:
+            d.automation, d.review_hours = proj.automation_rate, proj.review_hours_per_month
+        elif proj is not None:
             d.projection_note = (f"The projection applied threshold set {used!r}, not {c.threshold_set!r}: "
                                  f"run `evalkit project {c.run.run_id} --threshold-set {c.threshold_set}`.")
         else:
             d.projection_note = f"Not projected: `evalkit project {c.run.run_id}`."
-        cost = e.get("cost_optimal") or {}
-        cost_seg = cost.get("segments") if isinstance(cost, dict) else None
-        value_t = pj.get("value_optimal_threshold")
-        delta_s = None
-        for seg, s in (e.get("segments") or {}).items():
-            delta_s = s.get("delta_used") or delta_s
-            pseg = ((pj.get("segments") or {}).get(seg) or {}) if same_set else {}
-            share = pseg.get("production_share")
-            common = {"production_share": share, "automation": pseg.get("automation_rate"),
-                      "error_rate": s.get("error_rate")}
-            if s.get("never_automate"):
+        cost = entry.cost_optimal or {}  # evalkit.calibrate's block: per segment, or one for the config
+        cost_seg = cost.get("segments")
+        value_t = proj.value_optimal_threshold if proj is not None else None
+        per_segment = doc.mode == "per_segment"
+        for seg, s in entry.segments.items():
+            pseg = proj.segments.get(seg) or {} if proj is not None and same_set else {}
+            common = {"production_share": pseg.get("production_share"), "automation": pseg.get("automation_rate"),
+                      "error_rate": s.error_rate}
+            if s.never_automate:
                 d.segments.append(SegmentDecision(segment=seg, action="never", threshold=None,
                                                   why="declared never-automate in the suite: every case goes to a "
                                                       "reviewer, whatever the confidence.", **common))
                 continue
-            t_cert = s.get("threshold") if doc.mode == "per_segment" else e.get("threshold")
-            certified = s.get("certified") if doc.mode == "per_segment" else e.get("certified")
+            t_cert = s.threshold if per_segment else entry.threshold
+            certified = s.certified if per_segment else entry.certified
             if not certified or t_cert is None:
-                text, more = _needed(s if doc.mode == "per_segment" else e, doc.alpha, s.get("delta_used") or doc.delta)
-                why = s.get("reason") or "no threshold passed the exact binomial test at this sample size."
+                text, more = _needed(s if per_segment else entry, doc.alpha, s.delta_used or doc.delta)
+                why = s.reason or "no threshold passed the exact binomial test at this sample size."
                 d.segments.append(SegmentDecision(segment=seg, action="review", threshold=None, why=why, needed=text,
                                                   more_cases=more, **common))
                 continue
-            co = (cost_seg or {}).get(seg) if cost_seg is not None else (cost if cost else None)
+            co = (cost_seg or {}).get(seg) if cost_seg is not None else (cost or None)
             t_cost = (co or {}).get("threshold")
             rec = t_cost if t_cost is not None else t_cert
             if t_cost is None:
@@ -150,11 +151,11 @@ def decisions(cols: Sequence[Column]) -> list[Decision]:
                         "projected net value) is not certified per segment"
                         + (" and automates less." if value_t > rec else "; not recommended."))
             d.segments.append(SegmentDecision(segment=seg, action="automate", threshold=rec, why=why, **common))
-        if not e.get("segments") and doc.mode == "global":
-            t = e.get("threshold")
+        if not entry.segments and doc.mode == "global":
+            t = entry.threshold
             d.segments.append(SegmentDecision(
-                segment="(all segments)", action="automate" if e.get("certified") and t is not None else "review",
-                threshold=t, why=e.get("message") or "", needed="" if e.get("certified") else
-                _needed(e, doc.alpha, doc.delta)[0]))
+                segment=ALL, action="automate" if entry.certified and t is not None else "review",
+                threshold=t, why=entry.message or "", needed="" if entry.certified else
+                _needed(entry, doc.alpha, doc.delta)[0]))
         out.append(d)
     return out
