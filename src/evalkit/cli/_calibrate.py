@@ -21,7 +21,7 @@ class _Mode(str, Enum):
     all_segments = "all_segments"
 
 
-def _fmt_rate(r: dict | None) -> str:
+def _fmt_rate(r) -> str:
     from evalkit.stats import interval  # numpy: not on the CLI's start-up path
 
     return interval(r, unknown="-")
@@ -47,7 +47,9 @@ def _print(result, console) -> None:
     doc = result.document
     _print_metrics(doc, console)
     if doc["alpha"] is not None:
-        _print_thresholds(doc, console)
+        from evalkit.runs import Thresholds
+
+        _print_thresholds(Thresholds.model_validate(doc), console)
     _print_cost_optimal(doc, console)
     _print_footer(result, console)
 
@@ -73,30 +75,29 @@ def _print_metrics(doc, console) -> None:
 
 
 def _print_thresholds(doc, console) -> None:
-    console.print(f"[bold]Thresholds[/]: alpha={doc['alpha']:g}, delta={doc['delta']:g}, mode={doc['mode']} "
+    """``doc``: the thresholds document just written, typed (evalkit.runs.Thresholds)."""
+    console.print(f"[bold]Thresholds[/]: alpha={doc.alpha:g}, delta={doc.delta:g}, mode={doc.mode} "
                   "(automate iff valid, not deferred, confidence >= threshold; the calibrated-scale "
                   "thresholds are in --json)")
-    for name, cfg in doc["configs"].items():
+    for name, cfg in doc.configs.items():
         thr = _table(name, ("segment", "thr.", "automation [95% CI]",
                             "errors among automated", "risk", "cert."))
-        if doc["mode"] != "per_segment":
-            thr.add_row("(all)", _t(cfg.get("threshold")),
-                        _fmt_rate(cfg.get("coverage")), _fmt_rate(cfg.get("error_rate")),
-                        _t(cfg.get("risk_upper_bound")), "yes" if cfg.get("certified") else "NO")
-        for seg, s in cfg.get("segments", {}).items():
-            cert = {True: "yes", False: "NO", None: "pooled"}[s.get("certified")]
-            thr.add_row(seg, _t(s.get("threshold")),
-                        _fmt_rate(s.get("coverage")), _fmt_rate(s.get("error_rate")),
-                        _t(s.get("risk_upper_bound")), cert)
+        if doc.mode != "per_segment":
+            thr.add_row("(all)", _t(cfg.threshold), _fmt_rate(cfg.coverage), _fmt_rate(cfg.error_rate),
+                        _t(cfg.risk_upper_bound), "yes" if cfg.certified else "NO")
+        for seg, s in cfg.segments.items():
+            cert = {True: "yes", False: "NO", None: "pooled"}[s.certified]
+            thr.add_row(seg, _t(s.threshold), _fmt_rate(s.coverage), _fmt_rate(s.error_rate),
+                        _t(s.risk_upper_bound), cert)
         console.print(thr)
-    for name, cfg in doc["configs"].items():
-        if cfg.get("message"):
-            console.print(f"[bold]{name}[/bold]: {cfg['message']}")
-        if cfg.get("uncertified_segments"):
+    for name, cfg in doc.configs.items():
+        if cfg.message:
+            console.print(f"[bold]{name}[/bold]: {cfg.message}")
+        if cfg.uncertified_segments:
             console.print(f"[bold]{name}[/bold]: escalated (uncertified) segments: "
-                          + ", ".join(cfg["uncertified_segments"]))
-    if doc.get("guarantee"):
-        console.print(f"Guarantee: {doc['guarantee']['statement']}. Assumes: {doc['guarantee']['assumptions']}")
+                          + ", ".join(cfg.uncertified_segments))
+    if doc.guarantee:
+        console.print(f"Guarantee: {doc.guarantee['statement']}. Assumes: {doc.guarantee['assumptions']}")
 
 
 def _print_cost_optimal(doc, console) -> None:
