@@ -13,6 +13,7 @@ from evalkit.calibrate import SEGMENT_RECAL_MIN_N
 from evalkit.gate import ece_estimate
 from evalkit.report import _charts
 from evalkit.report._assemble import Column, projection_entry
+from evalkit.runs import ConfigProjection, ConfigThresholds
 from evalkit.stats import Estimate, automatable, outcome_mask, reliability_bins
 
 
@@ -20,13 +21,13 @@ from evalkit.stats import Estimate, automatable, outcome_mask, reliability_bins
 class ThresholdRow:
     column: Column
     ece: Estimate | None
-    entry: dict[str, Any] | None
-    """thresholds.json's entry for the config (evalkit.runs.ConfigThresholds as JSON, for the template)."""
+    entry: ConfigThresholds | None
+    """thresholds.json's entry for the config (typed, evalkit.runs)."""
 
     @property
     def recalibration(self) -> str:
         """Which recalibration map applies where: per segment where the data allowed, else pooled."""
-        rec = (self.entry or {}).get("recalibration") or {}
+        rec = (self.entry.recalibration if self.entry is not None else None) or {}  # evalkit.calibrate's block
         method = str(rec.get("method") or "none")
         per = rec.get("per_segment")
         if not isinstance(per, dict):
@@ -93,7 +94,7 @@ def calibration(cols: Sequence[Column], *, salt: str = "cal") -> Calibration:
             bins = reliability_bins(df.loc[sel, "confidence"].to_numpy(dtype=float),
                                     outcome_mask(df[sel], "good").to_numpy())
         thr = entry.threshold if entry is not None else None
-        rows.append(ThresholdRow(column=c, ece=ece, entry=entry.model_dump(mode="json") if entry else None))
+        rows.append(ThresholdRow(column=c, ece=ece, entry=entry))
         if bins is not None:
             panels.append((chart_label(c), _charts.bin_arrays(bins), ece.value if ece else None, thr))
         cov, risk = _risk_coverage(c)
@@ -113,21 +114,20 @@ def calibration(cols: Sequence[Column], *, salt: str = "cal") -> Calibration:
 @dataclass(frozen=True, kw_only=True)
 class ProjectionRow:
     column: Column
-    entry: dict[str, Any]
+    entry: ConfigProjection
+    """projection.json's entry for the config (typed, evalkit.runs)."""
 
     def rate(self, key: str) -> Estimate | None:
-        d = self.entry.get(key)
-        if not isinstance(d, dict) or d.get("value") is None:
-            return None
-        return Estimate(value=d["value"], lo=d.get("lo"), hi=d.get("hi"), n=int(d.get("n") or 0))
+        rate = getattr(self.entry, key)
+        return rate.estimate() if rate is not None and rate.value is not None else None
 
     @property
     def cost(self) -> dict[str, Any]:
-        return self.entry.get("cost_per_case") or {}
+        return self.entry.cost_per_case  # evalkit.project's block: mean, p50 ... cvar95
 
     @property
     def monthly(self) -> dict[str, Any]:
-        return self.entry.get("monthly_cost") or {}
+        return self.entry.monthly_cost.model_dump() if self.entry.monthly_cost is not None else {}
 
 
 @dataclass(kw_only=True)
@@ -148,7 +148,7 @@ def projection(cols: Sequence[Column], *, salt: str = "proj") -> Projection:
         if entry is None:
             missing.append(c)
         else:
-            rows.append(ProjectionRow(column=c, entry=entry.model_dump(mode="json")))
+            rows.append(ProjectionRow(column=c, entry=entry))
         cost = c.df.get("cost_usd")
         if cost is None or cost.isna().any() or not len(cost):
             unknown.append(c)  # unknown cost is never drawn as 0
