@@ -55,13 +55,20 @@ def _judge(task: Any, cases: Mapping[str, Any], item: Item) -> Judged:
     v = task.score(cases[case_id], d)
     return Judged(status=status, error=parsed.error, action=action, confidence=conf, correct=bool(v.correct),
                   good=bool(v.good), deferred=bool(v.deferred), wrong_fields=tuple(v.wrong_fields),
-                  reasons=tuple(v.reasons), decision=dict(d) if d is not None else None)
+                  reasons=tuple(v.reasons), decision=_fields(d) if d is not None else None)
 
 
-def _judge_chunk(state: tuple[Any, Mapping[str, Any]], items: Sequence[Item]) -> list[tuple[Any, ...]]:
-    task, cases = state
+def _fields(decision: Any) -> dict[str, Any]:
+    """``dict(decision)`` (the model's fields and extras) without pydantic's per-field iterator: ~6 µs of
+    each output's ~40 µs when a million are scored."""
+    extra = getattr(decision, "__pydantic_extra__", None)
+    return {**decision.__dict__, **extra} if extra else dict(decision.__dict__)
+
+
+def _judge_chunk(state: tuple[Any, Mapping[str, Any], Sequence[Item]], rows: range) -> list[tuple[Any, ...]]:
+    task, cases, items = state  # inherited by the fork: only the row range is sent, never the output texts
     # Plain tuples cross the process boundary several times faster than dataclass instances.
-    return [tuple(getattr(j, f) for f in _FIELDS) for j in (_judge(task, cases, item) for item in items)]
+    return [tuple(getattr(j, f) for f in _FIELDS) for j in (_judge(task, cases, items[i]) for i in rows)]
 
 
 _FIELDS = Judged.__slots__
@@ -75,6 +82,6 @@ def judge_outputs(task: Any, cases: Mapping[str, Any], items: Sequence[Item], *,
     cpus = workers if workers is not None else (os.cpu_count() or 1)
     if cpus < 2 or len(items) < parallel_min or not can_fork():
         return [_judge(task, cases, item) for item in items]
-    chunks = split(items, max(cpus * _CHUNKS_PER_WORKER, -(-len(items) // _MAX_CHUNK)))
-    parts = forked_map(_judge_chunk, chunks, state=(task, cases), workers=cpus - 1)
+    chunks = split(range(len(items)), max(cpus * _CHUNKS_PER_WORKER, -(-len(items) // _MAX_CHUNK)))
+    parts = forked_map(_judge_chunk, chunks, state=(task, cases, items), workers=cpus - 1)
     return [Judged(*row) for part in parts for row in part]
