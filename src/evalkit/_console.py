@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from evalkit.stats import ALL, money, pm
 
 if TYPE_CHECKING:
-    from evalkit.runs import RunFolder
+    from evalkit.runs import Manifest, RunFolder
 
 
 def _rate(row: Any, name: str) -> str:
@@ -19,14 +19,14 @@ def _rate(row: Any, name: str) -> str:
     return pm(value, row[f"{name}_lo"], row[f"{name}_hi"])
 
 
-def print_run_summary(agg: Any, manifest: dict[str, Any], console: Any, *, resumed: bool = False) -> None:
+def print_run_summary(agg: Any, manifest: Manifest, console: Any, *, resumed: bool = False) -> None:
     """``agg``: the run's evalkit.score.aggregate table (already computed for summary.json)."""
     if resumed:
-        console.print(f"resumed interrupted run {manifest['run_id']}: finished calls were not sent again")
-    sim = {c["name"]: bool(c.get("simulated")) for c in manifest["configs"]}
+        console.print(f"resumed interrupted run {manifest.run_id}: finished calls were not sent again")
+    sim = {c.name: c.simulated for c in manifest.configs}
     label = {c: c + ("*" if s else "") for c, s in sim.items()}
     n = int(agg[agg["segment"] == ALL]["n"].max())
-    table = _table(f"{manifest['run_id']}: {n} cases per config, % with 95% interval")
+    table = _table(f"{manifest.run_id}: {n} cases per config, % with 95% interval")
     for col in ("config", "good %", "correct %", "gap %", "invalid %", "escalated %", "$/case"):
         table.add_column(col, justify="left" if col == "config" else "right", no_wrap=col == "config")
     for _, row in agg[agg["segment"] == ALL].iterrows():
@@ -52,25 +52,24 @@ def print_run_summary(agg: Any, manifest: dict[str, Any], console: Any, *, resum
     print_failures(manifest, console)
 
 
-def print_failures(manifest: dict[str, Any], console: Any) -> None:
+def print_failures(manifest: Manifest, console: Any) -> None:
     """Failed calls by error class and configuration, and spend that is not known exactly."""
     from rich.markup import escape
 
-    counts = manifest.get("counts") or {}
-    errors = manifest.get("errors") or []
+    counts, errors = manifest.counts, manifest.errors
     if errors:
-        total = sum(int(g["count"]) for g in errors)
-        console.print(f"failed calls: {total} of {counts.get('calls', '?')} (counted as not good and not correct)")
+        total = sum(g.count for g in errors)
+        console.print(f"failed calls: {total} of {counts.calls if counts else '?'} (counted as not good and not correct)")
         for g in errors[:8]:
-            console.print(f"  {g['error_class']} x{g['count']} in {escape(g['config'])}: "
-                          f"{escape(str(g['first_message'])[:200])}", soft_wrap=True)
+            console.print(f"  {g.error_class} x{g.count} in {escape(g.config)}: {escape(str(g.first_message)[:200])}",
+                          soft_wrap=True)
         if len(errors) > 8:
             console.print(f"  ... {len(errors) - 8} more group(s): see summary.json")
-    possibly = counts.get("possibly_billed_attempts") or 0
+    possibly = counts.possibly_billed_attempts if counts else 0
     if possibly:
-        usd = counts.get("possibly_billed_usd")
+        usd = counts.possibly_billed_usd
         bound = "an unknown amount (no price)" if usd is None else f"up to {money(usd)}"
-        console.print(f"spend: {money(counts.get('recorded_usd'))} recorded + {bound} possibly billed, unrecorded "
+        console.print(f"spend: {money(counts.recorded_usd)} recorded + {bound} possibly billed, unrecorded "
                       f"({possibly} attempt(s) ended without usage: timeout, dropped connection or a killed run)")
 
 

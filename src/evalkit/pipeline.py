@@ -140,7 +140,9 @@ def print_summary(outcome: RunOutcome) -> None:
 
     from evalkit._console import print_run_summary
 
-    print_run_summary(outcome.aggregates, outcome.manifest, Console(), resumed=outcome.resumed)
+    from evalkit.runs import Manifest
+
+    print_run_summary(outcome.aggregates, Manifest.model_validate(outcome.manifest), Console(), resumed=outcome.resumed)
 
 
 def resolve_baseline(ref: str | None, run_dir: Path) -> Path | None:
