@@ -49,7 +49,8 @@ def _complete(run: Path, manifest: dict[str, Any]) -> bool:
 
 
 def _latest(root: Path, *, suite: str | None = None, exclude: Path | None = None) -> Path:
-    """The newest complete run; with ``exclude`` (the run being judged) only runs created before it."""
+    """The newest complete run; with ``exclude`` (the run being judged) only runs created before it (or at
+    the same instant), never later ones."""
     before = None
     if exclude is not None:
         stamp = _created(exclude, _raw_manifest(exclude))[0]
@@ -61,7 +62,7 @@ def _latest(root: Path, *, suite: str | None = None, exclude: Path | None = None
         manifest = _raw_manifest(p)
         if _complete(p, manifest) and (suite is None or (manifest.get("suite") or {}).get("name") == suite):
             created = _created(p, manifest)
-            if before is None or created[0] < before:
+            if before is None or created[0] <= before:  # same instant (hand-made folders): still earlier-or-equal
                 runs.append((created, p))
     if not runs:
         what = f"complete run of suite {suite!r}" if suite else "complete run"
