@@ -34,7 +34,7 @@ def synthetic(n: int, seed: int = 0) -> pd.DataFrame:
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     from evalkit.calibrate import CalibrationSpec, calibrate_frame
-    from evalkit.suite._economics import EconomicsSpec
+    from evalkit.economics import EconomicsSpec
 
     df = synthetic(n)
     spec = CalibrationSpec(mode="per_segment", bootstrap=200, seed=0)

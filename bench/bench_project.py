@@ -27,7 +27,7 @@ def main() -> int:
     from project_synth import MIX, SEGMENTS, make_scores, write_run
 
     from evalkit.project import ContextCap, ProjectionSpec, project_run
-    from evalkit.suite._economics import EconomicsSpec
+    from evalkit.economics import EconomicsSpec
 
     configs = tuple(f"cfg{i}" for i in range(args.configs))
     per_scale = sum(s[0] for s in SEGMENTS.values()) * len(configs)
