@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.runs import ConfigProjection, ConfigThresholds, Rate, Thresholds, threshold_policy
+from evalkit.runs import ConfigEntry, ConfigProjection, ConfigThresholds, Rate, Thresholds, threshold_policy
 from evalkit.runs import RunFolder as RunData
 from evalkit.stats import ALL, Estimate, outcome_mask, quantile_interval, rate
 
@@ -25,8 +25,8 @@ class Column:
     label: str
     run: RunData
     config: str
-    meta: dict[str, Any]
-    """The manifest's entry for this configuration (evalkit.runs.ConfigEntry as JSON, for the template)."""
+    meta: ConfigEntry
+    """The manifest's entry for this configuration (typed, evalkit.runs)."""
     is_baseline: bool
     simulated: bool
     df: pd.DataFrame
@@ -37,7 +37,7 @@ class Column:
 
     @property
     def prompt_version(self) -> str:
-        v = str(self.meta.get("prompt_version") or "")
+        v = str(self.meta.prompt_version or "")
         return v.removeprefix("sha256:")[:12] or "unknown"
 
 
@@ -122,7 +122,7 @@ def _label_columns(runs: Sequence[RunData], baseline: RunData | None) -> list[Co
             label = f"{cfg} (baseline)"
         else:
             label = cfg if names.count(cfg) == 1 else f"{cfg} @ {_short_run_id(run, runs)}"
-        cols.append(Column(key=f"c{i}", label=label, run=run, config=cfg, meta=run.config_meta(cfg).model_dump(mode="json"),
+        cols.append(Column(key=f"c{i}", label=label, run=run, config=cfg, meta=run.config_meta(cfg),
                            is_baseline=is_base, simulated=run.simulated(cfg), df=run.config_scores(cfg)))
     return cols
 

@@ -102,8 +102,8 @@ def context_section(cols: Sequence[Column], *, salt: str = "ctx") -> ContextSect
         parts = _parts(df)
         if parts is None or not len(df):
             continue
-        price = c.meta.get("price") or {}
-        per_token = {"input": price.get("input"), "output": price.get("output")}
+        price = c.meta.price
+        per_token = {"input": price.input if price else None, "output": price.output if price else None}
         usd = None
         if per_token["input"] is not None and per_token["output"] is not None:
             usd = {k: float(np.mean(v)) * (per_token["output"] if k == "output" else per_token["input"])
@@ -115,7 +115,7 @@ def context_section(cols: Sequence[Column], *, salt: str = "ctx") -> ContextSect
         cut = np.quantile(key, 1 - TAIL_SHARE)
         tail = key >= cut
         tail_share = float(key[tail].sum() / key.sum()) if key.sum() > 0 else None
-        staged.append(dict(column=c, policy=describe_policy(c.meta.get("context")), good=rate(outcome_mask(df, "good")),
+        staged.append(dict(column=c, policy=describe_policy(c.meta.context), good=rate(outcome_mask(df, "good")),
                            input_tokens=float(np.mean(parts["fixed"] + parts["history"] + parts["retrieved"])),
                            tokens={k: float(np.mean(v)) for k, v in parts.items()}, usd=usd,
                            tail_tokens={k: float(np.mean(v[tail])) for k, v in parts.items()},

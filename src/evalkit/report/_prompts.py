@@ -26,8 +26,8 @@ def template_path(col: Column) -> Path | None:
     if not pdir.is_dir():
         return None
     candidates = [pdir / f"{col.config}.j2", pdir / f"{col.config}.jinja"]
-    if col.meta.get("prompt"):
-        candidates.append(pdir / Path(str(col.meta["prompt"])).name)
+    if col.meta.prompt:
+        candidates.append(pdir / Path(col.meta.prompt).name)
     for p in candidates:
         if p.is_file():
             return p
