@@ -52,7 +52,10 @@ def _environment() -> Any:
     env = Environment(loader=PackageLoader("evalkit.report", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       bytecode_cache=_compiled_templates())
-    env.filters.update(pct=_pct, pct0=_pct, usd=_usd, num=_num, sortval=_sortval, compact=_compact)
+    from evalkit.report._context import describe_policy
+
+    env.filters.update(pct=_pct, pct0=_pct, usd=_usd, num=_num, sortval=_sortval, compact=_compact,
+                       policy=describe_policy)
     return env
 
 
