@@ -26,8 +26,8 @@ def main() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "project"))
     from project_synth import MIX, SEGMENTS, make_scores, write_run
 
-    from evalkit.project import ContextCap, ProjectionSpec, project_run
     from evalkit.economics import EconomicsSpec
+    from evalkit.project import ContextCap, ProjectionSpec, project_run
 
     configs = tuple(f"cfg{i}" for i in range(args.configs))
     per_scale = sum(s[0] for s in SEGMENTS.values()) * len(configs)

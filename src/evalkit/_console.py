@@ -59,7 +59,8 @@ def print_failures(manifest: Manifest, console: Any) -> None:
     counts, errors = manifest.counts, manifest.errors
     if errors:
         total = sum(g.count for g in errors)
-        console.print(f"failed calls: {total} of {counts.calls if counts else '?'} (counted as not good and not correct)")
+        calls = counts.calls if counts else "?"
+        console.print(f"failed calls: {total} of {calls} (counted as not good and not correct)")
         for g in errors[:8]:
             console.print(f"  {g.error_class} x{g.count} in {escape(g.config)}: {escape(str(g.first_message)[:200])}",
                           soft_wrap=True)

@@ -139,10 +139,10 @@ def print_summary(outcome: RunOutcome) -> None:
     from rich.console import Console
 
     from evalkit._console import print_run_summary
-
     from evalkit.runs import Manifest
 
-    print_run_summary(outcome.aggregates, Manifest.model_validate(outcome.manifest), Console(), resumed=outcome.resumed)
+    manifest = Manifest.model_validate(outcome.manifest)  # the dict the run wrote, typed for reading
+    print_run_summary(outcome.aggregates, manifest, Console(), resumed=outcome.resumed)
 
 
 def resolve_baseline(ref: str | None, run_dir: Path) -> Path | None:

@@ -100,7 +100,7 @@ def test_history_without_matching_runs_is_a_clear_error(tmp_path):
 def test_runs_are_listed_through_the_typed_manifest_and_bad_ones_say_why(five_demo_runs, tmp_path):
     import shutil
 
-    reports, outcomes = five_demo_runs
+    _, outcomes = five_demo_runs
     root = tmp_path / "reports"
     shutil.copytree(outcomes[0].run_dir, root / outcomes[0].run_id)
     (root / "torn").mkdir()

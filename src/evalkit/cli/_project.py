@@ -23,11 +23,10 @@ def _usd(x: float | None, digits: int = 0) -> str:
 
 
 def _num(r: dict[str, Any] | None, fmt: Any = "{:,.0f}".format) -> str:
-    if not r or r.get("value") is None:
-        return "unknown"
-    if r.get("lo") is None:
-        return fmt(r["value"])
-    return f"{fmt(r['value'])} [{fmt(r['lo'])}, {fmt(r['hi'])}]"
+    """A count or amount with its interval and n, in ``fmt`` (evalkit.stats.interval)."""
+    from evalkit.stats import interval
+
+    return interval(r, unit=fmt)
 
 
 def _thr(t: float | None) -> str:

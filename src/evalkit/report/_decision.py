@@ -118,7 +118,7 @@ def decisions(cols: Sequence[Column]) -> list[Decision]:
         value_t = proj.value_optimal_threshold if proj is not None else None
         per_segment = doc.mode == "per_segment"
         for seg, s in entry.segments.items():
-            pseg = proj.segments.get(seg) or {} if proj is not None and same_set else {}
+            pseg = (proj.segments.get(seg) or {}) if proj is not None and same_set else {}
             common = {"production_share": pseg.get("production_share"), "automation": pseg.get("automation_rate"),
                       "error_rate": s.error_rate}
             if s.never_automate:

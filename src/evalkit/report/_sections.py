@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -125,7 +126,7 @@ class ProjectionRow:
     def cost(self) -> dict[str, Any]:
         return self.entry.cost_per_case  # evalkit.project's block: mean, p50 ... cvar95
 
-    @property
+    @cached_property  # the template reads it once per column of the cost table
     def monthly(self) -> dict[str, Any]:
         return self.entry.monthly_cost.model_dump() if self.entry.monthly_cost is not None else {}
 
