@@ -72,9 +72,10 @@ def write_parquet(path: Path | str, table: Any) -> Path:
 
 def release_freed_memory() -> None:
     """Give freed memory's pages back to the system after a phase that allocated much and kept little
-    (decoding a case table, validating its cases). Arrow's allocator (mimalloc) keeps freed buffers'
-    pages for reuse (measured: 109 MB kept for a 24 MB table), and so does glibc's malloc for freed
-    mid-size blocks such as the cases' JSON text (measured: ~45 MB after validating 2,000 cases)."""
+    (decoding a case table, validating its cases). Arrow's default allocator (mimalloc; the CLI
+    chooses malloc, evalkit/cli/__init__.py) keeps freed buffers' pages for reuse (measured: 109 MB
+    kept for a 24 MB table), and so does glibc's malloc for freed mid-size blocks such as the cases'
+    JSON text (measured: ~45 MB after validating 2,000 cases)."""
     import ctypes
 
     import pyarrow as pa

@@ -41,7 +41,8 @@ def run_suite(req: RunRequest, *, evaluating: bool = False) -> RunOutcome:
             simulated={c.name: bool(getattr(ex.plan.providers[c.name], "simulated", False)) for c in ex.plan.configs},
             judge_records=judge_records, errors=errors,
             judge_decides=ex.manifest["suite"]["spec"].get("scoring", {}).get("judge_decides", True))
-        release_freed_memory()  # scoring's scratch, before the journal is sealed
+        ex.plan.release_cases()
+        release_freed_memory()  # scoring's scratch and the parsed cases, before the journal is sealed
         manifest = ex.complete(errors=errors, evaluating=evaluating)
     return RunOutcome(run_id=ex.run_id, run_dir=ex.run_dir, manifest=manifest, scores=scored.scores,
                       summary=scored.summary, aggregates=scored.aggregates, resumed=ex.resumed)

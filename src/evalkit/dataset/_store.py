@@ -99,6 +99,12 @@ class Dataset:
             raise DataError(f"{self.parquet_path}: {len(problems)} invalid row problem(s)", problems=problems)
         return tuple(cases)
 
+    def forget_parsed(self) -> None:
+        """Drop the validated cases and the pandas table built from the arrow table (they are built
+        again on next access): a run keeps its cases only until they are scored."""
+        self.__dict__.pop("cases", None)
+        self.__dict__.pop("table", None)
+
     def __len__(self) -> int:
         return self.arrow.num_rows
 

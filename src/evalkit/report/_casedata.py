@@ -37,7 +37,7 @@ from evalkit.errors import DataError
 from evalkit.report._assemble import Column
 from evalkit.report._casewire import decode, encode
 from evalkit.report._prompts import prompt_renderer, template_diff
-from evalkit.runs import only_cases, read_parquet
+from evalkit.runs import read_parquet
 from evalkit.stats import outcome_mask
 
 MAX_TEXT = 6000
@@ -168,16 +168,16 @@ def _results_for(run_path: Path, ids: set[str]) -> tuple[dict[tuple[str, str], l
     return out, prompts
 
 
-def _dataset_facts(col: Column, ids: set[str]) -> dict[str, tuple[dict[str, Any], str | None]]:
-    """case_id -> (the dataset's case facts, its case JSON) when the dataset store is reachable."""
+def _dataset_facts(col: Column, ids: set[str]) -> DatasetRows | None:
+    """The listed cases' rows of the run's dataset version, when the dataset store is reachable."""
     from evalkit._home import datasets_dir
 
     ds = col.run.manifest.dataset if col.run.manifest else None
     if ds is None or not ds.name or not ds.version:
-        return {}
+        return None
     path = datasets_dir() / ds.name / ds.version / "cases.parquet"
     if not ids or not path.is_file():
-        return {}
+        return None
     try:
         from evalkit.dataset import load_dataset
 
@@ -185,20 +185,41 @@ def _dataset_facts(col: Column, ids: set[str]) -> dict[str, tuple[dict[str, Any]
             table = load_dataset(f"{ds.name}@{ds.version}", store=datasets_dir()).arrow
         except Exception:  # noqa: BLE001 - a bare case table (no manifest) still shows its facts
             table = read_parquet(path)
-        df = only_cases(table, ids).to_pandas()
+        rows = DatasetRows(table, ids)
     except Exception:  # noqa: BLE001 - a dataset we cannot read must not stop the report
-        return {}
-    out = {}
-    for row in df.to_dict("records"):
-        raw = None
-        if isinstance(row.get("case_json"), str):
-            # Datasets store the task's case model as canonical JSON: show its fields.
-            raw = row.pop("case_json")
-            try:
-                row.update(json.loads(raw))
-            except ValueError:
-                row["case_json"] = raw
-        out[str(row.get("case_id"))] = (row, raw)
+        return None
+    return rows or None
+
+
+class DatasetRows:
+    """Dataset rows by case id, read from the arrow table one case at a time when its drill-down is
+    packed: every listed case's JSON at once (as Python text, then parsed) held tens of MB."""
+
+    def __init__(self, table: Any, ids: set[str]) -> None:
+        self._table = table
+        self._at = {cid: i for i, cid in enumerate(table.column("case_id").to_pylist()) if cid in ids}
+
+    def __bool__(self) -> bool:
+        return bool(self._at)
+
+    def get(self, case_id: str) -> tuple[dict[str, Any], str | None] | None:
+        """(the row's columns, its case JSON when it has one as text)."""
+        i = self._at.get(case_id)
+        if i is None:
+            return None
+        row = {name: self._table.column(name)[i].as_py() for name in self._table.column_names}
+        raw = row.pop("case_json") if isinstance(row.get("case_json"), str) else None
+        return row, raw
+
+
+def _parsed(row: Mapping[str, Any], raw: str | None) -> dict[str, Any]:
+    """A dataset row's facts: its columns and, from the task's canonical case JSON, the case's fields."""
+    out = dict(row)
+    if raw is not None:
+        try:
+            out.update(json.loads(raw))
+        except ValueError:
+            out["case_json"] = raw
     return out
 
 
@@ -207,7 +228,7 @@ class _Sources:
     """What the listed cases are read from: raw outputs, dataset facts and the score rows."""
 
     raw: dict[Path, tuple[dict[tuple[str, str], list[str]], dict[tuple[str, str], str]]]
-    facts_by_run: dict[Path, dict[str, tuple[dict[str, Any], str | None]]]
+    facts_by_run: dict[Path, DatasetRows | None]
     sources: dict[str, str]
     records: dict[str, dict[str, dict[str, Any]]]
 
@@ -223,7 +244,7 @@ def _gather(cols: Sequence[Column], listed: Sequence[tuple[Column, str, str, str
     for c, cid, _, _ in listed:
         by_run.setdefault(c.run.path, set()).add(cid)
     raw = {p: _results_for(p, ids) for p, ids in by_run.items()}
-    facts_by_run: dict[Path, dict[str, tuple[dict[str, Any], str | None]]] = {}
+    facts_by_run: dict[Path, DatasetRows | None] = {}
     sources: dict[str, str] = {}
     for c in cols:
         if c.run.path in by_run and c.run.path not in facts_by_run:
@@ -300,8 +321,10 @@ def pack(cols: Sequence[Column], *, max_prompts: int = 50) -> CaseData:
         r = src.row_of(c, cid)
         if r is None:
             continue
-        fdict, case_json = src.facts_by_run.get(c.run.path, {}).get(cid) or (None, None)
+        dataset_rows = src.facts_by_run.get(c.run.path)
+        fact_row, case_json = (dataset_rows.get(cid) if dataset_rows is not None else None) or (None, None)
         if cid not in facts:
+            fdict = _parsed(fact_row, case_json) if fact_row is not None else None
             facts[cid], expected_of[cid] = _case_facts(c, r, fdict)
         rows.append(_row(col_index[c.key], c, cid, seg, kind, r, src))
         d = _detail(c, cid, r, expected_of[cid], src)

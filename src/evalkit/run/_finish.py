@@ -17,16 +17,16 @@ def _known_sum(series: Any) -> float | None:
     return None if series.isna().any() else float(series.sum())
 
 
-def _counts(records: list[Any], results: Any, cases: list[Any], prices: Any) -> dict[str, Any]:
+def _counts(records: list[Any], results: Any, cases: int, prices: Any) -> dict[str, Any]:
     return {
         "calls": len(records), "failed_calls": int((results["status"] != "ok").sum()),
-        "cache_hits": int(results["cache_hit"].sum()), "cases": len(cases),
+        "cache_hits": int(results["cache_hit"].sum()), "cases": cases,
         "spent_usd": _known_sum(results["cost_usd"]), "nominal_usd": _known_sum(results["nominal_cost_usd"]),
         **spend_counts(records, prices),
     }
 
 
-def complete_run(run_dir: Path, manifest: dict[str, Any], records: list[Any], cases: list[Any], prices: Any, *,
+def complete_run(run_dir: Path, manifest: dict[str, Any], records: list[Any], cases: int, prices: Any, *,
                  errors: list[dict[str, Any]], evaluating: bool = False) -> dict[str, Any]:
     """Write results.parquet, seal the journal, then mark the manifest complete (counts, errors, model
     versions, checksums); the manifest as written. ``evaluating``: later stages still write files

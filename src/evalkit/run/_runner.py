@@ -84,7 +84,7 @@ class Executed:
         ``evaluating``: later stages still write files, ``mark_complete`` ends the run."""
         from evalkit.run._finish import complete_run
 
-        return complete_run(self.run_dir, self.manifest, self.records, self.plan.cases, self.plan.prices,
+        return complete_run(self.run_dir, self.manifest, self.records, self.plan.case_count, self.plan.prices,
                             errors=errors, evaluating=evaluating)
 
 
@@ -116,6 +116,8 @@ def execute_suite(req: RunRequest) -> Iterator[Executed]:
             options = _options(loaded.suite, plan.configs, req, manifest["request"]["max_cost_usd"])
             records = _calls(req, run_dir, resumed_dir, manifest, loaded.suite, plan, options,
                              retry_failed=was_stopped, senders=senders)
+            plan.release_calls()
+            release_freed_memory()
         try:
             yield Executed(req=req, run_dir=run_dir, loaded=loaded, plan=plan, manifest=manifest, records=records,
                            options=options, resumed=resumed_dir is not None)

@@ -26,6 +26,19 @@ class Planned:
     templates: dict[str, Any] = field(default_factory=dict)
     calls: list[Any] = field(default_factory=list)
     prompts: dict[str, Any] = field(default_factory=dict)
+    case_count: int = 0
+    """How many cases were sampled (still known once ``release_cases`` dropped them)."""
+
+    def release_calls(self) -> None:
+        """Every call is answered and journaled: the rendered prompts go (a run's largest text, with
+        the UTF-8 copies sending them made), before the answers are scored."""
+        self.calls = []
+
+    def release_cases(self) -> None:
+        """The answers are scored: the parsed cases go before the run folder is completed (the report
+        reads what it shows from the folder and the dataset)."""
+        self.cases = []
+        self.dataset.forget_parsed()
 
 
 def price_for(provider_name: str, model: str, override: Any, provider: Any) -> ModelPrice | None:
@@ -131,7 +144,7 @@ def plan_run(loaded: Any, req: Any) -> Planned:
     configs = _selected_configs(loaded, req)
     dataset, cases = _pick_cases(loaded, req)
     task = dataset.bound_task  # under the catalogue that applies (the suite's, else the dataset's)
-    out = Planned(configs=configs, task=task, dataset=dataset, cases=cases)
+    out = Planned(configs=configs, task=task, dataset=dataset, cases=cases, case_count=len(cases))
     jobs = []
     for config in configs:
         provider, options = _provider(config, task, f"{loaded.path}: configs[{config.name}]")
