@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from evalkit._forked import can_fork, forked_map, split
+from evalkit._forked import can_fork, forked_imap, forked_map, split
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="needs fork and two cores")
 
@@ -60,3 +60,23 @@ def test_split_keeps_every_item_once_in_order(n, parts):
     assert [x for c in chunks for x in c] == list(range(n))
     assert all(chunks) and len(chunks) <= max(1, parts)
     assert max(map(len, chunks), default=0) - min(map(len, chunks), default=0) <= 1
+
+
+def test_a_stream_comes_back_in_order_from_workers_with_a_bounded_number_in_flight():
+    chunks = [range(k * 100, (k + 1) * 100) for k in range(12)]
+    out = list(forked_imap(_square_with_pid, chunks, state={"offset": 1}, ahead=3))
+    assert [v for part in out for v, _ in part] == [1 + i * i for i in range(1200)]
+    assert all({pid for _, pid in part} != {os.getpid()} for part in out)  # the caller only consumed
+
+
+def test_a_stream_redoes_a_dead_worker_s_chunks_here_and_keeps_going():
+    chunks = [[k, k + 1] for k in range(0, 20, 2)]
+    assert list(forked_imap(_fails_in_workers, chunks, state=os.getpid())) == [[k + 1, k + 2] for k in range(0, 20, 2)]
+
+
+def test_a_stream_closed_early_stops_its_workers():
+    stream = forked_imap(_square_with_pid, [range(k, k + 1) for k in range(50)], state={"offset": 0}, ahead=2)
+    first = next(stream)
+    started = time.perf_counter()
+    stream.close()  # the pool ends without computing the remaining 49 chunks (0.05 s each)
+    assert first[0][0] == 0 and time.perf_counter() - started < 1.0

@@ -9,9 +9,10 @@ process, in the same order. The parent works on chunks too while the workers run
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -97,6 +98,52 @@ def forked_map(fn: Callable[[Any, T], R], chunks: Sequence[T], *, state: Any, wo
     finally:
         gc.unfreeze()
     return out
+
+
+def forked_imap(fn: Callable[[Any, T], R], chunks: Sequence[T], *, state: Any, workers: int | None = None,
+                ahead: int | None = None) -> Iterator[R]:
+    """``fn(state, chunk)`` for each chunk, in order, computed by forked workers while the caller
+    consumes the results: a stream, with at most ``ahead`` chunks computed or waiting at a time, so
+    memory stays bounded however many chunks there are. Same rules as ``forked_map`` (a module-level
+    ``fn``, small chunks, ``state`` inherited); a failed chunk is redone here."""
+    workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+    if len(chunks) <= 1 or not can_fork():
+        for chunk in chunks:
+            yield fn(state, chunk)
+        return
+    import multiprocessing as mp
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    ahead = max(1, ahead if ahead is not None else 2 * workers)
+    todo = iter(chunks)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"), initializer=_init,
+                               initargs=(state, os.getpid()))
+
+    def submit(chunk: T) -> Any:
+        try:
+            return pool.submit(_call, fn, chunk)
+        except Exception:  # noqa: BLE001 - a broken pool (a worker died): the chunk is computed here
+            return None
+
+    try:
+        gc.freeze()  # the workers fork on the first submit (see forked_map)
+        try:
+            queue = deque((c, submit(c)) for c in itertools.islice(todo, ahead))
+        finally:
+            gc.unfreeze()
+        while queue:
+            chunk, future = queue.popleft()
+            try:
+                result = future.result() if future is not None else fn(state, chunk)
+            except Exception:  # noqa: BLE001 - redone here: a real error surfaces with its own class
+                result = fn(state, chunk)
+            following = next(todo, _PENDING)
+            if following is not _PENDING:
+                queue.append((following, submit(following)))  # type: ignore[arg-type]
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # a consumer that stops early waits for no more chunks
 
 
 def split(items: Sequence[T], parts: int) -> list[Sequence[T]]:

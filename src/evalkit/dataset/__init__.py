@@ -8,6 +8,7 @@ from evalkit.dataset._diff import DatasetDiff, diff
 from evalkit.dataset._import import import_file, read_cases
 from evalkit.dataset._manifest import CASES_FILE, MANIFEST_FILE, Manifest, manifest_json_schema, read_manifest
 from evalkit.dataset._mapping import ImportMapping, load_mapping, mapping_json_schema
+from evalkit.dataset._publish import Generated
 from evalkit.dataset._refs import (
     VersionInfo,
     list_versions,
@@ -23,6 +24,7 @@ __all__ = [
     "MANIFEST_FILE",
     "Dataset",
     "DatasetDiff",
+    "Generated",
     "ImportMapping",
     "Manifest",
     "VersionInfo",

@@ -44,23 +44,72 @@ class _Tally:
     problems: list[str]
 
 
-def _rows(cases: Iterable[Any], case_model: type[BaseModel], tally: _Tally,
-          context: dict[str, Any] | None = None) -> Iterator[Row]:
-    for number, raw in enumerate(cases, start=1):
-        where = f"case #{number}"
-        case, problems = coerce_case(raw, case_model, where, context)
-        if case is None:
+Coerced = tuple[Row | None, list[str]]
+"""One case as its stored row, or the problems that keep it out."""
+
+
+def _coerced(number: int, raw: Any, case_model: type[BaseModel], context: dict[str, Any] | None) -> Coerced:
+    case, problems = coerce_case(raw, case_model, f"case #{number}", context)
+    if case is None:
+        return None, problems
+    return (case.case_id, case.segment, case.variant, canonical_json(case)), []
+
+
+def _tallied(coerced: Iterable[Coerced], tally: _Tally) -> Iterator[Row]:
+    """The rows to store, in order: duplicates and invalid cases go to the tally's problems."""
+    for number, (row, problems) in enumerate(coerced, start=1):
+        if row is None:
             tally.problems.extend(problems)
             continue
-        case_id = case.case_id
+        case_id, segment, variant, _ = row
         if case_id in tally.first_seen:
-            tally.problems.append(f"{where}: field case_id: duplicate case_id {case_id!r} "
+            tally.problems.append(f"case #{number}: field case_id: duplicate case_id {case_id!r} "
                                   f"(first seen in case #{tally.first_seen[case_id]})")
             continue
         tally.first_seen[case_id] = number
-        tally.segments[case.segment] += 1
-        tally.variants[case.variant] += 1
-        yield case_id, case.segment, case.variant, canonical_json(case)
+        tally.segments[segment] += 1
+        tally.variants[variant] += 1
+        yield row
+
+
+def _rows(cases: Iterable[Any], case_model: type[BaseModel], tally: _Tally,
+          context: dict[str, Any] | None = None) -> Iterator[Row]:
+    coerced = (_coerced(number, raw, case_model, context) for number, raw in enumerate(cases, start=1))
+    return _tallied(coerced, tally)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Generated:
+    """The cases ``task.generate(n, seed)`` gives, as ``write_dataset`` input. A task that generates
+    ranges (``evalkit.tasks.RangedGenerator``) is generated, validated and serialised on every core,
+    ``GENERATED_CHUNK`` cases at a time, in order: the same rows and bytes as one process makes."""
+
+    task: Task
+    n: int
+    seed: int
+
+
+GENERATED_CHUNK = 1000
+"""Cases per worker job when generating in parallel (a few MB of rows crossing back per job)."""
+
+
+def _generated_chunk(state: tuple[Any, ...], bounds: tuple[int, int]) -> list[Coerced]:
+    task, seed, context = state
+    start, stop = bounds
+    return [_coerced(start + k + 1, case, task.case_model, context)
+            for k, case in enumerate(task.generate_range(start, stop, seed))]
+
+
+def _generated_rows(source: Generated, task: Task, tally: _Tally) -> Iterator[Row]:
+    from evalkit._forked import can_fork, forked_imap
+    from evalkit.tasks import RangedGenerator
+
+    context = validation_context(task)
+    if not isinstance(source.task, RangedGenerator) or source.n < 2 * GENERATED_CHUNK or not can_fork():
+        return _rows(source.task.generate(source.n, source.seed), task.case_model, tally, context)
+    bounds = [(start, min(start + GENERATED_CHUNK, source.n)) for start in range(0, source.n, GENERATED_CHUNK)]
+    parts = forked_imap(_generated_chunk, bounds, state=(source.task, source.seed, context))
+    return _tallied((item for part in parts for item in part), tally)
 
 
 def _evalkit_version() -> str:
@@ -112,11 +161,12 @@ def identical_version(sha256: str, *, name: str, store: Path | str | None = None
     return None
 
 
-def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]], *, name: str, version: str, task: Task | str,
+def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]] | Generated, *, name: str, version: str, task: Task | str,
                   description: str = "", parent: str | None = None, generator: Mapping[str, Any] | None = None,
                   store: Path | str | None = None, reuse_identical: bool = False,
                   attachments: Mapping[str, bytes] | None = None) -> Path:
-    """Publish ``cases`` as ``name@version`` and return the version folder.
+    """Publish ``cases`` (or what a task generates: ``Generated``) as ``name@version`` and return the
+    version folder.
 
     Cases are streamed to parquet (memory stays bounded for large generated sets).
     Any invalid or duplicate case aborts the publish with every problem listed, and
@@ -165,11 +215,13 @@ def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]], *, name: str, 
     return final
 
 
-def _write_cases(tmp: Path, cases: Iterable[Any], task: Task, *, ref: str) -> tuple[int, _Tally, str]:
+def _write_cases(tmp: Path, cases: Iterable[Any] | Generated, task: Task, *, ref: str) -> tuple[int, _Tally, str]:
     """Stream the cases to ``tmp/cases.parquet``: (row count, tally, SHA-256); DataError lists every problem."""
     tally = _Tally(segments=Counter(), variants=Counter(), first_seen={}, problems=[])
     parquet = tmp / CASES_FILE
-    count = write_rows(parquet, _rows(cases, task.case_model, tally, validation_context(task)))
+    rows = _generated_rows(cases, task, tally) if isinstance(cases, Generated) else \
+        _rows(cases, task.case_model, tally, validation_context(task))
+    count = write_rows(parquet, rows)
     if tally.problems:
         raise DataError(f"cannot publish {ref}: {len(tally.problems)} problem(s) in the cases",
                         problems=tally.problems)

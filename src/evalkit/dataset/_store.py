@@ -18,7 +18,7 @@ from evalkit.dataset._manifest import (
     read_manifest,
 )
 from evalkit.dataset._parquet import read_verified
-from evalkit.dataset._publish import write_dataset
+from evalkit.dataset._publish import Generated, write_dataset
 from evalkit.dataset._refs import check_label, next_version, resolve_ref
 from evalkit.dataset._rows import count_problems, resolve_task, validate_table, validation_context
 from evalkit.errors import DataError
@@ -178,7 +178,7 @@ def generate_dataset(task: Task | str, *, n: int, seed: int, name: str | None = 
     if description is None:
         description = f"{n} synthetic {resolved.name} cases generated with seed {seed}."
     attach = getattr(resolved, "attachments", None)
-    return write_dataset(resolved.generate(n, seed), name=name, version=version, task=resolved,
+    return write_dataset(Generated(task=resolved, n=n, seed=seed), name=name, version=version, task=resolved,
                          description=description, parent=parent,
                          generator={"task": resolved.name, "n": n, "seed": seed}, store=store,
                          reuse_identical=True, attachments=attach(n, seed) if attach is not None else None)

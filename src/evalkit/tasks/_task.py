@@ -172,6 +172,16 @@ class CatalogueData(Protocol):
     def catalogue_json_schema(self) -> dict[str, Any]: ...
 
 
+@runtime_checkable
+class RangedGenerator(Protocol):
+    """A task whose generated cases each draw from their own random stream, so any range of them can
+    be generated on its own: ``evalkit dataset generate`` then generates a large set on every core."""
+
+    def generate_range(self, start: int, stop: int, seed: int) -> Iterator[BaseModel]:
+        """Cases ``start`` .. ``stop - 1`` of ``generate(stop, seed)``: the very same cases."""
+        ...
+
+
 CAPABILITIES: dict[str, type] = {"simulated model": SimulatedModel, "simulated judge": SimulatedJudge,
                                  "rules baseline": RulesBaseline, "judge support": JudgeSupport,
-                                 "catalogue": CatalogueData}
+                                 "catalogue": CatalogueData, "ranged generator": RangedGenerator}

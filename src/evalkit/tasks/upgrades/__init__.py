@@ -61,6 +61,12 @@ class UpgradesTask:
 
         return generate_cases(n, seed)
 
+    def generate_range(self, start: int, stop: int, seed: int) -> Iterator[Case]:
+        """Cases ``start`` .. ``stop - 1`` of ``generate(stop, seed)`` (each case has its own RNG stream)."""
+        from evalkit.tasks.upgrades._generator import generate_cases
+
+        return generate_cases(stop, seed, start=start)
+
     def prompt_context(self, case: Case, *, max_history_turns: int | None = None,
                        max_history_tokens: int | None = None, clauses: Sequence[str] | None = None,
                        context: Any = None, resources: Any = None) -> PromptContext:

@@ -201,54 +201,73 @@ MARKERS = ("to be fair", "as far as I know", "in the meantime", "once again", "f
            "on our end", "this week", "apparently", "basically", "unfortunately", "I guess", "right now")
 
 
+# Filler turns are most of a generated case's time (a long-context case has hundreds), so they draw
+# through ``rng._randbelow``, which is what ``Random.choice`` and ``Random.randint`` call underneath:
+# ``seq[below(len(seq))]`` is ``rng.choice(seq)`` and ``a + below(b - a + 1)`` is ``rng.randint(a, b)``,
+# the same draws from the same stream without two Python frames per draw (the datasets stay identical,
+# tests/tasks/test_generator_stream.py).
+QUOTABLE = QUOTE_BODIES + ASKS + ANSWERS
+_PUNCTUATION = ".,?!:;"
+
+
 def voice(text: str, rng: random.Random) -> str:
     """The same content in one person's words: synonyms, discourse markers, the odd typo."""
-    words = text.split(" ")
-    out = []
-    for w in words:
-        key = w.lower().strip(".,?!:;")
-        if key in SYNONYMS and rng.random() < 0.6:
-            alt = rng.choice(SYNONYMS[key])
-            w = w.replace(w.strip(".,?!:;"), alt if w[:1].islower() else alt[:1].upper() + alt[1:])
-        out.append(w)
-    for _ in range(rng.randint(1, 3)):
-        out.insert(rng.randint(1, max(1, len(out) - 1)), rng.choice(MARKERS))
+    below, draw = rng._randbelow, rng.random
+    out = text.split(" ")
+    for i, w in enumerate(out):
+        key = w.lower().strip(_PUNCTUATION)
+        if key in SYNONYMS and draw() < 0.6:
+            options = SYNONYMS[key]
+            alt = options[below(len(options))]
+            out[i] = w.replace(w.strip(_PUNCTUATION), alt if w[:1].islower() else alt[:1].upper() + alt[1:])
+    for _ in range(1 + below(3)):
+        out.insert(1 + below(max(1, len(out) - 1)), MARKERS[below(len(MARKERS))])
     return " ".join(out)
 
 
+_DATES = tuple(tuple(f"2025-{month:02d}-{day:02d}" for day in range(1, 29)) for month in range(1, 13))
+
+
 def _date(rng: random.Random) -> str:
-    return f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    below = rng._randbelow
+    return _DATES[below(12)][below(28)]  # month drawn first, then day
+
+
+def _pick(rng: random.Random, options: tuple[str, ...]) -> str:
+    return options[rng._randbelow(len(options))]
 
 
 def filler_turn(rng: random.Random, company: str, *, long_share: float) -> tuple[str, str]:
     """One ordinary turn (author, text): a support question, an answer, or a pasted thread."""
-    if rng.random() < long_share:
-        lines = [rng.choice(P.LONG_TURN_OPENERS)]
-        for _ in range(5 + int(rng.random() * 30)):
-            body = rng.choice(QUOTE_BODIES + ASKS + ANSWERS)
-            body = voice(body.format(n=rng.randint(10, 9999), f=rng.choice(FEATURES), p=rng.choice(PROBLEMS).format(
-                n=rng.randint(100, 599)), team=rng.choice(P.TEAMS), name2=rng.choice(P.FIRST_NAMES),
-                name=rng.choice(P.FIRST_NAMES), d=_date(rng), team2=rng.choice(SETTINGS)), rng)
-            lines.append(rng.choice(QUOTE_FRAMES).format(
-                d=_date(rng), name=rng.choice(P.FIRST_NAMES), team=rng.choice(P.TEAMS), f=rng.choice(FEATURES),
-                s=body))
+    below, draw = rng._randbelow, rng.random
+    names, teams = P.FIRST_NAMES, P.TEAMS
+    if draw() < long_share:
+        lines = [_pick(rng, P.LONG_TURN_OPENERS)]
+        for _ in range(5 + int(draw() * 30)):
+            body = QUOTABLE[below(len(QUOTABLE))]
+            body = voice(body.format(
+                n=10 + below(9990), f=FEATURES[below(len(FEATURES))],
+                p=PROBLEMS[below(len(PROBLEMS))].format(n=100 + below(500)), team=teams[below(len(teams))],
+                name2=names[below(len(names))], name=names[below(len(names))], d=_date(rng),
+                team2=SETTINGS[below(len(SETTINGS))]), rng)
+            lines.append(QUOTE_FRAMES[below(len(QUOTE_FRAMES))].format(
+                d=_date(rng), name=names[below(len(names))], team=teams[below(len(teams))],
+                f=FEATURES[below(len(FEATURES))], s=body))
         return "customer", "\n".join(lines)
-    customer = rng.random() < 0.5
-    frame = rng.choice(ASKS if customer else ANSWERS)
-    text = frame.format(f=rng.choice(FEATURES), p=rng.choice(PROBLEMS).format(n=rng.randint(100, 599)),
-                        d=_date(rng), name=rng.choice(P.FIRST_NAMES), team=rng.choice(P.TEAMS),
-                        team2=rng.choice(SETTINGS))
+    customer = draw() < 0.5
+    frame = _pick(rng, ASKS if customer else ANSWERS)
+    text = frame.format(f=_pick(rng, FEATURES), p=_pick(rng, PROBLEMS).format(n=100 + below(500)),
+                        d=_date(rng), name=_pick(rng, names), team=_pick(rng, teams), team2=_pick(rng, SETTINGS))
     text = voice(text[0].upper() + text[1:], rng)
-    if rng.random() < 0.35:  # a second thought in the same turn
-        extra = rng.choice(ASKS if customer else ANSWERS).format(
-            f=rng.choice(FEATURES), p=rng.choice(PROBLEMS).format(n=rng.randint(100, 599)), d=_date(rng),
-            name=rng.choice(P.FIRST_NAMES), team=rng.choice(P.TEAMS), team2=rng.choice(SETTINGS))
+    if draw() < 0.35:  # a second thought in the same turn
+        extra = _pick(rng, ASKS if customer else ANSWERS).format(
+            f=_pick(rng, FEATURES), p=_pick(rng, PROBLEMS).format(n=100 + below(500)), d=_date(rng),
+            name=_pick(rng, names), team=_pick(rng, teams), team2=_pick(rng, SETTINGS))
         text = f"{text} {voice(extra, rng)}"
-    tail = rng.choice(TAILS).format(n=rng.randint(1000, 99999), name=rng.choice(P.FIRST_NAMES),
-                                    team=rng.choice(P.TEAMS))
+    tail = _pick(rng, TAILS).format(n=1000 + below(99000), name=_pick(rng, names), team=_pick(rng, teams))
     if tail:
         text = f"{text} {tail}"
-    if customer and rng.random() < 0.15:
+    if customer and draw() < 0.15:
         text = with_typos(text, rng)
     return ("customer" if customer else "agent"), text.replace("{company}", company)
 
