@@ -103,6 +103,12 @@ def _count_repeated(text: str) -> int:
     return len(enc.encode(text, disallowed_special=())) if enc is not None else max(1, len(text) // 4)
 
 
+def forget_repeated_counts() -> None:
+    """Drop the remembered counts of long texts (and so the texts): a run calls it once its prompts
+    are sent, when the cache would be all that keeps them alive (~6 MB at 2,000 cases)."""
+    _count_repeated.cache_clear()
+
+
 def count_message_tokens(messages: list[dict[str, str]] | tuple[Any, ...]) -> int:
     """Tokens of a chat request: content plus ~4 tokens of framing per message (OpenAI's rule of thumb)."""
     total = 0

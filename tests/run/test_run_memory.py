@@ -1,5 +1,5 @@
 """What a run holds while it completes its folder: the rendered prompts go once every call is
-answered, the parsed cases once they are scored (at 2,000 cases they were ~40 MB and ~55 MB of the
+answered (with the token counts remembered for their long texts), the parsed cases once they are scored (at 2,000 cases they were ~40 MB and ~55 MB of the
 run's peak). Checked by counting the live objects when ``complete_run`` starts."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ def _live(kind: type) -> int:
 @pytest.mark.parametrize("limit", [60, None], ids=["sampled", "whole-dataset"])
 def test_prompts_and_cases_are_released_before_the_run_folder_is_completed(tmp_path, monkeypatch, limit):
     import evalkit.run._finish as finish
+    from evalkit import _tokens
     from evalkit.dataset import generate_dataset
     from evalkit.pipeline import RunRequest, run_suite
     from evalkit.run import PlannedCall
@@ -39,7 +40,7 @@ def test_prompts_and_cases_are_released_before_the_run_folder_is_completed(tmp_p
     real = finish.complete_run
 
     def spy(*args, **kwargs):
-        seen.update(calls=_live(PlannedCall), cases=_live(Case))
+        seen.update(calls=_live(PlannedCall), cases=_live(Case), counted=_tokens._count_repeated.cache_info().currsize)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(finish, "complete_run", spy)
@@ -48,4 +49,4 @@ def test_prompts_and_cases_are_released_before_the_run_folder_is_completed(tmp_p
     expected_cases = limit or 90
     assert outcome.manifest["counts"]["cases"] == expected_cases  # the count survives the cases
     assert outcome.manifest["counts"]["calls"] == 2 * expected_cases
-    assert seen == {"calls": 0, "cases": 0}
+    assert seen == {"calls": 0, "cases": 0, "counted": 0}  # the long texts' remembered counts went too

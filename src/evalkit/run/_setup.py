@@ -31,8 +31,12 @@ class Planned:
 
     def release_calls(self) -> None:
         """Every call is answered and journaled: the rendered prompts go (a run's largest text, with
-        the UTF-8 copies sending them made), before the answers are scored."""
+        the UTF-8 copies sending them made), before the answers are scored; so do the token counts
+        remembered for their long texts."""
+        from evalkit._tokens import forget_repeated_counts
+
         self.calls = []
+        forget_repeated_counts()
 
     def release_cases(self) -> None:
         """The answers are scored: the parsed cases go before the run folder is completed (the report
