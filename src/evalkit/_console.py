@@ -88,15 +88,21 @@ def print_stage_summary(run: RunFolder, console: Any) -> None:
     if thresholds is None and projection is None:
         return
 
-    table = _table("automation and cost: certified on the dataset; projected at the production mix")
+    names = list((thresholds or projection).configs)  # type: ignore[union-attr]
+    rows = [(name, thresholds.configs.get(name) if thresholds is not None else None,
+             projection.configs.get(name) if projection is not None else None) for name in names]
+    sizes = {r.n for _, t, p in rows for r in (t.coverage if t is not None else None,
+                                                p.automation_rate if p is not None else None) if r is not None}
+    one_n = next(iter(sizes)) if len(sizes) == 1 else None  # else each certified cell names its n
+    table = _table("automation and cost: certified on the dataset"
+                   + (f" (n={one_n:,} cases per config)" if one_n else "") + "; projected at the production mix")
     for col in ("config", "certified auto %", "projected auto % (naive)", "$/month p50 (naive)"):
         table.add_column(col, justify="left" if col == "config" else "right", no_wrap=col == "config")
-    names = list((thresholds or projection).configs)  # type: ignore[union-attr]
-    for name in names:
-        t = thresholds.configs.get(name) if thresholds is not None else None
-        p = projection.configs.get(name) if projection is not None else None
+    for name, t, p in rows:
         cov = t.coverage if t is not None else None
         cert = pm(cov.value, cov.lo, cov.hi, 0) if cov is not None and cov.value is not None else "–"
+        if cov is not None and cov.value is not None and not one_n:
+            cert += f" n={cov.n or 0:,}"
         auto, naive = (p.automation_rate, p.naive_automation_rate) if p is not None else (None, None)
         proj = (f"{pm(auto.value, auto.lo, auto.hi, 0)} ({100 * naive.value:.0f})"
                 if auto is not None and auto.value is not None and naive is not None and naive.value is not None
