@@ -146,6 +146,47 @@ def forked_imap(fn: Callable[[Any, T], R], chunks: Sequence[T], *, state: Any, w
         pool.shutdown(wait=True, cancel_futures=True)  # a consumer that stops early waits for no more chunks
 
 
+class ForkedCall:
+    """``fn(arg)`` computing in a forked child that inherits this process's state, from now until
+    ``result()``: whatever ``fn`` loads (a tokenizer, a dataset) stays out of this process, and this
+    process goes on meanwhile. Only the result crosses back (pickled); any failure in the child
+    (killed, an error, a result that cannot be pickled) is redone here by ``result()``, where a real
+    error is raised with its own class. ``fn`` must be a module-level function."""
+
+    def __init__(self, fn: Callable[[T], R], arg: T) -> None:
+        self._fn, self._arg = fn, arg
+        self._pool: Any = None
+        self._future: Any = None
+        if not can_fork():
+            return
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        gc.freeze()  # the child forks on submit (see forked_map)
+        try:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"), initializer=_init,
+                                             initargs=(None, os.getpid()))
+            self._future = self._pool.submit(fn, arg)
+        finally:
+            gc.unfreeze()
+
+    def result(self) -> Any:
+        if self._future is None:
+            return self._fn(self._arg)
+        try:
+            return self._future.result()
+        except Exception:  # noqa: BLE001 - redone here: a real error surfaces with its own class
+            return self._fn(self._arg)
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._future = None
+
+
+def forked_call(fn: Callable[[T], R], arg: T) -> R:
+    """``fn(arg)`` computed in a forked child (``ForkedCall``), waiting for it."""
+    return ForkedCall(fn, arg).result()  # type: ignore[no-any-return]
+
+
 def split(items: Sequence[T], parts: int) -> list[Sequence[T]]:
     """``items`` in at most ``parts`` contiguous, near-equal chunks (none empty, so none for no items)."""
     if not items:

@@ -36,7 +36,7 @@ import pandas as pd
 from evalkit.errors import DataError
 from evalkit.report._assemble import Column
 from evalkit.report._casewire import decode, encode
-from evalkit.report._prompts import prompt_renderer, template_diff
+from evalkit.report._prompts import rendered_prompts, template_diff
 from evalkit.runs import read_parquet
 from evalkit.stats import outcome_mask
 
@@ -265,26 +265,37 @@ def _case_facts(c: Column, r: Mapping[str, Any], fdict: Mapping[str, Any] | None
             [[k, _fmt(fdict[k])] for k in expected if k in fdict])
 
 
-def _attach_prompt(d: dict[str, Any], c: Column, cid: str, case_json: str | None, src: _Sources,
-                   renderers: dict[str, Any]) -> bool:
-    """Put the case's prompt into drill-down ``d``: re-rendered, else as stored; True when one was embedded."""
-    if c.key not in renderers:
-        renderers[c.key] = prompt_renderer(c)
-    prompt = None
-    if renderers[c.key] is not None:
-        try:
-            prompt = renderers[c.key](cid, case_json)
-        except Exception:  # noqa: BLE001 - a run whose prompts cannot be re-rendered: stored or none
-            renderers[c.key] = None
-    stored = src.raw[c.run.path][1].get((c.config, cid))
-    if prompt is not None:
-        d["prompt"], d["pnote"] = _truncate(prompt), "re-rendered from the stored template"
-        return True
-    if stored is not None:
-        d["prompt"], d["pnote"] = _truncate(stored), "as sent (stored)"
-        return True
-    d["pnote"] = "prompt not stored"
-    return False
+def _jobs(candidates: Sequence[tuple[Any, Column, str]]) -> list[tuple[str, str, str]]:
+    return [(str(c.run.path), c.config, cid) for _, c, cid in candidates]
+
+
+def _attach_prompts(candidates: Sequence[tuple[dict[str, Any], Column, str]], src: _Sources,
+                    max_prompts: int, first: Any = None) -> int:
+    """Put a prompt into the first drill-downs (re-rendered, else as stored) until ``max_prompts``
+    carry one; how many do. Rendered a batch at a time (``rendered_prompts``: in a forked child when
+    this process does not hold the tokenizer); a run whose prompts cannot be re-rendered is not
+    tried again. ``first``: the first batch's rendering, already started."""
+    embedded, start = 0, 0
+    failed: frozenset[tuple[str, str]] = frozenset()
+    while embedded < max_prompts and start < len(candidates):
+        batch = candidates[start:start + max_prompts - embedded]
+        if start == 0 and first is not None:
+            prompts, newly_failed = first()
+        else:
+            prompts, newly_failed = rendered_prompts(_jobs(batch), failed)()
+        start += len(batch)
+        failed |= newly_failed
+        for (d, c, cid), prompt in zip(batch, prompts, strict=True):
+            stored = src.raw[c.run.path][1].get((c.config, cid))
+            if prompt is not None:
+                d["prompt"], d["pnote"] = _truncate(prompt), "re-rendered from the stored template"
+            elif stored is not None:
+                d["prompt"], d["pnote"] = _truncate(stored), "as sent (stored)"
+            else:
+                d["pnote"] = "prompt not stored"
+                continue
+            embedded += 1
+    return embedded
 
 
 def _row(col_index: int, c: Column, cid: str, seg: str, kind: str, r: Mapping[str, Any], src: _Sources) -> list[Any]:
@@ -311,12 +322,14 @@ def pack(cols: Sequence[Column], *, max_prompts: int = 50) -> CaseData:
     listed = listed_cases(cols)
     col_index = {c.key: i for i, c in enumerate(cols)}
     src = _gather(cols, listed)
-    renderers: dict[str, Any] = {}
     facts: dict[str, list[list[str]]] = {}
     expected_of: dict[str, list[list[str]]] = {}
     rows: list[list[Any]] = []
     det: list[dict[str, Any]] = []
-    n_prompts = 0
+    prompt_candidates: list[tuple[dict[str, Any], Column, str]] = []
+    # The first max_prompts prompts render (in a child, see rendered_prompts) while the cases are packed.
+    first_jobs = [(None, c, cid) for c, cid, _, kind in listed if kind != "improved" and src.row_of(c, cid) is not None]
+    first = rendered_prompts(_jobs(first_jobs[:max_prompts])) if max_prompts > 0 else None
     for c, cid, seg, kind in listed:
         r = src.row_of(c, cid)
         if r is None:
@@ -328,9 +341,10 @@ def pack(cols: Sequence[Column], *, max_prompts: int = 50) -> CaseData:
             facts[cid], expected_of[cid] = _case_facts(c, r, fdict)
         rows.append(_row(col_index[c.key], c, cid, seg, kind, r, src))
         d = _detail(c, cid, r, expected_of[cid], src)
-        if n_prompts < max_prompts and kind != "improved":
-            n_prompts += _attach_prompt(d, c, cid, case_json, src, renderers)
+        if kind != "improved":
+            prompt_candidates.append((d, c, cid))
         det.append(d)
+    n_prompts = _attach_prompts(prompt_candidates, src, max_prompts, first)
     doc = {"cols": [[c.key, c.label, c.ref.label if c.ref else None, src.sources[c.key], template_diff(c)]
                     for c in cols],
            "rows": rows, "det": det, "facts": facts}

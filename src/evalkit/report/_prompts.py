@@ -3,7 +3,7 @@ the case's prompt re-rendered exactly as the run rendered it.
 
 Re-rendering uses ``evalkit.run.render_case_prompt(run_dir, config, case_id)``: the suite
 recorded in the manifest, the template copied into ``run_dir/prompts/``, the task and the
-dataset case. When it returns ``None`` the drill-down falls back to a stored prompt or says
+dataset case. When it cannot, the drill-down falls back to a stored prompt or says
 "prompt not stored"; a report must never fail because a prompt can't be rebuilt.
 """
 
@@ -15,9 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.report._assemble import Column
-
-Renderer = Callable[[str, str | None], str | None]
-"""(case_id, case_json or None) -> prompt text or None."""
 
 
 def template_path(col: Column) -> Path | None:
@@ -59,11 +56,43 @@ def _messages_text(messages: Any) -> str:
                        for m in messages)
 
 
-def prompt_renderer(col: Column) -> Renderer:
-    """A function re-rendering this config's prompt for a case (``evalkit.run.render_case_prompt``)."""
+PromptJob = tuple[str, str, str]
+"""(run folder, configuration, case id) whose prompt a drill-down shows."""
+
+
+def render_prompts(work: tuple[list[PromptJob], frozenset[tuple[str, str]]]) -> tuple[list[str | None], set[tuple[str, str]]]:
+    """Each job's prompt re-rendered as its run rendered it (``evalkit.run.render_case_prompt``), None
+    where it cannot be; with the (run folder, configuration) pairs that failed, whose later jobs (and
+    those in ``skip``) are not tried: a run whose prompts cannot be rebuilt falls back to stored ones."""
     from evalkit.run import render_case_prompt
 
-    def render(case_id: str, _case_json: str | None) -> str | None:
-        return _messages_text(render_case_prompt(col.run.path, col.config, case_id))
+    jobs, skip = work
+    failed: set[tuple[str, str]] = set()
+    out: list[str | None] = []
+    for run_path, config, case_id in jobs:
+        key = (run_path, config)
+        if key in skip or key in failed:
+            out.append(None)
+            continue
+        try:
+            out.append(_messages_text(render_case_prompt(Path(run_path), config, case_id)))
+        except Exception:  # noqa: BLE001 - a report must never fail because a prompt can't be rebuilt
+            failed.add(key)
+            out.append(None)
+    return out, failed
 
-    return render
+
+def rendered_prompts(jobs: list[PromptJob], skip: frozenset[tuple[str, str]] = frozenset(),
+                     ) -> Callable[[], tuple[list[str | None], set[tuple[str, str]]]]:
+    """``render_prompts`` started now; call what it returns for the result. In a forked child when this
+    process does not hold the tokenizer (a large run lets go of it once it has planned), so that the
+    caller goes on meanwhile: re-rendering counts tokens, and loading the tokenizer here would put
+    ~45 MB back into the run's process for a few dozen prompts."""
+    from evalkit._forked import ForkedCall
+    from evalkit._tokens import encoder_loaded
+
+    if not jobs:
+        return lambda: ([], set())
+    if encoder_loaded():
+        return lambda: render_prompts((jobs, skip))
+    return ForkedCall(render_prompts, (jobs, skip)).result

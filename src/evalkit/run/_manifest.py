@@ -52,7 +52,6 @@ def initial_manifest(run_id: str, loaded: Any, plan: Any, req: Any, fingerprint:
     """The manifest of a new run (status running) from the loaded suite and its plan (run/_setup)."""
     from importlib.metadata import version
 
-    from evalkit._tokens import tokenizer_name
     from evalkit.providers import redact
 
     dataset = plan.dataset
@@ -63,11 +62,11 @@ def initial_manifest(run_id: str, loaded: Any, plan: Any, req: Any, fingerprint:
                   "spec": loaded.suite.model_dump(mode="json")},
         "dataset": {"ref": dataset.ref, "name": dataset.manifest.name, "version": dataset.manifest.version,
                     "sha256": dataset.manifest.sha256, "rows": dataset.manifest.row_count,
-                    "sampled_rows": len(plan.cases)},
+                    "sampled_rows": plan.case_count},
         "request": {"configs": list(req.configs or ()), "limit": req.limit, "fraction": req.fraction,
                     "sample_seed": req.sample_seed, "overrides": {k: str(v) for k, v in req.overrides.items()},
                     "shard": list(req.shard) if req.shard else None},
-        "tokenizer": tokenizer_name(), "baseline": req.baseline,
+        "tokenizer": plan.tokenizer, "baseline": req.baseline,
         "configs": [{
             "name": c.name, "provider": c.provider, "model": c.model, "params": c.params, "prompt": c.prompt,
             "prompt_version": plan.templates[c.name].version, "context": c.context.model_dump(),

@@ -136,6 +136,11 @@ PARALLEL_MIN_CALLS = 400
 ~0.5 ms of pure Python per case and configuration)."""
 
 
+def plans_on_every_core(cases: int, configs: int) -> bool:
+    """Whether a run this size is planned with forked workers (on a machine that can fork)."""
+    return cases * configs >= PARALLEL_MIN_CALLS and cases >= 2
+
+
 @dataclass(frozen=True, kw_only=True)
 class ConfigPlan:
     """One configuration to plan, with what ``plan_config`` needs beyond the cases."""
@@ -159,7 +164,7 @@ def plan_configs(jobs: Sequence[ConfigPlan], cases: Sequence[Any], task: Any, *,
     from evalkit._forked import can_fork, forked_map
 
     state = (tuple(jobs), tuple(cases), task, response_schema, seed, resources)
-    if len(cases) * len(jobs) < PARALLEL_MIN_CALLS or len(cases) < 2 or not can_fork():
+    if not plans_on_every_core(len(cases), len(jobs)) or not can_fork():
         return _plan_cases(state, slice(None))
     import os
 

@@ -100,7 +100,9 @@ def execute_suite(req: RunRequest) -> Iterator[Executed]:
         with sender_processes(loaded.suite.configs,
                               enabled=not (req.batch or loaded.suite.execution.mode == "batch")) as senders:
             plan = plan_run(loaded, req)
-            release_freed_memory()  # the tokenizer's and the planning workers' scratch
+            judge = loaded.suite.scoring.judge
+            plan.release_tokenizer(judge.provider if judge is not None else None)
+            release_freed_memory()  # the tokenizer (if let go) and the planning workers' scratch
             fp = fingerprint(loaded.sha256, req, inputs=input_versions(loaded, plan))
             if resumed_dir is None and not req.fresh:
                 resumed_dir = find_resumable(root, loaded.sha256, fp)

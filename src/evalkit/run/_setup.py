@@ -28,6 +28,23 @@ class Planned:
     prompts: dict[str, Any] = field(default_factory=dict)
     case_count: int = 0
     """How many cases were sampled (still known once ``release_cases`` dropped them)."""
+    tokenizer: str = ""
+    """The tokenizer planning counted with (still known once ``release_tokenizer`` let it go)."""
+
+    def release_tokenizer(self, judge_provider: str | None) -> None:
+        """A large run whose models are all real lets go of the tokenizer once it has planned (~45 MB
+        while it sends, scores and reports): nothing in this process counts tokens again but the
+        report's drill-down prompts, which it re-renders in a forked child. Offline providers (the
+        simulated model, the rules baseline) count tokens in every answer, and a small run would
+        spend more time loading it again than the memory is worth."""
+        from evalkit._tokens import release_encoder
+        from evalkit.providers import provider_class
+        from evalkit.run._plan import plans_on_every_core
+
+        judge = [provider_class(judge_provider)] if judge_provider else []
+        if plans_on_every_core(len(self.cases), len(self.configs)) and \
+                not any(getattr(p, "offline", False) for p in [*self.providers.values(), *judge]):
+            release_encoder()
 
     def release_calls(self) -> None:
         """Every call is answered and journaled: the rendered prompts go (a run's largest text, with
@@ -162,6 +179,9 @@ def plan_run(loaded: Any, req: Any) -> Planned:
     for config, (calls, info) in zip(configs, planned):
         out.calls.extend(calls)
         out.prompts[config.name] = info
+    from evalkit._tokens import tokenizer_name
+
+    out.tokenizer = tokenizer_name()
     return out
 
 
