@@ -25,7 +25,7 @@ here, and not a flip).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -319,6 +319,13 @@ def _detail(c: Column, cid: str, r: Mapping[str, Any], expected: list[list[str]]
 def pack(cols: Sequence[Column], *, max_prompts: int = 50) -> CaseData:
     """Gather and pack every listed case; the first ``max_prompts`` regressions (then failures)
     also carry the prompt re-rendered from the stored template."""
+    return start_pack(cols, max_prompts=max_prompts)()
+
+
+def start_pack(cols: Sequence[Column], *, max_prompts: int = 50) -> Callable[[], CaseData]:
+    """``pack`` in two steps: the cases are gathered and the first prompts start rendering now (in a
+    child, see ``rendered_prompts``); what this returns waits for them and packs. The report does
+    its other sections in between."""
     listed = listed_cases(cols)
     col_index = {c.key: i for i, c in enumerate(cols)}
     src = _gather(cols, listed)
@@ -344,13 +351,17 @@ def pack(cols: Sequence[Column], *, max_prompts: int = 50) -> CaseData:
         if kind != "improved":
             prompt_candidates.append((d, c, cid))
         det.append(d)
-    n_prompts = _attach_prompts(prompt_candidates, src, max_prompts, first)
-    doc = {"cols": [[c.key, c.label, c.ref.label if c.ref else None, src.sources[c.key], template_diff(c)]
-                    for c in cols],
-           "rows": rows, "det": det, "facts": facts}
-    encoded, raw_bytes = encode(doc, KINDS)
-    counts = {k: sum(1 for r in rows if r[3] == k) for k in KINDS}
-    return CaseData(encoded=encoded, counts=counts, n_prompts=n_prompts, raw_bytes=raw_bytes)
+
+    def finish() -> CaseData:
+        n_prompts = _attach_prompts(prompt_candidates, src, max_prompts, first)
+        doc = {"cols": [[c.key, c.label, c.ref.label if c.ref else None, src.sources[c.key], template_diff(c)]
+                        for c in cols],
+               "rows": rows, "det": det, "facts": facts}
+        encoded, raw_bytes = encode(doc, KINDS)
+        counts = {k: sum(1 for r in rows if r[3] == k) for k in KINDS}
+        return CaseData(encoded=encoded, counts=counts, n_prompts=n_prompts, raw_bytes=raw_bytes)
+
+    return finish
 
 
 def unpack(encoded: str) -> dict[str, Any]:

@@ -196,7 +196,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
     matrix = _assemble.segment_matrix(cols)
     all_runs = ([base] if base else []) + runs
     verdict = _assemble.verdict(runs, rows, matrix)
-    cases = _casedata.pack(cols, max_prompts=max_prompts)
+    finish_cases = _casedata.start_pack(cols, max_prompts=max_prompts)  # its prompts render meanwhile
     improved: dict[str, int] = {}
     for c, _, _, kind in _casedata.listed_cases(cols):
         if kind == "improved":
@@ -206,6 +206,9 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
     compared = [c for c in cols if not c.is_baseline]
     judges = [(r.run_id, r.judge.dump()) for r in runs if r.judge is not None]
     context_cost = _context.context_section(cols)
+    calibration, projection, decisions = _sections.calibration(cols), _sections.projection(cols), \
+        _decision.decisions(cols)
+    cases = finish_cases()
     context = {
         "title": title or _default_title(runs, base),
         "version": _version(),
@@ -221,8 +224,8 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
         "has_reference": any(c.ref is not None for c in cols),
         "reference_text": ("the matching configuration of baseline run " + base.run_id) if base
         else ("within the run: " + ", ".join(refs)),
-        "calibration": _sections.calibration(cols), "projection": _sections.projection(cols),
-        "judges": judges, "cases": cases, "improved": improved, "decisions": _decision.decisions(cols),
+        "calibration": calibration, "projection": projection,
+        "judges": judges, "cases": cases, "improved": improved, "decisions": decisions,
         "template_diffs": {c.key: template_diff(c) for c in cols if c.ref is not None},
         "threshold_sets": _threshold_set_lines(cols),
         "toc": [t for t in TOC if (t[0] != "judge" or judges) and (t[0] != "context-cost" or context_cost)],
