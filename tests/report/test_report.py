@@ -156,3 +156,29 @@ def test_verdict_shows_gate_results(report_runs, tmp_path):
     fail_items = re.findall(r'<li><span class="badge fail">FAIL</span>.*?</li>', verdict, re.DOTALL)
     assert len(fail_items) == 1 and "legacy_discount" in fail_items[0] and "prod" in fail_items[0]
     assert '<span class="badge pass">PASS</span>' in verdict  # the cheap config does not regress
+
+
+def test_a_run_whose_prompts_cannot_be_rendered_is_tried_once_not_once_per_batch(monkeypatch):
+    """Drill-downs take a prompt until --max-prompts carry one; a run whose prompts fail to render
+    (its dataset is gone) is not rendered again for the later batches (each batch may fork a child)."""
+    from types import SimpleNamespace
+
+    from evalkit.report import _casedata
+
+    renders: list[list[tuple[str, str, str]]] = []
+
+    def failing(jobs, skip=frozenset()):
+        renders.append(list(jobs))
+        return lambda: ([None] * len(jobs), {job[:2] for job in jobs})
+
+    monkeypatch.setattr(_casedata, "rendered_prompts", failing)
+    col = SimpleNamespace(run=SimpleNamespace(path=Path("/runs/r1")), config="prod")
+    stored = {("prod", "case-7"): "the prompt as sent"}
+    src = SimpleNamespace(raw={col.run.path: ({}, stored)})
+    details = [{} for _ in range(12)]
+    candidates = [(d, col, f"case-{i}") for i, d in enumerate(details)]
+    embedded = _casedata._attach_prompts(candidates, src, max_prompts=3)
+    assert embedded == 1  # only the stored one
+    assert [len(jobs) for jobs in renders if jobs] == [3]  # the first batch; later batches render nothing
+    assert details[7] == {"prompt": "the prompt as sent", "pnote": "as sent (stored)"}
+    assert {d["pnote"] for i, d in enumerate(details) if i != 7} == {"prompt not stored"}

@@ -279,10 +279,14 @@ def _attach_prompts(candidates: Sequence[tuple[dict[str, Any], Column, str]], sr
     failed: frozenset[tuple[str, str]] = frozenset()
     while embedded < max_prompts and start < len(candidates):
         batch = candidates[start:start + max_prompts - embedded]
+        jobs = _jobs(batch)
+        wanted = [job for job in jobs if job[:2] not in failed]  # a run that failed is not tried again
         if start == 0 and first is not None:
-            prompts, newly_failed = first()
+            rendered, newly_failed = first()  # the first batch, before anything failed
         else:
-            prompts, newly_failed = rendered_prompts(_jobs(batch), failed)()
+            rendered, newly_failed = rendered_prompts(wanted, failed)()
+        by_job = dict(zip(wanted, rendered, strict=True))
+        prompts = [by_job.get(job) for job in jobs]
         start += len(batch)
         failed |= newly_failed
         for (d, c, cid), prompt in zip(batch, prompts, strict=True):
