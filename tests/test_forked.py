@@ -62,9 +62,19 @@ def test_split_keeps_every_item_once_in_order(n, parts):
     assert max(map(len, chunks), default=0) - min(map(len, chunks), default=0) <= 1
 
 
-def test_a_stream_comes_back_in_order_from_workers_with_a_bounded_number_in_flight():
+def _square_marking_start(state: dict, chunk: range) -> list[tuple[int, int]]:
+    (state["started"] / str(chunk.start)).touch()  # which chunks a worker has begun (at once: workers are fast)
+    return [(state["offset"] + i * i, os.getpid()) for i in chunk]
+
+
+def test_a_stream_comes_back_in_order_from_workers_with_a_bounded_number_in_flight(tmp_path):
     chunks = [range(k * 100, (k + 1) * 100) for k in range(12)]
-    out = list(forked_imap(_square_with_pid, chunks, state={"offset": 1}, ahead=3))
+    state = {"offset": 1, "started": tmp_path}
+    out = []
+    for part in forked_imap(_square_marking_start, chunks, state=state, ahead=3):
+        out.append(part)
+        time.sleep(0.05)  # a slow consumer: unbounded workers would have begun every chunk by now
+        assert len(list(tmp_path.iterdir())) <= len(out) + 3  # never more than `ahead` beyond what was consumed
     assert [v for part in out for v, _ in part] == [1 + i * i for i in range(1200)]
     assert all({pid for _, pid in part} != {os.getpid()} for part in out)  # the caller only consumed
 
@@ -74,9 +84,11 @@ def test_a_stream_redoes_a_dead_worker_s_chunks_here_and_keeps_going():
     assert list(forked_imap(_fails_in_workers, chunks, state=os.getpid())) == [[k + 1, k + 2] for k in range(0, 20, 2)]
 
 
-def test_a_stream_closed_early_stops_its_workers():
-    stream = forked_imap(_square_with_pid, [range(k, k + 1) for k in range(50)], state={"offset": 0}, ahead=2)
+def test_a_stream_closed_early_stops_its_workers(tmp_path):
+    state = {"offset": 0, "started": tmp_path}
+    stream = forked_imap(_square_marking_start, [range(k, k + 1) for k in range(50)], state=state, ahead=2)
     first = next(stream)
-    started = time.perf_counter()
-    stream.close()  # the pool ends without computing the remaining 49 chunks (0.05 s each)
-    assert first[0][0] == 0 and time.perf_counter() - started < 1.0
+    time.sleep(0.2)  # unbounded workers would begin the other 49 meanwhile
+    stream.close()  # the pool ends without starting the remaining chunks
+    assert first[0][0] == 0
+    assert len(list(tmp_path.iterdir())) <= 3  # the one consumed and at most `ahead` more, of 50

@@ -113,7 +113,7 @@ def release_encoder() -> None:
     """Let go of the loaded encoder (~45 MB of Rust tables) and the remembered counts; the next count
     loads it again (~0.17 s). For a process done counting for a while (a run once it has planned)."""
     _encoder.cache_clear()
-    _count_repeated.cache_clear()
+    forget_repeated_counts()
 
 
 def encoder_loaded() -> bool:

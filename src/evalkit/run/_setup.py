@@ -36,13 +36,15 @@ class Planned:
         while it sends, scores and reports): nothing in this process counts tokens again but the
         report's drill-down prompts, which it re-renders in a forked child. Offline providers (the
         simulated model, the rules baseline) count tokens in every answer, and a small run would
-        spend more time loading it again than the memory is worth."""
+        spend more time loading it again than the memory is worth. Without fork (one core) the
+        report would load it here again: it is kept."""
+        from evalkit._forked import can_fork
         from evalkit._tokens import release_encoder
         from evalkit.providers import provider_class
         from evalkit.run._plan import plans_on_every_core
 
         judge = [provider_class(judge_provider)] if judge_provider else []
-        if plans_on_every_core(len(self.cases), len(self.configs)) and \
+        if can_fork() and plans_on_every_core(self.case_count, len(self.configs)) and \
                 not any(getattr(p, "offline", False) for p in [*self.providers.values(), *judge]):
             release_encoder()
 
