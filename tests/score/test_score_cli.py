@@ -53,3 +53,33 @@ def test_compare_within_one_run_and_errors(reports_root):
     assert res.exit_code == 0 and "dataset mismatch allowed" in res.output
     res = CliRunner().invoke(_app(), ["compare", "missing-run"])
     assert res.exit_code == 2 and "not found" in res.output
+
+
+def test_compare_prints_each_rate_with_its_interval_within_80_columns(reports_root, tmp_path):
+    """Every rate the table shows carries its own 95% Wilson interval (the paired diff has its own),
+    and the table still fits a CI log's 80 columns."""
+    from statsmodels.stats.proportion import proportion_confint  # an independent reference
+
+    def pct(x: float) -> str:
+        return f"{float(x) * 100:.1f}".replace("100.0", "100")
+
+    df = paired_scores(3, SEGMENTS, drop_segment="legacy_pricing")
+    write_run(reports_root, "runA", df[df.config == "base"])
+    write_run(reports_root, "runB", df[df.config == "cand"])
+    out = tmp_path / "cmp.json"
+    res = CliRunner().invoke(_app(), ["compare", "runA", "runB", "--json-out", str(out)], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    good = json.loads(out.read_text())["outcomes"]["good"]
+    checked = 0
+    for segment, row in [("ALL", good["overall"]), *good["segments"].items()]:
+        at = next(i for i, line in enumerate(lines) if line.split()[:1] == [segment])  # good: the first table
+        rates, intervals = lines[at].split(), lines[at + 1].split()
+        for side in ("base", "cand"):
+            lo, hi = proportion_confint(row[f"{side}_k"], row["n"], alpha=0.05, method="wilson")
+            assert pct(row[f"{side}_rate"]) in rates
+            assert f"{pct(lo)}–{pct(hi)}" in intervals
+            checked += 1
+    assert checked == 2 * (1 + len(good["segments"])) >= 6
+    assert "…" not in res.output  # nothing was cut to fit

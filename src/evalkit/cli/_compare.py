@@ -16,14 +16,21 @@ def _missing(x: Any) -> bool:
     return missing(x)
 
 
-def _fmt_rate(rate: Any) -> str:
-    return "-" if _missing(rate) else f"{rate * 100:.1f}"  # the table's title says %: narrow for 80 columns
+def _pct(x: Any) -> str:
+    return f"{x * 100:.1f}".replace("100.0", "100")  # the title says %; "100" keeps the column narrow
 
 
-def _fmt_diff(d: Any, lo: Any, hi: Any) -> str:
+def _fmt_rate(rate: Any, lo: Any, hi: Any) -> str:
+    """The rate over its own 95% interval: two lines keep the table within a CI log's 80 columns."""
+    if _missing(rate):
+        return "-"
+    return f"{_pct(rate)}\n[dim]{_pct(lo)}–{_pct(hi)}[/]"
+
+
+def _fmt_diff(d: Any, lo: Any, hi: Any, mark: str = "") -> str:
     if _missing(d):
         return "-"
-    return f"{d * 100:+.1f} [{lo * 100:+.1f},{hi * 100:+.1f}]"
+    return f"{d * 100:+.1f}{mark}\n[{lo * 100:+.1f},{hi * 100:+.1f}]"
 
 
 def _fmt_p(p: Any) -> str:
@@ -46,24 +53,24 @@ def _print(comp: Any, max_flips: int) -> None:
         f"({comp.n_paired} paired cases)")
     for outcome in [comp.outcome] + [o for o in ("good", "correct") if o != comp.outcome]:
         rows = comp.rows(outcome)
-        # Narrow on purpose: CI logs are 80 columns. Raw p-values and rate intervals are in --json.
+        # Narrow on purpose: CI logs are 80 columns. Raw p-values are in --json.
         table = Table(title=f"{outcome} rate %, candidate - base", title_justify="left", box=box.SIMPLE_HEAD,
                       pad_edge=False, padding=(0, 0))
         for col, justify in (("segment", "left"), ("n", "right"), ("base", "right"), ("cand", "right"),
-                             ("diff [95% CI]", "right"), ("b", "right"), ("c", "right"), ("p", "right"),
-                             ("", "left")):
+                             ("diff [95% CI]", "right"), ("b", "right"), ("c", "right"), ("p", "right")):
             table.add_column(col, justify=justify, no_wrap=True,
-                             **({"overflow": "ellipsis", "max_width": 20} if col == "segment" else {}))
+                             **({"overflow": "ellipsis", "max_width": 24} if col == "segment" else {}))
         for r in rows.itertuples(index=False):
             mark = ""
             if r.significant:
-                mark = "[red]▼ sig[/]" if r.direction == "regressed" else "[green]▲ sig[/]"
+                mark = " [red]▼ sig[/]" if r.direction == "regressed" else " [green]▲ sig[/]"
             seg = f"[bold]{r.segment}[/]" if r.segment == ALL else str(r.segment)
             p_shown = _fmt_p(r.p_adjusted) if r.segment != ALL else _fmt_p(r.p_value)
-            table.add_row(seg, str(r.n), _fmt_rate(r.base_rate), _fmt_rate(r.cand_rate),
-                          _fmt_diff(r.diff, r.diff_lo, r.diff_hi), str(r.b), str(r.c), p_shown, mark)
+            table.add_row(seg, str(r.n), _fmt_rate(r.base_rate, r.base_lo, r.base_hi),
+                          _fmt_rate(r.cand_rate, r.cand_lo, r.cand_hi),
+                          _fmt_diff(r.diff, r.diff_lo, r.diff_hi, mark), str(r.b), str(r.c), p_shown)
         console.print(table)
-    console.print("diff: paired 95% CI (Newcombe); b/c: cases that got worse/better; "
+    console.print("base, cand: rate over its 95% CI (Wilson); diff: paired 95% CI (Newcombe); b/c: cases that got worse/better; "
                   "p: McNemar exact, Holm-adjusted across segments; ▼/▲ sig: significant at alpha=0.05")
     flips = comp.flips[comp.flips["outcome"] == comp.outcome]
     if len(flips):
