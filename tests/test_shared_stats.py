@@ -55,7 +55,8 @@ def test_the_automation_rule():
 
 def test_formats():
     assert stats.pct(0.7612) == "76.1%" and stats.pct(None) == "–"
-    assert stats.pm(0.761, 0.745, 0.777) == "76.1±1.6" and stats.pm(float("nan"), 0, 1) == "–"
+    assert stats.rate_lines(0.761, 0.745, 0.777) == "76.1\n74.5–77.7" and stats.rate_lines(float("nan"), 0, 1) == "–"
+    assert stats.rate_lines(0.0, 0.0, 0.0013, 0) == "0\n0–0" and stats.rate_lines(0.5, None, 0.6) == "50.0"
     assert stats.money(None) == "unknown" and stats.money(0) == "$0"
     assert stats.money(0.01234) == "$0.0123" and stats.money(1234.5) == "$1,234"
     assert stats.Estimate(value=0.5, lo=0.4, hi=0.6, n=10).to_dict() == {"value": 0.5, "lo": 0.4, "hi": 0.6, "n": 10}

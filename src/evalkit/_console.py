@@ -1,14 +1,15 @@
 """The console summaries ``evalkit run`` prints (evalkit.pipeline): what an engineer reads in CI logs.
 
-Kept narrow (CI logs are 80 columns): rates in percent as "76.1±1.6" (the half-width of
-the 95% Wilson interval), n in the title, a * on every simulated configuration.
+Kept narrow (CI logs are 80 columns): every rate in percent over the bounds of its 95% interval
+(two lines: ``evalkit.stats.rate_lines``), n in the title or beside the segment, a * on every
+simulated configuration.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from evalkit.stats import ALL, money, pm
+from evalkit.stats import ALL, money, rate_lines
 
 if TYPE_CHECKING:
     from evalkit.runs import Manifest, RunFolder
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 def _rate(row: Any, name: str) -> str:
     value = row[f"{name}_rate"] if f"{name}_rate" in row else row[name]  # "gap" has no _rate suffix
-    return pm(value, row[f"{name}_lo"], row[f"{name}_hi"])
+    return rate_lines(value, row[f"{name}_lo"], row[f"{name}_hi"])
 
 
 def print_run_summary(agg: Any, manifest: Manifest, console: Any, *, resumed: bool = False) -> None:
@@ -26,7 +27,7 @@ def print_run_summary(agg: Any, manifest: Manifest, console: Any, *, resumed: bo
     sim = {c.name: c.simulated for c in manifest.configs}
     label = {c: c + ("*" if s else "") for c, s in sim.items()}
     n = int(agg[agg["segment"] == ALL]["n"].max())
-    table = _table(f"{manifest.run_id}: {n} cases per config, % with 95% interval")
+    table = _table(f"{manifest.run_id}: {n} cases per config, % over its 95% interval")
     for col in ("config", "good %", "correct %", "gap %", "invalid %", "escalated %", "$/case"):
         table.add_column(col, justify="left" if col == "config" else "right", no_wrap=col == "config")
     for _, row in agg[agg["segment"] == ALL].iterrows():
@@ -35,7 +36,7 @@ def print_run_summary(agg: Any, manifest: Manifest, console: Any, *, resumed: bo
                       _rate(row, "invalid"), _rate(row, "deferred"), money(cost))
     console.print(table)
 
-    seg = _table("good/correct % by segment")
+    seg = _table("good/correct % by segment (n); below: good's 95% interval, then correct's")
     seg.add_column("segment", no_wrap=True)
     configs = list(dict.fromkeys(agg["config"]))
     for c in configs:
@@ -44,12 +45,19 @@ def print_run_summary(agg: Any, manifest: Manifest, console: Any, *, resumed: bo
         cells = []
         for c in configs:
             r = agg[(agg["config"] == c) & (agg["segment"] == segment)]
-            cells.append("–" if r.empty else f"{100 * r.iloc[0]['good_rate']:.0f}/{100 * r.iloc[0]['correct_rate']:.0f}")
+            cells.append("–" if r.empty else _good_correct(r.iloc[0]))
         seg.add_row(f"{segment} {int(agg[agg['segment'] == segment]['n'].max())}", *cells)
     console.print(seg)
     if any(sim.values()):
         console.print("* simulated: numbers from the simulated provider, not a real model.")
     print_failures(manifest, console)
+
+
+def _good_correct(row: Any) -> str:
+    """'79/94' over the good rate's interval and the correct rate's: three lines, five columns wide."""
+    good = rate_lines(row["good_rate"], row["good_lo"], row["good_hi"], 0).split("\n")
+    correct = rate_lines(row["correct_rate"], row["correct_lo"], row["correct_hi"], 0).split("\n")
+    return "\n".join([f"{good[0]}/{correct[0]}", *good[1:], *correct[1:]])
 
 
 def print_failures(manifest: Manifest, console: Any) -> None:
@@ -100,13 +108,14 @@ def print_stage_summary(run: RunFolder, console: Any) -> None:
         table.add_column(col, justify="left" if col == "config" else "right", no_wrap=col == "config")
     for name, t, p in rows:
         cov = t.coverage if t is not None else None
-        cert = pm(cov.value, cov.lo, cov.hi, 0) if cov is not None and cov.value is not None else "–"
+        cert = rate_lines(cov.value, cov.lo, cov.hi) if cov is not None and cov.value is not None else "–"
         if cov is not None and cov.value is not None and not one_n:
-            cert += f" n={cov.n or 0:,}"
+            cert = cert.replace("\n", f" n={cov.n or 0:,}\n", 1) if "\n" in cert else f"{cert} n={cov.n or 0:,}"
         auto, naive = (p.automation_rate, p.naive_automation_rate) if p is not None else (None, None)
-        proj = (f"{pm(auto.value, auto.lo, auto.hi, 0)} ({100 * naive.value:.0f})"
-                if auto is not None and auto.value is not None and naive is not None and naive.value is not None
-                else "–")
+        proj = "–"
+        if auto is not None and auto.value is not None and naive is not None and naive.value is not None:
+            rate, *bounds = rate_lines(auto.value, auto.lo, auto.hi).split("\n")
+            proj = "\n".join([f"{rate} ({100 * naive.value:.1f})", *bounds])
         month = p.monthly_cost if p is not None else None
         cost = f"{money(month.p50)} ({money(month.naive)})" if month is not None else "–"
         table.add_row(name + ("*" if run.simulated(name) else ""), cert, proj, cost)

@@ -10,8 +10,8 @@
 * Reliability bins and ECE (equal-width bins), with a bootstrap interval.
 * The automation rule: a case is automated at threshold t iff its call succeeded, the model did
   not defer, and ``confidence >= t`` (on 1e-9 ticks); a ``None`` threshold escalates everything.
-* Number formatting for consoles and reports, one of each: percent, money, "76.1±1.6" and an
-  estimate with its interval and n (``interval``).
+* Number formatting for consoles and reports, one of each: percent, money, a rate over its interval
+  for narrow console tables (``rate_lines``) and an estimate with its interval and n (``interval``).
 
 Low layer: imports only numpy (pandas/statsmodels lazily), never another evalkit package.
 """
@@ -286,13 +286,16 @@ def pct(x: Any, digits: int = 1, unknown: str = "–") -> str:
     return unknown if v is None else f"{100 * v:.{digits}f}%"
 
 
-def pm(value: Any, lo: Any, hi: Any, digits: int = 1) -> str:
-    """A rate in percent with the half-width of its interval: '76.1±1.6'; unknown -> '–'."""
+def rate_lines(value: Any, lo: Any, hi: Any, digits: int = 1) -> str:
+    """A rate in percent over its interval's bounds, for narrow console tables: '76.1\n74.5–77.7'
+    (not '76.1±1.6': a Wilson interval is not symmetric, least of all near 0% and 100%, where
+    '0.0±0.1' would read as a negative bound); no interval: the rate alone; unknown -> '–'."""
     if missing(value):
         return "–"
+    rate = f"{100 * float(value):.{digits}f}"
     if missing(lo) or missing(hi):
-        return f"{100 * float(value):.{digits}f}"
-    return f"{100 * float(value):.{digits}f}±{50 * (float(hi) - float(lo)):.{digits}f}"
+        return rate
+    return f"{rate}\n{100 * float(lo):.{digits}f}–{100 * float(hi):.{digits}f}"
 
 
 def money(value: Any, digits: int | None = None) -> str:
@@ -354,9 +357,9 @@ __all__ = [
     "number",
     "outcome_mask",
     "pct",
-    "pm",
     "quantile_interval",
     "rate",
+    "rate_lines",
     "reliability_bins",
     "stratified",
     "to_ticks",

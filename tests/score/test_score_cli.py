@@ -61,7 +61,7 @@ def test_compare_prints_each_rate_with_its_interval_within_80_columns(reports_ro
     from statsmodels.stats.proportion import proportion_confint  # an independent reference
 
     def pct(x: float) -> str:
-        return f"{float(x) * 100:.1f}".replace("100.0", "100")
+        return f"{float(x) * 100:.1f}"
 
     df = paired_scores(3, SEGMENTS, drop_segment="legacy_pricing")
     write_run(reports_root, "runA", df[df.config == "base"])

@@ -16,15 +16,10 @@ def _missing(x: Any) -> bool:
     return missing(x)
 
 
-def _pct(x: Any) -> str:
-    return f"{x * 100:.1f}".replace("100.0", "100")  # the title says %; "100" keeps the column narrow
-
-
 def _fmt_rate(rate: Any, lo: Any, hi: Any) -> str:
-    """The rate over its own 95% interval: two lines keep the table within a CI log's 80 columns."""
-    if _missing(rate):
-        return "-"
-    return f"{_pct(rate)}\n[dim]{_pct(lo)}–{_pct(hi)}[/]"
+    from evalkit.stats import rate_lines
+
+    return rate_lines(rate, lo, hi)  # over its interval, on two lines: the table stays within 80 columns
 
 
 def _fmt_diff(d: Any, lo: Any, hi: Any, mark: str = "") -> str:
