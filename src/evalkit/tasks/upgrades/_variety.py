@@ -7,6 +7,7 @@ exceptions. Every function draws only from the rng it is given (cases stay deter
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from evalkit.tasks.upgrades import _phrases as P
 
@@ -201,24 +202,45 @@ MARKERS = ("to be fair", "as far as I know", "in the meantime", "once again", "f
            "on our end", "this week", "apparently", "basically", "unfortunately", "I guess", "right now")
 
 
-# Filler turns are most of a generated case's time (a long-context case has hundreds), so they draw
-# through ``rng._randbelow``, which is what ``Random.choice`` and ``Random.randint`` call underneath:
-# ``seq[below(len(seq))]`` is ``rng.choice(seq)`` and ``a + below(b - a + 1)`` is ``rng.randint(a, b)``,
-# the same draws from the same stream without two Python frames per draw (the datasets stay identical,
-# tests/tasks/test_generator_stream.py).
+# Filler turns are most of a generated case's time (a long-context case has hundreds of draws), so
+# they draw through ``below(n)``: the loop CPython's ``Random._randbelow`` runs (what ``choice`` and
+# ``randint`` call underneath: ``seq[below(len(seq))]`` is ``rng.choice(seq)``, ``a + below(b - a + 1)``
+# is ``rng.randint(a, b)``), written here so that a draw costs one Python frame, not two and an
+# attribute lookup. Same draws from the same stream: the datasets stay identical
+# (tests/tasks/test_generator_stream.py).
 QUOTABLE = QUOTE_BODIES + ASKS + ANSWERS
 _PUNCTUATION = ".,?!:;"
 
 
+def _below(rng: random.Random) -> Callable[[int], int]:
+    """``rng._randbelow``: a uniform int in [0, n) from the fewest random bits that hold n, redrawn
+    until it is below n."""
+    getrandbits = rng.getrandbits
+
+    def below(n: int) -> int:
+        k = n.bit_length()
+        r = getrandbits(k)
+        while r >= n:
+            r = getrandbits(k)
+        return r
+
+    return below
+
+
 def voice(text: str, rng: random.Random) -> str:
     """The same content in one person's words: synonyms, discourse markers, the odd typo."""
-    below, draw = rng._randbelow, rng.random
+    return _voice(text, _below(rng), rng.random)
+
+
+def _voice(text: str, below: Callable[[int], int], draw: Callable[[], float]) -> str:
     out = text.split(" ")
-    for i, w in enumerate(out):
-        key = w.lower().strip(_PUNCTUATION)
+    # Lowercasing never makes or removes a space: the lowered text splits into the same words.
+    for i, key in enumerate(text.lower().split(" ")):
+        key = key.strip(_PUNCTUATION)
         if key in SYNONYMS and draw() < 0.6:
             options = SYNONYMS[key]
             alt = options[below(len(options))]
+            w = out[i]
             out[i] = w.replace(w.strip(_PUNCTUATION), alt if w[:1].islower() else alt[:1].upper() + alt[1:])
     for _ in range(1 + below(3)):
         out.insert(1 + below(max(1, len(out) - 1)), MARKERS[below(len(MARKERS))])
@@ -228,43 +250,42 @@ def voice(text: str, rng: random.Random) -> str:
 _DATES = tuple(tuple(f"2025-{month:02d}-{day:02d}" for day in range(1, 29)) for month in range(1, 13))
 
 
-def _date(rng: random.Random) -> str:
-    below = rng._randbelow
+def _date(below: Callable[[int], int]) -> str:
     return _DATES[below(12)][below(28)]  # month drawn first, then day
-
-
-def _pick(rng: random.Random, options: tuple[str, ...]) -> str:
-    return options[rng._randbelow(len(options))]
 
 
 def filler_turn(rng: random.Random, company: str, *, long_share: float) -> tuple[str, str]:
     """One ordinary turn (author, text): a support question, an answer, or a pasted thread."""
-    below, draw = rng._randbelow, rng.random
+    below, draw = _below(rng), rng.random
     names, teams = P.FIRST_NAMES, P.TEAMS
     if draw() < long_share:
-        lines = [_pick(rng, P.LONG_TURN_OPENERS)]
+        lines = [P.LONG_TURN_OPENERS[below(len(P.LONG_TURN_OPENERS))]]
         for _ in range(5 + int(draw() * 30)):
             body = QUOTABLE[below(len(QUOTABLE))]
-            body = voice(body.format(
+            body = _voice(body.format(
                 n=10 + below(9990), f=FEATURES[below(len(FEATURES))],
                 p=PROBLEMS[below(len(PROBLEMS))].format(n=100 + below(500)), team=teams[below(len(teams))],
-                name2=names[below(len(names))], name=names[below(len(names))], d=_date(rng),
-                team2=SETTINGS[below(len(SETTINGS))]), rng)
+                name2=names[below(len(names))], name=names[below(len(names))], d=_date(below),
+                team2=SETTINGS[below(len(SETTINGS))]), below, draw)
             lines.append(QUOTE_FRAMES[below(len(QUOTE_FRAMES))].format(
-                d=_date(rng), name=names[below(len(names))], team=teams[below(len(teams))],
+                d=_date(below), name=names[below(len(names))], team=teams[below(len(teams))],
                 f=FEATURES[below(len(FEATURES))], s=body))
         return "customer", "\n".join(lines)
     customer = draw() < 0.5
-    frame = _pick(rng, ASKS if customer else ANSWERS)
-    text = frame.format(f=_pick(rng, FEATURES), p=_pick(rng, PROBLEMS).format(n=100 + below(500)),
-                        d=_date(rng), name=_pick(rng, names), team=_pick(rng, teams), team2=_pick(rng, SETTINGS))
-    text = voice(text[0].upper() + text[1:], rng)
+    frames = ASKS if customer else ANSWERS
+    text = frames[below(len(frames))].format(
+        f=FEATURES[below(len(FEATURES))], p=PROBLEMS[below(len(PROBLEMS))].format(n=100 + below(500)),
+        d=_date(below), name=names[below(len(names))], team=teams[below(len(teams))],
+        team2=SETTINGS[below(len(SETTINGS))])
+    text = _voice(text[0].upper() + text[1:], below, draw)
     if draw() < 0.35:  # a second thought in the same turn
-        extra = _pick(rng, ASKS if customer else ANSWERS).format(
-            f=_pick(rng, FEATURES), p=_pick(rng, PROBLEMS).format(n=100 + below(500)), d=_date(rng),
-            name=_pick(rng, names), team=_pick(rng, teams), team2=_pick(rng, SETTINGS))
-        text = f"{text} {voice(extra, rng)}"
-    tail = _pick(rng, TAILS).format(n=1000 + below(99000), name=_pick(rng, names), team=_pick(rng, teams))
+        extra = frames[below(len(frames))].format(
+            f=FEATURES[below(len(FEATURES))], p=PROBLEMS[below(len(PROBLEMS))].format(n=100 + below(500)),
+            d=_date(below), name=names[below(len(names))], team=teams[below(len(teams))],
+            team2=SETTINGS[below(len(SETTINGS))])
+        text = f"{text} {_voice(extra, below, draw)}"
+    tail = TAILS[below(len(TAILS))].format(n=1000 + below(99000), name=names[below(len(names))],
+                                           team=teams[below(len(teams))])
     if tail:
         text = f"{text} {tail}"
     if customer and draw() < 0.15:
