@@ -69,3 +69,23 @@ def _env() -> dict[str, str]:
     import os
 
     return {**os.environ, "COLUMNS": "100"}
+
+
+def test_a_reader_that_goes_away_does_not_change_the_outcome(tmp_path):
+    """`evalkit ... 2>&1 | head -1`: once the pipe's reader is gone, output is dropped and the command
+    ends with its own status (2 here: bad input), not click's exit 1 for a broken pipe (1 means a gate
+    failed) nor an internal-error log. Both streams go through the same redacting wrapper."""
+    import json
+    import os
+
+    rows = tmp_path / "cases.jsonl"  # 4,000 problems: far more than a pipe holds once its reader is gone
+    rows.write_text("".join(json.dumps({"case_id": f"c{i}", "not_a_field": i}) + "\n" for i in range(4000)))
+    env = {**os.environ, "EVALKIT_HOME": str(tmp_path / "home"), "EVALKIT_DATASETS": str(tmp_path / "store")}
+    proc = subprocess.Popen([sys.executable, "-m", "evalkit.cli.main", "dataset", "import", str(rows), "--name", "x",
+                             "--version", "v1", "--task", "upgrades"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    assert proc.stderr.readline()
+    proc.stderr.close()  # the reader goes away after one line, like `head -1`
+    assert proc.wait(timeout=120) == 2
+    assert not (tmp_path / "home" / "logs").exists()
+    assert not (tmp_path / "store" / "x").exists()
