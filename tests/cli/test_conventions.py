@@ -47,15 +47,43 @@ def test_every_option_has_an_evalkit_variable_shown_in_help():
     missing, seen = [], {}
     for path, cmd in walk(root, []):
         for p in cmd.params:
-            if p.param_type_name != "option" or p.name in ("help", "version") or "completion" in p.name:
+            if p.param_type_name != "option" or p.name == "help" or (p.name == "version" and not path) \
+                    or "completion" in p.name:
                 continue
             if not (isinstance(p.envvar, str) and p.envvar.startswith("EVALKIT_") and p.show_envvar):
                 missing.append(f"{' '.join(path)} {p.opts}")
             seen[p.envvar] = seen.get(p.envvar, 0) + 1
     assert not missing, missing
     assert seen["EVALKIT_LIMIT"] >= 1 and "EVALKIT_DIFF_LIMIT" in seen  # same word, different meaning: own name
+    assert seen["EVALKIT_DATASET_VERSION"] == 2  # import and generate (the root's --version has none)
     r = evalkit("run", "--help", env={"COLUMNS": "200"})
     assert "EVALKIT_MAX_COST" in r.stdout and "EVALKIT_REPORTS" in r.stdout
+
+
+def test_a_variable_several_commands_read_means_one_thing():
+    """EVALKIT_NAME once set both a dataset's name and the threshold set calibrate writes; every variable
+    that more than one command reads is now listed with its one meaning (cli/_conventions.SHARED)."""
+    import typer
+
+    from evalkit.cli._conventions import SHARED
+    from evalkit.cli.main import app
+
+    readers: dict[str, set[str]] = {}
+
+    def walk(cmd, path):
+        for p in cmd.params:
+            if p.param_type_name == "option" and isinstance(p.envvar, str):
+                readers.setdefault(p.envvar, set()).add(path)
+        for name, sub in (getattr(cmd, "commands", None) or {}).items():
+            walk(sub, f"{path} {name}".strip())
+
+    walk(typer.main.get_command(app), "")
+    shared = {var: sorted(paths) for var, paths in readers.items() if len(paths) > 1}
+    assert {var: paths for var, paths in shared.items() if var not in SHARED} == {}
+    assert readers["EVALKIT_THRESHOLD_SET"] == {"calibrate", "project", "report"}
+    assert readers["EVALKIT_DATASET_NAME"] == {"dataset import", "dataset generate"}
+    assert "EVALKIT_NAME" not in readers and "EVALKIT_OUT" not in readers
+    assert readers["EVALKIT_SAMPLE_SEED"] == {"run"} and readers["EVALKIT_GENERATE_SEED"] == {"dataset generate"}
 
 
 def test_environment_variables_set_options_and_the_command_line_wins(tmp_path):
@@ -64,8 +92,8 @@ def test_environment_variables_set_options_and_the_command_line_wins(tmp_path):
     r = evalkit("dataset", "generate", "upgrades", "--n", "40", "--seed", "3", env=env)
     assert r.returncode == 0, r.stderr
     assert (store / "upgrades" / "v1").is_dir()  # --store came from EVALKIT_DATASETS
-    # EVALKIT_N / EVALKIT_SEED supply required options; a flag beats its variable.
-    r = evalkit("dataset", "generate", "upgrades", "--n", "30", env={**env, "EVALKIT_SEED": "9"})
+    # EVALKIT_N / EVALKIT_GENERATE_SEED supply required options; a flag beats its variable.
+    r = evalkit("dataset", "generate", "upgrades", "--n", "30", env={**env, "EVALKIT_GENERATE_SEED": "9"})
     assert r.returncode == 0 and json.loads((store / "upgrades" / "v2" / "manifest.json").read_text())[
         "generator"]["seed"] == 9
     r = evalkit("dataset", "generate", "upgrades", "--seed", "4", env={**env, "EVALKIT_N": "25"})

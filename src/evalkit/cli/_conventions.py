@@ -4,7 +4,8 @@ every option (shown in ``--help``), ``--version``, JSON output and console width
 The variable is ``EVALKIT_<LONG OPTION>`` (``--max-cost`` -> ``EVALKIT_MAX_COST``), so an
 option that means the same thing in several commands reads the same variable. The few
 options whose name means something else in another command get their own name
-(:data:`RENAMED`). A value given on the command line always wins over the variable.
+(:data:`RENAMED`); every variable several commands read is listed with its one meaning
+(:data:`SHARED`). A value given on the command line always wins over the variable.
 """
 
 from __future__ import annotations
@@ -26,7 +27,38 @@ RENAMED: dict[tuple[str, str], str] = {
     ("cache prune", "all"): "PRUNE_ALL",          # destructive: never picked up by accident
     ("runs rm", "force"): "RM_FORCE",
     ("runs", "suite"): "RUNS_SUITE",             # a suite name filter, not `gate --suite FILE`
+    ("calibrate", "name"): "THRESHOLD_SET",      # the set `project/report --threshold-set` read
+    ("dataset import", "name"): "DATASET_NAME",  # a dataset's name, not a threshold set's
+    ("dataset generate", "name"): "DATASET_NAME",
+    ("run", "seed"): "SAMPLE_SEED",              # which cases --limit/--fraction pick
+    ("dataset generate", "seed"): "GENERATE_SEED",  # which cases exist: never the analysis seed
+    ("report", "out"): "REPORT_OUT",             # an HTML report, not a schema file
+    ("runs history", "out"): "HISTORY_OUT",
+    ("dataset mapping-schema", "out"): "SCHEMA_OUT",
+    ("dataset catalogue-schema", "out"): "SCHEMA_OUT",
+    ("suite schema", "out"): "SCHEMA_OUT",
 }
+
+SHARED: dict[str, str] = {
+    "EVALKIT_BASELINE": "the run to compare against",
+    "EVALKIT_CONFIG": "the configurations to work on",
+    "EVALKIT_DATASETS": "the dataset store",
+    "EVALKIT_DATASET_NAME": "the dataset's name",
+    "EVALKIT_DATASET_VERSION": "the dataset version's label",
+    "EVALKIT_DESCRIPTION": "the dataset version's description",
+    "EVALKIT_JSON": "JSON on stdout instead of tables",
+    "EVALKIT_OUTCOME": "good or correct",
+    "EVALKIT_PARENT": "the dataset version this one derives from",
+    "EVALKIT_QUIET": "no progress display",
+    "EVALKIT_REPORTS": "the folder that holds run folders",
+    "EVALKIT_RUNS_SUITE": "a suite name filter over past runs",
+    "EVALKIT_SCHEMA_OUT": "where a JSON Schema is written",
+    "EVALKIT_SEED": "the analysis's resampling seed (folds, bootstrap)",
+    "EVALKIT_TASK": "the task whose case model applies",
+    "EVALKIT_THRESHOLD_SET": "a run's threshold set",
+}
+"""Variables that several commands read, and the one thing each means in all of them (a test
+fails when two commands share a variable not listed here: give one of them its own name)."""
 
 
 def envvar_name(command_path: str, option: str) -> str:
@@ -52,7 +84,7 @@ def apply_envvars(command: Any, path: str = "") -> None:
         if getattr(param, "param_type_name", "") != "option" or param.envvar:
             continue
         name = _long_name(param)
-        if name is None or name in ("help", "version") or name.endswith("-completion"):
+        if name is None or name == "help" or (name == "version" and not path) or name.endswith("-completion"):
             continue
         param.envvar = envvar_name(path, name)
         param.show_envvar = True
