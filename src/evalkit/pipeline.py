@@ -217,7 +217,9 @@ def evaluate_run(run_dir: Path, *, baseline: str | None = None, verbose: bool = 
 
     print_stage_summary(RunFolder(path=run_dir), console)
     stage("writing the report")
-    out = build_report([run_dir], out=run_dir / "report.html", baseline=baseline_dir, title=suite.report.title)
+    # post_run marks the run complete once this last file is written: the report shows that status
+    out = build_report([run_dir], out=run_dir / "report.html", baseline=baseline_dir, title=suite.report.title,
+                       completes_run=True)
     console.print(f"run folder: {run_dir}\nreport: {out}")
     return failed
 

@@ -134,6 +134,13 @@ def _threshold_set_lines(cols: Sequence[Any]) -> list[tuple[str, str]]:
     return out
 
 
+def _run_status(run: Any, completes_run: bool) -> str:
+    """The status the header shows: the manifest's, except that a report written as its run's last
+    stage shows the ``complete`` that ``evalkit.run.mark_complete`` writes as soon as the report exists."""
+    status = (run.manifest.status if run.manifest is not None else None) or "status unknown"
+    return "complete" if completes_run and status == "evaluating" else status
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -144,7 +151,8 @@ def _version() -> str:
 
 
 def build_report(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | str | None = None,
-                 title: str | None = None, max_prompts: int = 50, threshold_set: str | None = None) -> Path:
+                 title: str | None = None, max_prompts: int = 50, threshold_set: str | None = None,
+                 completes_run: bool = False) -> Path:
     """Write one self-contained HTML report.
 
     One run: its configurations, each against the suite's ``baseline_config`` (else the
@@ -155,6 +163,9 @@ def build_report(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: P
     full rendered prompt (every flipped or failed case gets a drill-down regardless).
     ``threshold_set``: the thresholds shown (default: the set each run's projection applied,
     else the suite's ``thresholds.json``); the header names it.
+    ``completes_run``: this report is the last file of its run's evaluation (``evalkit run``): the
+    run is marked complete right after it is written, so the header shows the status the run ends
+    with, not the ``evaluating`` it has while its last file is being written.
     """
     import gc
 
@@ -170,7 +181,7 @@ def build_report(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: P
     gc.freeze()
     try:
         return _build(run_dirs, out=out, baseline=baseline, title=title, max_prompts=max_prompts,
-                      threshold_set=threshold_set)
+                      threshold_set=threshold_set, completes_run=completes_run)
     finally:
         gc.unfreeze()
 
@@ -183,7 +194,7 @@ TOC = (("verdict", "Verdict"), ("leaderboard", "Leaderboard"), ("segments", "Goo
 
 
 def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | str | None, title: str | None,
-           max_prompts: int, threshold_set: str | None = None) -> Path:
+           max_prompts: int, threshold_set: str | None = None, completes_run: bool = False) -> Path:
     from markupsafe import Markup
 
     from evalkit.report import _assemble, _casedata, _context, _decision, _sections
@@ -213,7 +224,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
         "title": title or _default_title(runs, base),
         "version": _version(),
         "csp": _csp(js), "css": Markup(css), "js": Markup(js),
-        "runs": runs, "baseline": base,
+        "runs": runs, "baseline": base, "run_status": [_run_status(r, completes_run) for r in runs],
         "suites": list(dict.fromkeys(s for s in (_describe_suite(r.manifest) for r in all_runs) if s)),
         "datasets": list(dict.fromkeys(d for d in (_describe_dataset(r.manifest) for r in all_runs) if d)),
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
