@@ -77,6 +77,28 @@ def fresh_copy(dest: Path) -> None:
             shutil.copy2(src, dest / rel)
 
 
+def _refunds_plugin_installed() -> bool:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        distribution("evalkit-refunds")
+        return True
+    except PackageNotFoundError:
+        return False
+
+
+def _restore_refunds_plugin(installed_before: bool) -> None:
+    """The tour installs examples/refunds as the README says, into the project's venv, editable from
+    the throwaway clone: left there, the venv would hold a plugin whose folder is gone (every later
+    `--task refunds` fails). Put the venv back as it was (a plugin installed before is taken to be
+    this checkout's)."""
+    pip = [sys.executable, "-m", "pip", "-q"]
+    if installed_before:
+        subprocess.run([*pip, "install", "-e", str(REPO / "examples" / "refunds")], check=False, timeout=300)
+    elif _refunds_plugin_installed():
+        subprocess.run([*pip, "uninstall", "-y", "evalkit-refunds"], check=False, timeout=300)
+
+
 @pytest.mark.timeout(900)
 @pytest.mark.skipif(shutil.which("make") is None or shutil.which("git") is None, reason="needs make and git")
 def test_readme_tour_runs_as_written(tmp_path):
@@ -91,8 +113,12 @@ def test_readme_tour_runs_as_written(tmp_path):
                PATH=os.environ.get("PATH", "/usr/bin:/bin"))
     script = tour_script(readme)
     (tmp_path / "tour.sh").write_text(script)
-    r = subprocess.run(["bash", str(tmp_path / "tour.sh")], cwd=clone, env=env, capture_output=True, check=False, text=True,
-                       timeout=900)
+    plugin_before = _refunds_plugin_installed()
+    try:
+        r = subprocess.run(["bash", str(tmp_path / "tour.sh")], cwd=clone, env=env, capture_output=True, check=False,
+                           text=True, timeout=900)
+    finally:
+        _restore_refunds_plugin(plugin_before)
     tail = (r.stdout[-6000:] + "\n--- stderr ---\n" + r.stderr[-4000:])
     assert r.returncode == 0 and "TOUR OK" in r.stdout, tail
     # The demo left a run and its report; the tour wrote where it said.

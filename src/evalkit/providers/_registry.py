@@ -59,10 +59,12 @@ class _LazyEntryPoint:
         self._ep = ep
 
     def load(self) -> Any:
-        return self._ep.load()
+        from evalkit._plugins import load_entry_point
+
+        return load_entry_point(self._ep, kind="provider")
 
     def __call__(self, **options: Any) -> Any:
-        return self._ep.load()(**options)
+        return self.load()(**options)
 
 
 def redact(options: dict[str, Any]) -> dict[str, Any]:

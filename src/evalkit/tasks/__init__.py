@@ -65,7 +65,9 @@ def register_task(task: Task, *, name: str | None = None) -> Task:
 def _entry_point_task(name: str) -> Task | None:
     for ep in entry_points(group="evalkit.tasks"):
         if ep.name == name:
-            return check_task(ep.load(), where=f"entry point evalkit.tasks:{name}")
+            from evalkit._plugins import load_entry_point
+
+            return check_task(load_entry_point(ep, kind="task"), where=f"entry point evalkit.tasks:{name}")
     return None
 
 
