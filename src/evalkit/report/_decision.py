@@ -2,14 +2,15 @@
 
 Per segment the recommendation is one of
 
-* **automate above t** - the segment is certified. t reconciles the three thresholds the
-  pipeline computes: the *certified* one (lowest threshold passing Learn-then-Test at
-  (alpha, delta/S)), the *cost-optimal* one (chosen among the certified thresholds, costed
-  on held-out folds) and the *value-optimal* one (the projection's single threshold that
-  maximises net value, not certified per segment). The recommendation is the cost-optimal
-  certified threshold when there is one (it keeps the guarantee and costs least), else the
-  certified one; the value-optimal threshold is mentioned when it differs.
-* **always review** - no threshold could be certified; with the sample-size planner's
+* **automate at confidence >= t** - the segment is certified. t reconciles the three thresholds
+  the pipeline computes: the *certified* ones (every threshold from the lowest passing Learn-then-Test at
+  (alpha, delta/S) up), the *cost-optimal* one (chosen among the certified thresholds, costed on held-out
+  folds) and the *value-optimal* one (the projection's single threshold that maximises net value; said
+  certified or not in each segment from the stored path). The recommendation is the cost-optimal
+  certified threshold when there is one, else the lowest certified one - unless escalating every case
+  costs less than the cost-optimal one: then **always review** (certified is safe, not cheap).
+  Automation is shown at the recommended threshold and, labelled, at the one the projection applied.
+* **always review** - no threshold could be certified (or none pays, above); with the sample-size planner's
   figure: how many more labelled cases would certify it if today's rates held.
 * **never hand off** - the suite declares the segment never-automate.
 """
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalkit.report._assemble import Column, projection_entry
-from evalkit.stats import ALL
+from evalkit.stats import ALL, money
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,8 +36,19 @@ class SegmentDecision:
     more_cases: int | None = None
     production_share: float | None = None
     automation: Any = None
-    """Projected automation rate of the segment (a Rate dict) when projected with this set."""
+    """Projected automation rate of the segment (a Rate dict) when projected with this set, at
+    ``projected_threshold`` (the threshold the projection applied: the lowest certified one)."""
+    projected_threshold: float | None = None
+    recommended_automation: Any = None
+    """Automation rate of the segment's cases at the recommended threshold (a Rate dict), when known."""
+    certified_from: float | None = None
+    """The lowest certified threshold (every threshold from it up is certified)."""
     error_rate: Any = None
+
+    @property
+    def projected_elsewhere(self) -> bool:
+        """The projection applied another threshold than the recommended one (its figure is labelled so)."""
+        return not _same_threshold(self.threshold if self.action == "automate" else None, self.projected_threshold)
 
 
 @dataclass(kw_only=True)
@@ -48,6 +60,8 @@ class Decision:
     automation: Any = None
     review_hours: Any = None
     projection_note: str = ""
+    projected_at: str = ""
+    """Which thresholds the production-mix figures are at, and where they differ from the recommendations."""
 
 
 def _t(x: float | None) -> str:
@@ -91,6 +105,75 @@ def _guarantee(doc: Any) -> tuple[str, str]:
     return sentence, assumptions
 
 
+def _certified_at(entry: Any, t: float, t_cert: float) -> bool:
+    """Whether threshold ``t`` is certified for this segment (or configuration): its entry on the stored
+    Learn-then-Test path, else - thresholds are tested from the top down - whether it is at or above the
+    lowest certified one."""
+    for step in entry.path or []:
+        if step.get("threshold") is not None and abs(float(step["threshold"]) - t) < 1e-9:
+            return bool(step.get("passed"))
+    return t >= t_cert - 1e-9
+
+
+def _certified_segment(seg: str, entry: Any, t_cert: float, co: dict[str, Any], value_t: float | None,
+                       common: dict[str, Any]) -> SegmentDecision:
+    """A certified segment's recommendation: the cost-optimal certified threshold, else the lowest
+    certified one; escalate everything when escalating costs less than the cheapest certified threshold."""
+    t_cost, held, escalate = co.get("threshold"), co.get("expected_cost_per_case_held_out"), \
+        co.get("escalate_all_cost_per_case")
+    costs = f"{money(held, 2)} per case on held-out folds vs escalate-all {money(escalate, 2)}"
+    if t_cost is not None and held is not None and escalate is not None and held > escalate:
+        # Certified is safe, not cheap: the cost model says reviewing every case costs less here.
+        why = (f"certified from {_t(t_cert)} up, but escalating every case costs less: the cheapest certified "
+               f"threshold, {_t(t_cost)}, costs {costs}.")
+        return SegmentDecision(segment=seg, action="review", threshold=None, why=why, recommended_automation=None,
+                               certified_from=t_cert, **common)
+    rec = t_cost if t_cost is not None else t_cert
+    if t_cost is None:
+        why = f"certified from {_t(t_cert)} up (the lowest threshold passing the test); no cost model to refine it."
+    elif abs(t_cost - t_cert) < 1e-9:
+        why = f"certified from {_t(t_cert)} up; {_t(t_cost)} is also the certified threshold that costs least ({costs})."
+    else:
+        why = (f"certified from {_t(t_cert)} up; {_t(t_cost)} is the certified threshold with the lowest held-out "
+               f"cost ({costs}): it keeps the guarantee and costs least.")
+    if value_t is not None and abs(value_t - rec) > 1e-9:
+        what = ("one threshold for all segments, maximising projected net value")
+        if _certified_at(entry, value_t, t_cert):
+            why += (f" The value-optimal threshold {_t(value_t)} ({what}) is certified in this segment too, "
+                    + ("but automates less." if value_t > rec else "but costs more per case here."))
+        else:
+            why += (f" The value-optimal threshold {_t(value_t)} ({what}) is not certified in this segment "
+                    f"(certified from {_t(t_cert)} up); not recommended.")
+    # Automation at the recommended threshold on this run's cases: the cost model's (at t_cost), else the
+    # projection's when it applied the same threshold.
+    at_rec = co.get("automation") if t_cost is not None and abs(rec - t_cost) < 1e-9 else None
+    projected_t = common.get("projected_threshold")
+    if at_rec is None and projected_t is not None and abs(projected_t - rec) < 1e-9:
+        at_rec = common.get("automation")
+    return SegmentDecision(segment=seg, action="automate", threshold=rec, why=why, recommended_automation=at_rec,
+                           certified_from=t_cert, **common)
+
+
+def _same_threshold(a: float | None, b: float | None) -> bool:
+    return a is None and b is None or a is not None and b is not None and abs(a - b) < 1e-9
+
+
+def _projected_at(d: Decision, proj: Any) -> str:
+    """The thresholds the projection applied (each certified segment's lowest certified threshold, or the
+    one threshold), and the segments whose recommendation differs from them."""
+    applied = [f"{s.segment} >= {_t(s.projected_threshold)}" for s in d.segments if s.projected_threshold is not None]
+    if applied:
+        where = f"per segment: {', '.join(applied)}; every other segment escalated"
+    elif proj.threshold is not None:
+        where = f"confidence >= {_t(proj.threshold)}"
+    else:
+        where = "no threshold: every case escalated"
+    differ = [s.segment for s in d.segments if s.projected_elsewhere]
+    tail = (f"; not at the recommended thresholds for {', '.join(differ)} (their automation at the recommended "
+            "threshold is in the table)" if differ else "; these are the recommended thresholds")
+    return f"at the thresholds the projection applied ({where}){tail}"
+
+
 def decisions(cols: Sequence[Column]) -> list[Decision]:
     """Per configuration with thresholds: each segment's recommendation, read from the typed
     thresholds.json and projection.json (evalkit.runs)."""
@@ -120,7 +203,7 @@ def decisions(cols: Sequence[Column]) -> list[Decision]:
         for seg, s in entry.segments.items():
             pseg = (proj.segments.get(seg) or {}) if proj is not None and same_set else {}
             common = {"production_share": pseg.get("production_share"), "automation": pseg.get("automation_rate"),
-                      "error_rate": s.error_rate}
+                      "projected_threshold": pseg.get("threshold"), "error_rate": s.error_rate}
             if s.never_automate:
                 d.segments.append(SegmentDecision(segment=seg, action="never", threshold=None,
                                                   why="declared never-automate in the suite: every case goes to a "
@@ -134,28 +217,17 @@ def decisions(cols: Sequence[Column]) -> list[Decision]:
                 d.segments.append(SegmentDecision(segment=seg, action="review", threshold=None, why=why, needed=text,
                                                   more_cases=more, **common))
                 continue
-            co = (cost_seg or {}).get(seg) if cost_seg is not None else (cost or None)
-            t_cost = (co or {}).get("threshold")
-            rec = t_cost if t_cost is not None else t_cert
-            if t_cost is None:
-                why = f"certified at {_t(t_cert)} (lowest threshold passing the test); no cost model to refine it."
-            elif abs(t_cost - t_cert) < 1e-9:
-                why = f"certified at {_t(t_cert)}, which is also the cost-optimal certified threshold."
-            else:
-                why = (f"certified from {_t(t_cert)} up; {_t(t_cost)} is the certified threshold with the lowest "
-                       f"held-out cost per case ({(co or {}).get('expected_cost_per_case_held_out', float('nan')):.2f}"
-                       f" vs escalate-all {(co or {}).get('escalate_all_cost_per_case', float('nan')):.2f}): it "
-                       "keeps the guarantee and costs least.")
-            if value_t is not None and abs(value_t - rec) > 1e-9:
-                why += (f" The value-optimal threshold {_t(value_t)} (one threshold for all segments, maximising "
-                        "projected net value) is not certified per segment"
-                        + (" and automates less." if value_t > rec else "; not recommended."))
-            d.segments.append(SegmentDecision(segment=seg, action="automate", threshold=rec, why=why, **common))
+            # one cost-optimal threshold for the configuration: its automation is over all segments, not this one
+            co = (cost_seg or {}).get(seg) or {} if cost_seg is not None else \
+                {k: v for k, v in cost.items() if k != "automation"}
+            d.segments.append(_certified_segment(seg, s if per_segment else entry, t_cert, co, value_t, common))
         if not entry.segments and doc.mode == "global":
             t = entry.threshold
             d.segments.append(SegmentDecision(
                 segment=ALL, action="automate" if entry.certified and t is not None else "review",
                 threshold=t, why=entry.message or "", needed="" if entry.certified else
                 _needed(entry, doc.alpha, doc.delta)[0]))
+        if d.automation is not None:
+            d.projected_at = _projected_at(d, proj)
         out.append(d)
     return out
