@@ -132,6 +132,14 @@ def test_mapping_file_problems_name_the_file_and_key(tmp_path):
         load_mapping(path)
 
 
+def test_a_target_mapped_twice_is_refused_naming_the_key_and_its_line(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text("task: upgrades\nfields:\n  case_id: Acct\n  segment: Queue\n  case_id: Ticket\n")
+    with pytest.raises(ConfigError) as err:
+        load_mapping(path)
+    assert str(err.value).startswith(f"{path}:5:3: duplicate key 'case_id' (first given on line 3)")
+
+
 @pytest.mark.parametrize("text, expected", [
     ("$1,200.00", "1200.00"), ("1200", "1200"), ("USD 1,200.50", "1200.50"), ("(12.00)", "-12.00"),
     ("€ 99.5", "99.5"), ("-3.10", "-3.10"), ("1 200.00", "1200.00"), (" $0.99 ", "0.99"),

@@ -11,14 +11,14 @@ from evalkit.cli._common import add_group, cli_errors, fraction_in_unit, positiv
 
 
 def _parse_sets(values: list[str]) -> dict[str, object]:
-    import yaml
+    from evalkit import _yaml
 
     out: dict[str, object] = {}
     for item in values:
         if "=" not in item:
             raise typer.BadParameter(f"--set expects KEY=VALUE, got {item!r}")
         key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
+        out[key.strip()] = _yaml.load_config(value, source=f"--set {key.strip()}")
     return out
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from evalkit.errors import ConfigError
 
@@ -80,8 +80,18 @@ class ImportMapping(BaseModel):
         default_factory=dict, description="Segment -> {target field: value} for fields a row leaves empty "
                                           "(e.g. required disclosures or who must be involved).")
 
+    _source: Path | None = PrivateAttr(None)
+    _key_lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
+
     def rules(self) -> dict[str, FieldRule]:
         return {target: as_rule(r) for target, r in self.fields.items()}
+
+    def at(self, *keys: str) -> str:
+        """Where a key of this mapping is written, for problems: ``mapping.yaml:12: fields.account.seats``
+        (``mapping fields.account.seats`` for a mapping not read from a file)."""
+        if self._source is None:
+            return f"mapping {'.'.join(keys)}"
+        return f"{_at(self._source, self._key_lines, keys)}: {'.'.join(keys)}"
 
 
 def as_rule(rule: FieldRule | str) -> FieldRule:
@@ -89,21 +99,39 @@ def as_rule(rule: FieldRule | str) -> FieldRule:
 
 
 def load_mapping(path: str | Path) -> ImportMapping:
-    """Read and check a mapping YAML file; problems name the file and the YAML path."""
-    import yaml
+    """Read and check a mapping YAML file; problems name the file, the line and the YAML path."""
+    from evalkit import _yaml
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: mapping file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the mapping as UTF-8") from None
+    raw = _yaml.load_config(text, source=path)
+    lines = _yaml.key_lines(text)
     try:
-        return ImportMapping.model_validate(raw)
+        mapping = ImportMapping.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"{path}: {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError(f"{path}: invalid mapping\n" + "\n".join(lines)) from None
+        problems = []
+        for e in exc.errors():
+            if e["loc"][-1:] == ("str",) and isinstance(e.get("input"), dict):
+                continue  # a rule written as a mapping: the plain-column-name alternative does not apply
+            keys = tuple(str(p) for p in e["loc"] if "[" not in str(p))  # union branches, e.g. function-after[…]
+            problems.append(f"{_at(path, lines, keys)}: {'.'.join(keys) or '(top level)'}: {e['msg']}")
+        raise ConfigError(f"{path}: invalid mapping\n" + "\n".join(problems)) from None
+    mapping._source = path
+    mapping._key_lines = lines
+    return mapping
+
+
+def _at(path: Path | None, lines: dict[tuple[str, ...], int], keys: tuple[str, ...]) -> str:
+    """``FILE:LINE`` of the deepest of ``keys`` the file has (``FILE`` alone if none)."""
+    for end in range(len(keys), 0, -1):
+        if (line := lines.get(keys[:end])) is not None:
+            return f"{path}:{line}"
+    return str(path)
 
 
 def mapping_json_schema() -> dict[str, Any]:

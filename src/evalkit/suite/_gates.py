@@ -126,11 +126,13 @@ def load_gates_from_suite(path: Path | str) -> list[Any]:
     """Read only the ``gates:`` key of a suite YAML (the rest belongs to the suite schema)."""
     import yaml
 
+    from evalkit import _yaml
+
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"suite file not found: {path}")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = _yaml.load(path.read_text(encoding="utf-8"), source=path) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(doc, dict):

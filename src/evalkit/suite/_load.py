@@ -112,6 +112,8 @@ def _refuse_secrets(path: Path, raw: dict[str, Any], overrides: dict[str, Any]) 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], bytes, Any]:
     import yaml
 
+    from evalkit import _yaml
+
     if not path.exists():
         raise ConfigError(f"{path}: suite file not found")
     if not path.is_file():
@@ -123,7 +125,7 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], bytes, Any]:
         line = text[: exc.start].count(b"\n") + 1
         raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {exc.start}); save the suite as UTF-8") from None
     try:
-        raw = yaml.safe_load(decoded) or {}
+        raw = _yaml.load(decoded, source=path) or {}
         tree = yaml.compose(decoded)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -117,9 +117,9 @@ def _read_mapping(path: Path) -> Any:
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)
-        import yaml
+        from evalkit import _yaml
 
-        return yaml.safe_load(text)
+        return _yaml.load(text, source=path)
     except Exception as exc:  # yaml and json raise different types; both mean "not parseable"
         raise ConfigError(f"{path}: cannot parse mix file: {exc}") from exc
 

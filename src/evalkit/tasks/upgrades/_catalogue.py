@@ -200,8 +200,10 @@ def parse_catalogue(data: bytes | str, *, where: str) -> Catalogue:
     """A catalogue from YAML text; ConfigError naming ``where`` and every bad field."""
     import yaml
 
+    from evalkit import _yaml
+
     try:
-        raw = yaml.safe_load(data.decode("utf-8") if isinstance(data, bytes) else data)
+        raw = _yaml.load(data.decode("utf-8") if isinstance(data, bytes) else data, source=where)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{where}: not UTF-8 text (byte {exc.start}); save the catalogue as UTF-8") from None
     except yaml.YAMLError as exc:
