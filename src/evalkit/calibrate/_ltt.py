@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evalkit.calibrate._bins import TICKS, binom_pvalue, cp_upper, n_min_zero_errors, rate, to_ticks
-from evalkit.calibrate._planner import plan_segment
+from evalkit.calibrate._planner import no_plan_reason, plan_sequence
 
 MAX_PATH = 500  # keep thresholds.json readable with a "distinct" grid of 1M values
 
@@ -78,31 +78,6 @@ def fixed_sequence(p: np.ndarray, testable: np.ndarray, delta: float) -> tuple[i
     return start, stop
 
 
-def cases_needed(ns: np.ndarray, ks: np.ndarray, n_total: int, alpha: float, delta: float) -> dict | None:
-    """Total cases needed for the first tested threshold to pass, if each population's (segment's)
-    observed error rate and coverage there held in more data: the smallest m with
-    P(Bin(m, alpha) <= m * r) <= delta (continuous in m via the incomplete beta) per population,
-    scaled up by the largest factor m / n. None when an observed error rate is >= alpha."""
-    from scipy.special import betainc
-
-    ns = np.asarray(ns, dtype=float)
-    ks = np.asarray(ks, dtype=float)
-    if n_total == 0 or (ns <= 0).any() or (ks >= alpha * ns).any():
-        return None
-    r = ks / ns
-    lo = np.ones_like(r)
-    hi = np.full_like(r, 1e12)
-    for _ in range(80):  # geometric bisection on m
-        mid = np.sqrt(lo * hi)
-        p = betainc(np.maximum(mid * (1 - r), 1e-12), mid * r + 1, 1 - alpha)
-        hi = np.where(p <= delta, mid, hi)
-        lo = np.where(p <= delta, lo, mid)
-    factor = float(np.max(np.ceil(hi) / ns))
-    return {"cases": int(np.ceil(n_total * factor)), "automated_cases": int(np.ceil(float(np.sum(ns)) * factor)),
-            "observed_error_rate": float(ks.sum() / ns.sum()), "observed_coverage": float(ns.sum() / n_total),
-            "assumes": "the observed error rate and coverage at that threshold hold in more data"}
-
-
 def _path(grid: np.ndarray, n_t: np.ndarray, k_t: np.ndarray, p: np.ndarray, start: int, stop: int) -> list[dict]:
     end = min(stop + 1, grid.size)  # include the first failure
     idx = np.arange(start, end)
@@ -130,26 +105,16 @@ def select(grid: np.ndarray, n_t: np.ndarray, k_t: np.ndarray, p: np.ndarray, te
                          certified_thresholds=[float(t) for t in grid[start:stop]], path=path, message=msg)
     msg = (f"escalate everything: no threshold can be certified at alpha={alpha:g}, delta={delta:g} "
            f"with n={n_total} cases ({what})")
-    # the sequence failed at its first tested threshold (or nothing was testable: use the lowest)
-    j0 = start if start < grid.size else grid.size - 1
-    if parts is None:  # one population: the planner searches every threshold of the grid
-        plan = plan_segment(grid, n_t, k_t, n_total=n_total, alpha=alpha, delta=delta)
-        need = plan.to_dict() if plan is not None else None
-        if plan is not None:
-            msg += (f"; about {plan.more_cases} more labelled cases ({plan.total_needed} in all) would certify "
-                    f"threshold {plan.threshold:g} if its observed error rate {plan.observed_error_rate:.2%} and "
-                    f"coverage {plan.observed_coverage:.0%} held")
-        elif grid.size:
-            msg += "; no threshold has an observed error rate below alpha: more labels alone would not certify"
-    else:
-        need = (cases_needed(np.array([pn[j0] for pn, _ in parts]), np.array([pk[j0] for _, pk in parts]),
-                             n_total, alpha, delta) if grid.size else None)
-        if need is not None:
-            need["threshold"] = float(grid[j0])
-            msg += (f"; about {need['cases']} cases would be needed if the error rate observed at threshold "
-                    f"{grid[j0]:g} held")
-        elif grid.size:
-            msg += f"; the observed error rate at threshold {grid[j0]:g} is at or above alpha"
+    # the plan runs this same fixed sequence (start rule, delta) on today's rates scaled to more cases
+    populations = parts if parts is not None else [(n_t, k_t)]
+    plan = plan_sequence(grid, populations, n_total=n_total, alpha=alpha, delta=delta)
+    need = plan.to_dict() if plan is not None else None
+    if plan is not None:
+        msg += (f"; about {plan.more_cases} more labelled cases ({plan.total_needed} in all) would certify "
+                f"threshold {plan.threshold:g} if the error rates and coverages observed at each threshold held "
+                f"(at {plan.threshold:g}: {plan.observed_error_rate:.2%}, {plan.observed_coverage:.0%})")
+    elif grid.size:
+        msg += "; " + no_plan_reason(grid, populations, alpha=alpha)
     msg += f"; at zero errors at least {n_min} automated cases are needed"
     return LTTResult(threshold=None, certified=False, alpha=alpha, delta=delta, n=n_total,
                      n_automatable=n_automatable, n_automated=0, n_errors=0, coverage=rate(0, n_total),

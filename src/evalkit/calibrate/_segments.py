@@ -16,7 +16,7 @@ import numpy as np
 
 from evalkit.calibrate._bins import cp_upper, n_min_zero_errors, rate, segment_masks, to_ticks
 from evalkit.calibrate._ltt import LTTResult, counts_at, ltt_all_segments, ltt_single
-from evalkit.calibrate._planner import plan_segment
+from evalkit.calibrate._planner import no_plan_reason, plan_segment
 
 
 @dataclass(kw_only=True)
@@ -121,12 +121,17 @@ def _per_segment(x: _Rows) -> Certification:
         conf, err = x.conf[m], x.err[m]
         if m.sum() < n_min:
             n_t, k_t = counts_at(conf, err, x.grid)
-            plan = plan_segment(x.grid, n_t, k_t, n_total=x.seg_total[s], alpha=x.alpha, delta=d_s)
+            # enough cases to be tested at all (automatable share held), then the same fixed sequence
+            at_least = -(-n_min * x.seg_total[s] // int(m.sum())) if m.any() else 0
+            plan = plan_segment(x.grid, n_t, k_t, n_total=x.seg_total[s], alpha=x.alpha, delta=d_s,
+                                min_total=at_least)
+            reason = (f"too small: {int(m.sum())} automatable cases < {n_min} needed even "
+                      f"with zero errors at alpha={x.alpha:g}, delta/S={d_s:.4g}; escalated")
+            if plan is None:
+                reason += "; " + no_plan_reason(x.grid, [(n_t, k_t)], alpha=x.alpha)
             out[s] = {**_seg_counts(conf, err, None, x.seg_total[s]), "threshold": None,
                       "certified": False, "delta_used": d_s,
-                      "cases_needed": plan.to_dict() if plan is not None else None,
-                      "reason": f"too small: {int(m.sum())} automatable cases < {n_min} needed even "
-                                f"with zero errors at alpha={x.alpha:g}, delta/S={d_s:.4g}; escalated"}
+                      "cases_needed": plan.to_dict() if plan is not None else None, "reason": reason}
             uncertified.append(s)
             continue
         r = ltt_single(conf, err, x.grid, n_total=x.seg_total[s], alpha=x.alpha, delta=d_s,
