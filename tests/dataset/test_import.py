@@ -105,3 +105,50 @@ def test_import_over_existing_version_is_refused(toy, store, tmp_path):
     import_file(src, name="imp", version="v1", task="toy", store=store)
     with pytest.raises(DataError, match="immutable"):
         import_file(src, name="imp", version="v1", task="toy", store=store)
+
+
+def test_the_same_problem_in_many_rows_is_said_once_with_its_count_and_first_rows(toy, store, tmp_path):
+    cases = _good(toy, 300)
+    for case in cases:
+        case["remark"] = "x"
+    cases[7]["account"]["seats"] = "many"  # a problem of its own keeps its own line
+    src = _jsonl(tmp_path / "extra.jsonl", cases)
+    with pytest.raises(DataError) as err:
+        import_file(src, name="imp", version="v1", task="toy", store=store)
+    assert "300 of 300 rows are invalid" in str(err.value)
+    assert err.value.problems == [
+        f"{src}: field remark: Extra inputs are not permitted (got 'x') in 300 rows (lines 1, 2, 3, …)",
+        (f"{src}:line 8: field account.seats: Input should be a valid integer, unable to parse string as an "
+        "integer (got 'many')")]
+    assert not store.exists()
+
+
+def test_one_problem_with_different_values_lists_the_first_values_and_csv_data_rows(toy, store, tmp_path):
+    rows = [[f"c{i}", "routine", "v", "team", f"x{i}", "1.00", "2025-01-01", "", "", ""] for i in range(5)]
+    src = _csv(tmp_path / "seats.csv", HEADER, rows)
+    with pytest.raises(DataError) as err:
+        import_file(src, name="imp", version="v1", task="toy", store=store)
+    (problem,) = err.value.problems
+    assert problem.startswith(f"{src}: field account.seats: Input should be a valid integer")
+    assert problem.endswith("(got 'x0', 'x1', 'x2', …) in 5 rows (data rows 1, 2, 3, …)")
+
+
+@pytest.mark.parametrize("delimiter, name", [(";", "semicolon"), ("\t", "tab")])
+def test_a_csv_with_another_delimiter_is_refused_once_with_a_hint(toy, store, tmp_path, delimiter, name):
+    src = tmp_path / "export.csv"
+    src.write_text(delimiter.join(HEADER) + "\n" + "\n".join(
+        delimiter.join([f"c{i}", "routine", "v", "team", "3", "1.00", "2025-01-01", "", "", ""]) for i in range(20)))
+    with pytest.raises(DataError) as err:
+        import_file(src, name="imp", version="v1", task="toy", store=store)
+    assert str(err.value).startswith(f"{src}:line 1: the header is one column")
+    assert f"looks {name}-separated" in str(err.value) and "with ',' as the delimiter" in str(err.value)
+    assert err.value.problems == []
+    assert not store.exists()
+
+
+def test_an_empty_csv_is_one_problem(toy, store, tmp_path):
+    src = tmp_path / "empty.csv"
+    src.write_text("")
+    with pytest.raises(DataError, match="empty file: no header row") as err:
+        import_file(src, name="imp", version="v1", task="toy", store=store)
+    assert err.value.problems == []

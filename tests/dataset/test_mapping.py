@@ -140,6 +140,53 @@ def test_a_target_mapped_twice_is_refused_naming_the_key_and_its_line(tmp_path):
     assert str(err.value).startswith(f"{path}:5:3: duplicate key 'case_id' (first given on line 3)")
 
 
+def _edited_mapping(tmp_path: Path, old: str, new: str) -> Path:
+    text = MAPPING.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "mapping.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_a_mistyped_target_is_one_problem_blamed_on_the_mapping_line(tmp_path):
+    mapping = _edited_mapping(tmp_path, "  account.seats:", "  account.seets:")
+    text = mapping.read_text().replace("      author: {column: from", "      autor: {column: from").replace(
+        "custom_contract: {rubric.escalate_to:", "custom_contract: {rubric.escalate:")
+    mapping.write_text(text)
+    with pytest.raises(DataError) as err:
+        read_cases(EXPORT, "upgrades", mapping=load_mapping(mapping))
+    assert str(err.value).startswith(f"{mapping}: the mapping names fields the upgrades case model does not have")
+    assert err.value.problems == [
+        (f"{mapping}:{_line_of(mapping, 'account.seets')}: fields.account.seets: the case model has no field "
+        "'seets' under 'account' (did you mean 'account.seats'?)"),
+        (f"{mapping}:{_line_of(mapping, 'autor:')}: fields.history.items.autor: the case model has no field "
+        "'autor' at the top level (did you mean 'author'?) (in each item)"),
+        (f"{mapping}:{_line_of(mapping, 'custom_contract:')}: segment_defaults.custom_contract.rubric.escalate: "
+        "the case model has no field 'escalate' under 'rubric' (did you mean 'rubric.escalate_to'?)")]
+
+
+def test_a_missing_column_is_blamed_on_the_mapping_line_and_the_header_listed_once(tmp_path):
+    mapping = _edited_mapping(tmp_path, "{column: Seats, type: int}", "{column: Seets, type: int}")
+    with pytest.raises(DataError) as err:
+        read_cases(EXPORT, "upgrades", mapping=load_mapping(mapping))
+    assert "(its columns: " in str(err.value) and "Seats" in str(err.value)
+    assert err.value.problems == [(f"{mapping}:{_line_of(mapping, 'Seets')}: fields.account.seats: no column "
+                                  f"'Seets' in the header of {EXPORT.name} (did you mean 'Seats'?)")]
+
+
+def test_an_empty_export_is_one_problem(tmp_path):
+    empty = tmp_path / "export.csv"
+    empty.write_text("")
+    with pytest.raises(DataError) as err:
+        read_cases(empty, "upgrades", mapping=load_mapping(MAPPING))
+    assert str(err.value) == f"{empty}: empty file: no header row and no cases; nothing was imported"
+    assert err.value.problems == []
+
+
 @pytest.mark.parametrize("text, expected", [
     ("$1,200.00", "1200.00"), ("1200", "1200"), ("USD 1,200.50", "1200.50"), ("(12.00)", "-12.00"),
     ("€ 99.5", "99.5"), ("-3.10", "-3.10"), ("1 200.00", "1200.00"), (" $0.99 ", "0.99"),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from evalkit._unicode import lone_surrogate_at
+from evalkit.dataset._problems import grouped_row_problems
 from evalkit.dataset._rows import coerce_case, resolve_task, validation_context
 from evalkit.errors import DataError
 
@@ -103,14 +104,31 @@ def _read_jsonl(path: Path) -> Iterator[Parsed]:
             yield where, obj, []
 
 
+_OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def check_header(path: Path, header: list[str]) -> list[str]:
+    """The CSV header, refused at once if it cannot be a comma-separated header: an empty file, or one
+    column that holds another delimiter (a ';'-separated export read as one column fails on every row)."""
+    if not header:
+        raise DataError(f"{path}: empty file: no header row and no cases; nothing was imported")
+    if len(header) == 1:
+        found = [(d, name) for d, name in _OTHER_DELIMITERS.items() if d in header[0]]
+        if found:
+            delimiter, name = max(found, key=lambda f: header[0].count(f[0]))
+            shown = header[0] if len(header[0]) <= 60 else header[0][:59] + "…"
+            raise DataError(f"{path}:line 1: the header is one column {shown!r}: the file looks "
+                            f"{name}-separated ({delimiter!r}); evalkit reads comma-separated CSV: export or save "
+                            "it with ',' as the delimiter; nothing was imported")
+    return header
+
+
 def csv_records(path: Path) -> Iterator[tuple[str, list[str], list[str], list[str]]]:
     """(where, header, cells, problems) of every non-blank data row of a CSV file; a row is named
     ``data row N (line M)`` (the header not counted). The one CSV reader for native and mapped imports."""
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
-        header = [h.strip() for h in next(reader, None) or []]
-        if not header:
-            return
+        header = check_header(path, [h.strip() for h in next(reader, None) or []])
         last_line = reader.line_num
         for number, cells in enumerate(reader, start=1):
             where = f"{path}:data row {number} (line {last_line + 1})"
@@ -154,16 +172,22 @@ def _bad_utf8_line(path: Path) -> str:
     return "?"
 
 
+def _unknown_targets(mapping: ImportMapping, model: type[BaseModel]) -> list[str]:
+    from evalkit.dataset._mapping_rows import check_targets
+
+    return check_targets(mapping, model)
+
+
 def _mapped_rows(path: Path, mapping: ImportMapping) -> Iterator[Parsed]:
     """A team's export through its column mapping: rows in the task's case shape, or row problems."""
     from evalkit.dataset._mapping_rows import check_columns, map_row, raw_rows
 
     if path.suffix.lower() == ".csv":
         with open(path, encoding="utf-8-sig", newline="") as fh:
-            header = [h.strip() for h in next(csv.reader(fh), None) or []]
+            header = check_header(path, [h.strip() for h in next(csv.reader(fh), None) or []])
         if missing := check_columns(path, mapping, header):
-            raise DataError(f"{path}: the mapping names columns the file does not have; nothing was imported",
-                            problems=missing)
+            raise DataError(f"{path}: the mapping names columns the file does not have (its columns: "
+                            f"{', '.join(header)}); nothing was imported", problems=missing)
     for where, raw, problems in raw_rows(path):
         if raw is None:
             yield where, None, problems
@@ -196,10 +220,13 @@ def read_cases(file: str | Path, task: Task | str, *, mapping: ImportMapping | N
     else:
         rows = _read_jsonl(path)
 
+    if mapping is not None and (unknown := _unknown_targets(mapping, model)):
+        raise DataError(f"{mapping.file}: the mapping names fields the {resolved.name} case model does not "
+                        "have; nothing was imported", problems=unknown)
     cases: list[BaseModel] = []
-    problems: list[str] = []
+    bad_rows: list[tuple[str, list[str]]] = []
     first_seen: dict[str, str] = {}
-    total = bad = 0
+    total = 0
     try:
         for where, obj, row_problems in rows:
             total += 1
@@ -211,8 +238,7 @@ def read_cases(file: str | Path, task: Task | str, *, mapping: ImportMapping | N
                 row_problems = [f"{where}: field case_id: duplicate case_id {case.case_id!r} (first at {first})"]
                 case = None
             if case is None:
-                bad += 1
-                problems.extend(row_problems)
+                bad_rows.append((where, row_problems))
                 continue
             first_seen[case.case_id] = where
             cases.append(case)
@@ -221,8 +247,9 @@ def read_cases(file: str | Path, task: Task | str, *, mapping: ImportMapping | N
                         "nothing was imported") from None
     except csv.Error as exc:
         raise DataError(f"{path}: unreadable CSV file: {exc}") from exc
-    if problems:
-        raise DataError(f"{path}: {bad} of {total} rows are invalid; nothing was imported", problems=problems)
+    if bad_rows:
+        raise DataError(f"{path}: {len(bad_rows)} of {total} rows are invalid; nothing was imported",
+                        problems=grouped_row_problems(str(path), bad_rows))
     if not cases:
         raise DataError(f"{path}: no cases found")
     return cases

@@ -86,6 +86,11 @@ class ImportMapping(BaseModel):
     def rules(self) -> dict[str, FieldRule]:
         return {target: as_rule(r) for target, r in self.fields.items()}
 
+    @property
+    def file(self) -> str:
+        """The mapping file this was read from, for problems (``the mapping`` if none)."""
+        return str(self._source) if self._source is not None else "the mapping"
+
     def at(self, *keys: str) -> str:
         """Where a key of this mapping is written, for problems: ``mapping.yaml:12: fields.account.seats``
         (``mapping fields.account.seats`` for a mapping not read from a file)."""

@@ -4,12 +4,15 @@ made once per file (the mapped columns the header lacks)."""
 
 from __future__ import annotations
 
+import difflib
 import string
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from evalkit.dataset._mapping import ImportMapping
 from evalkit.dataset._mapping_values import RowError, apply_rule, place
@@ -79,7 +82,7 @@ def raw_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | None, list[str]
 
 
 def check_columns(path: Path, mapping: ImportMapping, header: list[str]) -> list[str]:
-    """Mapped columns the CSV header lacks (checked once, before any row)."""
+    """Mapped columns the CSV header lacks (checked once, before any row), each blamed on the mapping's line."""
     missing = []
     for target, rule in mapping.rules().items():
         columns = [rule.column] if rule.column else \
@@ -87,6 +90,73 @@ def check_columns(path: Path, mapping: ImportMapping, header: list[str]) -> list
         for column in columns:
             if column in header or any(column.startswith(h + ".") for h in header):
                 continue
-            missing.append(f"{path}: mapping field {target}: no column {column!r} in the header "
-                           f"(columns: {', '.join(header)})")
+            close = difflib.get_close_matches(column, header, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            missing.append(f"{mapping.at('fields', target)}: no column {column!r} in the header of {path.name}{hint}")
     return missing
+
+
+def check_targets(mapping: ImportMapping, case_model: type[BaseModel]) -> list[str]:
+    """Target fields (``fields:`` and ``segment_defaults:``) the case model does not have, each blamed on
+    the mapping's line: checked once, before any row (else every row fails with the same unknown field)."""
+    problems = []
+    for target, rule in mapping.rules().items():
+        if (why := unknown_field(case_model, target)) is not None:
+            problems.append(f"{mapping.at('fields', target)}: {why}")
+        elif rule.items:
+            element = _list_element_model(case_model, target)
+            for item_target in rule.items if element is not None else ():
+                if (why := unknown_field(element, item_target)) is not None:
+                    problems.append(f"{mapping.at('fields', target, 'items', item_target)}: {why} (in each item)")
+    for segment, defaults in mapping.segment_defaults.items():
+        for target in defaults:
+            if (why := unknown_field(case_model, target)) is not None:
+                problems.append(f"{mapping.at('segment_defaults', segment, target)}: {why}")
+    return problems
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    from evalkit.dataset._import import _unwrap
+
+    models = [t for t in _unwrap(annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+    return models[0] if len(models) == 1 else None
+
+
+def unknown_field(model: type[BaseModel], dotted: str) -> str | None:
+    """Why ``dotted`` is not a field path of ``model`` (None if it is, or if it leads into free-form data)."""
+    from evalkit.dataset._import import _fields
+
+    current: type[BaseModel] | None = model
+    parts = dotted.split(".")
+    for depth, part in enumerate(parts):
+        if current is None:
+            return None  # below a dict, list or union field: its keys are not known here
+        fields = _fields(current)
+        if part not in fields:
+            if current.model_config.get("extra") == "allow":
+                return None
+            under = f"under {'.'.join(parts[:depth])!r}" if depth else "at the top level"
+            close = difflib.get_close_matches(part, fields, n=1)
+            hint = f" (did you mean {'.'.join([*parts[:depth], close[0]])!r}?)" if close else ""
+            return f"the case model has no field {part!r} {under}{hint}"
+        current = _model_of(fields[part])
+    return None
+
+
+def _list_element_model(model: type[BaseModel], dotted: str) -> type[BaseModel] | None:
+    """The item model of a list field (``history`` -> its turn model), if ``dotted`` is one."""
+    import typing
+
+    from evalkit.dataset._import import _fields, _unwrap
+
+    current: Any = model
+    annotation: Any = None
+    for part in dotted.split("."):
+        if current is None:
+            return None
+        annotation = _fields(current).get(part)
+        current = _model_of(annotation) if annotation is not None else None
+    for tp in _unwrap(annotation):
+        if typing.get_origin(tp) in (list, tuple) and (args := typing.get_args(tp)):
+            return _model_of(args[0])
+    return None
