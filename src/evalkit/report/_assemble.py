@@ -279,8 +279,34 @@ class Verdict:
     best: LeaderRow | None
     best_reason: str
     regressions: list[tuple[Column, str, Change]]
-    gates: list[tuple[str, dict[str, Any]]]
-    """(run id, gates.json) for every run that has been gated."""
+    gates: list[GateVerdict]
+    """Every run that has been gated."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateVerdict:
+    run_id: str
+    doc: dict[str, Any]
+    """gates.json as written."""
+    tally: str
+    """'5 passed, 0 failed, 6 skipped' (evalkit.gate's count: a skipped or unsettled gate is not a pass)."""
+    marks: list[str]
+    """Per result: PASS, FAIL, SKIP or NOT SETTLED."""
+
+
+def gate_verdict(run: RunData) -> GateVerdict:
+    """gates.json read back into evalkit.gate's results, so the report counts them as the console does."""
+    from evalkit.gate import GateReport, GateResult
+
+    doc = run.gates
+    # gates.json has no field for a sequential run's open gate: its message starts with "not settled"
+    results = tuple(GateResult(name=g.name, kind=g.kind, config=g.config, status=g.status, observed=None,
+                               limit=g.limit, message=g.message, settled=not g.message.startswith("not settled"))
+                    for g in doc.results)
+    report = GateReport(run_id=run.run_id, run_dir=run.path, baseline_run_id=doc.baseline_run_id, results=results)
+    marks = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "not settled": "NOT SETTLED"}
+    return GateVerdict(run_id=run.run_id, doc=doc.dump(), tally=report.tally(),
+                       marks=[marks[r.outcome] for r in results])
 
 
 def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, *, top: int = 5) -> Verdict:
@@ -299,4 +325,4 @@ def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, 
     regs = [(by_key[k], s, ch) for (s, k), ch in matrix.changes.items() if ch.significant and ch.diff < 0]
     regs.sort(key=lambda t: t[2].diff)
     return Verdict(objective=objective, best=best, best_reason=reason, regressions=regs[:top],
-                   gates=[(r.run_id, r.gates.dump()) for r in runs if r.gates])
+                   gates=[gate_verdict(r) for r in runs if r.gates])
