@@ -1,6 +1,7 @@
 """CLI: `evalkit gate RUN [--baseline RUN] [--suite FILE]` - re-evaluate gates on stored results.
 
-Exit codes: 0 all gates pass, 1 a gate failed, 2 bad usage or configuration.
+Exit codes: 0 all gates pass, 1 a gate failed, 2 bad usage or configuration (also a baseline run
+with no configuration matching this run's).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def register(app: typer.Typer) -> None:
         suite: Annotated[Path | None, typer.Option("--suite", "-s", help=(
             "Suite YAML whose `gates:` to apply; default: the suite recorded in the manifest."))] = None,
         config: Annotated[str | None, typer.Option("--config", "-c", help="Only this configuration.")] = None,
+        # --no-write leaves the run folder alone; $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY are still written
+        # (docs/ci.md).
         write: Annotated[bool, typer.Option(help="Write gates.json, junit.xml, summary.md into the run.")] = True,
         json_: Annotated[bool, typer.Option("--json", help="Print the gate results (gates.json) on stdout.")] = False,
     ) -> None:
@@ -70,7 +73,13 @@ def register(app: typer.Typer) -> None:
         from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK
 
         with cli_errors():
-            from evalkit.gate import announce, evaluate_gates, summary_markdown, write_gate_outputs
+            from evalkit.gate import (
+                announce,
+                evaluate_gates,
+                summary_markdown,
+                write_ci_outputs,
+                write_gate_outputs,
+            )
             from evalkit.runs import open_run
 
             run_dir = open_run(run).path
@@ -85,6 +94,8 @@ def register(app: typer.Typer) -> None:
             if write:
                 paths = write_gate_outputs(report, run_dir)
                 typer.echo(f"wrote {', '.join(p.name for p in paths.values())} in {run_dir}", err=True)
+            else:  # the run folder stays as it was; the CI job's own files are still written
+                write_ci_outputs(report, run_dir)
             if json_:
                 from evalkit.cli._conventions import echo_json
 
@@ -97,5 +108,5 @@ def register(app: typer.Typer) -> None:
                 print_summary(report, Console())
             else:  # piped: Markdown, as a pull-request comment takes it
                 typer.echo(summary_markdown(report))
-            announce(report, verbose=False, suite_path=str(suite) if suite else None)
+            announce(report, verbose=False, suite_path=str(suite) if suite else None, summary=write)
         sys.exit(EXIT_OK if report.passed else EXIT_GATE_FAILED)

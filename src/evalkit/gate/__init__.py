@@ -1,7 +1,7 @@
 """evalkit.gate: CI gates declared in a suite, evaluated on stored run folders.
 
     report = evaluate_gates(run_dir, parse_gates(suite_data), baseline_dir=baseline)
-    write_gate_outputs(report, run_dir)   # gates.json, junit.xml, summary.md
+    write_gate_outputs(report, run_dir)   # gates.json, junit.xml, summary.md (+ the GitHub files)
     sys.exit(0 if report.passed else 1)
 
 The gate declarations (``GateSpec``, ``MinGoodRate``, ...) are part of the suite schema: import them
@@ -18,6 +18,7 @@ from evalkit.gate._outputs import (
     print_summary,
     step_outputs,
     summary_markdown,
+    write_ci_outputs,
     write_gate_outputs,
 )
 from evalkit.gate._results import GateReport, GateResult
@@ -39,10 +40,11 @@ __all__ = [
     "junit_xml",
     "overall_state",
     "paired_segment_compare",
-    "print_summary",
     "parse_gates",
+    "print_summary",
     "sequential_verdicts",
     "step_outputs",
     "summary_markdown",
+    "write_ci_outputs",
     "write_gate_outputs",
 ]

@@ -14,7 +14,7 @@ import numpy as np
 
 from evalkit.errors import DataError
 from evalkit.gate._results import GateResult, Status
-from evalkit.gate._stats import ece_estimate, paired_segment_compare
+from evalkit.gate._stats import ece_estimate, p95_change, paired_segment_compare
 from evalkit.runs import RunFolder, threshold_policy
 from evalkit.stats import Estimate, interval, outcome_mask, pct, quantile_interval, rate
 from evalkit.suite import (
@@ -92,12 +92,20 @@ def _min_good_rate(gate: MinGoodRate, run: RunFolder, config: str) -> GateResult
     return _result(gate, config, "pass", observed, gate.min, msg, (), details)
 
 
-def _max_drop(gate: MaxGoodRateDrop, run: RunFolder, config: str, baseline: RunFolder | None) -> GateResult:
+def _unpaired(gate: Any, config: str, baseline: RunFolder | None, limit: float) -> GateResult | None:
+    """The skip of a baseline gate with nothing to compare against, saying why; None when there is."""
     if baseline is None:
-        return _result(gate, config, "skip", None, gate.max_drop, "no baseline given: nothing to compare against")
-    bconf = baseline.baseline_config_for(config)
-    if bconf is None:
-        return _result(gate, config, "fail", None, gate.max_drop, "baseline run has no scored configuration")
+        return _result(gate, config, "skip", None, limit, "no baseline given: nothing to compare against")
+    return _result(gate, config, "skip", None, limit,
+                   f"no configuration '{config}' in baseline run {baseline.run_id} (it has: "
+                   f"{', '.join(baseline.configs) or 'none'}): nothing to compare against - a configuration "
+                   "new to this suite is compared once a baseline with it is blessed")
+
+
+def _max_drop(gate: MaxGoodRateDrop, run: RunFolder, config: str, baseline: RunFolder | None,
+              bconf: str | None) -> GateResult:
+    if baseline is None or bconf is None:
+        return _unpaired(gate, config, baseline, gate.max_drop)  # type: ignore[return-value]
     try:
         # Datasets passed so that comparing runs on different dataset versions is a config
         # error (exit 2) rather than a silently partial pairing.
@@ -152,40 +160,57 @@ def _max_invalid(gate: MaxInvalidShare, run: RunFolder, config: str) -> GateResu
     return _result(gate, config, "pass" if passed else "fail", est, gate.max, msg)
 
 
-def _cost_p95(df: Any) -> tuple[Estimate | None, int]:
+def _costs(df: Any) -> tuple[np.ndarray | None, int]:
+    """The known cost per case, or None and how many cases have an unknown cost."""
     if "cost_usd" not in df:
         return None, len(df)
     costs = df["cost_usd"]
     unknown = int(costs.isna().sum())
-    if unknown:
+    if unknown or costs.empty:
         return None, unknown
-    return quantile_interval(costs.to_numpy(dtype=float), 0.95), 0
+    return costs.to_numpy(dtype=float), 0
 
 
-def _max_cost(gate: MaxCostP95Increase, run: RunFolder, config: str, baseline: RunFolder | None) -> GateResult:
-    if baseline is None:
-        return _result(gate, config, "skip", None, gate.max_increase, "no baseline given: nothing to compare against")
-    bconf = baseline.baseline_config_for(config)
-    cand, unk_c = _cost_p95(run.config_scores(config))
-    base, unk_b = _cost_p95(baseline.config_scores(bconf)) if bconf else (None, 0)
-    if cand is None or base is None or cand.value is None or base.value is None:
+def _usd(e: Estimate) -> str:
+    return interval(e, label="95% CI ", unit=lambda x: f"${x:.6f}")
+
+
+def _max_cost(gate: MaxCostP95Increase, run: RunFolder, config: str, baseline: RunFolder | None,
+              bconf: str | None) -> GateResult:
+    if baseline is None or bconf is None:
+        return _unpaired(gate, config, baseline, gate.max_increase)  # type: ignore[return-value]
+    cand_costs, unk_c = _costs(run.config_scores(config))
+    base_costs, unk_b = _costs(baseline.config_scores(bconf))
+    if cand_costs is None or base_costs is None:
         status: Status = "skip" if gate.on_unknown == "skip" else "fail"
         msg = (f"p95 cost/case unknown: {unk_c} candidate and {unk_b} baseline case(s) have unknown cost "
                "(no price for the model, or usage not reported)")
-        return _result(gate, config, status, cand, gate.max_increase, msg)
+        return _result(gate, config, status, None, gate.max_increase, msg)
+    cand, base = quantile_interval(cand_costs, 0.95), quantile_interval(base_costs, 0.95)
+    assert cand.value is not None and base.value is not None  # known, non-empty costs
+    details = ({"what": "p95 cost/case (USD)", "config": config, **cand.to_dict()},
+               {"what": "baseline p95 cost/case (USD)", "config": bconf, **base.to_dict()})
+    where = f"p95 cost/case {_usd(cand)} vs baseline {baseline.run_id}/{bconf} {_usd(base)}"
+    if gate.mode == "relative" and base.value == 0:
+        # A change from $0 is no percentage: any cost exceeds every relative limit; nothing is observed in %.
+        passed = cand.value == 0
+        change = ("no change: both cost nothing" if passed else
+                  f"the baseline costs nothing at p95, so the change (+${cand.value:.6f} per case) is not a "
+                  f"percentage and exceeds any relative limit; set `mode: absolute` to allow a dollar increase")
+        return _result(gate, config, "pass" if passed else "fail", None, gate.max_increase,
+                       f"{where}: {change}", details=details)
+    change_est = p95_change(cand_costs, base_costs, mode=gate.mode)
+    inc = float(change_est.value)  # type: ignore[arg-type]
     if gate.mode == "relative":
-        inc = (cand.value - base.value) / base.value if base.value > 0 else (0.0 if cand.value == 0 else np.inf)
-        observed = Estimate(value=float(inc), n=cand.n)
-        shown = f"{100 * inc:+.1f}%"
+        shown = interval(change_est, label="95% CI ", unit=lambda x: f"{100 * x:+.1f}%")
         limit_s = f"+{100 * gate.max_increase:.0f}%"
     else:
-        inc = cand.value - base.value
-        observed = Estimate(value=float(inc), n=cand.n)
-        shown, limit_s = f"${inc:+.6f}", f"+${gate.max_increase:g}"
+        shown = interval(change_est, label="95% CI ", unit=lambda x: f"${x:+.6f}")
+        limit_s = f"+${gate.max_increase:g}"
     passed = inc <= gate.max_increase
-    msg = (f"p95 cost/case ${cand.value:.6f} [95% CI ${cand.lo:.6f}-${cand.hi:.6f}] vs baseline "
-           f"${base.value:.6f}: {shown} ({'within' if passed else 'exceeds'} {limit_s})")
-    return _result(gate, config, "pass" if passed else "fail", observed, gate.max_increase, msg)
+    msg = f"{where}: {shown} ({'within' if passed else 'exceeds'} {limit_s})"
+    return _result(gate, config, "pass" if passed else "fail", change_est, gate.max_increase, msg,
+                   details=details)
 
 
 def _max_ece(gate: MaxCalibrationError, run: RunFolder, config: str) -> GateResult:
@@ -229,16 +254,18 @@ def _min_automation(gate: MinAutomationRate, run: RunFolder, config: str) -> Gat
                    [] if passed else list(uncert))
 
 
-def check(gate: Any, run: RunFolder, config: str, baseline: RunFolder | None) -> GateResult:
-    """The result of one gate on one configuration."""
+def check(gate: Any, run: RunFolder, config: str, baseline: RunFolder | None,
+          baseline_config: str | None = None) -> GateResult:
+    """The result of one gate on one configuration; ``baseline_config``: the baseline run's
+    configuration paired with ``config`` (``baseline_pairs``), None when it has none."""
     if isinstance(gate, MinGoodRate):
         return _min_good_rate(gate, run, config)
     if isinstance(gate, MaxGoodRateDrop):
-        return _max_drop(gate, run, config, baseline)
+        return _max_drop(gate, run, config, baseline, baseline_config)
     if isinstance(gate, MaxInvalidShare):
         return _max_invalid(gate, run, config)
     if isinstance(gate, MaxCostP95Increase):
-        return _max_cost(gate, run, config, baseline)
+        return _max_cost(gate, run, config, baseline, baseline_config)
     if isinstance(gate, MaxCalibrationError):
         return _max_ece(gate, run, config)
     if isinstance(gate, MinAutomationRate):

@@ -7,18 +7,18 @@ baseline, cost) are computed here.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from evalkit.gate._checks import check
+from evalkit.gate._checks import _dataset, check
 from evalkit.gate._results import GateReport, GateResult
+from evalkit.gate._stats import OVERALL, paired_segment_compare
 from evalkit.runs import RunFolder, load_run, read_parquet
-from evalkit.stats import outcome_mask, rate
+from evalkit.stats import missing, outcome_mask, rate
+from evalkit.suite import MaxCostP95Increase, MaxGoodRateDrop
 
 
 def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: Path | str | None = None,
@@ -35,42 +35,87 @@ def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: P
     if config is not None and config not in run.configs:
         raise ConfigError(f"configuration {config!r} not in run {run.run_id} (has: {', '.join(run.configs)})")
     configs = [config] if config else run.configs
+    applied = [(gate, cfg) for gate in gates for cfg in configs if gate.configs is None or cfg in gate.configs]
+    needs_baseline = any(isinstance(g, (MaxGoodRateDrop, MaxCostP95Increase)) for g, _ in applied)
+    pairs = baseline_pairs(run, baseline, required=needs_baseline) if baseline is not None else {}
     results: list[GateResult] = []
-    for gate in gates:
-        for cfg in configs:
-            if gate.configs is not None and cfg not in gate.configs:
-                continue
-            started = time.perf_counter()
-            result = check(gate, run, cfg, baseline)
-            results.append(replace(result, seconds=time.perf_counter() - started))
+    for gate, cfg in applied:
+        started = time.perf_counter()
+        result = check(gate, run, cfg, baseline, pairs.get(cfg))
+        results.append(replace(result, seconds=time.perf_counter() - started))
+    simulated = tuple(c for c in configs if run.simulated(c))
     return GateReport(run_id=run.run_id, run_dir=Path(run_dir), baseline_run_id=baseline.run_id if baseline else None,
-                      results=tuple(results), simulated=any(run.simulated(c) for c in configs),
-                      headline=headline(run, baseline, configs), run_seconds=_run_seconds(run.manifest))
+                      results=tuple(results), simulated=bool(simulated), simulated_configs=simulated,
+                      headline=headline(run, baseline, configs, pairs), run_seconds=_run_seconds(run.manifest))
 
 
-def headline(run: RunFolder, baseline: RunFolder | None, configs: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The numbers a CI job wants as step outputs, per configuration: good rate (with n),
-    the good-rate delta against the baseline on the cases both answered, and cost
-    (spent now, and what the answers cost when bought; None = unknown, never 0)."""
+def baseline_pairs(run: RunFolder, baseline: RunFolder, *, required: bool = True) -> dict[str, str]:
+    """Each configuration of ``run`` -> the baseline configuration it is compared with, paired as
+    ``evalkit compare`` pairs two runs (``evalkit.score.config_pairs``): the configuration of the same
+    name; when the runs share none and each has exactly one, those two. A configuration without a
+    pair is left out (its baseline gates are skipped, saying so). A baseline that pairs with no
+    configuration at all is the wrong baseline: ConfigError (exit 2) when ``required``."""
+    from evalkit.errors import ConfigError
+    from evalkit.score import config_pairs
+
+    try:
+        pairs = config_pairs(list(baseline.configs), list(run.configs))
+    except ConfigError:
+        if required:
+            raise ConfigError(
+                f"baseline run {baseline.run_id} has no configuration matching run {run.run_id} "
+                f"(baseline: {', '.join(baseline.configs) or 'none'}; this run: {', '.join(run.configs)}): "
+                "the baseline gates would compare unrelated configurations. Pass the baseline of this "
+                "suite (--baseline RUN|PATH), or rename the configuration to match (docs/ci.md)") from None
+        return {}
+    return {cand: base for base, cand in pairs}
+
+
+def headline(run: RunFolder, baseline: RunFolder | None, configs: Sequence[str],
+             pairs: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """The numbers a CI job wants as step outputs, per configuration: good rate (with its 95%
+    interval and n), the paired good-rate delta against the paired baseline configuration on the
+    cases both answered (with its 95% interval, ``evalkit compare``'s), whether the numbers are
+    simulated, and cost (spent now, and what the answers cost when bought; None = unknown, never 0)."""
+    if baseline is not None and pairs is None:
+        pairs = baseline_pairs(run, baseline, required=False)
     out: dict[str, dict[str, Any]] = {}
     for cfg in configs:
         df = run.config_scores(cfg)
         good = outcome_mask(df, "good").to_numpy()
-        entry: dict[str, Any] = {"good_rate": rate(good).to_dict(), "good_rate_delta": None, "n_paired": 0,
+        entry: dict[str, Any] = {"good_rate": rate(good).to_dict(), "good_rate_delta": None,
+                                 "good_rate_delta_lo": None, "good_rate_delta_hi": None, "n_paired": 0,
+                                 "baseline_config": None, "simulated": run.simulated(cfg),
                                  "cost_usd": _known_sum(df["cost_usd"]) if "cost_usd" in df else None,
                                  "spent_usd": _spent(run, cfg)}
-        bconf = baseline.baseline_config_for(cfg) if baseline is not None else None
+        bconf = (pairs or {}).get(cfg)
         if baseline is not None and bconf is not None:
-            bdf = baseline.config_scores(bconf)
-            base_good = dict(zip(bdf["case_id"].astype(str), outcome_mask(bdf, "good").to_numpy(), strict=True))
-            pairs = [(bool(g), bool(base_good[c])) for c, g in zip(df["case_id"].astype(str), good, strict=True)
-                     if c in base_good]
-            if pairs:
-                arr = np.asarray(pairs, dtype=float)
-                entry["good_rate_delta"] = float(arr[:, 0].mean() - arr[:, 1].mean())
-                entry["n_paired"] = len(pairs)
+            entry["baseline_config"] = bconf
+            entry.update(_paired_delta(baseline, bconf, run, cfg))
         out[cfg] = entry
     return out
+
+
+def _paired_delta(baseline: RunFolder, bconf: str, run: RunFolder, cfg: str) -> dict[str, Any]:
+    """The overall paired good-rate difference and its 95% interval, as the drop gate and
+    ``evalkit compare`` compute it; nothing when the runs cannot be compared (the gates say why)."""
+    from evalkit.errors import EvalkitError
+
+    try:
+        cmp = paired_segment_compare(baseline.config_scores(bconf), run.config_scores(cfg), include_overall=True,
+                                     base_dataset=_dataset(baseline), cand_dataset=_dataset(run))
+    except EvalkitError:
+        return {}
+    overall = cmp[cmp["segment"] == OVERALL]
+    if overall.empty or not int(overall["n"].iloc[0]):
+        return {}
+    row = overall.iloc[0]
+    return {"good_rate_delta": _num(row["diff"]), "good_rate_delta_lo": _num(row["diff_lo"]),
+            "good_rate_delta_hi": _num(row["diff_hi"]), "n_paired": int(row["n"])}
+
+
+def _num(x: Any) -> float | None:
+    return None if missing(x) else float(x)  # NaN: unknown
 
 
 def _known_sum(series: Any) -> float | None:

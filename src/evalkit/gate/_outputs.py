@@ -45,7 +45,16 @@ def format_value(result: GateResult, x: float | None) -> str:
 
 
 def format_observed(result: GateResult) -> str:
+    if result.observed is None and result.unit == "relative" and _zero_cost_baseline(result):
+        cand = result.details[0]
+        return "from $0 (not a %): p95 " + interval(cand, label="95% CI ", unit=lambda x: f"${x:.6f}")
     return interval(result.observed, label="95% CI ", unit=lambda x: format_value(result, x))
+
+
+def _zero_cost_baseline(result: GateResult) -> bool:
+    """A relative cost gate against a baseline whose p95 cost is $0: the change is no percentage."""
+    return (result.kind == "max_cost_p95_increase" and len(result.details) == 2
+            and result.details[0].get("value") is not None and result.details[1].get("value") == 0)
 
 
 def junit_xml(report: GateReport) -> str:
@@ -116,9 +125,24 @@ def summary_markdown(report: GateReport) -> str:
     lines = _summary_head(report)
     lines += ["", "| result | gate | config | observed | limit | note |", "|---|---|---|---|---|---|"]
     for r in report.results:
-        lines.append(f"| {_MARK[r.status]} | {_md_cell(r.name)} | {_md_cell(r.config)} | {format_observed(r)} | "
-                     f"{format_value(r, r.limit)} | {_md_cell(_note(r))} |")
+        lines.append(f"| {_mark(r)} | {_md_cell(r.name)} | {_md_cell(_config_cell(report, r.config))} | "
+                     f"{format_observed(r)} | {format_value(r, r.limit)} | {_md_cell(_note(r))} |")
     return "\n".join(lines) + "\n"
+
+
+def _mark(r: GateResult) -> str:
+    return "NOT SETTLED" if r.outcome == "not settled" else _MARK[r.status]
+
+
+def _mixed(report: GateReport) -> bool:
+    """Some configurations simulated, some not: each row then says which."""
+    configs = list(dict.fromkeys(r.config for r in report.results)) or list(report.headline)
+    flags = {report.is_simulated(c) for c in configs}
+    return len(flags) == 2
+
+
+def _config_cell(report: GateReport, config: str) -> str:
+    return f"{config} (simulated)" if _mixed(report) and report.is_simulated(config) else config
 
 
 def _note(r: GateResult) -> str:
@@ -126,31 +150,51 @@ def _note(r: GateResult) -> str:
     return "see Failed above" if r.status == "fail" else r.message
 
 
+def _simulated_banner(report: GateReport) -> list[str]:
+    configs = list(dict.fromkeys([*report.headline, *(r.config for r in report.results)]))
+    sims = [c for c in configs if report.is_simulated(c)]
+    if not sims:
+        return []
+    if len(sims) == len(configs):
+        return ["", "> **simulated**: every configuration's numbers come from a simulated provider, not a real model."]
+    real = [c for c in configs if c not in sims]
+    return ["", (f"> **simulated**: {', '.join(f'`{c}`' for c in sims)}: numbers from a simulated provider, not a "
+                f"real model; {', '.join(f'`{c}`' for c in real)}: not simulated.")]
+
+
+def _headline_line(report: GateReport, config: str, h: dict[str, Any]) -> str:
+    """One configuration's good rate and paired delta, each with its 95% interval and n, and its spend."""
+    sim = report.is_simulated(config)
+    good = interval(h.get("good_rate"), label="95% CI ")
+    bits = [f"good rate {good}"]
+    delta = h.get("good_rate_delta")
+    if delta is not None:
+        est = {"value": delta, "lo": h.get("good_rate_delta_lo"), "hi": h.get("good_rate_delta_hi"), "n": None}
+        ref = h.get("baseline_config")
+        vs = f"vs baseline `{ref}`" if ref and ref != config else "vs baseline"
+        bits.append(f"{interval(est, label='95% CI ', unit=lambda x: f'{100 * x:+.1f} pts')} {vs} on "
+                    f"{h['n_paired']} paired cases")
+    spent = _money(h.get("spent_usd"))
+    bits.append(f"spent {spent}" + (" (simulated)" if sim and h.get("spent_usd") is not None else ""))
+    return f"- `{config}`" + (" (simulated)" if sim else "") + ": " + "; ".join(bits)
+
+
 def _summary_head(report: GateReport) -> list[str]:
     """The summary's Markdown lines before the gate table: verdict, headline, failures."""
     head = "PASSED" if report.passed else "FAILED"
     if not report.results:
         head = "no gates declared"
-    counts = {k: sum(1 for r in report.results if r.status == k) for k in ("pass", "fail", "skip")}
-    tally = f"{counts['pass']} passed, {counts['fail']} failed"
-    if counts["skip"]:
-        tally += f", {counts['skip']} skipped"
+    counts = report.counts()
     lines = [f"## evalkit gates: {head}", ""]
     lines.append(f"Run `{report.run_id}`" + (f" vs baseline `{report.baseline_run_id}`" if report.baseline_run_id
-                                             else " (no baseline)") + f": {tally}. {report_link(report)}.")
-    if counts["skip"] and not report.baseline_run_id:
+                                             else " (no baseline)") + f": {report.tally()}. {report_link(report)}.")
+    if counts["skipped"] and not report.baseline_run_id:
         lines.append("Skipped gates compare against a baseline: pass `--baseline RUN`.")
-    if report.simulated:
-        lines += ["", "> **simulated**: numbers come from a simulated provider, not a real model."]
+    if counts["not settled"]:
+        lines.append("Not settled: the sequential run stopped early on a failure before these gates were decided.")
+    lines += _simulated_banner(report)
     for config, h in report.headline.items():
-        delta = h.get("good_rate_delta")
-        rate = (h.get("good_rate") or {}).get("value")
-        bits = [f"good rate {'unknown' if rate is None else f'{100 * rate:.1f}%'} "
-                f"(n={(h.get('good_rate') or {}).get('n', 0)})"]
-        if delta is not None:
-            bits.append(f"{100 * delta:+.1f} pts vs baseline on {h['n_paired']} paired cases")
-        bits.append(f"spent {_money(h.get('spent_usd'))}")
-        lines.append(f"- `{config}`: " + ", ".join(bits))
+        lines.append(_headline_line(report, config, h))
     if report.sequential:
         lines += ["", sequential_line(report.sequential)]
     if report.failed:
@@ -158,8 +202,13 @@ def _summary_head(report: GateReport) -> list[str]:
         for r in report.failed:
             seg = f" (segment{'s' if len(r.segments) > 1 else ''}: {', '.join(f'`{s}`' for s in r.segments)})" \
                 if r.segments else ""
-            lines.append(f"- **{_md_cell(r.name)}** - `{r.config}`{seg}: {_md_cell(r.message)}")
+            lines.append(f"- **{_md_cell(r.name)}** - `{r.config}`{_sim_suffix(report, r.config)}{seg}: "
+                         f"{_md_cell(r.message)}")
     return lines
+
+
+def _sim_suffix(report: GateReport, config: str) -> str:
+    return " (simulated)" if _mixed(report) and report.is_simulated(config) else ""
 
 
 def print_summary(report: GateReport, console: Any) -> None:
@@ -178,7 +227,8 @@ def print_summary(report: GateReport, console: Any) -> None:
     table.add_column("limit", no_wrap=True)
     table.add_column("note", ratio=4, overflow="fold")
     for r in report.results:
-        table.add_row(_MARK[r.status], r.name, r.config, format_observed(r), format_value(r, r.limit), _note(r))
+        table.add_row(_mark(r), r.name, _config_cell(report, r.config), format_observed(r),
+                      format_value(r, r.limit), _note(r))
     if report.results:
         console.print(table)
 
@@ -194,11 +244,8 @@ def sequential_line(seq: dict[str, Any]) -> str:
 
 
 def write_gate_outputs(report: GateReport, run_dir: Path | str | None = None) -> dict[str, Path]:
-    """Write gates.json, junit.xml and summary.md into the run folder (atomically).
-
-    The Markdown is also appended to ``$GITHUB_STEP_SUMMARY`` and the step outputs to
-    ``$GITHUB_OUTPUT`` when those are set, so the job page shows them without another step.
-    """
+    """Write gates.json, junit.xml and summary.md into the run folder (atomically), then the CI
+    outputs outside it (``write_ci_outputs``)."""
     run_dir = Path(run_dir) if run_dir is not None else report.run_dir
     md = summary_markdown(report)
     paths = {
@@ -206,15 +253,29 @@ def write_gate_outputs(report: GateReport, run_dir: Path | str | None = None) ->
         "junit.xml": write_text(run_dir / "junit.xml", junit_xml(report)),
         "summary.md": write_text(run_dir / "summary.md", md),
     }
+    write_ci_outputs(report, run_dir, markdown=md)
+    return paths
+
+
+def write_ci_outputs(report: GateReport, run_dir: Path | str | None = None, *,
+                     markdown: str | None = None) -> dict[str, Path]:
+    """The outputs a CI job reads that are not in the run folder: the summary appended to
+    ``$GITHUB_STEP_SUMMARY`` and the step outputs to ``$GITHUB_OUTPUT``, when those are set
+    (also with ``evalkit gate --no-write``, which leaves the run folder alone). Returns what it wrote."""
+    run_dir = Path(run_dir) if run_dir is not None else report.run_dir
+    written: dict[str, Path] = {}
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
+        md = markdown if markdown is not None else summary_markdown(report)
         with open(step_summary, "a", encoding="utf-8") as fh:
             fh.write(redact_text(md) + "\n")  # a file outside the run folder: redacted like every writer
+        written["GITHUB_STEP_SUMMARY"] = Path(step_summary)
     github_output = os.environ.get("GITHUB_OUTPUT")
     if github_output:
         with open(github_output, "a", encoding="utf-8") as fh:
             fh.writelines(redact_text(f"{k}={v}") + "\n" for k, v in step_outputs(report, run_dir).items())
-    return paths
+        written["GITHUB_OUTPUT"] = Path(github_output)
+    return written
 
 
 def _output_name(text: str) -> str:
@@ -262,7 +323,8 @@ def annotations(report: GateReport, *, suite_file: str | None = None) -> list[st
             continue
         level = "error" if r.status == "fail" else "warning"
         seg = f" [segments: {', '.join(r.segments)}]" if r.segments else ""
-        title = _escape_property(f"evalkit gate {'failed' if r.status == 'fail' else 'skipped'}: {r.name}")
+        what = {"failed": "failed", "skipped": "skipped", "not settled": "not settled"}[r.outcome]
+        title = _escape_property(f"evalkit gate {what}: {r.name}")
         lines.append(f"::{level} {where}title={title}::{_escape_data(f'{r.config}: {r.message}{seg}')}")
     return lines
 
@@ -278,26 +340,29 @@ def _workspace_path(path: str | None) -> str | None:
 
 
 def announce(report: GateReport, *, verbose: bool, suite_path: str | None = None,
-             out: TextIO | None = None, err: TextIO | None = None) -> None:
+             out: TextIO | None = None, err: TextIO | None = None,
+             summary: Path | None | bool = True) -> None:
     """Say the verdict on the console. Failed gates always go to stderr (also with --quiet);
-    passing and skipped ones to stdout when verbose. Under GitHub Actions the annotations
-    go to stdout, where the runner reads workflow commands."""
+    passing and skipped ones to stdout when verbose. The verdict line counts passed, failed,
+    skipped and not-settled gates apart, and points at ``summary`` (default: the run folder's
+    summary.md, which the caller has just written; False or None: no summary was written, none is
+    named). Under GitHub Actions the annotations go to stdout, where the runner reads workflow commands."""
     out = out or sys.stdout
     err = err or sys.stderr
     for r in report.results:
         seg = f" [segments: {', '.join(r.segments)}]" if r.segments else ""
-        line = f"{_MARK[r.status]} {r.config}: {r.name}: {r.message}{seg}"
+        line = f"{_mark(r)} {r.config}: {r.name}: {r.message}{seg}{_sim_suffix(report, r.config)}"
         if r.status == "fail":
             print(line, file=err)
         elif verbose:
             print(line, file=out)
     if report.sequential and (verbose or not report.passed):
         print(sequential_line(report.sequential), file=out if verbose else err)
+    where = report.run_dir / "summary.md" if summary is True else (summary or None)
     if not report.passed:
-        print(f"gates: FAILED ({len(report.failed)} of {len(report.results)}); summary: "
-              f"{report.run_dir / 'summary.md'}", file=err)
+        print(f"gates: FAILED ({report.tally()})" + (f"; summary: {where}" if where else ""), file=err)
     elif verbose:
-        print(f"gates: passed ({len(report.results)})", file=out)
+        print(f"gates: passed ({report.tally()})", file=out)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in annotations(report, suite_file=_workspace_path(suite_path)):
             print(line, file=out)

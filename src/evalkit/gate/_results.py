@@ -29,10 +29,23 @@ class GateResult:
     unit: Literal["rate", "points", "relative", "usd", "score"] = "score"
     """How ``observed`` and ``limit`` read: a rate (%), a drop (percentage points), a relative
     change (%), dollars, or a plain score (ECE)."""
+    settled: bool = True
+    """False for a sequential run's gate left open when the run stopped early (status ``skip``):
+    counted as "not settled", never as passed or skipped. gates.json has no field for it; its
+    message starts with "not settled"."""
 
     @property
     def passed(self) -> bool:
         return self.status != "fail"
+
+    @property
+    def outcome(self) -> Literal["passed", "failed", "skipped", "not settled"]:
+        """What a verdict line counts this result as (a skip is not a pass, nor is an open gate)."""
+        if self.status == "fail":
+            return "failed"
+        if self.status == "pass":
+            return "passed"
+        return "skipped" if self.settled else "not settled"
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "config": self.config, "status": self.status,
@@ -55,6 +68,26 @@ class GateReport:
     """Wall time of the run itself (manifest created -> finished), for JUnit ``time``."""
     sequential: dict[str, Any] | None = None
     """Set by a sequential run: looks, calls and dollars saved (evalkit.gate sequential)."""
+    simulated_configs: tuple[str, ...] | None = None
+    """The configurations whose numbers come from a simulated provider (None: unknown, then
+    ``simulated`` applies to every configuration)."""
+
+    def is_simulated(self, config: str) -> bool:
+        if self.simulated_configs is None:
+            return self.simulated
+        return config in self.simulated_configs
+
+    def counts(self) -> dict[str, int]:
+        """How many gate x configuration results passed, failed, were skipped or are not settled."""
+        out = {"passed": 0, "failed": 0, "skipped": 0, "not settled": 0}
+        for r in self.results:
+            out[r.outcome] += 1
+        return out
+
+    def tally(self) -> str:
+        """'2 passed, 1 failed, 6 skipped, 3 not settled' (zero counts left out, except passed and failed)."""
+        c = self.counts()
+        return ", ".join(f"{v} {k}" for k, v in c.items() if v or k in ("passed", "failed"))
 
     @property
     def passed(self) -> bool:

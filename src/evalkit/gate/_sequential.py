@@ -118,11 +118,11 @@ def drop_verdict(base: pd.DataFrame, cand: pd.DataFrame, gate: MaxGoodRateDrop, 
                  f"α={gate.alpha}; allowed {100 * gate.max_drop:.1f} points" for r in bad]
         return "fail", "; ".join(parts), tuple(r["segment"] for r in bad), observed, rows
     if pass_margin is not None and p_pass and max(p_pass) <= gate.alpha:
-        return ("pass", f"every segment's drop is below {100 * (gate.max_drop + pass_margin):.1f} points "
+        return ("pass", (f"every segment's drop is below {100 * (gate.max_drop + pass_margin):.1f} points "
                 f"(anytime p <= {max(p_pass):.2g}); largest so far '{worst['segment']}' {100 * worst['drop']:.1f} "
-                "points", (), observed, rows)
-    return ("open", f"no segment has dropped significantly so far (largest: '{worst['segment']}' "
-            f"{100 * worst['drop']:.1f} points, {adj_word}anytime p={worst['p_adjusted']:.2g})", (), observed, rows)
+                "points"), (), observed, rows)
+    return ("open", (f"no segment has dropped significantly so far (largest: '{worst['segment']}' "
+            f"{100 * worst['drop']:.1f} points, {adj_word}anytime p={worst['p_adjusted']:.2g})"), (), observed, rows)
 
 
 def _rate_cs(x_by_seg: dict[str, np.ndarray], weights: Mapping[str, float], alpha: float,
@@ -174,10 +174,10 @@ def threshold_verdict(x_by_seg: dict[str, np.ndarray], weights: Mapping[str, flo
                  for r in rows if r["segment"] in failing]
         return "fail", "; ".join(parts), tuple(failing) if per_segment else (), observed, rows
     if all_pass:
-        return ("pass", f"{what} is {'at least' if higher_is_better else 'at most'} {100 * limit:.1f}% "
-                f"({cs}; worst {100 * worst['lo']:.1f}-{100 * worst['hi']:.1f}%, n={worst['n']})", (), observed, rows)
-    return ("open", f"{what} not settled yet ({cs} of the worst: {100 * worst['lo']:.1f}-{100 * worst['hi']:.1f}%, "
-            f"limit {100 * limit:.1f}%)", (), observed, rows)
+        return ("pass", (f"{what} is {'at least' if higher_is_better else 'at most'} {100 * limit:.1f}% "
+                f"({cs}; worst {100 * worst['lo']:.1f}-{100 * worst['hi']:.1f}%, n={worst['n']})"), (), observed, rows)
+    return ("open", (f"{what} not settled yet ({cs} of the worst: {100 * worst['lo']:.1f}-{100 * worst['hi']:.1f}%, "
+            f"limit {100 * limit:.1f}%)"), (), observed, rows)
 
 
 def _baseline_p95(base: pd.DataFrame) -> float | None:
@@ -284,6 +284,7 @@ def apply_sequential(report: Any, verdicts: Sequence[SeqVerdict], *, exhausted: 
         elif exhausted:
             results.append(r)
         else:
-            results.append(replace(r, status="skip", message=f"not settled: the run stopped early on another "
-                                                              f"gate's failure; {v.message}", **extra))
+            results.append(replace(r, status="skip", settled=False, message=f"not settled: the run stopped early "
+                                                                            f"on another gate's failure; {v.message}",
+                                   **extra))
     return replace(report, results=tuple(results), sequential=info)
