@@ -152,3 +152,26 @@ def test_an_empty_csv_is_one_problem(toy, store, tmp_path):
     with pytest.raises(DataError, match="empty file: no header row") as err:
         import_file(src, name="imp", version="v1", task="toy", store=store)
     assert err.value.problems == []
+
+
+def test_a_case_id_with_leading_or_trailing_whitespace_is_an_error_naming_the_row(toy, store, tmp_path):
+    rows = [[case_id, "routine", "v", "team", "3", "1.00", "2025-01-01", "", "", ""]
+            for case_id in ("NB-0011", "NB-0011 ", " NB-0011", "NB-0012")]
+    src = _csv(tmp_path / "ids.csv", HEADER, rows)
+    with pytest.raises(DataError) as err:
+        import_file(src, name="imp", version="v1", task="toy", store=store)
+    assert "2 of 4 rows are invalid" in str(err.value)
+    assert err.value.problems == [
+        (f"{src}: field case_id: must not begin or end with whitespace (case_ids are compared exactly) "
+        "(got 'NB-0011 ', ' NB-0011') in 2 rows (data rows 2, 3)")]
+    assert not store.exists()
+
+
+def test_a_segment_with_surrounding_whitespace_is_refused_when_publishing(toy, store):
+    from evalkit.dataset import write_dataset
+
+    case = next(toy.generate(1, 5)).model_copy(update={"segment": "routine "})
+    with pytest.raises(DataError) as err:
+        write_dataset([case], name="imp", version="v1", task="toy", store=store)
+    assert err.value.problems == [("case #1: field segment: must not begin or end with whitespace (segments are "
+                                  "compared exactly) (got 'routine ')")]

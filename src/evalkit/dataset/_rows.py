@@ -33,12 +33,17 @@ def resolve_task(task: Task | str | None, fallback: str | None = None) -> Task:
 
 
 def identity_problems(case: BaseModel, where: str) -> list[str]:
-    """The three columns every case needs as non-empty strings (the store indexes by them)."""
+    """The three columns every case needs as non-empty strings (the store indexes by them) without
+    leading or trailing whitespace: ids are compared exactly, so 'NB-0011 ' would be another case than
+    'NB-0011' (and a segment ' promotion' another segment), which no one means."""
     problems = []
     for name in IDENTITY_FIELDS:
         value = getattr(case, name, None)
         if not isinstance(value, str) or not value:
             problems.append(f"{where}: field {name}: must be a non-empty string (got {value!r})")
+        elif value != value.strip():
+            problems.append(f"{where}: field {name}: must not begin or end with whitespace ({name}s are "
+                            f"compared exactly) (got {value!r})")
     return problems
 
 
