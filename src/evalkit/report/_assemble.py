@@ -206,6 +206,23 @@ def _as_estimate(r: Rate | None) -> Estimate | None:
     return None if r is None or r.value is None else r.estimate()
 
 
+def _gap(col: Column, correct: pd.Series, good: pd.Series) -> Estimate:
+    """Correct but not good: the run's own figure (summary.json, Newcombe's paired interval, as the console
+    shows it); for a folder without one, the same paired interval computed by evalkit.score."""
+    summary = col.run.summary
+    entry = summary.configs.get(col.config) if summary is not None else None
+    if entry is not None and entry.overall.n == len(col.df) and entry.overall.gap.value is not None:
+        return entry.overall.gap.estimate()
+    from evalkit.score import paired_diff_newcombe
+
+    c, g = correct.to_numpy(bool), good.to_numpy(bool)
+    cells = [int(np.sum(c & g)), int(np.sum(c & ~g)), int(np.sum(~c & g)), int(np.sum(~c & ~g))]
+    if len(c) == 0:
+        return Estimate(value=None, n=0)
+    diff, lo, hi = (float(np.asarray(v).item()) for v in paired_diff_newcombe(*cells))
+    return Estimate(value=diff, lo=lo, hi=hi, n=len(c), k=cells[1])
+
+
 def leaderboard(cols: Sequence[Column]) -> list[LeaderRow]:
     rows = []
     for c in cols:
@@ -227,7 +244,7 @@ def leaderboard(cols: Sequence[Column]) -> list[LeaderRow]:
             auto = Estimate(value=0.0, n=int(th.n or len(df)))
         proj = projection_entry(c)
         rows.append(LeaderRow(
-            column=c, n=len(df), good=rate(good), correct=rate(correct), gap=rate(correct & ~good),
+            column=c, n=len(df), good=rate(good), correct=rate(correct), gap=_gap(c, correct, good),
             invalid=rate(status != "ok"), escalated=rate(deferred),
             cost_mean=float(known.mean()) if known is not None else None,
             cost_p95=quantile_interval(known, 0.95, resamples=100) if known is not None else None,
