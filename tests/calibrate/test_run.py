@@ -184,3 +184,59 @@ def test_cli_module_imports_stay_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
+
+
+def _reference_costs(conf, err, err_cost, fold, k, cands, review):
+    """Plain loops: in-sample cheapest candidate (ties -> higher) and the held-out cost of choosing it on
+    K-1 folds, per case."""
+    labels = list(cands) + [None]
+
+    def cost(rows, t):
+        return sum(review if t is None or conf[i] < t else err_cost[i] * err[i] for i in rows)
+
+    def cheapest(rows):
+        return min(labels, key=lambda t: (cost(rows, t), labels.index(t)))
+
+    everyone = range(conf.size)
+    best = cheapest(everyone)
+    held = sum(cost([i for i in everyone if fold[i] == f], cheapest([i for i in everyone if fold[i] != f]))
+               for f in range(k))
+    return best, cost(everyone, best) / conf.size, held / conf.size
+
+
+def test_escalate_all_when_the_cheapest_certified_threshold_is_dearer_held_out():
+    """large-v1/adversarial in the demo: 0.90 cost $4.71 in sample but $7.43 held out against $6.00 for
+    escalating everything, and was recommended. The decision is escalate-all when the held-out cost of
+    automating is not below escalate-all's; the candidate stays beside it."""
+    from evalkit.calibrate import cost_optimal
+
+    review, cands, k = 6.0, [0.95, 0.9, 0.85], 5
+    seen = {"threshold": 0, "escalate_all": 0}
+    for seed in range(300):
+        rng = np.random.default_rng(seed)
+        n = 60
+        conf = rng.choice([0.97, 0.92, 0.87, 0.5], size=n)
+        err = rng.random(n) < np.where(conf > 0.9, 0.01, 0.04)
+        err_cost = np.full(n, 400.0)
+        fold = rng.permutation(np.arange(n) % k)
+        best, in_sample, held = _reference_costs(conf, err, err_cost, fold, k, cands, review)
+        co = cost_optimal(conf, err, err_cost, fold, k, candidates=np.array(cands), review_cost=review, n_total=n,
+                          p_oof=np.full(n, 0.5), final_map=None)
+        assert co["cheapest_candidate"]["threshold"] == best
+        assert co["cheapest_candidate"]["expected_cost_per_case_in_sample"] == pytest.approx(in_sample)
+        assert co["cheapest_candidate"]["expected_cost_per_case_held_out"] == pytest.approx(held)
+        if best is not None and held < review:
+            assert co["threshold"] == best and co["decision"] == "threshold"
+            assert co["expected_cost_per_case_held_out"] == pytest.approx(held)
+            seen["threshold"] += 1
+        else:
+            assert co["threshold"] is None and co["decision"] == "escalate_all"
+            assert co["automation"]["k"] == 0 and co["errors_automated"] == 0
+            assert co["expected_cost_per_case_held_out"] == review
+            if best is not None and in_sample < review:  # the defect: cheaper only on the data that chose it
+                assert co["cheaper"].startswith(f"escalating everything (${review:.2f} per case) is cheaper than")
+                assert f"${held:.2f} per case held out" in co["cheaper"]
+                seen["escalate_all"] += 1
+        assert co["expected_cost_per_case_held_out"] <= co["escalate_all_cost_per_case"]
+    assert seen["threshold"] >= 10 and seen["escalate_all"] >= 10  # both branches were exercised
+

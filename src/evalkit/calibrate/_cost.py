@@ -5,6 +5,12 @@ Expected cost per case at threshold t:
 where non-automatable rows (invalid, failed, deferred) are always escalated. Candidates are the
 certified thresholds when a risk target is set (so the choice inherits the LTT guarantee), else the
 whole grid; "escalate everything" is always a candidate.
+
+The decision compares procedures on held-out folds: "automate above the cheapest candidate"
+(chosen on K-1 folds, costed on the held-out one) against "escalate everything", whose cost
+(review_cost per case) involves no choice. A threshold whose saving shows only on the data that
+chose it is not a saving: when the held-out cost is not below escalate-all's, the decision is to
+escalate everything, and the cheapest candidate is kept beside it (``cheapest_candidate``).
 """
 
 from __future__ import annotations
@@ -53,7 +59,15 @@ def cost_optimal(conf: np.ndarray, err: np.ndarray, err_cost: np.ndarray, fold: 
         fold_choice.append(labels[j])
         oof_cost += _cost_curve(conf[test], werr[test], cand, review_cost)[j]
     n = max(n_total, 1)
-    thr = labels[best]
+    in_sample, held_out = float((total[best] + fixed) / n), float((oof_cost + fixed) / n)
+    escalate_all = float(review_cost)  # every row reviewed: known exactly, nothing chosen
+    tuned = {"threshold": labels[best], "expected_cost_per_case_in_sample": in_sample,
+             "expected_cost_per_case_held_out": held_out}
+    # ties go to escalate-all: the same cost without automating anything
+    keep = labels[best] is not None and held_out < escalate_all - 1e-9
+    thr = labels[best] if keep else None
+    if not keep:
+        in_sample = held_out = escalate_all
     auto = (to_ticks(conf) >= to_ticks(thr)) if thr is not None else np.zeros(conf.size, bool)
     # error_cost 0 or below review_cost: automating is always cheaper, cut clipped to 0
     safe = np.where(err_cost > 0, err_cost, 1.0)
@@ -67,11 +81,14 @@ def cost_optimal(conf: np.ndarray, err: np.ndarray, err_cost: np.ndarray, fold: 
                                  if thr is not None and final_map is not None else None),
         "candidates": ("all grid thresholds (no risk target set)" if not certified
                        else "certified thresholds" if len(cand) else "none certified: escalate everything"),
-        "expected_cost_per_case_in_sample": float((total[best] + fixed) / n),
-        "expected_cost_per_case_held_out": float((oof_cost + fixed) / n),
+        "decision": "threshold" if keep else "escalate_all",
+        "cheaper": cheaper_sentence(tuned, escalate_all, keep, n_candidates=len(cand)),
+        "expected_cost_per_case_in_sample": in_sample,
+        "expected_cost_per_case_held_out": held_out,
         "held_out": f"chosen on {k - 1} folds, costed on the held-out fold (K={k})" if k > 1 else "no folds",
         "fold_thresholds": fold_choice,
-        "escalate_all_cost_per_case": float(review_cost),
+        "cheapest_candidate": tuned,
+        "escalate_all_cost_per_case": escalate_all,
         "automation": rate(int(auto.sum()), n_total),
         "errors_automated": int(err[auto].sum()),
         "bayes_rule": {
@@ -88,3 +105,18 @@ def cost_optimal(conf: np.ndarray, err: np.ndarray, err_cost: np.ndarray, fold: 
         ok = apply_map(final_map, grid) >= cut[0] if cut.size else np.zeros(grid.size, bool)
         out["bayes_rule"]["raw_threshold_equivalent"] = float(grid[ok].min()) if ok.any() else None
     return out
+
+
+def cheaper_sentence(tuned: Mapping, escalate_all: float, keep: bool, *, n_candidates: int) -> str:
+    """Which decision is cheaper per case, in dollars (review and error costs are USD)."""
+    t, held_out = tuned["threshold"], tuned["expected_cost_per_case_held_out"]
+    if not n_candidates:
+        return f"escalate everything (${escalate_all:.2f} per case): no threshold to automate above"
+    if t is None:
+        return (f"escalating everything (${escalate_all:.2f} per case) is cheaper than automating above any "
+                "candidate threshold, even on the data that would choose one")
+    compared = (f"automating above {t:.2f} (the cheapest candidate: ${held_out:.2f} per case held out, "
+                f"${tuned['expected_cost_per_case_in_sample']:.2f} on the data that chose it)")
+    if keep:
+        return f"{compared[0].upper()}{compared[1:]} is cheaper than escalating everything (${escalate_all:.2f} per case)"
+    return f"escalating everything (${escalate_all:.2f} per case) is cheaper than {compared}"
