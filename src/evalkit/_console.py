@@ -122,10 +122,22 @@ def print_stage_summary(run: RunFolder, console: Any) -> None:
     console.print(table)
     if any(run.simulated(n) for n in names):
         console.print("* simulated: numbers from the simulated provider, not a real model.")
+    _print_projection_warnings(projection.warnings if projection is not None else [], console)
     if thresholds is not None:
         console.print(f"risk target: error rate among automated decisions <= {thresholds.alpha} with "
                       f"probability >= {1 - float(thresholds.delta or 0):.2f} ({thresholds.mode}); "
                       "`evalkit calibrate RUN` for the full tables.")
+
+
+def _print_projection_warnings(warnings: list[str], console: Any, shown: int = 6) -> None:
+    """What the projection says a reader must not miss (volume with no cases, flagged segments, unknown
+    costs, a mix that leaves segments out): the run's console printed none of it before."""
+    from rich.markup import escape
+
+    for warning in warnings[:shown]:
+        console.print(f"[yellow]projection:[/] {escape(warning)}")
+    if len(warnings) > shown:
+        console.print(f"[yellow]projection:[/] {len(warnings) - shown} more warning(s) in projection.json")
 
 
 def _table(title: str) -> Any:

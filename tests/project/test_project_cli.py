@@ -57,3 +57,46 @@ def test_cli_errors(app, tmp_path, run_dir) -> None:
     bad_mix.write_text("routine: 0.5\n")
     r = runner.invoke(app, ["project", str(bare), "--volume", "10", "--mix", str(bad_mix)])
     assert r.exit_code == 2 and "mix.yaml" in r.output and "sum to 0.5" in r.output
+
+
+def test_a_mix_that_leaves_out_segments_with_cases_says_so(app, run_dir, tmp_path) -> None:
+    """A mix naming only some of the run's segments projects over those alone: a warning names the rest
+    (in projection.json and on the console), since a misspelt segment is the usual cause."""
+    from project_synth import MIX
+
+    kept = sorted(MIX)[:2]
+    mix = tmp_path / "mix.yaml"
+    mix.write_text("".join(f"{s}: {1 / len(kept)}\n" for s in kept))
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100", "--mix", str(mix)],
+                           env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    left_out = sorted(set(MIX) - set(kept))
+    warning = next(w for w in json.loads((run_dir / "projection.json").read_text())["warnings"] if "mix" in w)
+    assert f"{len(left_out)} segment(s)" in warning and all(s in warning for s in left_out)
+    assert not any(s in warning for s in kept) and "left out" in " ".join(r.output.split())
+
+    from rich.console import Console
+
+    from evalkit._console import print_stage_summary
+    from evalkit.runs import RunFolder
+
+    console = Console(record=True, width=200)
+    print_stage_summary(RunFolder(path=run_dir), console)  # what `evalkit run` prints after projecting
+    assert f"projection: {warning}" in console.export_text()
+
+
+def test_the_projection_names_the_threshold_set_it_applied(app, run_dir) -> None:
+    """--threshold-set NAME reads thresholds/NAME.json; each configuration's threshold source says so
+    (it said thresholds.json, the suite's set, whichever set was applied)."""
+    th = json.loads((run_dir / "thresholds.json").read_text())
+    th["configs"]["alpha"]["threshold"] = 0.6
+    (run_dir / "thresholds").mkdir()
+    (run_dir / "thresholds" / "strict.json").write_text(json.dumps(th))
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100", "--threshold-set", "strict"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((run_dir / "projection.json").read_text())
+    assert doc["configs"]["alpha"]["threshold"] == 0.6
+    assert doc["configs"]["alpha"]["threshold_source"] == "thresholds/strict.json"
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100"])
+    assert json.loads((run_dir / "projection.json").read_text())["configs"]["alpha"]["threshold_source"] == \
+        "thresholds.json"

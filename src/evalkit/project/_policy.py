@@ -51,9 +51,11 @@ def _calibrated(doc: Thresholds, config: str, source: str) -> Policy:
 
 
 def resolve_policy(config: str, *, spec: ProjectionSpec, run_thresholds: Thresholds | None,
-                   file_thresholds: Thresholds | None, explicit: float | None) -> Policy:
-    """The policy for one configuration (see the module docstring for precedence)."""
-    doc, doc_source = (file_thresholds, "thresholds file") if file_thresholds else (run_thresholds, "thresholds.json")
+                   file_thresholds: Thresholds | None, explicit: float | None,
+                   run_source: str = "thresholds.json") -> Policy:
+    """The policy for one configuration (see the module docstring for precedence). ``run_source``:
+    the run's file ``run_thresholds`` was read from (another threshold set: ``thresholds/NAME.json``)."""
+    doc, doc_source = (file_thresholds, "thresholds file") if file_thresholds else (run_thresholds, run_source)
     has_doc = doc is not None and config in doc.configs
     risk: dict[str, Any] = {}
     if has_doc:

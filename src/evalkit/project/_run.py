@@ -109,6 +109,16 @@ def _file_thresholds(raw: dict[str, Any], path: Path) -> Thresholds:
         raise ConfigError(f"{path}: key `{where}`: {err.get('msg')}") from None
 
 
+def _mix_warnings(scores: Any, mix: dict[str, float]) -> list[str]:
+    """Segments the run has cases for but the mix gives no volume: left out of the projection. Often a
+    misspelt segment in the mix (the segments the mix names but the run lacks are warned per config)."""
+    unmixed = sorted(set(scores["segment"].astype(str)) - {s for s, share in mix.items() if share > 0})
+    if not unmixed:
+        return []
+    return [(f"the mix gives no volume to {len(unmixed)} segment(s) the run has cases for: {', '.join(unmixed)}; "
+             "they are left out of the projection (check the mix for a misspelt segment)")]
+
+
 def _warnings(configs: dict[str, Any]) -> list[str]:
     out = []
     for name, block in configs.items():
@@ -129,7 +139,7 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
 
     Thresholds come from ``threshold_set`` (default: the suite's, ``thresholds.json``), or a
     thresholds file; projection.json records which (``threshold_set``)."""
-    from evalkit.calibrate import SUITE_SET, describe_set, read_threshold_set
+    from evalkit.calibrate import SUITE_SET, describe_set, read_threshold_set, threshold_set_path
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -138,6 +148,7 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
     manifest = run.manifest
     set_name = threshold_set or SUITE_SET
     run_thresholds = read_threshold_set(run_dir, set_name)
+    set_file = threshold_set_path(run_dir, set_name).relative_to(run_dir).as_posix()  # what the report names
     used = {"name": set_name, "description": describe_set(set_name, run_thresholds),
             "alpha": run_thresholds.alpha if run_thresholds else None,
             "delta": run_thresholds.delta if run_thresholds else None,
@@ -157,7 +168,7 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
     blocks = project_frame(
         scores, spec=spec, economics=economics, outcome=outcome, configs=configs, grid=grid,
         policy_for=lambda c: resolve_policy(c, spec=spec, run_thresholds=run_thresholds,
-                                            file_thresholds=file_doc, explicit=threshold),
+                                            file_thresholds=file_doc, explicit=threshold, run_source=set_file),
         input_price_for=lambda c: prices.get(c, (None, "unknown"))[0], where=str(run_dir / "scores.parquet"),
     )
     projection = {
@@ -178,13 +189,13 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
     for name, block in blocks.items():
         block["input_price_source"] = prices.get(name, (None, "unknown"))[1]
         if (file_doc is None and threshold is None and run_thresholds is not None
-                and block.get("threshold_source") == "thresholds.json" and run_thresholds.run_id == run.run_id):
+                and block.get("threshold_source") == set_file and run_thresholds.run_id == run.run_id):
             from evalkit.project._optimism import measure_optimism
 
             block["same_run_optimism"] = measure_optimism(
                 scores[scores["config"].astype(str) == name], run_thresholds, name, outcome=outcome, mix=spec.mix,
                 folds=run_thresholds.folds or 5, seed=spec.seed if spec.seed is not None else 0)
-    warnings = _warnings(blocks)
+    warnings = _mix_warnings(scores, spec.mix) + _warnings(blocks)
     projection["warnings"] = warnings
     path = write_file(run_dir, projection, Projection)
     return ProjectionResult(path=path, projection=projection, configs=tuple(blocks), warnings=tuple(warnings))
