@@ -14,7 +14,7 @@ import pandas as pd
 
 from evalkit.runs import ConfigEntry, ConfigProjection, ConfigThresholds, Rate, Thresholds, threshold_policy
 from evalkit.runs import RunFolder as RunData
-from evalkit.stats import ALL, Estimate, outcome_mask, quantile_interval, rate
+from evalkit.stats import ALL, Estimate, outcome_mask, quantile_interval, rate, wilson
 
 
 @dataclass(kw_only=True)
@@ -89,7 +89,7 @@ class LeaderRow:
     cost_unknown: int
     automation: Estimate | None
     threshold: float | str | None
-    """The cut on raw confidence, or "per segment" when each segment has its own."""
+    """The cut on raw confidence, "per segment" when each segment has its own, or why there is none."""
     net_value: Estimate | None
 
 
@@ -239,9 +239,10 @@ def leaderboard(cols: Sequence[Column]) -> list[LeaderRow]:
         th = _threshold_entry(c)
         auto = _as_estimate(th.coverage) if th is not None else None
         policy = threshold_policy(c.thresholds, c.config) if th is not None else None
-        per_segment = policy is not None and policy.segmented
-        if policy is not None and policy.threshold is None and not per_segment:
-            auto = Estimate(value=0.0, n=int(th.n or len(df)))
+        # per_segment mode has one threshold per segment by design, certified or not
+        per_segment = policy is not None and (policy.segmented or c.thresholds.mode == "per_segment")
+        if auto is None and th is not None and policy.threshold is None and not policy.segmented:
+            auto = wilson(0, int(th.n or len(df)))  # nothing certified: every case escalated
         proj = projection_entry(c)
         rows.append(LeaderRow(
             column=c, n=len(df), good=rate(good), correct=rate(correct), gap=_gap(c, correct, good),
@@ -249,7 +250,8 @@ def leaderboard(cols: Sequence[Column]) -> list[LeaderRow]:
             cost_mean=float(known.mean()) if known is not None else None,
             cost_p95=quantile_interval(known, 0.95, resamples=100) if known is not None else None,
             cost_unknown=unknown, automation=auto,
-            threshold="per segment" if per_segment else (th.threshold if th is not None else None),
+            threshold="per segment" if per_segment else (th.threshold if th is not None and th.threshold is not None
+                                                         else "none certified: every case escalated"),
             net_value=_as_estimate(proj.net_value_per_month) if proj is not None else None))
     return rows
 
