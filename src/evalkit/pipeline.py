@@ -94,7 +94,7 @@ def run_and_evaluate(request: RunRequest, *, sequential: Any = None, gates: bool
 
     if request.answers is None and request.baseline and Path(request.baseline).is_dir():
         request = replace(request, answers=bundle_of(request.baseline))
-    check_baseline(request)  # before any call is paid for
+    check_baseline(request, gates=gates)  # before any call is paid for
     from evalkit.report import chart_worker
 
     with chart_worker():  # matplotlib loads on another core while the run works
@@ -110,8 +110,9 @@ def run_and_evaluate(request: RunRequest, *, sequential: Any = None, gates: bool
     return EXIT_GATE_FAILED if failed else EXIT_OK
 
 
-def check_baseline(request: RunRequest) -> None:
-    """Fail now (exit 2), not after the run has been paid for, when ``--baseline`` names nothing."""
+def check_baseline(request: RunRequest, *, gates: bool = True) -> None:
+    """Fail now (exit 2), not after the run has been paid for, when ``--baseline`` names nothing, or
+    a run whose configurations the suite's baseline gates could not pair with (``evalkit.gate``)."""
     ref = request.baseline
     if ref is None:
         return
@@ -121,7 +122,14 @@ def check_baseline(request: RunRequest) -> None:
     if ref != "latest":
         from evalkit.runs import resolve_run
 
-        resolve_run(ref, reports=root)
+        found = resolve_run(ref, reports=root)
+        if gates and request.suite_path is not None and not request.resume:
+            from evalkit.gate import check_baseline_pairs
+            from evalkit.suite import load_suite
+
+            suite = load_suite(request.suite_path, overrides=request.overrides).suite
+            configs = [c.name for c in suite.configs if not request.configs or c.name in request.configs]
+            check_baseline_pairs(suite.gates, configs, found)
         return
     if request.suite_path is None or request.resume:
         return  # the suite's name is only known from the resumed run; checked after the run

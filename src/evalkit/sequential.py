@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK
 from evalkit._io import write_json
+from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK
 from evalkit.pipeline import run_suite
 from evalkit.run import RunOutcome, RunRequest
 
@@ -90,8 +90,8 @@ def run_sequential(request: RunRequest, options: SequentialOptions) -> int:
 
     from evalkit.gate import apply_sequential, overall_state, sequential_verdicts
     from evalkit.pipeline import post_run, print_summary
-    from evalkit.runs import load_run
     from evalkit.run import stratified_order
+    from evalkit.runs import load_run
 
     cases, suite = _cases_and_suite(request)
     seed = options.seed if options.seed is not None else suite.seed
@@ -102,9 +102,12 @@ def run_sequential(request: RunRequest, options: SequentialOptions) -> int:
     batch = options.batch or max(20, math.ceil(total * 0.025))
     baseline_dir = _baseline_dir(request.baseline, request.reports, suite.name)
     base_scores = None
-    if baseline_dir is not None:
+    if baseline_dir is not None:  # paired as `evalkit compare` and the gates pair: checked before any call
+        from evalkit.score import config_pairs
+
         base = load_run(baseline_dir)
-        base_scores = base.config_scores(base.configs[0]) if base.configs else None
+        names = [c.name for c in suite.configs if not request.configs or c.name in request.configs]
+        base_scores = {cand: base.config_scores(b) for b, cand in config_pairs(list(base.configs), names)}
     say = print if request.progress else (lambda *a, **k: None)
 
     done, looks, run_dir = 0, 0, None

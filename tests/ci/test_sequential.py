@@ -113,3 +113,32 @@ def test_threshold_gates_settle_from_confidence_sequences():
     state, _, _, _, _ = threshold_verdict(few, weights, limit=0.6, higher_is_better=True, alpha=0.05,
                                           per_segment=False, what="good rate")
     assert state == "open"  # five cases per segment settle nothing
+
+
+def test_each_configuration_is_checked_against_its_paired_baseline_configuration():
+    """Sequential verdicts compare each configuration with the baseline configuration paired to it
+    (as `evalkit compare` pairs runs), not with the baseline's first configuration for all; one the
+    baseline lacks is skipped saying so."""
+    import pandas as pd
+
+    from evalkit.gate._sequential import sequential_verdicts
+    from evalkit.suite._gates import MaxGoodRateDrop
+
+    rng = np.random.default_rng(3)
+    cases = [f"c{i}" for i in range(600)]
+    good = rng.random(600) < 0.9
+
+    def frame(config, good_flags):
+        return pd.DataFrame({"case_id": cases, "config": config, "segment": "routine", "good": good_flags,
+                             "correct": good_flags, "status": "ok", "cost_usd": 0.01})
+
+    cand = pd.concat([frame("a", good), frame("b", good), frame("new", good)])
+    worse = good & (rng.random(600) < 0.5)  # the baseline "a" was much worse, "b" the same as now
+    baseline = {"a": frame("a", worse), "b": frame("b", good)}
+    gate = MaxGoodRateDrop(kind="max_good_rate_drop", max_drop=0.0)
+    verdicts = {v.config: v for v in sequential_verdicts([gate], cand, baseline, cases, {"routine": 1.0})}
+    assert verdicts["new"].state == "open" and "no configuration 'new' in the baseline run" in verdicts["new"].message
+    assert verdicts["a"].state != "fail"  # better than its own baseline, far better than b's
+    flipped = {"a": frame("a", good), "b": frame("b", good | (rng.random(600) < 0.9))}  # b's baseline was better
+    verdicts = {v.config: v for v in sequential_verdicts([gate], cand, flipped, cases, {"routine": 1.0})}
+    assert verdicts["b"].state == "fail" and verdicts["a"].state != "fail"

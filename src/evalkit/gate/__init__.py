@@ -9,7 +9,7 @@ from ``evalkit.suite``. ``parse_gates`` and ``GatesSection`` are re-exported her
 only gate.
 """
 
-from evalkit.gate._evaluate import evaluate_gates
+from evalkit.gate._evaluate import check_baseline_pairs, evaluate_gates
 from evalkit.gate._outputs import (
     annotations,
     announce,
@@ -34,6 +34,7 @@ __all__ = [
     "annotations",
     "announce",
     "apply_sequential",
+    "check_baseline_pairs",
     "ece_estimate",
     "evaluate_gates",
     "format_observed",

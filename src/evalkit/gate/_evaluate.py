@@ -35,9 +35,9 @@ def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: P
     if config is not None and config not in run.configs:
         raise ConfigError(f"configuration {config!r} not in run {run.run_id} (has: {', '.join(run.configs)})")
     configs = [config] if config else run.configs
-    applied = [(gate, cfg) for gate in gates for cfg in configs if gate.configs is None or cfg in gate.configs]
-    needs_baseline = any(isinstance(g, (MaxGoodRateDrop, MaxCostP95Increase)) for g, _ in applied)
-    pairs = baseline_pairs(run, baseline, required=needs_baseline) if baseline is not None else {}
+    applied = _applied(gates, configs)
+    pairs = baseline_pairs(run.configs, baseline, required=_needs_baseline(applied), run=f"run {run.run_id}") \
+        if baseline is not None else {}
     results: list[GateResult] = []
     for gate, cfg in applied:
         started = time.perf_counter()
@@ -49,8 +49,24 @@ def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: P
                       headline=headline(run, baseline, configs, pairs), run_seconds=_run_seconds(run.manifest))
 
 
-def baseline_pairs(run: RunFolder, baseline: RunFolder, *, required: bool = True) -> dict[str, str]:
-    """Each configuration of ``run`` -> the baseline configuration it is compared with, paired as
+def _applied(gates: Sequence[Any], configs: Sequence[str]) -> list[tuple[Any, str]]:
+    return [(gate, cfg) for gate in gates for cfg in configs if gate.configs is None or cfg in gate.configs]
+
+
+def _needs_baseline(applied: Sequence[tuple[Any, str]]) -> bool:
+    return any(isinstance(g, (MaxGoodRateDrop, MaxCostP95Increase)) for g, _ in applied)
+
+
+def check_baseline_pairs(gates: Sequence[Any], configs: Sequence[str], baseline_dir: Path) -> None:
+    """Before a run is paid for: the error ``evaluate_gates`` would raise after it when the suite's
+    baseline gates would find no configuration of ``configs`` in the baseline run (exit 2)."""
+    if _needs_baseline(_applied(gates, configs)):
+        baseline_pairs(configs, load_run(baseline_dir), required=True, run="this suite")
+
+
+def baseline_pairs(configs: Sequence[str], baseline: RunFolder, *, required: bool = True,
+                   run: str = "this run") -> dict[str, str]:
+    """Each of the run's ``configs`` -> the baseline configuration it is compared with, paired as
     ``evalkit compare`` pairs two runs (``evalkit.score.config_pairs``): the configuration of the same
     name; when the runs share none and each has exactly one, those two. A configuration without a
     pair is left out (its baseline gates are skipped, saying so). A baseline that pairs with no
@@ -59,12 +75,12 @@ def baseline_pairs(run: RunFolder, baseline: RunFolder, *, required: bool = True
     from evalkit.score import config_pairs
 
     try:
-        pairs = config_pairs(list(baseline.configs), list(run.configs))
+        pairs = config_pairs(list(baseline.configs), list(configs))
     except ConfigError:
         if required:
             raise ConfigError(
-                f"baseline run {baseline.run_id} has no configuration matching run {run.run_id} "
-                f"(baseline: {', '.join(baseline.configs) or 'none'}; this run: {', '.join(run.configs)}): "
+                f"baseline run {baseline.run_id} has no configuration matching {run} "
+                f"(baseline: {', '.join(baseline.configs) or 'none'}; {run}: {', '.join(configs)}): "
                 "the baseline gates would compare unrelated configurations. Pass the baseline of this "
                 "suite (--baseline RUN|PATH), or rename the configuration to match (docs/ci.md)") from None
         return {}
@@ -78,7 +94,7 @@ def headline(run: RunFolder, baseline: RunFolder | None, configs: Sequence[str],
     cases both answered (with its 95% interval, ``evalkit compare``'s), whether the numbers are
     simulated, and cost (spent now, and what the answers cost when bought; None = unknown, never 0)."""
     if baseline is not None and pairs is None:
-        pairs = baseline_pairs(run, baseline, required=False)
+        pairs = baseline_pairs(run.configs, baseline, required=False)
     out: dict[str, dict[str, Any]] = {}
     for cfg in configs:
         df = run.config_scores(cfg)

@@ -186,13 +186,14 @@ def _baseline_p95(base: pd.DataFrame) -> float | None:
     return float(np.quantile(base["cost_usd"].to_numpy(dtype=float), 0.95))
 
 
-def sequential_verdicts(gates: Sequence[Any], cand: pd.DataFrame, base: pd.DataFrame | None,
+def sequential_verdicts(gates: Sequence[Any], cand: pd.DataFrame, baseline: Mapping[str, pd.DataFrame] | None,
                         order: Sequence[str], weights: Mapping[str, float], *,
                         pass_margin: float | None = None, alpha: float = DEFAULT_ALPHA) -> list[SeqVerdict]:
     """Verdicts of every gate x configuration on the candidate rows answered so far.
 
     ``order`` is the order cases were sent; ``weights`` each segment's share of the full
-    dataset; ``base`` the baseline's scores (one configuration) or None."""
+    dataset; ``baseline`` each candidate configuration's paired baseline scores (paired as
+    ``evalkit compare`` pairs runs; a configuration absent has no baseline), or None."""
     pos = {c: i for i, c in enumerate(order)}
     cand = cand[cand["case_id"].astype(str).isin(pos)]
     out: list[SeqVerdict] = []
@@ -201,11 +202,13 @@ def sequential_verdicts(gates: Sequence[Any], cand: pd.DataFrame, base: pd.DataF
             if gate.configs is not None and config not in gate.configs:
                 continue
             df = _ordered(cand[cand["config"].astype(str) == config], pos)
+            base = baseline.get(config) if baseline is not None else None
             state: State = "open"
             msg, segs, observed, rows = "needs the full data (settled at the end)", (), None, []
             if isinstance(gate, MaxGoodRateDrop):
                 if base is None:
-                    msg = "no baseline: skipped"
+                    msg = ("no baseline: skipped" if baseline is None
+                           else f"no configuration {config!r} in the baseline run: skipped")
                 else:
                     state, msg, segs, observed, rows = drop_verdict(base, df, gate, pos, pass_margin=pass_margin)
             elif isinstance(gate, MinGoodRate):

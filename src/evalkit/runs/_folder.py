@@ -171,12 +171,6 @@ class RunFolder:
         sub = self.config_scores(config)
         return bool("simulated" in sub and sub["simulated"].astype("boolean").fillna(False).any())
 
-    def baseline_config_for(self, config: str) -> str | None:
-        """This (baseline) run's config paired with ``config``: same name, else the only one, else the first."""
-        if config in self.configs:
-            return config
-        return self.configs[0] if self.configs else None
-
 
 def open_run(ref: str | Path, *, reports: Path | None = None) -> RunFolder:
     """The run a reference names (path, run id, unique id prefix, or ``latest``), as a typed folder."""
