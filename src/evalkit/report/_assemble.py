@@ -99,6 +99,9 @@ class Matrix:
     cells: dict[tuple[str, str], Estimate]
     """(segment, column key) -> good rate."""
     changes: dict[tuple[str, str], Change] = field(default_factory=dict)
+    pairs: dict[tuple[str, str], tuple[Estimate, Estimate]] = field(default_factory=dict)
+    """(segment, column key) -> (the column's good rate, its reference's) on the cases the change compares:
+    the shared cases when paired, each side's own cases when unpaired."""
 
 
 def _short_run_id(run: RunData, runs: Sequence[RunData]) -> str:
@@ -263,6 +266,7 @@ def segment_matrix(cols: Sequence[Column], *, alpha: float = 0.05) -> Matrix:
     segs = sorted({str(s) for c in cols for s in c.df["segment"].unique()})
     cells: dict[tuple[str, str], Estimate] = {}
     changes: dict[tuple[str, str], Change] = {}
+    matrix_pairs: dict[tuple[str, str], tuple[Estimate, Estimate]] = {}
     for c in cols:
         good = outcome_mask(c.df, "good").to_numpy()
         seg = c.df["segment"].astype(str).to_numpy()
@@ -275,12 +279,22 @@ def segment_matrix(cols: Sequence[Column], *, alpha: float = 0.05) -> Matrix:
         per_seg = [r for r in rows if r.segment != ALL]
         adjusted, _ = holm([r.p_value for r in per_seg], alpha) if per_seg else ([], [])
         padj = {r.segment: float(a) for r, a in zip(per_seg, adjusted)}
+        ref_good = outcome_mask(c.ref.df, "good").to_numpy()
+        ref_seg = c.ref.df["segment"].astype(str).to_numpy()
+        ids, ref_ids = c.df["case_id"].astype(str), c.ref.df["case_id"].astype(str)
+        shared = set(ids) & set(ref_ids)
+        in_shared, ref_in_shared = ids.isin(shared).to_numpy(), ref_ids.isin(shared).to_numpy()
         for r in rows:
+            mine = np.ones(len(seg), bool) if r.segment == ALL else seg == r.segment
+            theirs = np.ones(len(ref_seg), bool) if r.segment == ALL else ref_seg == r.segment
+            if r.paired:  # both rates on the pairs the change is computed on
+                mine, theirs = mine & in_shared, theirs & ref_in_shared
+            matrix_pairs[(r.segment, c.key)] = (rate(good[mine]), rate(ref_good[theirs]))
             p = padj.get(r.segment, r.p_value)
             changes[(r.segment, c.key)] = Change(diff=r.diff, lo=r.lo, hi=r.hi, n=r.n, n_ref=r.n_ref,
                                                  p_adjusted=p, significant=bool(p < alpha), paired=r.paired,
                                                  adjusted=r.segment != ALL)
-    return Matrix(segments=[ALL, *segs], cells=cells, changes=changes)
+    return Matrix(segments=[ALL, *segs], cells=cells, changes=changes, pairs=matrix_pairs)
 
 
 def objective_of(runs: Sequence[RunData]) -> str:

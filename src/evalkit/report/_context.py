@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.stats import Estimate, outcome_mask, rate
 from evalkit.report import _charts
-from evalkit.report._assemble import Column, projection_entry
+from evalkit.report._assemble import Column, Matrix, projection_entry
+from evalkit.stats import ALL, Estimate, outcome_mask, rate
 
 PARTS = ("fixed", "history", "retrieved", "output")
 TAIL_SHARE = 0.10
@@ -41,6 +41,8 @@ class ContextRow:
     on_frontier: bool
     monthly: dict[str, Any]
     delta_good_pts: float | None = None
+    delta_how: str = ""
+    """What the good-rate change is computed on: the segment matrix's own words ("paired, n=300")."""
     delta_monthly: float | None = None
 
 
@@ -95,7 +97,20 @@ def _frontier(points: list[tuple[float, float]]) -> list[bool]:
     return out
 
 
-def context_section(cols: Sequence[Column], *, salt: str = "ctx") -> ContextSection | None:
+def _delta_good(s: dict[str, Any], ref: dict[str, Any], matrix: Matrix | None) -> tuple[float | None, str]:
+    """The good-rate change against the reference: the segment matrix's overall change when it compares the
+    same pair (paired on the shared cases where it can), so the report shows one figure; else the plain
+    difference of the two rates."""
+    if s is ref:
+        return None, ""
+    change = matrix.changes.get((ALL, s["column"].key)) if matrix is not None else None
+    if change is not None and s["column"].ref is ref["column"]:
+        return 100 * change.diff, change.how
+    return 100 * (s["good"].value - ref["good"].value), f"n={s['good'].n} vs {ref['good'].n}"
+
+
+def context_section(cols: Sequence[Column], *, matrix: Matrix | None = None,
+                    salt: str = "ctx") -> ContextSection | None:
     staged = []
     for c in cols:
         df = c.df
@@ -115,12 +130,11 @@ def context_section(cols: Sequence[Column], *, salt: str = "ctx") -> ContextSect
         cut = np.quantile(key, 1 - TAIL_SHARE)
         tail = key >= cut
         tail_share = float(key[tail].sum() / key.sum()) if key.sum() > 0 else None
-        staged.append(dict(column=c, policy=describe_policy(c.meta.context), good=rate(outcome_mask(df, "good")),
-                           input_tokens=float(np.mean(parts["fixed"] + parts["history"] + parts["retrieved"])),
-                           tokens={k: float(np.mean(v)) for k, v in parts.items()}, usd=usd,
-                           tail_tokens={k: float(np.mean(v[tail])) for k, v in parts.items()},
-                           tail_share_of_spend=tail_share,
-                           monthly=_monthly(projection_entry(c))))
+        staged.append({"column": c, "policy": describe_policy(c.meta.context), "good": rate(outcome_mask(df, "good")),
+                       "input_tokens": float(np.mean(parts["fixed"] + parts["history"] + parts["retrieved"])),
+                       "tokens": {k: float(np.mean(v)) for k, v in parts.items()}, "usd": usd,
+                       "tail_tokens": {k: float(np.mean(v[tail])) for k, v in parts.items()},
+                       "tail_share_of_spend": tail_share, "monthly": _monthly(projection_entry(c))})
     if not staged:
         return None
     flags = _frontier([(s["input_tokens"], s["good"].value) for s in staged])
@@ -128,8 +142,8 @@ def context_section(cols: Sequence[Column], *, salt: str = "ctx") -> ContextSect
     rows = []
     for s, on in zip(staged, flags):
         ref_month, month = ref["monthly"].get("p50"), s["monthly"].get("p50")
-        rows.append(ContextRow(**s, on_frontier=on,
-                               delta_good_pts=100 * (s["good"].value - ref["good"].value) if s is not ref else None,
+        delta, how = _delta_good(s, ref, matrix)
+        rows.append(ContextRow(**s, on_frontier=on, delta_good_pts=delta, delta_how=how,
                                delta_monthly=(month - ref_month) if s is not ref and None not in (month, ref_month)
                                else None))
     svg = _charts.draw(_charts.frontier_chart, [(_charts_label(r.column), r.input_tokens, r.good.value, r.good.lo,

@@ -216,7 +216,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
     js, css = _asset("report.js"), _asset("report.css")
     compared = [c for c in cols if not c.is_baseline]
     judges = [(r.run_id, r.judge.dump()) for r in runs if r.judge is not None]
-    context_cost = _context.context_section(cols)
+    context_cost = _context.context_section(cols, matrix=matrix)
     calibration, projection, decisions = _sections.calibration(cols), _sections.projection(cols), \
         _decision.decisions(cols)
     cases = finish_cases()
