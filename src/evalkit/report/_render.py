@@ -19,7 +19,7 @@ from typing import Any
 
 from evalkit._io import write_text
 from evalkit.runs import Manifest, load_run
-from evalkit.stats import money, number, pct
+from evalkit.stats import ALL, money, number, pct
 
 
 def _pct(x: Any, digits: int = 1) -> str:
@@ -224,7 +224,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
         "title": title or _default_title(runs, base),
         "version": _version(),
         "csp": _csp(js), "css": Markup(css), "js": Markup(js),
-        "runs": runs, "baseline": base, "run_status": [_run_status(r, completes_run) for r in runs],
+        "all_segments": ALL, "runs": runs, "baseline": base, "run_status": [_run_status(r, completes_run) for r in runs],
         "suites": list(dict.fromkeys(s for s in (_describe_suite(r.manifest) for r in all_runs) if s)),
         "datasets": list(dict.fromkeys(d for d in (_describe_dataset(r.manifest) for r in all_runs) if d)),
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
