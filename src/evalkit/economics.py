@@ -23,3 +23,13 @@ class EconomicsSpec(BaseModel):
 
     def error_cost_for(self, segment: str) -> float:
         return self.error_cost_by_segment.get(segment, self.error_cost)
+
+    def assumptions(self) -> str:
+        """The dollar figures every cost, value and cost-optimal threshold rests on, for the line printed
+        beside them: a suite without an ``economics:`` section gets evalkit's defaults, which must not
+        pass for the user's own numbers."""
+        by_segment = "".join(f", {seg} ${cost:,.2f}" for seg, cost in sorted(self.error_cost_by_segment.items()))
+        return (f"a review ${self.review_cost:,.2f} ({self.review_minutes:g} min), an automated decision that is "
+                f"not good ${self.error_cost:,.2f}{by_segment}, an automated case worth "
+                f"${self.value_per_automated_case:,.2f} (the suite's `economics:`; evalkit's defaults where it "
+                "sets none)")

@@ -240,3 +240,19 @@ def test_escalate_all_when_the_cheapest_certified_threshold_is_dearer_held_out()
         assert co["expected_cost_per_case_held_out"] <= co["escalate_all_cost_per_case"]
     assert seen["threshold"] >= 10 and seen["escalate_all"] >= 10  # both branches were exercised
 
+
+
+def test_cli_states_the_costs_its_decisions_assume(run_dir, monkeypatch):
+    """Cost-optimal decisions rest on a review cost and an error cost: the console says which, in dollars
+    (a run without a suite's economics and without the options makes no cost decision at all)."""
+    from evalkit.cli.main import app
+
+    monkeypatch.setenv("EVALKIT_REPORTS", str(run_dir.parent))
+    out = CliRunner().invoke(app, ["calibrate", run_dir.name, "--per-segment", "--review-cost", "7.5",
+                                   "--error-cost", "95"], env={"COLUMNS": "300"})
+    assert out.exit_code == 0, out.output
+    line = next(x for x in out.output.splitlines() if x.startswith("costs assume"))
+    assert "a review $7.50" in line and "not good $95.00" in line
+    assert "cost-optimal decision:" in out.output and "$" in out.output.split("cost-optimal decision:")[1]
+    out = CliRunner().invoke(app, ["calibrate", run_dir.name, "--per-segment"], env={"COLUMNS": "300"})
+    assert out.exit_code == 0 and "cost-optimal" not in out.output and "costs assume" not in out.output  # no costs

@@ -100,3 +100,10 @@ def test_the_projection_names_the_threshold_set_it_applied(app, run_dir) -> None
     r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100"])
     assert json.loads((run_dir / "projection.json").read_text())["configs"]["alpha"]["threshold_source"] == \
         "thresholds.json"
+
+
+def test_the_console_states_the_economics_its_costs_assume(app, run_dir) -> None:
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100"], env={"COLUMNS": "300"})
+    assert r.exit_code == 0, r.output
+    line = next(x for x in r.output.splitlines() if "assume" in x)
+    assert "a review $5.00" in line and "not good $100.00" in line  # the suite's economics (project_synth)

@@ -43,14 +43,15 @@ def _table(title: str, columns: tuple[str, ...]):
     return table
 
 
-def _print(result, console) -> None:
+def _print(result, console, economics) -> None:
     doc = result.document
     _print_metrics(doc, console)
     if doc["alpha"] is not None:
         from evalkit.runs import Thresholds
 
         _print_thresholds(Thresholds.model_validate(doc), console)
-    _print_cost_optimal(doc, console)
+    if _print_cost_optimal(doc, console):
+        console.print(f"costs assume {economics.assumptions()}")
     _print_footer(result, console)
 
 
@@ -100,20 +101,31 @@ def _print_thresholds(doc, console) -> None:
         console.print(f"Guarantee: {doc.guarantee['statement']}. Assumes: {doc.guarantee['assumptions']}")
 
 
-def _print_cost_optimal(doc, console) -> None:
+def _print_cost_optimal(doc, console) -> bool:
+    """Each configuration's cost-optimal decision; whether any was printed."""
+    printed = False
     for name, cfg in doc["configs"].items():
         co = cfg.get("cost_optimal")
         if co:
+            printed = True
             items = co["segments"].items() if "segments" in co else [("(all)", co)]
             for seg, c in items:
                 b = c["bayes_rule"]
+                # `cheaper` (written since the decision compares held-out costs) says which choice wins, in $
+                cheaper = c.get("cheaper") or (f"held-out cost/case ${c['expected_cost_per_case_held_out']:.2f} vs "
+                                               f"escalate-all ${c['escalate_all_cost_per_case']:.2f}")
+                tried = (c.get("cheapest_candidate") or {}).get("threshold") is not None
+                if c["threshold"] is not None:
+                    decision = f"automate at confidence >= {_t(c['threshold'])} ({c['candidates']}): {cheaper}"
+                else:
+                    decision = f"escalate everything: {cheaper}" if tried else f"escalate everything ({c['candidates']})"
                 console.print(
-                    f"[bold]{name}[/bold] {seg}: cost-optimal threshold {_t(c['threshold'])} "
-                    f"({c['candidates']}), held-out cost/case {c['expected_cost_per_case_held_out']:.2f} "
-                    f"vs escalate-all {c['escalate_all_cost_per_case']:.2f}; Bayes rule on calibrated scores: "
-                    f"automation {_fmt_rate(b['automation'])}, held-out cost/case {b['expected_cost_per_case_held_out']:.2f}")
+                    f"[bold]{name}[/bold] {seg}: cost-optimal decision: {decision}; "
+                    f"Bayes rule on calibrated scores: automation {_fmt_rate(b['automation'])}, held-out cost/case "
+                    f"${b['expected_cost_per_case_held_out']:.2f}")
         for w in cfg.get("warnings", []):
             console.print(f"[yellow]warning[/yellow] {name}: {w}")
+    return printed
 
 
 def _print_footer(result, console) -> None:
@@ -201,4 +213,4 @@ def register(app: typer.Typer) -> None:
 
                 echo_json(result.document)
             else:
-                _print(result, Console(highlight=False))
+                _print(result, Console(highlight=False), economics or EconomicsSpec())

@@ -115,6 +115,10 @@ def _print(projection: dict[str, Any], path: Path, simulated: list[str]) -> None
                           f"truncates {_pct(cap['truncated_rate'])}, good-rate lost {_pct(cap['good_rate_lost'])}")
     for warning in projection.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {warning}")
+    from evalkit.economics import EconomicsSpec
+
+    console.print(f"review load, value and error costs assume "
+                  f"{EconomicsSpec.model_validate(projection['economics']).assumptions()}")
     used = projection.get("threshold_set") or {}
     if used.get("description"):
         console.print(f"threshold set: {used['description']}")
