@@ -29,6 +29,7 @@ SEGMENTS = {  # segment: (lowest certified threshold, cost-optimal threshold, he
     "adversarial": (0.0, 0.90, 7.43, _rate(122, 136)),  # certified, but escalating all ($6.00) is cheaper
     "custom_contract": (0.71, 0.80, 3.32, _rate(83, 139)),  # the value-optimal 0.91 is certified here
     "routine": (0.93, 0.95, 5.98, _rate(210, 298)),  # ... and not here
+    "long_context": (0.86, 0.90, 6.40, _rate(60, 124)),  # calibrate decided escalate-all itself (below)
 }
 
 
@@ -42,6 +43,10 @@ def _column() -> Column:
             "cost_optimal": {"segments": {seg: {
                 "threshold": tc, "expected_cost_per_case_held_out": cost, "escalate_all_cost_per_case": 6.0,
                 "automation": _rate(int(a["k"] * 0.8), a["n"])} for seg, (_, tc, cost, a) in SEGMENTS.items()}}}}})
+    # evalkit.calibrate's own escalate-all decision: no threshold, the cheapest candidate kept beside it
+    thresholds.configs["large-v1"].cost_optimal["segments"]["long_context"].update(
+        threshold=None, decision="escalate_all", expected_cost_per_case_held_out=6.0,
+        cheapest_candidate={"threshold": 0.90, "expected_cost_per_case_held_out": 6.40})
     projection = Projection.model_validate({
         "volume_per_month": 50000, "mix": {}, "outcome": "correct", "bootstrap": {}, "monte_carlo": {},
         "threshold_set": {"name": "set"},
@@ -74,6 +79,10 @@ def test_escalate_all_is_recommended_when_it_costs_less_than_every_certified_thr
     assert "costs least" not in adversarial.why
     assert "escalating every case costs less" in adversarial.why and "$7.43" in adversarial.why \
         and "escalate-all $6.00" in adversarial.why
+    decided = next(s for s in d.segments if s.segment == "long_context")
+    assert decided.action == "review" and "no cost model" not in decided.why
+    assert "the cheapest certified threshold, 0.90, costs $6.40 per case on held-out folds vs escalate-all $6.00" \
+        in decided.why
     custom = next(s for s in d.segments if s.segment == "custom_contract")
     assert custom.action == "automate" and custom.threshold == 0.80
     assert "($3.32 per case on held-out folds vs escalate-all $6.00)" in custom.why
@@ -95,6 +104,6 @@ def test_every_automation_figure_says_which_threshold_it_is_at():
     assert "projected: 59.7% [54.7%–64.7%] n=139 at >= 0.71 (the lowest certified threshold, as projected)" in text
     # the production-mix line names the thresholds it is at and where they are not the recommended ones
     assert "At the production mix, at the thresholds the projection applied (per segment: adversarial >= 0.00, " \
-           "custom_contract >= 0.71, routine >= 0.93" in text
-    assert "not at the recommended thresholds for adversarial, custom_contract, routine" in text
+           "custom_contract >= 0.71, routine >= 0.93, long_context >= 0.86" in text
+    assert "not at the recommended thresholds for adversarial, custom_contract, routine, long_context" in text
     assert "automation 52.4% [47.4%–57.4%] n=573" in text

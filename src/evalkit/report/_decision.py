@@ -121,13 +121,21 @@ def _certified_segment(seg: str, entry: Any, t_cert: float, co: dict[str, Any], 
     certified one; escalate everything when escalating costs less than the cheapest certified threshold."""
     t_cost, held, escalate = co.get("threshold"), co.get("expected_cost_per_case_held_out"), \
         co.get("escalate_all_cost_per_case")
-    costs = f"{money(held, 2)} per case on held-out folds vs escalate-all {money(escalate, 2)}"
-    if t_cost is not None and held is not None and escalate is not None and held > escalate:
-        # Certified is safe, not cheap: the cost model says reviewing every case costs less here.
-        why = (f"certified from {_t(t_cert)} up, but escalating every case costs less: the cheapest certified "
-               f"threshold, {_t(t_cost)}, costs {costs}.")
+    # evalkit.calibrate decides escalate-all itself (decision, cheapest_candidate); older files only
+    # carry the cheapest threshold and both costs, compared here the same way
+    cheapest = co.get("cheapest_candidate") or {"threshold": t_cost, "expected_cost_per_case_held_out": held}
+    escalate_all = co.get("decision") == "escalate_all" or (
+        co.get("decision") is None and None not in (t_cost, held, escalate) and held >= escalate)
+    if escalate_all:
+        # Certified is safe, not cheap: reviewing every case costs less here.
+        t_c, held_c = cheapest.get("threshold"), cheapest.get("expected_cost_per_case_held_out")
+        why = f"certified from {_t(t_cert)} up, but escalating every case costs less: " + (
+            f"the cheapest certified threshold, {_t(t_c)}, costs {money(held_c, 2)} per case on held-out folds vs "
+            f"escalate-all {money(escalate, 2)}." if t_c is not None and held_c is not None else
+            f"escalate-all costs {money(escalate, 2)} per case, less than automating at any certified threshold.")
         return SegmentDecision(segment=seg, action="review", threshold=None, why=why, recommended_automation=None,
                                certified_from=t_cert, **common)
+    costs = f"{money(held, 2)} per case on held-out folds vs escalate-all {money(escalate, 2)}"
     rec = t_cost if t_cost is not None else t_cert
     if t_cost is None:
         why = f"certified from {_t(t_cert)} up (the lowest threshold passing the test); no cost model to refine it."
