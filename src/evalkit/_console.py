@@ -23,7 +23,8 @@ def _rate(row: Any, name: str) -> str:
 def print_run_summary(agg: Any, manifest: Manifest, console: Any, *, resumed: bool = False) -> None:
     """``agg``: the run's evalkit.score.aggregate table (already computed for summary.json)."""
     if resumed:
-        console.print(f"resumed interrupted run {manifest.run_id}: finished calls were not sent again")
+        console.print(f"resumed run {manifest.run_id}: answered calls were not sent again (the failed calls of "
+                      "a run that stopped are tried again, their earlier attempts kept)")
     sim = {c.name: c.simulated for c in manifest.configs}
     label = {c: c + ("*" if s else "") for c, s in sim.items()}
     n = int(agg[agg["segment"] == ALL]["n"].max())
@@ -35,6 +36,10 @@ def print_run_summary(agg: Any, manifest: Manifest, console: Any, *, resumed: bo
         table.add_row(label[row["config"]], _rate(row, "good"), _rate(row, "correct"), _rate(row, "gap"),
                       _rate(row, "invalid"), _rate(row, "deferred"), money(cost))
     console.print(table)
+    overall = agg[agg["segment"] == ALL]
+    if "failed_k" in overall and int(overall["failed_k"].sum()):
+        console.print("invalid %: invalid outputs and failed calls (a max_invalid_share gate counts failed calls "
+                      "only with include_failed: true)")
 
     seg = _table("good/correct % by segment (n); below: good's 95% interval, then correct's")
     seg.add_column("segment", no_wrap=True)

@@ -89,3 +89,21 @@ def test_a_reader_that_goes_away_does_not_change_the_outcome(tmp_path):
     assert proc.wait(timeout=120) == 2
     assert not (tmp_path / "home" / "logs").exists()
     assert not (tmp_path / "store" / "x").exists()
+
+
+def test_a_path_that_cannot_be_used_is_bad_input_not_an_internal_error(tmp_path):
+    """`--reports` naming a file (or a folder evalkit may not write) was 'internal error ... please
+    report it' with exit 3; it is the user's path: exit 2 naming it, and no traceback log."""
+    import os
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    env = {**os.environ, "EVALKIT_HOME": str(tmp_path / "home")}
+    repo = __import__("pathlib").Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "evalkit.cli.main", "run", str(repo / "suites" / "upgrades-demo.yaml"),
+                           "--config", "rules", "--limit", "5", "--reports", str(afile), "--datasets",
+                           str(repo / "datasets"), "--quiet"], env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 2, done.stderr
+    assert f"cannot use {afile}" in done.stderr and "Not a directory" in done.stderr
+    assert "internal error" not in done.stderr and not (tmp_path / "home" / "logs").exists()

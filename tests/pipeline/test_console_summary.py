@@ -68,3 +68,25 @@ def test_the_run_summary_shows_every_rate_over_its_interval_within_80_columns(de
     lo_c, hi_c = proportion_confint(correct, n, alpha=0.05, method="wilson")
     assert cell == [f"{100 * good / n:.0f}/{100 * correct / n:.0f}", f"{100 * lo_g:.0f}–{100 * hi_g:.0f}",
                     f"{100 * lo_c:.0f}–{100 * hi_c:.0f}"]
+
+
+def test_the_run_summary_says_its_invalid_share_includes_failed_calls(demo_run):
+    """The table's invalid % counts failed calls; the max_invalid_share gate does not by default: the
+    same name gave two numbers for one run. The table now says what it counts when calls failed."""
+    import pandas as pd
+    from rich.console import Console
+
+    from evalkit._console import print_run_summary
+    from evalkit.runs import RunFolder
+    from evalkit.score import aggregate
+
+    run = RunFolder(path=demo_run.run_dir)
+    scores = pd.read_parquet(demo_run.run_dir / "scores.parquet")
+    note = "invalid %: invalid outputs and failed calls"
+    console = Console(record=True, width=80)
+    print_run_summary(aggregate(scores), run.manifest, console)
+    assert note not in console.export_text()  # no failed call: nothing to explain
+    scores.loc[scores.index[:5], "status"] = "failed"
+    console = Console(record=True, width=200)
+    print_run_summary(aggregate(scores), run.manifest, console)
+    assert note in console.export_text()

@@ -231,13 +231,30 @@ def test_progress_off_a_terminal_is_plain_lines_on_stderr_and_stdout_stays_clean
 
 
 def test_progress_counts_and_spend():
+    from evalkit.run._ledger import SpendLedger
     from evalkit.run._progress import Progress
 
-    p = Progress(total=3, enabled=False, already_done=1)
-    p.update(failed=True, cache_hit=False, cost=0.5, rate=1.0)
-    p.update(failed=False, cache_hit=True, cost=0.0, rate=1.0)
-    assert (p.done, p.errors, p.cache_hits, p.spent) == (3, 1, 1, 0.5)
+    ledger = SpendLedger(prices={})
+    p = Progress(total=3, enabled=False, already_done=1, spend=ledger.describe)
+    p.update(failed=True, cache_hit=False, rate=1.0)
+    ledger.spent, ledger.possibly_billed = 0.5, 0.25
+    p.update(failed=False, cache_hit=True, rate=1.0)
+    assert (p.done, p.errors, p.cache_hits) == (3, 1, 1)
+    assert p.line(1.0).endswith("spent $0.5000 + up to $0.2500 possibly billed")
     p.close()
+
+
+def test_progress_never_shows_unknown_spend_as_zero(home, capsys):
+    """A model without a price (or answers without usage): the progress line said 'spent $0.0000'
+    while the summary said unknown. It now says what the ledger knows."""
+    run(execute(make_calls(4), providers={"cfg": Scripted()}, prices={"cfg": None},
+                options=opts(cache_mode="off", progress=True)))
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("calls 4/4") and "unknown (4 attempt(s) of unknown cost)" in last, last
+    run(execute(make_calls(3), providers={"cfg": Scripted()}, prices={"cfg": PRICE},
+                options=opts(cache_mode="off", progress=True)))
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert "unknown" not in last and "possibly" not in last, last  # priced usage: a known amount
 
 
 def test_slow_sdk_import_is_outside_the_first_calls_timeout(home):

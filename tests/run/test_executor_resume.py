@@ -78,3 +78,19 @@ def test_sigkill_then_resume(tmp_path):
     # calls in flight at the kill were sent again (at most once more); none was lost
     assert all(1 <= srv.hits[k] <= 2 for k in by_key.values())
     assert sum(hits_before.values()) >= len(finished_before)
+
+
+def test_a_resumed_run_keeps_its_cache_mode_unless_the_resuming_command_sets_another(tmp_path):
+    """`evalkit run --no-cache`, Ctrl-C, then the printed `evalkit run --resume ID`: the resumed part
+    read answers from the cache (the mode was this invocation's default). The manifest records the
+    mode, the printed command carries it, and a resume without a cache flag keeps it."""
+    from evalkit.run._request import RunRequest, resume_command, resumed_request
+
+    for mode, flag in (("off", "--no-cache"), ("replay", "--replay")):
+        old = {"request": {"configs": [], "cache_mode": mode}}
+        assert resumed_request(RunRequest(), tmp_path, old, tmp_path).cache_mode == mode
+        assert flag in resume_command("20260101-000000-x-abcdef", RunRequest(cache_mode=mode)).split()
+    old = {"request": {"cache_mode": "off"}}
+    assert resumed_request(RunRequest(cache_mode="replay"), tmp_path, old, tmp_path).cache_mode == "replay"
+    assert resumed_request(RunRequest(), tmp_path, {"request": {}}, tmp_path).cache_mode == "read-write"
+    assert "--no-cache" not in resume_command("20260101-000000-x-abcdef", RunRequest())

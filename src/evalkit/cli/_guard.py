@@ -68,7 +68,7 @@ def save_traceback(exc: BaseException) -> Path | None:
 def report_error(exc: Exception) -> int:
     """Print one clear message for ``exc`` to stderr; the exit code it maps to."""
     from evalkit._secrets import redact_text
-    from evalkit.errors import DataError, EvalkitError
+    from evalkit.errors import EXIT_USAGE, DataError, EvalkitError
 
     if isinstance(exc, EvalkitError):
         typer.echo(f"error: {exc}", err=True)
@@ -76,12 +76,30 @@ def report_error(exc: Exception) -> int:
             for problem in exc.problems:
                 typer.echo(f"  - {problem}", err=True)
         return exc.exit_code
+    path_problem = _path_problem(exc)
+    if path_problem is not None:
+        typer.echo(redact_text(f"error: {path_problem}"), err=True)
+        return EXIT_USAGE  # a folder or file the user named (or EVALKIT_HOME) is unusable: bad input
     log = save_traceback(exc)
     first = (str(exc).strip().splitlines() or [""])[0][:300]
     where = f"traceback saved to {log}" if log else "the traceback could not be saved"
     typer.echo(redact_text(f"error: internal error ({type(exc).__name__}: {first}); {where}. "
                            f"Please report it with that file."), err=True)
     return EXIT_INTERNAL
+
+
+_PATH_ERRNOS = {"ENOTDIR", "EISDIR", "ENOENT", "EACCES", "EPERM", "EROFS"}
+
+
+def _path_problem(exc: BaseException) -> str | None:
+    """'cannot use PATH: Not a directory' for an OS error about a path (``--reports`` naming a file,
+    an EVALKIT_HOME that cannot be created, a read-only folder); None for anything else."""
+    import errno
+
+    if not isinstance(exc, OSError) or exc.filename is None or errno.errorcode.get(exc.errno or 0) not in _PATH_ERRNOS:
+        return None
+    where = f"{exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 else "")
+    return f"cannot use {where}: {exc.strerror} (check the path, the folder options and EVALKIT_HOME)"
 
 
 class GuardedGroup(TyperGroup):

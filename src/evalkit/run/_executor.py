@@ -126,7 +126,7 @@ class _Workers:
             self.journal.append(rec, sync=not self.attempter.offline[call.config])
         self.pool.records[call.key] = rec
         self.pool.count(rec)
-        self.progress.update(failed=rec.status == "failed", cache_hit=rec.cache_hit, cost=rec.cost_usd,
+        self.progress.update(failed=rec.status == "failed", cache_hit=rec.cache_hit,
                              rate=len(self.pool.records) / max(time.perf_counter() - self.started, 1e-9))
         if self.on_record is not None:
             self.on_record(rec)
@@ -217,7 +217,8 @@ async def execute(
     _prepare(providers, resumed.todo, keys, cache, offline,
              served=senders.providers_served() if senders is not None else set())
     progress = Progress(total=len(calls), enabled=options.progress, already_done=len(resumed.done),
-                        simulated=any(getattr(p, "simulated", False) for p in providers.values()))
+                        simulated=any(getattr(p, "simulated", False) for p in providers.values()),
+                        spend=ledger.describe)
     try:
         if senders is not None:
             await senders.connect()

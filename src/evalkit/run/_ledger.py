@@ -52,6 +52,8 @@ class SpendLedger:
     possibly_billed_attempts: int = 0
     unpriced_attempts: int = 0
     """Attempts with usage but no known price (or usage without token counts)."""
+    unknown_worst_attempts: int = 0
+    """Possibly billed attempts whose worst case is unknown too (no price): not in ``possibly_billed``."""
     reserved: float = 0.0
 
     # -- cost --------------------------------------------------------------------------
@@ -113,7 +115,20 @@ class SpendLedger:
         if possibly_billed:
             self.possibly_billed += hold.worst_case or 0.0
             self.possibly_billed_attempts += 1
+            self.unknown_worst_attempts += hold.worst_case is None
         return None
+
+    def describe(self) -> str:
+        """Spend so far for a progress line, as the run's summary counts it: the known cost, what may
+        have been billed without usage (worst case), and attempts whose cost is unknown. Never a known
+        '$0.0000' for spend that is unknown."""
+        text = f"${self.spent:.4f}"
+        if self.possibly_billed > 0:
+            text += f" + up to ${self.possibly_billed:.4f} possibly billed"
+        unknown = self.unpriced_attempts + self.unknown_worst_attempts
+        if unknown:
+            text += f" + unknown ({unknown} attempt(s) of unknown cost)"
+        return text
 
     def release(self, hold: Hold) -> None:
         """The attempt was never sent (cancelled before the request left)."""

@@ -67,6 +67,7 @@ def resume_command(run_id: str, req: RunRequest) -> str:
     import shlex
 
     parts = ["evalkit", "run", "--resume", run_id]
+    parts += {"off": ["--no-cache"], "replay": ["--replay"]}.get(req.cache_mode, [])
     for flag, value, default in (("--reports", req.reports, reports_dir()), ("--datasets", req.datasets, datasets_dir())):
         if value is not None and Path(value).resolve() != Path(default).resolve():
             parts += [flag, str(value)]
@@ -74,12 +75,14 @@ def resume_command(run_id: str, req: RunRequest) -> str:
 
 
 def resumed_request(req: RunRequest, resumed_dir: Path, old: dict[str, Any], root: Path) -> RunRequest:
-    """The request a resumed run continues: its recorded options, this invocation's cache mode,
-    folders, progress, budget (when given) and answer bundle; its own copy of the suite."""
+    """The request a resumed run continues: its recorded options, its cache mode (unless this invocation
+    sets another: --no-cache, --replay), this invocation's folders, progress, budget (when given) and
+    answer bundle; its own copy of the suite."""
     opts = old.get("request", {})
+    cache_mode = req.cache_mode if req.cache_mode != "read-write" else opts.get("cache_mode") or "read-write"
     return RunRequest(suite_path=resumed_dir / "suite.yaml", configs=tuple(opts["configs"]) if opts.get("configs") else None,
                       limit=opts.get("limit"), fraction=opts.get("fraction"), sample_seed=opts.get("sample_seed"),
-                      cache_mode=req.cache_mode, reports=root,
+                      cache_mode=cache_mode, reports=root,
                       max_cost_usd=req.max_cost_usd if req.max_cost_usd is not None else opts.get("max_cost_usd"),
                       datasets=req.datasets, progress=req.progress, baseline=req.baseline or old.get("baseline"),
                       batch=bool(opts.get("batch")),

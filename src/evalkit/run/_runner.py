@@ -144,6 +144,7 @@ def _open_manifest(req: RunRequest, run_dir: Path, resumed_dir: Path | None, loa
     request = manifest.setdefault("request", {})
     budget = req.max_cost_usd if req.max_cost_usd is not None else request.get("max_cost_usd")
     request["max_cost_usd"] = budget  # per run: a resumed run keeps (and counts against) its budget
+    request["cache_mode"] = req.cache_mode  # resumed_request keeps it: `--resume ID` alone continues as started
     request["batch"] = batch_mode
     if not resumed_dir:
         copy_inputs(run_dir, loaded, plan.templates)

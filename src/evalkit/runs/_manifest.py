@@ -67,6 +67,8 @@ class RequestEntry(_Format):
     batch: bool = False
     shard: list[int] | None = Field(None, description="[i, n]: the run holds shard i of n (evalkit run --shard).")
     max_cost_usd: float | None = Field(None, description="The run's budget (per run: kept on resume).")
+    cache_mode: Literal["read-write", "replay", "off"] | None = Field(
+        None, description="The response cache mode (kept on resume unless the resuming command sets another).")
 
 
 class Counts(_Format):
