@@ -168,3 +168,53 @@ def test_unknown_option_is_a_config_error(cls):
 
     with pytest.raises(ConfigError, match="unknown option.*base_ulr"):
         cls(base_ulr="http://127.0.0.1:1")
+
+
+@pytest.mark.parametrize("cls", [OpenAIProvider, AnthropicProvider, LiteLLMProvider])
+@pytest.mark.parametrize("option,value,needle", [
+    ("timeout_s", "abc", "valid number"),
+    ("timeout_s", -1, "greater than 0"),
+    ("timeout_s", 0, "greater than 0"),
+    ("base_url", "htp:/nonsense", "http:// or https://"),
+    ("base_url", "http://", "http:// or https://"),
+    ("base_url", "http://127.0.0.1:notaport/v1", "not a URL"),
+    ("api_key_env", "sk-live-123", "NAME of an environment variable"),
+    ("structured_output", "maybe", "structured_output"),
+])
+def test_bad_option_value_is_a_config_error_naming_it(cls, option, value, needle):
+    """A wrong option fails where the provider is created (exit 2 before any call), not as a TypeError or
+    a negative timeout on every call."""
+    from evalkit.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        cls(**{option: value})
+    text = str(err.value)
+    assert f"option {option}={value!r}" in text and needle in text, text
+    assert cls.name in text
+
+
+def test_good_options_still_construct():
+    assert OpenAIProvider(timeout_s="5", base_url="https://api.example.com/v1").timeout_s == 5.0
+    assert OpenAIProvider(http_client="aiohttp").http_client == "aiohttp"
+    assert AnthropicProvider(structured_output=False).structured_output == "off"
+    assert AnthropicProvider(structured_output="json", max_tokens=10).max_tokens == 10
+    assert LiteLLMProvider(drop_params=False, top_logprobs=3).top_logprobs == 3
+
+
+@pytest.mark.parametrize("cls,default_env", [(OpenAIProvider, "OPENAI_API_KEY"),
+                                             (AnthropicProvider, "ANTHROPIC_API_KEY"), (LiteLLMProvider, None)])
+def test_missing_key_names_the_variable(cls, default_env, monkeypatch):
+    """A variable the suite names must be set even with a base_url (no placeholder key is sent); the
+    default variable may stay unset for a local server."""
+    monkeypatch.delenv("PROBE_MISSING_KEY", raising=False)
+    for env in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(env, raising=False)
+    named = cls(api_key_env="PROBE_MISSING_KEY", base_url="http://127.0.0.1:9/v1")
+    assert named.missing_key() == "PROBE_MISSING_KEY"
+    with pytest.raises(ProviderError, match="PROBE_MISSING_KEY is not set") as err:
+        asyncio.run(named.complete(_requests("openai/small" if cls is LiteLLMProvider else "small", 1)[0]))
+    assert err.value.kind == "auth_error" and not err.value.retryable
+    assert cls(base_url="http://127.0.0.1:9/v1").missing_key() is None  # local server: any key
+    assert cls().missing_key() == default_env
+    monkeypatch.setenv("PROBE_MISSING_KEY", "set-for-the-test")
+    assert named.missing_key() is None

@@ -9,12 +9,13 @@ Usage is converted to evalkit's convention: Anthropic reports cache reads and wr
 
 from __future__ import annotations
 
-import json
 import inspect
+import json
 import os
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from evalkit.errors import ConfigError
+from pydantic import Field
+
 from evalkit.providers._base import ModelRequest, ModelResponse, Usage
 from evalkit.providers._errors import (
     ProviderError,
@@ -25,8 +26,8 @@ from evalkit.providers._errors import (
     never_sent,
     parse_retry_after,
     rate_limit_headers,
-    reject_unknown_options,
 )
+from evalkit.providers._options import NetworkOptions, check_options, required_key_env
 
 SAMPLE_HEADER = "x-evalkit-sample"
 TOOL_NAME = "record_decision"
@@ -36,6 +37,14 @@ _PASSED_PARAMS = ("stop_sequences", "metadata", "service_tier", "thinking")
 _BODY_PARAMS = ("temperature", "top_p", "top_k")
 
 
+DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
+
+
+class AnthropicOptions(NetworkOptions):
+    structured_output: bool | Literal["tool", "json", "off"] = "tool"
+    max_tokens: int = Field(default=1024, gt=0)
+
+
 class AnthropicProvider:
     name: ClassVar[str] = "anthropic"
     simulated: ClassVar[bool] = False
@@ -43,27 +52,21 @@ class AnthropicProvider:
     worker_safe: ClassVar[bool] = True
     """May send from a forked sender process (run/_senders): picklable before its first call."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str | None = None,
-        api_key_env: str = "ANTHROPIC_API_KEY",
-        structured_output: bool | str = "tool",
-        max_tokens: int = 1024,
-        timeout_s: float = 60.0,
-        **unknown: Any,
-    ) -> None:
-        reject_unknown_options(self.name, unknown)
-        mode = "tool" if structured_output is True else ("off" if structured_output is False else structured_output)
-        if mode not in ("tool", "json", "off"):
-            raise ConfigError(f"anthropic provider: structured_output must be 'tool', 'json' or false, "
-                              f"got {structured_output!r}")
-        self.base_url = base_url
-        self.api_key_env = api_key_env
-        self.structured_output = mode
-        self.max_tokens = max_tokens
-        self.timeout_s = timeout_s
+    def __init__(self, **options: Any) -> None:
+        opts = check_options(self.name, AnthropicOptions, options)
+        so = opts.structured_output
+        self.base_url = opts.base_url
+        self.api_key_env = opts.api_key_env or DEFAULT_KEY_ENV
+        self._key_env_named = opts.api_key_env is not None
+        self.structured_output = "tool" if so is True else ("off" if so is False else so)
+        self.max_tokens = opts.max_tokens
+        self.timeout_s = opts.timeout_s
         self._client: Any = None
+
+    def missing_key(self) -> str | None:
+        """The key variable this provider needs to send but finds unset (None: it can send)."""
+        return required_key_env(self.api_key_env if self._key_env_named else None, DEFAULT_KEY_ENV,
+                                self.base_url)
 
     def prepare(self) -> None:
         """Import the SDK now: the executor calls this before the first timed attempt."""
@@ -73,12 +76,11 @@ class AnthropicProvider:
         if self._client is None:
             import anthropic
 
-            key = os.environ.get(self.api_key_env)
-            if not key:
-                if self.base_url is None:
-                    raise ProviderError(f"environment variable {self.api_key_env} is not set (provider anthropic)",
-                                        kind="auth_error", provider=self.name)
-                key = "not-needed"
+            missing = self.missing_key()
+            if missing is not None:
+                raise ProviderError(f"environment variable {missing} is not set (provider anthropic)",
+                                    kind="auth_error", provider=self.name)
+            key = os.environ.get(self.api_key_env) or "not-needed"  # a local server (base_url) takes any key
             self._client = anthropic.AsyncAnthropic(api_key=key, base_url=self.base_url, max_retries=0,
                                                     timeout=self.timeout_s)
         return self._client

@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any, ClassVar
+
+from pydantic import Field
 
 from evalkit.providers._base import ModelRequest, ModelResponse, TokenLogprob
 from evalkit.providers._errors import (
     ProviderError,
+    error_body,
+    error_fields,
     kind_for_status,
     never_sent,
     parse_retry_after,
     rate_limit_headers,
-    reject_unknown_options,
 )
 from evalkit.providers._openai import SAMPLE_HEADER, _schema_name, usage_from_openai
+from evalkit.providers._options import NetworkOptions, check_options, required_key_env
 
 _OFFLINE_ENV = {
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -43,31 +48,32 @@ def import_litellm() -> Any:
     return litellm
 
 
+class LiteLLMOptions(NetworkOptions):
+    structured_output: bool = True
+    top_logprobs: int = Field(default=5, ge=0, le=20)
+    drop_params: bool = True
+
+
 class LiteLLMProvider:
     name: ClassVar[str] = "litellm"
     simulated: ClassVar[bool] = False
     offline: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        *,
-        base_url: str | None = None,
-        api_key_env: str | None = None,
-        structured_output: bool = True,
-        top_logprobs: int = 5,
-        timeout_s: float = 60.0,
-        drop_params: bool = True,
-        **unknown: Any,
-    ) -> None:
-        reject_unknown_options(self.name, unknown)
-        self.drop_params = drop_params
+    def __init__(self, **options: Any) -> None:
+        opts = check_options(self.name, LiteLLMOptions, options)
+        self.drop_params = opts.drop_params
         """Let litellm drop parameters a route does not support (logprobs on Anthropic)
         instead of failing the call; the answer then simply has no logprobs."""
-        self.base_url = base_url
-        self.api_key_env = api_key_env
-        self.structured_output = structured_output
-        self.top_logprobs = top_logprobs
-        self.timeout_s = timeout_s
+        self.base_url = opts.base_url
+        self.api_key_env = opts.api_key_env
+        self.structured_output = opts.structured_output
+        self.top_logprobs = opts.top_logprobs
+        self.timeout_s = opts.timeout_s
+
+    def missing_key(self) -> str | None:
+        """The variable the suite names for the key when it is unset (None: it can send). Without
+        ``api_key_env`` litellm looks up its route's own variable, which evalkit cannot know."""
+        return required_key_env(self.api_key_env, None, self.base_url)
 
     def prepare(self) -> None:
         """Import litellm now (seconds, once): the executor calls this before the first timed attempt."""
@@ -82,9 +88,11 @@ class LiteLLMProvider:
         if self.base_url:
             kwargs["api_base"] = self.base_url
         if self.api_key_env:
-            key = os.environ.get(self.api_key_env)
-            if key:
-                kwargs["api_key"] = key
+            missing = self.missing_key()
+            if missing is not None:  # a placeholder would only earn 401s from the real server
+                raise ProviderError(f"environment variable {missing} is not set (provider litellm)",
+                                    kind="auth_error", provider=self.name)
+            kwargs["api_key"] = os.environ[self.api_key_env]
         elif self.base_url:
             kwargs["api_key"] = "not-needed"
         if request.response_schema is not None and self.structured_output:
@@ -97,8 +105,9 @@ class LiteLLMProvider:
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         litellm = import_litellm()
+        kwargs = self._kwargs(request)
         try:
-            resp = await litellm.acompletion(**self._kwargs(request))
+            resp = await litellm.acompletion(**kwargs)
         except Exception as exc:  # noqa: BLE001 - litellm maps every SDK error to its own classes
             raise _to_provider_error(exc, self.name) from None
         choice = resp.choices[0]
@@ -132,23 +141,74 @@ def _token_logprob(t: Any) -> TokenLogprob:
     return TokenLogprob(token=get("token"), logprob=get("logprob"), top=tops)
 
 
+_TRACEBACK = "Traceback (most recent call last)"
+_LITELLM_PREFIX = re.compile(r"^(litellm\.\w+:\s*)+")
+# A connection that broke after the request left: the answer may have been generated (and billed).
+# litellm wraps these as a 500 InternalServerError (openai route: "Connection error."; anthropic
+# route over aiohttp: "Response payload is not completed", "Server disconnected").
+_BROKEN_CONNECTION = ("connection error", "payload is not completed", "contentlengtherror",
+                      "server disconnected", "serverdisconnectederror", "clientpayloaderror",
+                      "remoteprotocolerror", "incomplete chunked read", "connection reset",
+                      "clientoserror", "readerror")
+# Exceptions raised while litellm reads an answer that did arrive (a field missing, a wrong type):
+# litellm reports them as APIConnectionError with a traceback in the message.
+_READ_BUGS = (KeyError, TypeError, AttributeError, IndexError, ValueError)
+
+
+def clean_message(text: str) -> str:
+    """A litellm exception message as one line for a person: the first meaningful line, without
+    litellm's class-name prefixes and never with the Python traceback litellm appends."""
+    text = str(text).split(_TRACEBACK, 1)[0]
+    for line in text.splitlines():
+        line = _LITELLM_PREFIX.sub("", line.strip()).strip()
+        if line:
+            return line.removesuffix(". Handle with `litellm.InternalServerError`.")[:300]
+    return ""
+
+
+def _read_bug(exc: BaseException) -> BaseException | None:
+    """The exception litellm hit while reading an answer that arrived, if that is what ``exc`` wraps."""
+    cur, seen = exc.__cause__ or exc.__context__, 0
+    while cur is not None and seen < 8:
+        if isinstance(cur, _READ_BUGS) and not isinstance(cur, (ConnectionError, TimeoutError)):
+            return cur
+        cur, seen = cur.__cause__ or cur.__context__, seen + 1
+    return None
+
+
 def _to_provider_error(exc: Exception, provider: str) -> ProviderError:
+    """Classify a litellm exception like the native providers classify the same fault (one rule per
+    fault, see docs/providers.md): the HTTP status and the server's error code/type when an answer
+    arrived, the way the connection broke otherwise."""
     name = type(exc).__name__
     status = getattr(exc, "status_code", None)
-    message = str(getattr(exc, "message", None) or exc)[:300]
+    status = status if isinstance(status, int) else None
+    raw = str(getattr(exc, "message", None) or exc)
+    message = clean_message(raw)
+    low = raw.split(_TRACEBACK, 1)[0].lower()
     headers = getattr(exc, "litellm_response_headers", None)
     if headers is None:
         headers = getattr(getattr(exc, "response", None), "headers", None)
+    bug = _read_bug(exc) if "APIConnectionError" in name else None
+    sent: bool | None = None
     if "Timeout" in name:
-        kind = "timeout"
-    elif ("APIConnectionError" in name or "connection error" in message.lower()) and "json" not in message.lower():
-        kind = "connection"  # litellm wraps a dropped connection as a 500 InternalServerError
-    elif isinstance(exc, json.JSONDecodeError) or "JSONDecodeError" in message or "Expecting value" in message:
-        kind = "bad_response"
+        kind, status = "timeout", None
+    elif isinstance(exc, json.JSONDecodeError) or "jsondecodeerror" in low or "expecting value" in low:
+        kind, status = "bad_response", None
+    elif bug is not None:
+        # the server answered, litellm could not read the answer (e.g. no usage): like an unreadable
+        # body for the native providers. Nothing came back, so the attempt is possibly billed.
+        kind, status = "bad_response", None
+        message = f"unreadable response: litellm could not read the answer ({type(bug).__name__}: {bug})"[:300]
+    elif "APIConnectionError" in name or any(b in low for b in _BROKEN_CONNECTION):
+        kind, status = "connection", None  # litellm reports a dropped connection as a 500
+        sent = False if never_sent(exc) else None
     else:
+        _, code, etype = error_fields(error_body(exc))
+        if code is None and etype is None:
+            _, code, etype = error_fields(getattr(exc, "body", None))
         # litellm reports Anthropic's 529 as 500 but keeps "overloaded_error" in the message
-        kind = kind_for_status(status if isinstance(status, int) else None, None, message)
-    return ProviderError(f"{name}: {message}", kind=kind, status=status if isinstance(status, int) else None,
-                         retry_after_s=parse_retry_after(headers), provider=provider,
-                         sent=False if kind == "connection" and never_sent(exc) else None,
+        kind = kind_for_status(status, code, f"{etype or ''} {low}")
+    return ProviderError(f"{name}: {message.removeprefix(name + ': ')}", kind=kind, status=status,
+                         retry_after_s=parse_retry_after(headers), provider=provider, sent=sent,
                          rate_limits=rate_limit_headers(headers))

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from evalkit.errors import ConfigError
+from pydantic import Field
+
 from evalkit.providers._base import ModelRequest, ModelResponse, TokenLogprob, Usage
 from evalkit.providers._errors import (
     ProviderError,
@@ -18,8 +19,8 @@ from evalkit.providers._errors import (
     never_sent,
     parse_retry_after,
     rate_limit_headers,
-    reject_unknown_options,
 )
+from evalkit.providers._options import NetworkOptions, check_options, required_key_env
 
 SAMPLE_HEADER = "x-evalkit-sample"
 """Tells the loopback server which self-consistency sample this is; real APIs ignore it."""
@@ -29,6 +30,17 @@ def _schema_name(schema: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", str(schema.get("title") or "decision"))[:64]
 
 
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+
+
+class OpenAIOptions(NetworkOptions):
+    structured_output: bool = True
+    strict_schema: bool = False
+    top_logprobs: int = Field(default=5, ge=0, le=20)
+    http_client: Literal["httpx", "aiohttp"] = "httpx"
+    organization: str | None = None
+
+
 class OpenAIProvider:
     name: ClassVar[str] = "openai"
     simulated: ClassVar[bool] = False
@@ -36,40 +48,31 @@ class OpenAIProvider:
     worker_safe: ClassVar[bool] = True
     """May send from a forked sender process (run/_senders): picklable before its first call."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
-        structured_output: bool = True,
-        strict_schema: bool = False,
-        top_logprobs: int = 5,
-        timeout_s: float = 60.0,
-        http_client: str = "httpx",
-        organization: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        reject_unknown_options(self.name, unknown)
-        if http_client not in ("httpx", "aiohttp"):
-            raise ConfigError(f"openai provider: http_client must be 'httpx' or 'aiohttp', got {http_client!r}")
-        self.base_url = base_url
-        self.api_key_env = api_key_env
-        self.structured_output = structured_output
-        self.strict_schema = strict_schema
-        self.top_logprobs = top_logprobs
-        self.timeout_s = timeout_s
-        self.http_client = http_client
-        self.organization = organization
+    def __init__(self, **options: Any) -> None:
+        opts = check_options(self.name, OpenAIOptions, options)
+        self.base_url = opts.base_url
+        self.api_key_env = opts.api_key_env or DEFAULT_KEY_ENV
+        self._key_env_named = opts.api_key_env is not None
+        self.structured_output = opts.structured_output
+        self.strict_schema = opts.strict_schema
+        self.top_logprobs = opts.top_logprobs
+        self.timeout_s = opts.timeout_s
+        self.http_client = opts.http_client
+        self.organization = opts.organization
         self._client: Any = None  # created on first call: a --replay run never needs a key
 
+    def missing_key(self) -> str | None:
+        """The key variable this provider needs to send but finds unset (None: it can send)."""
+        return required_key_env(self.api_key_env if self._key_env_named else None, DEFAULT_KEY_ENV,
+                                self.base_url)
+
     def _api_key(self) -> str:
-        key = os.environ.get(self.api_key_env)
-        if not key:
-            if self.base_url is None:
-                raise ProviderError(f"environment variable {self.api_key_env} is not set (provider openai)",
-                                    kind="auth_error", provider=self.name)
-            key = "not-needed"  # local OpenAI-compatible servers usually take any key
-        return key
+        missing = self.missing_key()
+        if missing is not None:
+            raise ProviderError(f"environment variable {missing} is not set (provider openai)",
+                                kind="auth_error", provider=self.name)
+        # a local OpenAI-compatible server (base_url) usually takes any key
+        return os.environ.get(self.api_key_env) or "not-needed"
 
     def prepare(self) -> None:
         """Import the SDK (or the lean transport) now: the executor calls this before the first timed attempt."""
