@@ -127,15 +127,28 @@ def suite_schema(
         typer.echo(text)
 
 
-def suite_validate(suite: Annotated[Path, typer.Argument(help="Suite YAML file.")]) -> None:
-    """Validate a suite file and its prompt templates without running anything."""
+def suite_validate(
+    suite: Annotated[Path, typer.Argument(help="Suite YAML file.")],
+    datasets: Annotated[Path | None, typer.Option(
+        "--datasets", help="Dataset store (default ./datasets).")] = None,
+) -> None:
+    """Validate a suite file, its prompt templates, its catalogue and its dataset's cases under that
+    catalogue (what `evalkit run` checks before its first call), without running anything."""
     with cli_errors():
+        from evalkit._home import datasets_dir
+        from evalkit.dataset import load_dataset
         from evalkit.suite import load_suite, load_template
+        from evalkit.tasks import get_task
 
         loaded = load_suite(suite)
         for c in loaded.suite.configs:
             load_template(loaded.prompt_path(c.prompt))
-        typer.echo(f"{suite}: ok ({len(loaded.suite.configs)} configurations, dataset {loaded.suite.dataset})")
+        dataset = load_dataset(loaded.dataset_ref, task=get_task(loaded.suite.task), store=datasets or datasets_dir(),
+                               catalogue=loaded.catalogue_path)
+        cases = len(dataset.cases)  # every case, under the suite's catalogue when it names one
+        catalogue = f", catalogue {loaded.suite.catalogue}" if loaded.suite.catalogue else ""
+        typer.echo(f"{suite}: ok ({len(loaded.suite.configs)} configurations, dataset {dataset.ref}: "
+                   f"{cases:,} cases valid{catalogue})")
 
 
 def suite_vars(

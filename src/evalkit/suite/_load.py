@@ -40,6 +40,12 @@ class LoadedSuite:
         return (self.root / prompt).resolve()
 
     @property
+    def dataset_ref(self) -> str | Path:
+        """The suite's ``dataset:``: a ``NAME@VERSION`` reference, or a folder relative to the suite."""
+        ref = self.suite.dataset
+        return ref if "@" in ref else (self.root / ref).resolve()
+
+    @property
     def catalogue_path(self) -> Path | None:
         """The suite's ``catalogue:`` file, if it names one (checked to exist when loaded)."""
         return None if self.suite.catalogue is None else (self.root / self.suite.catalogue).resolve()

@@ -1,0 +1,42 @@
+"""`evalkit suite validate` checks what `evalkit run` checks before its first call: the suite, its
+templates, its catalogue, and every case of its dataset under that catalogue. It said "ok" for a
+suite whose catalogue lacked the dataset's plans, which `run` then refused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from evalkit.cli.main import app
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _suite(tmp_path: Path, catalogue: str | None) -> Path:
+    shutil.copytree(REPO / "suites" / "prompts", tmp_path / "prompts")
+    suite = yaml.safe_load((REPO / "suites" / "upgrades-demo.yaml").read_text())
+    suite["configs"] = [c for c in suite["configs"] if c["name"] == "rules"]
+    suite.pop("gates", None)
+    suite.pop("baseline_config", None)
+    if catalogue is not None:
+        (tmp_path / "catalogue.yaml").write_text(catalogue)
+        suite["catalogue"] = "catalogue.yaml"
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    return path
+
+
+def test_a_suite_whose_catalogue_lacks_the_datasets_plans_is_not_ok(tmp_path):
+    shipped = (REPO / "src" / "evalkit" / "tasks" / "upgrades" / "catalogue.yaml").read_text()
+    ok = CliRunner().invoke(app, ["suite", "validate", str(_suite(tmp_path / "a", shipped)),
+                                  "--datasets", str(REPO / "datasets")])
+    assert ok.exit_code == 0, ok.output
+    assert "3,000 cases valid" in ok.output and "catalogue catalogue.yaml" in ok.output
+    renamed = shipped.replace("name: starter", "name: basic")  # the dataset's accounts are on 'starter'
+    bad = CliRunner().invoke(app, ["suite", "validate", str(_suite(tmp_path / "b", renamed)),
+                                   "--datasets", str(REPO / "datasets")])
+    assert bad.exit_code == 2, bad.output
+    assert "plan 'starter' is not in the catalogue" in bad.output and "row " in bad.output
