@@ -4,7 +4,6 @@ configuration, and every planned call."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from evalkit._home import datasets_dir
@@ -112,10 +111,6 @@ def model_limits(configs: list[Any]) -> dict[str, tuple[float | None, float | No
     return out
 
 
-def _dataset_ref(ref: str, suite_root: Path) -> str | Path:
-    return ref if "@" in ref else (suite_root / ref).resolve()
-
-
 def _pick_cases(loaded: Any, req: Any) -> tuple[Any, list[Any]]:
     """The dataset and the cases this run samples (limit/fraction, then shard or explicit ids)."""
     from evalkit.dataset import load_dataset
@@ -123,7 +118,7 @@ def _pick_cases(loaded: Any, req: Any) -> tuple[Any, list[Any]]:
     from evalkit.tasks import get_task
 
     suite = loaded.suite
-    dataset = load_dataset(_dataset_ref(suite.dataset, loaded.root), task=get_task(suite.task),
+    dataset = load_dataset(loaded.dataset_ref, task=get_task(suite.task),
                            store=req.datasets or datasets_dir(), catalogue=loaded.catalogue_path)
     sample = suite.sample
     picked = stratified_subset(dataset.index, limit=req.limit or sample.limit, fraction=req.fraction or sample.fraction,
@@ -158,6 +153,38 @@ def _provider(config: Any, task: Any, where: str) -> tuple[Any, dict[str, Any]]:
             from None
 
 
+def _require_keys(plan: Planned, req: Any, *, where: str) -> None:
+    """Exit 2 before anything is sent when a configuration whose calls must be sent lacks its key
+    variable (``provider.missing_key()``). Calls answered without a request need no key: every call
+    under ``--replay``, and a call whose answer the response cache or the ``--answers`` bundle holds."""
+    missing = {name: env for name, p in plan.providers.items()
+               if not getattr(p, "offline", False) and (env := getattr(p, "missing_key", lambda: None)())}
+    if not missing or getattr(req, "cache_mode", "read-write") == "replay":
+        return
+    from evalkit.run._cache import ResponseCache
+
+    cache = None if req.cache_mode == "off" else ResponseCache()
+    bundled: set[str] | None = None
+    for call in plan.calls:
+        if call.config not in missing:
+            continue
+        key = call.request.cache_key()
+        if cache is not None and cache.contains(key):
+            continue
+        if cache is not None and getattr(req, "answers", None) is not None:
+            if bundled is None:
+                from evalkit.run._answers import read_bundle
+
+                bundled = {entry.get("key") for entry in read_bundle(req.answers)}
+            if key in bundled:
+                continue
+        config = next(c for c in plan.configs if c.name == call.config)
+        raise ConfigError(
+            f"{where}[{call.config}] (provider {config.provider}): environment variable {missing[call.config]} "
+            f"is not set; it holds the key this configuration's calls are sent with (options.api_key_env). "
+            f"Set it, or use --replay to answer from cached answers only; nothing was sent")
+
+
 def plan_run(loaded: Any, req: Any) -> Planned:
     """Check the selected configurations, sample the cases and plan every call."""
     from evalkit.run._plan import ConfigPlan, context_resources, plan_configs
@@ -181,6 +208,7 @@ def plan_run(loaded: Any, req: Any) -> Planned:
     for config, (calls, info) in zip(configs, planned):
         out.calls.extend(calls)
         out.prompts[config.name] = info
+    _require_keys(out, req, where=f"{loaded.path}: configs")
     from evalkit._tokens import tokenizer_name
 
     out.tokenizer = tokenizer_name()

@@ -1,0 +1,94 @@
+"""Through ``evalkit run`` with the real SDKs against the loopback server: a configuration that must send
+without its key variable, or with a wrong provider option, exits 2 before anything is sent, naming the
+variable or the option and the configuration, and leaves no run folder; answers the cache already holds
+(``--replay`` or not) still need no key."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evalkit.testing import LoopbackServer
+
+REPO = Path(__file__).resolve().parents[2]
+VAR = "EVALKIT_PREFLIGHT_KEY"
+
+
+def write_suite(tmp: Path, url: str, *, provider: str = "openai", model: str = "large", options: str = "") -> Path:
+    (tmp / "prompts").mkdir(exist_ok=True)
+    shutil.copy(REPO / "suites" / "prompts" / "upgrade-v1.j2", tmp / "prompts" / "upgrade-v1.j2")
+    suite = tmp / "suite.yaml"
+    suite.write_text(f"""
+name: preflight
+dataset: upgrades@v1
+seed: 3
+sample: {{limit: 6, seed: 1}}
+execution: {{concurrency: 4, max_attempts: 3, timeout_s: 10}}
+configs:
+  - name: served
+    provider: {provider}
+    model: {model}
+    prompt: prompts/upgrade-v1.j2
+    params: {{temperature: 0, max_tokens: 300}}
+    price: {{input: 2.5, output: 10.0}}
+    options: {{base_url: "{url}", api_key_env: {VAR}{options}}}
+""")
+    return suite
+
+
+def evalkit(args: list[str], cwd: Path, home: Path, key: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != VAR}
+    env.update(EVALKIT_HOME=str(home), EVALKIT_DATASETS=str(REPO / "datasets"), PYTHONPATH=str(REPO / "src"))
+    if key is not None:
+        env[VAR] = key
+    return subprocess.run([sys.executable, "-m", "evalkit.cli.main", *args], check=False, cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=240)
+
+
+@pytest.mark.parametrize("provider,model,route", [("openai", "large", "openai"),
+                                                  ("anthropic", "large", "anthropic"),
+                                                  ("litellm", "openai/large", "openai")])
+def test_missing_key_exits_2_before_sending_but_cached_answers_need_none(tmp_path, provider, model, route):
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    with LoopbackServer() as srv:
+        url = srv.openai_base_url if route == "openai" else srv.base_url
+        suite = write_suite(tmp_path, url, provider=provider, model=model)
+        run = ["run", str(suite), "--quiet", "--fresh", "--reports", str(reports)]
+        refused = evalkit([*run, "--no-cache"], tmp_path, home, key=None)
+        assert refused.returncode == 2, refused.stderr
+        assert VAR in refused.stderr and "configs[served]" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert not srv.log  # nothing was sent (it sent 'not-needed' and got 401s)
+        assert not reports.exists() or not any(reports.iterdir())
+        paid = evalkit(run, tmp_path, home, key="sk-test-preflight-0000")  # fills the response cache
+        assert paid.returncode == 0, paid.stderr
+        sent = len(srv.log)
+        for extra in (["--replay"], []):  # every answer is cached: no key needed, nothing sent
+            cached = evalkit([*run, *extra], tmp_path, home, key=None)
+            assert cached.returncode == 0, (extra, cached.stderr)
+        assert len(srv.log) == sent
+
+
+@pytest.mark.parametrize("provider,model,route", [("openai", "large", "openai"),
+                                                  ("litellm", "openai/large", "openai"),
+                                                  ("anthropic", "large", "anthropic")])
+@pytest.mark.parametrize("setting,needle", [("timeout_s=abc", "option timeout_s='abc'"),
+                                            ("timeout_s=-1", "option timeout_s=-1"),
+                                            ("base_url=htp:/nonsense", "option base_url='htp:/nonsense'")])
+def test_bad_option_exits_2_before_any_call(tmp_path, provider, model, route, setting, needle):
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    with LoopbackServer() as srv:
+        suite = write_suite(tmp_path, srv.openai_base_url if route == "openai" else srv.base_url,
+                            provider=provider, model=model)
+        proc = evalkit(["run", str(suite), "--quiet", "--no-cache", "--reports", str(reports),
+                        "--set", f"configs.served.options.{setting}"], tmp_path, home, key="sk-test-preflight-0000")
+        assert proc.returncode == 2, proc.stderr
+        assert needle in proc.stderr and "configs[served]" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr and "TypeError" not in proc.stderr
+        assert not srv.log
+        assert not reports.exists() or not any(reports.iterdir())
