@@ -144,6 +144,17 @@ def lookup_price(model: str, override: dict[str, Any] | None = None) -> ModelPri
     return None
 
 
+def context_window(model: str) -> int | None:
+    """The model's input context window in tokens from the bundled map (``max_input_tokens``), or None
+    when the map does not know it."""
+    table, _ = _bundled_map()
+    for name in (model, model.split("/", 1)[1]) if "/" in model else (model,):
+        window = (table.get(name) or {}).get("max_input_tokens")
+        if isinstance(window, int) and window > 0:
+            return window
+    return None
+
+
 def _opt(value: Any) -> float | None:
     return None if value is None else float(value)
 

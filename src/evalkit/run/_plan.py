@@ -237,6 +237,25 @@ class SharedContexts:
             self._kept = {k: v for k, v in self._kept.items() if k[0] != policy}
 
 
+def oversized_prompts(calls: Sequence[PlannedCall], windows: dict[str, tuple[str, int | None]]) -> list[str]:
+    """One warning per configuration whose prompts (estimated at ~4 characters a token) exceed its
+    model's context window: a real provider refuses them, so production would escalate or fail them,
+    and a simulated model's answer to them says nothing. ``windows``: config -> (model, tokens)."""
+    over: dict[str, list[PlannedCall]] = {}
+    for call in calls:
+        model, window = windows.get(call.config, ("", None))
+        if window is not None and call.est_input_tokens > window:
+            over.setdefault(call.config, []).append(call)
+    out = []
+    for config, found in over.items():
+        model, window = windows[config]
+        worst = max(found, key=lambda c: c.est_input_tokens)
+        out.append(f"configuration {config}: {len(found)} prompt(s) exceed {model}'s context window of {window:,} "
+                   f"tokens by estimate (largest: about {worst.est_input_tokens:,}, case {worst.case_id}); a real "
+                   "provider refuses them: cap context.max_history_tokens, or count them as escalations")
+    return out
+
+
 def output_cap(params: dict[str, Any]) -> int | None:
     """The output-token cap a request sets, if any (OpenAI and Anthropic spellings)."""
     for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):

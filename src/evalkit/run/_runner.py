@@ -100,6 +100,7 @@ def execute_suite(req: RunRequest) -> Iterator[Executed]:
         with sender_processes(loaded.suite.configs,
                               enabled=not (req.batch or loaded.suite.execution.mode == "batch")) as senders:
             plan = plan_run(loaded, req)
+            _warn_oversized(plan)
             judge = loaded.suite.scoring.judge
             plan.release_tokenizer(judge.provider if judge is not None else None)
             release_freed_memory()  # the tokenizer (if let go) and the planning workers' scratch
@@ -125,6 +126,23 @@ def execute_suite(req: RunRequest) -> Iterator[Executed]:
                            options=options, resumed=resumed_dir is not None)
         except KeyboardInterrupt:
             raise RunInterrupted(run_dir=run_dir, command=resume_command(run_dir.name, req)) from None
+
+
+def _warn_oversized(plan: Planned) -> None:
+    """Prompts longer than their model's context window, said before anything is sent (stderr, also
+    with --quiet: a CI log must show it)."""
+    import sys
+
+    from evalkit.pricing import context_window
+    from evalkit.run._plan import oversized_prompts
+
+    windows = {}
+    for config in plan.configs:
+        price = plan.prices.get(config.name)
+        model = price.model if price is not None else config.model  # a simulated model: the one it is priced as
+        windows[config.name] = (model, context_window(model))
+    for warning in oversized_prompts(plan.calls, windows):
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
 
 
 def _open_manifest(req: RunRequest, run_dir: Path, resumed_dir: Path | None, loaded: Any, plan: Planned,
