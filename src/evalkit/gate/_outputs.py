@@ -196,7 +196,7 @@ def _summary_head(report: GateReport) -> list[str]:
     for config, h in report.headline.items():
         lines.append(_headline_line(report, config, h))
     if report.sequential:
-        lines += ["", sequential_line(report.sequential)]
+        lines += ["", sequential_line(report.sequential, simulated=report.simulated)]
     if report.failed:
         lines += ["", "### Failed"]
         for r in report.failed:
@@ -233,10 +233,12 @@ def print_summary(report: GateReport, console: Any) -> None:
         console.print(table)
 
 
-def sequential_line(seq: dict[str, Any]) -> str:
-    """One sentence on what a sequential run saved against the full run."""
+def sequential_line(seq: dict[str, Any], *, simulated: bool = False) -> str:
+    """One sentence on what a sequential run saved against the full run (``simulated``: the dollars are
+    a simulated provider's, priced as the real model it stands for)."""
     saved_usd = seq.get("saved_usd")
-    money = "unknown" if saved_usd is None else f"${saved_usd:.4f} (estimated)"
+    money = "unknown" if saved_usd is None else \
+        f"${saved_usd:.4f} (estimated{', simulated' if simulated else ''})"
     why = seq.get("stop_reason", "")
     return (f"Sequential: stopped after {seq['looks']} look(s) at {seq['cases_done']} of {seq['cases_total']} cases "
             f"({why}); {seq['calls_made']} model calls instead of {seq['calls_full']} "
@@ -357,7 +359,7 @@ def announce(report: GateReport, *, verbose: bool, suite_path: str | None = None
         elif verbose:
             print(line, file=out)
     if report.sequential and (verbose or not report.passed):
-        print(sequential_line(report.sequential), file=out if verbose else err)
+        print(sequential_line(report.sequential, simulated=report.simulated), file=out if verbose else err)
     where = report.run_dir / "summary.md" if summary is True else (summary or None)
     if not report.passed:
         print(f"gates: FAILED ({report.tally()})" + (f"; summary: {where}" if where else ""), file=err)
