@@ -21,6 +21,8 @@ from evalkit._checksums import file_sha256 as sha256_file  # noqa: F401 - one fi
 from evalkit.errors import DataError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import pyarrow as pa
 
 COLUMNS = ("case_id", "segment", "variant", "case_json")
@@ -69,7 +71,7 @@ def write_rows(path: Path, rows: Iterable[Row]) -> int:
     flight, and batches are written in order, so memory stays bounded and the bytes
     are the same as a sequential write.
     """
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -90,8 +92,25 @@ def write_rows(path: Path, rows: Iterable[Row]) -> int:
                 count += len(batch)
         finally:
             if pending is not None:
-                pending.result()  # never close the writer under a running write
+                _wait_out(pending)  # never close the writer under a running write
     return count
+
+
+def _wait_out(pending: Future[None]) -> None:
+    """Wait until the write in flight has finished, even if a signal handler's exception (SIGTERM, Ctrl-C)
+    arrives meanwhile: closing the writer under a running write crashes the process (SIGSEGV) and leaves
+    the temp folder behind. The interruption is raised once the write is done."""
+    from concurrent.futures import wait
+
+    interrupted: BaseException | None = None
+    while not pending.done():
+        try:
+            wait([pending])
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, after the write
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
+    pending.result()
 
 
 def sha256_bytes(data: bytes) -> str:

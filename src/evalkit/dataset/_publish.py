@@ -5,9 +5,16 @@ partial version, a failure leaves nothing behind, and a version is never overwri
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import re
 import secrets
 import shutil
+import signal
+import socket
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -186,11 +193,22 @@ def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]] | Generated, *,
     name_dir = root / name
     created_name_dir = not name_dir.exists()
     name_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_folders(name_dir)
     # Not tempfile.mkdtemp: its 0700 mode would survive the rename and hide the
     # published version from other users; os.mkdir honours the umask like any folder.
-    tmp = name_dir / f".tmp-{version}-{secrets.token_hex(6)}"
-    os.mkdir(tmp)
+    with _sigterm_unwinds():
+        return _publish(cases, tmp=name_dir / _temp_name(version), final=final, name_dir=name_dir,
+                        created_name_dir=created_name_dir, task=resolved, parent=parent, description=description,
+                        generator=generator, reuse_identical=reuse_identical, attachments=attachments)
+
+
+def _publish(cases: Iterable[Any] | Generated, *, tmp: Path, final: Path, name_dir: Path, created_name_dir: bool,
+             task: Task, parent: str | None, description: str, generator: Mapping[str, Any] | None,
+             reuse_identical: bool, attachments: Mapping[str, bytes] | None) -> Path:
+    """Write the version into ``tmp`` and rename it to ``final``; on any failure (or SIGTERM) remove ``tmp``."""
+    root, name, version, resolved = name_dir.parent, name_dir.name, final.name, task
     try:
+        os.mkdir(tmp)
         count, tally, digest = _write_cases(tmp, cases, resolved, ref=f"{name}@{version}")
         if reuse_identical and (same := identical_version(digest, name=name, store=root)) is not None:
             _discard(tmp, name_dir, created_name_dir)
@@ -232,8 +250,6 @@ def _write_cases(tmp: Path, cases: Iterable[Any] | Generated, task: Task, *, ref
 
 def _write_attachments(tmp: Path, attachments: Mapping[str, bytes], *, ref: str) -> dict[str, str]:
     """Write the extra files beside the cases; file name -> SHA-256 for the manifest."""
-    import hashlib
-
     from evalkit._io import write_bytes
 
     hashes = {}
@@ -243,6 +259,90 @@ def _write_attachments(tmp: Path, attachments: Mapping[str, bytes], *, ref: str)
         write_bytes(tmp / file_name, data)
         hashes[file_name] = hashlib.sha256(data).hexdigest()
     return hashes
+
+
+TEMP_PREFIX = ".tmp-"
+_TEMP_OWNER = re.compile(r"-p(?P<pid>\d+)-h(?P<host>[0-9a-f]{8})$")
+UNOWNED_TEMP_AGE_S = 600.0
+"""A temp folder whose writer cannot be checked (its name does not say, as with an older evalkit's, or it
+is another machine's) is stale once neither it nor a file in it has changed for this long: a live publish
+writes a row group every few seconds to a minute."""
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _temp_name(version: str) -> str:
+    """``.tmp-<version>-<random>-p<pid>-h<host>``: the writer is named so a later publish can tell a
+    folder left by a killed process (kill -9, a power cut) from one still being written."""
+    return f"{TEMP_PREFIX}{version}-{secrets.token_hex(6)}-p{os.getpid()}-h{_host_tag()}"
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temp_folders(name_dir: Path) -> list[Path]:
+    """Remove the temp folders under ``name_dir`` that no live process is writing: this machine's whose
+    process is gone, and any unchanged for ``UNOWNED_TEMP_AGE_S`` whose writer cannot be checked (an older
+    evalkit's, another machine's). Returns the folders removed."""
+    removed = []
+    host, now = _host_tag(), time.time()
+    try:
+        entries = list(name_dir.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(TEMP_PREFIX) or not entry.is_dir():
+            continue
+        owner = _TEMP_OWNER.search(entry.name)
+        try:
+            if owner is not None and owner["host"] == host:
+                stale = int(owner["pid"]) != os.getpid() and not _process_exists(int(owner["pid"]))
+            else:
+                stale = now - _last_change(entry) > UNOWNED_TEMP_AGE_S
+        except OSError:
+            continue  # gone meanwhile (its writer finished or cleaned up)
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _last_change(folder: Path) -> float:
+    """The newest modification time of ``folder`` and the files in it."""
+    times = [folder.stat().st_mtime]
+    for child in folder.iterdir():
+        with contextlib.suppress(OSError):
+            times.append(child.stat().st_mtime)
+    return max(times)
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While publishing, SIGTERM (``kill``, a CI timeout, a container stop) ends the process as Ctrl-C does:
+    through the clean-up that removes the temp folder, exit status 143. Only where SIGTERM still has its
+    default action and only in the main thread (the only one that may set a handler)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def terminate(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _rename_into_place(tmp: Path, final: Path, name_dir: Path) -> None:
