@@ -113,3 +113,16 @@ def test_env_store_is_the_default(store, toy):
     write_dataset(toy.generate(3, 1), name="toy", version="v1", task=toy, store=store)
     r = CliRunner().invoke(app, ["dataset", "list"])  # EVALKIT_DATASETS set by the store fixture
     assert r.exit_code == 0 and "toy@v1" in r.output
+
+
+def test_list_verify_fails_a_version_whose_shipped_catalogue_was_modified(run, store, toy):
+    folder = write_dataset(list(toy.generate(5, 1)), name="toy", version="v1", task=toy, store=store,
+                           attachments={"catalogue.yaml": b"plans: [{name: plus, price: '20.00'}]\n"})
+    r = run("list", "--verify")
+    assert r.exit_code == 0, _text(r)
+    (folder / "catalogue.yaml").write_bytes(b"plans: [{name: plus, price: '2.00'}]\n")
+    r = run("list", "--verify")
+    assert r.exit_code == 2, _text(r)
+    assert "FAILED" in r.output and "catalogue.yaml: attachment does not match the manifest's SHA-256" in _text(r)
+    r = run("list", "--verify", "--json")
+    assert r.exit_code == 2 and json.loads(r.stdout)[0]["hash_ok"] is False

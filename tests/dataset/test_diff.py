@@ -20,3 +20,23 @@ def test_diff_added_removed_changed_and_segment_counts(toy, store):
     assert d.segment_delta == {"adversarial": -1, "promotion": 1, "routine": 1}
     assert not d.identical
     assert diff("toy@v1", "toy@v1", store=store).identical
+
+
+def test_diff_reports_shipped_files_that_differ_even_when_every_case_is_the_same(toy, store):
+    import hashlib
+
+    cases = list(toy.generate(5, 1))
+    old, new = b"plus: '20.00'\n", b"plus: '2.00'\n"
+    write_dataset(cases, name="toy", version="v1", task=toy, store=store, attachments={"catalogue.yaml": old})
+    write_dataset(cases, name="toy", version="v2", task=toy, store=store, attachments={"catalogue.yaml": new})
+    write_dataset(cases, name="toy", version="v3", task=toy, store=store,
+                  attachments={"catalogue.yaml": new, "corpus.txt": b"x"})
+
+    d = diff("toy@v1", "toy@v2", store=store)
+    assert (d.added, d.removed, d.changed) == ((), (), ())
+    sha = [hashlib.sha256(x).hexdigest()[:12] for x in (old, new)]
+    assert d.attachment_changes == {"catalogue.yaml": f"changed (sha256 {sha[0]}… -> {sha[1]}…)"}
+    assert d.attachment_lines() == [f"catalogue.yaml: changed (sha256 {sha[0]}… -> {sha[1]}…)"]
+    assert not d.identical
+    assert diff("toy@v3", "toy@v2", store=store).attachment_changes == {"corpus.txt": "removed"}
+    assert diff("toy@v2", "toy@v3", store=store).attachment_changes == {"corpus.txt": "added"}

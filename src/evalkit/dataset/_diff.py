@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from evalkit.dataset._store import load_dataset
@@ -21,6 +21,9 @@ class DatasetDiff:
     unchanged: int
     segment_counts_a: dict[str, int]
     segment_counts_b: dict[str, int]
+    attachment_changes: dict[str, str] = field(default_factory=dict)
+    """Files shipped with the versions (e.g. ``catalogue.yaml``) that differ: name -> ``added``, ``removed`` or
+    ``changed``. The same case JSON under another catalogue is another case (other prices, plans, policy)."""
 
     @property
     def segment_delta(self) -> dict[str, int]:
@@ -30,7 +33,23 @@ class DatasetDiff:
 
     @property
     def identical(self) -> bool:
-        return not (self.added or self.removed or self.changed)
+        return not (self.added or self.removed or self.changed or self.attachment_changes)
+
+    def attachment_lines(self) -> list[str]:
+        """One line per shipped file that differs, e.g. ``catalogue.yaml: changed (sha256 1a2b3c… -> 4d5e6f…)``."""
+        return [f"{name}: {change}" for name, change in self.attachment_changes.items()]
+
+
+def _attachment_changes(a: dict[str, str], b: dict[str, str]) -> dict[str, str]:
+    changes = {}
+    for name in sorted(set(a) | set(b)):
+        if name not in a:
+            changes[name] = "added"
+        elif name not in b:
+            changes[name] = "removed"
+        elif a[name] != b[name]:
+            changes[name] = f"changed (sha256 {a[name][:12]}… -> {b[name][:12]}…)"
+    return changes
 
 
 def diff(ref_a: str | Path, ref_b: str | Path, *, store: Path | str | None = None) -> DatasetDiff:
@@ -47,4 +66,5 @@ def diff(ref_a: str | Path, ref_b: str | Path, *, store: Path | str | None = Non
         a=a.ref, b=b.ref, added=added, removed=removed, changed=changed, unchanged=common - len(changed),
         segment_counts_a=dict(sorted(Counter(a.arrow.column("segment").to_pylist()).items())),
         segment_counts_b=dict(sorted(Counter(b.arrow.column("segment").to_pylist()).items())),
+        attachment_changes=_attachment_changes(a.manifest.attachments, b.manifest.attachments),
     )

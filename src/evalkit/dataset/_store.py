@@ -135,13 +135,17 @@ class CaseRef:
 
 def load_dataset(ref: str | Path, *, task: Task | str | None = None, store: Path | str | None = None,
                  catalogue: str | Path | None = None) -> Dataset:
-    """Load ``name@version``, ``name@latest`` or a version folder, verifying the content hash.
+    """Load ``name@version``, ``name@latest`` or a version folder, verifying the content hash (of the cases
+    and of every attachment the manifest lists, e.g. the catalogue).
     ``catalogue``: a suite's catalogue file, which wins over the one the version ships."""
     folder = resolve_ref(str(ref), store)
     manifest = read_manifest(folder)
     arrow = read_verified(folder / CASES_FILE, expected_sha256=manifest.sha256, expected_rows=manifest.row_count)
-    return Dataset(manifest=manifest, path=folder, arrow=arrow, task=task,
-                   catalogue=Path(catalogue) if catalogue is not None else None)
+    dataset = Dataset(manifest=manifest, path=folder, arrow=arrow, task=task,
+                      catalogue=Path(catalogue) if catalogue is not None else None)
+    for name in manifest.attachments:  # a tampered catalogue changes prices as surely as a tampered case
+        dataset.attachment(name)
+    return dataset
 
 
 def validate_path(path: str | Path, task: Task | str | None = None, *, store: Path | str | None = None) -> Dataset:
