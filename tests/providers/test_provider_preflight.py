@@ -92,3 +92,23 @@ def test_bad_option_exits_2_before_any_call(tmp_path, provider, model, route, se
         assert "Traceback" not in proc.stderr and "TypeError" not in proc.stderr
         assert not srv.log
         assert not reports.exists() or not any(reports.iterdir())
+
+
+def test_a_judge_without_its_key_stops_the_run_before_any_call(tmp_path):
+    """The LLM judge's calls come after every configuration's: its unset key (or a bad option) found
+    then let the whole run be paid for first. It is checked with the configurations'."""
+    env = {k: v for k, v in os.environ.items() if k != "EVALKIT_JUDGE_KEY_UNSET"}
+    env["EVALKIT_HOME"] = str(tmp_path / "home")
+    reports = tmp_path / "reports"
+    base = [sys.executable, "-m", "evalkit.cli.main", "run", str(REPO / "suites" / "upgrades-demo.yaml"), "--config",
+            "rules", "--limit", "20", "--reports", str(reports), "--quiet", "--datasets", str(REPO / "datasets"),
+            "--set", "scoring.judge.provider=openai", "--set", "scoring.judge.model=gpt-4o-mini"]
+    done = subprocess.run([*base, "--set", "scoring.judge.options.api_key_env=EVALKIT_JUDGE_KEY_UNSET"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "scoring.judge" in done.stderr and "EVALKIT_JUDGE_KEY_UNSET is not set" in done.stderr
+    assert not reports.exists()  # nothing ran
+    done = subprocess.run([*base, "--set", "scoring.judge.options.timeout_s=-1"], env={**env, "OPENAI_API_KEY": "x"},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 2 and "scoring.judge" in done.stderr and "timeout_s" in done.stderr, done.stderr
+    assert not reports.exists()

@@ -185,6 +185,23 @@ def _require_keys(plan: Planned, req: Any, *, where: str) -> None:
             f"Set it, or use --replay to answer from cached answers only; nothing was sent")
 
 
+def _check_judge(loaded: Any, task: Any, req: Any) -> None:
+    """The LLM judge's provider, its options and its key, checked before the run's first call: its own
+    calls come after every configuration's, so a bad option or an unset key found then would have
+    let the whole run be paid for first. Its calls are planned from the answers, so whether the cache
+    holds them is not known yet: without --replay its key must be set."""
+    spec = loaded.suite.scoring.judge
+    if spec is None:
+        return
+    where = f"{loaded.path}: scoring.judge"
+    provider, _ = _provider(spec, task, where)  # options are checked where the provider is created
+    env = None if getattr(provider, "offline", False) else getattr(provider, "missing_key", lambda: None)()
+    if env and getattr(req, "cache_mode", "read-write") != "replay":
+        raise ConfigError(f"{where} (provider {spec.provider}): environment variable {env} is not set; it holds the "
+                          "key the judge's calls are sent with (options.api_key_env). Set it, or use --replay to "
+                          "answer from cached answers only; nothing was sent")
+
+
 def plan_run(loaded: Any, req: Any) -> Planned:
     """Check the selected configurations, sample the cases and plan every call."""
     from evalkit.run._plan import ConfigPlan, context_resources, plan_configs
@@ -209,6 +226,7 @@ def plan_run(loaded: Any, req: Any) -> Planned:
         out.calls.extend(calls)
         out.prompts[config.name] = info
     _require_keys(out, req, where=f"{loaded.path}: configs")
+    _check_judge(loaded, task, req)
     from evalkit._tokens import tokenizer_name
 
     out.tokenizer = tokenizer_name()
