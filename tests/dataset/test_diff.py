@@ -40,3 +40,18 @@ def test_diff_reports_shipped_files_that_differ_even_when_every_case_is_the_same
     assert not d.identical
     assert diff("toy@v3", "toy@v2", store=store).attachment_changes == {"corpus.txt": "removed"}
     assert diff("toy@v2", "toy@v3", store=store).attachment_changes == {"corpus.txt": "added"}
+
+
+def test_the_diff_command_prints_shipped_files_that_differ(toy, store):
+    """`evalkit dataset diff` said '0 changed' for two versions whose catalogues price a plan differently."""
+    from typer.testing import CliRunner
+
+    from evalkit.cli.main import app
+
+    cases = list(toy.generate(5, 1))
+    write_dataset(cases, name="toy", version="v1", task=toy, store=store, attachments={"catalogue.yaml": b"a: 1\n"})
+    write_dataset(cases, name="toy", version="v2", task=toy, store=store, attachments={"catalogue.yaml": b"a: 2\n"})
+    out = CliRunner().invoke(app, ["dataset", "diff", "toy@v1", "toy@v2", "--store", str(store)],
+                             env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "0 changed" in out.output and "shipped file catalogue.yaml: changed (sha256" in out.output

@@ -262,6 +262,8 @@ def diff_cmd(ref_a: Annotated[str, typer.Argument(help="Old version (NAME@VERSIO
                 shown = ids if limit <= 0 else ids[:limit]
                 more = f" … and {len(ids) - len(shown):,} more" if len(shown) < len(ids) else ""
                 console.print(f"  {label}: {', '.join(shown)}{more}")
+        for line in d.attachment_lines():  # a shipped catalogue or corpus that changed changes every decision
+            console.print(f"  shipped file {line}")
         table = Table(title="cases per segment")
         for col in ("segment", d.a, d.b, "change"):
             table.add_column(col, justify="left" if col == "segment" else "right")
