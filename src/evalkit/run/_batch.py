@@ -343,16 +343,23 @@ def run_batched(calls: Sequence[PlannedCall], providers: Mapping[str, Any], pric
             for provider in providers.values():
                 await provider.aclose()
 
+    batched = any(batch_api_for(p) is not None for p in providers.values())
     if options.progress:
-        print(f"batch mode: polling every {opts.poll_s:g}s; batch ids go to {Path(run_dir) / LEDGER_NAME} "
-              "(an interrupted run resumes by polling them)", flush=True)
+        if batched:
+            print(f"batch mode: polling every {opts.poll_s:g}s; batch ids go to {Path(run_dir) / LEDGER_NAME} "
+                  "(an interrupted run resumes by polling them)", flush=True)
+        else:
+            print("batch mode: no configuration's provider has a batch API in evalkit: every call is sent "
+                  "directly", flush=True)
         direct = sorted(name for name, p in providers.items()
                         if batch_api_for(p) is None and not getattr(p, "offline", False))
-        if direct:
+        if direct and batched:
             print(f"batch mode: {', '.join(direct)} (provider without a batch API in evalkit) "
                   "run with direct calls at standard prices", flush=True)
     records, report = asyncio.run(go())
     manifest["execution"] = report.to_json()
+    if not batched:  # asked for, but nothing went through a batch API: the run is a direct one
+        manifest["execution"]["mode"] = "direct"
     for c in manifest.get("configs", []):
         if batch_api_for(providers.get(c.get("name"))) is None:
             c["execution"] = "direct"

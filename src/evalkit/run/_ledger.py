@@ -141,6 +141,12 @@ class SpendLedger:
         for rec in records:
             if rec.cache_hit:
                 continue
+            if rec.execution == "batch":  # billed at the batch price its record holds, not this ledger's
+                if rec.cost_usd is None:
+                    self.unpriced_attempts += 1
+                else:
+                    self.spent += rec.cost_usd
+                continue
             for usage in rec.billed_usage:
                 if usage.total_tokens is None:
                     continue  # no usage reported: counted in possibly_billed_usd below
