@@ -120,3 +120,38 @@ def test_stats_prune_and_cli(home):
     out = cli.invoke(app, ["cache", "prune", "--all"])
     assert out.exit_code == 0 and "removed 4 entries" in out.output
     assert cache.stats().entries == 0
+
+
+def test_cache_stats_names_corrupt_entries_and_prune_corrupt_deletes_only_them(tmp_path, monkeypatch):
+    """`evalkit cache stats` crashed on an entry holding `[1,2]` (internal error, exit 3) and counted a
+    tampered entry as a normal one; every entry now passes the checks a served one passes, the corrupt
+    ones are listed, and `cache prune --corrupt` deletes exactly those."""
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from evalkit.cli.main import app
+    from evalkit.run._cache import ResponseCache
+
+    monkeypatch.setenv("EVALKIT_HOME", str(tmp_path / "home"))
+    cache = ResponseCache()
+    good = cache.put_answer("k:" + "a" * 64, ModelResponse(text="{}", usage=Usage(input_tokens=1, output_tokens=1)),
+                            provider="openai", model="large")
+    tampered = cache.put_answer("k:" + "b" * 64, ModelResponse(text="{}"), provider="openai", model="large")
+    doc = _json.loads(tampered.read_text())
+    doc["response"]["text"] = "changed"
+    tampered.write_text(_json.dumps(doc))
+    listed = cache.path_for("k:" + "c" * 64)
+    listed.parent.mkdir(parents=True, exist_ok=True)
+    listed.write_text("[1, 2]")
+    empty = cache.path_for("k:" + "d" * 64)
+    empty.parent.mkdir(parents=True, exist_ok=True)
+    empty.write_text("{}")
+    out = CliRunner().invoke(app, ["cache", "stats"], env={"COLUMNS": "300"})
+    assert out.exit_code == 0, out.output
+    assert "entries: 4" in out.output and "openai/large: 1" in out.output and "(corrupt): 3" in out.output
+    assert all(f"corrupt: {p}" in out.output for p in (tampered, listed, empty))
+    out = CliRunner().invoke(app, ["cache", "prune", "--corrupt"])
+    assert out.exit_code == 0 and "removed 3 corrupt entries" in out.output
+    assert good.is_file() and not any(p.exists() for p in (tampered, listed, empty))
+    assert CliRunner().invoke(app, ["cache", "prune", "--corrupt", "--all"]).exit_code == 2

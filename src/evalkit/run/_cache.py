@@ -63,6 +63,31 @@ class CacheStats:
     oldest: datetime | None
     newest: datetime | None
     by_model: dict[str, int]
+    corrupt: tuple[CorruptCacheEntry, ...] = ()
+    """Entries that fail the checks a served entry passes (``evalkit cache prune --corrupt`` deletes them)."""
+
+
+def _checked(path: Path, raw: bytes, key: str | None) -> ModelResponse:
+    """The entry's answer, after every check a served entry passes; ``key``: the request it must answer
+    (None: the one its file name says). CorruptCacheEntry when any check fails."""
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        raise CorruptCacheEntry(path, "not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise CorruptCacheEntry(path, "not a cache entry")
+    unchecked = payload.get("schema") == 1 and "sha256" not in payload  # written before checksums: as before
+    if not unchecked and not isinstance(payload.get("sha256"), str):
+        raise CorruptCacheEntry(path, "no checksum")
+    if not unchecked and payload["sha256"] != _digest(payload):
+        raise CorruptCacheEntry(path, "checksum mismatch: the content changed after it was written")
+    stored = payload.get("key")
+    if (stored != key) if key is not None else (str(stored).split(":", 1)[-1] != path.stem):
+        raise CorruptCacheEntry(path, "it holds the answer to another request")
+    try:
+        return ModelResponse.model_validate(payload["response"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CorruptCacheEntry(path, f"not a model response ({type(exc).__name__})") from None
 
 
 class ResponseCache:
@@ -94,23 +119,7 @@ class ResponseCache:
             return None
         except OSError as exc:
             raise CorruptCacheEntry(path, f"unreadable: {exc.strerror or exc}") from None
-        try:
-            payload = json.loads(raw)
-        except ValueError:
-            raise CorruptCacheEntry(path, "not valid JSON") from None
-        if not isinstance(payload, dict):
-            raise CorruptCacheEntry(path, "not a cache entry")
-        unchecked = payload.get("schema") == 1 and "sha256" not in payload  # written before checksums: as before
-        if not unchecked and not isinstance(payload.get("sha256"), str):
-            raise CorruptCacheEntry(path, "no checksum")
-        if not unchecked and payload["sha256"] != _digest(payload):
-            raise CorruptCacheEntry(path, "checksum mismatch: the content changed after it was written")
-        if payload.get("key") != key:
-            raise CorruptCacheEntry(path, "it holds the answer to another request")
-        try:
-            return ModelResponse.model_validate(payload["response"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CorruptCacheEntry(path, f"not a model response ({type(exc).__name__})") from None
+        return _checked(path, raw, key)
 
     def corrupt(self, keys: Iterable[str]) -> list[CorruptCacheEntry]:
         """The entries among ``keys`` that exist but cannot be trusted (checked before a run sends anything)."""
@@ -172,6 +181,7 @@ class ResponseCache:
         entries = size = 0
         oldest = newest = None
         by_model: dict[str, int] = {}
+        corrupt: list[CorruptCacheEntry] = []
         for path in self._entries():
             st = path.stat()
             entries += 1
@@ -180,17 +190,28 @@ class ResponseCache:
             oldest = mtime if oldest is None else min(oldest, mtime)
             newest = mtime if newest is None else max(newest, mtime)
             try:
-                meta = json.loads(path.read_bytes())
+                raw = path.read_bytes()
+                _checked(path, raw, None)  # the checks a served entry passes: a corrupt one is not counted
+                meta = json.loads(raw)
                 label = f"{meta.get('provider')}/{meta.get('model')}"
-            except ValueError:
-                label = "(unreadable)"
+            except (CorruptCacheEntry, OSError) as exc:
+                corrupt.append(exc if isinstance(exc, CorruptCacheEntry) else CorruptCacheEntry(path, "unreadable"))
+                label = "(corrupt)"
             by_model[label] = by_model.get(label, 0) + 1
 
         def ts(v: float | None) -> datetime | None:
             return None if v is None else datetime.fromtimestamp(v, tz=UTC)
 
         return CacheStats(entries=entries, bytes=size, oldest=ts(oldest), newest=ts(newest),
-                          by_model=dict(sorted(by_model.items())))
+                          by_model=dict(sorted(by_model.items())), corrupt=tuple(corrupt))
+
+    def prune_corrupt(self) -> int:
+        """Delete every entry that fails the checks a served entry passes; how many."""
+        removed = 0
+        for entry in self.stats().corrupt:
+            entry.path.unlink(missing_ok=True)
+            removed += 1
+        return removed
 
     def prune(self, *, older_than_days: float | None = None) -> int:
         """Delete entries last written more than ``older_than_days`` ago (all when None)."""
