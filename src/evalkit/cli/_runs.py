@@ -186,12 +186,16 @@ def runs_bless(
     dest: Annotated[Path, typer.Argument(help="Folder to hold the baseline (e.g. suites/baselines/upgrades-ci).")],
     reports: ReportsOpt = None,
 ) -> None:
-    """Bless a complete run as a baseline: copy its results (no journal) to DEST, e.g. to commit for CI."""
+    """Bless a complete run as a baseline: copy its results (no journal) to DEST, e.g. to commit for CI.
+
+    DEST must be new, empty or an earlier baseline (which is replaced atomically); any other folder -
+    your own files, the reports folder, a run folder - is refused and left untouched."""
     with cli_errors():
         from evalkit.run import bless_baseline
         from evalkit.runs import resolve_run
 
-        files = bless_baseline(resolve_run(run_ref, reports=reports), dest)
+        root = _root(reports)
+        files = bless_baseline(resolve_run(run_ref, reports=root), dest, reports=root)
         typer.echo(f"baseline written to {dest} ({len(files)} files)")
 
 
