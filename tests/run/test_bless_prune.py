@@ -109,3 +109,36 @@ def test_bless_replaces_an_earlier_baseline_atomically(reports, tmp_path, monkey
         bless_baseline(root / ids[1], dest)
     assert _tree(dest) == before  # a failed blessing leaves the earlier baseline whole ...
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # ... and no staging folder
+
+
+def test_prune_keeps_the_baseline_a_kept_run_names(reports):
+    root, ids = reports
+    assert json.loads((root / ids[1] / "manifest.json").read_text())["baseline"] == ids[0]
+    out = cli("runs", "prune", "--keep", "1", "--reports", str(root), "--json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["removed"] == []
+    assert {s["run_id"]: s["reason"] for s in data["skipped"]} == {ids[0]: f"baseline of kept run {ids[1]}"}
+    assert (root / ids[0] / "manifest.json").is_file()
+    # once the run that named it is gone too, the old baseline may go
+    out = cli("runs", "prune", "--keep", "0", "--suite", "alpha", "--reports", str(root), "--json")
+    assert sorted(e["run_id"] for e in json.loads(out.stdout)["removed"]) == sorted(ids[:2])
+
+
+@pytest.mark.parametrize("damage", ["unknown-key", "torn"])
+def test_prune_never_removes_an_unreadable_run(reports, damage):
+    root, ids = reports
+    path = root / ids[0] / "manifest.json"
+    if damage == "unknown-key":  # e.g. written by a newer evalkit
+        path.write_text(json.dumps({**json.loads(path.read_text()), "future_field": 1}))
+    else:
+        path.write_text(path.read_text()[:40])
+    before = _tree(root / ids[0])
+    out = cli("runs", "prune", "--keep", "0", "--reports", str(root), "--json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert ids[0] not in [e["run_id"] for e in data["removed"]]
+    assert [s["run_id"] for s in data["skipped"] if "unreadable" in s["reason"]] == [ids[0]]
+    assert _tree(root / ids[0]) == before
+    text = cli("runs", "prune", "--keep", "0", "--reports", str(root)).output
+    assert f"kept {ids[0]}: manifest unreadable" in text

@@ -162,7 +162,8 @@ def runs_prune(
     dry_run: Annotated[bool, typer.Option(help="Say what would go; remove nothing.")] = False,
     reports: ReportsOpt = None, json_: JsonOpt = False,
 ) -> None:
-    """Remove all but the KEEP newest runs of each suite (running or evaluating runs are never removed)."""
+    """Remove all but the KEEP newest runs of each suite. Never removed: running or evaluating runs, runs
+    whose manifest cannot be read, and a run that a kept run names as its baseline (listed as kept, with why)."""
     with cli_errors():
         from evalkit.history import plan_prune, prune_runs
 
@@ -178,7 +179,7 @@ def runs_prune(
             typer.echo(f"{verb} {e.run_id}")
         for e, why in plan.skipped:
             typer.echo(f"kept {e.run_id}: {why}")
-        typer.echo(f"{verb} {len(removed)} run(s), kept {len(plan.keep)}")
+        typer.echo(f"{verb} {len(removed)} run(s), kept {len(plan.keep) + len(plan.skipped)}")
 
 
 def runs_bless(

@@ -132,28 +132,75 @@ class PrunePlan:
     keep: list[RunEntry]
     remove: list[RunEntry]
     skipped: list[tuple[RunEntry, str]]
-    """Older runs that would be removed but are in progress."""
+    """Runs that would be removed but are not, with why: in progress, an unreadable manifest (nothing
+    says which suite it belongs to or what it is), or the baseline a kept run was judged against."""
+
+
+def _baseline_ref(entry: RunEntry) -> str | None:
+    """The ``baseline`` the run's manifest records (read raw when the typed manifest cannot be read)."""
+    if entry.manifest is not None:
+        return entry.manifest.baseline
+    import json
+
+    try:
+        raw = json.loads((entry.path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ref = raw.get("baseline") if isinstance(raw, dict) else None
+    return ref if isinstance(ref, str) and ref else None
+
+
+def _baseline_of(entry: RunEntry) -> Path | None:
+    """The folder of the baseline ``entry`` names, resolved as gates and reports resolve it; None if none."""
+    from evalkit.errors import EvalkitError
+    from evalkit.runs import resolve_baseline
+
+    ref = _baseline_ref(entry)
+    if ref is None:
+        return None
+    try:
+        return resolve_baseline(ref, entry.path).resolve()
+    except (EvalkitError, OSError, ValueError):
+        return None
 
 
 def plan_prune(root: Path, *, keep: int, suite: str | None = None) -> PrunePlan:
-    """Keep the ``keep`` newest runs of each suite (or of ``suite`` only); the rest go."""
+    """Keep the ``keep`` newest runs of each suite (or of ``suite`` only); the rest go, except runs in
+    progress, runs whose manifest cannot be read, and any run a kept run names as its baseline."""
     if keep < 0:
         raise ConfigError(f"--keep must be 0 or more (got {keep})")
-    entries = [e for e in list_run_entries(root) if suite is None or e.suite == suite]
-    if suite is not None and not entries:
+    entries = list_run_entries(root)
+    selected = [e for e in entries if suite is None or e.suite == suite]
+    if suite is not None and not selected:
         raise NotFound(f"no runs of suite {suite!r} under {root}")
     seen: dict[str | None, int] = {}
-    kept, remove, skipped = [], [], []
-    for e in entries:  # newest first
+    kept: list[RunEntry] = []
+    candidates: list[RunEntry] = []
+    skipped: list[tuple[RunEntry, str]] = []
+    for e in entries if suite is None else [*selected, *(e for e in entries if e.status == "unreadable")]:
+        if e.manifest is None:  # which suite, which status, whose baseline: unknown, so never removed
+            skipped.append((e, f"manifest unreadable, never pruned ({e.problem})"))
+            continue
         seen[e.suite] = seen.get(e.suite, 0) + 1
         if seen[e.suite] <= keep:
             kept.append(e)
             continue
         why = removable(e)
         if why is None:
-            remove.append(e)
+            candidates.append(e)
         else:
             skipped.append((e, why))
+    # Every run that stays (kept, skipped, other suites) keeps the baseline it names, and so on down the chain.
+    going = {e.path.resolve(): e for e in candidates}
+    stays = [e for e in entries if e.path.resolve() not in going]
+    while stays:
+        e = stays.pop()
+        base = _baseline_of(e)
+        if base is not None and base in going:
+            protected = going.pop(base)
+            skipped.append((protected, f"baseline of kept run {e.run_id}"))
+            stays.append(protected)
+    remove = [e for e in candidates if e.path.resolve() in going]
     return PrunePlan(keep=kept, remove=remove, skipped=skipped)
 
 
