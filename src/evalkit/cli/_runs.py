@@ -27,6 +27,19 @@ def _echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (at any depth) as None: JSON has no NaN or Infinity."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def runs_list(reports: ReportsOpt = None, json_: JsonOpt = False,
               suite: Annotated[str | None, typer.Option(help="Only runs of this suite.")] = None) -> None:
     """List runs, newest first, with their full ids (any unique prefix works as RUN elsewhere)."""
@@ -59,30 +72,39 @@ def runs_list(reports: ReportsOpt = None, json_: JsonOpt = False,
 
 
 def runs_query(
-    sql: Annotated[str, typer.Argument(help="One SQL statement (DuckDB) over the views runs, run_configs, scores, results.")],
+    sql: Annotated[str, typer.Argument(help="One read-only SQL statement (DuckDB: SELECT, WITH, FROM ...) over the "
+                                            "views runs, run_configs, scores, results.")],
     reports: ReportsOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Query every run with SQL (embedded DuckDB). Views: runs (one row per run, from manifests),
     run_configs (run x configuration), scores and results (every run's parquet tables; see docs/tables.md).
+    Exactly one read-only statement: several, or one that writes (COPY, CREATE, ATTACH ...), exit 2.
+    Values print as they are; --json writes NaN and infinities as null.
 
     Example: evalkit runs query "SELECT run_id, segment, avg(good::INT) FROM scores GROUP BY ALL"
     """
     with cli_errors():
         from evalkit.history import run_query
 
-        columns, rows = run_query(_root(reports), sql)
+        warnings: list[str] = []
+        columns, rows = run_query(_root(reports), sql, warnings=warnings)
+        for line in warnings:
+            typer.echo(f"warning: {line}", err=True)
         if json_:
-            _echo_json([dict(zip(columns, row)) for row in rows])
+            typer.echo(json.dumps([dict(zip(columns, _finite(row))) for row in rows], indent=2, default=str,
+                                  allow_nan=False))
             return
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
+        # Values are data: Text cells are never read as markup ('[/bold]') nor emoji codes (':x:').
         table = Table(box=None)
         for col in columns:
-            table.add_column(col, overflow="fold")
+            table.add_column(Text(col), overflow="fold")
         for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        Console().print(table)
+            table.add_row(*(Text("" if v is None else str(v)) for v in row))
+        Console(emoji=False, markup=False, highlight=False).print(table)
         typer.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", err=True)
 
 

@@ -83,8 +83,23 @@ def _sql_list(paths: list[Path]) -> str:
     return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
 
 
-def connect(root: Path) -> Any:
-    """An in-memory DuckDB connection with the views above over the runs under ``root``."""
+def _readable_parquet(path: Path) -> str | None:
+    """Why ``path`` cannot be read as parquet (its footer and schema), or None. Cheap: no data pages."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return None
+
+
+def connect(root: Path, *, warnings: list[str] | None = None) -> Any:
+    """An in-memory DuckDB connection with the views above over the runs under ``root``.
+
+    A run's parquet file that cannot be read (truncated, not parquet) is left out of its view, with a
+    line naming it appended to ``warnings``: one damaged run does not make every query fail."""
     import duckdb
 
     from evalkit.run import results_schema, scores_schema
@@ -96,7 +111,16 @@ def connect(root: Path) -> Any:
     con.execute("CREATE TABLE runs AS SELECT * FROM runs_table")
     con.execute("CREATE TABLE run_configs AS SELECT * FROM configs_table")
     for name, schema in (("scores", scores_schema()), ("results", results_schema())):
-        files = [e.path / f"{name}.parquet" for e in entries if (e.path / f"{name}.parquet").is_file()]
+        files = []
+        for e in entries:
+            path = e.path / f"{name}.parquet"
+            if not path.is_file():
+                continue
+            why = _readable_parquet(path)
+            if why is None:
+                files.append(path)
+            elif warnings is not None:
+                warnings.append(f"skipped {path}: unreadable parquet ({why}); view {name} leaves run {e.run_id} out")
         if files:
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_list(files)}, union_by_name=true)")
         else:  # no run yet: an empty view with the declared columns, so queries still bind
@@ -105,13 +129,39 @@ def connect(root: Path) -> Any:
     return con
 
 
-def run_query(root: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run one SQL statement over the views; (column names, rows). Bad SQL is a usage error."""
+READ_ONLY = "SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE"
+
+
+def _one_read_only_statement(sql: str) -> str:
+    """``sql`` when it is exactly one read-only statement (DuckDB's own parser decides), else ConfigError."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise ConfigError(f"query failed: {str(exc).splitlines()[0]} (views: {', '.join(VIEWS)})") from None
+    if not statements:
+        raise ConfigError("empty query; e.g. evalkit runs query \"SELECT run_id, status FROM runs\"")
+    if len(statements) > 1:
+        raise ConfigError(f"runs query takes exactly one statement; got {len(statements)} (drop all but one, "
+                          "or combine them with WITH / UNION ALL)")
+    kind = statements[0].type
+    if kind != duckdb.StatementType.SELECT:
+        raise ConfigError(f"runs query only reads: one {READ_ONLY} statement; got {kind.name} "
+                          "(nothing was run; to write a file, add --json and redirect it)")
+    return sql
+
+
+def run_query(root: Path, sql: str, *, warnings: list[str] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run one read-only SQL statement over the views; (column names, rows). Bad SQL, several statements
+    or one that writes (COPY, CREATE, ATTACH, SET ...) is a usage error and nothing is run. Parquet files
+    left out as unreadable are described in ``warnings``."""
     import duckdb
 
     if not sql.strip():
         raise ConfigError("empty query; e.g. evalkit runs query \"SELECT run_id, status FROM runs\"")
-    con = connect(root)
+    _one_read_only_statement(sql)
+    con = connect(root, warnings=warnings)
     try:
         cur = con.execute(sql)
         if cur.description is None:
