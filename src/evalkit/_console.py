@@ -25,6 +25,11 @@ def print_run_summary(agg: Any, manifest: Manifest, console: Any, *, resumed: bo
     if resumed:
         console.print(f"resumed run {manifest.run_id}: answered calls were not sent again (the failed calls of "
                       "a run that stopped are tried again, their earlier attempts kept)")
+    partial = manifest.partial or {}
+    if partial:
+        shards = ", ".join(str(s) for s in partial.get("shards") or [])
+        console.print(f"[yellow]partial merge:[/] shards {shards} of {partial.get('of')} only (--allow-partial): "
+                      "every number below covers those shards' cases, not the suite's")
     sim = {c.name: c.simulated for c in manifest.configs}
     label = {c: c + ("*" if s else "") for c, s in sim.items()}
     n = int(agg[agg["segment"] == ALL]["n"].max())

@@ -113,3 +113,15 @@ def test_merging_three_shards_equals_one_unsharded_run(tmp_path, monkeypatch):
     assert res.exit_code == 2 and "3/3" in res.output
     res = CliRunner().invoke(app, ["merge", str(shards[0]), str(shards[0]), "--reports", str(tmp_path / "m3")])
     assert res.exit_code == 2
+    # A merge comes after the shards it joins (`latest`, `runs list` and `prune` order runs by `created`),
+    # and each shard's own time is kept.
+    shard_times = [json.loads((s / "manifest.json").read_text())["created"] for s in shards]
+    doc = json.loads((merged / "manifest.json").read_text())
+    assert doc["created"] >= max(shard_times) and [m["created"] for m in doc["merged_from"]] == shard_times
+    # A partial merge says so above its numbers and is never blessed as a baseline.
+    res = CliRunner().invoke(app, ["merge", str(shards[0]), str(shards[1]), "--allow-partial", "--reports",
+                                   str(tmp_path / "m4")], env={"COLUMNS": "200"})
+    assert res.exit_code in (0, 1) and "partial merge: shards 1, 2 of 3 only" in res.output, res.output
+    partial = next((tmp_path / "m4").iterdir())
+    res = CliRunner().invoke(app, ["runs", "bless", str(partial), str(tmp_path / "bless-partial")])
+    assert res.exit_code == 2 and "partial merge" in res.output and not (tmp_path / "bless-partial").exists()

@@ -59,11 +59,15 @@ def _sources(manifest: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 
 def check_blessable(run_dir: Path, manifest: dict[str, Any]) -> None:
-    """A baseline must cover the cases: a shard or an early-stopped sequential run does not."""
+    """A baseline must cover the cases: a shard, a partial merge or an early-stopped sequential run does not."""
     shard = (manifest.get("request") or {}).get("shard")
     if shard:
         raise ConfigError(f"{run_dir}: a shard run ({shard[0]}/{shard[1]}) holds part of the cases; "
                           "merge the shards first (evalkit merge RUN...) and bless the merged run")
+    partial = manifest.get("partial")
+    if partial:
+        raise ConfigError(f"{run_dir}: a partial merge (shards {', '.join(map(str, partial.get('shards', [])))} of "
+                          f"{partial.get('of')}) holds part of the cases; merge every shard and bless that run")
     seq = manifest.get("sequential") or {}
     if seq and seq.get("cases_done") != seq.get("cases_total"):
         raise ConfigError(f"{run_dir}: a sequential run that stopped early ({seq.get('cases_done')} of "

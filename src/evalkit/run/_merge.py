@@ -169,11 +169,15 @@ def _merged_manifest(manifests: list[dict[str, Any]], run_id: str, n: int, indic
     first = manifests[0]
     manifest = dict(first)
     counts = [m.get("counts") or {} for m in manifests]
+    merged_at = utc_now()
     manifest.update(
-        run_id=run_id, created=min(m["created"] for m in manifests),
-        finished=max(m.get("finished") or m["created"] for m in manifests), merged=utc_now(), status="complete",
+        # created: when this folder was made, as for any run: `latest`, `runs list` and `prune` order runs
+        # by it, and a merge must come after the shards it joins (each shard's own time is in merged_from)
+        run_id=run_id, created=merged_at,
+        finished=max(m.get("finished") or m["created"] for m in manifests), merged=merged_at, status="complete",
         request={**first["request"], "shard": None},
-        merged_from=[{"run_id": m["run_id"], "shard": m["request"]["shard"]} for m in manifests],
+        merged_from=[{"run_id": m["run_id"], "shard": m["request"]["shard"], "created": m["created"]}
+                     for m in manifests],
         counts={"calls": sum(c.get("calls", 0) for c in counts), "failed_calls": sum(c.get("failed_calls", 0) for c in counts),
                 "cache_hits": sum(c.get("cache_hits", 0) for c in counts), "cases": sum(c.get("cases", 0) for c in counts),
                 "spent_usd": _sum([c.get("spent_usd") for c in counts]),

@@ -120,7 +120,7 @@ class Manifest(RunFile):
     counts: Counts | None = None
     sequential: Json | None = Field(None, description="A sequential run's looks, calls and dollars saved.")
     merged: str | None = Field(None, description="When `evalkit merge` joined shard runs into this one.")
-    merged_from: list[Json] | None = Field(None, description="The shard runs merged: [{run_id, shard}].")
+    merged_from: list[Json] | None = Field(None, description="The shard runs merged: [{run_id, shard, created}].")
     partial: Json | None = Field(None, description="Merged from only some shards: {shards, of}.")
     errors: list[ErrorGroup] = Field(default_factory=list)
     checksums: dict[str, str] | None = Field(
