@@ -180,6 +180,8 @@ def test_unknown_option_is_a_config_error(cls):
     ("base_url", "http://127.0.0.1:notaport/v1", "not a URL"),
     ("api_key_env", "sk-live-123", "NAME of an environment variable"),
     ("structured_output", "maybe", "structured_output"),
+    ("base_url", "http://127.0.0.1:9/v1?tenant=42", "query"),  # the SDKs appended their path after the query
+    ("base_url", "http://127.0.0.1:9/v1 ", "whitespace"),
 ])
 def test_bad_option_value_is_a_config_error_naming_it(cls, option, value, needle):
     """A wrong option fails where the provider is created (exit 2 before any call), not as a TypeError or
@@ -218,3 +220,31 @@ def test_missing_key_names_the_variable(cls, default_env, monkeypatch):
     assert cls().missing_key() == default_env
     monkeypatch.setenv("PROBE_MISSING_KEY", "set-for-the-test")
     assert named.missing_key() is None
+
+
+def test_a_blank_key_is_unset_and_a_pasted_newline_is_not_sent(monkeypatch):
+    """A key variable holding only whitespace passed the up-front check, then failed every call under
+    four different error classes; a key with its newline was an illegal header value."""
+    from evalkit.providers._options import key_from_env, required_key_env
+
+    monkeypatch.setenv("EVALKIT_TEST_KEY", "   ")
+    assert required_key_env("EVALKIT_TEST_KEY", None, None) == "EVALKIT_TEST_KEY"
+    monkeypatch.setenv("EVALKIT_TEST_KEY", "sk-abc\n")
+    assert required_key_env("EVALKIT_TEST_KEY", None, None) is None and key_from_env("EVALKIT_TEST_KEY") == "sk-abc"
+
+
+def test_an_unreadable_retry_after_is_ignored_not_a_final_failure():
+    from evalkit.providers._errors import parse_retry_after
+
+    assert parse_retry_after({"retry-after": "garbage"}) is None  # raised ValueError: the call failed for good
+    assert parse_retry_after({"retry-after-ms": "soon"}) is None
+    assert parse_retry_after({"retry-after": "2"}) == 2.0
+
+
+def test_a_negative_token_count_is_unknown_never_a_negative_cost():
+    from evalkit.pricing import call_cost, lookup_price
+    from evalkit.providers._base import Usage
+
+    usage = Usage(input_tokens=-500, output_tokens=20)
+    assert usage.input_tokens is None and call_cost(usage, lookup_price("gpt-4o")) is None
+    assert Usage(input_tokens=0, output_tokens=1).input_tokens == 0

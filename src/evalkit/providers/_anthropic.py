@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -27,7 +26,7 @@ from evalkit.providers._errors import (
     parse_retry_after,
     rate_limit_headers,
 )
-from evalkit.providers._options import NetworkOptions, check_options, required_key_env
+from evalkit.providers._options import NetworkOptions, check_options, key_from_env, required_key_env
 
 SAMPLE_HEADER = "x-evalkit-sample"
 TOOL_NAME = "record_decision"
@@ -80,7 +79,7 @@ class AnthropicProvider:
             if missing is not None:
                 raise ProviderError(f"environment variable {missing} is not set (provider anthropic)",
                                     kind="auth_error", provider=self.name)
-            key = os.environ.get(self.api_key_env) or "not-needed"  # a local server (base_url) takes any key
+            key = key_from_env(self.api_key_env) or "not-needed"  # a local server (base_url) takes any key
             self._client = anthropic.AsyncAnthropic(api_key=key, base_url=self.base_url, max_retries=0,
                                                     timeout=self.timeout_s)
         return self._client

@@ -14,7 +14,7 @@ import hashlib
 import json
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Message(BaseModel):
@@ -55,6 +55,14 @@ class Usage(BaseModel):
     cached_tokens: int | None = None
     cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
+
+    @field_validator("input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens",
+                     mode="before")
+    @classmethod
+    def _a_count_or_unknown(cls, value: Any) -> Any:
+        """A negative count a server reports is not a count: unknown (its cost unknown), never a negative
+        cost subtracted from the run's spend."""
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0 else value
 
     @property
     def total_tokens(self) -> int | None:

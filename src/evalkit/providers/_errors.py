@@ -92,7 +92,9 @@ def kind_for_status(status: int | None, code: str | None = None, error_type: str
 
 
 def parse_retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date)."""
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date); None when absent or
+    unreadable (a server's malformed header must not turn a 429 into a final failure: the call backs
+    off on its own schedule instead)."""
     if headers is None:
         return None
     try:
@@ -100,15 +102,19 @@ def parse_retry_after(headers: Any) -> float | None:
         if ms is not None:
             return max(float(ms) / 1000.0, 0.0)
         raw = headers.get("retry-after")
-    except Exception:  # noqa: BLE001 - odd header containers: treat as absent
+    except Exception:  # noqa: BLE001 - odd header containers or values: treat as absent
         return None
     if raw is None:
         return None
     try:
         return max(float(raw), 0.0)
     except ValueError:
+        pass
+    try:
         parsed = email.utils.parsedate_to_datetime(raw) if raw else None
         return None if parsed is None else max(parsed.timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 _RATE_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after", "llm_provider-x-ratelimit-",

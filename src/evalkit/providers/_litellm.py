@@ -27,7 +27,7 @@ from evalkit.providers._errors import (
     rate_limit_headers,
 )
 from evalkit.providers._openai import SAMPLE_HEADER, _schema_name, usage_from_openai
-from evalkit.providers._options import NetworkOptions, check_options, required_key_env
+from evalkit.providers._options import NetworkOptions, check_options, key_from_env, required_key_env
 
 _OFFLINE_ENV = {
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -92,7 +92,7 @@ class LiteLLMProvider:
             if missing is not None:  # a placeholder would only earn 401s from the real server
                 raise ProviderError(f"environment variable {missing} is not set (provider litellm)",
                                     kind="auth_error", provider=self.name)
-            kwargs["api_key"] = os.environ[self.api_key_env]
+            kwargs["api_key"] = key_from_env(self.api_key_env) or os.environ[self.api_key_env]
         elif self.base_url:
             kwargs["api_key"] = "not-needed"
         if request.response_schema is not None and self.structured_output:

@@ -3,7 +3,6 @@ official async SDK. SDK retries are 0: evalkit's executor owns the retry policy.
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any, ClassVar, Literal
 
@@ -20,7 +19,7 @@ from evalkit.providers._errors import (
     parse_retry_after,
     rate_limit_headers,
 )
-from evalkit.providers._options import NetworkOptions, check_options, required_key_env
+from evalkit.providers._options import NetworkOptions, check_options, key_from_env, required_key_env
 
 SAMPLE_HEADER = "x-evalkit-sample"
 """Tells the loopback server which self-consistency sample this is; real APIs ignore it."""
@@ -72,7 +71,7 @@ class OpenAIProvider:
             raise ProviderError(f"environment variable {missing} is not set (provider openai)",
                                 kind="auth_error", provider=self.name)
         # a local OpenAI-compatible server (base_url) usually takes any key
-        return os.environ.get(self.api_key_env) or "not-needed"
+        return key_from_env(self.api_key_env) or "not-needed"
 
     def prepare(self) -> None:
         """Import the SDK (or the lean transport) now: the executor calls this before the first timed attempt."""

@@ -55,6 +55,10 @@ class NetworkOptions(BaseModel):
             raise ValueError(f"not a URL ({exc})") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000/v1")
+        if value != value.strip() or any(c.isspace() for c in value):
+            raise ValueError("contains whitespace")
+        if parts.query or parts.fragment:  # the SDKs append their path after the base URL: ?x=1/chat/...
+            raise ValueError("must not carry a query or fragment (the SDKs append their own path to it)")
         del port
         return value
 
@@ -89,7 +93,13 @@ def required_key_env(api_key_env: str | None, default_env: str | None, base_url:
     401s. The provider's default variable (``default_env``) may stay unset for a local server
     (``base_url``), which usually takes any key."""
     if api_key_env is not None:
-        return None if os.environ.get(api_key_env) else api_key_env
-    if default_env is not None and base_url is None and not os.environ.get(default_env):
+        return None if key_from_env(api_key_env) else api_key_env
+    if default_env is not None and base_url is None and not key_from_env(default_env):
         return default_env
     return None
+
+
+def key_from_env(name: str) -> str | None:
+    """The key variable ``name`` holds, without surrounding whitespace (a key pasted with its newline is
+    an illegal header value); None when unset or blank."""
+    return (os.environ.get(name) or "").strip() or None
