@@ -13,7 +13,7 @@ import contextlib
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,9 @@ class Executed:
     records: list[CallRecord]
     options: ExecutionOptions
     resumed: bool = False
+    extra_records: list[CallRecord] = field(default_factory=list)
+    """The LLM judge's records (``execute``): counted in the run's spend, not in its results table."""
+    extra_prices: dict[str, Any] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -72,8 +75,14 @@ class Executed:
         return self.loaded.suite
 
     def execute(self, calls: list[PlannedCall], providers: dict[str, Any], prices: dict[str, Any]) -> list[CallRecord]:
-        """More calls (the LLM judge's) through the same executor: cached, journaled, resumable."""
-        return asyncio.run(_execute(calls, providers, prices, self.options, self.run_dir, self.suite.seed))
+        """More calls (the LLM judge's) through the same executor: cached, journaled, resumable. Its ledger
+        prices every configuration's journaled calls too, so the budget and the progress line count what
+        the run already spent; the records count in the run's spend (``complete``)."""
+        self.extra_prices.update(prices)
+        records = asyncio.run(_execute(calls, providers, {**self.plan.prices, **self.extra_prices}, self.options,
+                                       self.run_dir, self.suite.seed))
+        self.extra_records.extend(records)
+        return records
 
     def errors(self) -> list[dict[str, Any]]:
         """The run's failed calls, grouped by error class and configuration (JSON)."""
@@ -84,8 +93,9 @@ class Executed:
         ``evaluating``: later stages still write files, ``mark_complete`` ends the run."""
         from evalkit.run._finish import complete_run
 
-        return complete_run(self.run_dir, self.manifest, self.records, self.plan.case_count, self.plan.prices,
-                            errors=errors, evaluating=evaluating)
+        return complete_run(self.run_dir, self.manifest, self.records, self.plan.case_count,
+                            {**self.plan.prices, **self.extra_prices}, errors=errors, evaluating=evaluating,
+                            judge_records=self.extra_records)
 
 
 @contextmanager

@@ -84,6 +84,8 @@ class Counts(_Format):
     possibly_billed_usd: float | None = Field(None, description="Worst case of attempts that may have been billed "
                                                                 "without reporting usage (null: no price).")
     unpriced_attempts: int = 0
+    judge_calls: int = Field(0, description="The LLM judge's calls (not rows of results.parquet).")
+    judge_spent_usd: float | None = Field(None, description="Their part of spent_usd (null: unknown, or no judge).")
 
 
 class ErrorGroup(_Format):
