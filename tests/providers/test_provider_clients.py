@@ -248,3 +248,38 @@ def test_a_negative_token_count_is_unknown_never_a_negative_cost():
     usage = Usage(input_tokens=-500, output_tokens=20)
     assert usage.input_tokens is None and call_cost(usage, lookup_price("gpt-4o")) is None
     assert Usage(input_tokens=0, output_tokens=1).input_tokens == 0
+
+
+@pytest.mark.parametrize("body", [
+    {"choices": [{"message": "a string, not an object"}]},
+    {"choices": [{"message": {"content": 42}}]},
+    {"choices": "none"},
+])
+def test_an_openai_body_of_the_wrong_shape_is_a_bad_response(body):
+    """Valid JSON of the wrong shape was a final provider_error with a pydantic text and a link (or an
+    AttributeError): it is the same retried, possibly billed bad_response as a body that is not JSON."""
+    from evalkit.providers._errors import ProviderError
+    from evalkit.providers._openai import response_from_json
+
+    with pytest.raises(ProviderError) as err:
+        response_from_json(body)
+    assert err.value.kind == "bad_response" and "errors.pydantic.dev" not in str(err.value)
+
+
+def test_an_anthropic_body_that_is_not_a_message_is_a_bad_response_not_an_empty_answer():
+    """The SDK builds a Message from any JSON object: {"foo": 1} was recorded as ok with empty text."""
+    from types import SimpleNamespace
+
+    from evalkit.providers._anthropic import response_from_anthropic
+    from evalkit.providers._errors import ProviderError
+
+    with pytest.raises(ProviderError) as err:
+        response_from_anthropic(SimpleNamespace(foo=1, content=None, stop_reason=None, usage=None))
+    assert err.value.kind == "bad_response"
+    with pytest.raises(ProviderError) as err:
+        response_from_anthropic(SimpleNamespace(content=[SimpleNamespace(type="text", text=5)], stop_reason="x",
+                                                usage=None))
+    assert err.value.kind == "bad_response"
+    ok = response_from_anthropic(SimpleNamespace(content=[SimpleNamespace(type="text", text="hi")],
+                                                 stop_reason="end_turn", usage=None))
+    assert ok.text == "hi"

@@ -25,6 +25,7 @@ from evalkit.providers._errors import (
     never_sent,
     parse_retry_after,
     rate_limit_headers,
+    unreadable,
 )
 from evalkit.providers._options import NetworkOptions, check_options, key_from_env, required_key_env
 
@@ -130,7 +131,8 @@ class AnthropicProvider:
         except (ValueError, anthropic.APIResponseValidationError) as exc:
             raise ProviderError(f"unreadable response: {type(exc).__name__}: {str(exc)[:200]}",
                                 kind="bad_response", provider=self.name) from None
-        return response_from_anthropic(resp).model_copy(update={"rate_limits": rate_limit_headers(raw.headers)})
+        return response_from_anthropic(resp, self.name).model_copy(
+            update={"rate_limits": rate_limit_headers(raw.headers)})
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -138,8 +140,19 @@ class AnthropicProvider:
             self._client = None
 
 
-def response_from_anthropic(resp: Any) -> ModelResponse:
-    """A Message (SDK object) as a ModelResponse (shared with the Message Batches results)."""
+def response_from_anthropic(resp: Any, provider: str = "anthropic") -> ModelResponse:
+    """A Message (SDK object) as a ModelResponse (shared with the Message Batches results); a body of
+    the wrong shape (the SDK builds a Message from any JSON object) is a ``bad_response``."""
+    if not isinstance(getattr(resp, "content", None), list):
+        raise ProviderError("unreadable response: no content blocks (not a message)", kind="bad_response",
+                            provider=provider)
+    try:
+        return _response_from_anthropic(resp)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:  # pydantic's errors are ValueErrors
+        raise unreadable(exc, provider) from None
+
+
+def _response_from_anthropic(resp: Any) -> ModelResponse:
     text = ""
     for block in resp.content or []:
         if getattr(block, "type", None) == "tool_use":

@@ -165,7 +165,13 @@ class AnthropicBatchAPI:
         async for entry in decoder:
             result = entry.result
             if result.type == "succeeded":
-                out.append(BatchLineResult(custom_id=entry.custom_id, response=response_from_anthropic(result.message)))
+                try:
+                    answer = response_from_anthropic(result.message)
+                except ProviderError as exc:  # one unreadable line, not the whole batch's results
+                    out.append(BatchLineResult(custom_id=entry.custom_id, error_kind="bad_response",
+                                               error_message=str(exc)))
+                    continue
+                out.append(BatchLineResult(custom_id=entry.custom_id, response=answer))
             elif result.type == "errored":
                 inner = getattr(getattr(result, "error", None), "error", None)
                 etype = str(getattr(inner, "type", "api_error"))

@@ -189,3 +189,12 @@ def error_body(exc: Any) -> Any:
         return json.loads(exc.response.text)
     except Exception:  # noqa: BLE001 - error bodies are often not JSON
         return getattr(exc, "body", None)
+
+
+def unreadable(exc: BaseException, provider: str) -> ProviderError:
+    """A 200 whose JSON has the wrong shape (a string where an object belongs, a wrong type): the same
+    ``bad_response`` as a body that is not JSON at all (retried; possibly billed), with the first lines
+    of what was wrong, never a traceback or a documentation link."""
+    first = " ".join(str(exc).splitlines()[:2]).split(" For further information")[0][:200]
+    return ProviderError(f"unreadable response: {type(exc).__name__}: {first}", kind="bad_response",
+                         provider=provider)

@@ -18,6 +18,7 @@ from evalkit.providers._errors import (
     never_sent,
     parse_retry_after,
     rate_limit_headers,
+    unreadable,
 )
 from evalkit.providers._options import NetworkOptions, check_options, key_from_env, required_key_env
 
@@ -154,7 +155,17 @@ class OpenAIProvider:
 
 
 def response_from_json(data: dict[str, Any], provider: str = "openai") -> ModelResponse:
-    """A chat.completion JSON body (the SDK path, the aiohttp transport, batch result lines) -> ModelResponse."""
+    """A chat.completion JSON body (the SDK path, the aiohttp transport, batch result lines) -> ModelResponse;
+    a body of the wrong shape is a ``bad_response``."""
+    try:
+        return _response_from_json(data, provider)
+    except ProviderError:
+        raise
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:  # pydantic's errors are ValueErrors
+        raise unreadable(exc, provider) from None
+
+
+def _response_from_json(data: dict[str, Any], provider: str) -> ModelResponse:
     choices = data.get("choices")
     if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
         raise ProviderError("response has no choices", kind="bad_response", provider=provider)
