@@ -283,3 +283,29 @@ def test_an_anthropic_body_that_is_not_a_message_is_a_bad_response_not_an_empty_
     ok = response_from_anthropic(SimpleNamespace(content=[SimpleNamespace(type="text", text="hi")],
                                                  stop_reason="end_turn", usage=None))
     assert ok.text == "hi"
+
+
+@pytest.mark.parametrize("http_client", ["httpx", "aiohttp"])
+def test_a_refused_connection_was_never_sent_on_either_transport(http_client, monkeypatch):
+    """Nothing listens on the port: the request never left, so it cannot have been billed (the aiohttp
+    transport counted every such attempt as possibly billed)."""
+    import asyncio
+    import socket
+
+    from evalkit.providers._errors import ProviderError
+
+    with socket.socket() as probe:  # a port that was free a moment ago, closed again
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("OPENAI_API_KEY", "x")
+    provider = OpenAIProvider(base_url=f"http://127.0.0.1:{port}/v1", http_client=http_client, timeout_s=5)
+
+    async def go():
+        try:
+            await provider.complete(_requests("large", 1)[0])
+        finally:
+            await provider.aclose()
+
+    with pytest.raises(ProviderError) as err:
+        asyncio.run(go())
+    assert err.value.kind == "connection" and err.value.sent is False

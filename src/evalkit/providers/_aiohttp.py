@@ -16,6 +16,7 @@ from evalkit.providers._errors import (
     ProviderError,
     error_fields,
     kind_for_status,
+    never_sent,
     parse_retry_after,
     rate_limit_headers,
 )
@@ -63,7 +64,8 @@ class AiohttpChatTransport:
             raise ProviderError(f"timed out after {self.timeout_s}s: {exc or 'no response'}", kind="timeout",
                                 provider=self.provider) from None
         except aiohttp.ClientError as exc:
-            raise ProviderError(f"connection failed: {exc}", kind="connection", provider=self.provider) from None
+            raise ProviderError(f"connection failed: {exc}", kind="connection", provider=self.provider,
+                                sent=not never_sent(exc)) from None
         try:
             data = json.loads(raw) if raw else None
         except ValueError:

@@ -147,7 +147,8 @@ def never_sent(exc: BaseException) -> bool:
     while cur is not None and seen < 8:
         name = type(cur).__name__
         if name in ("ConnectError", "ConnectTimeout", "ClientConnectorError", "ConnectionRefusedError",
-                    "gaierror"):
+                    "gaierror", "ClientConnectorSSLError", "ClientConnectorCertificateError",
+                    "SSLError", "SSLCertVerificationError"):  # a TLS handshake fails before any request byte
             return True
         cur = cur.__cause__ or cur.__context__
         seen += 1
