@@ -112,3 +112,15 @@ def test_a_judge_without_its_key_stops_the_run_before_any_call(tmp_path):
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 2 and "scoring.judge" in done.stderr and "timeout_s" in done.stderr, done.stderr
     assert not reports.exists()
+
+
+def test_an_evalkit_home_that_is_a_file_is_a_path_problem_not_a_corrupt_cache_entry(tmp_path):
+    """EVALKIT_HOME naming a file said 'corrupt response-cache entry ... Delete the file'."""
+    home = tmp_path / "a-file"
+    home.write_text("")
+    with LoopbackServer() as srv:
+        suite = write_suite(tmp_path, srv.openai_base_url)
+        done = evalkit(["run", str(suite), "--quiet", "--fresh", "--reports", str(tmp_path / "r")], tmp_path, home,
+                       key="sk-test-preflight-0000")
+    assert done.returncode == 2, done.stderr
+    assert "cannot use" in done.stderr and "Not a directory" in done.stderr and "corrupt" not in done.stderr

@@ -117,6 +117,8 @@ class ResponseCache:
             raw = path.read_bytes()
         except FileNotFoundError:
             return None
+        except (NotADirectoryError, PermissionError):
+            raise  # the cache folder itself is unusable (EVALKIT_HOME a file, no access): a path problem, exit 2
         except OSError as exc:
             raise CorruptCacheEntry(path, f"unreadable: {exc.strerror or exc}") from None
         return _checked(path, raw, key)
