@@ -107,3 +107,15 @@ def test_every_stage_reads_the_same_ece_and_bins():
     assert [b.n for b in metrics.reliability_width] == bins["n"].tolist()
     assert [b.observed_rate for b in metrics.reliability_width] == bins["observed"].tolist()
     assert value == pytest.approx(float((bins["n"] * (bins["observed"] - bins["confidence"]).abs()).sum() / conf.size))
+
+
+def test_quantile_change_interval_is_the_quantiles_change_with_a_bootstrap_interval():
+    rng = np.random.default_rng(0)
+    cand, base = rng.gamma(2.0, 1.5, 400), rng.gamma(2.0, 1.0, 600)
+    est = stats.quantile_change_interval(cand, base, 0.95, relative=True)
+    assert est.value == pytest.approx(np.quantile(cand, 0.95) / np.quantile(base, 0.95) - 1) and est.n == 400
+    assert est.lo < est.value < est.hi
+    diff = stats.quantile_change_interval(cand, base, 0.95, relative=False)
+    assert diff.value == pytest.approx(np.quantile(cand, 0.95) - np.quantile(base, 0.95))
+    free = stats.quantile_change_interval(cand, np.zeros(50), 0.95, relative=True)  # from a $0 baseline
+    assert free.lo is None and free.hi is None

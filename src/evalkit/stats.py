@@ -19,7 +19,7 @@ Low layer: imports only numpy (pandas/statsmodels lazily), never another evalkit
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -246,6 +246,20 @@ def ece_interval(confidence: Any, outcome: Any, *, bins: int = 10, resamples: in
     return Estimate(value=value, lo=float(lo), hi=float(hi), n=int(n))
 
 
+def _resample_chunks(resamples: int, n: int) -> Iterator[int]:
+    """Sizes of bootstrap chunks: about two million draws each, so memory stays bounded."""
+    chunk, done = max(1, 2_000_000 // max(n, 1)), 0
+    while done < resamples:
+        k = min(chunk, resamples - done)
+        yield k
+        done += k
+
+
+def _resampled_quantiles(rng: np.random.Generator, values: np.ndarray, q: float, k: int) -> np.ndarray:
+    """The q-quantile of each of k resamples (with replacement) of ``values``."""
+    return np.quantile(values[rng.integers(0, values.size, (k, values.size))], q, axis=1)
+
+
 def quantile_interval(values: Any, q: float, *, resamples: int = 200, seed: int = 7) -> Estimate:
     """Quantile with a bootstrap percentile interval (resampled in chunks to bound memory)."""
     values = np.asarray(values, dtype=float)
@@ -254,15 +268,30 @@ def quantile_interval(values: Any, q: float, *, resamples: int = 200, seed: int 
         return Estimate(value=None, n=0)
     value = float(np.quantile(values, q))
     rng = np.random.default_rng(seed)
-    boots: list[np.ndarray] = []
-    chunk = max(1, 2_000_000 // n)
-    done = 0
-    while done < resamples:
-        k = min(chunk, resamples - done)
-        boots.append(np.quantile(values[rng.integers(0, n, (k, n))], q, axis=1))
-        done += k
+    boots = [_resampled_quantiles(rng, values, q, k) for k in _resample_chunks(resamples, n)]
     lo, hi = np.quantile(np.concatenate(boots), [0.025, 0.975])
     return Estimate(value=value, lo=float(lo), hi=float(hi), n=int(n))
+
+
+def quantile_change_interval(cand: Any, base: Any, q: float, *, relative: bool, resamples: int = 200,
+                             seed: int = 7) -> Estimate:
+    """The change of the q-quantile from ``base`` to ``cand`` (relative: cand / base - 1; else the
+    difference), with a 95% bootstrap percentile interval resampling both samples; n is the
+    candidate's. A bound that is not finite (a resampled base quantile of 0) is unknown."""
+    cand, base = np.asarray(cand, dtype=float), np.asarray(base, dtype=float)
+
+    def change(c: Any, b: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return c / b - 1.0 if relative else c - b
+
+    value = float(change(np.quantile(cand, q), np.quantile(base, q)))
+    rng = np.random.default_rng(seed)
+    boots = [change(_resampled_quantiles(rng, cand, q, k), _resampled_quantiles(rng, base, q, k))
+             for k in _resample_chunks(resamples, max(cand.size, base.size))]
+    with np.errstate(invalid="ignore"):  # infinite changes (a $0 base) make the bounds unknown below
+        lo, hi = np.quantile(np.concatenate(boots), [0.025, 0.975])
+    return Estimate(value=value, lo=float(lo) if np.isfinite(lo) else None,
+                    hi=float(hi) if np.isfinite(hi) else None, n=int(cand.size))
 
 
 # ---- formatting ----------------------------------------------------------------------------------------
@@ -357,6 +386,7 @@ __all__ = [
     "number",
     "outcome_mask",
     "pct",
+    "quantile_change_interval",
     "quantile_interval",
     "rate",
     "rate_lines",

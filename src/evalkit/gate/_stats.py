@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.runs import ConfigThresholds
-from evalkit.stats import ALL, Estimate, automatable, ece_interval, outcome_mask
+from evalkit.stats import ALL, Estimate, automatable, ece_interval, outcome_mask, quantile_change_interval
 
 OVERALL = ALL
 
@@ -68,27 +68,7 @@ def ece_estimate(df: pd.DataFrame, *, outcome: str = "good", bins: int = 10,
 
 def p95_change(cand: np.ndarray, base: np.ndarray, *, mode: str = "relative", q: float = 0.95,
                resamples: int = 200, seed: int = 7) -> Estimate:
-    """The change of the q-quantile of cost per case, candidate against baseline: relative
-    (cand / base - 1; the baseline's quantile must be > 0) or absolute (USD), with a 95% bootstrap
-    percentile interval (both samples resampled, as ``evalkit.stats.quantile_interval`` does one)
-    and the candidate's n. A bound that is not finite (a resampled baseline quantile of $0) is unknown."""
-    cand, base = np.asarray(cand, dtype=float), np.asarray(base, dtype=float)
-
-    def change(c: np.ndarray, b: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return c / b - 1.0 if mode == "relative" else c - b
-
-    value = float(change(np.quantile(cand, q), np.quantile(base, q)))
-    rng = np.random.default_rng(seed)
-    boots = []
-    chunk = max(1, 2_000_000 // max(cand.size, base.size, 1))
-    done = 0
-    while done < resamples:
-        k = min(chunk, resamples - done)
-        c = np.quantile(cand[rng.integers(0, cand.size, (k, cand.size))], q, axis=1)
-        b = np.quantile(base[rng.integers(0, base.size, (k, base.size))], q, axis=1)
-        boots.append(change(c, b))
-        done += k
-    lo, hi = np.quantile(np.concatenate(boots), [0.025, 0.975])
-    return Estimate(value=value, lo=float(lo) if np.isfinite(lo) else None,
-                    hi=float(hi) if np.isfinite(hi) else None, n=int(cand.size))
+    """The change of the q-quantile of cost per case, candidate against baseline (``mode``: relative,
+    cand / base - 1, the baseline's quantile must be > 0; or absolute, USD), with its 95% interval
+    (``evalkit.stats.quantile_change_interval``)."""
+    return quantile_change_interval(cand, base, q, relative=mode == "relative", resamples=resamples, seed=seed)
