@@ -125,7 +125,10 @@ def print_stage_summary(run: RunFolder, console: Any) -> None:
         proj = "–"
         if auto is not None and auto.value is not None and naive is not None and naive.value is not None:
             rate, *bounds = rate_lines(auto.value, auto.lo, auto.hi).split("\n")
-            proj = "\n".join([f"{rate} ({100 * naive.value:.1f})", *bounds])
+            naive_rate, *naive_bounds = rate_lines(naive.value, naive.lo, naive.hi).split("\n")
+            proj = f"{rate} ({naive_rate})"
+            if bounds or naive_bounds:  # each rate over its own interval, the naive one in brackets too
+                proj += f"\n{(bounds or ['–'])[0]} ({(naive_bounds or ['–'])[0]})"
         month = p.monthly_cost if p is not None else None
         cost = f"{money(month.p50)} ({money(month.naive)})" if month is not None else "–"
         table.add_row(name + ("*" if run.simulated(name) else ""), cert, proj, cost)

@@ -84,3 +84,14 @@ def release_freed_memory() -> None:
     trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # the process's own C library
     if trim is not None:  # glibc only: other C libraries give pages back on their own terms
         trim(0)
+
+
+def process_exists(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (another user's process counts: it runs)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -22,6 +22,8 @@ def test_the_stage_summary_names_the_n_its_automation_rates_rest_on(demo_run):
         cov = entry.coverage
         assert lines[at].split()[1] == f"{100 * cov.value:.1f}"  # the certified rate, its bounds below
         assert lines[at + 1].split()[0] == f"{100 * cov.lo:.1f}–{100 * cov.hi:.1f}"
+        naive = run.projection.configs[name].naive_automation_rate  # the naive rate carries its interval too
+        assert f"({100 * naive.lo:.1f}–{100 * naive.hi:.1f})" in lines[at + 1]
 
 
 def test_the_run_summary_shows_every_rate_over_its_interval_within_80_columns(demo_run):

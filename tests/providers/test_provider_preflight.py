@@ -6,39 +6,21 @@ variable or the option and the configuration, and leaves no run folder; answers 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from evalkit.testing import LoopbackServer
+from evalkit.testing import LoopbackServer, write_loopback_suite
 
 REPO = Path(__file__).resolve().parents[2]
 VAR = "EVALKIT_PREFLIGHT_KEY"
 
 
 def write_suite(tmp: Path, url: str, *, provider: str = "openai", model: str = "large", options: str = "") -> Path:
-    (tmp / "prompts").mkdir(exist_ok=True)
-    shutil.copy(REPO / "suites" / "prompts" / "upgrade-v1.j2", tmp / "prompts" / "upgrade-v1.j2")
-    suite = tmp / "suite.yaml"
-    suite.write_text(f"""
-name: preflight
-dataset: upgrades@v1
-seed: 3
-sample: {{limit: 6, seed: 1}}
-execution: {{concurrency: 4, max_attempts: 3, timeout_s: 10}}
-configs:
-  - name: served
-    provider: {provider}
-    model: {model}
-    prompt: prompts/upgrade-v1.j2
-    params: {{temperature: 0, max_tokens: 300}}
-    price: {{input: 2.5, output: 10.0}}
-    options: {{base_url: "{url}", api_key_env: {VAR}{options}}}
-""")
-    return suite
+    return write_loopback_suite(tmp, prompt=REPO / "suites" / "prompts" / "upgrade-v1.j2", base_url=url,
+                                name="preflight", provider=provider, model=model, key_env=VAR, options=options)
 
 
 def evalkit(args: list[str], cwd: Path, home: Path, key: str | None) -> subprocess.CompletedProcess:

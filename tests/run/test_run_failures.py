@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evalkit.testing import FaultPlan, LoopbackServer
+from evalkit.testing import FaultPlan, LoopbackServer, write_loopback_suite
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-test-engine-0000"
@@ -28,27 +27,11 @@ ROUTES = {  # provider -> (model, which base url)
 
 def write_suite(tmp: Path, srv: LoopbackServer, *, provider: str = "openai", limit: int,
                 concurrency: int = 8, extra: str = "") -> Path:
-    (tmp / "prompts").mkdir(exist_ok=True)
-    shutil.copy(REPO / "suites" / "prompts" / "upgrade-v1.j2", tmp / "prompts" / "upgrade-v1.j2")
     model, route = ROUTES[provider]
     url = srv.openai_base_url if route == "openai" else srv.anthropic_base_url
-    suite = tmp / "suite.yaml"
-    suite.write_text(f"""
-name: failures
-dataset: upgrades@v1
-seed: 3
-sample: {{limit: {limit}, seed: 1}}
-execution: {{concurrency: {concurrency}, max_attempts: 3, timeout_s: 10{extra}}}
-configs:
-  - name: served
-    provider: {provider}
-    model: {model}
-    prompt: prompts/upgrade-v1.j2
-    params: {{temperature: 0, max_tokens: 300}}
-    price: {{input: 2.5, output: 10.0}}
-    options: {{base_url: "{url}", api_key_env: EVALKIT_TEST_KEY}}
-""")
-    return suite
+    return write_loopback_suite(tmp, prompt=REPO / "suites" / "prompts" / "upgrade-v1.j2", base_url=url,
+                                name="failures", provider=provider, model=model, limit=limit,
+                                concurrency=concurrency, execution=extra)
 
 
 def env(home: Path) -> dict[str, str]:

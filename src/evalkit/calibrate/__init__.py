@@ -1,7 +1,7 @@
 """evalkit.calibrate: calibration metrics, cross-fitted recalibration, Learn-then-Test thresholds."""
 
 from evalkit.calibrate._bins import cp_upper, mass_bins, width_bins
-from evalkit.calibrate._cost import cost_optimal
+from evalkit.calibrate._cost import cost_optimal, escalates_all
 from evalkit.calibrate._frame import ConfigCalibration, calibrate_frame
 from evalkit.calibrate._ltt import LTTResult, ltt_single, make_grid
 from evalkit.calibrate._metrics import (
@@ -47,6 +47,7 @@ __all__ = [
     "cross_fit",
     "describe_set",
     "ece",
+    "escalates_all",
     "fit_map",
     "ltt_single",
     "make_folds",

@@ -16,6 +16,7 @@ escalate everything, and the cheapest candidate is kept beside it (``cheapest_ca
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ def cost_optimal(conf: np.ndarray, err: np.ndarray, err_cost: np.ndarray, fold: 
     tuned = {"threshold": labels[best], "expected_cost_per_case_in_sample": in_sample,
              "expected_cost_per_case_held_out": held_out}
     # ties go to escalate-all: the same cost without automating anything
-    keep = labels[best] is not None and held_out < escalate_all - 1e-9
+    keep = labels[best] is not None and automating_pays(held_out, escalate_all)
     thr = labels[best] if keep else None
     if not keep:
         in_sample = held_out = escalate_all
@@ -105,6 +106,22 @@ def cost_optimal(conf: np.ndarray, err: np.ndarray, err_cost: np.ndarray, fold: 
         ok = apply_map(final_map, grid) >= cut[0] if cut.size else np.zeros(grid.size, bool)
         out["bayes_rule"]["raw_threshold_equivalent"] = float(grid[ok].min()) if ok.any() else None
     return out
+
+
+def automating_pays(held_out: float, escalate_all: float) -> bool:
+    """The decision rule: automate above the cheapest candidate only when it costs less per case on
+    held-out folds than reviewing everything (a tie goes to escalate-all: the same cost, nothing automated)."""
+    return held_out < escalate_all - 1e-9
+
+
+def escalates_all(cost_optimal: Mapping[str, Any]) -> bool:
+    """Whether a stored cost-optimal block decided to escalate everything: its ``decision``, or, in a
+    thresholds file written before the decision was stored, the same rule on its two costs."""
+    if cost_optimal.get("decision") is not None:
+        return cost_optimal["decision"] == "escalate_all"
+    held, escalate = cost_optimal.get("expected_cost_per_case_held_out"), cost_optimal.get("escalate_all_cost_per_case")
+    return cost_optimal.get("threshold") is not None and None not in (held, escalate) and \
+        not automating_pays(held, escalate)
 
 
 def cheaper_sentence(tuned: Mapping, escalate_all: float, keep: bool, *, n_candidates: int) -> str:

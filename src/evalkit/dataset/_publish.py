@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from evalkit._io import process_exists
 from evalkit.dataset._manifest import (
     CASES_FILE,
     MANIFEST_FILE,
@@ -279,16 +280,6 @@ def _temp_name(version: str) -> str:
     return f"{TEMP_PREFIX}{version}-{secrets.token_hex(6)}-p{os.getpid()}-h{_host_tag()}"
 
 
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
-
-
 def remove_stale_temp_folders(name_dir: Path) -> list[Path]:
     """Remove the temp folders under ``name_dir`` that no live process is writing: this machine's whose
     process is gone, and any unchanged for ``UNOWNED_TEMP_AGE_S`` whose writer cannot be checked (an older
@@ -305,7 +296,7 @@ def remove_stale_temp_folders(name_dir: Path) -> list[Path]:
         owner = _TEMP_OWNER.search(entry.name)
         try:
             if owner is not None and owner["host"] == host:
-                stale = int(owner["pid"]) != os.getpid() and not _process_exists(int(owner["pid"]))
+                stale = int(owner["pid"]) != os.getpid() and not process_exists(int(owner["pid"]))
             else:
                 stale = now - _last_change(entry) > UNOWNED_TEMP_AGE_S
         except OSError:

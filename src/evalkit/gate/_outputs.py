@@ -142,7 +142,7 @@ def _mixed(report: GateReport) -> bool:
 
 
 def _config_cell(report: GateReport, config: str) -> str:
-    return f"{config} (simulated)" if _mixed(report) and report.is_simulated(config) else config
+    return config + _sim_suffix(report, config)
 
 
 def _note(r: GateResult) -> str:
@@ -325,8 +325,7 @@ def annotations(report: GateReport, *, suite_file: str | None = None) -> list[st
             continue
         level = "error" if r.status == "fail" else "warning"
         seg = f" [segments: {', '.join(r.segments)}]" if r.segments else ""
-        what = {"failed": "failed", "skipped": "skipped", "not settled": "not settled"}[r.outcome]
-        title = _escape_property(f"evalkit gate {what}: {r.name}")
+        title = _escape_property(f"evalkit gate {r.outcome}: {r.name}")
         lines.append(f"::{level} {where}title={title}::{_escape_data(f'{r.config}: {r.message}{seg}')}")
     return lines
 

@@ -92,7 +92,7 @@ class LiteLLMProvider:
             if missing is not None:  # a placeholder would only earn 401s from the real server
                 raise ProviderError(f"environment variable {missing} is not set (provider litellm)",
                                     kind="auth_error", provider=self.name)
-            kwargs["api_key"] = key_from_env(self.api_key_env) or os.environ[self.api_key_env]
+            kwargs["api_key"] = key_from_env(self.api_key_env)
         elif self.base_url:
             kwargs["api_key"] = "not-needed"
         if request.response_schema is not None and self.structured_output:

@@ -121,12 +121,10 @@ def _certified_segment(seg: str, entry: Any, t_cert: float, co: dict[str, Any], 
     certified one; escalate everything when escalating costs less than the cheapest certified threshold."""
     t_cost, held, escalate = co.get("threshold"), co.get("expected_cost_per_case_held_out"), \
         co.get("escalate_all_cost_per_case")
-    # evalkit.calibrate decides escalate-all itself (decision, cheapest_candidate); older files only
-    # carry the cheapest threshold and both costs, compared here the same way
     cheapest = co.get("cheapest_candidate") or {"threshold": t_cost, "expected_cost_per_case_held_out": held}
-    escalate_all = co.get("decision") == "escalate_all" or (
-        co.get("decision") is None and None not in (t_cost, held, escalate) and held >= escalate)
-    if escalate_all:
+    from evalkit.calibrate import escalates_all
+
+    if escalates_all(co):  # calibrate's rule (older thresholds files: the same rule on their two costs)
         # Certified is safe, not cheap: reviewing every case costs less here.
         t_c, held_c = cheapest.get("threshold"), cheapest.get("expected_cost_per_case_held_out")
         why = f"certified from {_t(t_cert)} up, but escalating every case costs less: " + (

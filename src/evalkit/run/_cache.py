@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from evalkit._secrets import redact_text
 from evalkit.errors import DataError
@@ -67,9 +68,9 @@ class CacheStats:
     """Entries that fail the checks a served entry passes (``evalkit cache prune --corrupt`` deletes them)."""
 
 
-def _checked(path: Path, raw: bytes, key: str | None) -> ModelResponse:
-    """The entry's answer, after every check a served entry passes; ``key``: the request it must answer
-    (None: the one its file name says). CorruptCacheEntry when any check fails."""
+def _checked(path: Path, raw: bytes, key: str | None) -> tuple[dict[str, Any], ModelResponse]:
+    """The entry and its answer, after every check a served entry passes; ``key``: the request it must
+    answer (None: the one its file name says). CorruptCacheEntry when any check fails."""
     try:
         payload = json.loads(raw)
     except ValueError:
@@ -85,7 +86,7 @@ def _checked(path: Path, raw: bytes, key: str | None) -> ModelResponse:
     if (stored != key) if key is not None else (str(stored).split(":", 1)[-1] != path.stem):
         raise CorruptCacheEntry(path, "it holds the answer to another request")
     try:
-        return ModelResponse.model_validate(payload["response"])
+        return payload, ModelResponse.model_validate(payload["response"])
     except (ValueError, KeyError, TypeError) as exc:
         raise CorruptCacheEntry(path, f"not a model response ({type(exc).__name__})") from None
 
@@ -121,7 +122,7 @@ class ResponseCache:
             raise  # the cache folder itself is unusable (EVALKIT_HOME a file, no access): a path problem, exit 2
         except OSError as exc:
             raise CorruptCacheEntry(path, f"unreadable: {exc.strerror or exc}") from None
-        return _checked(path, raw, key)
+        return _checked(path, raw, key)[1]
 
     def corrupt(self, keys: Iterable[str]) -> list[CorruptCacheEntry]:
         """The entries among ``keys`` that exist but cannot be trusted (checked before a run sends anything)."""
@@ -192,9 +193,7 @@ class ResponseCache:
             oldest = mtime if oldest is None else min(oldest, mtime)
             newest = mtime if newest is None else max(newest, mtime)
             try:
-                raw = path.read_bytes()
-                _checked(path, raw, None)  # the checks a served entry passes: a corrupt one is not counted
-                meta = json.loads(raw)
+                meta, _ = _checked(path, path.read_bytes(), None)  # a served entry's checks: corrupt ones apart
                 label = f"{meta.get('provider')}/{meta.get('model')}"
             except (CorruptCacheEntry, OSError) as exc:
                 corrupt.append(exc if isinstance(exc, CorruptCacheEntry) else CorruptCacheEntry(path, "unreadable"))

@@ -17,6 +17,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+from evalkit._io import process_exists
 from evalkit.errors import RunFailed
 
 LOCK_NAME = "run.lock"
@@ -27,18 +28,8 @@ def process_start(pid: int) -> str | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return None if not _exists(pid) else "?"
+        return None if not process_exists(pid) else "?"
     return stat.rsplit(")", 1)[1].split()[19]  # field 22: starttime
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def holder_alive(info: dict[str, object]) -> bool:

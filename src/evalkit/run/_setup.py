@@ -153,13 +153,23 @@ def _provider(config: Any, task: Any, where: str) -> tuple[Any, dict[str, Any]]:
             from None
 
 
+def _unset_key(provider: Any) -> str | None:
+    """The key variable a network provider needs to send but finds unset (offline providers need none)."""
+    return None if getattr(provider, "offline", False) else getattr(provider, "missing_key", lambda: None)()
+
+
+def _key_error(where: str, provider: str, env: str, whose: str) -> ConfigError:
+    return ConfigError(f"{where} (provider {provider}): environment variable {env} is not set; it holds the key "
+                       f"{whose} calls are sent with (options.api_key_env). Set it, or use --replay to answer from "
+                       "cached answers only; nothing was sent")
+
+
 def _require_keys(plan: Planned, req: Any, *, where: str) -> None:
     """Exit 2 before anything is sent when a configuration whose calls must be sent lacks its key
-    variable (``provider.missing_key()``). Calls answered without a request need no key: every call
-    under ``--replay``, and a call whose answer the response cache or the ``--answers`` bundle holds."""
-    missing = {name: env for name, p in plan.providers.items()
-               if not getattr(p, "offline", False) and (env := getattr(p, "missing_key", lambda: None)())}
-    if not missing or getattr(req, "cache_mode", "read-write") == "replay":
+    variable. Calls answered without a request need no key: every call under ``--replay``, and a call
+    whose answer the response cache or the ``--answers`` bundle holds."""
+    missing = {name: env for name, p in plan.providers.items() if (env := _unset_key(p))}
+    if not missing or req.cache_mode == "replay":
         return
     from evalkit.run._cache import ResponseCache
 
@@ -171,7 +181,7 @@ def _require_keys(plan: Planned, req: Any, *, where: str) -> None:
         key = call.request.cache_key()
         if cache is not None and cache.contains(key):
             continue
-        if cache is not None and getattr(req, "answers", None) is not None:
+        if cache is not None and req.answers is not None:
             if bundled is None:
                 from evalkit.run._answers import read_bundle
 
@@ -179,10 +189,7 @@ def _require_keys(plan: Planned, req: Any, *, where: str) -> None:
             if key in bundled:
                 continue
         config = next(c for c in plan.configs if c.name == call.config)
-        raise ConfigError(
-            f"{where}[{call.config}] (provider {config.provider}): environment variable {missing[call.config]} "
-            f"is not set; it holds the key this configuration's calls are sent with (options.api_key_env). "
-            f"Set it, or use --replay to answer from cached answers only; nothing was sent")
+        raise _key_error(f"{where}[{call.config}]", config.provider, missing[call.config], "this configuration's")
 
 
 def _check_judge(loaded: Any, task: Any, req: Any) -> None:
@@ -195,11 +202,9 @@ def _check_judge(loaded: Any, task: Any, req: Any) -> None:
         return
     where = f"{loaded.path}: scoring.judge"
     provider, _ = _provider(spec, task, where)  # options are checked where the provider is created
-    env = None if getattr(provider, "offline", False) else getattr(provider, "missing_key", lambda: None)()
-    if env and getattr(req, "cache_mode", "read-write") != "replay":
-        raise ConfigError(f"{where} (provider {spec.provider}): environment variable {env} is not set; it holds the "
-                          "key the judge's calls are sent with (options.api_key_env). Set it, or use --replay to "
-                          "answer from cached answers only; nothing was sent")
+    env = _unset_key(provider)
+    if env and req.cache_mode != "replay":
+        raise _key_error(where, spec.provider, env, "the judge's")
 
 
 def plan_run(loaded: Any, req: Any) -> Planned:

@@ -8,6 +8,7 @@ from evalkit.testing._faults import FAULT_KINDS, FaultPlan
 from evalkit.testing._procs import child_pids, process_tree, pss_kb, tree_pss_kb
 from evalkit.testing._responders import Responder, approx_tokens, default_responder, echo_responder
 from evalkit.testing._server import SAMPLE_HEADER, Hit, LoopbackServer
+from evalkit.testing._suites import write_loopback_suite
 from evalkit.testing._wire import request_key
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "pss_kb",
     "request_key",
     "tree_pss_kb",
+    "write_loopback_suite",
     "write_synthetic_run",
 ]
 
