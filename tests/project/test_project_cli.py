@@ -107,3 +107,61 @@ def test_the_console_states_the_economics_its_costs_assume(app, run_dir) -> None
     assert r.exit_code == 0, r.output
     line = next(x for x in r.output.splitlines() if "assume" in x)
     assert "a review $5.00" in line and "not good $100.00" in line  # the suite's economics (project_synth)
+
+
+def _projected_segments(run_dir) -> dict:
+    doc = json.loads((run_dir / "projection.json").read_text())
+    return doc, {s: v["threshold"] for s, v in doc["configs"]["alpha"]["segments"].items()}
+
+
+def test_cost_optimal_projects_at_calibrates_recommended_thresholds(app, tmp_path) -> None:
+    """``--cost-optimal`` applies calibrate's cost-optimal choice per segment (a segment it does not list was
+    never certified: it escalates); the default stays the lowest certified threshold. Both come from the one
+    resolver (evalkit.runs), and projection.json says which was applied."""
+    certified = {"routine": {"threshold": 0.5, "certified": True},
+                 "legacy_discount": {"threshold": 0.6, "certified": True},
+                 "long_history": {"threshold": None, "certified": False}}
+    cheapest = {"segments": {"routine": {"threshold": 0.9}, "legacy_discount": {"threshold": None}}}
+    th = {"schema": 1, "outcome": "good", "mode": "per_segment",
+          "configs": {"alpha": {"threshold": None, "certified": True, "segments": certified,
+                                "cost_optimal": cheapest}}}
+    run_dir = write_run(tmp_path, make_scores(1), thresholds=th)
+    runner = CliRunner()
+    r = runner.invoke(app, ["project", str(run_dir), "--resamples", "100"])
+    assert r.exit_code == 0, r.output
+    doc, segs = _projected_segments(run_dir)
+    assert segs == {"routine": 0.5, "legacy_discount": 0.6, "long_history": None}
+    certified_rate = doc["configs"]["alpha"]["automation_rate"]["value"]
+    assert doc["threshold_set"]["choice"] == "certified"
+
+    r = runner.invoke(app, ["project", str(run_dir), "--resamples", "100", "--cost-optimal"])
+    assert r.exit_code == 0, r.output
+    doc, segs = _projected_segments(run_dir)
+    block = doc["configs"]["alpha"]
+    assert segs == {"routine": 0.9, "legacy_discount": None, "long_history": None}
+    assert "cost-optimal" in block["threshold_source"] and doc["threshold_set"]["choice"] == "cost_optimal"
+    assert block["risk_target_segments"] == {"routine": 0.5, "legacy_discount": 0.6, "long_history": None}
+    assert block["automation_rate"]["value"] < certified_rate  # a higher threshold, two segments escalated
+
+
+def test_cost_optimal_pooled_keeps_uncertifiable_segments_escalated(app, tmp_path) -> None:
+    """One pooled cost-optimal threshold (all_segments mode) applies to every certified segment; a segment
+    too small to certify still escalates."""
+    th = {"schema": 1, "outcome": "good", "mode": "all_segments",
+          "configs": {"alpha": {"threshold": 0.5, "certified": True,
+                                "segments": {"long_history": {"threshold": None, "excluded": True}},
+                                "cost_optimal": {"threshold": 0.85}}}}
+    run_dir = write_run(tmp_path, make_scores(1), thresholds=th)
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100", "--cost-optimal"])
+    assert r.exit_code == 0, r.output
+    doc, segs = _projected_segments(run_dir)
+    assert segs == {"routine": 0.85, "legacy_discount": 0.85, "long_history": None}
+    assert doc["configs"]["alpha"]["threshold"] == 0.85
+
+
+def test_cost_optimal_without_a_choice_is_bad_input(app, run_dir) -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, ["project", str(run_dir), "--cost-optimal", "--config", "alpha"])
+    assert r.exit_code == 2 and "no cost-optimal thresholds for config 'alpha'" in " ".join(r.output.split())
+    r = runner.invoke(app, ["project", str(run_dir), "--cost-optimal", "--threshold", "0.7"])
+    assert r.exit_code == 2 and "not both" in r.output

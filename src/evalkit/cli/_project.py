@@ -141,6 +141,10 @@ def project_command(
     threshold_set: Annotated[str | None, typer.Option(
         "--threshold-set", help="Threshold set of the run to apply (default: suite = thresholds.json; "
         "see `evalkit calibrate --name`).")] = None,
+    cost_optimal: Annotated[bool, typer.Option(
+        "--cost-optimal", help="Apply the threshold set's cost-optimal thresholds (what `evalkit calibrate` "
+        "recommends: lowest held-out cost per case, or escalate everything) instead of its lowest certified "
+        "ones.")] = False,
     cap_turns: Annotated[int | None, typer.Option(
         "--cap-turns", min=0, help="What-if: keep at most N history turns.")] = None,
     cap_tokens: Annotated[int | None, typer.Option(
@@ -158,12 +162,15 @@ def project_command(
 
         if threshold is not None and thresholds is not None:
             raise ConfigError("give --threshold T or --thresholds FILE, not both")
+        if cost_optimal and threshold is not None:
+            raise ConfigError("give --threshold T or --cost-optimal, not both")
         found = open_run(run)
         run_dir, manifest = found.path, found.manifest
         spec = spec_for_run(manifest, volume=volume, mix_file=mix, resamples=resamples, seed=seed,
                             cap_turns=cap_turns, cap_tokens=cap_tokens)
         result = project_run(run_dir, spec=spec, economics=economics_for_run(manifest), configs=config or None,
-                             threshold=threshold, thresholds_file=thresholds, threshold_set=threshold_set)
+                             threshold=threshold, thresholds_file=thresholds, threshold_set=threshold_set,
+                             choice="cost_optimal" if cost_optimal else "certified")
         if json_:
             from evalkit.cli._conventions import echo_json
 

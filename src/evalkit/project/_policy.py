@@ -2,6 +2,9 @@
 
 Precedence: an explicit threshold (``--threshold``) > a thresholds file given by the caller
 (thresholds.json-shaped) > the run's ``thresholds.json`` > the spec's ``threshold_source``.
+From a thresholds document, ``choice`` picks the certified thresholds (default) or calibrate's
+cost-optimal ones (``evalkit.runs.cost_optimal_policy``); the risk-target thresholds shown beside
+the projection are the certified ones either way.
 ``thresholds.json`` thresholds are on the raw ``confidence`` column; ``null`` escalates everything.
 Per-segment thresholds (``configs.<c>.segments.<s>.threshold``) are used when ``mode`` is
 ``per_segment`` or ``all_segments``; a segment without its own entry falls back to the config's threshold.
@@ -10,19 +13,20 @@ Per-segment thresholds (``configs.<c>.segments.<s>.threshold``) are used when ``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from evalkit.errors import ConfigError
-from evalkit.runs import Thresholds, threshold_policy
+from evalkit.runs import Thresholds, cost_optimal_policy, threshold_policy
 from evalkit.suite import ProjectionSpec
 
 
 @dataclass(frozen=True, kw_only=True)
 class Policy:
     source: str
-    """'--threshold', 'thresholds file', 'thresholds.json', 'spec', or 'value_optimal'."""
+    """'--threshold', 'thresholds file', 'thresholds.json', 'spec', or 'value_optimal'; a cost-optimal
+    choice adds ' (cost-optimal)' to the document's name."""
     threshold: float | None
     """Global threshold; None = escalate everything (or, for value_optimal, chosen later)."""
     segments: dict[str, float | None] = field(default_factory=dict)
@@ -50,9 +54,22 @@ def _calibrated(doc: Thresholds, config: str, source: str) -> Policy:
                   risk_target_threshold=rule.threshold, risk_target_segments=dict(rule.segments), calibrated=True)
 
 
+Choice = Literal["certified", "cost_optimal"]
+
+
+def _cost_optimal(doc: Thresholds, config: str, source: str, risk: dict[str, Any]) -> Policy:
+    try:
+        rule = cost_optimal_policy(doc, config)
+    except ValueError:
+        raise ConfigError(f"{source} has no cost-optimal thresholds for config {config!r}: calibrate records "
+                          "them from the suite's economics (run `evalkit calibrate` again)") from None
+    return Policy(source=f"{source} (cost-optimal)", threshold=rule.threshold, segments=dict(rule.segments),
+                  calibrated=True, **risk)
+
+
 def resolve_policy(config: str, *, spec: ProjectionSpec, run_thresholds: Thresholds | None,
                    file_thresholds: Thresholds | None, explicit: float | None,
-                   run_source: str = "thresholds.json") -> Policy:
+                   run_source: str = "thresholds.json", choice: Choice = "certified") -> Policy:
     """The policy for one configuration (see the module docstring for precedence). ``run_source``:
     the run's file ``run_thresholds`` was read from (another threshold set: ``thresholds/NAME.json``)."""
     doc, doc_source = (file_thresholds, "thresholds file") if file_thresholds else (run_thresholds, run_source)
@@ -61,6 +78,13 @@ def resolve_policy(config: str, *, spec: ProjectionSpec, run_thresholds: Thresho
     if has_doc:
         calibrated = _calibrated(doc, config, doc_source)
         risk = {"risk_target_threshold": calibrated.threshold, "risk_target_segments": calibrated.segments}
+    if choice == "cost_optimal":
+        if explicit is not None:
+            raise ConfigError("the cost-optimal thresholds and --threshold T exclude each other: give one")
+        if not has_doc:
+            raise ConfigError(f"no cost-optimal threshold for config {config!r}: {doc_source} has no "
+                              f"`configs.{config}` (run `evalkit calibrate` first)")
+        return _cost_optimal(doc, config, doc_source, risk)
     if explicit is not None:
         return Policy(source="--threshold", threshold=float(explicit), **risk)
     if spec.threshold_source == "fixed":

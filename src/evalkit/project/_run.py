@@ -9,7 +9,7 @@ from typing import Any
 
 from evalkit.economics import EconomicsSpec
 from evalkit.errors import ConfigError, NotFound
-from evalkit.project._policy import outcome_of, resolve_policy
+from evalkit.project._policy import Choice, outcome_of, resolve_policy
 from evalkit.project._project import OPTIONAL, REQUIRED, project_frame
 from evalkit.runs import Manifest, Projection, RunFolder, Thresholds, write_file
 from evalkit.suite import ContextCap, ProjectionSpec, build_spec, load_mix_file, load_sweep_file
@@ -134,11 +134,12 @@ def _warnings(configs: dict[str, Any]) -> list[str]:
 
 def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec, configs: list[str] | None = None,
                 threshold: float | None = None, thresholds_file: Path | None = None,
-                threshold_set: str | None = None) -> ProjectionResult:
+                threshold_set: str | None = None, choice: Choice = "certified") -> ProjectionResult:
     """Project a scored run to production and write ``<run_dir>/projection.json``.
 
     Thresholds come from ``threshold_set`` (default: the suite's, ``thresholds.json``), or a
-    thresholds file; projection.json records which (``threshold_set``)."""
+    thresholds file; ``choice``: its certified thresholds or its cost-optimal ones. projection.json
+    records which (``threshold_set``)."""
     from evalkit.calibrate import SUITE_SET, describe_set, read_threshold_set, threshold_set_path
 
     run_dir = Path(run_dir)
@@ -162,13 +163,18 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
             file_doc = _file_thresholds(loaded, Path(thresholds_file))
             used = {"name": None, "description": f"file {thresholds_file}", "alpha": file_doc.alpha,
                     "delta": file_doc.delta, "mode": file_doc.mode}
+    if threshold is None and grid is None:
+        used["choice"] = choice
+        if choice == "cost_optimal":
+            used["description"] = f"{used['description']}: its cost-optimal thresholds"
     scores = run.read_scores((*REQUIRED, *OPTIONAL), required=REQUIRED)
     prices = _input_prices(manifest)
     outcome = outcome_of(spec, file_doc, run_thresholds)
     blocks = project_frame(
         scores, spec=spec, economics=economics, outcome=outcome, configs=configs, grid=grid,
         policy_for=lambda c: resolve_policy(c, spec=spec, run_thresholds=run_thresholds,
-                                            file_thresholds=file_doc, explicit=threshold, run_source=set_file),
+                                            file_thresholds=file_doc, explicit=threshold, run_source=set_file,
+                                            choice=choice),
         input_price_for=lambda c: prices.get(c, (None, "unknown"))[0], where=str(run_dir / "scores.parquet"),
     )
     projection = {

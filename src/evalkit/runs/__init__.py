@@ -21,7 +21,7 @@ from evalkit.runs._folder import (
     write_file,
 )
 from evalkit.runs._manifest import ConfigEntry, Manifest
-from evalkit.runs._policy import ThresholdPolicy, policy_for, threshold_policy
+from evalkit.runs._policy import ThresholdPolicy, cost_optimal_policy, policy_for, threshold_policy
 from evalkit.runs._projection import ConfigProjection, Projection
 from evalkit.runs._resolve import is_run_folder, latest_run, resolve_baseline, resolve_run
 from evalkit.runs._schema import RUN_FILES, json_schemas, write_schemas
@@ -32,7 +32,8 @@ from evalkit.runs._verdicts import Agreement, GateOutcome, Gates, Judge
 __all__ = [
     "REQUIRED_SCORE_COLUMNS", "RUN_FILES", "Agreement", "ConfigEntry", "ConfigProjection", "ConfigSummary",
     "ConfigThresholds", "GateOutcome", "Gates", "Judge", "Manifest", "Projection", "Rate", "RunFile", "RunFolder",
-    "SegmentSummary", "SegmentThreshold", "Summary", "ThresholdPolicy", "Thresholds", "is_run_folder", "json_schemas",
-    "latest_run", "load_run", "only_cases", "open_run", "policy_for", "read_file", "read_parquet", "resolve_baseline", "resolve_run", "threshold_policy",
+    "SegmentSummary", "SegmentThreshold", "Summary", "ThresholdPolicy", "Thresholds", "cost_optimal_policy",
+    "is_run_folder", "json_schemas", "latest_run", "load_run", "only_cases", "open_run", "policy_for", "read_file",
+    "read_parquet", "resolve_baseline", "resolve_run", "threshold_policy",
     "write_file", "write_schemas",
 ]

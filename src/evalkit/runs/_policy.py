@@ -10,6 +10,11 @@ Used by calibrate (console), project, gate and report so they never disagree:
 * A document without a mode (older or hand-made files) is segmented when it has segment entries.
 
 Thresholds are on the raw ``confidence`` column; the automation rule is ``evalkit.stats.automated``.
+
+Two choices per configuration: the *certified* one above (the lowest threshold the risk target
+certifies: the most automation the guarantee allows) and calibrate's *cost-optimal* one
+(``cost_optimal_policy``: among the certified thresholds, the one with the lowest held-out cost per
+case, or "escalate everything" when automating does not pay).
 """
 
 from __future__ import annotations
@@ -52,3 +57,25 @@ def threshold_policy(thresholds: Thresholds, config: str) -> ThresholdPolicy:
     segmented = thresholds.mode == "per_segment" and any(bool(s.certified) for s in entry.segments.values())
     return ThresholdPolicy(config=config, threshold=entry.threshold, segments=segs, segmented=segmented,
                            certified=entry.certified or segmented)
+
+
+def cost_optimal_policy(thresholds: Thresholds, config: str) -> ThresholdPolicy:
+    """``config``'s cost-optimal thresholds (calibrate's ``cost_optimal`` block), segment by segment.
+
+    A per-segment block gives each segment its own choice; a segment it does not list was never a
+    candidate (not certified), so it escalates. A pooled block gives one threshold, and the segments
+    the certified policy escalates (too small to certify) still escalate. KeyError when thresholds.json
+    has no such config; ValueError when calibrate recorded no cost-optimal choice for it."""
+    entry = thresholds.configs[config]
+    block = entry.cost_optimal
+    if not block:
+        raise ValueError(f"thresholds.json has no cost-optimal choice for config {config!r}")
+    if isinstance(block.get("segments"), dict):
+        segs = {name: part.get("threshold") for name, part in block["segments"].items()}
+        return ThresholdPolicy(config=config, threshold=None, segments=segs, segmented=True,
+                               certified=any(t is not None for t in segs.values()))
+    certified = threshold_policy(thresholds, config)
+    escalated = {name: None for name, t in certified.segments.items() if t is None}
+    threshold = block.get("threshold")
+    return ThresholdPolicy(config=config, threshold=threshold, segments=escalated,
+                           certified=certified.certified and threshold is not None)
