@@ -256,3 +256,32 @@ def test_cli_states_the_costs_its_decisions_assume(run_dir, monkeypatch):
     assert "cost-optimal decision:" in out.output and "$" in out.output.split("cost-optimal decision:")[1]
     out = CliRunner().invoke(app, ["calibrate", run_dir.name, "--per-segment"], env={"COLUMNS": "300"})
     assert out.exit_code == 0 and "cost-optimal" not in out.output and "costs assume" not in out.output  # no costs
+
+
+def test_cli_points_at_the_projection_of_its_cost_optimal_decisions(run_dir, monkeypatch, tmp_path):
+    """The console names the command that projects at the cost-optimal decisions it printed, and that command
+    applies exactly thresholds.json's cost-optimal choice per segment (a segment it escalates projects 0%)."""
+    import json
+    import shlex
+
+    import yaml
+
+    from evalkit.cli.main import app
+
+    monkeypatch.setenv("EVALKIT_REPORTS", str(run_dir.parent))
+    out = CliRunner().invoke(app, ["calibrate", run_dir.name, "--per-segment", "--review-cost", "7.5",
+                                   "--error-cost", "95"], env={"COLUMNS": "300"})
+    assert out.exit_code == 0, out.output
+    line = next(x for x in out.output.splitlines() if x.startswith("project at these decisions: "))
+    command = shlex.split(line.split(": ", 1)[1].split(" (")[0])
+    assert command[:2] == ["evalkit", "project"] and "--cost-optimal" in command
+    chosen = {s: c["threshold"] for s, c in
+              json.loads((run_dir / "thresholds.json").read_text())["configs"]["strong"]["cost_optimal"]["segments"].items()}
+    mix = tmp_path / "mix.yaml"
+    mix.write_text(yaml.safe_dump({s: 1 / len(chosen) for s in chosen}))
+    out = CliRunner().invoke(app, [*command[1:], "--volume", "1000", "--mix", str(mix), "--resamples", "60",
+                                   "--config", "strong"])
+    assert out.exit_code == 0, out.output
+    block = json.loads((run_dir / "projection.json").read_text())["configs"]["strong"]
+    assert {s: v["threshold"] for s, v in block["segments"].items()} == chosen
+    assert all(block["segments"][s]["automation_rate"]["value"] == 0 for s, t in chosen.items() if t is None)

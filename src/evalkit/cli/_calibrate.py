@@ -52,6 +52,11 @@ def _print(result, console, economics) -> None:
         _print_thresholds(Thresholds.model_validate(doc), console)
     if _print_cost_optimal(doc, console):
         console.print(f"costs assume {economics.assumptions()}")
+        from evalkit.calibrate import SUITE_SET
+
+        named = "" if result.name == SUITE_SET else f" --threshold-set {result.name}"
+        console.print(f"project at these decisions: evalkit project {result.run_dir}{named} --cost-optimal "
+                      "(the default projects at the lowest certified thresholds)")
     _print_footer(result, console)
 
 
