@@ -162,3 +162,42 @@ def test_the_substring_screen_never_hides_a_key_the_full_pattern_finds():
     for _ in range(2000):
         text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 12)))
         assert _may_hold_key(text) == (_detector().search(text) is not None), text
+
+
+@pytest.mark.parametrize("where", ["config", "judge"])
+def test_the_value_of_a_key_variable_only_the_suite_names_is_refused_in_the_suite(tmp_path, monkeypatch, where):
+    """MYCORP_LLM is a key because the suite says so (api_key_env), not by its name: its value written into
+    the same suite is refused like an OPENAI_API_KEY's, before the suite is validated or anything written."""
+    from evalkit.suite import load_suite
+
+    monkeypatch.setenv("MYCORP_LLM", "mycorpvalue-4242")
+    monkeypatch.delenv("EVALKIT_SECRET_ENV", raising=False)
+    (tmp_path / "p.j2").write_text("hi")
+    judge = ("scoring:\n  judge:\n    provider: openai\n    model: m\n    options: {api_key_env: MYCORP_LLM}\n"
+             if where == "judge" else "")
+    options = "" if where == "judge" else "    options: {api_key_env: MYCORP_LLM}\n"
+    (tmp_path / "s.yaml").write_text(
+        "name: s\ndataset: upgrades@v1\nconfigs:\n  - name: c\n    provider: openai\n    model: m\n    prompt: p.j2\n"
+        + options + "    description: 'ask ops; it is mycorpvalue-4242'\n" + judge)
+    with pytest.raises(ConfigError) as err:
+        load_suite(tmp_path / "s.yaml")
+    assert "configs[0].description: holds the value of a key environment variable" in str(err.value)
+    assert "mycorpvalue-4242" not in str(err.value)
+
+
+def test_a_template_holding_a_keys_value_is_refused_naming_its_line(tmp_path, monkeypatch):
+    """A key pasted into a prompt template (or a template it includes) would go to the model in every
+    request: refused with the file and line, the key itself never shown."""
+    from evalkit.suite import load_suite
+
+    monkeypatch.setenv("MYCORP_LLM", "mycorpvalue-4242")
+    monkeypatch.delenv("EVALKIT_SECRET_ENV", raising=False)
+    (tmp_path / "s.yaml").write_text("name: s\ndataset: upgrades@v1\nconfigs:\n  - name: c\n    provider: openai\n"
+                                     "    model: m\n    prompt: p.j2\n    options: {api_key_env: MYCORP_LLM}\n")
+    (tmp_path / "p.j2").write_text("Decide the request.\n{% include 'footer.j2' %}\n")
+    (tmp_path / "footer.j2").write_text("Be brief.\nIf stuck, call the API with mycorpvalue-4242.\n")
+    with pytest.raises(ConfigError) as err:
+        load_suite(tmp_path / "s.yaml")
+    assert f"{tmp_path / 'footer.j2'}:2: refused" in str(err.value) and "mycorpvalue-4242" not in str(err.value)
+    (tmp_path / "footer.j2").write_text("Be brief. Send the Authorization: Bearer header yourself.\n")
+    assert load_suite(tmp_path / "s.yaml").suite.configs[0].name == "c"  # key-shaped words are prompt text

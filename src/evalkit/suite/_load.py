@@ -101,8 +101,25 @@ def _apply_override(raw: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def _key_envs(raw: dict[str, Any]) -> list[str]:
+    """The ``options.api_key_env`` names a (not yet validated) suite declares, for its configurations and
+    its judge: their values are secrets before anything is screened or validated."""
+    def named(section: Any) -> str | None:
+        options = section.get("options") if isinstance(section, dict) else None
+        name = options.get("api_key_env") if isinstance(options, dict) else None
+        return name if isinstance(name, str) else None
+
+    configs = raw.get("configs") if isinstance(raw.get("configs"), list) else []
+    scoring = raw.get("scoring") if isinstance(raw.get("scoring"), dict) else {}
+    return [n for n in [*(named(c) for c in configs), named(scoring.get("judge"))] if n]
+
+
 def _refuse_secrets(path: Path, raw: dict[str, Any], overrides: dict[str, Any]) -> None:
-    from evalkit._secrets import find_secrets
+    from evalkit._secrets import declare_secret_envs, find_secrets
+
+    # A variable named only by this suite (MYCORP_LLM, not *_API_KEY) is a key too: its value pasted
+    # into the suite must be refused like an OPENAI_API_KEY's.
+    declare_secret_envs(_key_envs(raw))
 
     for dotted, value in overrides.items():
         leaf = dotted.rsplit(".", 1)[-1]

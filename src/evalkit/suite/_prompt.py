@@ -81,6 +81,20 @@ def undefined_message(path: Path, exc: BaseException, variables: dict[str, Any])
     return text
 
 
+def _refuse_key_values(path: Path, text: str) -> None:
+    """A template holding the value of a key variable would send the key to the model in every request
+    (and the report would show it masked): refused, naming the line. Only set key variables' values are
+    looked for; key-shaped words ("Bearer", "api_key") are ordinary prompt text."""
+    from evalkit._secrets import secret_values
+
+    for value in secret_values():
+        at = text.find(value)
+        if at >= 0:
+            raise ConfigError(f"{path}:{text.count(chr(10), 0, at) + 1}: refused: the template holds the value "
+                              "of a key environment variable, which every request would send to the model; "
+                              "remove it (keys belong in the variable named by options.api_key_env only)")
+
+
 def load_template(path: Path) -> PromptTemplate:
     import jinja2
     from jinja2 import meta, nodes
@@ -106,12 +120,15 @@ def load_template(path: Path) -> PromptTemplate:
                                                                     nodes.FromImport))
                  if isinstance(n.template, nodes.Const)}
         digest = hashlib.sha256(data)
+        _refuse_key_values(path, source)
         for name in referenced:
             included = path.parent / name
             if not included.is_file():
                 raise ConfigError(f"{path}:{lines.get(name, '?')}: included template {name!r} not found "
                                   f"(looked in {included})")
-            digest.update(included.read_bytes())
+            included_bytes = included.read_bytes()
+            _refuse_key_values(included, included_bytes.decode("utf-8", "replace"))
+            digest.update(included_bytes)
         template = env.get_template(path.name)
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(f"{exc.filename or path}:{exc.lineno}: template syntax error: {exc.message}") from None
