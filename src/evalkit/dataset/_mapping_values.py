@@ -61,7 +61,10 @@ def _blank(value: Any) -> bool:
 
 
 def parse_money(text: Any, *, decimal_comma: bool = False) -> Decimal:
-    """'$1,200.00', '1200', 'USD 99.5', '(12.00)' (negative), '1.200,50 €' with decimal_comma."""
+    """'$1,200.00', '1200', 'USD 99.5', '(12.00)' (negative), '1.200,50 €' with decimal_comma.
+    Negative amounts are read as negative; whether a field may be negative is the case model's to say."""
+    if isinstance(text, bool):  # a JSON true is an int to Python: it is not $1
+        raise RowError(f"cannot read {text!r} (true/false) as an amount of money")
     if isinstance(text, (int, Decimal)):
         return Decimal(text)
     if isinstance(text, float):
@@ -123,6 +126,8 @@ def _convert(value: Any, rule: FieldRule, mapping: ImportMapping) -> Any:
     kind = rule.type
     if kind == "str":
         return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    if kind in ("int", "float") and isinstance(value, bool):
+        raise RowError(f"cannot read {value!r} (true/false) as a {'whole ' if kind == 'int' else ''}number")
     if kind == "int":
         try:
             return int(str(value).replace(",", "").strip())

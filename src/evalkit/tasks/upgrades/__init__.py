@@ -8,6 +8,7 @@ shipped catalogue; ``task.with_catalogue(data, where=...)`` is the same task wit
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -129,6 +130,8 @@ class UpgradesTask:
             from evalkit.errors import ConfigError
 
             raise ConfigError(f"unknown sim profile {profile!r}; profiles: {', '.join(PROFILES)}")
+        if self._catalogue is not None:
+            _warn_unread_cohort_clause(self._catalogue)
         reading = read_prompt(prompt_text, count_tokens=count_tokens, catalogue=self.catalogue)
         answer = simulate(reading, prompt_text, profile=PROFILES[profile], seed=seed, sample_index=sample_index,
                           temperature=temperature, policy=policy_params(self.catalogue))
@@ -156,6 +159,21 @@ class UpgradesTask:
 
         return rules_answer(prompt_text, catalogue=self.catalogue)
 
+
+def _warn_unread_cohort_clause(catalogue: Catalogue) -> None:
+    """Once per catalogue: a team's cohort clause the simulated model cannot read is said, not silently 0% good."""
+    if catalogue in _WARNED:
+        return
+    _WARNED.add(catalogue)
+    from evalkit.tasks.upgrades._clauses import unread_cohort_clause
+
+    if (why := unread_cohort_clause(catalogue)) is not None:
+        import warnings
+
+        warnings.warn(why, UserWarning, stacklevel=3)
+
+
+_WARNED: weakref.WeakSet[Catalogue] = weakref.WeakSet()
 
 task = UpgradesTask()
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from evalkit.errors import ConfigError
 
@@ -98,19 +98,48 @@ class CatalogueFile(BaseModel):
     terms: Terms = Field(default_factory=Terms, description="The numbers inside the engine's rules.")
 
     @model_validator(mode="after")
-    def _unique(self) -> CatalogueFile:
-        for what, names in (("plan", [p.name for p in self.plans]), ("clause id", [c.id for c in self.clauses])):
-            if dupes := sorted({n for n in names if names.count(n) > 1}):
-                raise ValueError(f"{what} repeated: {', '.join(dupes)}")
-        for cohort, pct in self.cohorts.items():
-            if not re.match(NAME, cohort) or cohort == "current":
-                raise ValueError(f"cohorts: {cohort!r} is not a cohort name (lower case, not 'current')")
-            if not 0 < pct < 100:
-                raise ValueError(f"cohorts.{cohort}: percent off must be between 1 and 99 (got {pct})")
-        plans = [p.name for p in self.plans]
-        if self.terms.nonprofit and (unknown := [p for p in self.terms.nonprofit.plans if p not in plans]):
-            raise ValueError(f"terms.nonprofit.plans: {', '.join(unknown)} not among the plans ({', '.join(plans)})")
+    def _cross_field(self, info: ValidationInfo) -> CatalogueFile:
+        """Checks across entries. ``parse_catalogue`` collects them itself (context ``cross_field``: a list), to
+        name each problem's entry and line; validated directly, they are one error listing each entry's path."""
+        problems = cross_field_problems(self)
+        collect = info.context.get("cross_field") if isinstance(info.context, dict) else None
+        if isinstance(collect, list):
+            collect.extend(problems)
+        elif problems:
+            raise ValueError("; ".join(f"{_path(loc)}: {msg}" for loc, msg in problems))
         return self
+
+
+Loc = tuple[str | int, ...]
+
+
+def cross_field_problems(spec: CatalogueFile) -> list[tuple[Loc, str]]:
+    """(where in the file, what is wrong) for every rule that spans entries: plan names and clause ids are
+    unique, cohort names and percentages are valid, the nonprofit terms name plans of the file."""
+    out: list[tuple[Loc, str]] = []
+    for what, section, key, names in (("plan", "plans", "name", [p.name for p in spec.plans]),
+                                      ("clause id", "clauses", "id", [c.id for c in spec.clauses])):
+        first: dict[str, int] = {}
+        for index, name in enumerate(names):
+            if name in first:
+                why = f"{what} {name!r} is repeated (first at {section}.{first[name]}); each {what} may appear only once"
+                out.append(((section, index, key), why))
+            first.setdefault(name, index)
+    for cohort, pct in spec.cohorts.items():
+        if not re.match(NAME, cohort) or cohort == "current":
+            why = f"{cohort!r} is not a cohort name (lower case letters, digits, '-' and '_'; not 'current')"
+            out.append((("cohorts", cohort), why))
+        if not 0 < pct < 100:
+            out.append((("cohorts", cohort), f"percent off must be between 1 and 99 (got {pct})"))
+    plans = [p.name for p in spec.plans]
+    for index, plan in enumerate(spec.terms.nonprofit.plans if spec.terms.nonprofit else ()):
+        if plan not in plans:
+            out.append((("terms", "nonprofit", "plans", index), f"{plan!r} is not among the plans ({', '.join(plans)})"))
+    return out
+
+
+def _path(loc: Loc) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,22 +217,52 @@ def from_file(spec: CatalogueFile, *, source: str) -> Catalogue:
                      cohorts=dict(spec.cohorts), clauses=clauses, terms=spec.terms, plan_re=plan_pattern(plans))
 
 
-def _problems(exc: ValidationError, where: str) -> list[str]:
-    out = []
-    for err in exc.errors(include_url=False):
-        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        out.append(f"{where}: field {path}: {err['msg']}")
-    return out
+def node_lines(text: str) -> dict[Loc, int]:
+    """1-based line of every key and sequence item of a YAML document by its path (keys as text,
+    items by index: ``("plans", 2, "name")``); empty if ``text`` is not YAML."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[Loc, int] = {}
+
+    def walk(node: Any, path: Loc) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key_path = (*path, str(key_node.value))
+                lines.setdefault(key_path, key_node.start_mark.line + 1)
+                walk(value_node, key_path)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                lines.setdefault((*path, index), item.start_mark.line + 1)
+                walk(item, (*path, index))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _problem(where: str, lines: dict[Loc, int], loc: Loc, msg: str) -> str:
+    """``FILE:LINE: field PATH: what is wrong``, the line of the deepest part of ``loc`` the file has."""
+    line = next((lines[loc[:end]] for end in range(len(loc), 0, -1) if loc[:end] in lines), None)
+    return f"{where}{'' if line is None else f':{line}'}: field {_path(loc)}: {msg}"
+
+
+def _problems(exc: ValidationError, where: str, lines: dict[Loc, int]) -> list[str]:
+    return [_problem(where, lines, tuple(err["loc"]), err["msg"]) for err in exc.errors(include_url=False)]
 
 
 def parse_catalogue(data: bytes | str, *, where: str) -> Catalogue:
-    """A catalogue from YAML text; ConfigError naming ``where`` and every bad field."""
+    """A catalogue from YAML text; ConfigError naming ``where`` and every bad field (with its line)."""
     import yaml
 
     from evalkit import _yaml
 
     try:
-        raw = _yaml.load(data.decode("utf-8") if isinstance(data, bytes) else data, source=where)
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        raw = _yaml.load(text, source=where)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{where}: not UTF-8 text (byte {exc.start}); save the catalogue as UTF-8") from None
     except yaml.YAMLError as exc:
@@ -212,11 +271,16 @@ def parse_catalogue(data: bytes | str, *, where: str) -> Catalogue:
         raise ConfigError(f"{at}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: a catalogue is a YAML mapping (format_version, plans, cohorts, clauses)")
+    cross: list[tuple[Loc, str]] = []
     try:
-        spec = CatalogueFile.model_validate(raw)
+        spec = CatalogueFile.model_validate(raw, context={"cross_field": cross})
     except ValidationError as exc:
-        problems = _problems(exc, where)
+        problems = _problems(exc, where, node_lines(text))
         raise ConfigError(f"{where}: invalid catalogue:\n  " + "\n  ".join(problems)) from None
+    if cross:
+        lines = node_lines(text)
+        problems = [_problem(where, lines, loc, msg) for loc, msg in cross]
+        raise ConfigError(f"{where}: invalid catalogue:\n  " + "\n  ".join(problems))
     return from_file(spec, source=where)
 
 

@@ -5,7 +5,10 @@ domain has (legacy pricing, promotions, proration, contracts, ...). A sentence i
 topic when it names it and states something operative ("20% off", "escalate", "deny");
 it *revokes* the topic when it says so ("legacy cohorts were retired", "charge list price
 to every account", "do not escalate"). Rates, windows and limits are parsed from the text.
-Clause tags such as ``[UPG-5]`` are ignored: a clause is known by its content.
+Clause tags such as ``[UPG-5]`` are ignored: a clause is known by its content. The cohort rule
+(UPG-5) is about any sentence naming "legacy", "cohort", "grandfathered" or one of the catalogue's
+cohorts, so a team's own wording ("the early-2020 cohort keeps 15% off") is read as the shipped one is;
+``unread_cohort_clause`` says when a catalogue's own UPG-5 would still not be read.
 
 Statements come from three places and the model trusts them differently (see _simulated):
 ``policy`` (the prompt's own rules), ``retrieved`` (passages a retriever added; some are
@@ -58,8 +61,8 @@ _TOPIC_PATTERNS: tuple[tuple[str, str, str, str | None], ...] = (
      "charge|days|difference", None),
     ("UPG-4", r"promotion|\bpromo\b|promotional",
      r"\boff\b|discount|percentage|price", None),
-    ("UPG-5", "legacy",
-     r"discount|\boff\b|keep|list price|%", None),
+    ("UPG-5", r"legacy|cohort|grandfather",  # or a sentence naming one of the catalogue's cohorts (_read_line)
+     r"discount|\boff\b|keep|list price|%|percent", None),
     ("UPG-6", "contract",
      "negotiated|price lock|minimum|account.manager", None),
     ("UPG-7", r"\bannual|yearly",
@@ -113,13 +116,51 @@ class PolicyReading:
     by_clause: dict[str, list[Statement]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity (cohort_names caches one per catalogue)
+class CohortNames:
+    """How sentences name a catalogue's pricing cohorts: ``named`` finds a cohort name (``early-2020``, also
+    written ``early 2020`` or ``Early_2020``), ``rates`` a cohort name followed by its percentage ("legacy-2019:
+    20% off", "the early-2020 cohort keeps 15% off"). ``legacy-YYYY`` is always read as a cohort name (memos
+    name old ones), so the shipped catalogue's cohorts need no list."""
+
+    named: re.Pattern[str] | None
+    rates: re.Pattern[str]
+    by_key: dict[str, str]
+    """Spelling key (lower case, separators as '-') -> the catalogue's cohort name."""
+
+    def name(self, written: str) -> str:
+        key = _key(written)
+        if key in self.by_key:
+            return self.by_key[key]
+        return f"legacy-{written[-4:]}"  # the legacy-YYYY pattern
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[-_ ]", "-", name.lower())
+
+
+@lru_cache(maxsize=64)
+def cohort_names(cohorts: tuple[str, ...]) -> CohortNames:
+    """How ``cohorts`` (a catalogue's cohort names) are found in text."""
+    own = [c for c in cohorts if not re.fullmatch(r"legacy-\d{4}", c)]
+    spelled = "|".join(r"[-_ ]".join(re.escape(part) for part in re.split(r"[-_ ]", c))
+                       for c in sorted(own, key=len, reverse=True))
+    named = re.compile(rf"(?<![\w-])(?:{spelled})(?![\w-])", re.IGNORECASE) if spelled else None
+    either = rf"legacy[- ]\d{{4}}|(?<![\w-])(?:{spelled})(?![\w-])" if spelled else r"legacy[- ]\d{4}"
+    rates = re.compile(rf"({either})\D{{0,30}}?(\d{{1,2}}) ?(?:%|percent)", re.IGNORECASE)
+    return CohortNames(named=named, rates=rates, by_key={_key(c): c for c in own})
+
+
+def _cohort_rates(sentence: str, names: CohortNames) -> list[tuple[str, int]]:
+    return [(names.name(written), int(pct)) for written, pct in names.rates.findall(sentence)]
+
+
 def _params(clause: str, sentence: str, plan_re: re.Pattern[str],
-            sales_plans: frozenset[str]) -> tuple[tuple[str, object], ...]:
+            sales_plans: frozenset[str], names: CohortNames) -> tuple[tuple[str, object], ...]:
     pcts = [int(p) for p in PCT_RE.findall(sentence)]
     out: list[tuple[str, object]] = []
     if clause == "UPG-5":
-        rates = [(f"legacy-{y}", int(p)) for y, p in
-                 re.findall(r"legacy[- ](\d{4})\D{0,30}?(\d{1,2}) ?(?:%|percent)", sentence, re.IGNORECASE)]
+        rates = _cohort_rates(sentence, names)
         if rates:
             out.append(("cohort_discount", tuple(rates)))
         if re.search(r"never stack|do not stack|don't stack|larger one|larger discount|not combine", sentence,
@@ -152,18 +193,26 @@ def _sentences(line: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?;])\s+(?=[A-Z(\[])|(?<=\.)\s+(?=\w)", line) if s.strip()]
 
 
+def _about(topic: Topic, sentence: str, names: CohortNames) -> bool:
+    if topic.about.search(sentence):
+        return True
+    return topic.clause == "UPG-5" and names.named is not None and bool(names.named.search(sentence))
+
+
 @lru_cache(maxsize=4096)  # policy lines repeat across every case of a run
-def _read_line(line: str, plan_re: re.Pattern[str], sales_plans: frozenset[str]) -> tuple[Statement, ...]:
+def _read_line(line: str, plan_re: re.Pattern[str], sales_plans: frozenset[str],
+               names: CohortNames) -> tuple[Statement, ...]:
     origin = "precedent" if PRECEDENT_RE.match(line) else "retrieved" if RETRIEVED_RE.match(line) else "policy"
     stale_line = bool(STALE_RE.search(line))
     out = []
     for sentence in _sentences(line):
         for topic in TOPICS:
-            if topic.about.search(sentence) and topic.operative.search(sentence):
+            if _about(topic, sentence, names) and topic.operative.search(sentence):
                 negated = bool(NEGATION_RE.search(sentence)) or bool(topic.positive and not topic.positive.search(
                     sentence))
                 out.append(Statement(clause=topic.clause, negated=negated, stale=stale_line, origin=origin,
-                                     params=_params(topic.clause, sentence, plan_re, sales_plans), text=sentence))
+                                     params=_params(topic.clause, sentence, plan_re, sales_plans, names),
+                                     text=sentence))
     return tuple(out)
 
 
@@ -172,6 +221,7 @@ def read_policy(text: str, *, count_tokens=None,  # type: ignore[no-untyped-def]
     """Every rule statement in ``text`` outside the conversation history (see module doc);
     plan names are ``catalogue``'s (the shipped one by default)."""
     cat = catalogue or shipped_catalogue()
+    names = cohort_names(tuple(cat.cohorts))
     statements: list[Statement] = []
     policy_chars = 0
     in_turn = False
@@ -186,7 +236,7 @@ def read_policy(text: str, *, count_tokens=None,  # type: ignore[no-untyped-def]
             continue
         if in_turn or line.startswith(">"):
             continue
-        found = _read_line(line, cat.plan_re, cat.sales_plans)
+        found = _read_line(line, cat.plan_re, cat.sales_plans, names)
         origin = "precedent" if PRECEDENT_RE.match(line) else "retrieved" if RETRIEVED_RE.match(line) else "policy"
         precedents += origin == "precedent"
         retrieved += origin == "retrieved"
@@ -198,3 +248,21 @@ def read_policy(text: str, *, count_tokens=None,  # type: ignore[no-untyped-def]
         by_clause.setdefault(s.clause, []).append(s)
     return PolicyReading(statements=tuple(statements), policy_tokens=policy_chars // 4,
                          precedent_count=precedents, retrieved_count=retrieved, by_clause=by_clause)
+
+
+def unread_cohort_clause(catalogue: Catalogue) -> str | None:
+    """Why the simulated reader would not apply ``catalogue``'s cohort discounts from its own cohort clause
+    (UPG-5), or None when it reads it (or the catalogue has no cohorts, or no UPG-5 clause to read)."""
+    clause = next((c for c in catalogue.clauses if c.id == "UPG-5"), None)
+    if not catalogue.cohorts or clause is None:
+        return None
+    found = [s for s in read_policy(clause.render(), catalogue=catalogue).statements if s.clause == "UPG-5"]
+    if not found:
+        return (f"{catalogue.source}: clause UPG-5 ({clause.title}) is not read by the simulated model as the "
+                "cohort-discount rule (it reads a sentence that names 'legacy', 'cohort', 'grandfathered' or one of "
+                f"the catalogue's cohorts ({', '.join(catalogue.cohorts)}) with 'N% off', 'discount' or 'keep'): "
+                "simulated answers will ignore cohort discounts (docs/catalogue.md)")
+    if all(s.negated for s in found):
+        return (f"{catalogue.source}: clause UPG-5 ({clause.title}) reads to the simulated model as revoking "
+                "cohort discounts, though the catalogue lists cohorts: simulated answers will ignore them")
+    return None

@@ -12,7 +12,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from evalkit.tasks.upgrades._catalogue import Catalogue, shipped_catalogue
 
@@ -48,7 +56,28 @@ Segment = Literal[
     "undocumented_exception", "operational_context", "adversarial", "long_context",
 ]
 SEGMENTS: tuple[str, ...] = Segment.__args__  # type: ignore[attr-defined]
-Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
+
+
+def _not_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("a price or amount must not be negative (an accounting-style '(12.00)' in an export "
+                         "is a negative amount)")
+    return value
+
+
+def _not_yes_no(value: Any) -> Any:
+    if isinstance(value, bool):  # pydantic's lax mode reads true as 1: a checkbox is not a count
+        # ValueError, not TypeError: pydantic reports a ValueError as the field's problem (a TypeError escapes)
+        raise ValueError("expected a whole number, not true/false")  # noqa: TRY004
+    return value
+
+
+Amount = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
+"""A decision's amount of money (what a model answers; a negative one is scored wrong, not refused)."""
+Money = Annotated[Amount, AfterValidator(_not_negative)]
+"""A case's price or amount: never negative (the JSON Schema is Amount's)."""
+Count = Annotated[int, BeforeValidator(_not_yes_no)]
+"""A whole number in a case (seats, percentages, indexes): true/false is refused, not read as 1/0."""
 
 _FORBID = ConfigDict(extra="forbid")
 
@@ -56,7 +85,7 @@ _FORBID = ConfigDict(extra="forbid")
 class Promotion(BaseModel):
     model_config = _FORBID
     code: str
-    percent_off: int = Field(ge=1, le=90)
+    percent_off: Count = Field(ge=1, le=90)
     eligible_plans: list[Plan]
     starts: date
     ends: date
@@ -68,7 +97,7 @@ class Contract(BaseModel):
     plan: Plan
     negotiated_seat_price: Money = Field(description="Per seat per month.")
     price_lock_until: date | None = None
-    min_seats: int | None = Field(None, ge=1)
+    min_seats: Count | None = Field(None, ge=1)
     changes_need_am_approval: bool = False
 
 
@@ -84,7 +113,7 @@ class Account(BaseModel):
     account_id: str
     company: str
     plan: Plan
-    seats: int = Field(ge=1)
+    seats: Count = Field(ge=1)
     billing_cycle: Cycle
     recurring_price: Money = Field(description="What the account pays now, per billing cycle.")
     period_start: date
@@ -119,7 +148,7 @@ class UpgradeRequest(BaseModel):
     model_config = _FORBID
     received: date
     target_plan: Plan
-    target_seats: int = Field(ge=1)
+    target_seats: Count = Field(ge=1)
     target_cycle: Cycle
     message: str
     structured: bool = Field(True, description="False: the request was only in the customer's words (the desk "
@@ -134,7 +163,7 @@ class HistoryFacts(BaseModel):
     price_lock_until: date | None = None
     dispute_mentioned: bool = False
     am_signoff_required: bool = False
-    deciding_turn: int | None = Field(None, description="0-based index of the turn holding the deciding fact.")
+    deciding_turn: Count | None = Field(None, ge=0, description="0-based index of the turn holding the deciding fact.")
 
 
 class ExpectedDecision(BaseModel):
@@ -143,7 +172,7 @@ class ExpectedDecision(BaseModel):
     model_config = _FORBID
     action: Action
     target_plan: Plan | None = None
-    seats: int | None = None
+    seats: Count | None = Field(None, ge=1)
     billing_cycle: Cycle | None = None
     new_recurring_price: Money | None = None
     prorated_charge_today: Money | None = None
@@ -206,8 +235,8 @@ class Decision(BaseModel):
     target_plan: str | None = None  # a plan of the catalogue (decision_schema lists them)
     seats: int | None = Field(None, ge=0)
     billing_cycle: Cycle | None = None
-    new_recurring_price: Money | None = None
-    prorated_charge_today: Money | None = None
+    new_recurring_price: Amount | None = None
+    prorated_charge_today: Amount | None = None
     effective_date: date | None = None
     escalate_to: EscalationTarget | None = None
     message: str = Field(description="The message to the customer.")
