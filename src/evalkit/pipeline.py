@@ -30,7 +30,7 @@ def run_suite(req: RunRequest, *, evaluating: bool = False) -> RunOutcome:
     (resumable) until they are all written."""
     from evalkit.run import execute_suite
 
-    with execute_suite(req) as ex:  # it forks its sender processes first: scoring's stacks load after
+    with execute_suite(req, judge_planner=_expected_judge_calls) as ex:  # it forks its sender processes first
         from evalkit.score import score_run
 
         judge_records = _run_judge(ex) if ex.suite.scoring.judge is not None else []
@@ -50,22 +50,46 @@ def run_suite(req: RunRequest, *, evaluating: bool = False) -> RunOutcome:
 
 def _run_judge(ex: Any) -> list[Any]:
     """The LLM judge's calls (evalkit.score plans them), sent through the run's executor."""
-    from evalkit.providers import create_provider
-    from evalkit.run import JUDGE, price_for, task_options
+    from evalkit.run import JUDGE, price_for
     from evalkit.score import judge_calls
 
-    suite, loaded = ex.suite, ex.loaded
-    spec = suite.scoring.judge
+    spec = ex.suite.scoring.judge
+    provider, prefix = _judge(ex.loaded, ex.plan.task)
+    calls = judge_calls(spec, ex.plan.task, {c.case_id: c for c in ex.plan.cases}, ex.records, rubric_prefix=prefix,
+                        seed=ex.suite.seed, seeded=bool(getattr(provider, "offline", False)))
+    return ex.execute(calls, {JUDGE: provider}, {JUDGE: price_for(spec.provider, spec.model, None, provider)})
+
+
+def _expected_judge_calls(loaded: Any, plan: Any, answered: list[Any], unanswered: list[Any]) -> list[Any]:
+    """The judge's calls as planned before the configurations' calls are sent, for the run's up-front
+    budget estimate: exact for the answers already known, one estimated call per answer still to come."""
+    from evalkit.score import judge_calls
+
+    provider, prefix = _judge(loaded, plan.task, reading=False)
+    return judge_calls(loaded.suite.scoring.judge, plan.task, {c.case_id: c for c in plan.cases}, answered,
+                       rubric_prefix=prefix, seed=loaded.suite.seed, seeded=bool(getattr(provider, "offline", False)),
+                       unanswered=unanswered)
+
+
+def _judge(loaded: Any, task: Any, *, reading: bool = True) -> tuple[Any, str]:
+    """The judge's provider and rubric prefix (its prompt file or inline template). ``reading=False``: an
+    unreadable prompt file is an empty prefix (an estimate; the judge stage says what is wrong with it)."""
+    from evalkit.providers import create_provider
+    from evalkit.run import task_options
+
+    spec = loaded.suite.scoring.judge
     prefix = ""
     if spec.prompt is not None:
-        prefix = (loaded.root / spec.prompt).read_text(encoding="utf-8")
+        try:
+            prefix = (loaded.root / spec.prompt).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            if reading:
+                raise
     elif spec.template is not None:
         prefix = spec.template
-    provider = create_provider(spec.provider, **task_options(spec.provider, spec.options, ex.plan.task,
+    provider = create_provider(spec.provider, **task_options(spec.provider, spec.options, task,
                                                              where=f"{loaded.path}: scoring.judge"))
-    calls = judge_calls(spec, ex.plan.task, {c.case_id: c for c in ex.plan.cases}, ex.records, rubric_prefix=prefix,
-                        seed=suite.seed, seeded=bool(getattr(provider, "offline", False)))
-    return ex.execute(calls, {JUDGE: provider}, {JUDGE: price_for(spec.provider, spec.model, None, provider)})
+    return provider, prefix
 
 
 def merge_runs(run_dirs: list[Path], *, reports: Path | None = None, allow_partial: bool = False,

@@ -97,17 +97,22 @@ def merge(
 
 
 def _interruptible(fn, request) -> int:  # type: ignore[no-untyped-def]
-    """Run FN(REQUEST); on Ctrl-C print the exact command that resumes the run, and exit 130."""
+    """Run FN(REQUEST); on Ctrl-C print the exact command that resumes the run, and exit 130. SIGTERM
+    (``kill``, a CI timeout, a container stop) unwinds the same way (journal flushed, run marked
+    stopped, lock released, the resume command printed) and exits 143."""
+    from evalkit._signals import sigterm_raises
     from evalkit.run import RunInterrupted
 
-    try:
-        return fn(request)
-    except RunInterrupted as exc:
-        typer.echo(f"\ninterrupted: every finished call is saved in {exc.run_dir}\nresume with: {exc.command}",
-                   err=True)
-    except KeyboardInterrupt:
-        typer.echo("\ninterrupted", err=True)
-    raise typer.Exit(130)
+    with sigterm_raises() as term:
+        try:
+            return fn(request)
+        except RunInterrupted as exc:
+            how = "terminated" if term.signum is not None else "interrupted"
+            typer.echo(f"\n{how}: every finished call is saved in {exc.run_dir}\nresume with: {exc.command}",
+                       err=True)
+        except KeyboardInterrupt:
+            typer.echo("\nterminated" if term.signum is not None else "\ninterrupted", err=True)
+    raise typer.Exit(term.exit_code or 130)
 
 
 def suite_schema(

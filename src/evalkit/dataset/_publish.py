@@ -11,9 +11,7 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import socket
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from evalkit._io import process_exists
+from evalkit._signals import sigterm_raises
 from evalkit.dataset._manifest import (
     CASES_FILE,
     MANIFEST_FILE,
@@ -197,7 +196,9 @@ def write_dataset(cases: Iterable[BaseModel | Mapping[str, Any]] | Generated, *,
     remove_stale_temp_folders(name_dir)
     # Not tempfile.mkdtemp: its 0700 mode would survive the rename and hide the
     # published version from other users; os.mkdir honours the umask like any folder.
-    with _sigterm_unwinds():
+    # SIGTERM (kill, a CI timeout, a container stop) ends the publish as Ctrl-C does: through the clean-up
+    # that removes the temp folder, exit status 143.
+    with sigterm_raises(lambda signum: SystemExit(128 + signum)):
         return _publish(cases, tmp=name_dir / _temp_name(version), final=final, name_dir=name_dir,
                         created_name_dir=created_name_dir, task=resolved, parent=parent, description=description,
                         generator=generator, reuse_identical=reuse_identical, attachments=attachments)
@@ -314,26 +315,6 @@ def _last_change(folder: Path) -> float:
         with contextlib.suppress(OSError):
             times.append(child.stat().st_mtime)
     return max(times)
-
-
-@contextlib.contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """While publishing, SIGTERM (``kill``, a CI timeout, a container stop) ends the process as Ctrl-C does:
-    through the clean-up that removes the temp folder, exit status 143. Only where SIGTERM still has its
-    default action and only in the main thread (the only one that may set a handler)."""
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        yield
-        return
-
-    def terminate(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _rename_into_place(tmp: Path, final: Path, name_dir: Path) -> None:

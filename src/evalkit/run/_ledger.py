@@ -172,3 +172,56 @@ def spend_counts(records: Iterable[CallRecord], prices: Mapping[str, ModelPrice 
     return {"recorded_usd": ledger.spent, "possibly_billed_attempts": ledger.possibly_billed_attempts,
             "possibly_billed_usd": None if unknown_worst else ledger.possibly_billed,
             "unpriced_attempts": ledger.unpriced_attempts}
+
+
+class UnpricedCall(Exception):
+    """A network call still to pay for whose price is unknown: its cost cannot be guarded."""
+
+    def __init__(self, call: PlannedCall) -> None:
+        super().__init__(call.config)
+        self.call = call
+
+
+def expected_spend(ledger: SpendLedger, calls: Iterable[PlannedCall], *, offline: Mapping[str, bool]) -> dict[str, float]:
+    """Per configuration, the expected cost (``SpendLedger.expected``) of ``calls``, the calls still to pay
+    for. An offline provider without a price spends nothing; a network one raises ``UnpricedCall``
+    (unknown is unknown, never $0)."""
+    out: dict[str, float] = {}
+    for call in calls:
+        est = ledger.expected(call)
+        if est is None:
+            if offline.get(call.config):
+                continue
+            raise UnpricedCall(call)
+        out[call.config] = out.get(call.config, 0.0) + est
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class Forecast:
+    """The up-front estimate of a run with an LLM judge: what it already spent, the configurations'
+    calls still to pay for, and the judge's expected calls (one per answer it grades)."""
+
+    prior: float
+    configs: Mapping[str, float]
+    judge: float
+    judge_calls: int
+    """Judge calls still to pay for (not journaled, not cached)."""
+    judge_model: str
+
+    @property
+    def total(self) -> float:
+        return self.prior + sum(self.configs.values()) + self.judge
+
+    def refusal(self, max_cost: float) -> str | None:
+        """The message refusing the run when the estimate passes ``max_cost``, else None."""
+        if self.total <= max_cost:
+            return None
+        to_go = self.total - self.prior
+        configs = ", ".join(f"{name} ${cost:.4f}" for name, cost in sorted(self.configs.items())) or "none to pay"
+        parts = (f"configurations ${sum(self.configs.values()):.4f} ({configs}) + LLM judge ${self.judge:.4f} "
+                 f"({self.judge_calls} call(s) of {self.judge_model}, one per answer it grades)")
+        already = f"${self.prior:.4f} already spent or possibly billed by this run + ${to_go:.4f} to go: " \
+            if self.prior else ""
+        return (f"estimated cost ${self.total:.4f} ({already}{parts}) exceeds max_cost_usd ${max_cost:.4f}; "
+                "not starting. Raise the budget, use --limit/--sample, or a cheaper model.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,11 @@ from evalkit.run._request import RunInterrupted, RunRequest, fingerprint, resume
 from evalkit.run._senders import sender_processes
 from evalkit.run._setup import Planned, input_versions, model_limits, plan_run
 from evalkit.run._store import find_resumable, new_run_id, read_manifest, utc_now, write_manifest
+
+JudgePlanner = Callable[[Any, Planned, list[CallRecord], list[PlannedCall]], list[PlannedCall]]
+"""(loaded suite, plan, configuration answers already known, configuration calls not answered yet) -> the
+LLM judge's expected calls (``evalkit.score.judge_calls`` with ``unanswered``): the judge's calls are
+planned by the score stage, which the run stage does not import."""
 
 
 def _journaled(run_dir: Path) -> bool:
@@ -99,10 +104,13 @@ class Executed:
 
 
 @contextmanager
-def execute_suite(req: RunRequest) -> Iterator[Executed]:
+def execute_suite(req: RunRequest, *, judge_planner: JudgePlanner | None = None) -> Iterator[Executed]:
     """Plan and send every call of a suite (resuming a journaled run), holding the run folder's lock
     while the caller scores the answers and calls ``Executed.complete``. Ctrl-C inside the block
-    leaves a folder that resumes: every call is journaled, resuming redoes only the judge and scoring."""
+    leaves a folder that resumes: every call is journaled, resuming redoes only the judge and scoring.
+
+    ``judge_planner``: how the suite's LLM judge plans its calls, so that ``--max-cost`` refuses a run
+    whose configurations' and judge's calls together would pass it, before the first call."""
     root = Path(req.reports or reports_dir())
     req, loaded, resumed_dir = _load(req, root)
     with contextlib.ExitStack() as held:  # the run folder's lock, held until the answers are scored
@@ -127,15 +135,23 @@ def execute_suite(req: RunRequest) -> Iterator[Executed]:
 
                 restore_answers(req.answers)
             options = _options(loaded.suite, plan.configs, req, manifest["request"]["max_cost_usd"])
-            records = _calls(req, run_dir, resumed_dir, manifest, loaded.suite, plan, options,
-                             retry_failed=was_stopped, senders=senders)
+            records = _calls(req, run_dir, resumed_dir, manifest, loaded, plan, options,
+                             retry_failed=was_stopped, senders=senders, judge_planner=judge_planner)
             plan.release_calls()
             release_freed_memory()
         try:
             yield Executed(req=req, run_dir=run_dir, loaded=loaded, plan=plan, manifest=manifest, records=records,
                            options=options, resumed=resumed_dir is not None)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM while judging or scoring: stopped, as during the calls
+            if manifest.get("status") == "running":  # (not once the run is completing its folder)
+                _mark_interrupted(run_dir, manifest)
             raise RunInterrupted(run_dir=run_dir, command=resume_command(run_dir.name, req)) from None
+
+
+def _mark_interrupted(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """The run was interrupted (Ctrl-C, SIGTERM): its manifest says so (status stopped), not 'running'."""
+    manifest.update(status="stopped", finished=utc_now(), message="interrupted")
+    write_manifest(run_dir, manifest)
 
 
 def _warn_oversized(plan: Planned) -> None:
@@ -189,11 +205,15 @@ def _options(suite: Any, configs: list[Any], req: RunRequest, budget: float | No
                             max_cost_usd=budget, cache_mode=req.cache_mode, progress=req.progress)
 
 
-def _calls(req: RunRequest, run_dir: Path, resumed_dir: Path | None, manifest: dict[str, Any], suite: Any,
-           plan: Planned, options: ExecutionOptions, *, retry_failed: bool, senders: Any = None) -> list[Any]:
+def _calls(req: RunRequest, run_dir: Path, resumed_dir: Path | None, manifest: dict[str, Any], loaded: Any,
+           plan: Planned, options: ExecutionOptions, *, retry_failed: bool, senders: Any = None,
+           judge_planner: JudgePlanner | None = None) -> list[Any]:
     """Every planned call's record; a stop (error share, budget) or Ctrl-C marks the run stopped."""
     run_id = run_dir.name
+    suite = loaded.suite
     try:
+        _check_budget_with_judge(loaded, plan, req, run_dir, options, retry_failed=retry_failed,
+                                 judge_planner=judge_planner)
         if manifest["request"]["batch"]:
             from evalkit.run._batch import run_batched
 
@@ -215,9 +235,110 @@ def _calls(req: RunRequest, run_dir: Path, resumed_dir: Path | None, manifest: d
         write_manifest(run_dir, manifest)
         raise RunFailed(f"{exc}\nrun folder: {run_dir} (resume with: {resume_command(run_id, req)})") from None
     except KeyboardInterrupt:
-        manifest.update(status="stopped", finished=utc_now(), message="interrupted")
-        write_manifest(run_dir, manifest)
+        _mark_interrupted(run_dir, manifest)
         raise RunInterrupted(run_dir=run_dir, command=resume_command(run_id, req)) from None
+
+
+def _check_budget_with_judge(loaded: Any, plan: Planned, req: RunRequest, run_dir: Path, options: ExecutionOptions,
+                             *, retry_failed: bool, judge_planner: JudgePlanner | None) -> None:
+    """``--max-cost`` with an LLM judge: refuse before the first call when what this run already spent,
+    the configurations' calls still to pay for and the judge's expected calls (one per answer it grades,
+    at the judge model's price) pass the budget. The executor's own guard sees only the calls it is
+    given, and the judge's calls are given to it after every configuration's call is paid for.
+
+    Counted as the executor counts: a journaled call is not sent again (its spend is prior spend), a
+    cached answer is free; a judge call is free too when its answer is journaled or cached, which is
+    known for the answers already there (the journal, the cache). An unknown price of a network model
+    (a configuration's or the judge's) cannot be guarded: refused, never counted as $0."""
+    spec = loaded.suite.scoring.judge
+    max_cost = options.max_cost_usd
+    if spec is None or max_cost is None or judge_planner is None:
+        return
+    from evalkit.errors import RunFailed
+    from evalkit.pricing import batch_price
+    from evalkit.providers import batch_api_for
+    from evalkit.run._cache import CorruptCacheEntry, ResponseCache
+    from evalkit.run._journal import JOURNAL_NAME, read_journal_state
+    from evalkit.run._ledger import Forecast, SpendLedger, UnpricedCall, expected_spend
+    from evalkit.run._records import JUDGE
+    from evalkit.run._setup import judge_provider, price_for
+
+    provider = judge_provider(loaded, plan.task)
+    judge_price = price_for(spec.provider, spec.model, None, provider)
+    offline = {name: bool(getattr(p, "offline", False)) for name, p in plan.providers.items()}
+    offline[JUDGE] = bool(getattr(provider, "offline", False))
+    prices = dict(plan.prices)
+    if req.batch or loaded.suite.execution.mode == "batch":  # batchable calls are billed at batch prices
+        prices.update({name: batch_price(prices.get(name)) for name, p in plan.providers.items()
+                       if batch_api_for(p) is not None and req.cache_mode != "replay"})
+    journal_path = run_dir / JOURNAL_NAME
+    state = read_journal_state(journal_path) if journal_path.exists() else None
+    journaled = state.records if state is not None else {}
+    cache = None if req.cache_mode == "off" else ResponseCache()
+
+    def cached(call: PlannedCall) -> Any:
+        """The cached answer of a network call (None: not cached; a corrupt entry the executor reports)."""
+        if cache is None or offline[call.config]:
+            return None
+        try:
+            return cache.get(call.request.cache_key()) if cache.contains(call.request.cache_key()) else None
+        except CorruptCacheEntry:
+            return None
+
+    to_pay: list[PlannedCall] = []
+    answered: list[CallRecord] = []
+    unanswered: list[PlannedCall] = []
+    for call in plan.calls:
+        rec = journaled.get(call.key)
+        if rec is not None and rec.cache_key == call.request.cache_key() and (rec.status == "ok" or not retry_failed):
+            answered.append(rec)
+            continue
+        response = cached(call)
+        if response is not None:
+            answered.append(CallRecord(config=call.config, case_id=call.case_id, sample_index=call.sample_index,
+                                       cache_key=call.request.cache_key(), status="ok", response=response,
+                                       cache_hit=True))
+            continue
+        to_pay.append(call)
+        unanswered.append(call)
+    judge_calls = [c for c in judge_planner(loaded, plan, answered, unanswered)
+                   if not _judge_answer_known(c, journaled, cache, offline[JUDGE])]
+    ledger = SpendLedger(prices={**prices, JUDGE: judge_price})
+    if state is not None:
+        ledger.add_prior(state.records.values(),
+                         [(k[0], a.worst_usd) for k, starts in state.orphans.items() for a in starts])
+    try:
+        configs = expected_spend(ledger, to_pay, offline=offline)
+    except UnpricedCall as exc:
+        raise RunFailed(f"cannot enforce max_cost_usd ${max_cost:.4f}: configuration {exc.call.config!r} "
+                        f"(model {exc.call.request.model!r}) has no known price; add a price override to the "
+                        "suite") from None
+    try:
+        judge = expected_spend(ledger, judge_calls, offline=offline).get(JUDGE, 0.0)
+    except UnpricedCall:
+        raise RunFailed(f"cannot enforce max_cost_usd ${max_cost:.4f}: the LLM judge (scoring.judge: provider "
+                        f"{spec.provider}, model {spec.model!r}) has no known price, and {len(judge_calls)} judge "
+                        "call(s) are expected (one per answer it grades): their cost is unknown, not $0. Use a "
+                        "judge model with a known price, or run without --max-cost") from None
+    refusal = Forecast(prior=ledger.spent + ledger.possibly_billed, configs=configs, judge=judge,
+                       judge_calls=len(judge_calls), judge_model=_priced_as(spec.model, judge_price)).refusal(max_cost)
+    if refusal is not None:
+        raise RunFailed(refusal)
+
+
+def _priced_as(model: str, price: Any) -> str:
+    """The judge's model as the estimate prices it (a simulated judge is priced as a real model)."""
+    return model if price is None or price.model in (None, "", model) else f"{model}, priced as {price.model}"
+
+
+def _judge_answer_known(call: PlannedCall, journaled: dict[Any, CallRecord], cache: Any, offline: bool) -> bool:
+    """A judge call the journal already holds (the judge's executor returns it as is, ok or failed) or
+    whose answer the response cache holds: free."""
+    key = call.request.cache_key()
+    rec = journaled.get(call.key)
+    if rec is not None and rec.cache_key == key:
+        return True
+    return cache is not None and not offline and cache.contains(key)
 
 
 async def _execute(calls, providers, prices, options, run_dir, seed, retry_failed=False,  # type: ignore[no-untyped-def]

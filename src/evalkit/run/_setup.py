@@ -200,11 +200,16 @@ def _check_judge(loaded: Any, task: Any, req: Any) -> None:
     spec = loaded.suite.scoring.judge
     if spec is None:
         return
-    where = f"{loaded.path}: scoring.judge"
-    provider, _ = _provider(spec, task, where)  # options are checked where the provider is created
+    provider = judge_provider(loaded, task)  # options are checked where the provider is created
     env = _unset_key(provider)
     if env and req.cache_mode != "replay":
-        raise _key_error(where, spec.provider, env, "the judge's")
+        raise _key_error(f"{loaded.path}: scoring.judge", spec.provider, env, "the judge's")
+
+
+def judge_provider(loaded: Any, task: Any) -> Any:
+    """The suite's LLM judge's provider (``scoring.judge``), its options checked."""
+    spec = loaded.suite.scoring.judge
+    return _provider(spec, task, f"{loaded.path}: scoring.judge")[0]
 
 
 def plan_run(loaded: Any, req: Any) -> Planned:

@@ -19,10 +19,20 @@ from evalkit.score._judge import judge_agreement, judge_request_messages, parse_
 from evalkit.score._parse import parse_decision
 
 HISTORICAL = "historical"
+JUDGE_OUTPUT_TOKENS = 80
+"""The expected length of a verdict (a JSON object: good, and a one-sentence reason), in tokens."""
 
 
 def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequence[CallRecord], *,
-                rubric_prefix: str, seed: int, seeded: bool = False) -> list[PlannedCall]:
+                rubric_prefix: str, seed: int, seeded: bool = False,
+                unanswered: Sequence[PlannedCall] = ()) -> list[PlannedCall]:
+    """The judge's calls: one per valid model decision in ``records`` (sample 0 of a configuration and
+    case: an ok answer that parses) and one per historical reply with a human label.
+
+    ``unanswered``: configuration calls whose answers are not known yet (the up-front budget estimate,
+    before they are sent): one more call for each the judge would grade (sample 0), assumed to come
+    back a valid decision. Such a call's prompt lacks the answer it will grade; its token estimate
+    counts the answer's expected output instead. It is for estimating, never sent."""
     from evalkit.tasks import require_capability
 
     require_capability(task, "judge support", needed_by="the LLM judge (scoring.judge)")
@@ -30,15 +40,15 @@ def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequenc
     if seeded:
         params.setdefault("seed", seed)
 
-    def planned(key: str, case: Any, text: str) -> PlannedCall:
+    def planned(key: str, case: Any, text: str, extra_tokens: int = 0) -> PlannedCall:
         rubric, summary = task.judge_inputs(case)
         messages = judge_request_messages(f"{rubric_prefix}\n{rubric}".strip(), summary, text)
         request = ModelRequest(provider=spec.provider, model=spec.model,
                                messages=tuple(Message(**m) for m in messages), params=params,
                                endpoint=spec.endpoint or spec.options.get("base_url"))
-        est = sum(len(m["content"]) for m in messages) // 4 + 8
+        est = sum(len(m["content"]) for m in messages) // 4 + 8 + extra_tokens
         return PlannedCall(config=JUDGE, case_id=key, segment=case.segment, sample_index=0, request=request,
-                           est_input_tokens=est, est_output_tokens=80)
+                           est_input_tokens=est, est_output_tokens=JUDGE_OUTPUT_TOKENS)
 
     calls = []
     for r in records:
@@ -50,7 +60,9 @@ def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequenc
     for case in cases.values():
         if (review := task.human_review(case)) is not None:
             calls.append(planned(f"{HISTORICAL}/{case.case_id}", case, review[0]))
-    return calls
+    estimated = [planned(f"{c.config}/{c.case_id}", cases[c.case_id], "", extra_tokens=c.est_output_tokens)
+                 for c in unanswered if c.sample_index == 0]
+    return calls + estimated
 
 
 def apply_verdicts(scores: pd.DataFrame, records: Sequence[CallRecord], cases: Mapping[str, Any], *,
