@@ -139,15 +139,18 @@ def _dataset(run: RunData) -> dict[str, Any] | None:
     return run.manifest.dataset.model_dump(exclude_none=True) if run.manifest else None
 
 
-def _matching_config(baseline: RunData, col: Column) -> str | None:
-    """The baseline configuration paired with ``col``: same name; else the baseline's only one;
-    else the candidate suite's ``baseline_config`` when the baseline run has it; else none."""
-    if col.config in baseline.configs:
-        return col.config
-    if len(baseline.configs) == 1:
-        return baseline.configs[0]
-    named = suite_spec(col.run).get("baseline_config")
-    return named if named in baseline.configs else None
+def _baseline_pairs(baseline: RunData, run: RunData) -> dict[str, str]:
+    """Each configuration of ``run`` -> the baseline configuration it is compared with, paired as
+    ``evalkit compare`` and the gates pair two runs (``evalkit.score.config_pairs``); a configuration
+    without a pair (or a baseline that pairs with none) is shown without a comparison, saying so."""
+    from evalkit.errors import ConfigError
+    from evalkit.score import config_pairs
+
+    try:
+        pairs = config_pairs(list(baseline.configs), list(run.configs))
+    except ConfigError:
+        return {}
+    return {cand: base for base, cand in pairs}
 
 
 def threshold_set_for(run: RunData, requested: str | None) -> str:
@@ -169,8 +172,8 @@ def describe_threshold_set(run_dir: Path, requested: str | None = None) -> str:
 
 
 def build_columns(runs: Sequence[RunData], baseline: RunData | None, *, threshold_set: str | None = None) -> list[Column]:
-    """Columns with their reference: the baseline run's matching configuration (B against A,
-    configuration by configuration); without a baseline run, the suite's ``baseline_config``
+    """Columns with their reference: the baseline run's configuration paired as ``evalkit compare``
+    pairs them (B against A, configuration by configuration: ``evalkit.score.config_pairs``); without a baseline run, the suite's ``baseline_config``
     within the same run, else the first column."""
     from evalkit.calibrate import read_threshold_set
 
@@ -182,11 +185,14 @@ def build_columns(runs: Sequence[RunData], baseline: RunData | None, *, threshol
             sets[c.run.path] = (name, read_threshold_set(c.run.path, name))
         c.threshold_set, c.thresholds = sets[c.run.path]
     base_cols = [c for c in cols if c.is_baseline]
+    paired: dict[Path, dict[str, str]] = {}
     for c in cols:
         if c.is_baseline:
             continue
         if baseline is not None and base_cols:
-            bname = _matching_config(baseline, c)
+            if c.run.path not in paired:
+                paired[c.run.path] = _baseline_pairs(baseline, c.run)
+            bname = paired[c.run.path].get(c.config)
             c.ref = next((b for b in base_cols if b.config == bname), None)
             continue
         named = suite_spec(c.run).get("baseline_config")

@@ -158,8 +158,8 @@ def build_report(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: P
     One run: its configurations, each against the suite's ``baseline_config`` (else the
     first configuration). Two or more runs without ``baseline``: the first run is the
     baseline and the others are shown against it (``evalkit report A B`` = B against A).
-    With ``baseline``: every configuration of ``run_dirs`` against the baseline run's
-    matching configuration (same name). ``max_prompts``: drill-downs that also embed the
+    With ``baseline``: every configuration of ``run_dirs`` against the baseline configuration
+    ``evalkit compare`` pairs it with (``evalkit.score.config_pairs``). ``max_prompts``: drill-downs that also embed the
     full rendered prompt (every flipped or failed case gets a drill-down regardless).
     ``threshold_set``: the thresholds shown (default: the set each run's projection applied,
     else the suite's ``thresholds.json``); the header names it.
