@@ -5,8 +5,15 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated
 
 import typer
+
+ReportsOpt = Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")]
+"""``--reports PATH``, as ``evalkit run`` declares it (variable EVALKIT_REPORTS, cli/_conventions.py): the
+folder where run ids, prefixes and ``latest`` are looked up. The command line wins over the variable,
+and the variable over ./reports (``evalkit._home.reports_dir``)."""
 
 
 @contextlib.contextmanager
@@ -22,6 +29,41 @@ def cli_errors() -> Iterator[None]:
             for problem in exc.problems:
                 typer.echo(f"  - {problem}", err=True)
         sys.exit(exc.exit_code)
+
+
+def reports_root(reports: Path | None) -> Path:
+    """The reports folder: ``--reports`` (or EVALKIT_REPORTS), else ./reports. One that exists but is not
+    a folder is bad input naming it (exit 2); a missing one is named by the lookup that finds nothing there."""
+    from evalkit._home import reports_dir
+    from evalkit.errors import ConfigError
+
+    root = Path(reports) if reports is not None else reports_dir()
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"reports folder {root} (--reports, EVALKIT_REPORTS) is not a folder: name the folder "
+                          "that holds the run folders")
+    return root
+
+
+def resolve_run_ref(ref: str, reports: Path | None) -> Path:
+    """The folder of RUN (a run id, a unique prefix, ``latest`` or a folder) in the reports folder."""
+    from evalkit.runs import resolve_run
+
+    return resolve_run(ref, reports=reports_root(reports))
+
+
+def resolve_baseline_ref(ref: str, run_dir: Path, reports: Path | None) -> Path:
+    """A ``--baseline`` for ``run_dir``: ``latest`` = the newest earlier complete run of its suite beside
+    it (evalkit.runs.resolve_baseline); a run id is looked up in the reports folder first, then beside
+    the run, as ``evalkit run`` looks it up."""
+    from evalkit.errors import NotFound
+    from evalkit.runs import resolve_baseline, resolve_run
+
+    if ref != "latest":
+        try:
+            return resolve_run(ref, reports=reports_root(reports))
+        except NotFound:
+            pass
+    return resolve_baseline(ref, run_dir)
 
 
 def fraction_in_unit(value: float | None) -> float | None:

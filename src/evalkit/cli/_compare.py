@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from evalkit.cli._common import cli_errors
+from evalkit.cli._common import ReportsOpt, cli_errors
 
 
 def _missing(x: Any) -> bool:
@@ -110,6 +110,7 @@ def register(app: typer.Typer) -> None:
         json_: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON on stdout instead.")] = False,
         json_out: Annotated[Path | None, typer.Option("--json-out", help="Also write the comparison as JSON here.")] = None,
         max_flips: Annotated[int, typer.Option("--max-flips", min=0, help="Flipped cases to print per pair.")] = 25,
+        reports: ReportsOpt = None,
     ) -> None:
         """Paired comparison: per-segment differences in good/correct rates, McNemar exact test, flipped cases.
 
@@ -118,14 +119,17 @@ def register(app: typer.Typer) -> None:
         """
         with cli_errors():
             from evalkit import _io
+            from evalkit.cli._common import resolve_run_ref
             from evalkit.cli._conventions import echo_json
             from evalkit.score import compare_run_pairs, compare_runs, comparison_to_dict
 
-            if run_b is None:
-                comps = [compare_runs(run_a, None, config_a=config_a, config_b=config_b, outcome=outcome,
+            dir_a = resolve_run_ref(run_a, reports)
+            dir_b = resolve_run_ref(run_b, reports) if run_b is not None else None
+            if dir_b is None:
+                comps = [compare_runs(dir_a, None, config_a=config_a, config_b=config_b, outcome=outcome,
                                       allow_dataset_mismatch=allow_dataset_mismatch)]
             else:
-                comps = compare_run_pairs(run_a, run_b, config_a=config_a, config_b=config_b, outcome=outcome,
+                comps = compare_run_pairs(dir_a, dir_b, config_a=config_a, config_b=config_b, outcome=outcome,
                                           allow_dataset_mismatch=allow_dataset_mismatch)
             docs = [comparison_to_dict(c) for c in comps]
             doc = docs[0] if len(docs) == 1 else {"schema": 1, "pairs": docs}
@@ -138,18 +142,16 @@ def register(app: typer.Typer) -> None:
                     _print(comp, max_flips)
                 if len(comps) > 1:
                     _print_overview(comps)
-                _print_simulated(run_a, run_b, comps)
+                _print_simulated(dir_a, dir_b, comps)
             if json_out is not None:
                 _io.write_json(json_out, doc)
                 typer.echo(f"wrote {json_out}", err=True)
 
 
-def _print_simulated(run_a: str, run_b: str | None, comps: list[Any]) -> None:
+def _print_simulated(dir_a: Path, dir_b: Path | None, comps: list[Any]) -> None:
     from evalkit.cli._common import simulated_configs, simulated_line
-    from evalkit.runs import open_run
 
-    dir_a = open_run(run_a).path
-    dir_b = open_run(run_b).path if run_b is not None else dir_a
+    dir_b = dir_b if dir_b is not None else dir_a
     sims = [f"base {c}" for c in dict.fromkeys(x.base_config for x in comps) if simulated_configs(dir_a, [c])]
     sims += [f"candidate {c}" for c in dict.fromkeys(x.cand_config for x in comps) if simulated_configs(dir_b, [c])]
     line = simulated_line(sims)

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from evalkit.cli._common import ReportsOpt
+
 
 def _gates_for(run_dir: Path, suite: Path | None) -> list:
     """Gates from --suite, else from the suite recorded in the run's manifest."""
@@ -31,19 +33,20 @@ def _gates_for(run_dir: Path, suite: Path | None) -> list:
     raise ConfigError(f"no gates: pass --suite FILE (the run's suite {recorded or '(not recorded)'} is not readable)")
 
 
-def _baseline_for(run_dir: Path, baseline: str | None) -> Path | None:
+def _baseline_for(run_dir: Path, baseline: str | None, reports: Path | None = None) -> Path | None:
     """--baseline (``latest`` = the newest earlier complete run of the same suite), else the manifest's."""
+    from evalkit.cli._common import resolve_baseline_ref
     from evalkit.errors import NotFound
-    from evalkit.runs import RunFolder, resolve_baseline
+    from evalkit.runs import RunFolder
 
     if baseline:
-        return resolve_baseline(baseline, run_dir)
+        return resolve_baseline_ref(baseline, run_dir, reports)
     manifest = RunFolder(path=run_dir).manifest
     recorded = manifest.baseline if manifest is not None else None
     if not recorded:
         return None
     try:
-        return resolve_baseline(recorded, run_dir)
+        return resolve_baseline_ref(recorded, run_dir, reports)
     except NotFound:
         typer.echo(f"warning: baseline {recorded} recorded in the manifest was not found; baseline comparisons "
                    "are skipped", err=True)
@@ -65,6 +68,7 @@ def register(app: typer.Typer) -> None:
         # (docs/ci.md).
         write: Annotated[bool, typer.Option(help="Write gates.json, junit.xml, summary.md into the run.")] = True,
         json_: Annotated[bool, typer.Option("--json", help="Print the gate results (gates.json) on stdout.")] = False,
+        reports: ReportsOpt = None,
     ) -> None:
         """Evaluate the suite's gates on a stored run; exit 1 when a gate fails, 2 when the suite declares none."""
         import sys
@@ -73,6 +77,7 @@ def register(app: typer.Typer) -> None:
         from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK
 
         with cli_errors():
+            from evalkit.cli._common import resolve_run_ref
             from evalkit.gate import (
                 announce,
                 evaluate_gates,
@@ -80,16 +85,15 @@ def register(app: typer.Typer) -> None:
                 write_ci_outputs,
                 write_gate_outputs,
             )
-            from evalkit.runs import open_run
 
-            run_dir = open_run(run).path
+            run_dir = resolve_run_ref(run, reports)
             gates = _gates_for(run_dir, suite)
             if not gates:
                 from evalkit.errors import ConfigError
 
                 raise ConfigError(f"no gates to evaluate: {suite or 'the suite recorded in ' + str(run_dir)} declares "
                                   "none; add a `gates:` section to the suite (see docs/ci.md) or pass --suite FILE")
-            base = _baseline_for(run_dir, baseline)
+            base = _baseline_for(run_dir, baseline, reports)
             report = evaluate_gates(run_dir, gates, baseline_dir=base, config=config)
             if write:
                 paths = write_gate_outputs(report, run_dir)

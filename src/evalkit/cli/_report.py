@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from evalkit.cli._common import ReportsOpt
+
 
 def register(app: typer.Typer) -> None:
     """Add the report command to the app."""
@@ -27,16 +29,17 @@ def register(app: typer.Typer) -> None:
             "suite = thresholds.json).")] = None,
         max_prompts: Annotated[int, typer.Option(
             min=0, help="Drill-downs that also embed the full prompt (every flipped/failed case has one).")] = 50,
+        reports: ReportsOpt = None,
     ) -> None:
         """Write one self-contained HTML report; with two runs A B, B against A config by config."""
         from evalkit.cli._common import cli_errors
 
         with cli_errors():
+            from evalkit.cli._common import resolve_baseline_ref, resolve_run_ref
             from evalkit.report import build_report, describe_threshold_set
-            from evalkit.runs import open_run, resolve_baseline
 
-            dirs = [open_run(r).path for r in runs]
-            base = resolve_baseline(baseline, dirs[-1]) if baseline else None
+            dirs = [resolve_run_ref(r, reports) for r in runs]
+            base = resolve_baseline_ref(baseline, dirs[-1], reports) if baseline else None
             target = out or dirs[-1] / "report.html"
             path = build_report(dirs, out=target, baseline=base, title=title, max_prompts=max_prompts,
                                 threshold_set=threshold_set)
