@@ -86,7 +86,7 @@ def test_history_page_escapes_run_content():
     run = RunEntry(run_id=evil, path=Path("/x"), status="complete", suite=evil, dataset=None, configs=(evil,),
                    cases=1, created=None, simulated=False, execution="direct")
     rate = Rate(value=0.5, lo=0.1, hi=0.9, n=2)
-    point = TrendPoint(run_id=evil, created=None, prompt=evil, prompt_version=evil, model=evil, simulated=False,
+    point = TrendPoint(run_id=evil, folder="x", run_kind="run", created=None, prompt=evil, prompt_version=evil, model=evil, simulated=False,
                        segment=evil, good=rate, automation=None, cost=None)
     page = history_html(History(suite=evil, config=evil, runs=[run], points=[point]))
     assert "<script>" not in page and "&lt;script&gt;" in page

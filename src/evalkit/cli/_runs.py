@@ -11,9 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from evalkit.cli._common import add_group, cli_errors
+from evalkit.cli._common import ReportsOpt, add_group, cli_errors
 
-ReportsOpt = Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 
 
@@ -113,14 +112,19 @@ def runs_history(
     suite: Annotated[str | None, typer.Option(help="Suite name (default: the newest run's with this config).")] = None,
     last: Annotated[int | None, typer.Option(min=1, help="Only the N most recent runs.")] = None,
     out: Annotated[Path | None, typer.Option("-o", "--out", help="HTML page (default REPORTS/history-SUITE-CONFIG.html).")] = None,
+    all_runs: Annotated[bool, typer.Option("--all-runs", help=(
+        "Also plot shards of sharded runs and copies of runs in the reports folder (blessed baselines), "
+        "marked; left out by default: the merged run stands for its shards."))] = False,
     reports: ReportsOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Good rate, automation and cost per segment across runs of one suite, with 95% intervals:
-    a table here and a chart in an HTML page."""
+    a table here and a chart in an HTML page. A sequential run that stopped early is marked (its numbers
+    cover only the cases it sent); shards and blessed copies are left out unless --all-runs."""
     with cli_errors():
         import re
 
         from evalkit.history import (
+            excluded_lines,
             fmt_cost,
             fmt_rate,
             run_history,
@@ -130,7 +134,7 @@ def runs_history(
         )
 
         root = _root(reports)
-        history = run_history(root, config=config, suite=suite, last=last)
+        history = run_history(root, config=config, suite=suite, last=last, include_all=all_runs)
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{history.suite}-{history.config}")
         page = write_history_page(history, out or root / f"history-{safe}.html")
         if json_:
@@ -142,16 +146,18 @@ def runs_history(
         console = Console()
         for i in range(len(history.runs)):
             console.print(run_label(history, i), markup=False, highlight=False)
-        cells = {(p.segment, p.run_id): p for p in history.points}
+        for line in excluded_lines(history):
+            console.print(line, markup=False, highlight=False)
+        cells = {(p.segment, p.folder): p for p in history.points}
         for title, pick, fmt in (("good rate", lambda p: p.good, fmt_rate),
                                  ("automation (calibrated thresholds)", lambda p: p.automation, fmt_rate),
                                  ("cost per case (USD)", lambda p: p.cost, fmt_cost)):
             table = Table(title=title, box=None, title_justify="left")
             table.add_column("segment", no_wrap=True)
             for i in range(len(history.runs)):
-                table.add_column(f"#{i + 1}", overflow="fold")
+                table.add_column(f"#{i + 1}" + ("*" if history.note(history.runs[i]) else ""), overflow="fold")
             for segment in segments_of(history):
-                row = [fmt(pick(cells[(segment, r.run_id)])) if (segment, r.run_id) in cells else "–"
+                row = [fmt(pick(cells[(segment, r.folder)])) if (segment, r.folder) in cells else "–"
                        for r in history.runs]
                 table.add_row(segment, *row)
             console.print(table)

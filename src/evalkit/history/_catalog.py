@@ -37,11 +37,80 @@ class RunEntry:
     """The typed manifest (evalkit.runs); None when unreadable."""
     problem: str | None = None
 
+    @property
+    def folder(self) -> str:
+        """The run folder's name: unique under a reports folder (a copy of a run repeats its run id)."""
+        return self.path.name
+
+    @property
+    def shard(self) -> tuple[int, int] | None:
+        """(i, n): the run holds only shard i of n of its cases (``evalkit run --shard``)."""
+        shard = self.manifest.request.shard if self.manifest is not None else None
+        return (int(shard[0]), int(shard[1])) if shard and len(shard) == 2 else None
+
+    @property
+    def copy_of(self) -> str | None:
+        """The run id this folder copies, when its folder is not named by its run id: a baseline blessed
+        into the reports folder (``evalkit runs bless RUN reports/NAME``) holds the run's manifest as it was."""
+        return self.run_id if self.manifest is not None and self.path.name != self.run_id else None
+
+    @property
+    def stopped_early(self) -> bool:
+        """A sequential run (``evalkit run --sequential``) that stopped before sending every case: its
+        gates' verdict settled, so its numbers cover only the cases sent until then."""
+        seq = self.manifest.sequential if self.manifest is not None else None
+        if not seq:
+            return False
+        done, total = seq.get("cases_done"), seq.get("cases_total")
+        return isinstance(done, int) and isinstance(total, int) and done < total
+
+    @property
+    def kind(self) -> str:
+        """'copy', 'shard', 'sequential (stopped early)', 'partial merge' or 'run' (an ordinary or merged run)."""
+        if self.copy_of is not None:
+            return "copy"
+        if self.shard is not None:
+            return "shard"
+        if self.stopped_early:
+            return "sequential (stopped early)"
+        if self.manifest is not None and self.manifest.partial:
+            return "partial merge"
+        return "run"
+
+    def note(self, merged_into: str | None = None) -> str | None:
+        """What sets this run apart from an ordinary run of its suite, in words; None for an ordinary run."""
+        kind = self.kind
+        if kind == "copy":
+            return f"a copy of run {self.copy_of}, e.g. a baseline blessed into the reports folder"
+        if kind == "shard":
+            i, n = self.shard  # type: ignore[misc]
+            where = f"merged into {merged_into}" if merged_into else "not merged"
+            return f"shard {i}/{n} ({where}): only part of the run's cases"
+        if kind == "sequential (stopped early)":
+            seq = self.manifest.sequential or {}  # type: ignore[union-attr]
+            why = f"; {seq['stop_reason']}" if seq.get("stop_reason") else ""
+            return (f"sequential, stopped early at {seq['cases_done']} of {seq['cases_total']} cases{why}: "
+                    "its numbers cover only the cases sent")
+        if kind == "partial merge":
+            part = self.manifest.partial or {}  # type: ignore[union-attr]
+            return f"partial merge: shards {part.get('shards')} of {part.get('of')} only"
+        return None
+
     def to_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "path": str(self.path), "status": self.status, "suite": self.suite,
                 "dataset": self.dataset, "configs": list(self.configs), "cases": self.cases,
                 "created": self.created, "simulated": self.simulated, "execution": self.execution,
-                **({"problem": self.problem} if self.problem else {})}
+                "kind": self.kind, **({"problem": self.problem} if self.problem else {})}
+
+
+def merged_into(entries: list[RunEntry]) -> dict[str, str]:
+    """Shard run id -> the run id of the run ``evalkit merge`` joined it into (manifest ``merged_from``)."""
+    out: dict[str, str] = {}
+    for e in entries:
+        for shard in (e.manifest.merged_from or []) if e.manifest is not None and e.copy_of is None else []:
+            if isinstance(shard, dict) and shard.get("run_id"):
+                out[str(shard["run_id"])] = e.run_id
+    return out
 
 
 def _entry(path: Path, manifest: Manifest) -> RunEntry:

@@ -33,16 +33,24 @@ def segments_of(history: History) -> list[str]:
 
 
 def grid(history: History) -> dict[tuple[str, str], TrendPoint]:
-    return {(p.segment, p.run_id): p for p in history.points}
+    """(segment, run folder) -> point: keyed by folder, which a copy of a run does not share with it."""
+    return {(p.segment, p.folder): p for p in history.points}
 
 
 def run_label(history: History, index: int) -> str:
+    """``#2 RUN-ID · prompt upgrade-v1.j2 (sha256:…)``, then what sets the run apart (stopped early, a shard)."""
     run = history.runs[index]
-    point = next((p for p in history.points if p.run_id == run.run_id), None)
+    point = next((p for p in history.points if p.folder == run.folder), None)
     prompt = point.prompt if point else None
     version = point.prompt_version if point else None
     name = Path(prompt).name if prompt else "?"
-    return f"#{index + 1} {run.run_id} · prompt {name} ({version or '?'})"
+    note = history.note(run)
+    return f"#{index + 1} {run.run_id} · prompt {name} ({version or '?'})" + (f" · {note}" if note else "")
+
+
+def excluded_lines(history: History) -> list[str]:
+    """One line per run left out of the trend (shards, copies), with why."""
+    return [f"left out: {r.folder}: {why}" for r, why in history.excluded]
 
 
 def chart_png(history: History, *, segments: Sequence[str]) -> bytes:
@@ -52,7 +60,7 @@ def chart_png(history: History, *, segments: Sequence[str]) -> bytes:
     import matplotlib.pyplot as plt
 
     cells = grid(history)
-    runs = [r.run_id for r in history.runs]
+    runs = [r.folder for r in history.runs]
     x = list(range(1, len(runs) + 1))
     cols = 3
     rows = -(-len(segments) // cols)
@@ -71,15 +79,16 @@ def chart_png(history: History, *, segments: Sequence[str]) -> bytes:
             ax.fill_between(x, los, his, color=color, alpha=0.18, linewidth=0)
         n = next((cells[(segment, r)].good.n for r in runs if (segment, r) in cells), 0)
         ax.set_title(f"{segment} (n≈{n})", fontsize=9)
-        ax.set_xticks(x, [f"#{i}" for i in x], fontsize=8)
+        ax.set_xticks(x, [f"#{i}" + ("*" if history.note(r) else "") for i, r in zip(x, history.runs)], fontsize=8)
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(segments):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=8, loc="lower left")
     simulated = " (simulated)" if any(p.simulated for p in history.points) else ""
+    marked = "; *: see the run's note" if history.notes else ""
     fig.suptitle(f"{history.suite} / {history.config}{simulated}: good rate and automation per segment, "
-                 "95% intervals", fontsize=10)
+                 f"95% intervals{marked}", fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
@@ -97,7 +106,7 @@ def history_html(history: History) -> str:
     for segment in segments:
         tds = []
         for run in history.runs:
-            p = cells.get((segment, run.run_id))
+            p = cells.get((segment, run.folder))
             if p is None:
                 tds.append("<td>–</td>")
                 continue
@@ -105,6 +114,9 @@ def history_html(history: History) -> str:
                        f"<br>cost/case {e(fmt_cost(p.cost))}</td>")
         body.append(f"<tr><th>{e(segment)}</th>{''.join(tds)}</tr>")
     legend = "".join(f"<li>{e(run_label(history, i))}</li>" for i in range(len(history.runs)))
+    left_out = "".join(f"<li>{e(line)}</li>" for line in excluded_lines(history))
+    left_out = (f"<p>Not in the trend (<code>--all-runs</code> plots them):</p><ul class=out>{left_out}</ul>"
+                if left_out else "")
     png = base64.b64encode(chart_png(history, segments=segments)).decode()
     title = f"Run history: {history.suite} / {history.config}"
     sim_note = ("<p class=sim><strong>simulated</strong>: these numbers come from a simulated model.</p>"
@@ -121,8 +133,12 @@ td,th{{border:1px solid #ccc;padding:.3rem .5rem;font-size:.85rem;vertical-align
 <p>Per segment across {len(history.runs)} complete runs, oldest first. Rates are over all of the segment's
 cases (invalid and failed answers count as not good) with 95% Wilson intervals; automation uses each run's
 calibrated thresholds (n/a: the run was not calibrated); cost is the mean nominal USD per case with a 95%
-normal-approximation interval (unknown when any case's cost is unknown).</p>
+normal-approximation interval (unknown when any case's cost is unknown). A sequential run that stopped early
+is marked: its numbers cover only the cases it sent before its gates' verdict settled. Shards of a sharded
+run and copies of a run (a baseline blessed into the reports folder) are left out: the merged run stands for
+its shards, and a copy repeats its run.</p>
 <ol>{legend}</ol>
+{left_out}
 <img alt="good rate and automation per segment across runs" src="data:image/png;base64,{png}">
 <table><thead><tr><th>segment</th>{head}</tr></thead><tbody>
 {''.join(body)}

@@ -8,17 +8,23 @@ segment, each with a 95% interval and its n.
   calibration has no automation number (None), never a made-up one.
 - cost: mean nominal USD per case (normal-approximation interval); None when any case's cost is
   unknown.
+
+Which runs are trend points: complete runs of the suite with the configuration, except, by default,
+shards of a sharded run (``evalkit run --shard``: part of the cases; the merged run stands for them)
+and copies of a run inside the reports folder (a baseline blessed there repeats its run). Both are
+listed as left out, with why; ``include_all`` plots them too, marked. A sequential run that stopped
+early (``--sequential``) is a point, marked as such: its numbers cover only the cases it sent.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import NotFound
-from evalkit.history._catalog import RunEntry, list_run_entries
+from evalkit.history._catalog import RunEntry, list_run_entries, merged_into
 from evalkit.stats import ALL  # one overall label everywhere
 
 if TYPE_CHECKING:
@@ -41,6 +47,10 @@ class Rate:
 @dataclass(frozen=True, kw_only=True)
 class TrendPoint:
     run_id: str
+    folder: str
+    """The run folder's name (unique; a copy of a run repeats its run id)."""
+    run_kind: str
+    """RunEntry.kind: 'run', 'sequential (stopped early)', 'partial merge', and with include_all 'shard', 'copy'."""
     created: str | None
     prompt: str | None
     prompt_version: str | None
@@ -54,7 +64,8 @@ class TrendPoint:
     """Mean USD per case; None when a cost is unknown."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "created": self.created, "prompt": self.prompt,
+        return {"run_id": self.run_id, "folder": self.folder, "run_kind": self.run_kind,
+                "created": self.created, "prompt": self.prompt,
                 "prompt_version": self.prompt_version, "model": self.model, "simulated": self.simulated,
                 "segment": self.segment, "good": self.good.to_json(),
                 "automation": None if self.automation is None else self.automation.to_json(),
@@ -68,9 +79,20 @@ class History:
     runs: list[RunEntry]
     """Oldest first."""
     points: list[TrendPoint]
+    notes: dict[str, str] = field(default_factory=dict)
+    """Run folder -> what sets that trend point apart (stopped early, a shard, a copy); ordinary runs have none."""
+    excluded: list[tuple[RunEntry, str]] = field(default_factory=list)
+    """Runs of the suite with the configuration left out of the trend, with why (shards, copies)."""
+
+    def note(self, run: RunEntry) -> str | None:
+        return self.notes.get(run.folder)
 
     def to_json(self) -> dict[str, Any]:
         return {"suite": self.suite, "config": self.config, "runs": [r.run_id for r in self.runs],
+                "run_details": [{"run_id": r.run_id, "folder": r.folder, "kind": r.kind, "note": self.note(r)}
+                                for r in self.runs],
+                "excluded": [{"run_id": r.run_id, "folder": r.folder, "kind": r.kind, "why": why}
+                             for r, why in self.excluded],
                 "points": [p.to_json() for p in self.points]}
 
 
@@ -119,28 +141,51 @@ def _config_of(run: RunEntry, config: str) -> ConfigEntry | None:
     return run.manifest.config(config) if run.manifest is not None else None
 
 
-def select_runs(root: Path, *, config: str, suite: str | None = None) -> list[RunEntry]:
-    """Complete runs of one suite that ran ``config``, oldest first. The suite defaults to that
-    of the newest run with the configuration."""
-    entries = [e for e in list_run_entries(root) if e.status == "complete" and config in e.configs]
-    if suite is None and entries:
-        suite = entries[0].suite
-    chosen = [e for e in entries if e.suite == suite]
+def _left_out(entry: RunEntry, merged: dict[str, str]) -> str | None:
+    """Why ``entry`` is not a trend point by default (a shard, a copy), or None."""
+    if entry.kind == "shard":
+        return f"{entry.note(merged.get(entry.run_id))}; the merged run stands for its shards"
+    return entry.note() if entry.kind == "copy" else None
+
+
+def _select(root: Path, config: str, suite: str | None,
+            include_all: bool) -> tuple[list[RunEntry], list[tuple[RunEntry, str]], dict[str, str]]:
+    """(the runs to plot, oldest first; the runs left out, with why; shard run id -> merged run id)."""
+    everything = list_run_entries(root)
+    merged = merged_into(everything)
+    entries = [e for e in everything if e.status == "complete" and config in e.configs]
+    if suite is None and entries:  # the newest run's suite; a shard or a copy of an old run does not decide it
+        suite = next((e.suite for e in entries if _left_out(e, merged) is None), entries[0].suite)
+    chosen = [e for e in reversed(entries) if e.suite == suite]
     if not chosen:
         where = f" of suite {suite!r}" if suite else ""
         raise NotFound(f"no complete run{where} with configuration {config!r} under {root}")
-    return list(reversed(chosen))
+    excluded = [] if include_all else [(e, why) for e in chosen if (why := _left_out(e, merged)) is not None]
+    runs = [e for e in chosen if all(e is not x for x, _ in excluded)]
+    if not runs:
+        raise NotFound(f"no complete run of suite {suite!r} with configuration {config!r} under {root} except "
+                       f"{len(excluded)} shard(s) or copies, left out of the trend; --all-runs plots them")
+    return runs, excluded, merged
 
 
-def run_history(root: Path, *, config: str, suite: str | None = None, last: int | None = None) -> History:
-    """Per run (oldest first) and segment (plus ALL): good rate, automation, cost, with intervals."""
+def select_runs(root: Path, *, config: str, suite: str | None = None, include_all: bool = False) -> list[RunEntry]:
+    """The runs ``run_history`` plots, oldest first: complete runs of one suite that ran ``config``, without
+    shards and copies unless ``include_all``. The suite defaults to that of the newest such run."""
+    return _select(root, config, suite, include_all)[0]
+
+
+def run_history(root: Path, *, config: str, suite: str | None = None, last: int | None = None,
+                include_all: bool = False) -> History:
+    """Per run (oldest first) and segment (plus ALL): good rate, automation, cost, with intervals.
+    Shards and copies are left out (``History.excluded`` says which and why) unless ``include_all``."""
     import pandas as pd
 
     from evalkit.runs import RunFolder
 
-    runs = select_runs(root, config=config, suite=suite)
+    runs, excluded, merged = _select(root, config, suite, include_all)
     if last is not None:
         runs = runs[-last:]
+    notes = {r.folder: note for r in runs if (note := r.note(merged.get(r.run_id))) is not None}
     points: list[TrendPoint] = []
     for run in runs:
         frame = RunFolder(path=run.path).read_scores(_COLUMNS)
@@ -155,9 +200,10 @@ def run_history(root: Path, *, config: str, suite: str | None = None, last: int 
             mask = (frame["segment"] == segment).to_numpy() if segment != ALL else slice(None)
             n = int(len(frame) if segment == ALL else mask.sum())
             points.append(TrendPoint(
-                run_id=run.run_id, created=run.created, prompt=spec and spec.prompt,
+                run_id=run.run_id, folder=run.folder, run_kind=run.kind, created=run.created, prompt=spec and spec.prompt,
                 prompt_version=spec and spec.prompt_version, model=spec and spec.model,
                 simulated=bool(spec and spec.simulated), segment=segment, good=_rate(int(good[mask].sum()), n),
                 automation=None if automated is None else _rate(int(automated[mask].sum()), n),
                 cost=None if cost is None else _mean(cost.to_numpy(dtype=float)[mask])))
-    return History(suite=runs[0].suite or "?", config=config, runs=runs, points=points)
+    return History(suite=runs[0].suite or "?", config=config, runs=runs, points=points, notes=notes,
+                   excluded=excluded)
