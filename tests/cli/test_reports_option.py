@@ -75,5 +75,5 @@ def test_the_option_is_declared_as_runs_is():
 
     expected = reports_option("run")
     assert expected[0] == ["--reports"] and expected[2] == "EVALKIT_REPORTS"
-    for path in (("gate",), ("compare",), ("report",), ("runs", "history"), ("runs", "list")):
+    for path in (("merge",), ("gate",), ("compare",), ("report",), ("runs", "history"), ("runs", "list")):
         assert reports_option(*path) == expected, path

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from evalkit.cli._common import add_group, cli_errors, fraction_in_unit, positive
+from evalkit.cli._common import ReportsOpt, add_group, cli_errors, fraction_in_unit, positive
 
 
 def _parse_sets(values: list[str]) -> dict[str, object]:
@@ -37,7 +37,7 @@ def run(
     fresh: Annotated[bool, typer.Option(help="Start a new run even if an interrupted one matches.")] = False,
     baseline: Annotated[str | None, typer.Option(help="Baseline run for gates and the report: RUN id, 'latest' or a path.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a suite value: configs.NAME.prompt=FILE.")] = None,
-    reports: Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")] = None,
+    reports: ReportsOpt = None,
     datasets: Annotated[Path | None, typer.Option(help="Dataset store (default ./datasets).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display (verdicts still go to stderr).")] = False,
     batch: Annotated[bool, typer.Option("--batch", help="Send calls through the providers' batch APIs at batch "
@@ -75,7 +75,7 @@ def run(
 def merge(
     runs: Annotated[list[str], typer.Argument(help="The shard runs (ids, folders), e.g. the 1/3, 2/3 and 3/3 runs.")],
     baseline: Annotated[str | None, typer.Option(help="Baseline run for gates and the report: RUN id or a path.")] = None,
-    reports: Annotated[Path | None, typer.Option(help="Folder holding run folders (default ./reports).")] = None,
+    reports: ReportsOpt = None,
     allow_partial: Annotated[bool, typer.Option(help="Merge even when some shards are missing.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only verdicts (on stderr).")] = False,
 ) -> None:
