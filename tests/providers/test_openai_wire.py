@@ -68,13 +68,13 @@ def _round_trip(strict: bool):
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/v1"  # noqa: SLF001 - the bound port
+        base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/v1"
         provider = OpenAIProvider(base_url=base, strict_schema=strict)
         sent: dict[str, list] = {}
         got: dict[str, list] = {}
         try:
             client = openai.AsyncOpenAI(api_key="not-needed", base_url=base, max_retries=0, timeout=60.0)
-            got["create"] = [await client.chat.completions.create(**provider._kwargs(r))  # noqa: SLF001 - its body
+            got["create"] = [await client.chat.completions.create(**provider._kwargs(r))
                              for r in _requests()]
             await client.close()
             sent["create"] = seen[:]
@@ -91,7 +91,7 @@ def _round_trip(strict: bool):
 
 @pytest.mark.parametrize("strict", [False, True])
 def test_provider_sends_what_create_sends(strict):
-    sent, got = _round_trip(strict)
+    sent, _got = _round_trip(strict)
     assert len(sent["create"]) == len(sent["provider"]) == len(_requests())
     for (ref_body, ref_headers), (body, headers) in zip(sent["create"], sent["provider"]):
         assert body == ref_body  # the same JSON (create() orders its keys differently)
@@ -103,7 +103,7 @@ def test_provider_sends_what_create_sends(strict):
 
 
 def test_provider_reads_what_create_reads():
-    sent, got = _round_trip(False)
+    _sent, got = _round_trip(False)
     for ref, mine in zip(got["create"], got["provider"]):
         choice = ref.choices[0]
         assert mine.text == choice.message.content

@@ -15,10 +15,12 @@ from typing import Any
 from evalkit.providers._errors import (
     ProviderError,
     error_fields,
+    is_redirect,
     kind_for_status,
     never_sent,
     parse_retry_after,
     rate_limit_headers,
+    redirect_error,
 )
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -57,7 +59,9 @@ class AiohttpChatTransport:
 
         session = self._get_session()
         try:
-            async with session.post(self.url, data=json.dumps(body), headers=extra_headers) as resp:
+            # never follow a redirect: aiohttp would carry the key headers along (see _errors.redirect_error)
+            async with session.post(self.url, data=json.dumps(body), headers=extra_headers,
+                                    allow_redirects=False) as resp:
                 raw = await resp.read()
                 status, headers = resp.status, resp.headers
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
@@ -66,6 +70,9 @@ class AiohttpChatTransport:
         except aiohttp.ClientError as exc:
             raise ProviderError(f"connection failed: {exc}", kind="connection", provider=self.provider,
                                 sent=not never_sent(exc)) from None
+        if is_redirect(status):
+            raise redirect_error(status, headers.get("location"), self.provider,
+                                 rate_limits=rate_limit_headers(headers))
         try:
             data = json.loads(raw) if raw else None
         except ValueError:
@@ -74,7 +81,7 @@ class AiohttpChatTransport:
             message, code, etype = error_fields(data)
             from evalkit.providers._openai import usage_from_openai
 
-            usage = usage_from_openai(data.get("usage")) if isinstance(data, dict) and data.get("usage") else None
+            usage = usage_from_openai(data["usage"]) if isinstance(data, dict) and isinstance(data.get("usage"), dict) else None
             text = message or raw[:300].decode("utf-8", "replace") or f"HTTP {status}"
             raise ProviderError(text, kind=kind_for_status(status, code, etype), status=status,
                                 retry_after_s=parse_retry_after(headers), usage=usage, provider=self.provider,

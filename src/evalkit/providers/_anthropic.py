@@ -18,13 +18,16 @@ from pydantic import Field
 from evalkit.providers._base import ModelRequest, ModelResponse, Usage
 from evalkit.providers._errors import (
     ProviderError,
+    an_object,
     error_body,
     error_fields,
     field_of,
+    is_redirect,
     kind_for_status,
     never_sent,
     parse_retry_after,
     rate_limit_headers,
+    redirect_error,
     unreadable,
 )
 from evalkit.providers._options import NetworkOptions, check_options, key_from_env, required_key_env
@@ -81,8 +84,10 @@ class AnthropicProvider:
                 raise ProviderError(f"environment variable {missing} is not set (provider anthropic)",
                                     kind="auth_error", provider=self.name)
             key = key_from_env(self.api_key_env) or "not-needed"  # a local server (base_url) takes any key
-            self._client = anthropic.AsyncAnthropic(api_key=key, base_url=self.base_url, max_retries=0,
-                                                    timeout=self.timeout_s)
+            # the SDK's default client, except that it never follows a redirect (see _openai._get_client)
+            self._client = anthropic.AsyncAnthropic(
+                api_key=key, base_url=self.base_url, max_retries=0, timeout=self.timeout_s,
+                http_client=anthropic.DefaultAsyncHttpxClient(follow_redirects=False))
         return self._client
 
     def _kwargs(self, request: ModelRequest) -> dict[str, Any]:
@@ -168,6 +173,7 @@ def usage_from_anthropic(u: Any) -> Usage | None:
     """Anthropic usage -> evalkit convention (input includes cache reads and writes)."""
     if u is None:
         return None
+    an_object(u, "usage")
     fresh = field_of(u, "input_tokens")
     read = field_of(u, "cache_read_input_tokens") or 0
     written = field_of(u, "cache_creation_input_tokens") or 0
@@ -178,9 +184,12 @@ def usage_from_anthropic(u: Any) -> Usage | None:
 
 
 def _status_error(exc: Any, provider: str) -> ProviderError:
+    if is_redirect(exc.status_code):
+        return redirect_error(exc.status_code, exc.response.headers.get("location"), provider,
+                              rate_limits=rate_limit_headers(exc.response.headers))
     body = error_body(exc)
     message, code, etype = error_fields(body)
-    usage = usage_from_anthropic(body.get("usage")) if isinstance(body, dict) and body.get("usage") else None
+    usage = usage_from_anthropic(body["usage"]) if isinstance(body, dict) and isinstance(body.get("usage"), dict) else None
     return ProviderError(message or str(exc)[:300], kind=kind_for_status(exc.status_code, code, etype),
                          status=exc.status_code, retry_after_s=parse_retry_after(exc.response.headers),
                          usage=usage, provider=provider, rate_limits=rate_limit_headers(exc.response.headers))

@@ -78,6 +78,11 @@ class TokenLogprob(BaseModel):
     top: list[tuple[str, float]] = Field(default_factory=list)
 
 
+TRUNCATED_FINISH_REASONS = frozenset({"length", "max_tokens"})
+"""``finish_reason`` values that mean the answer was cut at the output cap: OpenAI's (and litellm's,
+on every route) ``length``, Anthropic's ``max_tokens`` stop reason."""
+
+
 class ModelResponse(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str
@@ -91,6 +96,11 @@ class ModelResponse(BaseModel):
     rate_limits: dict[str, str] | None = Field(default=None, exclude=True)
     """The server's rate-limit headers on this answer, for the executor's limiter only:
     never cached or journaled (excluded from dumps)."""
+
+    @property
+    def truncated(self) -> bool:
+        """The answer was cut at ``max_tokens``: its text is incomplete (often unparseable)."""
+        return self.finish_reason in TRUNCATED_FINISH_REASONS
 
 
 @runtime_checkable

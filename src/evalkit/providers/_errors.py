@@ -182,6 +182,14 @@ def field_of(obj: Any, key: str) -> Any:
     return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
 
 
+def an_object(value: Any, what: str) -> Any:
+    """``value`` when it is an object (a dict, an SDK model), else TypeError: a ``usage`` that is a string or
+    a number is a body of the wrong shape (a ``bad_response``), not an answer whose usage is unknown."""
+    if isinstance(value, (str, bytes, int, float, bool, list, tuple)):
+        raise TypeError(f"{what} is a JSON {type(value).__name__}, not an object")
+    return value
+
+
 def error_body(exc: Any) -> Any:
     """The JSON body of an SDK status error, else whatever the SDK parsed (often not JSON)."""
     import json
@@ -190,6 +198,40 @@ def error_body(exc: Any) -> Any:
         return json.loads(exc.response.text)
     except Exception:  # noqa: BLE001 - error bodies are often not JSON
         return getattr(exc, "body", None)
+
+
+def is_redirect(status: int | None) -> bool:
+    return status is not None and 300 <= status < 400
+
+
+def origin_of(url: Any) -> str:
+    """``scheme://host[:port]`` of a URL, nothing else: never its path, query or userinfo (a Location can
+    carry a token)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(str(url or "").strip())
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return "an unreadable address"
+    if not parts.scheme or not host:
+        return "a relative address (the same server)" if url else "no Location"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def redirect_error(status: int, location: Any, provider: str, *, rate_limits: dict[str, str] | None = None
+                   ) -> ProviderError:
+    """An API endpoint that answers 3xx is a misconfigured ``base_url``. evalkit never follows a redirect
+    (the request carries the API key, and the SDKs forward some key headers to another origin): the
+    call fails at once (``client_error``: final, and refused before any model ran, so nothing billed),
+    naming the status and the origin it pointed to, never the rest of the Location."""
+    # the recorded message reads "HTTP 307: a redirect to https://host:port; ..." (the executor adds the status)
+    return ProviderError(f"a redirect to {origin_of(location)}; evalkit does not follow redirects from a model API "
+                         f"(the request carries the API key): set base_url to the address that answers",
+                         kind="client_error", status=status, provider=provider,
+                         rate_limits=rate_limits)
 
 
 def unreadable(exc: BaseException, provider: str) -> ProviderError:

@@ -9,9 +9,11 @@ litellm reports a missing ``usage`` as 0 tokens; evalkit records it as unknown.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
+import weakref
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -21,10 +23,13 @@ from evalkit.providers._errors import (
     ProviderError,
     error_body,
     error_fields,
+    is_redirect,
     kind_for_status,
     never_sent,
     parse_retry_after,
     rate_limit_headers,
+    redirect_error,
+    unreadable,
 )
 from evalkit.providers._openai import SAMPLE_HEADER, _schema_name, usage_from_openai
 from evalkit.providers._options import NetworkOptions, check_options, key_from_env, required_key_env
@@ -69,6 +74,11 @@ class LiteLLMProvider:
         self.structured_output = opts.structured_output
         self.top_logprobs = opts.top_logprobs
         self.timeout_s = opts.timeout_s
+        self._clients: Any = None
+        """{event loop: {route: client}}: HTTP clients that never follow a redirect (see ``_client``)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_clients": None}  # clients belong to their process and event loop
 
     def missing_key(self) -> str | None:
         """The variable the suite names for the key when it is unset (None: it can send). Without
@@ -103,33 +113,79 @@ class LiteLLMProvider:
             kwargs["top_logprobs"] = self.top_logprobs
         return kwargs
 
+    def _client(self, litellm: Any, kwargs: dict[str, Any]) -> Any:
+        """An HTTP client for this call's route that never follows a redirect, or None (litellm's own).
+
+        litellm's clients follow redirects, and on its Anthropic route httpx carries ``x-api-key`` to
+        whatever origin a 3xx names. A model API answering 3xx is a wrong ``base_url``, so evalkit hands
+        litellm its own client for the routes it knows: the openai SDK client for the ``openai`` route,
+        litellm's HTTP handler for the ``anthropic`` route, both with ``follow_redirects=False``.
+        Clients are kept per event loop (an httpx pool belongs to one loop)."""
+        try:
+            route = litellm.get_llm_provider(model=kwargs["model"], api_base=kwargs.get("api_base"))[1]
+        except Exception:  # noqa: BLE001 - an unknown model string: litellm's own call reports it
+            return None
+        if route not in ("openai", "anthropic"):
+            return None
+        if self._clients is None:
+            self._clients = weakref.WeakKeyDictionary()
+        per_loop = self._clients.setdefault(asyncio.get_running_loop(), {})
+        if route not in per_loop:
+            if route == "anthropic":
+                from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
+
+                per_loop[route] = AsyncHTTPHandler(timeout=self.timeout_s, follow_redirects=False)
+            else:
+                import openai
+
+                try:  # no key and no OPENAI_API_KEY: let litellm raise its own authentication error
+                    per_loop[route] = openai.AsyncOpenAI(
+                        api_key=kwargs.get("api_key"), base_url=kwargs.get("api_base"), max_retries=0,
+                        timeout=self.timeout_s, http_client=openai.DefaultAsyncHttpxClient(follow_redirects=False))
+                except openai.OpenAIError:
+                    return None
+        return per_loop[route]
+
     async def complete(self, request: ModelRequest) -> ModelResponse:
         litellm = import_litellm()
         kwargs = self._kwargs(request)
+        client = self._client(litellm, kwargs)
+        if client is not None:
+            kwargs["client"] = client
         try:
             resp = await litellm.acompletion(**kwargs)
         except Exception as exc:  # noqa: BLE001 - litellm maps every SDK error to its own classes
             raise _to_provider_error(exc, self.name) from None
-        choice = resp.choices[0]
-        message = choice.message
-        text = message.content
-        if not text and getattr(message, "tool_calls", None):
-            text = message.tool_calls[0].function.arguments
-        usage = usage_from_openai(getattr(resp, "usage", None))
-        if usage is not None and not usage.input_tokens and not usage.output_tokens:
-            usage = None  # litellm fills a missing usage with zeros: that is "unknown", not free
-        token_logprobs = None
-        lp = getattr(choice, "logprobs", None)
-        content = lp.get("content") if isinstance(lp, dict) else getattr(lp, "content", None)
-        if content:
-            token_logprobs = [_token_logprob(t) for t in content]
-        hidden = getattr(resp, "_hidden_params", None) or {}
-        return ModelResponse(text=text or "", usage=usage, model_version=getattr(resp, "model", None),
-                             finish_reason=choice.finish_reason, token_logprobs=token_logprobs,
-                             rate_limits=rate_limit_headers(hidden.get("additional_headers")))
+        try:
+            return _response(resp)
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+            raise unreadable(exc, self.name) from None  # e.g. no choices: litellm hands it back as is
 
     async def aclose(self) -> None:
-        return None
+        clients = self._clients.pop(asyncio.get_running_loop(), {}) if self._clients is not None else {}
+        for client in clients.values():
+            await client.close()
+
+
+def _response(resp: Any) -> ModelResponse:
+    """litellm's ModelResponse -> evalkit's."""
+    choice = resp.choices[0]
+    message = choice.message
+    text = message.content
+    if not text and getattr(message, "tool_calls", None):
+        text = message.tool_calls[0].function.arguments
+    usage = usage_from_openai(getattr(resp, "usage", None))
+    if usage is not None and not usage.input_tokens and not usage.output_tokens:
+        usage = None  # litellm fills a missing usage with zeros: that is "unknown", not free
+    token_logprobs = None
+    lp = getattr(choice, "logprobs", None)
+    content = lp.get("content") if isinstance(lp, dict) else getattr(lp, "content", None)
+    if content:
+        token_logprobs = [_token_logprob(t) for t in content]
+    hidden = getattr(resp, "_hidden_params", None) or {}
+    return ModelResponse(text=text or "", usage=usage, model_version=getattr(resp, "model", None),
+                         finish_reason=choice.finish_reason, token_logprobs=token_logprobs,
+                         rate_limits=rate_limit_headers(hidden.get("additional_headers")))
 
 
 def _token_logprob(t: Any) -> TokenLogprob:
@@ -150,6 +206,10 @@ _BROKEN_CONNECTION = ("connection error", "payload is not completed", "contentle
                       "server disconnected", "serverdisconnectederror", "clientpayloaderror",
                       "remoteprotocolerror", "incomplete chunked read", "connection reset",
                       "clientoserror", "readerror")
+# What litellm says when a 200 arrived whose body it could not read (not JSON, or no answer in it).
+_UNREADABLE = ("jsondecodeerror", "expecting value", "unable to get json response",
+               "empty or invalid response from llm endpoint", "invalid response object")
+_SSL_CONTEXT = re.compile(r" ?ssl:<[^>]*>")  # aiohttp names the SSLContext object and its address
 # Exceptions raised while litellm reads an answer that did arrive (a field missing, a wrong type):
 # litellm reports them as APIConnectionError with a traceback in the message.
 _READ_BUGS = (KeyError, TypeError, AttributeError, IndexError, ValueError)
@@ -176,6 +236,24 @@ def _read_bug(exc: BaseException) -> BaseException | None:
     return None
 
 
+def _redirect(exc: BaseException) -> tuple[int, Any] | None:
+    """(status, Location) when the server answered 3xx (evalkit's clients do not follow it): litellm
+    reports it as an APIError (openai route) or an APIConnectionError 500 (anthropic route) whose cause
+    chain keeps the status and the response."""
+    cur: BaseException | None = exc
+    seen = 0
+    while cur is not None and seen < 8:
+        response = getattr(cur, "response", None)
+        status = getattr(cur, "status_code", None)
+        if not isinstance(status, int):
+            status = getattr(response, "status_code", None)
+        if isinstance(status, int) and is_redirect(status):
+            headers = getattr(exc, "litellm_response_headers", None) or getattr(response, "headers", None)
+            return status, (headers.get("location") if headers is not None else None)
+        cur, seen = cur.__cause__ or cur.__context__, seen + 1
+    return None
+
+
 def _to_provider_error(exc: Exception, provider: str) -> ProviderError:
     """Classify a litellm exception like the native providers classify the same fault (one rule per
     fault, see docs/providers.md): the HTTP status and the server's error code/type when an answer
@@ -189,12 +267,23 @@ def _to_provider_error(exc: Exception, provider: str) -> ProviderError:
     headers = getattr(exc, "litellm_response_headers", None)
     if headers is None:
         headers = getattr(getattr(exc, "response", None), "headers", None)
+    redirect = _redirect(exc)
+    if redirect is not None:
+        return redirect_error(*redirect, provider, rate_limits=rate_limit_headers(headers))
     bug = _read_bug(exc) if "APIConnectionError" in name else None
-    sent: bool | None = None
     if "Timeout" in name:
         kind, status = "timeout", None
-    elif isinstance(exc, json.JSONDecodeError) or "jsondecodeerror" in low or "expecting value" in low:
+    elif never_sent(exc):
+        # refused, DNS, a failed TLS handshake: the request never left (litellm's Anthropic route
+        # reports these as a 500 InternalServerError), so nothing can have been billed
+        message = _SSL_CONTEXT.sub("", message.removeprefix(name + ": "))
+        return ProviderError(f"connection failed, nothing sent: {message}", kind="connection", provider=provider,
+                             sent=False)
+    elif isinstance(exc, json.JSONDecodeError) or any(u in low for u in _UNREADABLE):
+        # a 200 litellm could not read (litellm's OpenAI route reports a non-JSON body as a 500): like
+        # an unreadable body for the native providers, retried and possibly billed
         kind, status = "bad_response", None
+        message = f"unreadable response: {message.removeprefix(name + ': ')}"
     elif bug is not None:
         # the server answered, litellm could not read the answer (e.g. no usage): like an unreadable
         # body for the native providers. Nothing came back, so the attempt is possibly billed.
@@ -202,13 +291,12 @@ def _to_provider_error(exc: Exception, provider: str) -> ProviderError:
         message = f"unreadable response: litellm could not read the answer ({type(bug).__name__}: {bug})"[:300]
     elif "APIConnectionError" in name or any(b in low for b in _BROKEN_CONNECTION):
         kind, status = "connection", None  # litellm reports a dropped connection as a 500
-        sent = False if never_sent(exc) else None
     else:
         _, code, etype = error_fields(error_body(exc))
         if code is None and etype is None:
             _, code, etype = error_fields(getattr(exc, "body", None))
         # litellm reports Anthropic's 529 as 500 but keeps "overloaded_error" in the message
         kind = kind_for_status(status, code, f"{etype or ''} {low}")
-    return ProviderError(f"{name}: {message.removeprefix(name + ': ')}", kind=kind, status=status,
-                         retry_after_s=parse_retry_after(headers), provider=provider, sent=sent,
+    text = message if kind == "bad_response" else f"{name}: {message.removeprefix(name + ': ')}"
+    return ProviderError(text, kind=kind, status=status, retry_after_s=parse_retry_after(headers), provider=provider,
                          rate_limits=rate_limit_headers(headers))

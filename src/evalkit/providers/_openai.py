@@ -11,13 +11,16 @@ from pydantic import Field
 from evalkit.providers._base import ModelRequest, ModelResponse, TokenLogprob, Usage
 from evalkit.providers._errors import (
     ProviderError,
+    an_object,
     error_body,
     error_fields,
     field_of,
+    is_redirect,
     kind_for_status,
     never_sent,
     parse_retry_after,
     rate_limit_headers,
+    redirect_error,
     unreadable,
 )
 from evalkit.providers._options import NetworkOptions, check_options, key_from_env, required_key_env
@@ -92,8 +95,11 @@ class OpenAIProvider:
                 return self._client
             import openai
 
+            # the SDK's own default client (its pool limits and timeouts), except that it never follows a
+            # redirect: the request carries the key, and a 3xx from an API is a wrong base_url
             self._client = openai.AsyncOpenAI(api_key=self._api_key(), base_url=self.base_url,
-                                              organization=self.organization, max_retries=0, timeout=self.timeout_s)
+                                              organization=self.organization, max_retries=0, timeout=self.timeout_s,
+                                              http_client=openai.DefaultAsyncHttpxClient(follow_redirects=False))
         return self._client
 
     def _kwargs(self, request: ModelRequest) -> dict[str, Any]:
@@ -191,6 +197,7 @@ def usage_from_openai(u: Any) -> Usage | None:
     """OpenAI usage (object or dict) -> evalkit Usage; None when not reported."""
     if u is None:
         return None
+    an_object(u, "usage")
     pdet = field_of(u, "prompt_tokens_details")
     cdet = field_of(u, "completion_tokens_details")
     return Usage(input_tokens=field_of(u, "prompt_tokens"), output_tokens=field_of(u, "completion_tokens"),
@@ -199,9 +206,12 @@ def usage_from_openai(u: Any) -> Usage | None:
 
 
 def _status_error(exc: Any, provider: str) -> ProviderError:
+    if is_redirect(exc.status_code):
+        return redirect_error(exc.status_code, exc.response.headers.get("location"), provider,
+                              rate_limits=rate_limit_headers(exc.response.headers))
     body = error_body(exc)
     message, code, etype = error_fields(body)
-    usage = usage_from_openai(body.get("usage")) if isinstance(body, dict) and body.get("usage") else None
+    usage = usage_from_openai(body["usage"]) if isinstance(body, dict) and isinstance(body.get("usage"), dict) else None
     return ProviderError(message or str(exc)[:300], kind=kind_for_status(exc.status_code, code, etype),
                          status=exc.status_code, retry_after_s=parse_retry_after(exc.response.headers),
                          usage=usage, provider=provider, rate_limits=rate_limit_headers(exc.response.headers))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -67,6 +69,23 @@ class CallRecord:
     @property
     def key(self) -> tuple[str, str, int]:
         return (self.config, self.case_id, self.sample_index)
+
+    @property
+    def truncated(self) -> bool:
+        """An answer that was cut at ``max_tokens`` (its ``response.finish_reason``, journaled with it)."""
+        return self.status == "ok" and self.response is not None and self.response.truncated
+
+
+def truncated_counts(records: Iterable[CallRecord]) -> dict[str, int]:
+    """Answers cut at ``max_tokens``, per configuration (only configurations with any), sorted by name."""
+    counts = Counter(r.config for r in records if r.truncated)
+    return dict(sorted(counts.items()))
+
+
+def truncation_warnings(counts: Mapping[str, int]) -> list[str]:
+    """One console line per configuration whose answers were cut at ``max_tokens``."""
+    return [f"{config}: {n} answer{'s were' if n != 1 else ' was'} cut at max_tokens; raise max_tokens"
+            for config, n in counts.items() if n]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,8 +25,9 @@ from typing import Any
 
 import pyarrow as pa
 
-FORMAT_VERSION = 2
-"""Bumped whenever a column is added, removed or retyped. 1 = the untyped tables before this module."""
+FORMAT_VERSION = 3
+"""Bumped whenever a column is added, removed or retyped. 1 = the untyped tables before this module;
+3 = results gained ``finish_reason`` and ``truncated``."""
 DECISION_PREFIX = "decision_"
 _META_TABLE = b"evalkit.table"
 _META_FORMAT = b"evalkit.format"
@@ -50,6 +51,8 @@ RESULTS_COLUMNS: tuple[_Column, ...] = (
     ("status", _STR, False, "`ok` (an answer came back) or `failed` (no answer after retries)"),
     ("raw_output", _STR, True, "the model's answer text, untouched (null when the call failed)"),
     ("model_version", _STR, True, "the model id the provider says answered"),
+    ("finish_reason", _STR, True, "why the answer ended, in the provider's words: `stop`, `length`, `end_turn`, ..."),
+    ("truncated", _BOOL, False, "the answer was cut at max_tokens (finish_reason `length` or `max_tokens`)"),
     ("error_class", _STR, True, "why the call failed: rate_limited, timeout, server_error, ... (null when ok)"),
     ("error_message", _STR, True, "the provider's error message (secrets redacted; null when ok)"),
     ("attempts", _I64, False, "provider attempts made (0 for a cache hit)"),

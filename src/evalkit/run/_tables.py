@@ -24,6 +24,8 @@ def results_table(run_id: str, records: Sequence[CallRecord]) -> pd.DataFrame:
             "run_id": run_id, "config": r.config, "case_id": r.case_id, "sample_index": r.sample_index,
             "status": r.status, "raw_output": r.response.text if r.response is not None else None,
             "model_version": r.response.model_version if r.response is not None else None,
+            "finish_reason": r.response.finish_reason if r.response is not None else None,
+            "truncated": r.truncated,
             "error_class": r.error_class, "error_message": r.error_message, "attempts": r.attempts,
             **{k: (getattr(usage, k) if usage is not None else None) for k in USAGE_FIELDS},
             "cost_usd": r.cost_usd, "nominal_cost_usd": getattr(r, "nominal_cost_usd", r.cost_usd),
@@ -41,4 +43,6 @@ def write_results(run_dir: Path, results: pd.DataFrame) -> Path:
     from evalkit import _io
 
     path = Path(run_dir) / "results.parquet"
+    if "truncated" not in results.columns:  # shards written before format 3 (a merge): not reported
+        results = results.assign(finish_reason=None, truncated=False)
     return _io.write_parquet(path, to_arrow(results, results_schema(), where=str(path)))

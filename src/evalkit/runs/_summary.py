@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from evalkit.runs._base import Rate, RunFile, _Format
+from evalkit.runs._base import Json, Rate, RunFile, _Format
 from evalkit.runs._manifest import ErrorGroup
 
 
@@ -47,4 +47,15 @@ class Summary(RunFile):
     cost_policy: str
     configs: dict[str, ConfigSummary]
     errors: list[ErrorGroup] = Field(default_factory=list, description="Failed calls by class and configuration.")
+    truncated: dict[str, int] | None = Field(
+        None, description="Answers cut at max_tokens per configuration (evalkit.run._records.truncated_counts): their text "
+                          "is incomplete, so raise max_tokens. Absent when no answer was cut.")
+
+    def dump(self) -> Json:
+        """As written to disk; ``truncated`` only when some answer was cut (a run without any writes the
+        same summary.json as before the field existed)."""
+        doc = super().dump()
+        if not doc.get("truncated"):
+            doc.pop("truncated", None)
+        return doc
 

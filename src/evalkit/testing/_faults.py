@@ -20,6 +20,7 @@ FAULT_KINDS = (
     "nonjson",     # 200 with an HTML body
     "slow",        # answer arrives after the client's timeout
     "echo_key",    # 401 whose error body quotes the API key and headers the client sent (leak test)
+    "redirect",    # 307 to the server's ``redirect_to`` (another origin): a client must not follow it
 )
 
 

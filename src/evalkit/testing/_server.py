@@ -106,6 +106,7 @@ class LoopbackServer:
         retry_after_s: float = 0.05,
         slow_s: float = 3.0,
         port: int = 0,
+        redirect_to: str | None = None,
         extensions: Sequence[Callable[[web.Application, LoopbackServer], None]] = (),
     ) -> None:
         self.responder = responder or default_responder()
@@ -120,6 +121,8 @@ class LoopbackServer:
         self.hits: Counter[str] = Counter()
         self.log: list[Hit] = []
         self._port = port
+        self.redirect_to = redirect_to
+        """Origin the ``redirect`` fault sends the client to (``http://127.0.0.1:PORT``; the path and query are kept)."""
         self.extensions = tuple(extensions)
         """Hooks that add routes (e.g. testing._batch.BatchAPIs.install), called when the app is built."""
         self._runner: web.AppRunner | None = None
@@ -288,6 +291,10 @@ class LoopbackServer:
             return _error(route, 401, "authentication_error",
                           f"Incorrect API key provided: {key}. Sent: authorization={auth!r} "
                           f"x-api-key={request.headers.get('x-api-key')!r} url={request.url}")
+        if fault == "redirect":  # like a proxy or a moved endpoint: 307 keeps the method, body and headers
+            hit.status = 307
+            target = (self.redirect_to or self.base_url).rstrip("/") + request.path_qs
+            return web.Response(status=307, headers={"location": target}, text="moved")
         if fault == "slow":
             await asyncio.sleep(self.slow_s)
             payload = openai_body(body, response) if route == "openai" else anthropic_body(body, response)

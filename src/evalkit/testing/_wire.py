@@ -63,6 +63,11 @@ def from_anthropic(body: dict[str, Any], sample_index: int) -> ModelRequest:
     )
 
 
+def _openai_finish(reason: str | None) -> str:
+    """A responder's finish reason in OpenAI's words (a responder may speak Anthropic's ``max_tokens``)."""
+    return "length" if reason == "max_tokens" else (reason or "stop")
+
+
 def openai_body(body: dict[str, Any], response: ModelResponse) -> dict[str, Any]:
     logprobs = None
     if body.get("logprobs") and response.token_logprobs is not None:
@@ -78,7 +83,7 @@ def openai_body(body: dict[str, Any], response: ModelResponse) -> dict[str, Any]
         "model": response.model_version or body.get("model", ""),
         "system_fingerprint": "fp_loopback",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": response.text, "refusal": None},
-                     "logprobs": logprobs, "finish_reason": response.finish_reason or "stop"}],
+                     "logprobs": logprobs, "finish_reason": _openai_finish(response.finish_reason)}],
     }
     u = response.usage
     if u is not None:
@@ -102,7 +107,10 @@ def anthropic_body(body: dict[str, Any], response: ModelResponse) -> dict[str, A
             parsed = json.loads(response.text)
         except ValueError:
             parsed = None
-    if isinstance(parsed, dict):
+    if response.finish_reason in ("length", "max_tokens"):  # cut at the output cap: the text as far as it got
+        content.append({"type": "text", "text": response.text})
+        stop = "max_tokens"
+    elif isinstance(parsed, dict):
         content.append({"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:20]}", "name": tools[0]["name"],
                         "input": parsed})
         stop = "tool_use"
