@@ -102,7 +102,7 @@ def merge_runs(run_dirs: list[Path], *, reports: Path | None = None, allow_parti
 
     merged = merge_shards(run_dirs, reports=reports, allow_partial=allow_partial)
     write_scores(merged.run_dir, task=merged.task, scores=merged.scores)
-    aggregates, summary = summarize(merged.run_dir, merged.scores, errors=merged.errors)
+    aggregates, summary = summarize(merged.run_dir, merged.scores, errors=merged.errors, truncated=merged.truncated)
     manifest = merged.complete(evaluating=evaluating)
     return RunOutcome(run_id=merged.run_id, run_dir=merged.run_dir, manifest=manifest, scores=merged.scores,
                       summary=summary, aggregates=aggregates)
@@ -172,10 +172,14 @@ def print_summary(outcome: RunOutcome) -> None:
     from rich.console import Console
 
     from evalkit._console import print_run_summary
+    from evalkit.run import truncation_warnings
     from evalkit.runs import Manifest
 
     manifest = Manifest.model_validate(outcome.manifest)  # the dict the run wrote, typed for reading
-    print_run_summary(outcome.aggregates, manifest, Console(), resumed=outcome.resumed)
+    console = Console()
+    print_run_summary(outcome.aggregates, manifest, console, resumed=outcome.resumed)
+    for line in truncation_warnings((outcome.summary or {}).get("truncated") or {}):
+        console.print(f"[yellow]warning:[/] {line}", highlight=False)
 
 
 def resolve_baseline(ref: str | None, run_dir: Path) -> Path | None:

@@ -25,7 +25,14 @@ if TYPE_CHECKING:
     from evalkit.run._merge import Merged, merge_shards
     from evalkit.run._plan import stratified_subset
     from evalkit.run._prompts import render_case_prompt
-    from evalkit.run._records import JUDGE, CallRecord, ExecutionOptions, PlannedCall
+    from evalkit.run._records import (
+        JUDGE,
+        CallRecord,
+        ExecutionOptions,
+        PlannedCall,
+        truncated_counts,
+        truncation_warnings,
+    )
     from evalkit.run._request import RunInterrupted, RunOutcome, RunRequest, resume_command
     from evalkit.run._retry import RetryPolicy
     from evalkit.run._runner import Executed, execute_suite
@@ -82,6 +89,8 @@ __all__ = [
     "stratified_subset",
     "task_options",
     "to_arrow",
+    "truncated_counts",
+    "truncation_warnings",
 ]
 
 # Lazy (PEP 562): a name loads its module on first use. `evalkit run` forks its sender processes
@@ -126,6 +135,8 @@ _WHERE = {
     "stratified_subset": "_plan",
     "task_options": "_setup",
     "to_arrow": "_table_schemas",
+    "truncated_counts": "_records",
+    "truncation_warnings": "_records",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)

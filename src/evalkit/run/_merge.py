@@ -12,8 +12,10 @@ blessed as a baseline with its answers.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,8 @@ class Merged:
     errors: list[dict[str, Any]]
     """The shards' failed-call groups, joined (``merged_errors``)."""
     manifest: dict[str, Any]
+    truncated: dict[str, int] = dataclass_field(default_factory=dict)
+    """Answers cut at max_tokens per configuration, summed over the shards' summaries."""
 
     def complete(self, *, evaluating: bool = False) -> dict[str, Any]:
         """Write the manifest, last, with this run's files' checksums (not the first shard's);
@@ -110,9 +114,13 @@ def merge_shards(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
     scores = _joined_scores(dirs, run_id)
     _copy_calls(dirs, run_dir, run_id)
     manifest = _merged_manifest(manifests, run_id, n, indices, sampled_rows=int(scores["case_id"].nunique()))
-    errors = merged_errors([json.loads((d / "summary.json").read_text()).get("errors") or [] for d in dirs])
+    summaries = [json.loads((d / "summary.json").read_text()) for d in dirs]
+    errors = merged_errors([s.get("errors") or [] for s in summaries])
+    truncated: Counter[str] = Counter()
+    for s in summaries:
+        truncated.update(s.get("truncated") or {})
     return Merged(run_id=run_id, run_dir=run_dir, task=get_task(first["suite"]["spec"]["task"]), scores=scores,
-                  errors=errors, manifest=manifest)
+                  errors=errors, manifest=manifest, truncated=dict(sorted(truncated.items())))
 
 
 def _drop_unfinished_merge(root: Path, shard_ids: list[str]) -> None:

@@ -23,14 +23,17 @@ class Scored:
     summary: dict[str, Any]
 
 
-def summarize(run_dir: Path, scores: Any, *, errors: Sequence[Mapping[str, Any]] = ()) -> tuple[Any, dict[str, Any]]:
-    """Aggregate ``scores`` and write summary.json (with the run's failed-call groups); (aggregates, summary)."""
+def summarize(run_dir: Path, scores: Any, *, errors: Sequence[Mapping[str, Any]] = (),
+              truncated: Mapping[str, int] | None = None) -> tuple[Any, dict[str, Any]]:
+    """Aggregate ``scores`` and write summary.json (with the run's failed-call groups and its answers cut
+    at max_tokens per configuration); (aggregates, summary)."""
     from evalkit.runs import Summary, write_file
     from evalkit.score._aggregate import aggregate, summary_dict
 
     aggregates = aggregate(scores)
     summary = summary_dict(aggregates)
     summary["errors"] = [dict(e) for e in errors]
+    summary["truncated"] = dict(truncated or {})
     write_file(run_dir, summary, Summary)
     return aggregates, summary
 
@@ -52,5 +55,7 @@ def score_run(run_dir: Path, *, run_id: str, task: Any, cases: Sequence[Any], re
         scores, agreement = apply_verdicts(scores, judge_records, case_map, task=task, decides=judge_decides)
         write_file(run_dir, agreement, Judge)
     write_scores(run_dir, task=task, scores=scores)
-    aggregates, summary = summarize(run_dir, scores, errors=errors)
+    from evalkit.run import truncated_counts
+
+    aggregates, summary = summarize(run_dir, scores, errors=errors, truncated=truncated_counts(records))
     return Scored(scores=scores, aggregates=aggregates, summary=summary)
