@@ -73,26 +73,39 @@ def describe(exc: yaml.YAMLError, source: str | Path) -> str:
     return f"{where}: not valid YAML: {exc}"
 
 
-def key_lines(text: str, *, source: str | Path | None = None) -> dict[tuple[str, ...], int]:
-    """1-based line of every mapping key in ``text`` by its path of keys (a sequence's items share
-    its path); for error messages that point at a key. Empty if ``text`` is not YAML."""
+def node_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """1-based line of every mapping key and sequence item of a YAML document by its path (keys as text,
+    items by index: ``("plans", 2, "name")``), in document order; empty if ``text`` is not YAML."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return {}
-    lines: dict[tuple[str, ...], int] = {}
+    lines: dict[tuple[str | int, ...], int] = {}
 
-    def walk(node: Any, path: tuple[str, ...]) -> None:
+    def walk(node: Any, path: tuple[str | int, ...]) -> None:
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 key_path = (*path, str(key_node.value))
                 lines.setdefault(key_path, key_node.start_mark.line + 1)
                 walk(value_node, key_path)
         elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                walk(item, path)
+            for index, item in enumerate(node.value):
+                lines.setdefault((*path, index), item.start_mark.line + 1)
+                walk(item, (*path, index))
 
-    walk(root, ())
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def key_lines(text: str, *, source: str | Path | None = None) -> dict[tuple[str, ...], int]:
+    """1-based line of every mapping key in ``text`` by its path of keys (a sequence's items share
+    its path: the first item's key wins); for error messages that point at a key. Empty if ``text`` is
+    not YAML."""
+    lines: dict[tuple[str, ...], int] = {}
+    for path, line in node_lines(text).items():
+        if path and isinstance(path[-1], str):
+            lines.setdefault(tuple(p for p in path if isinstance(p, str)), line)
     return lines
 
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
+from evalkit._yaml import node_lines
 from evalkit.errors import ConfigError
 
 SHIPPED_FILE = "catalogue.yaml"
@@ -215,33 +216,6 @@ def from_file(spec: CatalogueFile, *, source: str) -> Catalogue:
     return Catalogue(source=source, plans=plans, prices=prices,
                      sales_plans=frozenset(p.name for p in spec.plans if p.sales_only),
                      cohorts=dict(spec.cohorts), clauses=clauses, terms=spec.terms, plan_re=plan_pattern(plans))
-
-
-def node_lines(text: str) -> dict[Loc, int]:
-    """1-based line of every key and sequence item of a YAML document by its path (keys as text,
-    items by index: ``("plans", 2, "name")``); empty if ``text`` is not YAML."""
-    import yaml
-
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
-    lines: dict[Loc, int] = {}
-
-    def walk(node: Any, path: Loc) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                key_path = (*path, str(key_node.value))
-                lines.setdefault(key_path, key_node.start_mark.line + 1)
-                walk(value_node, key_path)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                lines.setdefault((*path, index), item.start_mark.line + 1)
-                walk(item, (*path, index))
-
-    if root is not None:
-        walk(root, ())
-    return lines
 
 
 def _problem(where: str, lines: dict[Loc, int], loc: Loc, msg: str) -> str:
