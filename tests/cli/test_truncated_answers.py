@@ -1,5 +1,5 @@
-"""Answers cut at ``max_tokens`` are counted per configuration in summary.json and warned about in the
-run's console summary, and a merge of shards sums the shards' counts. Real openai SDK over real HTTP to
+"""Answers cut at ``max_tokens`` are counted per configuration in summary.json and shown in the run's
+console summary and its HTML report, and a merge of shards sums the shards' counts. Real openai SDK over real HTTP to
 a loopback server whose model stops half the answers at the output cap."""
 
 from __future__ import annotations
@@ -55,6 +55,9 @@ def test_cut_answers_are_counted_warned_and_merged(tmp_path):
         assert summary["truncated"] == {"served": n_cut}
         noun = "answers were" if n_cut != 1 else "answer was"
         assert f"served: {n_cut} {noun} cut at max_tokens; raise max_tokens" in " ".join(proc.stdout.split())
+        (page,) = run_dir.glob("*.html")
+        said = " ".join(page.read_text(encoding="utf-8").split())
+        assert "answers cut at max_tokens" in said and f"served {n_cut}." in said
 
         shards = []
         for i in (1, 2):

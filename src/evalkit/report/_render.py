@@ -245,6 +245,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
                     if r.manifest is not None and r.manifest.errors],
         "unsure": [(r.run_id, r.manifest.counts.model_dump()) for r in runs if r.manifest is not None
                    and r.manifest.counts is not None and r.manifest.counts.possibly_billed_attempts],
+        "truncated": [(r.run_id, r.summary.truncated) for r in runs if r.summary is not None and r.summary.truncated],
     }
     for key in ("calibration", "projection", "context_cost"):
         sec = context[key]
