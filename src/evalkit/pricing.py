@@ -155,6 +155,19 @@ def context_window(model: str) -> int | None:
     return None
 
 
+def output_limit(model: str) -> int | None:
+    """The most output tokens the model writes in one answer, from the bundled map (``max_output_tokens``,
+    else ``max_tokens``), or None when the map does not know it."""
+    table, _ = _bundled_map()
+    for name in (model, model.split("/", 1)[1]) if "/" in model else (model,):
+        entry = table.get(name) or {}
+        for key in ("max_output_tokens", "max_tokens"):
+            limit = entry.get(key)
+            if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+                return limit
+    return None
+
+
 def _opt(value: Any) -> float | None:
     return None if value is None else float(value)
 

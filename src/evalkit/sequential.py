@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit._io import write_json
-from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK
+from evalkit.errors import EXIT_GATE_FAILED, EXIT_OK, ConfigError
 from evalkit.pipeline import run_suite
 from evalkit.run import RunOutcome, RunRequest
 
@@ -32,6 +32,10 @@ class SequentialOptions:
     pass_margin: float | None = None
     """Settle a drop gate as passed early when every segment's drop is shown to be below
     max_drop + pass_margin (default: a drop gate passes only at the end of the data)."""
+
+    def __post_init__(self) -> None:
+        if self.batch is not None and self.batch < 1:
+            raise ConfigError(f"--look-every must be at least 1 case per look, got {self.batch}")
 
 
 def _cases_and_suite(request: RunRequest) -> tuple[list[Any], Any]:

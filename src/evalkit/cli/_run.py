@@ -46,7 +46,8 @@ def run(
                                                    "join the parts with `evalkit merge`.")] = None,
     sequential: Annotated[bool, typer.Option(help="Send cases in a seeded stratified order and stop as soon as the "
                                                   "gates' verdict is settled (anytime-valid).")] = False,
-    look_every: Annotated[int | None, typer.Option(help="--sequential: cases per look (default 2.5% of the cases).")] = None,
+    look_every: Annotated[int | None, typer.Option(
+        min=1, help="--sequential: cases per look (default 2.5% of the cases).")] = None,
     pass_margin: Annotated[float | None, typer.Option(help="--sequential: settle a drop gate as passed once every "
                                                            "segment's drop is shown below max_drop + this.")] = None,
     gates: Annotated[bool, typer.Option("--gates/--no-gates", help="Evaluate the suite's gates (--no-gates: e.g. a "

@@ -30,7 +30,13 @@ from evalkit.providers._errors import (
     redirect_error,
     unreadable,
 )
-from evalkit.providers._options import NetworkOptions, check_options, key_from_env, required_key_env
+from evalkit.providers._options import (
+    NetworkOptions,
+    check_options,
+    key_from_env,
+    required_key_env,
+    unusable_key,
+)
 
 SAMPLE_HEADER = "x-evalkit-sample"
 TOOL_NAME = "record_decision"
@@ -65,6 +71,10 @@ class AnthropicProvider:
         self.max_tokens = opts.max_tokens
         self.timeout_s = opts.timeout_s
         self._client: Any = None
+
+    def key_problem(self) -> str | None:
+        """Why the key this provider would send cannot be sent (None: it can, or there is none)."""
+        return unusable_key(self.api_key_env)
 
     def missing_key(self) -> str | None:
         """The key variable this provider needs to send but finds unset (None: it can send)."""

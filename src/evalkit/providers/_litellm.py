@@ -32,7 +32,13 @@ from evalkit.providers._errors import (
     unreadable,
 )
 from evalkit.providers._openai import SAMPLE_HEADER, _schema_name, usage_from_openai
-from evalkit.providers._options import NetworkOptions, check_options, key_from_env, required_key_env
+from evalkit.providers._options import (
+    NetworkOptions,
+    check_options,
+    key_from_env,
+    required_key_env,
+    unusable_key,
+)
 
 _OFFLINE_ENV = {
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -79,6 +85,10 @@ class LiteLLMProvider:
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_clients": None}  # clients belong to their process and event loop
+
+    def key_problem(self) -> str | None:
+        """Why the key this provider would send cannot be sent (None: it can, or there is none)."""
+        return unusable_key(self.api_key_env)
 
     def missing_key(self) -> str | None:
         """The variable the suite names for the key when it is unset (None: it can send). Without

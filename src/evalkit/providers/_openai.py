@@ -23,7 +23,13 @@ from evalkit.providers._errors import (
     redirect_error,
     unreadable,
 )
-from evalkit.providers._options import NetworkOptions, check_options, key_from_env, required_key_env
+from evalkit.providers._options import (
+    NetworkOptions,
+    check_options,
+    key_from_env,
+    required_key_env,
+    unusable_key,
+)
 
 SAMPLE_HEADER = "x-evalkit-sample"
 """Tells the loopback server which self-consistency sample this is; real APIs ignore it."""
@@ -63,6 +69,10 @@ class OpenAIProvider:
         self.http_client = opts.http_client
         self.organization = opts.organization
         self._client: Any = None  # created on first call: a --replay run never needs a key
+
+    def key_problem(self) -> str | None:
+        """Why the key this provider would send cannot be sent (None: it can, or there is none)."""
+        return unusable_key(self.api_key_env)
 
     def missing_key(self) -> str | None:
         """The key variable this provider needs to send but finds unset (None: it can send)."""
@@ -146,6 +156,9 @@ class OpenAIProvider:
         except openai.APIConnectionError as exc:
             raise ProviderError(f"connection failed: {exc.__cause__ or exc}", kind="connection",
                                 provider=self.name, sent=not never_sent(exc)) from None
+        except UnicodeEncodeError:  # a header (the key) that HTTP cannot carry: raised before anything is sent
+            raise ProviderError(self.key_problem() or "a request header holds a character HTTP cannot carry",
+                                kind="client_error", provider=self.name, sent=False) from None
         except ValueError as exc:  # a non-JSON body
             raise ProviderError(f"unreadable response: {type(exc).__name__}: {str(exc)[:200]}",
                                 kind="bad_response", provider=self.name) from None

@@ -103,3 +103,17 @@ def key_from_env(name: str) -> str | None:
     """The key variable ``name`` holds, without surrounding whitespace (a key pasted with its newline is
     an illegal header value); None when unset or blank."""
     return (os.environ.get(name) or "").strip() or None
+
+
+def unusable_key(name: str | None) -> str | None:
+    """Why the key variable ``name`` holds a value no HTTP header can carry (None: it can, or it is unset).
+    A key travels in a header, which takes printable ASCII only: a pasted key with a non-ASCII letter, a
+    space or a control character inside would fail on every attempt without ever being sent."""
+    value = key_from_env(name) if name else None
+    for position, char in enumerate(value or ""):
+        if not "!" <= char <= "~":
+            what = ("a space" if char.isspace() else "a non-ASCII character" if ord(char) > 127
+                    else "a control character")
+            return (f"environment variable {name} holds {what} at position {position + 1} of the key; an HTTP "
+                    "header carries printable ASCII only: copy the key again")
+    return None

@@ -196,7 +196,7 @@ async def execute(
     offline = {name: bool(getattr(p, "offline", False)) for name, p in providers.items()}
     if cache is not None:
         _check_cache(resumed.todo, keys, cache, offline, replay=options.cache_mode == "replay")
-    ledger = _ledger(providers, prices, options, resumed)
+    ledger = _ledger(providers, prices, options, resumed, offline)
     if options.max_cost_usd is not None:
         _check_budget(resumed.todo, keys, cache, offline, ledger, options.max_cost_usd)
 
@@ -239,10 +239,11 @@ async def execute(
 
 
 def _ledger(providers: Mapping[str, Any], prices: Mapping[str, ModelPrice | None], options: ExecutionOptions,
-            resumed: _Resumed) -> SpendLedger:
+            resumed: _Resumed, offline: Mapping[str, bool]) -> SpendLedger:
     """The spend ledger, holding what the journal says this run already spent or possibly spent."""
     ledger = SpendLedger(prices=prices, max_cost=options.max_cost_usd, output_token_ceiling=options.output_token_ceiling,
-                         provider_caps={n: getattr(p, "max_tokens", None) for n, p in providers.items()})
+                         provider_caps={n: getattr(p, "max_tokens", None) for n, p in providers.items()},
+                         offline=frozenset(n for n, is_offline in offline.items() if is_offline))
     ledger.add_prior(resumed.journaled.values(),
                      [(k[0], a.worst_usd) for k, starts in resumed.orphans.items() for a in starts])
     return ledger
@@ -308,9 +309,8 @@ def _check_budget(todo: list[PlannedCall], keys: Mapping[Key, str], cache: Respo
     """Refuse to start when spend so far plus the estimate for the calls still to send
     exceeds the budget."""
     per_config: dict[str, float] = {}
-    for call in todo:
-        if cache is not None and not offline[call.config] and cache.contains(keys[call.key]):
-            continue  # a cache hit is free
+    sending = [c for c in todo if offline[c.config] or cache is None or not cache.contains(keys[c.key])]
+    for call in sending:  # a cache hit is free
         est = ledger.expected(call)
         if est is None:
             if offline[call.config]:
@@ -320,7 +320,13 @@ def _check_budget(todo: list[PlannedCall], keys: Mapping[Key, str], cache: Respo
                 f"(model {call.request.model!r}) has no known price; add a price override to the suite"
             )
         per_config[call.config] = per_config.get(call.config, 0.0) + est
-    worst = max(((ledger.worst_case(c) or 0.0, c) for c in todo), default=None, key=lambda t: t[0])
+    unbounded = next((c for c in sending if ledger.output_bound(c) is None), None)
+    if unbounded is not None:
+        raise ConfigError(
+            f"cannot enforce max_cost_usd ${max_cost:.4f}: configuration {unbounded.config!r} sets no output cap and "
+            f"the price map knows no output limit for model {unbounded.request.model!r}, so one answer could cost "
+            "any amount; set params.max_tokens (max_completion_tokens) in the configuration")
+    worst = max(((ledger.worst_case(c) or 0.0, c) for c in sending), default=None, key=lambda t: t[0])
     if worst is not None and worst[0] > max_cost:
         call = worst[1]
         raise RunFailed(f"max_cost_usd ${max_cost:.4f} cannot hold even one call of configuration {call.config!r} "

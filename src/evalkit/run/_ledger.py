@@ -47,6 +47,9 @@ class SpendLedger:
     provider_caps: Mapping[str, int | None] = field(default_factory=dict)
     """Per configuration: the output cap a provider applies when the request sets none
     (Anthropic requires one; the adapter's default)."""
+    offline: frozenset[str] = frozenset()
+    """Configurations answered offline (simulated, rules): their answers are short by construction, so
+    ``output_token_ceiling`` bounds them; a model's answer is bounded only by a cap or its model's limit."""
     spent: float = 0.0
     possibly_billed: float = 0.0
     possibly_billed_attempts: int = 0
@@ -81,8 +84,21 @@ class SpendLedger:
         """The estimate (prompt estimate + expected output) used to refuse a run up front."""
         return self.cost(call.config, Usage(input_tokens=call.est_input_tokens, output_tokens=call.est_output_tokens))
 
+    def output_bound(self, call: PlannedCall) -> int | None:
+        """The most output tokens an attempt of ``call`` can be billed for: the request's cap, else the
+        provider's default cap, else the model's own limit (litellm's map); None = unbounded (a model call
+        with none of them: the budget guard cannot hold its worst case)."""
+        out = call.max_output_tokens or self.provider_caps.get(call.config)
+        if out is None and call.config in self.offline:
+            return self.output_token_ceiling
+        if out is None:
+            from evalkit.pricing import output_limit
+
+            out = output_limit(call.request.model)
+        return out
+
     def worst_case(self, call: PlannedCall) -> float | None:
-        out = call.max_output_tokens or self.provider_caps.get(call.config) or self.output_token_ceiling
+        out = self.output_bound(call) or self.output_token_ceiling
         tokens_in = int(call.est_input_tokens * INPUT_MARGIN) + FRAMING_TOKENS
         return self.cost(call.config, Usage(input_tokens=tokens_in, output_tokens=out))
 

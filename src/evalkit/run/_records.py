@@ -27,7 +27,8 @@ class PlannedCall:
     est_output_tokens: int = 400
     max_output_tokens: int | None = None
     """The request's output cap (``max_tokens``), when it sets one: bounds the worst case the
-    budget reserves for an attempt. Without it the executor's ``output_token_ceiling`` is used."""
+    budget reserves for an attempt. Without it the provider's default cap, else the model's own output
+    limit bounds it (``SpendLedger.output_bound``)."""
 
     @property
     def key(self) -> tuple[str, str, int]:

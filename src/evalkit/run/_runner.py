@@ -126,6 +126,7 @@ def execute_suite(req: RunRequest, *, judge_planner: JudgePlanner | None = None)
             if resumed_dir is None and not req.fresh:
                 resumed_dir = find_resumable(root, loaded.sha256, fp)
             run_dir = resumed_dir or root / new_run_id(loaded.suite.name, fp)
+            made_root = not root.exists()  # a refused run removes the reports folder only if it made it
             run_dir.mkdir(parents=True, exist_ok=True)
             held.enter_context(run_lock(run_dir))
             was_stopped = resumed_dir is not None and read_manifest(resumed_dir).get("status") == "stopped"
@@ -136,7 +137,8 @@ def execute_suite(req: RunRequest, *, judge_planner: JudgePlanner | None = None)
                 restore_answers(req.answers)
             options = _options(loaded.suite, plan.configs, req, manifest["request"]["max_cost_usd"])
             records = _calls(req, run_dir, resumed_dir, manifest, loaded, plan, options,
-                             retry_failed=was_stopped, senders=senders, judge_planner=judge_planner)
+                             retry_failed=was_stopped, senders=senders, judge_planner=judge_planner,
+                             made_root=made_root)
             plan.release_calls()
             release_freed_memory()
         try:
@@ -207,8 +209,9 @@ def _options(suite: Any, configs: list[Any], req: RunRequest, budget: float | No
 
 def _calls(req: RunRequest, run_dir: Path, resumed_dir: Path | None, manifest: dict[str, Any], loaded: Any,
            plan: Planned, options: ExecutionOptions, *, retry_failed: bool, senders: Any = None,
-           judge_planner: JudgePlanner | None = None) -> list[Any]:
-    """Every planned call's record; a stop (error share, budget) or Ctrl-C marks the run stopped."""
+           judge_planner: JudgePlanner | None = None, made_root: bool = False) -> list[Any]:
+    """Every planned call's record; a stop (error share, budget) or Ctrl-C marks the run stopped.
+    ``made_root``: this run created the reports folder (a refused run removes it again if empty)."""
     run_id = run_dir.name
     suite = loaded.suite
     try:
@@ -223,8 +226,9 @@ def _calls(req: RunRequest, run_dir: Path, resumed_dir: Path | None, manifest: d
     except EvalkitError as exc:
         if resumed_dir is None and not _journaled(run_dir):  # refused before any call: leave nothing behind
             shutil.rmtree(run_dir, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                run_dir.parent.rmdir()  # the reports folder too, when this run made it (only if empty)
+            if made_root:
+                with contextlib.suppress(OSError):
+                    run_dir.parent.rmdir()  # the reports folder this run made, if nothing else is in it
             exc.args = (f"{exc}\nnothing was run and no run folder was kept",)
             raise exc from None
         if not isinstance(exc, RunFailed):

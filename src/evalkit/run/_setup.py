@@ -164,12 +164,24 @@ def _key_error(where: str, provider: str, env: str, whose: str) -> ConfigError:
                        "cached answers only; nothing was sent")
 
 
+def _key_problem(provider: Any) -> str | None:
+    """Why a network provider's key cannot be sent at all (a character no HTTP header carries)."""
+    return None if getattr(provider, "offline", False) else getattr(provider, "key_problem", lambda: None)()
+
+
 def _require_keys(plan: Planned, req: Any, *, where: str) -> None:
     """Exit 2 before anything is sent when a configuration whose calls must be sent lacks its key
-    variable. Calls answered without a request need no key: every call under ``--replay``, and a call
-    whose answer the response cache or the ``--answers`` bundle holds."""
+    variable, or holds a key no HTTP header can carry. Calls answered without a request need no key:
+    every call under ``--replay``, and a call whose answer the response cache or the ``--answers``
+    bundle holds."""
+    if req.cache_mode == "replay":
+        return
+    for name, provider in plan.providers.items():
+        if (problem := _key_problem(provider)) is not None:
+            config = next(c for c in plan.configs if c.name == name)
+            raise ConfigError(f"{where}[{name}] (provider {config.provider}): {problem}; nothing was sent")
     missing = {name: env for name, p in plan.providers.items() if (env := _unset_key(p))}
-    if not missing or req.cache_mode == "replay":
+    if not missing:
         return
     from evalkit.run._cache import ResponseCache
 
@@ -201,8 +213,12 @@ def _check_judge(loaded: Any, task: Any, req: Any) -> None:
     if spec is None:
         return
     provider = judge_provider(loaded, task)  # options are checked where the provider is created
+    if req.cache_mode == "replay":
+        return
+    if (problem := _key_problem(provider)) is not None:
+        raise ConfigError(f"{loaded.path}: scoring.judge (provider {spec.provider}): {problem}; nothing was sent")
     env = _unset_key(provider)
-    if env and req.cache_mode != "replay":
+    if env:
         raise _key_error(f"{loaded.path}: scoring.judge", spec.provider, env, "the judge's")
 
 

@@ -1,0 +1,112 @@
+"""``--max-cost`` holds only when every call it admits is bounded, and it never refuses what costs nothing.
+Found by an outside probe, each through the CLI with the real openai SDK against a loopback server:
+
+- a configuration without an output cap was reserved at an assumed 4,096 output tokens that no request
+  carried: a model writing 20,000 tokens crossed a $0.50 budget 3.3 times over. Now the model's own output
+  limit (litellm's map) bounds it, and without one the run is refused before anything is sent;
+- a run answered entirely from the cache was refused because one call's worst case passed the budget;
+- a key with a character no HTTP header can carry was "sent" six times and booked as possibly billed;
+- a refused run removed a reports folder it had not made; ``--look-every -3`` and ``max_tokens: -5``
+  were internal errors or a false "no known price"."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from evalkit.testing import LoopbackServer, write_loopback_suite
+
+REPO = Path(__file__).resolve().parents[2]
+KEY = "sk-test-budget-bounds-0000"
+
+
+def evalkit(args: list[str], cwd: Path, home: Path, **env: str) -> subprocess.CompletedProcess:
+    full = {**os.environ, "EVALKIT_HOME": str(home), "EVALKIT_DATASETS": str(REPO / "datasets"),
+            "EVALKIT_TEST_KEY": KEY, "PYTHONPATH": str(REPO / "src"), "NO_COLOR": "1", "COLUMNS": "200", **env}
+    return subprocess.run([sys.executable, "-m", "evalkit.cli.main", *args], cwd=cwd, env=full,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def suite_at(tmp: Path, srv: LoopbackServer, *, model: str = "large", cap: bool = True) -> Path:
+    suite = write_loopback_suite(tmp, prompt=REPO / "suites" / "prompts" / "upgrade-v1.j2",
+                                 base_url=srv.openai_base_url, model=model, limit=6)
+    if not cap:
+        suite.write_text(suite.read_text().replace(", max_tokens: 300", ""))
+    return suite
+
+
+def said(proc: subprocess.CompletedProcess) -> str:
+    return " ".join((proc.stdout + proc.stderr).split())
+
+
+def test_an_uncapped_model_call_is_bounded_by_its_model_or_refused(tmp_path):
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    with LoopbackServer() as srv:
+        suite = suite_at(tmp_path, srv, cap=False)
+        proc = evalkit(["run", str(suite), "--max-cost", "5", "--reports", str(reports)], tmp_path, home)
+        assert proc.returncode == 2, said(proc)
+        assert "configuration 'served' sets no output cap" in said(proc) and "params.max_tokens" in said(proc)
+        assert srv.log == [] and "Traceback" not in said(proc)
+        proc = evalkit(["run", str(suite), "--reports", str(reports), "--no-gates"], tmp_path, home)
+        assert proc.returncode == 0, said(proc)  # without a budget there is nothing to bound
+
+    from evalkit.pricing import output_limit
+    from evalkit.run import PlannedCall, SpendLedger
+
+    def call(model: str, cap: int | None) -> PlannedCall:
+        from evalkit.providers import Message, ModelRequest
+
+        request = ModelRequest(provider="openai", model=model, messages=(Message(role="user", content="hi"),),
+                               params={})
+        return PlannedCall(config="c", case_id="x", segment="s", sample_index=0, request=request,
+                           est_input_tokens=10, est_output_tokens=10, max_output_tokens=cap)
+
+    ledger = SpendLedger(prices={})
+    assert ledger.output_bound(call("gpt-4o", None)) == output_limit("gpt-4o") > 4096
+    assert ledger.output_bound(call("gpt-4o", 300)) == 300
+    assert ledger.output_bound(call("large", None)) is None
+    assert SpendLedger(prices={}, offline=frozenset({"c"})).output_bound(call("large", None)) == 4096
+
+
+def test_a_run_the_cache_answers_is_not_refused_by_a_small_budget(tmp_path):
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    with LoopbackServer() as srv:
+        suite = suite_at(tmp_path, srv)
+        first = evalkit(["run", str(suite), "--reports", str(reports), "--no-gates", "--quiet"], tmp_path, home)
+        assert first.returncode == 0, said(first)
+        sent = len(srv.log)
+        again = evalkit(["run", str(suite), "--fresh", "--max-cost", "0.000001", "--reports", str(reports),
+                         "--no-gates", "--quiet"], tmp_path, home)
+        assert again.returncode == 0, said(again)
+        assert len(srv.log) == sent  # every answer came from the cache: nothing to pay, nothing refused
+
+
+def test_a_key_no_header_can_carry_is_refused_before_sending(tmp_path):
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    with LoopbackServer() as srv:
+        suite = suite_at(tmp_path, srv)
+        for bad in ("sk-test-bud\u00e9get-0000", "sk-test budget-0000"):
+            proc = evalkit(["run", str(suite), "--reports", str(reports)], tmp_path, home, EVALKIT_TEST_KEY=bad)
+            assert proc.returncode == 2, said(proc)
+            assert "environment variable EVALKIT_TEST_KEY holds a" in said(proc) and "nothing was sent" in said(proc)
+            assert bad not in said(proc) and srv.log == []
+        assert not reports.exists() or not any(reports.iterdir())
+
+
+def test_bad_options_exit_2_and_a_refused_run_keeps_a_reports_folder_it_did_not_make(tmp_path):
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    reports.mkdir()
+    with LoopbackServer() as srv:
+        suite = suite_at(tmp_path, srv)
+        tiny = evalkit(["run", str(suite), "--max-cost", "0.000001", "--reports", str(reports)], tmp_path, home)
+        assert tiny.returncode == 3, said(tiny)
+        assert reports.is_dir() and not any(reports.iterdir())  # the user's (empty) folder stays
+        negative = evalkit(["run", str(suite), "--max-cost", "1", "--set", "configs.served.params.max_tokens=-5",
+                            "--reports", str(reports)], tmp_path, home)
+        assert negative.returncode == 2 and "max_tokens must be a whole number of tokens" in said(negative)
+        looks = evalkit(["run", str(suite), "--sequential", "--look-every", "-3", "--reports", str(reports)],
+                        tmp_path, home)
+        assert looks.returncode == 2 and "--look-every" in said(looks) and "internal error" not in said(looks)
+        assert srv.log == []
