@@ -110,3 +110,31 @@ def test_bad_options_exit_2_and_a_refused_run_keeps_a_reports_folder_it_did_not_
                         tmp_path, home)
         assert looks.returncode == 2 and "--look-every" in said(looks) and "internal error" not in said(looks)
         assert srv.log == []
+
+
+def test_a_run_stopped_at_its_budget_says_how_to_resume_with_a_larger_one(tmp_path):
+    """The printed resume command after a budget stop used to fail as printed (the resumed run keeps its
+    budget, already spent): it now asks for a larger --max-cost, and with one the run completes."""
+    import re
+
+    from evalkit.providers import sim_respond
+
+    def dear(request):  # bills far more input than the prompt's estimate: the budget stops the run
+        answer = sim_respond(request)
+        return answer.model_copy(update={"usage": answer.usage.model_copy(update={"input_tokens": 40_000})})
+
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    with LoopbackServer(responder=dear) as srv:
+        suite = suite_at(tmp_path, srv)
+        suite.write_text(suite.read_text().replace("concurrency: 4", "concurrency: 1"))
+        stopped = evalkit(["run", str(suite), "--max-cost", "0.15", "--reports", str(reports), "--no-gates"],
+                          tmp_path, home)
+        assert stopped.returncode == 3 and "stopped at the budget" in said(stopped), said(stopped)
+        hint = re.search(r"resume with: (evalkit run --resume \S+) --max-cost USD, with USD above \$0\.1500",
+                         said(stopped))
+        assert hint, said(stopped)
+        sent = len(srv.log)
+        resumed = evalkit([*hint.group(1).split()[1:], "--max-cost", "5", "--no-gates"], tmp_path, home,
+                          EVALKIT_REPORTS=str(reports))
+        assert resumed.returncode == 0, said(resumed)
+        assert 0 < len(srv.log) - sent < 6  # only the calls the budget stopped were sent

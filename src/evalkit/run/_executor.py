@@ -276,6 +276,7 @@ def _stopped(pool: _Pool, out: list[CallRecord], ledger: SpendLedger, options: E
             f"stopped at the budget: ${ledger.spent:.4f} spent and up to ${ledger.possibly_billed:.4f} possibly "
             f"billed; another call (at its worst case) could pass max_cost_usd ${options.max_cost_usd:.4f}; "
             f"{len(out)} of {pool.planned} calls finished.{where}")
+        err.at_budget = True  # type: ignore[attr-defined]  # resuming needs a larger budget
     err.records = out  # type: ignore[attr-defined]  # what finished, for a partial report
     return err
 

@@ -237,7 +237,11 @@ def _calls(req: RunRequest, run_dir: Path, resumed_dir: Path | None, manifest: d
         manifest.update(status="stopped", finished=utc_now(), message=str(exc),
                         errors=[g.as_json() for g in failure_groups(finished)])
         write_manifest(run_dir, manifest)
-        raise RunFailed(f"{exc}\nrun folder: {run_dir} (resume with: {resume_command(run_id, req)})") from None
+        command = resume_command(run_id, req)
+        if getattr(exc, "at_budget", False):  # the resumed run keeps this budget unless given a larger one
+            command = (f"{command} --max-cost USD, with USD above ${options.max_cost_usd:.4f} (the budget is "
+                       "per run and includes what this run already spent)")
+        raise RunFailed(f"{exc}\nrun folder: {run_dir} (resume with: {command})") from None
     except KeyboardInterrupt:
         _mark_interrupted(run_dir, manifest)
         raise RunInterrupted(run_dir=run_dir, command=resume_command(run_id, req)) from None
