@@ -158,3 +158,14 @@ def test_calibrate_frame_records_per_segment_maps(scores_df):
         want = apply_map(map_for(rec, seg), np.array([e["threshold"]]))[0]
         assert e["threshold_calibrated"] == pytest.approx(want)
     json.dumps(r.document)  # plain JSON
+
+
+def test_multi_signal_falls_back_to_the_constant_map_when_a_fold_holds_one_outcome(scores_df):
+    """A fold whose fitting rows are all good gets the constant Jeffreys map; with several signals per row
+    (method multi) it used to return an (n, d) array and crash the out-of-fold assignment (exit 3)."""
+    constant = {"method": "constant", "p": 0.75}
+    assert apply_map(constant, np.full((7, 3), 0.9)).shape == (7,)
+    assert apply_map(constant, np.full(7, 0.9)).shape == (7,)
+    part = scores_df[scores_df.config == "strong"].reset_index(drop=True).assign(good=True, correct=True)
+    r = calibrate_frame(part, spec=CalibrationSpec(method="multi", bootstrap=0), config="strong")
+    assert r.recalibration["method"] == "constant" and np.isfinite(r.metrics_recalibrated.brier)

@@ -76,8 +76,8 @@ def apply_map(rmap: Mapping, conf: object) -> np.ndarray:
     c = np.asarray(conf, dtype=float)
     if method == "identity":
         return c.copy()
-    if method == "constant":
-        return np.full(c.shape, float(rmap["p"]))
+    if method == "constant":  # one probability per row, also for a multi-signal (n, d) input
+        return np.full(c.shape[:1] if c.ndim == 2 else c.shape, float(rmap["p"]))
     if method == "platt":
         eps = float(rmap.get("clip_eps", CLIP_EPS))
         cc = np.clip(c, eps, 1 - eps)
