@@ -180,6 +180,20 @@ def automated(*, ok: Any, deferred: Any, confidence: Any, threshold: Any) -> np.
     return np.asarray(ok, dtype=bool) & ~np.asarray(deferred, dtype=bool) & usable & above
 
 
+def check_confidence_range(confidence: Any, ok: Any, case_ids: Any, where: str) -> None:
+    """A valid decision's confidence is a probability: outside [0, 1] it is a data error (exit 2), said
+    alike by every stage that applies thresholds (calibrate, project), never silently automated."""
+    from evalkit.errors import DataError
+
+    conf = np.asarray(confidence, dtype=float)
+    bad = np.asarray(ok, dtype=bool) & np.isfinite(conf) & ((conf < 0) | (conf > 1))
+    if bad.any():
+        ids = np.asarray(case_ids, dtype=object)[bad][:5].tolist() if case_ids is not None \
+            else np.flatnonzero(bad)[:5].tolist()
+        raise DataError(f"{where}: confidence outside [0, 1] in {int(bad.sum())} row(s)",
+                        problems=[f"case {i}" for i in ids])
+
+
 def automatable(df: Any) -> Any:
     """Rows the automation rule can automate (and calibration is about): ok, not deferred, with a confidence."""
     import pandas as pd

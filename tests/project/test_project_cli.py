@@ -165,3 +165,35 @@ def test_cost_optimal_without_a_choice_is_bad_input(app, run_dir) -> None:
     assert r.exit_code == 2 and "no cost-optimal thresholds for config 'alpha'" in " ".join(r.output.split())
     r = runner.invoke(app, ["project", str(run_dir), "--cost-optimal", "--threshold", "0.7"])
     assert r.exit_code == 2 and "not both" in r.output
+
+
+@pytest.mark.parametrize("bad", ["1.5", "-3", ".nan"])
+def test_a_thresholds_file_outside_0_1_is_bad_input(app, run_dir, tmp_path, bad) -> None:
+    """A threshold is a confidence: 1.5 silently escalated everything, -3 automated 88%, NaN escalated."""
+    path = tmp_path / "thr.yaml"
+    path.write_text(f"configs: {{alpha: {{threshold: {bad}}}}}\n")
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "60"])
+    assert r.exit_code == 2, r.output
+    assert str(path) in " ".join(r.output.split()) and "configs.alpha.threshold" in r.output
+
+
+def test_names_a_thresholds_file_has_but_the_run_lacks_are_warned(app, run_dir, tmp_path) -> None:
+    path = tmp_path / "thr.yaml"
+    path.write_text("mode: per_segment\nconfigs:\n  alphaa: {threshold: 0.5}\n"
+                    "  alpha: {threshold: 0.6, segments: {routine: {threshold: 0.7}, nosuchseg: {threshold: 0.5}}}\n")
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "60"],
+                           env={"COLUMNS": "250"})
+    assert r.exit_code == 0, r.output
+    warnings = json.loads((run_dir / "projection.json").read_text())["warnings"]
+    assert any("configuration 'alphaa' is not in this run" in w for w in warnings)
+    assert any("segment(s) nosuchseg are not in this run" in w for w in warnings)
+    assert "alphaa" in r.output
+
+
+def test_confidences_outside_0_1_are_a_data_error_as_in_calibrate(app, tmp_path) -> None:
+    df = make_scores(1)
+    df.loc[df.index[:3], "confidence"] = 1.7
+    th = {"schema": 1, "outcome": "good", "mode": "global", "configs": {"alpha": {"threshold": 0.8}}}
+    run_dir = write_run(tmp_path, df, thresholds=th)
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "60"])
+    assert r.exit_code == 2 and "confidence outside [0, 1] in 3 row(s)" in " ".join(r.output.split()), r.output

@@ -22,6 +22,7 @@ from evalkit.calibrate._recal import (
 )
 from evalkit.calibrate._segments import Certification, certify
 from evalkit.errors import DataError
+from evalkit.stats import check_confidence_range
 from evalkit.suite import CalibrationSpec
 
 if TYPE_CHECKING:
@@ -63,11 +64,7 @@ def _prepare(df: pd.DataFrame, outcome: str, where: str) -> tuple[np.ndarray, di
     y_raw = df[outcome]
     ok = status == "ok"
     finite = np.isfinite(conf)
-    bad = ok & finite & ((conf < 0) | (conf > 1))
-    if bad.any():
-        ids = df["case_id"].to_numpy()[bad][:5].tolist() if "case_id" in df.columns else np.flatnonzero(bad)[:5].tolist()
-        raise DataError(f"{where}: confidence outside [0, 1] in {int(bad.sum())} row(s)",
-                        problems=[f"case {i}" for i in ids])
+    check_confidence_range(conf, ok, df["case_id"].to_numpy() if "case_id" in df.columns else None, where)
     y_missing = y_raw.isna().to_numpy()
     automatable = ok & ~deferred & finite & ~y_missing
     warnings = []

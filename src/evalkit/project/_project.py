@@ -15,7 +15,7 @@ from evalkit.project._caps import History, cap_whatif
 from evalkit.project._cost import cost_section, distribution, naive_cost
 from evalkit.project._policy import Policy
 from evalkit.project._strata import build_strata
-from evalkit.stats import wilson
+from evalkit.stats import check_confidence_range, wilson
 from evalkit.suite import ProjectionSpec
 
 REQUIRED = ("config", "segment", "status", "deferred", "correct", "good", "confidence")
@@ -128,6 +128,9 @@ def project_frame(scores: pd.DataFrame, *, spec: ProjectionSpec, economics: Econ
                   where: str = "scores") -> dict:
     """The ``configs`` mapping of projection.json for a scores.parquet-shaped DataFrame."""
     check_columns(scores, where)
+    check_confidence_range(scores["confidence"].to_numpy(dtype=float, na_value=np.nan),
+                           scores["status"].astype(str).to_numpy() == "ok",
+                           scores["case_id"].to_numpy() if "case_id" in scores.columns else None, where)
     present = list(dict.fromkeys(scores["config"].astype(str)))
     wanted = configs or present
     unknown = [c for c in wanted if c not in present]

@@ -119,6 +119,22 @@ def _mix_warnings(scores: Any, mix: dict[str, float]) -> list[str]:
              "they are left out of the projection (check the mix for a misspelt segment)")]
 
 
+def _file_warnings(doc: Thresholds | None, path: Path | None, scores: Any) -> list[str]:
+    """Names in a ``--thresholds FILE`` that the run does not have: usually a typo, which would otherwise
+    fall back silently to another threshold for the configuration meant."""
+    if doc is None:
+        return []
+    configs, segments = set(scores["config"].astype(str)), set(scores["segment"].astype(str))
+    out = [f"{path}: configuration {name!r} is not in this run (its configurations: {', '.join(sorted(configs))}); "
+           "its threshold is not used" for name in doc.configs if name not in configs]
+    for name, entry in doc.configs.items():
+        unknown = sorted(set(entry.segments) - segments)
+        if name in configs and unknown:
+            out.append(f"{path}: configuration {name!r}: segment(s) {', '.join(unknown)} are not in this run; "
+                       "their thresholds are not used")
+    return out
+
+
 def _warnings(configs: dict[str, Any]) -> list[str]:
     out = []
     for name, block in configs.items():
@@ -201,7 +217,7 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
             block["same_run_optimism"] = measure_optimism(
                 scores[scores["config"].astype(str) == name], run_thresholds, name, outcome=outcome, mix=spec.mix,
                 folds=run_thresholds.folds or 5, seed=spec.seed if spec.seed is not None else 0)
-    warnings = _mix_warnings(scores, spec.mix) + _warnings(blocks)
+    warnings = _mix_warnings(scores, spec.mix) + _file_warnings(file_doc, thresholds_file, scores) + _warnings(blocks)
     projection["warnings"] = warnings
     path = write_file(run_dir, projection, Projection)
     return ProjectionResult(path=path, projection=projection, configs=tuple(blocks), warnings=tuple(warnings))

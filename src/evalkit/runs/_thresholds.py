@@ -12,7 +12,8 @@ from evalkit.runs._base import Json, Rate, RunFile, _Format
 class _Certification(_Format):
     """What calibration found at one threshold, for a configuration or one of its segments."""
 
-    threshold: float | None = Field(None, description="On the raw confidence; null = no threshold (escalate).")
+    threshold: float | None = Field(None, ge=0, le=1, allow_inf_nan=False,
+                                    description="On the raw confidence, in [0, 1]; null = no threshold (escalate).")
     threshold_calibrated: float | None = None
     n: int | None = None
     n_automatable: int | None = None
