@@ -189,14 +189,15 @@ def test_an_empty_export_is_one_problem(tmp_path):
 
 @pytest.mark.parametrize("text, expected", [
     ("$1,200.00", "1200.00"), ("1200", "1200"), ("USD 1,200.50", "1200.50"), ("(12.00)", "-12.00"),
-    ("€ 99.5", "99.5"), ("-3.10", "-3.10"), ("1 200.00", "1200.00"), (" $0.99 ", "0.99"),
+    ("99.5 USD", "99.5"), ("-3.10", "-3.10"), ("1 200.00", "1200.00"), (" $0.99 ", "0.99"), ("-$3.10", "-3.10"),
+    ("US$12", "12"), ("1\u00a0200.00", "1200.00"),
 ])
 def test_money_as_text(text, expected):
     assert parse_money(text) == Decimal(expected)
 
 
 def test_money_with_decimal_comma_and_rejections():
-    assert parse_money("1.200,50 €", decimal_comma=True) == Decimal("1200.50")
+    assert parse_money("1.200,50 €", decimal_comma=True, currency="EUR") == Decimal("1200.50")
     for text in ("$1,2O0.00", "12,00,0", "1.2.3", "abc", "$"):
         with pytest.raises(ValueError):
             parse_money(text)

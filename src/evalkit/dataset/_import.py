@@ -89,8 +89,8 @@ def _read_jsonl(path: Path) -> Iterator[Parsed]:
             if not line.strip():
                 continue
             where = f"{path}:line {number}"
-            try:
-                obj = json.loads(line)
+            try:  # without its newline: a truncated line's error is at its own end, not "column 1" of the next
+                obj = json.loads(line.rstrip("\n"))
             except json.JSONDecodeError as exc:
                 yield where, None, [f"{where}: invalid JSON: {exc.msg} (column {exc.colno})"]
                 continue

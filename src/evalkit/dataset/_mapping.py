@@ -15,6 +15,7 @@ one source value into a typed field value, _mapping_rows.py a whole source row i
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +33,46 @@ DEFAULT_DATETIME_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%Y-%m-%d %H:
 
 Kind = Literal["str", "int", "float", "bool", "money", "date", "datetime", "json", "list"]
 
+# A currency an export may write its money in: its ISO code and the symbols read as it.
+CURRENCY_SYMBOLS = {"USD": ("$", "US$"), "EUR": ("€",), "GBP": ("£",), "JPY": ("¥",), "CAD": ("C$", "CA$"),
+                    "AUD": ("A$", "AU$"), "CHF": (), "INR": ("₹",)}
+
+_TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]|[^{}]+")
+
+
+def template_parts(template: str) -> list[tuple[str, bool]]:
+    """A template as (text, is_column) parts: ``{name}`` is the column ``name`` (dotted names descend as
+    for ``column:``), ``{{`` and ``}}`` are literal braces. No format specs, conversions or nested fields:
+    ValueError says what is wrong."""
+    parts: list[tuple[str, bool]] = []
+    for m in _TEMPLATE_PART.finditer(template):
+        piece = m.group(0)
+        if piece in ("{{", "}}"):
+            parts.append((piece[0], False))
+        elif piece in ("{", "}"):
+            raise ValueError(f"unbalanced {piece!r} in template {template!r} (write {piece * 2!r} for a literal "
+                             "brace)")
+        elif piece.startswith("{"):
+            name = m.group(1)
+            if not name.strip():
+                raise ValueError(f"empty '{{}}' in template {template!r}: name a column, e.g. '{{Ticket #}}'")
+            if name != name.strip():
+                raise ValueError(f"column name {name!r} in template {template!r} begins or ends with a space")
+            if (bad := next((c for c in "!:" if c in name), None)) is not None:
+                raise ValueError(f"'{{{name}}}' in template {template!r}: a template substitutes plain column "
+                                 f"names only (no {bad!r}: format specs and conversions are not "
+                                 "supported; parse and format with a `column:` rule's `type:` instead)")
+            parts.append((name, True))
+        else:
+            parts.append((piece, False))
+    if not any(is_column for _, is_column in parts):
+        raise ValueError(f"template {template!r} names no column (use `const:` for a fixed value)")
+    return parts
+
+
+def template_columns(template: str) -> list[str]:
+    return [text for text, is_column in template_parts(template) if is_column]
+
 
 class FieldRule(BaseModel):
     """Where one target field's value comes from, and how it is parsed."""
@@ -39,7 +80,9 @@ class FieldRule(BaseModel):
     model_config = _FORBID
     column: str | None = Field(None, description="Source column; 'a.b' descends into a nested JSON column/object.")
     const: Any = Field(None, description="A constant for every row (instead of a column).")
-    template: str | None = Field(None, description="Python format string over columns, e.g. '{first} {last}'.")
+    template: str | None = Field(None, description=(
+        "Text with columns substituted, e.g. '{first} {last}' or '{Customer.name} / {Ticket #}': plain (dotted) "
+        "column names only, no format specs; '{{' and '}}' are literal braces."))
     type: Kind = Field("str", description="How the source text is parsed.")
     labels: dict[str, Any] | None = Field(
         None, description="Free-text label -> value (matched ignoring case, spaces, '-' and '_').")
@@ -58,6 +101,8 @@ class FieldRule(BaseModel):
             raise ValueError(f"give only one of column/template (got {', '.join(given)})")
         if not given and self.const is None and self.default is None:
             raise ValueError("give one of column, template or const")
+        if self.template is not None:
+            template_parts(self.template)
         return self
 
 
@@ -75,6 +120,9 @@ class ImportMapping(BaseModel):
     datetime_formats: list[str] = Field(default_factory=lambda: list(DEFAULT_DATETIME_FORMATS), description=(
         "strptime formats tried in order after ISO 8601 for type 'datetime'."))
     decimal_comma: bool = Field(False, description="Money written as 1.200,50 (comma decimal separator).")
+    currency: Literal["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "INR"] = Field("USD", description=(
+        "The currency the export's money is in: its code or symbol (USD: '$', 'US$') may be written with an "
+        "amount; an amount marked with another currency is a row error (amounts are not converted)."))
     fields: dict[str, FieldRule | str] = Field(description="Target field -> rule, or just a source column name.")
     segment_defaults: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Segment -> {target field: value} for fields a row leaves empty "

@@ -5,7 +5,6 @@ made once per file (the mapped columns the header lacks)."""
 from __future__ import annotations
 
 import difflib
-import string
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from evalkit.dataset._mapping import ImportMapping
+from evalkit.dataset._mapping import ImportMapping, template_columns
 from evalkit.dataset._mapping_values import RowError, apply_rule, place
 from evalkit.errors import ConfigError
 
@@ -85,8 +84,7 @@ def check_columns(path: Path, mapping: ImportMapping, header: list[str]) -> list
     """Mapped columns the CSV header lacks (checked once, before any row), each blamed on the mapping's line."""
     missing = []
     for target, rule in mapping.rules().items():
-        columns = [rule.column] if rule.column else \
-            [n for _, n, _, _ in string.Formatter().parse(rule.template or "") if n]
+        columns = [rule.column] if rule.column else template_columns(rule.template) if rule.template else []
         for column in columns:
             if column in header or any(column.startswith(h + ".") for h in header):
                 continue

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import json
 import re
-import string
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from evalkit.dataset._mapping import FieldRule, ImportMapping, as_rule
+from evalkit.dataset._mapping import FieldRule, ImportMapping, as_rule, template_parts
 
 _TRUE = {"true", "yes", "y", "1", "t", "x", "checked"}
 _FALSE = {"false", "no", "n", "0", "f", ""}
-_CURRENCY = re.compile(r"^(?:[A-Z]{3}\s*)?[$€£¥]?\s*|\s*(?:[$€£¥]|\b[A-Z]{3})$")
 
 
 def label_key(text: Any) -> str:
@@ -28,8 +26,9 @@ class RowError(ValueError):
     pass
 
 
-def _lookup(row: Mapping[str, Any], column: str) -> Any:
-    """A source value; 'a.b.c' descends into nested objects or JSON text, unless 'a.b.c' is itself a column."""
+def _lookup(row: Mapping[str, Any], column: str, *, optional: bool = False) -> Any:
+    """A source value; 'a.b.c' descends into nested objects or JSON text, unless 'a.b.c' is itself a column.
+    A column the row lacks is a RowError, or None (blank) when ``optional`` (the rule declares a default)."""
     if column in row:
         return row[column]
     parts = column.split(".")
@@ -53,6 +52,8 @@ def _lookup(row: Mapping[str, Any], column: str) -> Any:
             else:
                 raise RowError(f"column {head!r} has no key {part!r} (value is not an object)")
         return node
+    if optional:
+        return None
     raise RowError(f"no column {column!r} in this row")
 
 
@@ -60,34 +61,67 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
-def parse_money(text: Any, *, decimal_comma: bool = False) -> Decimal:
-    """'$1,200.00', '1200', 'USD 99.5', '(12.00)' (negative), '1.200,50 €' with decimal_comma.
+# An amount as an export writes it: a sign, a currency code or symbol before or after the number.
+_SYMBOL = r"US\$|CA\$|AU\$|[CA]\$|[$€£¥₹¢₩₽₺₪₫₱]"
+_MONEY = re.compile(rf"(?P<sign1>[-+−])?\s*(?P<cur1>{_SYMBOL}|[A-Za-z]{{3}}(?![A-Za-z]))?\s*(?P<sign2>[-+−])?\s*"
+                    rf"(?P<number>\d[\d.,\s]*?)\s*(?P<cur2>{_SYMBOL}|(?<![A-Za-z])[A-Za-z]{{3}})?")
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]")
+_POINT_NUMBER = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?|\d{1,3}( \d{3})+(\.\d+)?|\d+(\.\d+)?")
+_COMMA_NUMBER = re.compile(r"\d{1,3}(\.\d{3})+(,\d+)?|\d{1,3}( \d{3})+(,\d+)?|\d+(,\d+)?")
+
+
+def parse_money(text: Any, *, decimal_comma: bool = False, currency: str = "USD") -> Decimal:
+    """'$1,200.00', '1200', 'USD 99.5', '-$3.10', '(12.00)' (negative), '1 200.00' (a space between groups
+    of three digits), '1.200,50 €' with decimal_comma and currency EUR.
+
+    Refused: unbalanced parentheses, two signs ('--5', '(-5)'), digits split by spaces other than groups of
+    three ('12 34'), and an amount marked with a currency other than ``currency`` (its ISO code, or a
+    symbol of it: USD '$'/'US$', EUR '€', GBP '£', JPY '¥' …): amounts are not converted.
     Negative amounts are read as negative; whether a field may be negative is the case model's to say."""
+    from evalkit.dataset._mapping import CURRENCY_SYMBOLS
+
     if isinstance(text, bool):  # a JSON true is an int to Python: it is not $1
         raise RowError(f"cannot read {text!r} (true/false) as an amount of money")
     if isinstance(text, (int, Decimal)):
         return Decimal(text)
     if isinstance(text, float):
         return Decimal(str(text))
-    s = str(text).strip()
-    negative = s.startswith("(") and s.endswith(")")
-    s = s.strip("()").strip()
-    if s.startswith("-"):
-        negative, s = True, s[1:].strip()
-    s = _CURRENCY.sub("", s).strip()
-    if s.startswith("-"):
-        negative, s = True, s[1:].strip()
-    s = s.replace(" ", "").replace("\u00a0", "")
-    if decimal_comma:
-        s = s.replace(".", "").replace(",", ".")
-    elif re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?", s):
-        s = s.replace(",", "")
-    if not re.fullmatch(r"\d+(\.\d+)?", s):
-        raise RowError(f"cannot read {text!r} as an amount of money")
+
+    def refuse(why: str = "") -> RowError:
+        return RowError(f"cannot read {text!r} as an amount of money{': ' + why if why else ''}")
+
+    s = _SPACES.sub(" ", str(text)).strip()
+    negative = False
+    if s.startswith("(") or s.endswith(")"):
+        if not (s.startswith("(") and s.endswith(")")) or s.count("(") != 1 or s.count(")") != 1:
+            raise refuse("unbalanced parenthesis")
+        negative, s = True, s[1:-1].strip()
+    m = _MONEY.fullmatch(s)
+    if m is None:
+        raise refuse()
+    signs = [g for g in (m["sign1"], m["sign2"]) if g]
+    if len(signs) + negative > 1:
+        raise refuse("more than one sign")
+    if signs and signs[0] in "-−":
+        negative = True
+    marks = [g for g in (m["cur1"], m["cur2"]) if g]
+    if len(marks) > 1:
+        raise refuse("more than one currency mark")
+    for mark in marks:
+        if mark.upper() != currency and mark not in CURRENCY_SYMBOLS.get(currency, ()):
+            raise refuse(f"the amount is marked {mark!r} but the mapping's currency is {currency} "
+                         "(amounts are not converted; set `currency:` in the mapping if the whole export is in "
+                         "another currency)")
+    number = m["number"]
+    if not (_COMMA_NUMBER if decimal_comma else _POINT_NUMBER).fullmatch(number):
+        raise refuse("digits separated by spaces (a space separates thousands only between groups of three "
+                     "digits: '1 200.00')" if " " in number else "")
+    number = number.replace(" ", "")
+    number = number.replace(".", "").replace(",", ".") if decimal_comma else number.replace(",", "")
     try:
-        value = Decimal(s)
+        value = Decimal(number)
     except InvalidOperation:
-        raise RowError(f"cannot read {text!r} as an amount of money") from None
+        raise refuse() from None
     return -value if negative else value
 
 
@@ -141,7 +175,7 @@ def _convert(value: Any, rule: FieldRule, mapping: ImportMapping) -> Any:
     if kind == "bool":
         return _parse_bool(value)
     if kind == "money":
-        return parse_money(value, decimal_comma=mapping.decimal_comma)
+        return parse_money(value, decimal_comma=mapping.decimal_comma, currency=mapping.currency)
     if kind in ("date", "datetime"):
         formats = rule.formats or (mapping.date_formats if kind == "date" else mapping.datetime_formats)
         return _parse_when(value, formats, kind)  # type: ignore[arg-type]
@@ -174,23 +208,33 @@ def _labelled(value: Any, rule: FieldRule, mapping: ImportMapping) -> Any:
     raise RowError(f"label {value!r} is not in the mapping's labels ({known})")
 
 
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
 def _source_value(row: Mapping[str, Any], rule: FieldRule) -> tuple[Any, str]:
+    # A rule that declares a default takes it for a key the row lacks (a JSON line may leave keys out).
+    optional = "default" in rule.model_fields_set
     if rule.column is not None:
-        return _lookup(row, rule.column), f"column {rule.column!r}"
+        return _lookup(row, rule.column, optional=optional), f"column {rule.column!r}"
     if rule.template is not None:
-        names = [name for _, name, _, _ in string.Formatter().parse(rule.template) if name]
-        values = {name: _lookup(row, name) for name in names}
-        if all(_blank(v) for v in values.values()):
+        parts = [(text, _lookup(row, text, optional=optional) if is_column else None, is_column)
+                 for text, is_column in template_parts(rule.template)]
+        if all(_blank(value) for _, value, is_column in parts if is_column):
             return None, f"template {rule.template!r}"
-        return rule.template.format_map({k: "" if v is None else v for k, v in values.items()}), \
+        return "".join(_text(value) if is_column else text for text, value, is_column in parts), \
             f"template {rule.template!r}"
     return rule.const, "constant"
 
 
 def apply_rule(row: Mapping[str, Any], target: str, rule: FieldRule, mapping: ImportMapping) -> Any:
     """One target value from a source row; raises RowError naming the column and field."""
-    value, source = _source_value(row, rule)
+    source = f"column {rule.column!r}" if rule.column is not None else \
+        f"template {rule.template!r}" if rule.template is not None else "constant"
     try:
+        value, _ = _source_value(row, rule)
         if _blank(value):
             return rule.default
         if rule.items is not None:

@@ -79,6 +79,20 @@ Money = Annotated[Amount, AfterValidator(_not_negative)]
 Count = Annotated[int, BeforeValidator(_not_yes_no)]
 """A whole number in a case (seats, percentages, indexes): true/false is refused, not read as 1/0."""
 
+MAX_SEATS = 1_000_000
+"""The most seats (or turns) a case may name: a larger count is a typo or a unit mix-up, and would not fit
+the run's 64-bit score columns either."""
+
+
+def _realistic(value: int) -> int:
+    if value > MAX_SEATS:
+        raise ValueError(f"{value} is more than {MAX_SEATS:,} (not a realistic count: check the export's column)")
+    return value
+
+
+Seats = Annotated[Count, AfterValidator(_realistic)]
+"""A seat count (or another count bounded the same way, a turn index): at most MAX_SEATS."""
+
 _FORBID = ConfigDict(extra="forbid")
 
 
@@ -97,7 +111,7 @@ class Contract(BaseModel):
     plan: Plan
     negotiated_seat_price: Money = Field(description="Per seat per month.")
     price_lock_until: date | None = None
-    min_seats: Count | None = Field(None, ge=1)
+    min_seats: Seats | None = Field(None, ge=1)
     changes_need_am_approval: bool = False
 
 
@@ -113,7 +127,7 @@ class Account(BaseModel):
     account_id: str
     company: str
     plan: Plan
-    seats: Count = Field(ge=1)
+    seats: Seats = Field(ge=1)
     billing_cycle: Cycle
     recurring_price: Money = Field(description="What the account pays now, per billing cycle.")
     period_start: date
@@ -148,7 +162,7 @@ class UpgradeRequest(BaseModel):
     model_config = _FORBID
     received: date
     target_plan: Plan
-    target_seats: Count = Field(ge=1)
+    target_seats: Seats = Field(ge=1)
     target_cycle: Cycle
     message: str
     structured: bool = Field(True, description="False: the request was only in the customer's words (the desk "
@@ -163,7 +177,7 @@ class HistoryFacts(BaseModel):
     price_lock_until: date | None = None
     dispute_mentioned: bool = False
     am_signoff_required: bool = False
-    deciding_turn: Count | None = Field(None, ge=0, description="0-based index of the turn holding the deciding fact.")
+    deciding_turn: Seats | None = Field(None, ge=0, description="0-based index of the turn holding the deciding fact.")
 
 
 class ExpectedDecision(BaseModel):
@@ -172,7 +186,7 @@ class ExpectedDecision(BaseModel):
     model_config = _FORBID
     action: Action
     target_plan: Plan | None = None
-    seats: Count | None = Field(None, ge=1)
+    seats: Seats | None = Field(None, ge=1)
     billing_cycle: Cycle | None = None
     new_recurring_price: Money | None = None
     prorated_charge_today: Money | None = None
