@@ -11,6 +11,7 @@ Found by an outside probe, each through the CLI with the real openai SDK against
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -138,3 +139,38 @@ def test_a_run_stopped_at_its_budget_says_how_to_resume_with_a_larger_one(tmp_pa
                           EVALKIT_REPORTS=str(reports))
         assert resumed.returncode == 0, said(resumed)
         assert 0 < len(srv.log) - sent < 6  # only the calls the budget stopped were sent
+
+
+def _storm_run(tmp_path, srv, *, max_attempts: int = 3):
+    suite = suite_at(tmp_path, srv)
+    suite.write_text(suite.read_text().replace("max_attempts: 3", f"max_attempts: {max_attempts}"))
+    return evalkit(["run", str(suite), "--no-gates", "--quiet", "--reports", str(tmp_path / "reports")],
+                   tmp_path, tmp_path / "home")
+
+
+def test_a_429_burst_longer_than_max_attempts_is_waited_out_when_the_server_says_how_long(tmp_path):
+    """A shared key's 429 storm: every request is refused 8 times (Retry-After 0.05 s) before it is
+    answered. Refused attempts the server times are retried past max_attempts (3) while the waits stay
+    within max_retry_after_s in total; the run used to fail with every call rate_limited."""
+    from evalkit.testing._faults import FaultPlan
+
+    with LoopbackServer(faults=FaultPlan(kinds=("429",), first_attempts=8)) as srv:
+        proc = _storm_run(tmp_path, srv)
+        assert proc.returncode == 0, said(proc)
+        assert sum(h.status == 429 for h in srv.log) == 8 * 6 and sum(h.status == 200 for h in srv.log) == 6
+
+
+def test_a_429_timed_only_by_reset_headers_pauses_until_the_reset(tmp_path):
+    """No Retry-After, only ``x-ratelimit-remaining-requests: 0`` and ``x-ratelimit-reset-requests: 0.6s``:
+    the call waits for the reset instead of retrying at once (30 retries inside a 6 s window before)."""
+    from evalkit.testing._faults import FaultPlan
+
+    with LoopbackServer(faults=FaultPlan(kinds=("429",), first_attempts=2), retry_after_s=None,
+                        reset_after_s=0.6) as srv:
+        proc = _storm_run(tmp_path, srv)
+        assert proc.returncode == 0, said(proc)
+        by_request: dict[str, list[float]] = {}
+        for hit in srv.log:
+            by_request.setdefault(hit.key, []).append(hit.at)
+        gaps = [b - a for times in by_request.values() for a, b in itertools.pairwise(times)]
+        assert len(gaps) == 2 * 6 and min(gaps) >= 0.55, gaps

@@ -19,7 +19,7 @@ from evalkit.providers import ModelResponse, Usage
 from evalkit.run._cache import ResponseCache
 from evalkit.run._journal import AttemptStart, JournalWriter
 from evalkit.run._ledger import SpendLedger
-from evalkit.run._limits import Limiters, ModelLimiter
+from evalkit.run._limits import Limiters, ModelLimiter, reset_wait
 from evalkit.run._records import CallRecord, ExecutionOptions, PlannedCall
 from evalkit.run._retry import Failure, RetryPolicy, backoff_s, classify
 
@@ -34,6 +34,8 @@ class _Tally:
     possibly_n: int
     possibly_usd: float | None
     attempts: int = 0
+    waited_s: float = 0.0
+    """Seconds this call waited because servers asked it to (Retry-After, rate-limit resets)."""
     billed: list[Usage] = dataclasses.field(default_factory=list)
     t_start: float = dataclasses.field(default_factory=time.perf_counter)
 
@@ -126,6 +128,9 @@ class Attempter:
                               est_tokens: int, tally: _Tally) -> tuple[Failure, bool]:
         """Settle a failed attempt; (the failure, whether to try again after the backoff already slept)."""
         failure = classify(exc, timeout_s=self.options.timeout_s)
+        if failure.kind == "rate_limited" and failure.retry_after_s is None:
+            # no Retry-After: the rate-limit headers may still say when the exhausted limit resets
+            failure = dataclasses.replace(failure, retry_after_s=reset_wait(getattr(exc, "rate_limits", None)))
         if failure.usage is not None:
             tally.billed.append(failure.usage)
         self.ledger.settle(hold, call.config, usage=failure.usage, possibly_billed=failure.possibly_billed)
@@ -133,9 +138,11 @@ class Attempter:
             tally.possibly_billed(hold.worst_case)
         if limiter is not None:
             await self._after_failure(limiter, failure, exc, est_tokens)
-        if failure.retryable and tally.attempts < self.options.max_attempts and not self.stopping():
+        if failure.retryable and self._may_retry(failure, tally) and not self.stopping():
             wait = backoff_s(tally.attempts, failure, self.policy, self.rng)
             if wait is not None:
+                if failure.retry_after_s is not None:
+                    tally.waited_s += wait
                 await asyncio.sleep(wait)
                 return failure, True
             if limiter is not None and failure.retry_after_s is not None:
@@ -144,6 +151,17 @@ class Attempter:
                     f"{failure.message}; Retry-After {failure.retry_after_s:.0f}s exceeds the "
                     f"{self.policy.max_retry_after_s:.0f}s cap"))
         return failure, False
+
+    def _may_retry(self, failure: Failure, tally: _Tally) -> bool:
+        """Within ``max_attempts``; beyond it only while servers say how long to wait (a 429 or 529 with
+        Retry-After or a reset time): such an attempt was refused, not answered, and a burst of them (a
+        shared key's 429 storm) must not fail the run while the waits stay within ``max_retry_after_s``
+        in total. A hard ceiling of ten times ``max_attempts`` still ends a server that never relents."""
+        if tally.attempts < self.options.max_attempts:
+            return True
+        told = failure.kind in ("rate_limited", "overloaded") and failure.retry_after_s is not None
+        return (told and tally.waited_s + failure.retry_after_s <= self.policy.max_retry_after_s
+                and tally.attempts < 10 * self.options.max_attempts)
 
     async def _answered(self, call: PlannedCall, key: str, response: ModelResponse, hold: Any,
                         limiter: ModelLimiter | None, est_tokens: int, tally: _Tally, t0: float) -> CallRecord:

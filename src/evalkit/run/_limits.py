@@ -205,6 +205,18 @@ def read_headers(headers: Mapping[str, str] | None) -> HeaderLimits:
     )
 
 
+def reset_wait(headers: Mapping[str, str] | None) -> float | None:
+    """After a 429 without Retry-After: when the exhausted limit resets, from the rate-limit headers
+    (OpenAI ``x-ratelimit-reset-*``, Anthropic ``anthropic-ratelimit-*-reset``). The limit whose remaining
+    count is 0 decides; when none says so, the later reset (waiting less would only earn another 429)."""
+    info = read_headers(headers)
+    exhausted = [reset for remaining, reset in ((info.remaining_requests, info.reset_requests_s),
+                                                (info.remaining_tokens, info.reset_tokens_s))
+                 if remaining is not None and remaining <= 0 and reset is not None]
+    known = [r for r in (info.reset_requests_s, info.reset_tokens_s) if r is not None]
+    return max(exhausted or known) if (exhausted or known) else None
+
+
 @dataclass(kw_only=True)
 class ModelLimiter:
     """Buckets, pause and concurrency window for one provider/model."""

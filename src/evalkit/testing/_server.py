@@ -48,6 +48,8 @@ class Hit:
     billed: dict[str, int] | None = None
     """What the server charged: the reported usage, or the usage of an answer it generated but
     the client never read (timed out, dropped, truncated, unreadable, or a killed client)."""
+    at: float = field(default_factory=time.monotonic)
+    """When the request arrived (monotonic seconds): how long clients waited between attempts."""
 
 
 @dataclass(kw_only=True)
@@ -103,7 +105,8 @@ class LoopbackServer:
         latency_s: float = 0.0,
         tpm_limit: float | None = None,
         tpm_burst_s: float = 1.0,
-        retry_after_s: float = 0.05,
+        retry_after_s: float | None = 0.05,
+        reset_after_s: float | None = None,
         slow_s: float = 3.0,
         port: int = 0,
         redirect_to: str | None = None,
@@ -113,6 +116,9 @@ class LoopbackServer:
         self.faults = faults or FaultPlan()
         self.latency_s = latency_s
         self.retry_after_s = retry_after_s
+        self.reset_after_s = reset_after_s
+        """Injected 429s carry ``x-ratelimit-remaining-requests: 0`` and ``x-ratelimit-reset-requests`` of this
+        many seconds (OpenAI's form), e.g. with ``retry_after_s=None``: a limit said only in reset headers."""
         self.slow_s = slow_s
         self.tpm = _Bucket(per_minute=tpm_limit, burst_s=tpm_burst_s) if tpm_limit else None
         self.tokens_served = 0
@@ -267,7 +273,10 @@ class LoopbackServer:
                      response: ModelResponse) -> web.StreamResponse:
         if fault == "429":
             hit.status = 429
-            return _error(route, 429, "rate_limit_error", "rate limited (injected)", retry_after=self.retry_after_s)
+            reset = ({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": f"{self.reset_after_s:g}s"}
+                     if self.reset_after_s is not None else None)
+            return _error(route, 429, "rate_limit_error", "rate limited (injected)", retry_after=self.retry_after_s,
+                          headers=reset)
         if fault == "500":
             hit.status = 500
             return _error(route, 500, "api_error", "internal error (injected)")
