@@ -124,11 +124,25 @@ def _nullable_dtypes(df: pd.DataFrame, schema: Any) -> None:
         if not f.name.startswith("decision_"):
             continue
         if pa.types.is_integer(f.type):
-            df[f.name] = df[f.name].astype("Int64")
+            df[f.name] = _int64(df[f.name])
         elif pa.types.is_floating(f.type):
             df[f.name] = df[f.name].astype("Float64")
         elif pa.types.is_boolean(f.type):
             df[f.name] = df[f.name].astype("boolean")
+
+
+def _int64(column: pd.Series) -> pd.Series:
+    """A decision column as nullable int64; a value a model wrote beyond int64 (a task that does not bound
+    it) is stored as missing rather than stopping the run: model output is untrusted."""
+    try:
+        return column.astype("Int64")
+    except (OverflowError, TypeError, ValueError):
+        import pandas as pd
+
+        def fits(v: Any) -> bool:
+            return isinstance(v, (int, float)) and not pd.isna(v) and -(2**63) <= v < 2**63
+
+        return column.map(lambda v: v if fits(v) else None).astype("Int64")
 
 
 def write_scores(run_dir: Path, *, task: Any, scores: pd.DataFrame) -> Path:

@@ -256,6 +256,13 @@ class Decision(BaseModel):
     message: str = Field(description="The message to the customer.")
     confidence: float = Field(ge=0.0, le=1.0, description="Probability that this decision is right.")
 
+    @field_validator("seats")
+    @classmethod
+    def _realistic_seats(cls, value: int | None) -> int | None:
+        """An answer naming more than MAX_SEATS seats is invalid, not a crash downstream (a validator,
+        so the JSON Schema the prompts show is unchanged)."""
+        return None if value is None else _realistic(value)
+
 
 def decision_schema(plans: tuple[str, ...] | None = None) -> dict[str, Any]:
     """JSON Schema of ``Decision`` with ``target_plan`` limited to ``plans`` (the catalogue's)."""
