@@ -201,3 +201,13 @@ def test_a_template_holding_a_keys_value_is_refused_naming_its_line(tmp_path, mo
     assert f"{tmp_path / 'footer.j2'}:2: refused" in str(err.value) and "mycorpvalue-4242" not in str(err.value)
     (tmp_path / "footer.j2").write_text("Be brief. Send the Authorization: Bearer header yourself.\n")
     assert load_suite(tmp_path / "s.yaml").suite.configs[0].name == "c"  # key-shaped words are prompt text
+
+
+def test_a_rejected_base_url_is_shown_without_its_query_or_fragment():
+    """``?code=...`` is not a key shape the redaction knows: the option error once printed it whole."""
+    from evalkit.providers._options import NetworkOptions, check_options
+
+    for url in ("http://127.0.0.1:9/v1?code=S3CRETVALUE99", "http://127.0.0.1:9/v1#S3CRETVALUE99"):
+        with pytest.raises(ConfigError) as err:
+            check_options("openai", NetworkOptions, {"base_url": url})
+        assert "S3CRETVALUE99" not in str(err.value) and "http://127.0.0.1:9/v1" in str(err.value)

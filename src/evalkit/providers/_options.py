@@ -16,7 +16,7 @@ import math
 import os
 import re
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -70,6 +70,18 @@ class NetworkOptions(BaseModel):
         return value
 
 
+def _shown(value: Any) -> Any:
+    """An option's value as an error message may show it: a URL's query and fragment are masked (a
+    ``?code=...`` or ``#token`` there may be a credential the key-shape redaction does not know)."""
+    if not isinstance(value, str) or not ("?" in value or "#" in value):
+        return value
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return value.split("?", 1)[0].split("#", 1)[0] + "?***"
+    return urlunsplit(parts._replace(query="***" if parts.query else "", fragment="***" if parts.fragment else ""))
+
+
 def check_options(provider: str, model: type[M], given: dict[str, Any]) -> M:
     """The provider's options, checked; ConfigError naming each bad option and its value."""
     reject_unknown_options(provider, {k: v for k, v in given.items() if k not in model.model_fields})
@@ -82,7 +94,7 @@ def check_options(provider: str, model: type[M], given: dict[str, Any]) -> M:
         for err in exc.errors(include_url=False):
             name = str(err["loc"][0]) if err["loc"] else "options"
             by_option.setdefault(name, []).append(err["msg"].removeprefix("Value error, "))
-        problems = [f"option {name}={given.get(name)!r}: {' or '.join(msgs)}" for name, msgs in by_option.items()]
+        problems = [f"option {name}={_shown(given.get(name))!r}: {' or '.join(msgs)}" for name, msgs in by_option.items()]
         raise ConfigError(f"provider {provider!r}: " + "; ".join(problems)) from None
 
 
