@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -40,3 +41,17 @@ def test_a_suite_whose_catalogue_lacks_the_datasets_plans_is_not_ok(tmp_path):
                                    "--datasets", str(REPO / "datasets")])
     assert bad.exit_code == 2, bad.output
     assert "plan 'starter' is not in the catalogue" in bad.output and "row " in bad.output
+
+
+@pytest.mark.parametrize(("override", "blamed"), [
+    ("seed=abc", "--set seed: seed:"),
+    ("nosuch.key=1", "--set nosuch.key: nosuch: Extra inputs"),
+    ("configs.rules.params.max_tokens=-5", "--set configs.rules.params.max_tokens: configs[0].params"),
+])
+def test_a_bad_set_value_is_blamed_on_the_set_not_on_a_suite_line(override, blamed):
+    """`--set seed=abc` was reported at `upgrades-demo.yaml:10`, and `--set nosuch.key=1` at line 4
+    (`name:`): the value came from the command line."""
+    out = CliRunner().invoke(app, ["run", str(REPO / "suites" / "upgrades-demo.yaml"), "--set", override],
+                             env={"COLUMNS": "300"})
+    assert out.exit_code == 2, out.output
+    assert blamed in out.output and "upgrades-demo.yaml:" not in out.output

@@ -114,6 +114,21 @@ def _key_envs(raw: dict[str, Any]) -> list[str]:
     return [n for n in [*(named(c) for c in configs), named(scoring.get("judge"))] if n]
 
 
+def _override_for(loc: tuple[Any, ...], overrides: dict[str, Any], raw: dict[str, Any]) -> str | None:
+    """The ``--set`` key that gave the value an error at ``loc`` is about (configurations by name, as
+    ``--set configs.NAME.x`` addresses them), if any."""
+    names, node = [], raw
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, list) and part < len(node):
+            node = node[part]
+            names.append(str(node.get("name", part)) if isinstance(node, dict) else str(part))
+        else:
+            names.append(str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+    path = ".".join(names)
+    return next((d for d in overrides if path == d or path.startswith(d + ".") or d.startswith(path + ".")), None)
+
+
 def _refuse_secrets(path: Path, raw: dict[str, Any], overrides: dict[str, Any]) -> None:
     from evalkit._secrets import declare_secret_envs, find_secrets
 
@@ -176,6 +191,8 @@ def load_suite(path: Path | str, *, overrides: dict[str, Any] | None = None) -> 
         for e in exc.errors():
             line = _line_of(tree, tuple(e["loc"]))
             where = f"{path}:{line}" if line else str(path)
+            if (given := _override_for(tuple(e["loc"]), overrides or {}, raw)) is not None:
+                where = f"--set {given}"  # the value came from the command line, not from the file
             problems.append(f"{where}: {_yaml_path(e['loc'])}: {e['msg']}")
         raise ConfigError("invalid suite:\n  " + "\n  ".join(problems)) from None
     from evalkit._secrets import declare_secret_envs
