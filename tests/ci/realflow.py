@@ -30,14 +30,14 @@ configs:
     prompt: prompts/control.j2
     options: {{base_url: "{base_url}"}}
     price: {{input: 0.15, output: 0.6}}
-    params: {{temperature: 0}}
+    params: {{temperature: 0, max_tokens: 400}}   # bounds each call for --max-cost
   - name: candidate          # the prompt the pull request edits
     provider: openai
     model: large
     prompt: prompts/candidate.j2
     options: {{base_url: "{base_url}"}}
     price: {{input: 2.5, output: 10.0}}
-    params: {{temperature: 0}}
+    params: {{temperature: 0, max_tokens: 400}}   # bounds each call for --max-cost
 gates:
   - kind: max_good_rate_drop
     max_drop: 0.0

@@ -62,7 +62,8 @@ def test_refused_runs_leave_no_run_folder(tmp_path):
     home, reports = tmp_path / "home", tmp_path / "reports"
     with LoopbackServer() as server:
         suite = write_suite(tmp_path, server.openai_base_url, limit=20)
-        for extra, why in ((["--max-cost", "0.000001"], "max_cost_usd"), (["--replay"], "--replay")):
+        capped = ["--set", "configs.served.params.max_tokens=300"]  # a bounded call, refused by the budget
+        for extra, why in (([*capped, "--max-cost", "0.000001"], "max_cost_usd"), (["--replay"], "--replay")):
             r = subprocess.run([sys.executable, "-m", "evalkit.cli.main", "run", str(suite), "--quiet",
                                 "--reports", str(reports), *extra], cwd=tmp_path, env=env(home),
                                capture_output=True, check=False, text=True, timeout=300)

@@ -197,3 +197,28 @@ def test_confidences_outside_0_1_are_a_data_error_as_in_calibrate(app, tmp_path)
     run_dir = write_run(tmp_path, df, thresholds=th)
     r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "60"])
     assert r.exit_code == 2 and "confidence outside [0, 1] in 3 row(s)" in " ".join(r.output.split()), r.output
+
+
+def test_automation_a_policy_escalates_is_exactly_zero_not_an_estimate(app, run_dir, tmp_path) -> None:
+    """Escalating everything leaves nothing to estimate: automation was shown as 0% [0%, 0.4%] beside review
+    hours of exactly the whole volume. Segments the policy escalates add exactly 0, also in a mixed policy."""
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((run_dir / "projection.json").read_text())
+    beta = doc["configs"]["beta"]  # threshold null: escalate everything
+    assert (beta["automation_rate"]["lo"], beta["automation_rate"]["value"], beta["automation_rate"]["hi"]) == (0, 0, 0)
+    assert beta["escalated_rate"]["lo"] == beta["escalated_rate"]["hi"] == 1
+    hours = beta["review_hours_per_month"]
+    assert hours["lo"] == hours["hi"] == hours["value"]
+    assert all(s["automation_rate"]["hi"] == 0 for s in beta["segments"].values())
+
+    path = tmp_path / "thr.yaml"  # one segment automated, the others escalated by the policy
+    path.write_text("mode: per_segment\nconfigs:\n  alpha: {threshold: null, segments: {routine: {threshold: 0.5}}}\n")
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "100",
+                                 "--config", "alpha"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((run_dir / "projection.json").read_text())
+    alpha = doc["configs"]["alpha"]
+    routine_share = doc["mix"]["routine"] / sum(doc["mix"].values())
+    assert 0 < alpha["automation_rate"]["lo"] <= alpha["automation_rate"]["hi"] <= routine_share + 1e-12
+    assert alpha["segments"]["legacy_discount"]["automation_rate"]["hi"] == 0

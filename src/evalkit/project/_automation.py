@@ -18,7 +18,7 @@ import numpy as np
 
 from evalkit.economics import EconomicsSpec
 from evalkit.project._strata import Strata, bootstrap_counts, rate, segment_counts
-from evalkit.stats import exact, stratified, wilson
+from evalkit.stats import Estimate, exact, stratified, wilson
 
 # headline categories
 AUTO_OK, AUTO_ERR, DEFERRED, LOW_CONF, INVALID = range(5)
@@ -67,6 +67,21 @@ def _stratified(per_seg: np.ndarray, pi: np.ndarray) -> np.ndarray:
     return per_seg @ pi
 
 
+def _automation(auto_k: np.ndarray, n_s: np.ndarray, pi: np.ndarray, escalated: np.ndarray) -> Estimate:
+    """The production automation rate with its interval. Segments the policy escalates add exactly 0 (no
+    sampling uncertainty: every such case goes to review), so the interval comes from the others only,
+    scaled by their production share; the review load's interval (a bootstrap) agrees with it then."""
+    n = int(n_s.sum())
+    free = ~escalated & (pi > 0)
+    if not free.any():
+        return Estimate(value=0.0, lo=0.0, hi=0.0, n=n, k=0)
+    part = stratified(auto_k[free], n_s[free], pi[free], exact_limits=False)
+    if part.value is None:
+        return Estimate(value=None, n=n, k=int(auto_k.sum()))
+    share = float(pi[free].sum() / pi[pi > 0].sum())
+    return Estimate(value=part.value * share, lo=part.lo * share, hi=part.hi * share, n=n, k=int(auto_k.sum()))
+
+
 def at_policy(dec: Decisions, strata: Strata, seg_thresholds: np.ndarray, money: Money, *,
               resamples: int, rng: np.random.Generator) -> dict:
     """Headline projection at a policy: rates, monthly loads and value, each with a 95% interval."""
@@ -102,14 +117,17 @@ def at_policy(dec: Decisions, strata: Strata, seg_thresholds: np.ndarray, money:
     # limits. A percentile bootstrap of a rare event collapses ([0%, 0%] with ~20 automated cases).
     auto_k = table[:, AUTO_OK] + table[:, AUTO_ERR]
     err_k = table[:, AUTO_ERR]
+    escalated = np.isnan(seg_thresholds)  # escalated by the policy: automation there is 0, not an estimate
     segments = {}
     for i, seg in enumerate(strata.names):
+        auto = (Estimate(value=0.0, lo=0.0, hi=0.0, n=int(n_s[i]), k=0) if escalated[i]
+                else wilson(int(auto_k[i]), int(n_s[i])))
         segments[seg] = {
-            "threshold": None if np.isnan(seg_thresholds[i]) else float(seg_thresholds[i]),
-            "automation_rate": wilson(int(auto_k[i]), int(n_s[i])).to_dict(),
+            "threshold": None if escalated[i] else float(seg_thresholds[i]),
+            "automation_rate": auto.to_dict(),
             "automated_error_rate": exact(int(err_k[i]), int(auto_k[i])).to_dict(),
         }
-    automation = stratified(auto_k, n_s, pi, exact_limits=False)
+    automation = _automation(auto_k, n_s, pi, escalated)
     share = pi * np.where(n_s > 0, auto_k / np.where(n_s > 0, n_s, 1), 0.0)  # production share automated per segment
     err_mixed = stratified(err_k, auto_k, share) if share.sum() > 0 else None
     return {
