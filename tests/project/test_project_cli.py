@@ -142,6 +142,7 @@ def test_cost_optimal_projects_at_calibrates_recommended_thresholds(app, tmp_pat
     assert "cost-optimal" in block["threshold_source"] and doc["threshold_set"]["choice"] == "cost_optimal"
     assert block["risk_target_segments"] == {"routine": 0.5, "legacy_discount": 0.6, "long_history": None}
     assert block["automation_rate"]["value"] < certified_rate  # a higher threshold, two segments escalated
+    assert not any("own case mix" in w for w in doc["warnings"])  # per-segment choices do not depend on the mix
 
 
 def test_cost_optimal_pooled_keeps_uncertifiable_segments_escalated(app, tmp_path) -> None:
@@ -157,6 +158,10 @@ def test_cost_optimal_pooled_keeps_uncertifiable_segments_escalated(app, tmp_pat
     doc, segs = _projected_segments(run_dir)
     assert segs == {"routine": 0.85, "legacy_discount": 0.85, "long_history": None}
     assert doc["configs"]["alpha"]["threshold"] == 0.85
+    # chosen on the run's own mix: when the production mix's curve peaks elsewhere, the projection says so
+    best = doc["configs"]["alpha"]["value_optimal_threshold"]
+    said = [w for w in doc["warnings"] if "was made on the run's own case mix" in w]
+    assert best != 0.85 and len(said) == 1 and f"peaks at threshold {best:.3g}" in said[0]
 
 
 def test_cost_optimal_without_a_choice_is_bad_input(app, run_dir) -> None:

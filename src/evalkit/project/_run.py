@@ -135,6 +135,22 @@ def _file_warnings(doc: Thresholds | None, path: Path | None, scores: Any) -> li
     return out
 
 
+def _mix_choice_warnings(configs: dict[str, Any]) -> list[str]:
+    """Calibrate chooses its cost-optimal thresholds on the run's own cases, whose mix over-samples edge
+    cases; a production mix can favour another threshold. Said when the projection's own value-optimal
+    threshold (at the production mix, not certified) differs from a pooled cost-optimal one (per-segment
+    choices do not depend on the mix)."""
+    out = []
+    for name, block in configs.items():
+        best, applied = block.get("value_optimal_threshold"), block.get("threshold")
+        if best is not None and best != applied:
+            shown = "escalate everything" if applied is None else f"{applied:.3g}"
+            out.append(f"{name}: the cost-optimal choice ({shown}) was made on the run's own case mix; at this "
+                       f"production mix the projection's curve peaks at threshold {best:.3g} (value-optimal, not "
+                       "certified by calibrate): compare them on the curve before staffing review")
+    return out
+
+
 def _warnings(configs: dict[str, Any]) -> list[str]:
     out = []
     for name, block in configs.items():
@@ -217,7 +233,11 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
             block["same_run_optimism"] = measure_optimism(
                 scores[scores["config"].astype(str) == name], run_thresholds, name, outcome=outcome, mix=spec.mix,
                 folds=run_thresholds.folds or 5, seed=spec.seed if spec.seed is not None else 0)
-    warnings = _mix_warnings(scores, spec.mix) + _file_warnings(file_doc, thresholds_file, scores) + _warnings(blocks)
+    warnings = (_mix_warnings(scores, spec.mix) + _file_warnings(file_doc, thresholds_file, scores)
+                + (_mix_choice_warnings(blocks) if choice == "cost_optimal" and threshold is None
+                   and (file_doc or run_thresholds) is not None and (file_doc or run_thresholds).mode != "per_segment"
+                   else [])
+                + _warnings(blocks))
     projection["warnings"] = warnings
     path = write_file(run_dir, projection, Projection)
     return ProjectionResult(path=path, projection=projection, configs=tuple(blocks), warnings=tuple(warnings))
