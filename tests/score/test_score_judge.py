@@ -97,3 +97,15 @@ def test_kappa_bootstrap_by_table_counts_matches_resampling_the_pairs():
     ref = np.quantile(kappas, [0.025, 0.975])
     lo, hi = _kappa_interval(h, j, resamples=4000)
     assert abs(lo - ref[0]) < 0.01 and abs(hi - ref[1]) < 0.01, ((lo, hi), ref)
+
+
+def test_a_perfect_small_table_does_not_give_a_point_interval():
+    """18 agreed goods and 2 agreed not-goods: kappa 1, but 20 labels do not make it certain. The plain
+    bootstrap never redraws an empty cell and gave [1.00, 1.00]; the interval now reaches below 1."""
+    from evalkit.score._judge import judge_agreement
+
+    human = [True] * 18 + [False] * 2
+    res = judge_agreement(human, list(human))
+    assert res.kappa == 1.0
+    lo, hi = res.kappa_interval
+    assert lo < 0.9 and hi == 1.0

@@ -67,7 +67,8 @@ class JudgeAgreement:
     kappa: float | None
     """Cohen's kappa; None when undefined (e.g. a single label everywhere)."""
     kappa_interval: tuple[float, float] | None = None
-    """95% percentile-bootstrap interval of kappa (seeded, 2,000 resamples of the labelled pairs)."""
+    """95% percentile-bootstrap interval of kappa (seeded, 2,000 resamples of the labelled pairs; from a
+    Jeffreys-smoothed table when a cell of the 2x2 table is empty, so it cannot collapse to a point)."""
     agreement: dict[str, float | int | None]
     """Raw agreement {"value", "lo", "hi", "n"} with Wilson 95% interval."""
     confusion: list[list[int]]
@@ -119,7 +120,12 @@ def _kappa_interval(h: np.ndarray, j: np.ndarray, *, resamples: int = 2000, seed
     h, j = np.asarray(h, dtype=bool), np.asarray(j, dtype=bool)
     n = len(h)
     cells = np.array([(h & j).sum(), (h & ~j).sum(), (~h & j).sum(), (~h & ~j).sum()], dtype=float)
-    tt, tf, ft, ff = rng.multinomial(n, cells / n, size=resamples).T / n
+    if (cells == 0).any():
+        # An empty cell is never drawn again, so a perfect table resamples to kappa 1 every time and the
+        # interval collapses to [1, 1] (with 2 negatives out of 20). Resampling from the table with half a
+        # case added to each cell (Jeffreys) keeps the rare outcomes possible; full tables are unchanged.
+        cells = cells + 0.5
+    tt, tf, ft, ff = rng.multinomial(n, cells / cells.sum(), size=resamples).T / n
     po = tt + ff
     ph, pj = tt + tf, tt + ft
     pe = ph * pj + (1 - ph) * (1 - pj)
