@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from histhelpers import REPO
 
-CI = ["run", "suites/upgrades-ci.yaml", "--replay", "--limit", "600", "-q"]
+CI = ["run", "suites/upgrades-ci.yaml", "--replay", "--limit", "300", "-q"]
 
 
 def _evalkit(reports: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
