@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit import stats
+from evalkit import formatting, stats
 
 
 def test_wilson_matches_statsmodels_and_handles_edges():
@@ -54,27 +54,27 @@ def test_the_automation_rule():
 
 
 def test_formats():
-    assert stats.pct(0.7612) == "76.1%" and stats.pct(None) == "–"
-    assert stats.rate_lines(0.761, 0.745, 0.777) == "76.1\n74.5–77.7" and stats.rate_lines(float("nan"), 0, 1) == "–"
-    assert stats.rate_lines(0.0, 0.0, 0.0013, 0) == "0\n0–0" and stats.rate_lines(0.5, None, 0.6) == "50.0"
-    assert stats.money(None) == "unknown" and stats.money(0) == "$0"
-    assert stats.money(0.01234) == "$0.0123" and stats.money(1234.5) == "$1,234"
+    assert formatting.pct(0.7612) == "76.1%" and formatting.pct(None) == "–"
+    assert formatting.rate_lines(0.761, 0.745, 0.777) == "76.1\n74.5–77.7" and formatting.rate_lines(float("nan"), 0, 1) == "–"
+    assert formatting.rate_lines(0.0, 0.0, 0.0013, 0) == "0\n0–0" and formatting.rate_lines(0.5, None, 0.6) == "50.0"
+    assert formatting.money(None) == "unknown" and formatting.money(0) == "$0"
+    assert formatting.money(0.01234) == "$0.0123" and formatting.money(1234.5) == "$1,234"
     assert stats.Estimate(value=0.5, lo=0.4, hi=0.6, n=10).to_dict() == {"value": 0.5, "lo": 0.4, "hi": 0.6, "n": 10}
-    assert stats.money(-5.2, 0) == "-$5" and stats.money(0.5, 2) == "$0.50"
+    assert formatting.money(-5.2, 0) == "-$5" and formatting.money(0.5, 2) == "$0.50"
 
 
 def test_an_estimate_is_shown_with_its_interval_and_n_whatever_its_form():
     est = stats.wilson(2586, 3000)
-    text = stats.interval(est)
+    text = formatting.interval(est)
     assert text == f"86.2% [{100 * est.lo:.1f}%, {100 * est.hi:.1f}%] n=3000"
-    assert stats.interval(est.to_dict()) == text  # its JSON (a run-folder file) reads the same
-    assert stats.interval(est, label="95% CI ", digits=0) == f"86% [95% CI {100 * est.lo:.0f}%, {100 * est.hi:.0f}%] n=3000"
+    assert formatting.interval(est.to_dict()) == text  # its JSON (a run-folder file) reads the same
+    assert formatting.interval(est, label="95% CI ", digits=0) == f"86% [95% CI {100 * est.lo:.0f}%, {100 * est.hi:.0f}%] n=3000"
     cost = stats.Estimate(value=0.0085, lo=0.0083, hi=0.0088, n=40)
-    assert stats.interval(cost, usd=True) == "$0.0085 [$0.0083, $0.0088] n=40"
-    assert stats.interval({"value": 0.5, "lo": None, "hi": None, "n": 3}) == "50.0% n=3"  # no interval: still its n
-    assert stats.interval({"value": None, "n": 7}) == "unknown n=7"  # unknown is never 0
-    assert stats.interval(None, unknown="-") == "-"
-    assert stats.interval(est, unit=lambda x: f"{100 * x:.1f} pts").startswith("86.2 pts [")
+    assert formatting.interval(cost, usd=True) == "$0.0085 [$0.0083, $0.0088] n=40"
+    assert formatting.interval({"value": 0.5, "lo": None, "hi": None, "n": 3}) == "50.0% n=3"  # no interval: still its n
+    assert formatting.interval({"value": None, "n": 7}) == "unknown n=7"  # unknown is never 0
+    assert formatting.interval(None, unknown="-") == "-"
+    assert formatting.interval(est, unit=lambda x: f"{100 * x:.1f} pts").startswith("86.2 pts [")
 
 
 def test_wilson_is_statsmodels_formula_bit_for_bit():

@@ -1,7 +1,7 @@
 """The console summaries ``evalkit run`` prints (evalkit.pipeline): what an engineer reads in CI logs.
 
 Kept narrow (CI logs are 80 columns): every rate in percent over the bounds of its 95% interval
-(two lines: ``evalkit.stats.rate_lines``), n in the title or beside the segment, a * on every
+(two lines: ``evalkit.formatting.rate_lines``), n in the title or beside the segment, a * on every
 simulated configuration.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from evalkit.stats import ALL, money, rate_lines
+from evalkit.formatting import money, rate_lines
+from evalkit.stats import ALL
 
 if TYPE_CHECKING:
     from evalkit.runs import Manifest, RunFolder

@@ -22,7 +22,7 @@ class _Mode(str, Enum):
 
 
 def _fmt_rate(r) -> str:
-    from evalkit.stats import interval  # numpy: not on the CLI's start-up path
+    from evalkit.formatting import interval
 
     return interval(r, unknown="-")
 

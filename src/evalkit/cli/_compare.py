@@ -11,13 +11,13 @@ from evalkit.cli._common import ReportsOpt, cli_errors
 
 
 def _missing(x: Any) -> bool:
-    from evalkit.stats import missing  # numpy: not on the CLI's start-up path
+    from evalkit.formatting import missing
 
     return missing(x)
 
 
 def _fmt_rate(rate: Any, lo: Any, hi: Any) -> str:
-    from evalkit.stats import rate_lines
+    from evalkit.formatting import rate_lines
 
     return rate_lines(rate, lo, hi)  # over its interval, on two lines: the table stays within 80 columns
 

@@ -11,20 +11,20 @@ from evalkit.cli._common import cli_errors
 
 
 def _pct(r: dict[str, Any] | None) -> str:
-    from evalkit.stats import interval  # numpy: not on the CLI's start-up path
+    from evalkit.formatting import interval
 
     return interval(r)
 
 
 def _usd(x: float | None, digits: int = 0) -> str:
-    from evalkit.stats import money
+    from evalkit.formatting import money
 
     return money(x, digits)
 
 
 def _num(r: dict[str, Any] | None, fmt: Any = "{:,.0f}".format) -> str:
-    """A count or amount with its interval and n, in ``fmt`` (evalkit.stats.interval)."""
-    from evalkit.stats import interval
+    """A count or amount with its interval and n, in ``fmt`` (evalkit.formatting.interval)."""
+    from evalkit.formatting import interval
 
     return interval(r, unit=fmt)
 

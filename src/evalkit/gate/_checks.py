@@ -13,10 +13,11 @@ from typing import Any, Literal
 import numpy as np
 
 from evalkit.errors import DataError
+from evalkit.formatting import interval, pct
 from evalkit.gate._results import GateResult, Status
 from evalkit.gate._stats import ece_estimate, p95_change, paired_segment_compare
 from evalkit.runs import RunFolder, threshold_policy
-from evalkit.stats import Estimate, interval, outcome_mask, pct, quantile_interval, rate
+from evalkit.stats import Estimate, outcome_mask, quantile_interval, rate
 from evalkit.suite import (
     MaxCalibrationError,
     MaxCostP95Increase,

@@ -13,11 +13,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evalkit.formatting import missing
 from evalkit.gate._checks import _dataset, check
 from evalkit.gate._results import GateReport, GateResult
 from evalkit.gate._stats import OVERALL, paired_segment_compare
 from evalkit.runs import RunFolder, load_run, read_parquet
-from evalkit.stats import missing, outcome_mask, rate
+from evalkit.stats import outcome_mask, rate
 from evalkit.suite import MaxCostP95Increase, MaxGoodRateDrop
 
 

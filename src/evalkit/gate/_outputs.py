@@ -22,9 +22,9 @@ from typing import Any, TextIO
 
 from evalkit._io import write_text
 from evalkit._secrets import redact_text
+from evalkit.formatting import interval
 from evalkit.gate._results import GateReport, GateResult
 from evalkit.runs import Gates, write_file
-from evalkit.stats import interval
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 

@@ -10,8 +10,8 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from evalkit.formatting import interval
 from evalkit.history._trend import ALL, History, Rate, TrendPoint
-from evalkit.stats import interval
 
 
 def fmt_rate(r: Rate | None) -> str:

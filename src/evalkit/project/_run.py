@@ -233,11 +233,11 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
             block["same_run_optimism"] = measure_optimism(
                 scores[scores["config"].astype(str) == name], run_thresholds, name, outcome=outcome, mix=spec.mix,
                 folds=run_thresholds.folds or 5, seed=spec.seed if spec.seed is not None else 0)
+    applied = file_doc or run_thresholds
+    pooled_choice = (choice == "cost_optimal" and threshold is None and applied is not None
+                     and applied.mode != "per_segment")  # per-segment choices do not depend on the mix
     warnings = (_mix_warnings(scores, spec.mix) + _file_warnings(file_doc, thresholds_file, scores)
-                + (_mix_choice_warnings(blocks) if choice == "cost_optimal" and threshold is None
-                   and (file_doc or run_thresholds) is not None and (file_doc or run_thresholds).mode != "per_segment"
-                   else [])
-                + _warnings(blocks))
+                + (_mix_choice_warnings(blocks) if pooled_choice else []) + _warnings(blocks))
     projection["warnings"] = warnings
     path = write_file(run_dir, projection, Projection)
     return ProjectionResult(path=path, projection=projection, configs=tuple(blocks), warnings=tuple(warnings))

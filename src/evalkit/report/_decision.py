@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from evalkit.formatting import money
 from evalkit.report._assemble import Column, projection_entry
-from evalkit.stats import ALL, money
+from evalkit.stats import ALL
 
 
 @dataclass(frozen=True, kw_only=True)

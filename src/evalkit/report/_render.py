@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from evalkit._io import write_text
+from evalkit.formatting import money, number, pct
 from evalkit.runs import Manifest, load_run
-from evalkit.stats import ALL, money, number, pct
+from evalkit.stats import ALL
 
 
 def _pct(x: Any, digits: int = 1) -> str:

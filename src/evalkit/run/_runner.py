@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,7 +265,7 @@ def _check_budget_with_judge(loaded: Any, plan: Planned, req: RunRequest, run_di
     from evalkit.errors import RunFailed
     from evalkit.pricing import batch_price
     from evalkit.providers import batch_api_for
-    from evalkit.run._cache import CorruptCacheEntry, ResponseCache
+    from evalkit.run._cache import ResponseCache
     from evalkit.run._journal import JOURNAL_NAME, read_journal_state
     from evalkit.run._ledger import Forecast, SpendLedger, UnpricedCall, expected_spend
     from evalkit.run._records import JUDGE
@@ -283,32 +283,7 @@ def _check_budget_with_judge(loaded: Any, plan: Planned, req: RunRequest, run_di
     state = read_journal_state(journal_path) if journal_path.exists() else None
     journaled = state.records if state is not None else {}
     cache = None if req.cache_mode == "off" else ResponseCache()
-
-    def cached(call: PlannedCall) -> Any:
-        """The cached answer of a network call (None: not cached; a corrupt entry the executor reports)."""
-        if cache is None or offline[call.config]:
-            return None
-        try:
-            return cache.get(call.request.cache_key()) if cache.contains(call.request.cache_key()) else None
-        except CorruptCacheEntry:
-            return None
-
-    to_pay: list[PlannedCall] = []
-    answered: list[CallRecord] = []
-    unanswered: list[PlannedCall] = []
-    for call in plan.calls:
-        rec = journaled.get(call.key)
-        if rec is not None and rec.cache_key == call.request.cache_key() and (rec.status == "ok" or not retry_failed):
-            answered.append(rec)
-            continue
-        response = cached(call)
-        if response is not None:
-            answered.append(CallRecord(config=call.config, case_id=call.case_id, sample_index=call.sample_index,
-                                       cache_key=call.request.cache_key(), status="ok", response=response,
-                                       cache_hit=True))
-            continue
-        to_pay.append(call)
-        unanswered.append(call)
+    answered, unanswered = _answered_so_far(plan.calls, journaled, cache, offline, retry_failed=retry_failed)
     judge_calls = [c for c in judge_planner(loaded, plan, answered, unanswered)
                    if not _judge_answer_known(c, journaled, cache, offline[JUDGE])]
     ledger = SpendLedger(prices={**prices, JUDGE: judge_price})
@@ -316,7 +291,7 @@ def _check_budget_with_judge(loaded: Any, plan: Planned, req: RunRequest, run_di
         ledger.add_prior(state.records.values(),
                          [(k[0], a.worst_usd) for k, starts in state.orphans.items() for a in starts])
     try:
-        configs = expected_spend(ledger, to_pay, offline=offline)
+        configs = expected_spend(ledger, unanswered, offline=offline)
     except UnpricedCall as exc:
         raise RunFailed(f"cannot enforce max_cost_usd ${max_cost:.4f}: configuration {exc.call.config!r} "
                         f"(model {exc.call.request.model!r}) has no known price; add a price override to the "
@@ -332,6 +307,34 @@ def _check_budget_with_judge(loaded: Any, plan: Planned, req: RunRequest, run_di
                        judge_calls=len(judge_calls), judge_model=_priced_as(spec.model, judge_price)).refusal(max_cost)
     if refusal is not None:
         raise RunFailed(refusal)
+
+
+def _answered_so_far(calls: Sequence[PlannedCall], journaled: Mapping[Any, CallRecord], cache: Any,
+                     offline: Mapping[str, bool], *, retry_failed: bool) -> tuple[list[CallRecord], list[PlannedCall]]:
+    """(the answers already known: journaled, or in the response cache; the calls still to pay for), as the
+    executor will count them: a journaled call is not sent again (a failed one is when ``retry_failed``)."""
+    from evalkit.run._cache import CorruptCacheEntry
+
+    answered: list[CallRecord] = []
+    unanswered: list[PlannedCall] = []
+    for call in calls:
+        key = call.request.cache_key()
+        rec = journaled.get(call.key)
+        if rec is not None and rec.cache_key == key and (rec.status == "ok" or not retry_failed):
+            answered.append(rec)
+            continue
+        response = None
+        if cache is not None and not offline[call.config]:
+            try:
+                response = cache.get(key) if cache.contains(key) else None
+            except CorruptCacheEntry:
+                response = None  # the executor reports it before anything is sent
+        if response is None:
+            unanswered.append(call)
+        else:
+            answered.append(CallRecord(config=call.config, case_id=call.case_id, sample_index=call.sample_index,
+                                       cache_key=key, status="ok", response=response, cache_hit=True))
+    return answered, unanswered
 
 
 def _priced_as(model: str, price: Any) -> str:
