@@ -10,7 +10,7 @@ import pandas as pd
 
 from evalkit.report import build_report
 from evalkit.stats import outcome_mask, wilson
-from evalkit.testing._synthetic import write_synthetic_run
+from evalkit.testing._synthetic import SEGMENTS, write_synthetic_run
 
 
 def _text(fragment: str) -> str:
@@ -44,3 +44,30 @@ def test_baseline_rate_is_on_the_paired_cases_and_the_change_is_one_figure(tmp_p
     assert "prod , all segments : significant drop" in verdict and "segment ALL" not in verdict
     assert "the baseline's prod (run 20261121-110000-ci-base00): no compared configuration beats it" in verdict
     assert "Best configuration (objective: good rate): prod (baseline)" not in verdict
+
+
+def _verdict_line(html: str) -> str:
+    verdict = _text(re.search(r'<section id="verdict">.*?</section>', html, re.DOTALL).group(0))
+    return re.search(r"Best configuration.*?\.(?= |$)", verdict).group(0)
+
+
+def test_best_configuration_says_when_the_data_do_not_single_it_out(tmp_path):
+    # Two configurations on the same 1,200 cases, 1 point apart: the higher one is named, with the caveat.
+    close = write_synthetic_run(tmp_path / "close", run_id="20261121-130000-ci-close0", n_cases=1200,
+                                configs={"a": {}, "b": {"shift": {"legacy_discount": 0.01}, "noise_seed": 3}})
+    line = _verdict_line(build_report([close], out=tmp_path / "close.html").read_text())
+    assert "its 95% interval overlaps that of" in line and "evalkit compare" in line
+    assert "different case samples" not in line
+    # Far apart: no caveat.
+    far = write_synthetic_run(tmp_path / "far", run_id="20261121-140000-ci-far000", n_cases=1200,
+                              configs={"a": {}, "b": {"shift": {s: 0.2 for s in SEGMENTS}}})
+    line = _verdict_line(build_report([far], out=tmp_path / "far.html").read_text())
+    assert "overlaps" not in line and "different case samples" not in line
+
+
+def test_best_configuration_across_runs_of_different_samples_is_not_a_paired_comparison(tmp_path):
+    big = write_synthetic_run(tmp_path / "big", run_id="20261121-150000-ci-big000", configs={"prod": {}}, n_cases=1200)
+    small = write_synthetic_run(tmp_path / "small", run_id="20261121-160000-ci-small0", n_cases=200,
+                                configs={"cand": {"noise_seed": 9}})
+    line = _verdict_line(build_report([big, small], out=tmp_path / "two.html").read_text())
+    assert "measured on different case samples" in line and "n=1200" in line and "n=200" in line

@@ -348,6 +348,30 @@ def gate_verdict(run: RunData) -> GateVerdict:
                        marks=[marks[r.outcome] for r in results])
 
 
+def _separation(best: LeaderRow, rows: Sequence[LeaderRow], *, net: bool) -> str:
+    """What the data say about the best configuration's lead over the runner-up: a highest point estimate
+    whose interval overlaps the runner-up's is not singled out, and configurations measured on different
+    case samples (another run, another sample size) are not a paired comparison."""
+    def measure(row: LeaderRow) -> Estimate | None:
+        return row.net_value if net else row.good
+
+    others = [r for r in rows if r is not best and measure(r) is not None and measure(r).value is not None]
+    chosen = measure(best)
+    if not others or chosen is None or chosen.value is None:
+        return ""
+    runner = max(others, key=lambda r: measure(r).value)  # type: ignore[union-attr]
+    second = measure(runner)
+    paired = runner.column.run.run_id == best.column.run.run_id and runner.n == best.n
+    notes = []
+    if None not in (chosen.lo, second.hi) and second.hi >= chosen.lo:  # type: ignore[union-attr,operator]
+        notes.append(f"its 95% interval overlaps that of {runner.column.label}" + (
+            " (`evalkit compare` tests the two on the same cases)" if paired else ", so the data do not single it out"))
+    if not paired:
+        notes.append(f"measured on different case samples ({best.column.label}: n={best.n}, "
+                     f"{runner.column.label}: n={runner.n}), not a paired comparison")
+    return "".join(f"; {n}" for n in notes)
+
+
 def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, *, top: int = 5) -> Verdict:
     objective = objective_of(runs)
     # The baseline competes too: when the change is worse, the verdict should say so.
@@ -360,6 +384,8 @@ def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, 
         best = max(candidates, key=lambda r: (r.good.value or 0.0))
         reason = "highest good rate" + (" (net value unavailable: projection not run for every configuration)"
                                         if objective == "net_value" else "")
+    if best is not None:
+        reason += _separation(best, candidates, net=reason.startswith("highest projected net value"))
     by_key = {r.column.key: r.column for r in rows}
     regs = [(by_key[k], s, ch) for (s, k), ch in matrix.changes.items() if ch.significant and ch.diff < 0]
     regs.sort(key=lambda t: t[2].diff)
