@@ -95,3 +95,25 @@ def test_all_runs_plots_shards_and_copies_marked(kinds_of_runs):
     assert kinds["blessed"] == "copy" and kinds[made["shard1"]] == kinds[made["shard2"]] == "shard"
     shard_n = next(p["good"]["n"] for p in overall if p["folder"] == made["shard1"])
     assert shard_n < 600
+
+
+def test_sql_views_name_each_runs_kind_and_count_a_blessed_run_once(kinds_of_runs):
+    reports, home, made = kinds_of_runs
+    res = _evalkit(reports, home, "runs", "query", "SELECT run_id, folder, kind, merged_into FROM runs", "--json")
+    assert res.returncode == 0, res.stdout + res.stderr
+    rows = {r["run_id"]: r for r in json.loads(res.stdout)}
+    assert rows[made["shard1"]]["kind"] == "shard" and rows[made["shard1"]]["merged_into"] == made["merged"]
+    assert rows[made["merged"]]["kind"] == "run" and rows[made["merged"]]["merged_into"] is None
+    assert rows[made["plain"]]["folder"] == made["plain"]  # the run itself, not its blessed copy
+    sql = (f"SELECT (SELECT count(*) FROM runs WHERE run_id = '{made['plain']}') AS runs, "
+           f"(SELECT count(*) FROM scores WHERE run_id = '{made['plain']}') AS scores, "
+           f"(SELECT count(*) FROM results WHERE run_id = '{made['plain']}') AS results")
+    res = _evalkit(reports, home, "runs", "query", sql, "--json")
+    (counts,) = json.loads(res.stdout)
+    plain = reports / made["plain"]
+    import pyarrow.parquet as pq
+
+    assert counts == {"runs": 1, "scores": pq.read_metadata(plain / "scores.parquet").num_rows,
+                      "results": pq.read_metadata(plain / "results.parquet").num_rows}
+    res = _evalkit(reports, home, "runs", "query", "SELECT folder, kind FROM runs WHERE kind = 'copy'", "--json")
+    assert json.loads(res.stdout) == []  # the blessed copy is left out while its run is there

@@ -4,11 +4,17 @@ Views:
 
 - ``runs``: one row per run (from manifest.json): run_id, status, created, finished, suite,
   suite_sha256, dataset, dataset_version, cases, calls, failed_calls, spent_usd, nominal_usd,
-  execution, simulated, evalkit_version, path, and the whole manifest as JSON text (``manifest``).
+  execution, simulated, evalkit_version, path, folder, kind ('run', 'shard', 'copy', 'partial merge',
+  'sequential (stopped early)'), merged_into (a shard's merged run), and the whole manifest as JSON
+  text (``manifest``). A shard's rows are repeated by the run it was merged into: filter
+  ``kind = 'run'`` (or ``merged_into IS NULL``) to count each call once.
 - ``run_configs``: one row per run x configuration: provider, model, prompt, prompt_version,
   confidence, samples, simulated, price_input/price_output (USD per token), price_source.
 - ``scores`` and ``results``: the union of every run's scores.parquet / results.parquet
   (fixed schemas, docs/tables.md), by column name so older formats still combine.
+
+A copy of a run inside the reports folder (a baseline blessed there: same run id, another folder)
+is left out of every view while the run itself is there, so a run's rows are never counted twice.
 """
 
 from __future__ import annotations
@@ -18,13 +24,20 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import ConfigError, DataError
-from evalkit.history._catalog import RunEntry, list_run_entries
+from evalkit.history._catalog import RunEntry, list_run_entries, merged_into
 
 VIEWS = ("runs", "run_configs", "scores", "results")
 
 
+def _queried(entries: list[RunEntry]) -> list[RunEntry]:
+    """The runs the views hold: a copy (same run id, another folder) only when its run is not there."""
+    originals = {e.run_id for e in entries if e.copy_of is None}
+    return [e for e in entries if e.copy_of is None or e.copy_of not in originals]
+
+
 def _runs_rows(entries: list[RunEntry]) -> list[dict[str, Any]]:
     rows = []
+    merged = merged_into(entries)
     for e in entries:
         m = e.manifest
         counts = m.counts if m is not None else None
@@ -34,7 +47,8 @@ def _runs_rows(entries: list[RunEntry]) -> list[dict[str, Any]]:
             "dataset_version": m and m.dataset.version, "cases": e.cases, "calls": counts and counts.calls,
             "failed_calls": counts and counts.failed_calls, "spent_usd": counts and counts.spent_usd,
             "nominal_usd": counts and counts.nominal_usd, "execution": e.execution, "simulated": e.simulated,
-            "evalkit_version": m and m.evalkit_version, "path": str(e.path),
+            "evalkit_version": m and m.evalkit_version, "path": str(e.path), "folder": e.folder,
+            "kind": e.kind, "merged_into": merged.get(e.run_id) if e.kind == "shard" else None,
             "manifest": json.dumps(m.dump() if m is not None else {"problem": e.problem}, sort_keys=True),
         })
     return rows
@@ -68,7 +82,8 @@ def _runs_types() -> dict[str, Any]:
     s, i, f, b = pa.string(), pa.int64(), pa.float64(), pa.bool_()
     return {"run_id": s, "status": s, "created": s, "finished": s, "suite": s, "suite_sha256": s, "dataset": s,
             "dataset_version": s, "cases": i, "calls": i, "failed_calls": i, "spent_usd": f, "nominal_usd": f,
-            "execution": s, "simulated": b, "evalkit_version": s, "path": s, "manifest": s}
+            "execution": s, "simulated": b, "evalkit_version": s, "path": s, "folder": s, "kind": s, "merged_into": s,
+            "manifest": s}
 
 
 def _config_types() -> dict[str, Any]:
@@ -104,7 +119,7 @@ def connect(root: Path, *, warnings: list[str] | None = None) -> Any:
 
     from evalkit.run import results_schema, scores_schema
 
-    entries = list_run_entries(root)
+    entries = _queried(list_run_entries(root))
     con = duckdb.connect(":memory:")
     runs_table = _arrow(_runs_rows(entries), _runs_types())  # noqa: F841 - DuckDB reads the local by name
     configs_table = _arrow(_config_rows(entries), _config_types())  # noqa: F841
