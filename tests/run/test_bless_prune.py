@@ -142,3 +142,18 @@ def test_prune_never_removes_an_unreadable_run(reports, damage):
     assert _tree(root / ids[0]) == before
     text = cli("runs", "prune", "--keep", "0", "--reports", str(root)).output
     assert f"kept {ids[0]}: manifest unreadable" in text
+
+
+def test_prune_neither_removes_nor_counts_a_baseline_blessed_into_the_reports_folder(reports):
+    root, ids = reports
+    out = cli("runs", "bless", ids[2], str(root / "blessed-beta"), "--reports", str(root))
+    assert out.exit_code == 0, out.output
+    # The copy repeats beta's run and is the newest folder of suite beta's: it must not use up --keep 1.
+    out = cli("runs", "prune", "--keep", "1", "--suite", "beta", "--reports", str(root), "--json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["removed"] == []
+    assert [s["run_id"] for s in data["skipped"] if "blessed baseline" in s["reason"]] == [ids[2]]
+    out = cli("runs", "prune", "--keep", "0", "--suite", "beta", "--reports", str(root), "--json")
+    assert [e["path"] for e in json.loads(out.stdout)["removed"]] == [str(root / ids[2])]
+    assert (root / "blessed-beta" / "manifest.json").is_file()

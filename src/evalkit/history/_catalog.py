@@ -235,7 +235,8 @@ def _baseline_of(entry: RunEntry) -> Path | None:
 
 def plan_prune(root: Path, *, keep: int, suite: str | None = None) -> PrunePlan:
     """Keep the ``keep`` newest runs of each suite (or of ``suite`` only); the rest go, except runs in
-    progress, runs whose manifest cannot be read, and any run a kept run names as its baseline."""
+    progress, runs whose manifest cannot be read, copies of runs (blessed baselines) and any run a kept
+    run names as its baseline."""
     if keep < 0:
         raise ConfigError(f"--keep must be 0 or more (got {keep})")
     entries = list_run_entries(root)
@@ -249,6 +250,10 @@ def plan_prune(root: Path, *, keep: int, suite: str | None = None) -> PrunePlan:
     for e in entries if suite is None else [*selected, *(e for e in entries if e.status == "unreadable")]:
         if e.manifest is None:  # which suite, which status, whose baseline: unknown, so never removed
             skipped.append((e, f"manifest unreadable, never pruned ({e.problem})"))
+            continue
+        if e.copy_of is not None:  # a baseline blessed into the reports folder: CI names it by its folder
+            skipped.append((e, f"a copy of run {e.copy_of} (a blessed baseline), never pruned nor counted "
+                               "toward --keep; remove it with `evalkit runs rm`"))
             continue
         seen[e.suite] = seen.get(e.suite, 0) + 1
         if seen[e.suite] <= keep:
