@@ -61,7 +61,7 @@ def test_key_lines_give_each_key_path_its_line():
 def test_a_catalogue_with_a_price_given_twice_is_refused(tmp_path):
     from evalkit.tasks.upgrades._catalogue import parse_catalogue
 
-    with pytest.raises(ConfigError, match=r"^cat\.yaml:3: .*duplicate key 'monthly'"):
+    with pytest.raises(ConfigError, match=r"^cat\.yaml:3:54: duplicate key 'monthly'"):
         parse_catalogue(PRICE_TWICE, where="cat.yaml")
 
 
@@ -72,7 +72,7 @@ def test_a_suite_and_its_gates_with_a_key_given_twice_are_refused(tmp_path):
     suite.write_text("gates:\n  - metric: good\n    min: 0.9\n    min: 0.1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="duplicate key 'min'") as caught:
         load_gates_from_suite(suite)
-    assert f'"{suite}", line 4' in str(caught.value)
+    assert str(caught.value).startswith(f"{suite}:4:5: duplicate key 'min' (first given on line 3)")
 
 
 def test_a_mix_file_with_a_segment_given_twice_is_refused(tmp_path):
@@ -89,5 +89,5 @@ def test_a_suite_with_a_key_given_twice_is_refused_at_its_line(tmp_path):
 
     suite = tmp_path / "suite.yaml"
     suite.write_text("name: demo\ndataset: upgrades@v1\ndataset: mine@v1\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"suite\.yaml:3:1: not valid YAML: duplicate key 'dataset'"):
+    with pytest.raises(ConfigError, match=r"suite\.yaml:3:1: duplicate key 'dataset'"):
         load_suite(suite)

@@ -134,7 +134,7 @@ def load_gates_from_suite(path: Path | str) -> list[Any]:
     try:
         doc = _yaml.load(path.read_text(encoding="utf-8"), source=path) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        raise ConfigError(_yaml.describe(exc, path)) from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return parse_gates(doc.get("gates"), source=f"{path}: gates")

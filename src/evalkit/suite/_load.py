@@ -165,12 +165,8 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], bytes, Any]:
     try:
         raw = _yaml.load(decoded, source=path) or {}
         tree = yaml.compose(decoded)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(_yaml.describe(exc, path)) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}:1: a suite is a YAML mapping at the top level, got {type(raw).__name__}")
     if (field := lone_surrogate_at(raw)) is not None:

@@ -240,9 +240,7 @@ def parse_catalogue(data: bytes | str, *, where: str) -> Catalogue:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{where}: not UTF-8 text (byte {exc.start}); save the catalogue as UTF-8") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"{where}:{mark.line + 1}" if mark is not None else where
-        raise ConfigError(f"{at}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        raise ConfigError(_yaml.describe(exc, where)) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: a catalogue is a YAML mapping (format_version, plans, cohorts, clauses)")
     cross: list[tuple[Loc, str]] = []
