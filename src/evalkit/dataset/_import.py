@@ -83,6 +83,20 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> str | None:
     return None
 
 
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (json keeps the last one silently)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise _RepeatedKey(repeated)
+    return obj
+
+
 def _read_jsonl(path: Path) -> Iterator[Parsed]:
     with open(path, encoding="utf-8-sig") as fh:
         for number, line in enumerate(fh, start=1):
@@ -90,9 +104,12 @@ def _read_jsonl(path: Path) -> Iterator[Parsed]:
                 continue
             where = f"{path}:line {number}"
             try:  # without its newline: a truncated line's error is at its own end, not "column 1" of the next
-                obj = json.loads(line.rstrip("\n"))
+                obj = json.loads(line.rstrip("\n"), object_pairs_hook=_unique_keys)
             except json.JSONDecodeError as exc:
                 yield where, None, [f"{where}: invalid JSON: {exc.msg} (column {exc.colno})"]
+                continue
+            except _RepeatedKey as exc:
+                yield where, None, [f"{where}: key {exc.args[0]!r} is given twice in one JSON object"]
                 continue
             if not isinstance(obj, dict):
                 yield where, None, [f"{where}: expected a JSON object, got {type(obj).__name__}"]
@@ -180,7 +197,7 @@ def _unknown_targets(mapping: ImportMapping, model: type[BaseModel]) -> list[str
 
 def _mapped_rows(path: Path, mapping: ImportMapping) -> Iterator[Parsed]:
     """A team's export through its column mapping: rows in the task's case shape, or row problems."""
-    from evalkit.dataset._mapping_rows import check_columns, map_row, raw_rows
+    from evalkit.dataset._mapping_rows import check_columns, map_row, raw_rows, repeated_columns
 
     if path.suffix.lower() == ".csv":
         with open(path, encoding="utf-8-sig", newline="") as fh:
@@ -188,6 +205,9 @@ def _mapped_rows(path: Path, mapping: ImportMapping) -> Iterator[Parsed]:
         if missing := check_columns(path, mapping, header):
             raise DataError(f"{path}: the mapping names columns the file does not have (its columns: "
                             f"{', '.join(header)}); nothing was imported", problems=missing)
+        if repeated := repeated_columns(path, mapping, header):
+            raise DataError(f"{path}: the header gives a column the mapping reads twice; nothing was imported",
+                            problems=repeated)
     for where, raw, problems in raw_rows(path):
         if raw is None:
             yield where, None, problems

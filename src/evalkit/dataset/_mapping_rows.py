@@ -80,18 +80,45 @@ def raw_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | None, list[str]
         yield (where, None, wide) if wide else (where, dict(zip(header, cells)), [])
 
 
+def _read_columns(mapping: ImportMapping) -> Iterator[tuple[str, str]]:
+    """(target, source column) of every column a rule reads (a template reads several)."""
+    for target, rule in mapping.rules().items():
+        for column in [rule.column] if rule.column else template_columns(rule.template) if rule.template else []:
+            yield target, column
+
+
+def _header_name(column: str, header: list[str]) -> str | None:
+    """The header column a source column is read from: itself, or the longest header 'a' of a dotted 'a.b'
+    (as the row lookup resolves it); None if the header has neither."""
+    if column in header:
+        return column
+    heads = [h for h in header if column.startswith(h + ".")]
+    return max(heads, key=len) if heads else None
+
+
 def check_columns(path: Path, mapping: ImportMapping, header: list[str]) -> list[str]:
     """Mapped columns the CSV header lacks (checked once, before any row), each blamed on the mapping's line."""
     missing = []
-    for target, rule in mapping.rules().items():
-        columns = [rule.column] if rule.column else template_columns(rule.template) if rule.template else []
-        for column in columns:
-            if column in header or any(column.startswith(h + ".") for h in header):
-                continue
+    for target, column in _read_columns(mapping):
+        if _header_name(column, header) is None:
             close = difflib.get_close_matches(column, header, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             missing.append(f"{mapping.at('fields', target)}: no column {column!r} in the header of {path.name}{hint}")
     return missing
+
+
+def repeated_columns(path: Path, mapping: ImportMapping, header: list[str]) -> list[str]:
+    """Header columns given twice that the mapping reads: a row would silently keep the last one's cell.
+    (A repeated column nothing reads is left alone: exports often carry unused duplicates.)"""
+    problems: dict[str, str] = {}
+    for target, column in _read_columns(mapping):
+        name = _header_name(column, header)
+        if name is None or name in problems or header.count(name) < 2:
+            continue
+        places = " and ".join(str(i) for i, h in enumerate(header, start=1) if h == name)
+        problems[name] = (f"{path}:line 1: column {name!r} is given twice in the header (columns {places}); "
+                          f"{mapping.at('fields', target)} reads it: rename or remove one of them")
+    return list(problems.values())
 
 
 def check_targets(mapping: ImportMapping, case_model: type[BaseModel]) -> list[str]:

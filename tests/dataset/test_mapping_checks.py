@@ -1,0 +1,97 @@
+"""Mapped imports refuse what they would otherwise read wrongly: a header column given twice, a rule
+target that is also another's parent, numbers written loosely, YAML keys YAML reads as booleans, rules
+with two sources, bad date formats, short or unterminated CSV rows. Exit 2, naming file, line or row,
+and field; nothing is written."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from evalkit.cli.main import app
+from evalkit.dataset import read_cases
+from evalkit.errors import DataError
+
+ROOT = Path(__file__).resolve().parents[2]
+ACME = ROOT / "examples" / "acme"
+
+
+def _text(result) -> str:  # type: ignore[no-untyped-def]
+    return result.output + (result.stderr if result.stderr_bytes is not None else "")
+
+
+def _acme_rows(n: int = 3) -> tuple[list[str], list[list[str]]]:
+    csv.field_size_limit(64 * 2**20)
+    with open(ACME / "ticket-export.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    return rows[0], rows[1:n + 1]
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _mapping(tmp_path: Path, *replace: tuple[str, str]) -> Path:
+    """The Acme mapping (and its catalogue) in tmp_path, with text replaced."""
+    text = (ACME / "mapping.yaml").read_text(encoding="utf-8")
+    for old, new in replace:
+        assert old in text, old
+        text = text.replace(old, new)
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(text, encoding="utf-8")
+    (tmp_path / "catalogue.yaml").write_bytes((ACME / "catalogue.yaml").read_bytes())
+    return mapping
+
+
+def _import(tmp_path: Path, monkeypatch, export: Path, mapping: Path):  # type: ignore[no-untyped-def]
+    store = tmp_path / "store"
+    monkeypatch.setenv("EVALKIT_DATASETS", str(store))
+    r = CliRunner().invoke(app, ["dataset", "import", str(export), "--mapping", str(mapping),
+                                 "--name", "acme", "--version", "v1"])
+    return r, _text(r), store
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+# 1. a header column given twice
+
+
+def test_a_mapped_column_given_twice_in_the_header_is_refused_naming_both(tmp_path, monkeypatch):
+    header, rows = _acme_rows()
+    export = _write_csv(tmp_path / "export.csv", [*header, "Seats"], [[*r, "900"] for r in rows])
+    mapping = _mapping(tmp_path)
+    r, text, store = _import(tmp_path, monkeypatch, export, mapping)
+    assert r.exit_code == 2, text
+    seats = header.index("Seats") + 1
+    assert (f"{export}:line 1: column 'Seats' is given twice in the header (columns {seats} and "
+            f"{len(header) + 1}); {mapping}:{_line_of(mapping, 'account.seats:')}: fields.account.seats reads it"
+            ) in text
+    assert "Traceback" not in text and not store.exists()
+
+
+def test_a_repeated_column_nothing_reads_is_left_alone(tmp_path):
+    from evalkit.dataset._mapping import load_mapping
+
+    header, rows = _acme_rows()
+    export = _write_csv(tmp_path / "export.csv", [*header, "Unused", "Unused"], [[*r, "a", "b"] for r in rows])
+    assert len(read_cases(export, "upgrades", mapping=load_mapping(_mapping(tmp_path)))) == 3
+
+
+def test_a_json_line_with_a_key_given_twice_is_refused(tmp_path):
+    from evalkit.dataset._mapping import ImportMapping
+
+    export = tmp_path / "e.jsonl"
+    export.write_text('{"id": "a", "seats": 3, "seats": 900}\n')
+    mapping = ImportMapping.model_validate({"fields": {"case_id": "id", "account.seats": {"column": "seats"}}})
+    with pytest.raises(DataError) as err:
+        read_cases(export, "upgrades", mapping=mapping)
+    assert f"{export}:line 1: key 'seats' is given twice in one JSON object" in err.value.problems
