@@ -33,6 +33,7 @@ KEY = "sk-test-CANARY-5d1e0f77aa"
     "https://example.com/openai/deployments?api-version=2024&api-key=abcdef123456",
     "https://generativelanguage.googleapis.com/v1/models?key=AIzaSyA-1234567890abcdefghijklmnopqrstu",
     "api_key=abcdefgh1234",
+    "Authorization: Basic dXNlcjpwYXNzd29yZA==", "curl -H 'Bearer abcdefghijklmnop1234'",
 ])
 def test_key_shapes_are_masked(text):
     out = redact_text(text)
@@ -46,6 +47,9 @@ def test_key_shapes_are_masked(text):
 @pytest.mark.parametrize("text", [
     "max_tokens=400, temperature 0.2", "a risk-averse customer", "http://127.0.0.1:8080/v1",
     "api_key_env: OPENAI_API_KEY", "the token count was 1200", "sk-learn", "https://example.com/a?page=2",
+    # "basic" before an ordinary word: a plan, a config or a clause, not a credential
+    "Basic subscribers keep 10% off until renewal", "- name: basic\n  provider: rules",
+    "plans:\n  - name: basic\n    seat_price: {monthly: '9.00'}",
 ])
 def test_ordinary_text_is_left_alone(text):
     assert redact_text(text) == text
@@ -211,3 +215,24 @@ def test_a_rejected_base_url_is_shown_without_its_query_or_fragment():
         with pytest.raises(ConfigError) as err:
             check_options("openai", NetworkOptions, {"base_url": url})
         assert "S3CRETVALUE99" not in str(err.value) and "http://127.0.0.1:9/v1" in str(err.value)
+
+
+def test_a_dataset_attachment_is_published_byte_for_byte_or_refused(tmp_path, monkeypatch):
+    """A catalogue is hashed in the dataset's manifest: redacting it on write published a version that
+    failed its own hash check. Prose is kept verbatim; a key's value in it is refused, nothing published."""
+    from evalkit.dataset import validate_path, write_dataset
+    from evalkit.errors import DataError
+    from evalkit.tasks import get_task
+
+    task = get_task("upgrades")
+    cases = list(task.generate(4, 1))
+    store = tmp_path / "datasets"
+    text = b"# Basic subscribers keep 10% off\nplans:\n  - name: basic\n    seat_price: 9\n"
+    write_dataset(cases, name="toy", version="v1", task=task, store=store, attachments={"notes.yaml": text})
+    assert (store / "toy" / "v1" / "notes.yaml").read_bytes() == text
+    validate_path(store / "toy" / "v1", task, store=store)  # every hash checks out
+    monkeypatch.setenv("MYCORP_API_KEY", "corp-secret-value-77")
+    with pytest.raises(DataError, match=r"notes\.yaml:2: holds what looks like a credential"):
+        write_dataset(cases, name="toy", version="v2", task=task, store=store,
+                      attachments={"notes.yaml": b"plans:\n  key: corp-secret-value-77\n"})
+    assert not (store / "toy" / "v2").exists()

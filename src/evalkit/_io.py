@@ -50,6 +50,33 @@ def write_binary(path: Path | str, data: bytes) -> Path:
     return _atomic(Path(path), lambda p: p.write_bytes(data))
 
 
+def credential_in_copy(data: bytes, *, source: str) -> str | None:
+    """Why a copy of a user's input file (a catalogue, a prompt template, a suite) cannot be written
+    byte for byte: it holds what the redaction layer would remove (``source:line: ...``), or None.
+    Such copies are hashed or read back (a dataset's attachments, a run's inputs for resume), so
+    redacting them would corrupt them: they are written verbatim or refused."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    clean = redact_text(text)
+    if clean == text:
+        return None
+    line = next((i for i, (a, b) in enumerate(zip(text.splitlines(), clean.splitlines()), 1) if a != b), 1)
+    return (f"{source}:{line}: holds what looks like a credential (a key value, or a key-shaped string); "
+            "evalkit never writes one to disk: remove it, and keep the key in an environment variable")
+
+
+def write_verbatim(path: Path | str, data: bytes, *, source: str) -> Path:
+    """A copy of a user's input file, byte for byte (``credential_in_copy``: refused, ConfigError)."""
+    from evalkit.errors import ConfigError
+
+    problem = credential_in_copy(data, source=source)
+    if problem is not None:
+        raise ConfigError(problem)
+    return _atomic(Path(path), lambda p: p.write_bytes(data))
+
+
 def write_text(path: Path | str, text: str) -> Path:
     clean = redact_text(text)
     return _atomic(Path(path), lambda p: p.write_text(clean, encoding="utf-8"))

@@ -54,8 +54,10 @@ _KEY_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)((?:x-api-key|api[-_]?key|x-goog-api-key|proxy-authorization|authorization|access[-_]?token"
                 r"|client[-_]?secret|secret[-_]?key)[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic)\s+)?+)(?!\*\*\*)"
                 r"[^\s\"',;}&<>]+"), r"\1" + MASK),
-    # Bearer / Basic credentials wherever they appear
-    (re.compile(r"(?i)\b(bearer\s+|basic\s+)[A-Za-z0-9\-._~+/]{8,}=*"), r"\1" + MASK),
+    # Bearer credentials wherever they appear; Basic ones when the word after "basic" is base64-shaped
+    # (``_credential``): "Basic subscribers keep..." or a plan named basic is prose, not a header
+    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]{8,}=*"), r"\1" + MASK),
+    (re.compile(r"(?i)\b(basic\s+)([A-Za-z0-9\-._~+/]{8,}=*)"), "credential"),
     # vendor key prefixes: OpenAI/Anthropic sk-, Google AIza, GitHub gh*_, HF hf_, Groq gsk_, xAI xai-, AWS AKIA
     (re.compile(r"\b(sk-)[A-Za-z0-9][A-Za-z0-9_\-]{9,}"), r"\1" + MASK),
     (re.compile(r"\b(?:AIza[0-9A-Za-z_\-]{30,}|gh[pousr]_[A-Za-z0-9]{30,}|hf_[A-Za-z0-9]{30,}|gsk_[A-Za-z0-9]{20,}"
@@ -136,8 +138,17 @@ def redact_text(text: str, *, values: tuple[str, ...] | None = None) -> str:
     if not _may_hold_key(text):  # most texts are clean: skip the per-shape passes
         return text
     for pattern, repl in _KEY_SHAPES:
-        text = pattern.sub(repl, text)
+        text = pattern.sub(_credential if repl == "credential" else repl, text)
     return text
+
+
+def _credential(match: re.Match[str]) -> str:
+    """``Basic X`` with X masked when X looks like base64, not a word: a digit, padding, or a capital
+    after a small letter (base64 of "user:password" has them; "Subscribers", "provider" and
+    "customers" have none). A key that is a lower-case word is still masked by value."""
+    token = match.group(2)
+    shaped = any(c.isdigit() for c in token) or token.endswith("=") or re.search(r"[a-z][^A-Z]*[A-Z]", token)
+    return match.group(1) + MASK if shaped else match.group(0)
 
 
 def redact_obj(obj: Any, *, values: tuple[str, ...] | None = None) -> Any:

@@ -251,14 +251,18 @@ def _write_cases(tmp: Path, cases: Iterable[Any] | Generated, task: Task, *, ref
 
 
 def _write_attachments(tmp: Path, attachments: Mapping[str, bytes], *, ref: str) -> dict[str, str]:
-    """Write the extra files beside the cases; file name -> SHA-256 for the manifest."""
-    from evalkit._io import write_bytes
+    """Write the extra files beside the cases, byte for byte (their hashes are checked on every read,
+    so one the redaction layer would alter is refused, never published altered); file name -> SHA-256
+    for the manifest."""
+    from evalkit._io import credential_in_copy, write_verbatim
 
     hashes = {}
     for file_name, data in sorted(attachments.items()):
         if file_name in (CASES_FILE, MANIFEST_FILE) or "/" in file_name or file_name.startswith("."):
             raise DataError(f"cannot publish {ref}: attachment name {file_name!r} is not allowed")
-        write_bytes(tmp / file_name, data)
+        if (problem := credential_in_copy(data, source=file_name)) is not None:
+            raise DataError(f"cannot publish {ref}: {problem}")
+        write_verbatim(tmp / file_name, data, source=file_name)
         hashes[file_name] = hashlib.sha256(data).hexdigest()
     return hashes
 

@@ -24,23 +24,44 @@ def portable_path(path: Path) -> str:
         return os.path.relpath(absolute) if not Path(path).is_absolute() else str(path)
 
 
-def copy_inputs(run_dir: Path, loaded: Any, templates: dict[str, Any]) -> None:
-    prompts = run_dir / "prompts"
-    prompts.mkdir(parents=True, exist_ok=True)
-    raw = json.loads(json.dumps(loaded.raw, default=str))
-    for config in raw.get("configs", []):
-        if config.get("name") in templates:
-            _io.write_text(prompts / f"{config['name']}.j2", templates[config["name"]].source)
-            config["prompt"] = f"prompts/{config['name']}.j2"
-        elif config.get("prompt") and loaded.prompt_path(config["prompt"]).is_file():  # not run: resumable still
-            _io.write_text(prompts / f"{config['name']}.j2", loaded.prompt_path(config["prompt"]).read_text())
-            config["prompt"] = f"prompts/{config['name']}.j2"
-    if loaded.catalogue_path is not None:  # the run keeps the catalogue it used (resume, report re-render)
-        _io.write_bytes(run_dir / "catalogue.yaml", loaded.catalogue_path.read_bytes())
-        raw["catalogue"] = "catalogue.yaml"
+def input_copies(loaded: Any, templates: dict[str, Any]) -> dict[str, tuple[bytes, str]]:
+    """What a new run keeps of its inputs (resume and the report's re-rendered prompts read them back):
+    run-folder path -> (bytes, the file they come from)."""
     import yaml
 
-    _io.write_text(run_dir / "suite.yaml", yaml.safe_dump(raw, sort_keys=False))
+    out: dict[str, tuple[bytes, str]] = {}
+    raw = json.loads(json.dumps(loaded.raw, default=str))
+    for config in raw.get("configs", []):
+        name, prompt = config.get("name"), config.get("prompt")
+        if name in templates:
+            out[f"prompts/{name}.j2"] = (templates[name].source.encode("utf-8"), str(loaded.prompt_path(prompt)))
+        elif prompt and loaded.prompt_path(prompt).is_file():  # not run: resumable still
+            out[f"prompts/{name}.j2"] = (loaded.prompt_path(prompt).read_bytes(), str(loaded.prompt_path(prompt)))
+        else:
+            continue
+        config["prompt"] = f"prompts/{name}.j2"
+    if loaded.catalogue_path is not None:  # the run keeps the catalogue it used (resume, report re-render)
+        out["catalogue.yaml"] = (loaded.catalogue_path.read_bytes(), str(loaded.catalogue_path))
+        raw["catalogue"] = "catalogue.yaml"
+    out["suite.yaml"] = (yaml.safe_dump(raw, sort_keys=False).encode("utf-8"), str(loaded.path))
+    return out
+
+
+def check_input_copies(loaded: Any, templates: dict[str, Any]) -> None:
+    """ConfigError, before a run folder is made, when an input the run must keep byte for byte holds what
+    the redaction layer would remove (the copy would not read back as the input: resume would fail)."""
+    from evalkit.errors import ConfigError
+
+    for data, source in input_copies(loaded, templates).values():
+        if (problem := _io.credential_in_copy(data, source=source)) is not None:
+            raise ConfigError(problem)
+
+
+def copy_inputs(run_dir: Path, loaded: Any, templates: dict[str, Any]) -> None:
+    """The run's copies of its inputs, byte for byte (``input_copies``)."""
+    (run_dir / "prompts").mkdir(parents=True, exist_ok=True)
+    for name, (data, source) in input_copies(loaded, templates).items():
+        _io.write_verbatim(run_dir / name, data, source=source)
 
 
 def _price_json(p: ModelPrice | None) -> dict[str, Any] | None:

@@ -126,6 +126,10 @@ def execute_suite(req: RunRequest, *, judge_planner: JudgePlanner | None = None)
             if resumed_dir is None and not req.fresh:
                 resumed_dir = find_resumable(root, loaded.sha256, fp)
             run_dir = resumed_dir or root / new_run_id(loaded.suite.name, fp)
+            if resumed_dir is None:  # a copy that would not read back is refused before the folder is made
+                from evalkit.run._manifest import check_input_copies
+
+                check_input_copies(loaded, plan.templates)
             made_root = not root.exists()  # a refused run removes the reports folder only if it made it
             run_dir.mkdir(parents=True, exist_ok=True)
             held.enter_context(run_lock(run_dir))
