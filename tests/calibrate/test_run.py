@@ -285,3 +285,26 @@ def test_cli_points_at_the_projection_of_its_cost_optimal_decisions(run_dir, mon
     block = json.loads((run_dir / "projection.json").read_text())["configs"]["strong"]
     assert {s: v["threshold"] for s, v in block["segments"].items()} == chosen
     assert all(block["segments"][s]["automation_rate"]["value"] == 0 for s, t in chosen.items() if t is None)
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_cli_seed_out_of_range_is_bad_input(run_dir, seed):
+    """numpy raises ValueError on these seeds: the option refuses them first (exit 2, the range named)."""
+    from evalkit.cli.main import app
+
+    out = CliRunner().invoke(app, ["calibrate", str(run_dir), "--seed", seed])
+    assert out.exit_code == 2 and "4294967295" in out.output, out.output
+
+
+def test_suite_seed_out_of_range_is_a_config_error(run_dir):
+    from evalkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="out of range"):
+        calibrate_run(run_dir, spec=CalibrationSpec(seed=-1))
+
+
+def test_cli_seed_range_is_the_library_one():
+    from evalkit.calibrate import SEED_MAX
+    from evalkit.cli import _calibrate
+
+    assert _calibrate.SEED_MAX == SEED_MAX

@@ -227,3 +227,22 @@ def test_automation_a_policy_escalates_is_exactly_zero_not_an_estimate(app, run_
     routine_share = doc["mix"]["routine"] / sum(doc["mix"].values())
     assert 0 < alpha["automation_rate"]["lo"] <= alpha["automation_rate"]["hi"] <= routine_share + 1e-12
     assert alpha["segments"]["legacy_discount"]["automation_rate"]["hi"] == 0
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_seed_out_of_range_is_bad_input(app, run_dir, seed) -> None:
+    """numpy refuses negative seeds (and calibrate's above 2**32 - 1): exit 2 naming the range, no traceback."""
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--seed", seed])
+    assert r.exit_code == 2 and "4294967295" in r.output, r.output
+
+
+def test_suite_seed_out_of_range_names_where(run_dir) -> None:
+    from project_synth import MIX
+
+    from evalkit.economics import EconomicsSpec
+    from evalkit.errors import ConfigError
+    from evalkit.project import ProjectionSpec, project_run
+
+    spec = ProjectionSpec(volume_per_month=1000, mix=MIX, seed=-1)
+    with pytest.raises(ConfigError, match="projection seed.*out of range"):
+        project_run(run_dir, spec=spec, economics=EconomicsSpec())

@@ -15,9 +15,11 @@ from evalkit.calibrate._metrics import (
 from evalkit.calibrate._recal import SEGMENT_MIN_N as SEGMENT_RECAL_MIN_N
 from evalkit.calibrate._recal import apply_map, cross_fit, fit_map, make_folds, map_for, segment_maps
 from evalkit.calibrate._run import (
+    SEED_MAX,
     SUITE_SET,
     CalibrationResult,
     calibrate_run,
+    check_seed,
     describe_set,
     read_threshold_set,
     threshold_set_path,
@@ -27,6 +29,7 @@ from evalkit.calibrate._segments import Certification, certify
 from evalkit.suite import CalibrationSpec
 
 __all__ = [
+    "SEED_MAX",
     "SEGMENT_RECAL_MIN_N",
     "SUITE_SET",
     "CalibrationResult",
@@ -41,6 +44,7 @@ __all__ = [
     "calibrate_frame",
     "calibrate_run",
     "certify",
+    "check_seed",
     "compute_metrics",
     "cost_optimal",
     "cp_upper",

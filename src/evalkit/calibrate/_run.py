@@ -49,6 +49,18 @@ def _guarantee(spec: CalibrationSpec) -> dict | None:
             "assumptions": ASSUMPTIONS}
 
 
+SEED_MAX = 2**32 - 1
+"""Seeds are integers in [0, SEED_MAX] (what numpy's legacy generators and SeedSequence accept alike);
+the CLIs' ``--seed`` options carry the same range."""
+
+
+def check_seed(seed: int | None, where: str) -> None:
+    """A seed outside [0, SEED_MAX] (a suite's ``seed: -1``) is bad input naming where it came from, not an
+    internal error from numpy."""
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise ConfigError(f"{where}: seed {seed} is out of range: use an integer from 0 to {SEED_MAX}")
+
+
 SUITE_SET = "suite"
 """The threshold set calibrated with the suite's own ``calibration`` section: ``RUN/thresholds.json``."""
 SETS_DIR = "thresholds"
@@ -155,6 +167,7 @@ def calibrate_run(run_dir: Path, *, spec: CalibrationSpec, economics: EconomicsS
     of that name with other parameters is refused.
     """
     run_dir = Path(run_dir)
+    check_seed(spec.seed, "calibration seed (the suite's `calibration.seed` or --seed)")
     if name:
         set_name = check_set_name(name)
     else:

@@ -21,6 +21,17 @@ class _Mode(str, Enum):
     all_segments = "all_segments"
 
 
+SEED_MAX = 2**32 - 1
+"""evalkit.calibrate.SEED_MAX, repeated so that this module stays light to import (a test holds them equal)."""
+
+
+def seed_in_range(value: int | None) -> int | None:
+    """Typer callback for ``--seed`` (calibrate and project): numpy takes seeds from 0 to 2**32 - 1."""
+    if value is not None and not 0 <= value <= SEED_MAX:
+        raise typer.BadParameter(f"must be an integer from 0 to {SEED_MAX}, got {value}")
+    return value
+
+
 def _fmt_rate(r) -> str:
     from evalkit.formatting import interval
 
@@ -171,7 +182,8 @@ def register(app: typer.Typer) -> None:
         review_cost: Annotated[float | None, typer.Option(min=0.0, help="USD per escalated case.")] = None,
         error_cost: Annotated[float | None, typer.Option(min=0.0, help="USD per automated case that is not good.")] = None,
         method: Annotated[str | None, typer.Option(help="auto | platt | isotonic | multi | none.")] = None,
-        seed: Annotated[int | None, typer.Option(help="Seed for folds and bootstrap.")] = None,
+        seed: Annotated[int | None, typer.Option(callback=seed_in_range, help="Seed for folds and bootstrap "
+                                                 "(0 to 4294967295).")] = None,
         json_: Annotated[bool, typer.Option("--json", help="Print the result (thresholds.json) on stdout.")] = False,
         name: Annotated[str | None, typer.Option(
             "--name", help="Threshold set to write (default: 'suite' = thresholds.json when the settings are the "

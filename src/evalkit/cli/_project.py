@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from evalkit.cli._calibrate import seed_in_range
 from evalkit.cli._common import cli_errors
 
 
@@ -151,7 +152,8 @@ def project_command(
         "--cap-tokens", min=0, help="What-if: keep at most T history tokens.")] = None,
     resamples: Annotated[int | None, typer.Option(
         "--resamples", min=50, help="Bootstrap resamples (default 1000).")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed (default: the suite's, else the run's).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", callback=seed_in_range, help="Seed, 0 to 4294967295 "
+                                             "(default: the suite's, else the run's).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the projection (projection.json) on stdout.")] = False,
 ) -> None:
     """Project a run to production volume and mix: automation, review load, cost tail, net value."""

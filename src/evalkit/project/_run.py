@@ -172,7 +172,9 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
     Thresholds come from ``threshold_set`` (default: the suite's, ``thresholds.json``), or a
     thresholds file; ``choice``: its certified thresholds or its cost-optimal ones. projection.json
     records which (``threshold_set``)."""
-    from evalkit.calibrate import SUITE_SET, describe_set, read_threshold_set, threshold_set_path
+    from evalkit.calibrate import SUITE_SET, check_seed, describe_set, read_threshold_set, threshold_set_path
+
+    check_seed(spec.seed, "projection seed (the suite's `projection.seed`, --seed, or the run's seed)")
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
