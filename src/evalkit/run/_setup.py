@@ -121,7 +121,14 @@ def _pick_cases(loaded: Any, req: Any) -> tuple[Any, list[Any]]:
     dataset = load_dataset(loaded.dataset_ref, task=get_task(suite.task),
                            store=req.datasets or datasets_dir(), catalogue=loaded.catalogue_path)
     sample = suite.sample
-    picked = stratified_subset(dataset.index, limit=req.limit or sample.limit, fraction=req.fraction or sample.fraction,
+    limit = req.limit or sample.limit
+    if limit is not None and limit > len(dataset.index):
+        import sys
+
+        named = "--limit" if req.limit else "sample.limit"
+        print(f"warning: {named} {limit} is more than the {len(dataset.index):,} cases of {dataset.ref}: the run "
+              f"takes all {len(dataset.index):,}", file=sys.stderr, flush=True)
+    picked = stratified_subset(dataset.index, limit=limit, fraction=req.fraction or sample.fraction,
                                seed=req.sample_seed if req.sample_seed is not None else sample.seed)
     cases = list(dataset.select(c.case_id for c in picked))  # parse only the sampled cases
     release_freed_memory()  # the sampled cases' JSON text is gone; the models stay
