@@ -4,7 +4,7 @@ reader cannot understand is said once (a warning), not silently scored 0% good."
 
 from __future__ import annotations
 
-import warnings
+import re
 from pathlib import Path
 
 import pytest
@@ -71,15 +71,16 @@ def test_a_renamed_cohort_scores_as_well_as_the_shipped_legacy_one(legacy_cases)
     assert abs(team - shipped) < 0.1, (team, shipped)  # the old reader: UPG-5 never known, about 0% good
 
 
-def test_a_cohort_clause_the_simulated_model_cannot_read_is_warned_about_once(legacy_cases):
+def test_a_cohort_clause_the_simulated_model_cannot_read_is_warned_about_once(legacy_cases, capsys):
     unreadable = _team("Accounts that signed up before 2022 pay what they always paid.")
     case = legacy_cases[0].model_copy(update={"account": legacy_cases[0].account.model_copy(
         update={"pricing_cohort": "early-2019"})})
     text = "\n\n".join(m["content"] for m in load_template(TEMPLATE).render(
         unreadable.prompt_context(case).variables))
-    with pytest.warns(UserWarning, match=r"team-catalogue.yaml: clause UPG-5 .*early-2019"):
-        unreadable.simulate(text, profile="large", seed=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        unreadable.simulate(text, profile="large", seed=0)  # once per catalogue
-        _team(TEAM_CLAUSE).simulate(text, profile="large", seed=0)  # a clause it reads: no warning
+    unreadable.simulate(text, profile="large", seed=0)
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"warning: team-catalogue.yaml: clause UPG-5 .*early-2019.*\n", err, re.DOTALL), err
+    assert "simulate(" not in err and "UserWarning" not in err  # a log line, not a Python warning quoting source
+    unreadable.simulate(text, profile="large", seed=0)  # once per catalogue
+    _team(TEAM_CLAUSE).simulate(text, profile="large", seed=0)  # a clause it reads: no warning
+    assert capsys.readouterr().err == ""

@@ -168,9 +168,10 @@ def _warn_unread_cohort_clause(catalogue: Catalogue) -> None:
     from evalkit.tasks.upgrades._clauses import unread_cohort_clause
 
     if (why := unread_cohort_clause(catalogue)) is not None:
-        import warnings
+        import sys
 
-        warnings.warn(why, UserWarning, stacklevel=3)
+        # a line in the run's log like its other warnings, not a Python warning quoting evalkit's source
+        print(f"warning: {why}", file=sys.stderr, flush=True)
 
 
 _WARNED: weakref.WeakSet[Catalogue] = weakref.WeakSet()
