@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from evalkit.cli.main import app
 from evalkit.dataset import read_cases
-from evalkit.errors import DataError
+from evalkit.errors import ConfigError, DataError
 
 ROOT = Path(__file__).resolve().parents[2]
 ACME = ROOT / "examples" / "acme"
@@ -95,3 +95,37 @@ def test_a_json_line_with_a_key_given_twice_is_refused(tmp_path):
     with pytest.raises(DataError) as err:
         read_cases(export, "upgrades", mapping=mapping)
     assert f"{export}:line 1: key 'seats' is given twice in one JSON object" in err.value.problems
+
+
+# 2. a target and its parent both mapped
+
+
+def test_a_field_and_its_parent_both_mapped_are_refused_when_the_mapping_is_loaded(tmp_path, monkeypatch):
+    header, rows = _acme_rows()
+    export = _write_csv(tmp_path / "export.csv", header, rows)
+    mapping = _mapping(tmp_path, ("  request.received:", "  request: {column: Received}\n  request.received:"))
+    r, text, store = _import(tmp_path, monkeypatch, export, mapping)
+    assert r.exit_code == 2, text
+    parent, child = _line_of(mapping, "  request: {"), _line_of(mapping, "request.received:")
+    assert (f"{mapping}:{child}: fields.request.received: conflicts with 'request' ({mapping}:{parent}: "
+            "fields.request)") in text
+    assert "internal error" not in text and not store.exists()
+
+
+@pytest.mark.parametrize("fields, segment_defaults, where", [
+    ({"case_id": "id", "history": {"column": "t", "items": {"at": "ts", "at.x": "y"}}}, {},
+     "mapping fields.history.items.at.x: conflicts with 'at'"),
+    ({"case_id": "id", "rubric": {"column": "r", "type": "json"}}, {"*": {"rubric.escalate_to": "billing"}},
+     "mapping segment_defaults.*.rubric.escalate_to: conflicts with 'rubric'"),
+    ({"case_id": "id"}, {"*": {"rubric": {}, "rubric.escalate_to": "billing"}},
+     "mapping segment_defaults.*.rubric.escalate_to: conflicts with 'rubric'"),
+])
+def test_nested_targets_in_items_and_segment_defaults_are_refused_too(tmp_path, fields, segment_defaults, where):
+    from evalkit.dataset._mapping import ImportMapping
+
+    export = tmp_path / "e.jsonl"
+    export.write_text('{"id": "a"}\n')
+    mapping = ImportMapping.model_validate({"fields": fields, "segment_defaults": segment_defaults})
+    with pytest.raises(ConfigError, match="invalid mapping") as err:
+        read_cases(export, "upgrades", mapping=mapping)
+    assert where in str(err.value)

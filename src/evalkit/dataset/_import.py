@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from evalkit._unicode import lone_surrogate_at
 from evalkit.dataset._problems import grouped_row_problems
 from evalkit.dataset._rows import coerce_case, resolve_task, validation_context
-from evalkit.errors import DataError
+from evalkit.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from evalkit.dataset._mapping import ImportMapping
@@ -240,6 +240,11 @@ def read_cases(file: str | Path, task: Task | str, *, mapping: ImportMapping | N
     else:
         rows = _read_jsonl(path)
 
+    if mapping is not None:  # load_mapping checked a file's already; this is for a mapping built in code
+        from evalkit.dataset._mapping import target_clashes
+
+        if clashes := target_clashes(mapping):
+            raise ConfigError(f"{mapping.file}: invalid mapping\n" + "\n".join(clashes))
     if mapping is not None and (unknown := _unknown_targets(mapping, model)):
         raise DataError(f"{mapping.file}: the mapping names fields the {resolved.name} case model does not "
                         "have; nothing was imported", problems=unknown)

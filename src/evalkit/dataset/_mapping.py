@@ -147,6 +147,40 @@ class ImportMapping(BaseModel):
         return f"{_at(self._source, self._key_lines, keys)}: {'.'.join(keys)}"
 
 
+def _nested_pairs(targets: list[str]) -> list[tuple[str, str]]:
+    """(parent, child) of targets where one is a dotted prefix of the other (``request``, ``request.received``)."""
+    return [(a, b) for a in targets for b in targets if b.startswith(a + ".")]
+
+
+def target_clashes(mapping: ImportMapping) -> list[str]:
+    """Targets written both whole and by a field inside them, which no row can satisfy (the parent's value is
+    not an object the child can go into); each blamed on the mapping's lines. Checked when the mapping is
+    loaded: else every row fails (or crashes) the same way."""
+
+    def clash(child_at: str, parent: str, parent_at: str) -> str:
+        return (f"{child_at}: conflicts with {parent!r} ({parent_at}): a field and the object it is in cannot "
+                f"both be mapped; map {parent!r} whole or its fields one by one")
+
+    problems = []
+    fields = list(mapping.fields)
+    for parent, child in _nested_pairs(fields):
+        problems.append(clash(mapping.at("fields", child), parent, mapping.at("fields", parent)))
+    for target, rule in mapping.rules().items():
+        for parent, child in _nested_pairs(list(rule.items or ())):
+            problems.append(clash(mapping.at("fields", target, "items", child), parent,
+                                  mapping.at("fields", target, "items", parent)))
+    for segment, defaults in mapping.segment_defaults.items():
+        for parent, child in _nested_pairs(list(defaults)):
+            problems.append(clash(mapping.at("segment_defaults", segment, child), parent,
+                                  mapping.at("segment_defaults", segment, parent)))
+        # a default inside a mapped field (a default naming a mapped field's parent only fills what is empty)
+        for parent, child in _nested_pairs(fields + list(defaults)):
+            if parent in fields and child in defaults and child not in fields:
+                problems.append(clash(mapping.at("segment_defaults", segment, child), parent,
+                                      mapping.at("fields", parent)))
+    return problems
+
+
 def as_rule(rule: FieldRule | str) -> FieldRule:
     return FieldRule(column=rule) if isinstance(rule, str) else rule
 
@@ -176,6 +210,8 @@ def load_mapping(path: str | Path) -> ImportMapping:
         raise ConfigError(f"{path}: invalid mapping\n" + "\n".join(problems)) from None
     mapping._source = path
     mapping._key_lines = lines
+    if clashes := target_clashes(mapping):
+        raise ConfigError(f"{path}: invalid mapping\n" + "\n".join(clashes))
     return mapping
 
 
