@@ -69,7 +69,40 @@ def test_unknown_costs_stay_null(tmp_path) -> None:
         assert all(cpc[k] is None for k in ("mean", "p50", "p95", "p99", "max", "cvar95"))
         assert monthly["p50"] is None and monthly["p95"] is None and monthly["tail_to_naive_ratio"] is None
         assert cpc["known_rows_only"]["n"] == len(df) - len(unknown)
+        # the naive figure is unknown too; the known-cost one is kept apart, with what it leaves out
+        assert monthly["naive"] is None and monthly["naive_known_rows_only"] > 0
+        assert monthly["n_unknown"] == len(unknown)
     assert any("cost unknown" in w for w in res.warnings)
+
+
+def test_console_naive_unknown_and_zero_ratio_not_applicable(tmp_path) -> None:
+    """Some costs unknown: "$/month naive" is not a known figure beside an unknown tail. A configuration
+    whose cost is known to be $0 has no tail/naive ratio: "—" (not applicable), not "unknown"."""
+    import typer
+    from typer.testing import CliRunner
+
+    from evalkit.cli import _project
+
+    df = make_scores(2, configs=("alpha", "beta"))
+    df.loc[(df.config == "alpha") & (df.index % 7 == 0), "cost_usd"] = np.nan
+    df.loc[df.config == "beta", "cost_usd"] = 0.0
+    run = write_run(tmp_path, df)
+    app = typer.Typer()
+    _project.register(app)
+    app.callback()(lambda: None)
+    r = CliRunner().invoke(app, ["project", str(run), "--resamples", "60", "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["configs"]["alpha"]["monthly_cost"]["naive"] is None
+    beta = doc["configs"]["beta"]["monthly_cost"]
+    assert beta["known"] and beta["naive"] == 0 and beta["tail_to_naive_ratio"] is None
+    r = CliRunner().invoke(app, ["project", str(run), "--resamples", "60"], env={"COLUMNS": "250"})
+    assert r.exit_code == 0, r.output
+    rows = {line.split()[0].rstrip("*"): line for line in r.output.splitlines()
+            if line.strip().startswith(("alpha", "beta"))
+            and "$" in line}
+    assert "unknown (" in rows["alpha"] and "over known-cost calls" in rows["alpha"]
+    assert "—" in rows["beta"] and "unknown" not in rows["beta"]
 
 
 def test_all_costs_unknown() -> None:

@@ -54,8 +54,20 @@ def _cost_case(b: dict[str, Any]) -> str:
     return " / ".join(_usd(c[k], 4) for k in ("mean", "p95", "p99"))
 
 
+def _naive(b: dict[str, Any]) -> str:
+    m = b["monthly_cost"]
+    if m.get("naive") is not None:
+        return _usd(m["naive"])
+    if m.get("naive_known_rows_only") is not None:  # some costs unknown: the figure covers the known ones only
+        return f"unknown ({_usd(m['naive_known_rows_only'])} over known-cost calls; {m['n_unknown']} unknown)"
+    return "unknown"
+
+
 def _tail(b: dict[str, Any]) -> str:
-    ratio = b["monthly_cost"]["tail_to_naive_ratio"]
+    m = b["monthly_cost"]
+    ratio = m["tail_to_naive_ratio"]
+    if ratio is None and m.get("known") and m.get("naive") == 0:
+        return "—"  # a ratio to a naive spend of $0 is not applicable (as in the report's context table)
     return "unknown" if ratio is None else f"{ratio:.2f}x"
 
 
@@ -70,7 +82,7 @@ _TABLES: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
     )),
     ("tokens and value", (
         ("$/case mean / p95 / p99", _cost_case),
-        ("$/month naive", lambda b: _usd(b["monthly_cost"]["naive"])),
+        ("$/month naive", _naive),
         ("$/month p50 / p95", lambda b: f"{_usd(b['monthly_cost']['p50'])} / {_usd(b['monthly_cost']['p95'])}"),
         ("tail / naive", _tail),
         ("net value / month", lambda b: _num(b["net_value_per_month"], _usd)),

@@ -2,7 +2,9 @@
 
 Unknown costs stay unknown: if any row in the projected segments has ``cost_usd`` null, the
 tail statistics are null (``known: false``) with the count of unknown rows; statistics over the
-known rows only are given separately, labelled as such.
+known rows only are given separately, labelled as such. The naive monthly figure is then null too
+(``naive_known_rows_only`` holds it over the known-cost rows). A ratio to a naive spend of $0 is
+null with ``naive == 0``: not applicable, not unknown.
 """
 
 from __future__ import annotations
@@ -145,10 +147,16 @@ def cost_section(cost: np.ndarray, segments: np.ndarray, strata: Strata, *, volu
     per_case = distribution(cost, strata)
     naive = naive_cost(cost, segments, segment=naive_segment, k=naive_k)
     naive_month = None if naive["per_case"] is None else naive["per_case"] * volume
-    monthly: dict = {"mean": None, "p50": None, "p95": None, "naive": naive_month,
+    # Unknown costs stay unknown, the naive figure too: a known "$7" beside an unknown tail reads as a
+    # budget. The figure over the known-cost rows is kept apart, labelled, with the count it leaves out.
+    monthly: dict = {"mean": None, "p50": None, "p95": None,
+                     "naive": naive_month if per_case["known"] else None,
                      "tail_to_naive_ratio": None, "p95_to_naive_ratio": None,
                      "naive_cases": naive["cases"], "naive_source": naive["source"],
                      "months_simulated": months, "known": per_case["known"]}
+    if not per_case["known"]:
+        monthly["naive_known_rows_only"] = naive_month
+        monthly["n_unknown"] = per_case["n_unknown"]
     if per_case["known"]:
         sims = monthly_spend(cost, strata, volume=volume, months=months, rng=rng)
         monthly["mean"] = float(per_case["mean"] * volume)

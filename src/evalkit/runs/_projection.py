@@ -14,7 +14,11 @@ class MonthlyCost(_Format):
     mean: float | None = None
     p50: float | None = None
     p95: float | None = None
-    naive: float | None = None
+    naive: float | None = Field(None, description="Naive monthly spend; null when any projected cost is "
+                                "unknown (see naive_known_rows_only).")
+    naive_known_rows_only: float | None = Field(None, description="With unknown costs: the naive figure over "
+                                                "the known-cost rows only, n_unknown rows left out.")
+    n_unknown: int | None = None
     naive_cases: int | None = None
     naive_source: str | None = None
     months_simulated: int | None = None
