@@ -129,3 +129,55 @@ def test_nested_targets_in_items_and_segment_defaults_are_refused_too(tmp_path, 
     with pytest.raises(ConfigError, match="invalid mapping") as err:
         read_cases(export, "upgrades", mapping=mapping)
     assert where in str(err.value)
+
+
+# 3. numbers written loosely
+
+
+@pytest.mark.parametrize("cell, why", [
+    ("1,0", "',' separates thousands only"), ("3,00", "',' separates thousands only"),
+    ("1,0,0", "',' separates thousands only"), ("1_000", ""), ("１２", "digits must be 0-9 (found '１')"),
+    ("٣٠", "digits must be 0-9 (found '٣')"), ("nan", ""),
+])
+def test_a_count_with_misplaced_commas_underscores_or_other_digits_is_a_row_error(tmp_path, monkeypatch, cell,
+                                                                                    why):
+    header, rows = _acme_rows()
+    rows[0][header.index("Seats")] = cell
+    export = _write_csv(tmp_path / "export.csv", header, rows)
+    r, text, store = _import(tmp_path, monkeypatch, export, _mapping(tmp_path))
+    assert r.exit_code == 2, text
+    assert f"{export}:data row 1 (line 2): column 'Seats' -> field account.seats: cannot read {cell!r} as a whole " \
+           f"number{': ' + why if why else ''}" in text
+    assert not store.exists()
+
+
+@pytest.mark.parametrize("text, kind, expected", [
+    ("1,000", "int", 1000), ("-12", "int", -12), (" 7 ", "int", 7), (12, "int", 12),
+    ("1,000.5", "float", 1000.5), (".5", "float", 0.5), ("1e3", "float", 1000.0), (3, "float", 3.0),
+])
+def test_numbers_written_plainly_or_with_thousands_groups_are_read(text, kind, expected):
+    from evalkit.dataset._mapping import FieldRule, ImportMapping
+    from evalkit.dataset._mapping_values import apply_rule
+
+    mapping = ImportMapping.model_validate({"fields": {"x": "x"}})
+    value = apply_rule({"n": text}, "x", FieldRule(column="n", type=kind), mapping)
+    assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize("kind", ["int", "float"])
+@pytest.mark.parametrize("text", ["1,0", "1_000", "１２", "٣٠.٥٠", "1,000.5.5"])
+def test_loose_numbers_are_refused_by_int_and_float(text, kind):
+    from evalkit.dataset._mapping import FieldRule, ImportMapping
+    from evalkit.dataset._mapping_values import RowError, apply_rule
+
+    mapping = ImportMapping.model_validate({"fields": {"x": "x"}})
+    with pytest.raises(RowError, match=f"cannot read {text!r}"):
+        apply_rule({"n": text}, "x", FieldRule(column="n", type=kind), mapping)
+
+
+@pytest.mark.parametrize("text", ["٣٠.٥٠", "$１２", "１,２００.００ USD"])
+def test_money_with_digits_other_than_0_to_9_is_refused(text):
+    from evalkit.dataset._mapping_values import RowError, parse_money
+
+    with pytest.raises(RowError, match="digits must be 0-9"):
+        parse_money(text)

@@ -70,6 +70,36 @@ _POINT_NUMBER = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?|\d{1,3}( \d{3})+(\.\d+)?|\
 _COMMA_NUMBER = re.compile(r"\d{1,3}(\.\d{3})+(,\d+)?|\d{1,3}( \d{3})+(,\d+)?|\d+(,\d+)?")
 
 
+# Numbers as exports write them: ASCII digits, ',' only between groups of three ('1,000', not '1,0' or '3,00',
+# which Python's int() would read as 10 and 300 once the commas are dropped), no '_' (int() takes '1_000').
+_INT = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)")
+_FLOAT = re.compile(r"[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _non_ascii_digit(text: str) -> str:
+    """Why ``text`` is refused if it holds a digit other than 0-9 ('１２', '٣٠'), which int(), float() and
+    Decimal() would all read: an export's numbers are ASCII, anything else is a sign of mangled data."""
+    digit = next((c for c in text if c.isdigit() and not c.isascii()), None)
+    return f"digits must be 0-9 (found {digit!r})" if digit is not None else ""
+
+
+def _number(value: Any, kind: Literal["int", "float"]) -> int | float:
+    what = "a whole number" if kind == "int" else "a number"
+    if isinstance(value, bool):  # a JSON true is an int to Python: it is not 1
+        raise RowError(f"cannot read {value!r} (true/false) as {what}")
+    if isinstance(value, int) or (kind == "float" and isinstance(value, float)):
+        return value if kind == "int" else float(value)
+    s = str(value).strip()
+    pattern = _INT if kind == "int" else _FLOAT
+    if not pattern.fullmatch(s):
+        misplaced = "," in s and pattern.fullmatch(s.replace(",", ""))
+        why = _non_ascii_digit(s) or ("',' separates thousands only, between groups of three digits ('1,000')"
+                                      if misplaced else "")
+        raise RowError(f"cannot read {value!r} as {what}{': ' + why if why else ''}")
+    s = s.replace(",", "")
+    return int(s) if kind == "int" else float(s)
+
+
 def parse_money(text: Any, *, decimal_comma: bool = False, currency: str = "USD") -> Decimal:
     """'$1,200.00', '1200', 'USD 99.5', '-$3.10', '(12.00)' (negative), '1 200.00' (a space between groups
     of three digits), '1.200,50 €' with decimal_comma and currency EUR.
@@ -90,6 +120,8 @@ def parse_money(text: Any, *, decimal_comma: bool = False, currency: str = "USD"
     def refuse(why: str = "") -> RowError:
         return RowError(f"cannot read {text!r} as an amount of money{': ' + why if why else ''}")
 
+    if why := _non_ascii_digit(str(text)):
+        raise refuse(why)
     s = _SPACES.sub(" ", str(text)).strip()
     negative = False
     if s.startswith("(") or s.endswith(")"):
@@ -160,18 +192,8 @@ def _convert(value: Any, rule: FieldRule, mapping: ImportMapping) -> Any:
     kind = rule.type
     if kind == "str":
         return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
-    if kind in ("int", "float") and isinstance(value, bool):
-        raise RowError(f"cannot read {value!r} (true/false) as a {'whole ' if kind == 'int' else ''}number")
-    if kind == "int":
-        try:
-            return int(str(value).replace(",", "").strip())
-        except ValueError:
-            raise RowError(f"cannot read {value!r} as a whole number") from None
-    if kind == "float":
-        try:
-            return float(str(value).replace(",", "").strip())
-        except ValueError:
-            raise RowError(f"cannot read {value!r} as a number") from None
+    if kind in ("int", "float"):
+        return _number(value, kind)  # type: ignore[arg-type]
     if kind == "bool":
         return _parse_bool(value)
     if kind == "money":
