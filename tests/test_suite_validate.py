@@ -55,3 +55,17 @@ def test_a_bad_set_value_is_blamed_on_the_set_not_on_a_suite_line(override, blam
                              env={"COLUMNS": "300"})
     assert out.exit_code == 2, out.output
     assert blamed in out.output and "upgrades-demo.yaml:" not in out.output
+
+
+def test_a_gate_naming_a_configuration_the_suite_lacks_is_refused_with_its_line(tmp_path):
+    """`configs: [lrage]` made the gate apply to nothing: validate said ok and run said passed."""
+    path = _suite(tmp_path, None)
+    suite = yaml.safe_load(path.read_text())
+    suite["gates"] = [{"kind": "min_good_rate", "min": 0.99, "configs": ["rulez"]}]
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "rulez" in text)
+    for args in (["suite", "validate", str(path)], ["run", str(path)]):
+        out = CliRunner().invoke(app, [*args, "--datasets", str(REPO / "datasets")], env={"COLUMNS": "300"})
+        assert out.exit_code == 2, out.output
+        assert f"{path}:{line}: gates[0].configs[0]: configuration 'rulez'" in out.output
+        assert "(rules)" in out.output

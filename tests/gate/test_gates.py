@@ -151,8 +151,11 @@ def test_config_filter(runs):
 
     with pytest.raises(CE, match="nope"):
         evaluate_gates(runs["base"], parse_gates(DROP_GATE), config="nope")
+    # a gate naming a configuration neither the run nor its suite has is a typo, not a gate that
+    # applies to nothing (it passed vacuously): exit 2 naming it and the known ones
     gates = parse_gates([{"kind": "min_good_rate", "min": 0.1, "configs": ["other"]}])
-    assert evaluate_gates(runs["base"], gates).results == ()
+    with pytest.raises(CE, match=r"gates\[0\]\.configs\[0\].*'other'.*\(prod\)"):
+        evaluate_gates(runs["base"], gates)
 
 
 def test_raw_dicts_are_accepted_and_validated(runs):

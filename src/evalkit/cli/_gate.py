@@ -14,22 +14,36 @@ import typer
 from evalkit.cli._common import ReportsOpt
 
 
+def _known_configs(folder: object) -> set[str]:
+    """The run's configurations and those of the suite it was made from (a run made with --config has
+    fewer): the names a gate's ``configs:`` may use."""
+    manifest = folder.manifest  # type: ignore[attr-defined]
+    recorded = manifest.suite.spec.get("configs") if manifest is not None else None
+    names = {c.get("name") for c in recorded or () if isinstance(c, dict)}
+    return {n for n in names if isinstance(n, str)} | set(folder.configs)  # type: ignore[attr-defined]
+
+
 def _gates_for(run_dir: Path, suite: Path | None) -> list:
-    """Gates from --suite, else from the suite recorded in the run's manifest."""
+    """Gates from --suite, else from the suite recorded in the run's manifest. A gate naming a
+    configuration neither the run nor its suite has is a typo: exit 2, saying where."""
     from evalkit.errors import ConfigError
     from evalkit.runs import RunFolder
-    from evalkit.suite import load_gates_from_suite, parse_gates
+    from evalkit.suite import check_gate_configs, load_gates_from_suite, parse_gates
 
+    folder = RunFolder(path=run_dir)
+    manifest = folder.manifest
     if suite is not None:
-        return load_gates_from_suite(suite)
-    manifest = RunFolder(path=run_dir).manifest
+        return load_gates_from_suite(suite, known_configs=_known_configs(folder))
     spec = manifest.suite.spec if manifest is not None else {}
     if spec.get("gates"):
         # The suite as it was when the run was made: gates cannot drift from the results.
-        return parse_gates(spec["gates"], source=f"{run_dir / 'manifest.json'}: suite.spec.gates")
+        source = f"{run_dir / 'manifest.json'}: suite.spec.gates"
+        gates = parse_gates(spec["gates"], source=source)
+        check_gate_configs(gates, _known_configs(folder), where=lambda i, j: f"{source}[{i}].configs[{j}]")
+        return gates
     recorded = manifest.suite.path if manifest is not None else None
     if recorded and Path(recorded).is_file():
-        return load_gates_from_suite(Path(recorded))
+        return load_gates_from_suite(Path(recorded), known_configs=_known_configs(folder))
     raise ConfigError(f"no gates: pass --suite FILE (the run's suite {recorded or '(not recorded)'} is not readable)")
 
 

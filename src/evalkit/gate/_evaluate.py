@@ -35,19 +35,52 @@ def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: P
     baseline = load_run(baseline_dir) if baseline_dir is not None else None
     if config is not None and config not in run.configs:
         raise ConfigError(f"configuration {config!r} not in run {run.run_id} (has: {', '.join(run.configs)})")
+    from evalkit.suite import check_gate_configs
+
+    suite_configs = _suite_configs(run)
+    check_gate_configs(gates, {*run.configs, *suite_configs},
+                       where=lambda i, j: f"gates[{i}].configs[{j}] (on run {run.run_id})")
     configs = [config] if config else run.configs
     applied = _applied(gates, configs)
     pairs = baseline_pairs(run.configs, baseline, required=_needs_baseline(applied), run=f"run {run.run_id}") \
         if baseline is not None else {}
     results: list[GateResult] = []
-    for gate, cfg in applied:
-        started = time.perf_counter()
-        result = check(gate, run, cfg, baseline, pairs.get(cfg))
-        results.append(replace(result, seconds=time.perf_counter() - started))
+    for gate in gates:
+        for cfg in configs:
+            if gate.configs is not None and cfg not in gate.configs:
+                continue
+            started = time.perf_counter()
+            result = check(gate, run, cfg, baseline, pairs.get(cfg))
+            results.append(replace(result, seconds=time.perf_counter() - started))
+        if config is None:  # a configuration of the suite this run did not answer (`run --config ...`)
+            results += [_not_in_run(gate, cfg, run) for cfg in gate.configs or () if cfg not in run.configs]
     simulated = tuple(c for c in configs if run.simulated(c))
     return GateReport(run_id=run.run_id, run_dir=Path(run_dir), baseline_run_id=baseline.run_id if baseline else None,
                       results=tuple(results), simulated=bool(simulated), simulated_configs=simulated,
                       headline=headline(run, baseline, configs, pairs), run_seconds=_run_seconds(run.manifest))
+
+
+def _suite_configs(run: RunFolder) -> list[str]:
+    """The configurations of the suite the run was made from (a run made with ``--config`` has fewer)."""
+    spec = run.manifest.suite.spec if run.manifest is not None else {}
+    configs = spec.get("configs") if isinstance(spec, Mapping) else None
+    return [c["name"] for c in configs or () if isinstance(c, Mapping) and isinstance(c.get("name"), str)]
+
+
+def _not_in_run(gate: Any, config: str, run: RunFolder) -> GateResult:
+    """A gate for a configuration of the suite this run did not answer: listed as skipped, saying why."""
+    from evalkit.gate._checks import _result
+
+    return _result(gate, config, "skip", None, _limit(gate),
+                   f"configuration '{config}' not in this run (it has: {', '.join(run.configs)}): not checked")
+
+
+def _limit(gate: Any) -> float:
+    for field in ("min", "max_drop", "max", "max_increase", "max_ece"):
+        value = getattr(gate, field, None)
+        if isinstance(value, (int, float)):
+            return float(value)
+    return 0.0
 
 
 def _applied(gates: Sequence[Any], configs: Sequence[str]) -> list[tuple[Any, str]]:

@@ -181,13 +181,16 @@ def _headline_line(report: GateReport, config: str, h: dict[str, Any]) -> str:
 
 def _summary_head(report: GateReport) -> list[str]:
     """The summary's Markdown lines before the gate table: verdict, headline, failures."""
-    head = "PASSED" if report.passed else "FAILED"
+    head = report.verdict
     if not report.results:
-        head = "no gates declared"
+        head += ": no gate applies to this run"
     counts = report.counts()
     lines = [f"## evalkit gates: {head}", ""]
     lines.append(f"Run `{report.run_id}`" + (f" vs baseline `{report.baseline_run_id}`" if report.baseline_run_id
                                              else " (no baseline)") + f": {report.tally()}. {report_link(report)}.")
+    if not report.checked:
+        lines.append("No gate was checked: every one was skipped or not settled (see why below); this is "
+                     "not a pass.")
     if counts["skipped"] and not report.baseline_run_id:
         lines.append("Skipped gates compare against a baseline: pass `--baseline RUN`.")
     if counts["not settled"]:
@@ -291,7 +294,7 @@ def step_outputs(report: GateReport, run_dir: Path) -> dict[str, str]:
     def num(x: float | None, digits: int) -> str:
         return "unknown" if x is None else f"{x:.{digits}f}"
 
-    out = {"verdict": "pass" if report.passed else "fail", "failed_gates": str(len(report.failed)),
+    out = {"verdict": "fail" if not report.passed else "pass" if report.checked else "none", "failed_gates": str(len(report.failed)),
            "run_id": report.run_id, "run_dir": str(run_dir), "report": str(run_dir / "report.html")}
     deltas = {c: h.get("good_rate_delta") for c, h in report.headline.items()}
     known = [d for d in deltas.values() if d is not None]
@@ -362,6 +365,11 @@ def announce(report: GateReport, *, verbose: bool, suite_path: str | None = None
     where = report.run_dir / "summary.md" if summary is True else (summary or None)
     if not report.passed:
         print(f"gates: FAILED ({report.tally()})" + (f"; summary: {where}" if where else ""), file=err)
+    elif not report.checked:  # a verdict, so also with --quiet: nothing was checked, which is no pass
+        for r in report.results if not verbose else ():
+            print(f"{_mark(r)} {r.config}: {r.name}: {r.message}", file=err)
+        print(f"gates: NOTHING CHECKED ({report.tally()}): every gate was skipped or not settled, so this run "
+              "passed none" + (f"; summary: {where}" if where else ""), file=err)
     elif verbose:
         print(f"gates: passed ({report.tally()})", file=out)
     if os.environ.get("GITHUB_ACTIONS") == "true":

@@ -94,6 +94,20 @@ class GateReport:
         return all(r.passed for r in self.results)
 
     @property
+    def checked(self) -> bool:
+        """Whether any gate x configuration was checked (passed or failed). A report whose every result
+        was skipped or left open - or that has none - checked nothing: it is not failed (exit 0, as
+        docs/ci.md says of skipped gates), but it is never reported as a pass either."""
+        return any(r.status in ("pass", "fail") for r in self.results)
+
+    @property
+    def verdict(self) -> Literal["PASSED", "FAILED", "NOTHING CHECKED"]:
+        """The verdict every output states: a report that checked nothing says so, not PASSED."""
+        if not self.passed:
+            return "FAILED"
+        return "PASSED" if self.checked else "NOTHING CHECKED"
+
+    @property
     def failed(self) -> tuple[GateResult, ...]:
         return tuple(r for r in self.results if not r.passed)
 

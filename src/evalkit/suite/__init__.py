@@ -16,6 +16,7 @@ from evalkit.suite._gates import (
     MaxInvalidShare,
     MinAutomationRate,
     MinGoodRate,
+    check_gate_configs,
     load_gates_from_suite,
     parse_gates,
 )
@@ -42,5 +43,5 @@ __all__ = ["MIX_TOLERANCE", "SIGNAL_COLUMNS", "CalibrationSpec", "ConfigSpec", "
            "EconomicsSpec", "ExecutionSpec", "GateSpec", "GatesSection", "JudgeSpec", "LoadedSuite",
            "MaxCalibrationError", "MaxCostP95Increase", "MaxGoodRateDrop", "MaxInvalidShare", "MinAutomationRate",
            "MinGoodRate", "PriceOverride", "ProjectionSpec", "PromptTemplate", "SampleSpec", "Suite", "build_spec",
-           "load_gates_from_suite", "load_mix_file", "load_suite", "load_sweep_file", "load_template",
+           "check_gate_configs", "load_gates_from_suite", "load_mix_file", "load_suite", "load_sweep_file", "load_template",
            "parse_gates", "suite_json_schema"]

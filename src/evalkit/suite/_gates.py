@@ -6,6 +6,7 @@ naming the YAML path, not a silently ignored gate.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -122,8 +123,27 @@ def parse_gates(raw: Any, *, source: str = "gates") -> list[Any]:
         raise ConfigError("invalid gates: " + "; ".join(problems)) from exc
 
 
-def load_gates_from_suite(path: Path | str) -> list[Any]:
-    """Read only the ``gates:`` key of a suite YAML (the rest belongs to the suite schema)."""
+def check_gate_configs(gates: Sequence[Any], known: Collection[str], *,
+                       where: Callable[[int, int], str] | None = None) -> None:
+    """Every configuration a gate's ``configs:`` names must be one of ``known`` (the suite's): a
+    misspelt name (``configs: [lrage]``) would leave the gate applying to nothing, a vacuous pass.
+    ConfigError (exit 2) naming each unknown name, where it is (``where(gate, item)``: file:line
+    when known) and the known configurations."""
+    where = where or (lambda i, j: f"gates[{i}].configs[{j}]")
+    problems = [f"{where(i, j)}: configuration {name!r} is not one of the suite's configurations "
+                f"({', '.join(sorted(known)) or 'none'})"
+                for i, gate in enumerate(gates) for j, name in enumerate(gate.configs or ())
+                if name not in known]
+    if problems:
+        raise ConfigError("invalid gates: a gate names a configuration the suite does not have, so it would "
+                          "check nothing:\n  " + "\n  ".join(problems))
+
+
+def load_gates_from_suite(path: Path | str, *, known_configs: Collection[str] | None = None) -> list[Any]:
+    """Read only the ``gates:`` key of a suite YAML (the rest belongs to the suite schema).
+
+    The configurations the gates name are checked (``check_gate_configs``, with file:line) against
+    the file's own ``configs:`` names and ``known_configs`` (e.g. the run's), when either is given."""
     import yaml
 
     from evalkit import _yaml
@@ -132,9 +152,24 @@ def load_gates_from_suite(path: Path | str) -> list[Any]:
     if not path.is_file():
         raise ConfigError(f"suite file not found: {path}")
     try:
-        doc = _yaml.load(path.read_text(encoding="utf-8"), source=path) or {}
+        text = path.read_text(encoding="utf-8")
+        doc = _yaml.load(text, source=path) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(_yaml.describe(exc, path)) from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    return parse_gates(doc.get("gates"), source=f"{path}: gates")
+    gates = parse_gates(doc.get("gates"), source=f"{path}: gates")
+    own = doc.get("configs")
+    named = {c["name"] for c in own if isinstance(c, dict) and isinstance(c.get("name"), str)} \
+        if isinstance(own, list) else set()
+    if named or known_configs is not None:
+        from evalkit.suite._load import _line_of
+
+        tree = yaml.compose(text)
+
+        def where(i: int, j: int) -> str:
+            line = _line_of(tree, ("gates", i, "configs", j))
+            return f"{path}:{line}: gates[{i}].configs[{j}]" if line else f"{path}: gates[{i}].configs[{j}]"
+
+        check_gate_configs(gates, named | set(known_configs or ()), where=where)
+    return gates

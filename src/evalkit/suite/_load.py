@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from evalkit._unicode import lone_surrogate_at
 from evalkit.errors import ConfigError
+from evalkit.suite._gates import check_gate_configs
 from evalkit.suite._prompt import load_template
 from evalkit.suite._schema import Suite
 
@@ -196,6 +197,12 @@ def load_suite(path: Path | str, *, overrides: dict[str, Any] | None = None) -> 
     declare_secret_envs([c.options.get("api_key_env") for c in suite.configs]
                         + [suite.scoring.judge.options.get("api_key_env") if suite.scoring.judge else None])
     loaded = LoadedSuite(suite=suite, path=path.resolve(), sha256=hashlib.sha256(text).hexdigest(), raw=raw)
+
+    def gate_config(i: int, j: int) -> str:
+        line = _line_of(tree, ("gates", i, "configs", j))
+        return f"{path}:{line}: gates[{i}].configs[{j}]" if line else f"{path}: gates[{i}].configs[{j}]"
+
+    check_gate_configs(suite.gates or [], [c.name for c in suite.configs], where=gate_config)
     for i, config in enumerate(suite.configs):
         line = _line_of(tree, ("configs", i, "prompt"))
         where = f"{path}:{line}" if line else str(path)
