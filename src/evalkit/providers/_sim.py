@@ -81,6 +81,18 @@ class SimProvider:
         self.task = task
         self.seed = seed
 
+    def check_model(self, model: str) -> None:
+        """Called when the provider is created for a configuration (before anything is planned): a model
+        that names no simulation profile of the task is a ConfigError naming the profiles, not a
+        provider error on every call of the run."""
+        from evalkit.errors import ConfigError
+
+        profiles = list(_simulator(self.task).sim_profiles)
+        if _profile(model) not in [*profiles, "judge"]:
+            task = getattr(self.task, "name", self.task)
+            raise ConfigError(f"model {model!r} is not a simulated model of task {task!r}; profiles: "
+                              f"{', '.join(profiles)} (sim- prefix optional), or judge for the LLM judge")
+
     def price_model(self, model: str) -> str | None:
         """The real model whose bundled list price the simulation is charged at."""
         if _profile(model) == "judge":

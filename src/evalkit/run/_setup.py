@@ -153,7 +153,10 @@ def _provider(config: Any, task: Any, where: str) -> tuple[Any, dict[str, Any]]:
 
     try:
         options = task_options(config.provider, config.options, task, where=where)
-        return create_provider(config.provider, **options), options
+        provider = create_provider(config.provider, **options)
+        if (check_model := getattr(provider, "check_model", None)) is not None:
+            check_model(config.model)  # e.g. a simulated model the task has no profile for
+        return provider, options
     except ConfigError as exc:  # the provider knows what is wrong; the user needs to know where
         text = str(exc)
         raise ConfigError(text if text.startswith(where) else f"{where} (provider {config.provider}): {text}") \
