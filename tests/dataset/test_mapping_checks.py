@@ -181,3 +181,46 @@ def test_money_with_digits_other_than_0_to_9_is_refused(text):
 
     with pytest.raises(RowError, match="digits must be 0-9"):
         parse_money(text)
+
+
+# 4. label keys YAML would read as booleans or numbers
+
+
+def test_label_keys_are_read_as_written_not_as_yaml_booleans_or_numbers(tmp_path):
+    from evalkit.dataset._mapping import load_mapping
+    from evalkit.dataset._mapping_rows import map_row
+
+    path = tmp_path / "m.yaml"
+    path.write_text("fields:\n"
+                    "  case_id: id\n"
+                    "  reviewed.action: {column: ok, labels: {Yes: approve, No: deny, Escalated: escalate}}\n"
+                    "  account.pricing_cohort: {column: cohort, labels: {2020: early-2020, 1.50: x, 010: y}}\n"
+                    "  history:\n"
+                    "    column: thread\n"
+                    "    items: {author: {column: who, labels: {Yes: customer, 'no': agent}}}\n")
+    mapping = load_mapping(path)
+    rules = mapping.rules()
+    assert rules["reviewed.action"].labels == {"Yes": "approve", "No": "deny", "Escalated": "escalate"}
+    assert rules["account.pricing_cohort"].labels == {"2020": "early-2020", "1.50": "x", "010": "y"}
+    row = {"id": "a", "ok": "yes", "cohort": "2020", "thread": '[{"who": "YES"}, {"who": "No"}]'}
+    out, problems = map_row(row, mapping, "x")
+    assert problems == []
+    assert out["reviewed"]["action"] == "approve" and out["account"]["pricing_cohort"] == "early-2020"
+    assert out["history"] == [{"author": "customer"}, {"author": "agent"}]
+    _, problems = map_row({**row, "ok": "true", "cohort": "1.5"}, mapping, "x")
+    assert len(problems) == 2  # 'true' is not the label 'Yes', nor '1.5' the label '1.50'
+
+
+def test_a_boolean_label_key_that_cannot_be_read_as_written_says_to_quote_it(tmp_path):
+    from evalkit.dataset._mapping import ImportMapping, load_mapping
+
+    path = tmp_path / "m.yaml"  # a merge key: the keys' order is not the file's, so they are not guessed
+    path.write_text("fields:\n  case_id: id\n  reviewed.action:\n    column: ok\n"
+                    "    labels: {<<: {Yes: approve}, No: deny}\n")
+    with pytest.raises(ConfigError) as err:
+        load_mapping(path)
+    assert (f"{path}:5: fields.reviewed.action.labels: Value error, labels key True is not text: YAML reads an "
+            "unquoted yes/no/on/off/true/false as true or false") in str(err.value)
+    assert "quote the label as the export writes it ('Yes')" in str(err.value)
+    built = ImportMapping.model_validate({"fields": {"x": {"column": "c", "labels": {2020: "a"}}}})
+    assert built.rules()["x"].labels == {"2020": "a"}

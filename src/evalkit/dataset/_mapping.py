@@ -19,7 +19,15 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from evalkit.errors import ConfigError
 
@@ -93,6 +101,23 @@ class FieldRule(BaseModel):
     formats: list[str] | None = Field(None, description="strptime formats for date/datetime, tried in order.")
     items: dict[str, FieldRule | str] | None = Field(
         None, description="For a list of objects (e.g. a JSON thread): a mapping applied to each element.")
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _text_keys(cls, labels: Any) -> Any:
+        """Label keys are the export's text. A mapping file's keys are read as written (_mapping_yaml.py); a
+        whole number from elsewhere is its text, a boolean or other number is ambiguous (which text?)."""
+        if not isinstance(labels, dict):
+            return labels
+        out = {}
+        for key, value in labels.items():
+            if isinstance(key, bool) or not isinstance(key, (str, int)):
+                hint = "'Yes'" if key is True else "'No'" if key is False else repr(str(key))
+                raise ValueError(  # noqa: TRY004 - pydantic reports a ValueError as a validation problem
+                    f"labels key {key!r} is not text: YAML reads an unquoted yes/no/on/off/true/false as true "
+                    f"or false, and 1.50 as a number; quote the label as the export writes it ({hint})")
+            out[str(key)] = value
+        return out
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldRule:
@@ -196,7 +221,9 @@ def load_mapping(path: str | Path) -> ImportMapping:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the mapping as UTF-8") from None
-    raw = _yaml.load_config(text, source=path)
+    from evalkit.dataset._mapping_yaml import labels_as_written
+
+    raw = labels_as_written(_yaml.load_config(text, source=path), text)
     lines = _yaml.key_lines(text)
     try:
         mapping = ImportMapping.model_validate(raw)
