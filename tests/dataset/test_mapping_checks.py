@@ -224,3 +224,22 @@ def test_a_boolean_label_key_that_cannot_be_read_as_written_says_to_quote_it(tmp
     assert "quote the label as the export writes it ('Yes')" in str(err.value)
     built = ImportMapping.model_validate({"fields": {"x": {"column": "c", "labels": {2020: "a"}}}})
     assert built.rules()["x"].labels == {"2020": "a"}
+
+
+# 5. smaller: two sources, bad date formats, short rows, unterminated quotes, time zones
+
+
+@pytest.mark.parametrize("rule, got", [
+    ("{column: Seats, const: 7, type: int}", "column and const"),
+    ("{template: 'S{Seats}', const: 7}", "template and const"),
+    ("{column: Seats, const: null}", "column and const"),
+])
+def test_a_rule_with_two_sources_is_refused_when_the_mapping_is_loaded(tmp_path, monkeypatch, rule, got):
+    header, rows = _acme_rows()
+    export = _write_csv(tmp_path / "export.csv", header, rows)
+    mapping = _mapping(tmp_path, ("account.seats: {column: Seats, type: int}", f"account.seats: {rule}"))
+    r, text, store = _import(tmp_path, monkeypatch, export, mapping)
+    assert r.exit_code == 2, text
+    assert (f"{mapping}:{_line_of(mapping, 'account.seats:')}: fields.account.seats: Value error, give one of "
+            f"column, template or const (got {got})") in text
+    assert not store.exists()

@@ -122,8 +122,9 @@ class FieldRule(BaseModel):
     @model_validator(mode="after")
     def _one_source(self) -> FieldRule:
         given = [k for k in ("column", "template") if getattr(self, k) is not None]
-        if len(given) > 1:
-            raise ValueError(f"give only one of column/template (got {', '.join(given)})")
+        given += ["const"] if "const" in self.model_fields_set else []  # a written `const: null` is one too
+        if len(given) > 1:  # else one silently wins (a column over a const)
+            raise ValueError(f"give one of column, template or const (got {' and '.join(given)})")
         if not given and self.const is None and self.default is None:
             raise ValueError("give one of column, template or const")
         if self.template is not None:
