@@ -69,3 +69,38 @@ def test_a_gate_naming_a_configuration_the_suite_lacks_is_refused_with_its_line(
         assert out.exit_code == 2, out.output
         assert f"{path}:{line}: gates[0].configs[0]: configuration 'rulez'" in out.output
         assert "(rules)" in out.output
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    ({"prompt": "prompts/typo.j2"}, "typo.j2:1: 'writen' is undefined; did you mean 'written'?"),
+    ({"provider": "simm"}, "(provider simm): unknown provider 'simm'; known providers:"),
+    ({"provider": "sim", "model": "huge"}, "(provider sim): model 'huge' is not a simulated model"),
+])
+def test_validate_makes_the_checks_run_makes_before_its_first_call(tmp_path, change, said):
+    """An undefined template variable, an unknown provider or simulated model: validate said ok, run
+    then refused (or failed mid-run). Validate now plans the run with run's own code."""
+    path = _suite(tmp_path, None)
+    (tmp_path / "prompts" / "typo.j2").write_text("Policy: {{ writen }}\n{{ facts }}\n")
+    suite = yaml.safe_load(path.read_text())
+    suite["configs"][0].update(change)
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    out = CliRunner().invoke(app, ["suite", "validate", str(path), "--datasets", str(REPO / "datasets")],
+                             env={"COLUMNS": "300"})
+    assert out.exit_code == 2, out.output
+    assert said in out.output.replace("\n", "")
+
+
+def test_validate_warns_of_segments_the_dataset_lacks(tmp_path):
+    path = _suite(tmp_path, None)
+    suite = yaml.safe_load(path.read_text())
+    suite["projection"]["mix"] = {"routine": 0.62, "promotio": 0.38}
+    suite["economics"]["error_cost_by_segment"] = {"adversaral": 400.0}
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    out = CliRunner().invoke(app, ["suite", "validate", str(path), "--datasets", str(REPO / "datasets")],
+                             env={"COLUMNS": "300"})
+    assert out.exit_code == 0, out.output
+    lines = path.read_text().splitlines()
+    for field, segment in (("projection.mix", "promotio"), ("economics.error_cost_by_segment", "adversaral")):
+        line = next(i for i, text in enumerate(lines, 1) if text.strip().startswith(f"{segment}:"))
+        assert f"{path}:{line}: {field}.{segment}: segment '{segment}' is not in upgrades@" in out.output
+    assert "ok (1 configurations" in out.output

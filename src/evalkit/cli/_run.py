@@ -137,24 +137,29 @@ def suite_validate(
     suite: Annotated[Path, typer.Argument(help="Suite YAML file.")],
     datasets: Annotated[Path | None, typer.Option(
         "--datasets", help="Dataset store (default ./datasets).")] = None,
+    replay: Annotated[bool, typer.Option(help="Check as `evalkit run --replay` would: no key variable is "
+                                              "needed (answers come from the cache).")] = False,
 ) -> None:
     """Validate a suite file, its prompt templates, its catalogue and its dataset's cases under that
     catalogue (what `evalkit run` checks before its first call), without running anything."""
     with cli_errors():
-        from evalkit._home import datasets_dir
-        from evalkit.dataset import load_dataset
-        from evalkit.suite import load_suite, load_template
-        from evalkit.tasks import get_task
+        import sys
+
+        from evalkit.run import RunRequest, preflight
+        from evalkit.suite import load_suite, segment_warnings
 
         loaded = load_suite(suite)
-        for c in loaded.suite.configs:
-            load_template(loaded.prompt_path(c.prompt))
-        dataset = load_dataset(loaded.dataset_ref, task=get_task(loaded.suite.task), store=datasets or datasets_dir(),
-                               catalogue=loaded.catalogue_path)
-        cases = len(dataset.cases)  # every case, under the suite's catalogue when it names one
+        # the very checks `evalkit run` makes before its first call: every case, each configuration's
+        # provider and model, every prompt rendered (an undefined template variable), keys, the judge
+        plan = preflight(loaded, RunRequest(suite_path=suite, datasets=datasets, progress=False,
+                                            cache_mode="replay" if replay else "read-write"))
+        dataset = plan.dataset
+        for warning in segment_warnings(loaded, {str(c.segment) for c in dataset.index}, dataset=dataset.ref):
+            print(f"warning: {warning}", file=sys.stderr, flush=True)
+        cases = plan.case_count  # every case, under the suite's catalogue when it names one
         catalogue = f", catalogue {loaded.suite.catalogue}" if loaded.suite.catalogue else ""
         typer.echo(f"{suite}: ok ({len(loaded.suite.configs)} configurations, dataset {dataset.ref}: "
-                   f"{cases:,} cases valid{catalogue})")
+                   f"{cases:,} cases valid{catalogue}, {len(plan.calls):,} prompts rendered)")
 
 
 def suite_vars(

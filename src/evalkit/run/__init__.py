@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     )
     from evalkit.run._request import RunInterrupted, RunOutcome, RunRequest, resume_command
     from evalkit.run._retry import RetryPolicy
-    from evalkit.run._runner import Executed, execute_suite
+    from evalkit.run._runner import Executed, execute_suite, preflight
     from evalkit.run._select import parse_shard, select_cases, stratified_order
     from evalkit.run._setup import price_for, task_options
     from evalkit.run._store import list_runs, read_manifest
@@ -75,6 +75,7 @@ __all__ = [
     "mark_complete",
     "merge_shards",
     "parse_shard",
+    "preflight",
     "price_for",
     "read_journal",
     "read_journal_state",
@@ -117,6 +118,7 @@ _WHERE = {
     "decision_row": "_table_schemas",
     "execute": "_executor",
     "execute_suite": "_runner",
+    "preflight": "_runner",
     "list_runs": "_store",
     "mark_complete": "_finish",
     "merge_shards": "_merge",

@@ -117,8 +117,7 @@ def execute_suite(req: RunRequest, *, judge_planner: JudgePlanner | None = None)
         # Started before planning: the senders import their SDKs on the other cores meanwhile.
         with sender_processes(loaded.suite.configs,
                               enabled=not (req.batch or loaded.suite.execution.mode == "batch")) as senders:
-            plan = plan_run(loaded, req)
-            _warn_oversized(plan)
+            plan = preflight(loaded, req)
             judge = loaded.suite.scoring.judge
             plan.release_tokenizer(judge.provider if judge is not None else None)
             release_freed_memory()  # the tokenizer (if let go) and the planning workers' scratch
@@ -158,6 +157,16 @@ def _mark_interrupted(run_dir: Path, manifest: dict[str, Any]) -> None:
     """The run was interrupted (Ctrl-C, SIGTERM): its manifest says so (status stopped), not 'running'."""
     manifest.update(status="stopped", finished=utc_now(), message="interrupted")
     write_manifest(run_dir, manifest)
+
+
+def preflight(loaded: Any, req: RunRequest) -> Planned:
+    """What ``evalkit run`` checks before its first call, and ``evalkit suite validate`` checks without
+    one: the selected configurations, every sampled case, each configuration's provider (its options,
+    its model) and template, every prompt rendered, the keys calls must be sent with, the judge; prompts
+    longer than their model's context window are warned about."""
+    plan = plan_run(loaded, req)
+    _warn_oversized(plan)
+    return plan
 
 
 def _warn_oversized(plan: Planned) -> None:

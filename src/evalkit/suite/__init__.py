@@ -21,7 +21,7 @@ from evalkit.suite._gates import (
     parse_gates,
 )
 from evalkit.suite._judge import JudgeSpec
-from evalkit.suite._load import LoadedSuite, load_suite
+from evalkit.suite._load import LoadedSuite, load_suite, segment_warnings
 from evalkit.suite._projection import (
     MIX_TOLERANCE,
     ContextCap,
@@ -44,4 +44,4 @@ __all__ = ["MIX_TOLERANCE", "SIGNAL_COLUMNS", "CalibrationSpec", "ConfigSpec", "
            "MaxCalibrationError", "MaxCostP95Increase", "MaxGoodRateDrop", "MaxInvalidShare", "MinAutomationRate",
            "MinGoodRate", "PriceOverride", "ProjectionSpec", "PromptTemplate", "SampleSpec", "Suite", "build_spec",
            "check_gate_configs", "load_gates_from_suite", "load_mix_file", "load_suite", "load_sweep_file", "load_template",
-           "parse_gates", "suite_json_schema"]
+           "parse_gates", "segment_warnings", "suite_json_schema"]

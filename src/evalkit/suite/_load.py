@@ -9,6 +9,7 @@ with ``options.api_key_env`` and never in a file that a run copies.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -240,3 +241,38 @@ def check_prompt_path(loaded: LoadedSuite, prompt: str, *, where: str, anywhere:
     if not resolved.is_file():
         raise ConfigError(f"{where}: {prompt} is a folder, not a {what} file")
     return resolved
+
+
+def segment_warnings(loaded: LoadedSuite, segments: Collection[str], *, dataset: str = "the dataset") -> list[str]:
+    """Segments the suite names that ``dataset`` (its ``segments``) does not have - usually a typo, which
+    a run only notices after it has been paid for, if at all: ``projection.mix`` (the projection flags
+    the segment as having no cases), ``economics.error_cost_by_segment`` (the cost applies to nothing),
+    a gate's ``segment`` (the gate fails: no cases) or ``segments`` (those are not checked). Each
+    warning names the file, line and field, the segment and the dataset's segments."""
+    import yaml
+
+    try:
+        tree = yaml.compose(loaded.path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        tree = None
+    suite = loaded.suite
+    named: list[tuple[tuple[Any, ...], str, str]] = []
+    if suite.projection is not None:
+        named += [(("projection", "mix", s), s, "the projection flags it: no cases") for s in suite.projection.mix]
+    named += [(("economics", "error_cost_by_segment", s), s, "its error cost applies to no case")
+              for s in suite.economics.error_cost_by_segment]
+    for i, gate in enumerate(suite.gates or ()):
+        if getattr(gate, "segment", None) is not None:
+            named.append((("gates", i, "segment"), gate.segment, "the gate fails: no cases"))
+        named += [(("gates", i, "segments", j), s, "it is not checked")
+                  for j, s in enumerate(getattr(gate, "segments", None) or ())]
+    known = sorted(set(segments))
+    out = []
+    for loc, segment, effect in named:
+        if segment in known:
+            continue
+        line = _line_of(tree, loc) if tree is not None else None
+        where = f"{loaded.path}:{line}" if line else str(loaded.path)
+        out.append(f"{where}: {_yaml_path(loc)}: segment {segment!r} is not in {dataset} ({effect}); its segments: "
+                   f"{', '.join(known)}")
+    return out
