@@ -243,3 +243,22 @@ def test_a_rule_with_two_sources_is_refused_when_the_mapping_is_loaded(tmp_path,
     assert (f"{mapping}:{_line_of(mapping, 'account.seats:')}: fields.account.seats: Value error, give one of "
             f"column, template or const (got {got})") in text
     assert not store.exists()
+
+
+@pytest.mark.parametrize("old, new, key, why", [
+    ('date_formats: ["%m/%d/%Y", "%b %d, %Y"]', 'date_formats: ["%m/%d/%Y", "%d.%m.%Q"]', "date_formats",
+     "'%d.%m.%Q' is not a usable strptime format: 'Q' is a bad directive in format '%d.%m.%Q'"),
+    ('datetime_formats: ["%m/%d/%Y %H:%M"]', 'datetime_formats: ["%Y %Y"]', "datetime_formats",
+     "'%Y %Y' is not a usable strptime format"),
+    ("{column: Received, type: date}", "{column: Received, type: date, formats: [dd.mm.yyyy]}",
+     "fields.request.received.formats", "'dd.mm.yyyy' has no strptime directive"),
+])
+def test_a_date_format_strptime_cannot_use_is_refused_when_the_mapping_is_loaded(tmp_path, monkeypatch, old, new,
+                                                                                   key, why):
+    header, rows = _acme_rows()
+    export = _write_csv(tmp_path / "export.csv", header, rows)
+    mapping = _mapping(tmp_path, (old, new))
+    r, text, store = _import(tmp_path, monkeypatch, export, mapping)
+    assert r.exit_code == 2, text
+    assert f"{mapping}:{_line_of(mapping, new)}: {key}" in text and why in text
+    assert "data row" not in text and not store.exists()

@@ -78,6 +78,23 @@ def template_parts(template: str) -> list[tuple[str, bool]]:
     return parts
 
 
+def check_time_formats(formats: list[str] | None) -> list[str] | None:
+    """strptime formats, refused when written wrong (else every row fails to parse its dates): one with no
+    directive ('dd.mm.yyyy'), or one strptime cannot use ('%d.%m.%Q', '%Y %Y'). Each is tried on a sample it
+    formatted itself, which also catches directives strptime refuses to combine ('%G' without '%V')."""
+    from datetime import UTC, datetime
+
+    sample = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)  # zoned: '%z' and '%Z' have text to read
+    for fmt in formats or ():
+        if "%" not in fmt.replace("%%", ""):
+            raise ValueError(f"{fmt!r} has no strptime directive: write e.g. '%d.%m.%Y' for 31.12.2025")
+        try:
+            datetime.strptime(sample.strftime(fmt), fmt)
+        except (ValueError, re.error) as exc:
+            raise ValueError(f"{fmt!r} is not a usable strptime format: {exc}") from None
+    return formats
+
+
 def template_columns(template: str) -> list[str]:
     return [text for text, is_column in template_parts(template) if is_column]
 
@@ -119,6 +136,8 @@ class FieldRule(BaseModel):
             out[str(key)] = value
         return out
 
+    _formats = field_validator("formats")(check_time_formats)
+
     @model_validator(mode="after")
     def _one_source(self) -> FieldRule:
         given = [k for k in ("column", "template") if getattr(self, k) is not None]
@@ -153,6 +172,8 @@ class ImportMapping(BaseModel):
     segment_defaults: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Segment -> {target field: value} for fields a row leaves empty "
                                           "(e.g. required disclosures or who must be involved).")
+
+    _formats = field_validator("date_formats", "datetime_formats")(check_time_formats)
 
     _source: Path | None = PrivateAttr(None)
     _key_lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
