@@ -102,3 +102,23 @@ def test_input_price_falls_back_to_bundled_map_when_manifest_has_no_price_key() 
     manifest = Manifest.model_validate({"run_id": "r", "configs": [{"name": "d", "model": "gpt-4o-mini"}]})
     price, source = _input_prices(manifest)["d"]
     assert price == expected.input and source.startswith("litellm-bundled")
+
+
+def test_good_rate_lost_interval_is_not_a_point_when_nothing_is_lost() -> None:
+    """No case lost in the run is not "no loss for certain": the overall good-rate lost (and the truncated
+    share) get the stratified Wilson/MOVER interval, as the per-segment rows do, not a collapsed bootstrap
+    ("0.0% [0.0%, 0.0%] n=1500")."""
+    from evalkit.stats import stratified
+
+    n = 1500
+    h = History(tokens=np.full(n, 2000.0), turns_included=np.full(n, 20.0),
+                deciding_from_end=np.full(n, 3.0),  # the deciding fact is always recent: a 10-turn cap loses none
+                good=np.ones(n, bool), attempts=np.ones(n))
+    segs = np.array(["a"] * 1000 + ["b"] * 500)
+    strata = build_strata(segs, {"a": 0.8, "b": 0.2}, min_cases=1)
+    out = cap_whatif(ContextCap(turns=10), h, strata, input_price=None, mean_cost=None, volume=1000,
+                     resamples=100, rng=np.random.default_rng(0))
+    lost = out["good_rate_lost"]
+    assert lost["value"] == 0.0 and lost["lo"] == 0.0 and lost["hi"] > 0 and lost["n"] == n
+    assert lost["hi"] == pytest.approx(stratified([0, 0], [1000, 500], [0.8, 0.2], exact_limits=False).hi)
+    assert out["truncated_rate"]["value"] == 1.0 and out["truncated_rate"]["lo"] < 1.0

@@ -9,6 +9,12 @@ Estimated from the run, not re-run:
 - good-rate lost (conservative): a case currently good whose deciding fact is in the prompt now
   (deciding_turn_from_end <= included) but would be cut (deciding_turn_from_end > turns kept)
   counts as lost. Cases not cut are assumed unchanged.
+
+Intervals: no case gains from a cap, so the paired difference good-now - good-capped is the share of
+cases lost: with no pair discordant the other way, that difference is a single binomial proportion,
+bounded directly (rather than through a paired-difference interval such as Newcombe's). Wilson per segment; at the production mix the stratified MOVER interval
+(``evalkit.stats.stratified``), as for the truncated share: a percentile bootstrap collapses to
+[0.0%, 0.0%] when no case in the run is lost, which would claim a cap costs nothing for certain.
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalkit.project._strata import Strata, bootstrap_counts, rate, segment_counts
-from evalkit.stats import wilson
+from evalkit.project._strata import Strata, segment_counts
+from evalkit.stats import stratified, wilson
 from evalkit.suite import ContextCap
 
 
@@ -52,8 +58,10 @@ def _apply(cap: ContextCap, h: History) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cap_whatif(cap: ContextCap, h: History, strata: Strata, *, input_price: float | None,
-               mean_cost: float | None, volume: int, resamples: int, rng: np.random.Generator) -> dict:
-    """One cap's effect: per segment and reweighted overall, with intervals on the good-rate lost."""
+               mean_cost: float | None, volume: float, resamples: int = 0,
+               rng: np.random.Generator | None = None) -> dict:
+    """One cap's effect: per segment and reweighted overall, with intervals on the good-rate lost
+    (``resamples``/``rng`` unused: the intervals are analytic, see the module doc)."""
     removed, kept = _apply(cap, h)
     truncated = removed > 0
     d = h.deciding_from_end
@@ -62,12 +70,9 @@ def cap_whatif(cap: ContextCap, h: History, strata: Strata, *, input_price: floa
     lost = truncated & cut & h.good
     cat = np.where(lost, 2, np.where(truncated, 1, 0)).astype(np.int64)
     table = segment_counts(strata, cat, 3)
-    draws = bootstrap_counts(table, resamples, rng)
     n_s = strata.counts.astype(float)
-    lost_p = float(table[:, 2] / n_s @ strata.pi)
-    lost_b = (draws[..., 2] / n_s) @ strata.pi
-    trunc_p = float((table[:, 1] + table[:, 2]) / n_s @ strata.pi)
-    trunc_b = ((draws[..., 1] + draws[..., 2]) / n_s) @ strata.pi
+    lost_mix = stratified(table[:, 2], n_s, strata.pi, exact_limits=False)
+    trunc_mix = stratified(table[:, 1] + table[:, 2], n_s, strata.pi, exact_limits=False)
     inside = strata.codes >= 0
     segments = {}
     for i, seg in enumerate(strata.names):
@@ -80,8 +85,8 @@ def cap_whatif(cap: ContextCap, h: History, strata: Strata, *, input_price: floa
     out = {
         "cap": cap.model_dump(),
         "label": cap.label,
-        "truncated_rate": rate(trunc_p, trunc_b, strata.n),
-        "good_rate_lost": rate(lost_p, lost_b, strata.n),
+        "truncated_rate": {**trunc_mix.to_dict(), "n": strata.n},
+        "good_rate_lost": {**lost_mix.to_dict(), "n": strata.n},
         "segments": segments,
         "saved_per_case": None, "saved_per_month": None, "saved_share": None,
         "tokens_removed_per_case": float(np.sum(strata.row_weights()[inside] * removed[inside]) / strata.n),
