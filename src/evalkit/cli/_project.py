@@ -105,7 +105,8 @@ def _print(projection: dict[str, Any], path: Path, simulated: list[str]) -> None
 
     console = Console(highlight=False)
     console.print(f"[bold]Projection at {projection['volume_per_month']:,} cases/month[/] "
-                  f"(bootstrap {projection['bootstrap']['resamples']}, seed {projection['bootstrap']['seed']})")
+                  f"(95% intervals: Wilson/Clopper-Pearson, stratified MOVER; Monte Carlo seed "
+                  f"{projection['monte_carlo']['seed']})")
     names = list(projection["configs"])
     blocks = [projection["configs"][n] for n in names]
     shown = [n + ("*" if n in simulated else "") for n in names]
@@ -163,7 +164,7 @@ def project_command(
     cap_tokens: Annotated[int | None, typer.Option(
         "--cap-tokens", min=0, help="What-if: keep at most T history tokens.")] = None,
     resamples: Annotated[int | None, typer.Option(
-        "--resamples", min=50, help="Bootstrap resamples (default 1000).")] = None,
+        "--resamples", min=50, help="Unused (intervals are analytic); kept so existing commands still run.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", callback=seed_in_range, help="Seed, 0 to 4294967295 "
                                              "(default: the suite's, else the run's).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the projection (projection.json) on stdout.")] = False,

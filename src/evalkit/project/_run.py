@@ -218,7 +218,9 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
         "volume_per_month": spec.volume_per_month,
         "mix": spec.mix,
         "outcome": outcome,
-        "bootstrap": {"resamples": spec.resamples, "seed": spec.seed, "method": "stratified (multinomial per segment)"},
+        "bootstrap": {"resamples": spec.resamples, "seed": spec.seed,
+                      "method": "none: every interval is analytic (Wilson or Clopper-Pearson per segment, stratified "
+                                "MOVER at the mix); resamples is kept for compatibility and unused"},
         "monte_carlo": {"months": spec.months_simulated, "seed": spec.seed},
         "sweep": grid,
         "spec": spec.model_dump(mode="json"),

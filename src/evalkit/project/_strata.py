@@ -115,29 +115,3 @@ def segment_counts(strata: Strata, category: np.ndarray, n_categories: int) -> n
     flat = strata.codes[inside] * n_categories + category[inside]
     table = np.bincount(flat, minlength=len(strata.names) * n_categories)
     return table.reshape(len(strata.names), n_categories)
-
-
-def bootstrap_counts(table: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Stratified bootstrap of a per-segment category table: (resamples, segments, categories).
-
-    Resampling n_s rows with replacement within segment s and counting categories is *exactly*
-    a Multinomial(n_s, observed category shares) draw, so any statistic that is a function of
-    category counts gets the same bootstrap distribution without materialising row indices.
-    """
-    out = np.empty((resamples, *table.shape), dtype=np.int64)
-    for s, row in enumerate(table):
-        n_s = int(row.sum())
-        out[:, s, :] = rng.multinomial(n_s, row / n_s, size=resamples)
-    return out
-
-
-def rate(value: float | None, draws: np.ndarray | None, n: int) -> dict[str, float | int | None]:
-    """``{"value","lo","hi","n"}`` with a 95% percentile interval from bootstrap draws."""
-    if value is None or not np.isfinite(value):
-        return {"value": None, "lo": None, "hi": None, "n": int(n)}
-    lo = hi = None
-    if draws is not None:
-        finite = draws[np.isfinite(draws)]
-        if finite.size:
-            lo, hi = (float(x) for x in np.quantile(finite, [0.025, 0.975]))
-    return {"value": float(value), "lo": lo, "hi": hi, "n": int(n)}
