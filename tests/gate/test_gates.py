@@ -172,8 +172,11 @@ def test_baseline_on_another_dataset_is_a_config_error(runs, tmp_path):
     manifest = json.loads((other / "manifest.json").read_text())
     manifest["dataset"]["sha256"] = "f" * 64
     (other / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ConfigError, match="different datasets"):
+    with pytest.raises(ConfigError, match="was made on dataset") as err:
         evaluate_gates(other, parse_gates(DROP_GATE), baseline_dir=runs["base"])
+    # it said "Pass --allow-dataset-mismatch", an option `evalkit gate` does not have: it names what works
+    assert "Pass --allow-dataset-mismatch" not in str(err.value)
+    assert "--baseline RUN|PATH" in str(err.value) and "`evalkit compare " in str(err.value)
 
 
 def test_ece_prefers_the_calibrate_output(runs, tmp_path):

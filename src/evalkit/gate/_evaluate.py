@@ -44,6 +44,8 @@ def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: P
     applied = _applied(gates, configs)
     pairs = baseline_pairs(run.configs, baseline, required=_needs_baseline(applied), run=f"run {run.run_id}") \
         if baseline is not None else {}
+    if baseline is not None and _needs_baseline(applied):
+        _same_dataset(run, baseline)
     results: list[GateResult] = []
     for gate in gates:
         for cfg in configs:
@@ -58,6 +60,25 @@ def evaluate_gates(run_dir: Path | str, gates: Sequence[Any], *, baseline_dir: P
     return GateReport(run_id=run.run_id, run_dir=Path(run_dir), baseline_run_id=baseline.run_id if baseline else None,
                       results=tuple(results), simulated=bool(simulated), simulated_configs=simulated,
                       headline=headline(run, baseline, configs, pairs), run_seconds=_run_seconds(run.manifest))
+
+
+def _same_dataset(run: RunFolder, baseline: RunFolder) -> None:
+    """The baseline gates pair cases by id: on another dataset version an id may hold another case. The
+    refusal says what works for a gate (``evalkit compare`` alone may pair the shared cases)."""
+    from evalkit.errors import ConfigError
+
+    a, b = _dataset(baseline) or {}, _dataset(run) or {}
+    if any(a.get(k) is not None and b.get(k) is not None and str(a[k]) != str(b[k])
+           for k in ("name", "version", "sha256")):
+        def label(d: Mapping[str, Any]) -> str:
+            return f"{d.get('ref') or d.get('name')} (sha256 {str(d.get('sha256'))[:12]})"
+
+        raise ConfigError(
+            f"baseline run {baseline.run_id} was made on dataset {label(a)}, run {run.run_id} on {label(b)}: "
+            "the baseline gates pair cases by id and only mean something on the same cases, so a gate never "
+            "compares across dataset versions. Pass a baseline made on the same dataset version "
+            "(--baseline RUN|PATH), or look at the shared cases with `evalkit compare "
+            f"{baseline.run_id} {run.run_id} --allow-dataset-mismatch` (a comparison, not a gate)")
 
 
 def _suite_configs(run: RunFolder) -> list[str]:
