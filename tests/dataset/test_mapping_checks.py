@@ -262,3 +262,26 @@ def test_a_date_format_strptime_cannot_use_is_refused_when_the_mapping_is_loaded
     assert r.exit_code == 2, text
     assert f"{mapping}:{_line_of(mapping, new)}: {key}" in text and why in text
     assert "data row" not in text and not store.exists()
+
+
+def test_a_short_row_is_one_problem_like_a_long_one(tmp_path, monkeypatch):
+    header, rows = _acme_rows(4)
+    rows[1], rows[2] = rows[1][:5], [*rows[2], "extra"]
+    export = _write_csv(tmp_path / "export.csv", header, rows)
+    r, text, store = _import(tmp_path, monkeypatch, export, _mapping(tmp_path))
+    assert r.exit_code == 2, text
+    problems = list(dict.fromkeys(line for line in text.splitlines() if line.startswith("  - ")))
+    assert problems == [f"  - {export}:data row 2 (line 3): 5 cells but the header has {len(header)} columns",
+                        (f"  - {export}:data row 3 (line 4): {len(header) + 1} cells but the header has "
+                        f"{len(header)} columns")], text
+    assert not store.exists()
+
+
+def test_a_short_row_of_a_native_csv_is_refused_not_filled_with_defaults(tmp_path, toy):
+    export = tmp_path / "cases.csv"
+    export.write_text("case_id,segment,variant,account.plan,account.seats,account.price,account.renews_on,note\n"
+                      "a,routine,base,pro,3,10.00,2025-01-01,hello\n"
+                      "b,routine,base,pro,3,10.00,2025-01-01\n")
+    with pytest.raises(DataError) as err:
+        read_cases(export, "toy")
+    assert err.value.problems == [f"{export}:data row 2 (line 3): 7 cells but the header has 8 columns"]

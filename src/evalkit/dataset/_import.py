@@ -152,9 +152,10 @@ def csv_records(path: Path) -> Iterator[tuple[str, list[str], list[str], list[st
             last_line = reader.line_num
             if not any(c.strip() for c in cells):
                 continue
-            wide = [f"{where}: {len(cells)} cells but the header has {len(header)} columns"] \
-                if len(cells) > len(header) else []
-            yield where, header, cells, wide
+            # One problem for the row, not one per column a short row lacks (or a field silently defaulted).
+            ragged = [f"{where}: {len(cells)} cells but the header has {len(header)} columns"] \
+                if len(cells) != len(header) else []
+            yield where, header, cells, ragged
 
 
 def _read_csv(path: Path, model: type[BaseModel]) -> Iterator[Parsed]:

@@ -76,8 +76,8 @@ def raw_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | None, list[str]
     csv.field_size_limit(max(csv.field_size_limit(), 64 * 2**20))
     from evalkit.dataset._import import csv_records
 
-    for where, header, cells, wide in csv_records(path):
-        yield (where, None, wide) if wide else (where, dict(zip(header, cells)), [])
+    for where, header, cells, ragged in csv_records(path):
+        yield (where, None, ragged) if ragged else (where, dict(zip(header, cells)), [])
 
 
 def _read_columns(mapping: ImportMapping) -> Iterator[tuple[str, str]]:
