@@ -273,3 +273,25 @@ def test_net_value_interval_covers() -> None:
         net = at_policy(dec, strata, np.full(2, 0.5), Money(volume=1, economics=econ))["net_value_per_month"]
         covered += net["lo"] <= truth <= net["hi"]
     assert covered / reps >= 0.93, covered / reps
+
+
+def test_volume_without_cases_is_not_counted_in_monthly_figures(scores: pd.DataFrame) -> None:
+    """A mix segment the run lacks (a typo such as `rootine: 0.2`) is flagged, not extrapolated: monthly
+    counts, hours, value and spend cover the estimable 80% of volume, not 50,000 x the rates of the rest."""
+    econ = EconomicsSpec(review_cost=5.0, review_minutes=6.0, error_cost=100.0, value_per_automated_case=2.0)
+    mix = {"routine": 0.6, "legacy_discount": 0.1, "long_history": 0.1, "rootine": 0.2}
+    spec = ProjectionSpec(volume_per_month=50_000, mix=mix, resamples=60, seed=1)
+    full = ProjectionSpec(volume_per_month=40_000, mix={k: v / 0.8 for k, v in mix.items() if k != "rootine"},
+                          resamples=60, seed=1)
+    policy = lambda _: Policy(source="--threshold", threshold=0.7)
+    out = project_frame(scores, spec=spec, economics=econ, outcome="good", policy_for=policy)["alpha"]
+    ref = project_frame(scores, spec=full, economics=econ, outcome="good", policy_for=policy)["alpha"]
+    assert out["unestimated_share"] == pytest.approx(0.2) and out["estimated_volume_per_month"] == pytest.approx(40_000)
+    assert out["automated_per_month"]["value"] == pytest.approx(40_000 * out["automation_rate"]["value"])
+    for key in ("automated_per_month", "automated_errors_per_month", "review_hours_per_month",
+                "review_cost_per_month", "net_value_per_month"):
+        for part in ("value", "lo", "hi"):
+            assert out[key][part] == pytest.approx(ref[key][part]), (key, part)
+    assert out["monthly_cost"]["mean"] == pytest.approx(ref["monthly_cost"]["mean"])
+    assert out["monthly_cost"]["naive"] == pytest.approx(ref["monthly_cost"]["naive"])
+    assert out["net_value_escalate_all"]["value"] == pytest.approx(-40_000 * 5.0)

@@ -42,7 +42,8 @@ class Decisions:
 
 @dataclass(frozen=True, kw_only=True)
 class Money:
-    volume: int
+    volume: float
+    """Cases per month the figures cover: the estimable volume (segments with cases)."""
     economics: EconomicsSpec
 
 

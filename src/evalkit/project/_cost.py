@@ -99,7 +99,7 @@ def _segment_bins(sorted_vals: np.ndarray, bins: int) -> tuple[np.ndarray, np.nd
     return sizes, means, var
 
 
-def monthly_spend(cost: np.ndarray, strata: Strata, *, volume: int, months: int,
+def monthly_spend(cost: np.ndarray, strata: Strata, *, volume: float, months: int,
                   rng: np.random.Generator) -> np.ndarray:
     """Simulated monthly totals: each month draws ``volume`` cases from the production mix.
 
@@ -115,7 +115,7 @@ def monthly_spend(cost: np.ndarray, strata: Strata, *, volume: int, months: int,
         means.append(m)
         varis.append(v)
     p = np.concatenate(probs)
-    counts = rng.multinomial(volume, p / p.sum(), size=months).astype(float)
+    counts = rng.multinomial(round(volume), p / p.sum(), size=months).astype(float)
     total = counts @ np.concatenate(means)
     spread = np.sqrt(counts @ np.concatenate(varis))
     return total + spread * rng.standard_normal(months)
@@ -141,7 +141,7 @@ def naive_cost(cost: np.ndarray, segments: np.ndarray, *, segment: str | None, k
     return {"per_case": float(nearest.mean()), "cases": int(nearest.size), "source": source}
 
 
-def cost_section(cost: np.ndarray, segments: np.ndarray, strata: Strata, *, volume: int, months: int,
+def cost_section(cost: np.ndarray, segments: np.ndarray, strata: Strata, *, volume: float, months: int,
                  naive_segment: str | None, naive_k: int, rng: np.random.Generator) -> tuple[dict, dict]:
     """(cost_per_case, monthly_cost) blocks for projection.json."""
     per_case = distribution(cost, strata)

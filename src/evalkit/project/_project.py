@@ -63,7 +63,10 @@ def project_config(df: pd.DataFrame, name: str, *, spec: ProjectionSpec, economi
         confidence=_floats(df, "confidence"),
         error=~good,
     )
-    money = Money(volume=spec.volume_per_month, economics=economics)
+    # Flagging, not extrapolating: volume in segments with no cases is not projected, so every monthly
+    # figure covers the estimable volume only (recorded as `estimated_volume_per_month`).
+    volume = spec.volume_per_month * (1.0 - strata.unestimated_share)
+    money = Money(volume=volume, economics=economics)
     r_policy, r_curve, r_cost, r_caps = _rngs(spec.seed, name)
     points, best_t, escalate_all = curve(dec, strata, grid, money, resamples=spec.resamples, rng=r_curve)
     seg_t = policy.per_segment(strata.names, fallback=best_t)
@@ -71,7 +74,7 @@ def project_config(df: pd.DataFrame, name: str, *, spec: ProjectionSpec, economi
     threshold = best_t if policy.source == "value_optimal" else policy.threshold
 
     cost = _floats(df, "cost_usd")
-    per_case, monthly = cost_section(cost, segments, strata, volume=spec.volume_per_month,
+    per_case, monthly = cost_section(cost, segments, strata, volume=volume,
                                      months=spec.months_simulated, naive_segment=spec.naive_segment,
                                      naive_k=spec.naive_typical_cases, rng=r_cost)
     tokens = _floats(df, "total_tokens")
@@ -85,7 +88,7 @@ def project_config(df: pd.DataFrame, name: str, *, spec: ProjectionSpec, economi
         attempts=np.nan_to_num(_floats(df, "attempts"), nan=1.0),
     )
     caps = [cap_whatif(c, history, strata, input_price=input_price, mean_cost=per_case["mean"],
-                       volume=spec.volume_per_month, resamples=spec.resamples, rng=r_caps)
+                       volume=volume, resamples=spec.resamples, rng=r_caps)
             for c in spec.context_caps]
     n_all = len(df)
     block = {
@@ -100,6 +103,7 @@ def project_config(df: pd.DataFrame, name: str, *, spec: ProjectionSpec, economi
         "flagged_segments": sorted(strata.flagged),
         "flag_reasons": dict(sorted(strata.flagged.items())),
         "unestimated_share": strata.unestimated_share,
+        "estimated_volume_per_month": volume,
         "unmixed_segments": list(strata.unmixed),
         "naive_automation_rate": wilson(int(_bools(df, "correct").sum()), n_all).to_dict(),
         **{k: v for k, v in headline.items() if k != "segments"},

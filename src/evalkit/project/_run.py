@@ -157,8 +157,9 @@ def _warnings(configs: dict[str, Any]) -> list[str]:
         for seg, why in block["flag_reasons"].items():
             out.append(f"{name}: segment {seg!r} flagged: {why}")
         if block["unestimated_share"] > 0:
-            out.append(f"{name}: {block['unestimated_share']:.1%} of production volume has no cases; "
-                       "projected over the rest")
+            out.append(f"{name}: {block['unestimated_share']:.1%} of production volume has no cases and is not "
+                       f"projected: monthly figures cover the other {block['estimated_volume_per_month']:,.0f} "
+                       "cases/month only")
         if not block["cost_per_case"]["known"]:
             out.append(f"{name}: cost unknown for {block['cost_per_case']['n_unknown']} rows; cost tail not projected")
     return out

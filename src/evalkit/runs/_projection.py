@@ -54,6 +54,9 @@ class ConfigProjection(_Format):
     input_price_source: str | None = None
     effective_sample_size: float | None = None
     unestimated_share: float = 0.0
+    estimated_volume_per_month: float | None = Field(
+        None, description="Cases per month the monthly figures cover: volume_per_month without the "
+        "unestimated share (segments with no cases are flagged, not extrapolated).")
     unmixed_segments: list[str] = Field(default_factory=list)
     flagged_segments: list[str] = Field(default_factory=list)
     flag_reasons: dict[str, str] = Field(default_factory=dict)
