@@ -67,6 +67,49 @@ def _baseline_for(run_dir: Path, baseline: str | None, reports: Path | None = No
         return None
 
 
+def _sequential_verdict(run_dir: Path, *, baseline: str | None, suite: Path | None, config: str | None,
+                        reports: Path | None = None) -> object:
+    """A sequential run's stored gate verdict (gates.json), or None for any other run. A sequential run
+    stopped once its anytime-valid tests settled the verdict; fixed-sample tests on the cases it stopped
+    at are not valid (optional stopping), so `evalkit gate` never re-evaluates it: it prints the stored
+    verdict and rewrites nothing. Asking for other gates or another baseline than the one it was run
+    against is refused (exit 2)."""
+    from evalkit.errors import ConfigError
+    from evalkit.gate import stored_report
+    from evalkit.runs import RunFolder
+
+    folder = RunFolder(path=run_dir)
+    manifest = folder.manifest
+    seq = manifest.sequential if manifest is not None else None
+    if not seq:
+        return None
+    why = (f"{run_dir} is a sequential run (evalkit run --sequential) that stopped at {seq.get('cases_done')} of "
+           f"{seq.get('cases_total')} cases ({seq.get('stop_reason')}): its verdict comes from the anytime-valid "
+           "tests it was run with, and fixed-sample tests on the cases it stopped at would not be valid (optional "
+           "stopping)")
+    report = stored_report(folder)
+    if baseline is not None and report is not None:
+        from evalkit.runs import RunFolder as Folder
+
+        same = Folder(path=_baseline_for(run_dir, baseline, reports)).manifest  # type: ignore[arg-type]
+        baseline = None if same is not None and same.run_id == report.baseline_run_id else baseline
+    if suite is not None or baseline is not None:
+        raise ConfigError(f"{why}, so it is not re-evaluated with --suite or --baseline. Re-run the suite "
+                          "(evalkit run SUITE --sequential --baseline RUN) to gate it against other gates or "
+                          "another baseline")
+    if report is None:
+        raise ConfigError(f"{why}, and its gates.json is missing: re-run it (evalkit run SUITE --sequential)")
+    if config is not None:
+        from dataclasses import replace
+
+        if config not in {r.config for r in report.results}:
+            raise ConfigError(f"configuration {config!r} has no gate results in run {report.run_id}")
+        report = replace(report, results=tuple(r for r in report.results if r.config == config))
+    typer.echo(f"{why}, so it is not re-evaluated; gates.json, junit.xml and summary.md are left as they are. "
+               "Its stored verdict:", err=True)
+    return report
+
+
 def register(app: typer.Typer) -> None:
     """Add the gate command to the app."""
 
@@ -101,18 +144,24 @@ def register(app: typer.Typer) -> None:
             )
 
             run_dir = resolve_run_ref(run, reports)
-            gates = _gates_for(run_dir, suite)
-            if not gates:
-                from evalkit.errors import ConfigError
+            report = _sequential_verdict(run_dir, baseline=baseline, suite=suite, config=config, reports=reports)
+            if report is None:
+                gates = _gates_for(run_dir, suite)
+                if not gates:
+                    from evalkit.errors import ConfigError
 
-                raise ConfigError(f"no gates to evaluate: {suite or 'the suite recorded in ' + str(run_dir)} declares "
-                                  "none; add a `gates:` section to the suite (see docs/ci.md) or pass --suite FILE")
-            base = _baseline_for(run_dir, baseline, reports)
-            report = evaluate_gates(run_dir, gates, baseline_dir=base, config=config)
-            if write:
-                paths = write_gate_outputs(report, run_dir)
-                typer.echo(f"wrote {', '.join(p.name for p in paths.values())} in {run_dir}", err=True)
-            else:  # the run folder stays as it was; the CI job's own files are still written
+                    raise ConfigError(f"no gates to evaluate: {suite or 'the suite recorded in ' + str(run_dir)} "
+                                      "declares none; add a `gates:` section to the suite (see docs/ci.md) or pass "
+                                      "--suite FILE")
+                base = _baseline_for(run_dir, baseline, reports)
+                report = evaluate_gates(run_dir, gates, baseline_dir=base, config=config)
+                if write:
+                    paths = write_gate_outputs(report, run_dir)
+                    typer.echo(f"wrote {', '.join(p.name for p in paths.values())} in {run_dir}", err=True)
+                else:  # the run folder stays as it was; the CI job's own files are still written
+                    write_ci_outputs(report, run_dir)
+            else:  # a sequential run's stored verdict: nothing in the run folder is rewritten
+                write = False
                 write_ci_outputs(report, run_dir)
             if json_:
                 from evalkit.cli._conventions import echo_json

@@ -21,7 +21,7 @@ from evalkit.gate._outputs import (
     write_ci_outputs,
     write_gate_outputs,
 )
-from evalkit.gate._results import GateReport, GateResult
+from evalkit.gate._results import GateReport, GateResult, stored_report
 from evalkit.gate._sequential import SeqVerdict, apply_sequential, overall_state, sequential_verdicts
 from evalkit.gate._stats import ece_estimate, paired_segment_compare
 from evalkit.suite import GatesSection, parse_gates
@@ -45,6 +45,7 @@ __all__ = [
     "print_summary",
     "sequential_verdicts",
     "step_outputs",
+    "stored_report",
     "summary_markdown",
     "write_ci_outputs",
     "write_gate_outputs",

@@ -116,3 +116,21 @@ class GateReport:
                 "created": self.created, "passed": self.passed, "simulated": self.simulated,
                 "n_gates": len(self.results), "n_failed": len(self.failed), "headline": self.headline,
                 "sequential": self.sequential, "results": [r.to_dict() for r in self.results]}
+
+
+def stored_report(run: Any) -> GateReport | None:
+    """The gate report a run folder holds (``gates.json``, read through ``evalkit.runs``), or None. A
+    sequential run's open gates come back as not settled (their message says so; gates.json has no
+    field for it)."""
+    doc = run.gates
+    if doc is None:
+        return None
+    results = tuple(GateResult(name=g.name, kind=g.kind, config=g.config, status=g.status,
+                               observed=g.observed.estimate() if g.observed is not None else None, limit=g.limit,
+                               message=g.message, segments=tuple(g.segments), details=tuple(g.details),
+                               seconds=g.seconds, unit=g.unit, settled=not g.message.startswith("not settled"))
+                    for g in doc.results)
+    simulated = tuple(c for c, h in doc.headline.items() if isinstance(h, dict) and h.get("simulated"))
+    return GateReport(run_id=doc.run_id or run.run_id, run_dir=run.path, baseline_run_id=doc.baseline_run_id,
+                      results=results, created=doc.created or "", simulated=doc.simulated, headline=dict(doc.headline),
+                      sequential=doc.sequential, simulated_configs=simulated if doc.headline else None)
