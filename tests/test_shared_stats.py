@@ -56,7 +56,7 @@ def test_the_automation_rule():
 def test_formats():
     assert formatting.pct(0.7612) == "76.1%" and formatting.pct(None) == "–"
     assert formatting.rate_lines(0.761, 0.745, 0.777) == "76.1\n74.5–77.7" and formatting.rate_lines(float("nan"), 0, 1) == "–"
-    assert formatting.rate_lines(0.0, 0.0, 0.0013, 0) == "0\n0–0" and formatting.rate_lines(0.5, None, 0.6) == "50.0"
+    assert formatting.rate_lines(0.0, 0.0, 0.0013, 0) == "0.0\n0.0–0.1" and formatting.rate_lines(0.5, None, 0.6) == "50.0"
     assert formatting.money(None) == "unknown" and formatting.money(0) == "$0"
     assert formatting.money(0.01234) == "$0.0123" and formatting.money(1234.5) == "$1,234"
     assert stats.Estimate(value=0.5, lo=0.4, hi=0.6, n=10).to_dict() == {"value": 0.5, "lo": 0.4, "hi": 0.6, "n": 10}
@@ -75,6 +75,35 @@ def test_an_estimate_is_shown_with_its_interval_and_n_whatever_its_form():
     assert formatting.interval({"value": None, "n": 7}) == "unknown n=7"  # unknown is never 0
     assert formatting.interval(None, unknown="-") == "-"
     assert formatting.interval(est, unit=lambda x: f"{100 * x:.1f} pts").startswith("86.2 pts [")
+
+
+def test_an_interval_of_nonzero_width_never_prints_as_a_point():
+    """Wilson's interval for 0 of 1500 is [0%, 0.26%]: at 0 decimals it read '0% [0%, 0%]', a point."""
+    est = stats.wilson(0, 1500)
+    assert formatting.interval(est, digits=0) == "0.0% [0.0%, 0.3%] n=1500"
+    assert formatting.pct_parts(est.value, est.lo, est.hi, 0) == ("0.0%", "0.0%", "0.3%")
+    assert formatting.pct_parts(0.5, 0.49999, 0.50001, 1) == ("50.000%", "49.999%", "50.001%")
+    assert formatting.interval(stats.wilson(2586, 3000), digits=0).startswith("86% [85%, 87%]")  # wide: unchanged
+    assert formatting.interval({"value": 0.5, "lo": 0.5, "hi": 0.5, "n": 1}) == "50.0% [50.0%, 50.0%] n=1"  # a point
+    cost = {"value": 0.00002, "lo": 0.00001, "hi": 0.00003, "n": 9}
+    assert formatting.interval(cost, usd=True) == "$0.00002 [$0.00001, $0.00003] n=9"
+    for lo, hi in [(0.0, 1e-9), (0.123, 0.1231), (0.9999, 1.0)]:
+        _, a, b = formatting.pct_parts(lo, lo, hi, 0)
+        assert a != b
+
+
+def test_a_number_that_rounds_to_zero_has_no_sign():
+    assert formatting.signed(-0.04) == "0.0" and formatting.signed(0.04) == "0.0" and formatting.signed(-0.05) == "-0.1"
+    assert formatting.signed(2.5, 0) == "+2" and formatting.signed(-12.34) == "-12.3"
+    assert formatting.pct(-0.00001) == "0.0%" and formatting.money(-0.00001, 4) == "$0.0000"
+    assert formatting.money(-0.00001) == "$0.0000" and formatting.money(-5.2, 0) == "-$5"
+    # a caller's own unit too: the gate's '-0.0 pts' observed drop
+    shown = formatting.interval({"value": -0.0, "lo": -0.094, "hi": 0.094, "n": 32}, label="95% CI ",
+                                unit=lambda x: f"{100 * x:.1f} pts")
+    assert shown == "0.0 pts [95% CI -9.4 pts, 9.4 pts] n=32"
+    assert formatting.unsigned_zero("$-0.000000") == "$0.000000" and formatting.unsigned_zero("-0.05%") == "-0.05%"
+    assert formatting.unsigned_zero("+0.0%") == "0.0%" and formatting.unsigned_zero("-10.0 pts") == "-10.0 pts"
+    assert formatting.rate_lines(-0.00001, None, None) == "0.0"
 
 
 def test_wilson_is_statsmodels_formula_bit_for_bit():
@@ -119,3 +148,10 @@ def test_quantile_change_interval_is_the_quantiles_change_with_a_bootstrap_inter
     assert diff.value == pytest.approx(np.quantile(cand, 0.95) - np.quantile(base, 0.95))
     free = stats.quantile_change_interval(cand, np.zeros(50), 0.95, relative=True)  # from a $0 baseline
     assert free.lo is None and free.hi is None
+
+
+def test_a_p_value_never_rounds_onto_or_across_alpha():
+    assert formatting.p_value(0.0504) == "0.0504" and formatting.p_value(0.0496) == "0.0496"
+    assert formatting.p_value(0.012) == "0.012" and formatting.p_value(1.0) == "1" and formatting.p_value(0.31) == "0.31"
+    assert formatting.p_value(0.05) == "0.05" and formatting.p_value(0.00999, alpha=0.01) == "0.00999"
+    assert formatting.p_value(None) == "unknown"
