@@ -285,3 +285,38 @@ def test_a_short_row_of_a_native_csv_is_refused_not_filled_with_defaults(tmp_pat
     with pytest.raises(DataError) as err:
         read_cases(export, "toy")
     assert err.value.problems == [f"{export}:data row 2 (line 3): 7 cells but the header has 8 columns"]
+
+
+def _with_last_line(tmp_path: Path, last: str) -> Path:
+    header, rows = _acme_rows()
+    export = _write_csv(tmp_path / "export.csv", header, rows)
+    with open(export, "a", encoding="utf-8", newline="") as fh:
+        fh.write(last)
+    return export
+
+
+def test_an_unterminated_quote_is_reported_at_the_line_it_opens(tmp_path, monkeypatch):
+    export = _with_last_line(tmp_path, 'upg-9,Billing hold,,"{}",Starter,"53,Monthly\r\nmore,text\r\n')
+    opens = len(export.read_text(encoding="utf-8").splitlines()) - 1
+    r, text, store = _import(tmp_path, monkeypatch, export, _mapping(tmp_path))
+    assert r.exit_code == 2, text
+    assert (f"{export}:line {opens}: unterminated quote starting at line {opens}: the quoted cell runs to the end "
+            "of the file; nothing was imported") in text
+    assert "label" not in text and not store.exists()
+
+
+def test_text_after_a_closing_quote_names_the_quoted_cell(tmp_path, monkeypatch):
+    export = _with_last_line(tmp_path, 'upg-9,Billing hold,,"{}",Starter,"Hi,\r\nthere"53,Monthly\r\n')
+    opens = len(export.read_text(encoding="utf-8").splitlines()) - 1
+    r, text, store = _import(tmp_path, monkeypatch, export, _mapping(tmp_path))
+    assert r.exit_code == 2, text
+    assert (f"{export}:line {opens}: the quoted cell starting at line {opens} is followed by text before the next "
+            f"comma (at line {opens + 1}): a closing quote is missing") in text
+    assert not store.exists()
+
+
+def test_a_native_csv_with_an_unterminated_quote_is_refused_too(tmp_path, toy):
+    export = tmp_path / "cases.csv"
+    export.write_text('case_id,segment,variant,note\na,routine,base,"fine ""quoted"" text"\nb,routine,base,"open\n')
+    with pytest.raises(DataError, match=f"{export}:line 3: unterminated quote starting at line 3"):
+        read_cases(export, "toy")

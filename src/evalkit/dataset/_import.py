@@ -144,10 +144,12 @@ def csv_records(path: Path) -> Iterator[tuple[str, list[str], list[str], list[st
     """(where, header, cells, problems) of every non-blank data row of a CSV file; a row is named
     ``data row N (line M)`` (the header not counted). The one CSV reader for native and mapped imports."""
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = check_header(path, [h.strip() for h in next(reader, None) or []])
+        # strict: an unterminated quote stops the import, not a cell swallowing the rest of the file
+        reader = csv.reader(fh, strict=True)
+        records = _located(path, reader)
+        header = check_header(path, [h.strip() for h in next(records, None) or []])
         last_line = reader.line_num
-        for number, cells in enumerate(reader, start=1):
+        for number, cells in enumerate(records, start=1):
             where = f"{path}:data row {number} (line {last_line + 1})"
             last_line = reader.line_num
             if not any(c.strip() for c in cells):
@@ -156,6 +158,21 @@ def csv_records(path: Path) -> Iterator[tuple[str, list[str], list[str], list[st
             ragged = [f"{where}: {len(cells)} cells but the header has {len(header)} columns"] \
                 if len(cells) != len(header) else []
             yield where, header, cells, ragged
+
+
+def _located(path: Path, reader: Any) -> Iterator[list[str]]:
+    """The reader's records; a csv.Error becomes a DataError naming the line (and the opening quote)."""
+    from evalkit.dataset._csv import csv_error
+
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(csv_error(path, start, reader.line_num, exc)) from None
+        yield cells
 
 
 def _read_csv(path: Path, model: type[BaseModel]) -> Iterator[Parsed]:
