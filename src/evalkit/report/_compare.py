@@ -1,15 +1,17 @@
-"""B against A, segment by segment: paired where the cases match, unpaired where they don't.
+"""B against A, segment by segment: paired on the cases both evaluated, unpaired where there are none.
 
-A segment is compared **paired** when one side's case ids in it contain the other's (the
-same cases, or a ``--limit``/``--fraction`` subset of them) and, when both runs record
-their dataset, it is the same dataset version; pairs are the shared cases: McNemar's exact
-test and Newcombe's paired interval, via ``evalkit.gate``'s ``paired_segment_compare``
-(the computation ``evalkit compare`` and the gates use). Otherwise the two sides are
-independent samples and the segment is compared **unpaired**: Newcombe's hybrid score
-interval for a difference of independent proportions (method 10 of Newcombe 1998, built
-from the two Wilson intervals) and the score test of ``statsmodels``'
-``test_proportions_2indep``. Holm's adjustment runs across the segments (the overall row,
-one pre-specified test, is never adjusted).
+Both runs used the same dataset version (manifest name and version, and sha256 where both record it):
+a segment is compared **paired** on the cases both runs evaluated in it, as ``evalkit compare`` and
+the ``max_good_rate_drop`` gate compare them (inner join on case id): two samples of one dataset, e.g. 300
+and 1500 cases drawn with different seeds, are paired on the cases they share. McNemar's exact test and
+Newcombe's paired interval, via ``evalkit.gate``'s ``paired_segment_compare`` (the computation ``evalkit
+compare`` and the gates use). When either run does not record its dataset, shared case ids alone could be
+a coincidence of naming, so the segment is paired only when one side's case ids contain the other's (the
+same cases, or a ``--limit``/``--fraction`` subset of them). Otherwise (another dataset, or no shared
+case in the segment) the two sides are independent samples and the segment is compared **unpaired**:
+Newcombe's hybrid score interval for a difference of independent proportions (method 10 of Newcombe 1998,
+built from the two Wilson intervals) and the score test of ``statsmodels``' ``test_proportions_2indep``.
+Holm's adjustment runs across the segments (the overall row, one pre-specified test, is never adjusted).
 """
 
 from __future__ import annotations
@@ -57,26 +59,34 @@ def unpaired_diff(k1: int, n1: int, k0: int, n0: int) -> tuple[float, float, flo
     return d, max(-1.0, lo), min(1.0, hi), p
 
 
-def _same_dataset(a: Any, b: Any) -> bool:
-    if not isinstance(a, dict) or not isinstance(b, dict):
-        return True  # unknown identity on a side: the case ids decide
-    return all(a.get(k) is None or b.get(k) is None or str(a[k]) == str(b[k]) for k in ("name", "version", "sha256"))
+def dataset_match(a: Any, b: Any) -> str:
+    """'same' (both record the same name and version, and the same sha256 where both have one), 'different'
+    (a recorded field differs) or 'unknown' (a side does not record its dataset's name and version)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if any(a.get(k) is not None and b.get(k) is not None and str(a[k]) != str(b[k])
+               for k in ("name", "version", "sha256")):
+            return "different"
+        if all(a.get(k) is not None and b.get(k) is not None for k in ("name", "version")):
+            return "same"
+    return "unknown"
 
 
 def segment_changes(ref: pd.DataFrame, cand: pd.DataFrame, *, ref_dataset: Any = None, cand_dataset: Any = None,
                     outcome: str = "good") -> list[SegmentChange]:
     """The overall row first, then one row per segment present on either side."""
-    same_ds = _same_dataset(ref_dataset, cand_dataset)
+    identity = dataset_match(ref_dataset, cand_dataset)
     rseg, cseg = ref["segment"].astype(str), cand["segment"].astype(str)
     rid, cid = ref["case_id"].astype(str), cand["case_id"].astype(str)
     ry, cy = outcome_mask(ref, outcome).to_numpy(), outcome_mask(cand, outcome).to_numpy()
 
     def matched(rmask: np.ndarray, cmask: np.ndarray) -> bool:
-        # The same cases when one side's case ids contain the other's (a --limit run
-        # against a full one pairs on the cases both evaluated).
-        if not same_ds or not cmask.any() or not rmask.any():
+        # The same dataset version: paired on the cases both evaluated, as compare and the gates pair them.
+        # Dataset unknown on a side: only when one side's case ids contain the other's.
+        if identity == "different" or not cmask.any() or not rmask.any():
             return False
         a, b = set(rid[rmask]), set(cid[cmask])
+        if identity == "same":
+            return not a.isdisjoint(b)
         return a <= b or b <= a
 
     paired_rows: dict[str, Any] = {}
