@@ -34,11 +34,12 @@ def test_baseline_rate_is_on_the_paired_cases_and_the_change_is_one_figure(tmp_p
     overall = _text(re.search(r"<tr><th scope=\"row\" data-sort=\"ALL\">.*?</tr>", matrix, re.DOTALL).group(0))
     assert (f"baseline {100 * same_cases.value:.1f}% [{100 * same_cases.lo:.1f}%–{100 * same_cases.hi:.1f}%] "
             "n=300 (the same cases)") in overall
-    change = re.search(r"([+-]\d+\.\d) pts \[", overall).group(1)
     assert "paired, n=300" in overall
 
     context = _text(re.search(r'<table class="sortable" id="context-table">.*?</table>', html, re.DOTALL).group(0))
-    assert f"{change} (paired, n=300)" in context
+    # the matrix's change with its interval, against the matrix's reference, on the same pairs
+    delta = re.search(r"([+-]\d+\.\d) pts \[([^\]]+)\]", overall)
+    assert f"{delta.group(1)} [{delta.group(2)}] vs prod (baseline) (paired, n=300)" in context
 
     verdict = _text(re.search(r'<section id="verdict">.*?</section>', html, re.DOTALL).group(0))
     assert "prod , all segments : significant drop" in verdict and "segment ALL" not in verdict

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalkit.formatting import p_value, signed_parts
 from evalkit.runs import ConfigEntry, ConfigProjection, ConfigThresholds, Rate, Thresholds, threshold_policy
 from evalkit.runs import RunFolder as RunData
 from evalkit.stats import ALL, Estimate, outcome_mask, quantile_interval, rate, wilson
@@ -65,14 +66,28 @@ class Change:
     def how(self) -> str:
         return f"paired, n={self.n}" if self.paired else f"UNPAIRED (different cases), n={self.n} vs {self.n_ref}"
 
+    alpha: float = 0.05
+
+    @property
+    def interval_excludes_zero(self) -> bool:
+        return self.lo > 0 or self.hi < 0
+
     @property
     def text(self) -> str:
-        pts = f"{100 * self.diff:+.1f} pts [{100 * self.lo:+.1f}, {100 * self.hi:+.1f}]"
-        p = f"{'adj. ' if self.adjusted else ''}p={self.p_adjusted:.2g}"
+        """'significant drop -12.7 pts [-16.0, -9.4] (adj. p=0.0001, paired, n=331)'. The interval is the
+        segment's own 95% interval, not adjusted for multiplicity; significance is Holm's adjusted p-value
+        (segments). Where the two disagree (an interval excluding 0 that is n.s. after adjustment) the
+        cell says so in words."""
+        d, lo, hi = signed_parts(100 * self.diff, 100 * self.lo, 100 * self.hi)
+        pts = f"{d} pts [{lo}, {hi}]"
+        p = f"{'adj. ' if self.adjusted else ''}p={p_value(self.p_adjusted, self.alpha)}"
+        if self.adjusted and self.significant != self.interval_excludes_zero:
+            pts += " (unadjusted 95% interval)"
         if self.significant:
             word = "significant gain" if self.diff > 0 else "significant drop"
             return f"{word} {pts} ({p}, {self.how})"
-        return f"{pts}, n.s. ({p}, {self.how})"
+        after = " after Holm's adjustment" if self.adjusted and self.interval_excludes_zero else ""
+        return f"{pts}, n.s.{after} ({p}, {self.how})"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -299,7 +314,7 @@ def segment_matrix(cols: Sequence[Column], *, alpha: float = 0.05) -> Matrix:
             p = padj.get(r.segment, r.p_value)
             changes[(r.segment, c.key)] = Change(diff=r.diff, lo=r.lo, hi=r.hi, n=r.n, n_ref=r.n_ref,
                                                  p_adjusted=p, significant=bool(p < alpha), paired=r.paired,
-                                                 adjusted=r.segment != ALL)
+                                                 adjusted=r.segment != ALL, alpha=alpha)
     return Matrix(segments=[ALL, *segs], cells=cells, changes=changes, pairs=matrix_pairs)
 
 
@@ -331,9 +346,25 @@ class GateVerdict:
     """'5 passed, 0 failed, 6 skipped' (evalkit.gate's count: a skipped or unsettled gate is not a pass)."""
     marks: list[str]
     """Per result: PASS, FAIL, SKIP or NOT SETTLED."""
+    baseline_run_id: str | None = None
+    """The baseline the gates ran against (gates.json), None: gated without one."""
+    created: str | None = None
+    """When the gates ran (gates.json)."""
+    page_baseline: str | None = None
+    """The baseline run this page compares the run with, None without one: the stored result is not this
+    page's verdict unless the two are the same run."""
+
+    @property
+    def same_comparison(self) -> bool:
+        """The stored gates compared the run with the baseline this page compares it with."""
+        return self.page_baseline is not None and self.baseline_run_id == self.page_baseline
+
+    @property
+    def gated_against(self) -> str:
+        return f"against baseline {self.baseline_run_id}" if self.baseline_run_id else "without a baseline"
 
 
-def gate_verdict(run: RunData) -> GateVerdict:
+def gate_verdict(run: RunData, page_baseline: RunData | None = None) -> GateVerdict:
     """gates.json read back into evalkit.gate's results, so the report counts them as the console does."""
     from evalkit.gate import GateReport, GateResult
 
@@ -345,7 +376,9 @@ def gate_verdict(run: RunData) -> GateVerdict:
     report = GateReport(run_id=run.run_id, run_dir=run.path, baseline_run_id=doc.baseline_run_id, results=results)
     marks = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "not settled": "NOT SETTLED"}
     return GateVerdict(run_id=run.run_id, doc=doc.dump(), tally=report.tally(),
-                       marks=[marks[r.outcome] for r in results])
+                       marks=[marks[r.outcome] for r in results], baseline_run_id=doc.baseline_run_id,
+                       created=doc.created,
+                       page_baseline=page_baseline.run_id if page_baseline is not None else None)
 
 
 def _separation(best: LeaderRow, rows: Sequence[LeaderRow], *, net: bool) -> str:
@@ -372,7 +405,8 @@ def _separation(best: LeaderRow, rows: Sequence[LeaderRow], *, net: bool) -> str
     return "".join(f"; {n}" for n in notes)
 
 
-def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, *, top: int = 5) -> Verdict:
+def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, *, top: int = 5,
+            baseline: RunData | None = None) -> Verdict:
     objective = objective_of(runs)
     # The baseline competes too: when the change is worse, the verdict should say so.
     candidates = list(rows)
@@ -390,4 +424,4 @@ def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, 
     regs = [(by_key[k], s, ch) for (s, k), ch in matrix.changes.items() if ch.significant and ch.diff < 0]
     regs.sort(key=lambda t: t[2].diff)
     return Verdict(objective=objective, best=best, best_reason=reason, regressions=regs[:top],
-                   gates=[gate_verdict(r) for r in runs if r.gates])
+                   gates=[gate_verdict(r, baseline) for r in runs if r.gates])

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from evalkit.formatting import signed_parts
 from evalkit.report import _charts
-from evalkit.report._assemble import Column, Matrix, projection_entry
+from evalkit.report._assemble import Change, Column, Matrix, projection_entry
 from evalkit.stats import ALL, Estimate, outcome_mask, rate
 
 PARTS = ("fixed", "history", "retrieved", "output")
@@ -40,17 +41,34 @@ class ContextRow:
     tail_share_of_spend: float | None
     on_frontier: bool
     monthly: dict[str, Any]
-    delta_good_pts: float | None = None
-    delta_how: str = ""
-    """What the good-rate change is computed on: the segment matrix's own words ("paired, n=300")."""
+    delta_good: Change | None = None
+    """The good-rate change against the column's reference: the segment matrix's overall change (the same
+    pairing, ``evalkit.score.config_pairs``, and the same computation: paired on the shared cases), with its
+    95% interval; None for a reference itself or a column without one."""
+    reference: str | None = None
+    """The label of the column the row's differences are against (its ``Column.ref``)."""
     delta_monthly: float | None = None
+
+    @property
+    def delta_good_pts(self) -> float | None:
+        return None if self.delta_good is None else 100 * self.delta_good.diff
+
+    @property
+    def delta_good_text(self) -> str:
+        """'-13.0 [-15.1, -10.9]' in points (the interval grows decimals rather than collapse)."""
+        ch = self.delta_good
+        if ch is None:
+            return ""
+        d, lo, hi = signed_parts(100 * ch.diff, 100 * ch.lo, 100 * ch.hi)
+        return f"{d} [{lo}, {hi}]"
 
 
 @dataclass(kw_only=True)
 class ContextSection:
     rows: list[ContextRow]
     frontier_svg: str | None
-    reference: str | None
+    references: list[str]
+    """The reference labels the rows' differences are against (each row's ``Column.ref``)."""
 
 
 def describe_policy(context: dict[str, Any] | None) -> str:
@@ -97,18 +115,6 @@ def _frontier(points: list[tuple[float, float]]) -> list[bool]:
     return out
 
 
-def _delta_good(s: dict[str, Any], ref: dict[str, Any], matrix: Matrix | None) -> tuple[float | None, str]:
-    """The good-rate change against the reference: the segment matrix's overall change when it compares the
-    same pair (paired on the shared cases where it can), so the report shows one figure; else the plain
-    difference of the two rates."""
-    if s is ref:
-        return None, ""
-    change = matrix.changes.get((ALL, s["column"].key)) if matrix is not None else None
-    if change is not None and s["column"].ref is ref["column"]:
-        return 100 * change.diff, change.how
-    return 100 * (s["good"].value - ref["good"].value), f"n={s['good'].n} vs {ref['good'].n}"
-
-
 def context_section(cols: Sequence[Column], *, matrix: Matrix | None = None,
                     salt: str = "ctx") -> ContextSection | None:
     staged = []
@@ -138,17 +144,23 @@ def context_section(cols: Sequence[Column], *, matrix: Matrix | None = None,
     if not staged:
         return None
     flags = _frontier([(s["input_tokens"], s["good"].value) for s in staged])
-    ref = next((s for s in staged if s["column"].is_baseline), None) or max(staged, key=lambda s: s["input_tokens"])
+    by_column = {id(s["column"]): s for s in staged}
     rows = []
     for s, on in zip(staged, flags):
-        ref_month, month = ref["monthly"].get("p50"), s["monthly"].get("p50")
-        delta, how = _delta_good(s, ref, matrix)
-        rows.append(ContextRow(**s, on_frontier=on, delta_good_pts=delta, delta_how=how,
-                               delta_monthly=(month - ref_month) if s is not ref and None not in (month, ref_month)
+        # Against the column's own reference, as the segment matrix compares it (evalkit.score.config_pairs;
+        # else the suite's baseline_config), never against another "reference" of this section's own.
+        ref_col = s["column"].ref
+        ref = by_column.get(id(ref_col)) if ref_col is not None else None
+        change = matrix.changes.get((ALL, s["column"].key)) if matrix is not None and ref_col is not None else None
+        ref_month, month = (ref or {}).get("monthly", {}).get("p50"), s["monthly"].get("p50")
+        rows.append(ContextRow(**s, on_frontier=on, delta_good=change,
+                               reference=ref_col.label if ref_col is not None else None,
+                               delta_monthly=(month - ref_month) if ref is not None and None not in (month, ref_month)
                                else None))
     svg = _charts.draw(_charts.frontier_chart, [(_charts_label(r.column), r.input_tokens, r.good.value, r.good.lo,
                                                  r.good.hi, r.on_frontier) for r in rows], salt=f"{salt}-frontier")
-    return ContextSection(rows=rows, frontier_svg=svg, reference=ref["column"].label)
+    return ContextSection(rows=rows, frontier_svg=svg,
+                          references=list(dict.fromkeys(r.reference for r in rows if r.reference is not None)))
 
 
 def _monthly(entry: Any) -> dict[str, Any]:

@@ -18,13 +18,25 @@ from pathlib import Path
 from typing import Any
 
 from evalkit._io import write_text
-from evalkit.formatting import money, number, pct
+from evalkit.formatting import money, money_parts, number, pct, pct_parts, signed
 from evalkit.runs import Manifest, load_run
 from evalkit.stats import ALL
 
 
 def _pct(x: Any, digits: int = 1) -> str:
     return pct(x, digits, unknown="unknown")
+
+
+def _ci(est: Any, digits: int = 1, usd: bool = False) -> tuple[str, str, str]:
+    """An estimate's value and bounds (an ``Estimate``, a look-alike or its JSON), formatted at one precision:
+    bounds that differ never print alike (evalkit.formatting.pct_parts / money_parts)."""
+    if isinstance(est, dict):
+        value, lo, hi = est.get("value"), est.get("lo"), est.get("hi")
+    else:
+        value, lo, hi = (getattr(est, k, None) for k in ("value", "lo", "hi"))
+    if usd:
+        return money_parts(value, lo, hi, digits)
+    return pct_parts(value, lo, hi, digits, unknown="unknown")
 
 
 def _usd(x: Any, digits: int = 4) -> str:
@@ -55,7 +67,7 @@ def _environment() -> Any:
                       bytecode_cache=_compiled_templates())
     from evalkit.report._context import describe_policy
 
-    env.filters.update(pct=_pct, pct0=_pct, usd=_usd, num=_num, sortval=_sortval, compact=_compact,
+    env.filters.update(pct=_pct, pct0=_pct, ci=_ci, signed=signed, usd=_usd, num=_num, sortval=_sortval, compact=_compact,
                        policy=describe_policy)
     return env
 
@@ -207,7 +219,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
     rows = _assemble.leaderboard(cols)
     matrix = _assemble.segment_matrix(cols)
     all_runs = ([base] if base else []) + runs
-    verdict = _assemble.verdict(runs, rows, matrix)
+    verdict = _assemble.verdict(runs, rows, matrix, baseline=base)
     finish_cases = _casedata.start_pack(cols, max_prompts=max_prompts)  # its prompts render meanwhile
     improved: dict[str, int] = {}
     for c, _, _, kind in _casedata.listed_cases(cols):
