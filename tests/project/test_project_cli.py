@@ -186,13 +186,50 @@ def test_names_a_thresholds_file_has_but_the_run_lacks_are_warned(app, run_dir, 
     path = tmp_path / "thr.yaml"
     path.write_text("mode: per_segment\nconfigs:\n  alphaa: {threshold: 0.5}\n"
                     "  alpha: {threshold: 0.6, segments: {routine: {threshold: 0.7}, nosuchseg: {threshold: 0.5}}}\n")
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "60"],
-                           env={"COLUMNS": "250"})
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "60",
+                                 "--config", "alpha", "--json"], env={"COLUMNS": "250"})
     assert r.exit_code == 0, r.output
-    warnings = json.loads((run_dir / "projection.json").read_text())["warnings"]
+    doc = json.loads(r.output[r.output.index("{"):])
+    warnings = doc["warnings"]
     assert any("configuration 'alphaa' is not in this run" in w for w in warnings)
     assert any("segment(s) nosuchseg are not in this run" in w for w in warnings)
+    # the file's hand-typed values are applied as the file's, never shown as risk-target thresholds
+    alpha = doc["configs"]["alpha"]
+    assert alpha["threshold_source"] == "thresholds file" and alpha["segments"]["routine"]["threshold"] == 0.7
+    assert alpha["risk_target_threshold"] == 0.8 and "nosuchseg" not in alpha["risk_target_segments"]
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "60"],
+                           env={"COLUMNS": "250"})
+    assert "nosuchseg" not in r.output.split("warning:")[0]  # not listed among the thresholds
     assert "alphaa" in r.output
+
+
+def test_a_thresholds_file_must_cover_the_projected_configurations(app, run_dir, tmp_path) -> None:
+    """A configuration the file lacks fell back silently to 'value_optimal (escalate all)'."""
+    path = tmp_path / "thr.json"
+    path.write_text(json.dumps({"configs": {"nosuchconfig": {"threshold": 0.9}}}))
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "60"])
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and str(path) in out and "alpha, beta" in out and "--config" in out, r.output
+
+
+@pytest.mark.parametrize("text, key", [('{"configs": {"alpha": {"threshold": "0.9"}}}', "configs.alpha.threshold"),
+                                       (('{"configs": {"alpha": {"threshold": 0.5, "segments": {"routine": '
+                                        '{"threshold": "high"}}}}}'), "configs.alpha.segments.routine.threshold")])
+def test_a_quoted_threshold_is_refused(app, run_dir, tmp_path, text, key) -> None:
+    """"0.9" was coerced to 0.9 silently: a thresholds file gives numbers in [0, 1] (or null)."""
+    path = tmp_path / "thr.json"
+    path.write_text(text)
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--config", "alpha"])
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and str(path) in out and key in out and "number in [0, 1]" in out, r.output
+
+
+def test_an_unparseable_thresholds_file_is_called_a_thresholds_file(app, run_dir, tmp_path) -> None:
+    path = tmp_path / "thr.json"
+    path.write_text("{not json")
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path)])
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and "cannot parse thresholds file" in out and "mix" not in out, r.output
 
 
 def test_confidences_outside_0_1_are_a_data_error_as_in_calibrate(app, tmp_path) -> None:

@@ -75,9 +75,11 @@ def resolve_policy(config: str, *, spec: ProjectionSpec, run_thresholds: Thresho
     doc, doc_source = (file_thresholds, "thresholds file") if file_thresholds else (run_thresholds, run_source)
     has_doc = doc is not None and config in doc.configs
     risk: dict[str, Any] = {}
-    if has_doc:
-        calibrated = _calibrated(doc, config, doc_source)
-        risk = {"risk_target_threshold": calibrated.threshold, "risk_target_segments": calibrated.segments}
+    # The risk-target thresholds shown beside the projection are the run's certified ones: a hand-written
+    # thresholds file's values are applied (source "thresholds file") but are not risk-target thresholds.
+    if run_thresholds is not None and config in run_thresholds.configs:
+        certified = _calibrated(run_thresholds, config, run_source)
+        risk = {"risk_target_threshold": certified.threshold, "risk_target_segments": certified.segments}
     if choice == "cost_optimal":
         if explicit is not None:
             raise ConfigError("the cost-optimal thresholds and --threshold T exclude each other: give one")
@@ -95,7 +97,9 @@ def resolve_policy(config: str, *, spec: ProjectionSpec, run_thresholds: Thresho
                 f"no calibrated threshold for config {config!r}: {doc_source} has no `configs.{config}` "
                 "(run `evalkit calibrate` first, or pass --threshold T)"
             )
-        return _calibrated(doc, config, doc_source)
+        applied = _calibrated(doc, config, doc_source)
+        return Policy(source=applied.source, threshold=applied.threshold, segments=applied.segments,
+                      calibrated=doc is run_thresholds, **risk)
     return Policy(source="value_optimal", threshold=None, **risk)
 
 

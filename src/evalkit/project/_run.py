@@ -97,10 +97,36 @@ def _suite_spec(manifest: Manifest | None) -> dict[str, Any]:
     return dict(manifest.suite.spec) if manifest is not None else {}
 
 
+def _check_file_values(raw: dict[str, Any], path: Path) -> None:
+    """Every threshold a hand-written file gives is a number in [0, 1] or null: the typed document would
+    coerce a string such as "0.9" silently (a quoted value is usually a mistake, or a template)."""
+    for name, entry in (raw.get("configs") or {}).items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: key `configs.{name}` must be a mapping with `threshold` "
+                              f"(and optional `segments`), got {entry!r}")
+        places = [(f"configs.{name}.threshold", entry.get("threshold"))]
+        segments = entry.get("segments") or {}
+        if not isinstance(segments, dict):
+            raise ConfigError(f"{path}: key `configs.{name}.segments` must map segment -> "
+                              f"{{threshold: T}}, got {segments!r}")
+        for seg, part in segments.items():
+            if not isinstance(part, dict):
+                raise ConfigError(f"{path}: key `configs.{name}.segments.{seg}` must be a mapping "
+                                  f"{{threshold: T}}, got {part!r}")
+            places.append((f"configs.{name}.segments.{seg}.threshold", part.get("threshold")))
+        for key, value in places:
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise ConfigError(f"{path}: key `{key}` must be a number in [0, 1] (or null to escalate), "
+                                  f"got {value!r}")
+
+
 def _file_thresholds(raw: dict[str, Any], path: Path) -> Thresholds:
     """A thresholds.json-shaped ``--thresholds FILE`` as the typed document."""
     from pydantic import ValidationError
 
+    _check_file_values(raw, path)
     try:
         return Thresholds.model_validate({"run_id": str(path), "created": "", **raw})
     except ValidationError as exc:
@@ -133,6 +159,17 @@ def _file_warnings(doc: Thresholds | None, path: Path | None, scores: Any) -> li
             out.append(f"{path}: configuration {name!r}: segment(s) {', '.join(unknown)} are not in this run; "
                        "their thresholds are not used")
     return out
+
+
+def _check_file_covers(doc: Thresholds, path: Path, projected: list[str]) -> None:
+    """A ``--thresholds FILE`` must give a threshold for every configuration projected: one it lacks would
+    otherwise be projected silently at another threshold (value-optimal, escalate all)."""
+    missing = [c for c in projected if c not in doc.configs]
+    if missing:
+        have = ", ".join(sorted(doc.configs)) or "none"
+        raise ConfigError(f"{path}: no threshold for configuration(s) {', '.join(missing)} (the file has: "
+                          f"{have}); add `configs.<name>.threshold` for them, or project only those it has "
+                          "with --config")
 
 
 def _mix_choice_warnings(configs: dict[str, Any]) -> list[str]:
@@ -191,7 +228,10 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
             "mode": run_thresholds.mode if run_thresholds else None}
     file_doc, grid = None, None
     if thresholds_file is not None:
-        loaded = load_sweep_file(thresholds_file)
+        try:
+            loaded = load_sweep_file(thresholds_file)
+        except ConfigError as exc:  # evalkit.suite's file reader calls every file it reads a mix file
+            raise ConfigError(str(exc).replace("mix file", "thresholds file")) from None
         if isinstance(loaded, list):
             grid = loaded
         else:
@@ -203,6 +243,8 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
         if choice == "cost_optimal":
             used["description"] = f"{used['description']}: its cost-optimal thresholds"
     scores = run.read_scores((*REQUIRED, *OPTIONAL), required=REQUIRED)
+    if file_doc is not None and threshold is None:
+        _check_file_covers(file_doc, Path(thresholds_file), configs or list(dict.fromkeys(scores["config"].astype(str))))
     prices = _input_prices(manifest)
     outcome = outcome_of(spec, file_doc, run_thresholds)
     blocks = project_frame(
