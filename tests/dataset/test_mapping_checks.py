@@ -6,6 +6,7 @@ and field; nothing is written."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -320,3 +321,22 @@ def test_a_native_csv_with_an_unterminated_quote_is_refused_too(tmp_path, toy):
     export.write_text('case_id,segment,variant,note\na,routine,base,"fine ""quoted"" text"\nb,routine,base,"open\n')
     with pytest.raises(DataError, match=f"{export}:line 3: unterminated quote starting at line 3"):
         read_cases(export, "toy")
+
+
+@pytest.mark.parametrize("ts, formats, expected", [
+    ("2025-01-02T10:00:00+02:00", None, "2025-01-02 08:00:00"),
+    ("2025-01-02T23:30:00-05:00", None, "2025-01-03 04:30:00"),
+    ("2025-01-02T10:00:00Z", None, "2025-01-02 10:00:00"),
+    ("2025-01-02T10:00:00", None, "2025-01-02 10:00:00"),
+    ("02/01/2025 10:00 +0530", ["%d/%m/%Y %H:%M %z"], "2025-01-02 04:30:00"),
+])
+def test_a_time_with_a_utc_offset_is_converted_to_utc_not_stripped(ts, formats, expected):
+    from evalkit.dataset._mapping import FieldRule, ImportMapping
+    from evalkit.dataset._mapping_values import apply_rule
+
+    mapping = ImportMapping.model_validate({"fields": {"x": "x"}})
+    rule = FieldRule(column="thread", items={"at": {"column": "ts", "type": "datetime", "formats": formats}})
+    [turn] = apply_rule({"thread": json.dumps([{"ts": ts}])}, "history", rule, mapping)
+    assert turn["at"].tzinfo is None and str(turn["at"]) == expected
+    day = apply_rule({"d": "2025-01-02T23:30:00-05:00"}, "x", FieldRule(column="d", type="date"), mapping)
+    assert str(day) == "2025-01-02"  # a date is the day the export wrote

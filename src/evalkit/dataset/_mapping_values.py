@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -157,15 +157,21 @@ def parse_money(text: Any, *, decimal_comma: bool = False, currency: str = "USD"
     return -value if negative else value
 
 
+def _utc(moment: datetime) -> datetime:
+    """Times are stored without a zone (UTC); one written with an offset is converted to UTC first: dropping
+    the offset alone would move '10:00+02:00' to 10:00 UTC. A time without an offset is kept as written."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment
+
+
 def _parse_when(text: Any, formats: list[str], kind: Literal["date", "datetime"]) -> date | datetime:
-    if isinstance(text, datetime):
-        return text if kind == "datetime" else text.date()
+    if isinstance(text, datetime):  # a date keeps the day the export wrote (not the UTC day)
+        return _utc(text) if kind == "datetime" else text.date()
     if isinstance(text, date):
         return text if kind == "date" else datetime(text.year, text.month, text.day)
     s = str(text).strip()
     try:  # ISO 8601 first: unambiguous
         iso = datetime.fromisoformat(s)
-        return iso.date() if kind == "date" else iso.replace(tzinfo=None)
+        return iso.date() if kind == "date" else _utc(iso)
     except ValueError:
         pass
     for fmt in formats:
@@ -173,7 +179,7 @@ def _parse_when(text: Any, formats: list[str], kind: Literal["date", "datetime"]
             parsed = datetime.strptime(s, fmt)
         except ValueError:
             continue
-        return parsed.date() if kind == "date" else parsed
+        return parsed.date() if kind == "date" else _utc(parsed)  # a format with %z gives an offset too
     raise RowError(f"cannot read {text!r} as a {kind} (tried ISO 8601 and {', '.join(formats)})")
 
 
