@@ -10,18 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from mappinghelpers import ACME, import_mapped, line_of
 
-from evalkit.cli.main import app
 from evalkit.dataset import read_cases
 from evalkit.errors import ConfigError, DataError
-
-ROOT = Path(__file__).resolve().parents[2]
-ACME = ROOT / "examples" / "acme"
-
-
-def _text(result) -> str:  # type: ignore[no-untyped-def]
-    return result.output + (result.stderr if result.stderr_bytes is not None else "")
 
 
 def _acme_rows(n: int = 3) -> tuple[list[str], list[list[str]]]:
@@ -51,18 +43,6 @@ def _mapping(tmp_path: Path, *replace: tuple[str, str]) -> Path:
     return mapping
 
 
-def _import(tmp_path: Path, monkeypatch, export: Path, mapping: Path):  # type: ignore[no-untyped-def]
-    store = tmp_path / "store"
-    monkeypatch.setenv("EVALKIT_DATASETS", str(store))
-    r = CliRunner().invoke(app, ["dataset", "import", str(export), "--mapping", str(mapping),
-                                 "--name", "acme", "--version", "v1"])
-    return r, _text(r), store
-
-
-def _line_of(path: Path, needle: str) -> int:
-    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
-
-
 # 1. a header column given twice
 
 
@@ -70,11 +50,11 @@ def test_a_mapped_column_given_twice_in_the_header_is_refused_naming_both(tmp_pa
     header, rows = _acme_rows()
     export = _write_csv(tmp_path / "export.csv", [*header, "Seats"], [[*r, "900"] for r in rows])
     mapping = _mapping(tmp_path)
-    r, text, store = _import(tmp_path, monkeypatch, export, mapping)
+    r, text, store = import_mapped(tmp_path, monkeypatch, export, mapping)
     assert r.exit_code == 2, text
     seats = header.index("Seats") + 1
     assert (f"{export}:line 1: column 'Seats' is given twice in the header (columns {seats} and "
-            f"{len(header) + 1}); {mapping}:{_line_of(mapping, 'account.seats:')}: fields.account.seats reads it"
+            f"{len(header) + 1}); {mapping}:{line_of(mapping, 'account.seats:')}: fields.account.seats reads it"
             ) in text
     assert "Traceback" not in text and not store.exists()
 
@@ -105,9 +85,9 @@ def test_a_field_and_its_parent_both_mapped_are_refused_when_the_mapping_is_load
     header, rows = _acme_rows()
     export = _write_csv(tmp_path / "export.csv", header, rows)
     mapping = _mapping(tmp_path, ("  request.received:", "  request: {column: Received}\n  request.received:"))
-    r, text, store = _import(tmp_path, monkeypatch, export, mapping)
+    r, text, store = import_mapped(tmp_path, monkeypatch, export, mapping)
     assert r.exit_code == 2, text
-    parent, child = _line_of(mapping, "  request: {"), _line_of(mapping, "request.received:")
+    parent, child = line_of(mapping, "  request: {"), line_of(mapping, "request.received:")
     assert (f"{mapping}:{child}: fields.request.received: conflicts with 'request' ({mapping}:{parent}: "
             "fields.request)") in text
     assert "internal error" not in text and not store.exists()
@@ -145,7 +125,7 @@ def test_a_count_with_misplaced_commas_underscores_or_other_digits_is_a_row_erro
     header, rows = _acme_rows()
     rows[0][header.index("Seats")] = cell
     export = _write_csv(tmp_path / "export.csv", header, rows)
-    r, text, store = _import(tmp_path, monkeypatch, export, _mapping(tmp_path))
+    r, text, store = import_mapped(tmp_path, monkeypatch, export, _mapping(tmp_path))
     assert r.exit_code == 2, text
     assert f"{export}:data row 1 (line 2): column 'Seats' -> field account.seats: cannot read {cell!r} as a whole " \
            f"number{': ' + why if why else ''}" in text
@@ -239,9 +219,9 @@ def test_a_rule_with_two_sources_is_refused_when_the_mapping_is_loaded(tmp_path,
     header, rows = _acme_rows()
     export = _write_csv(tmp_path / "export.csv", header, rows)
     mapping = _mapping(tmp_path, ("account.seats: {column: Seats, type: int}", f"account.seats: {rule}"))
-    r, text, store = _import(tmp_path, monkeypatch, export, mapping)
+    r, text, store = import_mapped(tmp_path, monkeypatch, export, mapping)
     assert r.exit_code == 2, text
-    assert (f"{mapping}:{_line_of(mapping, 'account.seats:')}: fields.account.seats: Value error, give one of "
+    assert (f"{mapping}:{line_of(mapping, 'account.seats:')}: fields.account.seats: Value error, give one of "
             f"column, template or const (got {got})") in text
     assert not store.exists()
 
@@ -259,9 +239,9 @@ def test_a_date_format_strptime_cannot_use_is_refused_when_the_mapping_is_loaded
     header, rows = _acme_rows()
     export = _write_csv(tmp_path / "export.csv", header, rows)
     mapping = _mapping(tmp_path, (old, new))
-    r, text, store = _import(tmp_path, monkeypatch, export, mapping)
+    r, text, store = import_mapped(tmp_path, monkeypatch, export, mapping)
     assert r.exit_code == 2, text
-    assert f"{mapping}:{_line_of(mapping, new)}: {key}" in text and why in text
+    assert f"{mapping}:{line_of(mapping, new)}: {key}" in text and why in text
     assert "data row" not in text and not store.exists()
 
 
@@ -269,7 +249,7 @@ def test_a_short_row_is_one_problem_like_a_long_one(tmp_path, monkeypatch):
     header, rows = _acme_rows(4)
     rows[1], rows[2] = rows[1][:5], [*rows[2], "extra"]
     export = _write_csv(tmp_path / "export.csv", header, rows)
-    r, text, store = _import(tmp_path, monkeypatch, export, _mapping(tmp_path))
+    r, text, store = import_mapped(tmp_path, monkeypatch, export, _mapping(tmp_path))
     assert r.exit_code == 2, text
     problems = list(dict.fromkeys(line for line in text.splitlines() if line.startswith("  - ")))
     assert problems == [f"  - {export}:data row 2 (line 3): 5 cells but the header has {len(header)} columns",
@@ -299,7 +279,7 @@ def _with_last_line(tmp_path: Path, last: str) -> Path:
 def test_an_unterminated_quote_is_reported_at_the_line_it_opens(tmp_path, monkeypatch):
     export = _with_last_line(tmp_path, 'upg-9,Billing hold,,"{}",Starter,"53,Monthly\r\nmore,text\r\n')
     opens = len(export.read_text(encoding="utf-8").splitlines()) - 1
-    r, text, store = _import(tmp_path, monkeypatch, export, _mapping(tmp_path))
+    r, text, store = import_mapped(tmp_path, monkeypatch, export, _mapping(tmp_path))
     assert r.exit_code == 2, text
     assert (f"{export}:line {opens}: unterminated quote starting at line {opens}: the quoted cell runs to the end "
             "of the file; nothing was imported") in text
@@ -309,7 +289,7 @@ def test_an_unterminated_quote_is_reported_at_the_line_it_opens(tmp_path, monkey
 def test_text_after_a_closing_quote_names_the_quoted_cell(tmp_path, monkeypatch):
     export = _with_last_line(tmp_path, 'upg-9,Billing hold,,"{}",Starter,"Hi,\r\nthere"53,Monthly\r\n')
     opens = len(export.read_text(encoding="utf-8").splitlines()) - 1
-    r, text, store = _import(tmp_path, monkeypatch, export, _mapping(tmp_path))
+    r, text, store = import_mapped(tmp_path, monkeypatch, export, _mapping(tmp_path))
     assert r.exit_code == 2, text
     assert (f"{export}:line {opens}: the quoted cell starting at line {opens} is followed by text before the next "
             f"comma (at line {opens + 1}): a closing quote is missing") in text

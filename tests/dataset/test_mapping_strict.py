@@ -11,21 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from mappinghelpers import ACME, import_mapped, line_of
 
-from evalkit.cli.main import app
 from evalkit.dataset import read_cases
 from evalkit.dataset._mapping import ImportMapping, load_mapping
 from evalkit.dataset._mapping_rows import map_row
 from evalkit.dataset._mapping_values import RowError, parse_money
 from evalkit.errors import ConfigError, DataError
-
-ROOT = Path(__file__).resolve().parents[2]
-ACME = ROOT / "examples" / "acme"
-
-
-def _text(result) -> str:  # type: ignore[no-untyped-def]
-    return result.output + (result.stderr if result.stderr_bytes is not None else "")
 
 
 def _acme(tmp_path: Path, *, replace: tuple[str, str] | None = None, **cells: str) -> tuple[Path, Path]:
@@ -47,18 +39,6 @@ def _acme(tmp_path: Path, *, replace: tuple[str, str] | None = None, **cells: st
     mapping.write_text(text, encoding="utf-8")
     (tmp_path / "catalogue.yaml").write_bytes((ACME / "catalogue.yaml").read_bytes())
     return export, mapping
-
-
-def _import(tmp_path: Path, monkeypatch, export: Path, mapping: Path):  # type: ignore[no-untyped-def]
-    store = tmp_path / "store"
-    monkeypatch.setenv("EVALKIT_DATASETS", str(store))
-    r = CliRunner().invoke(app, ["dataset", "import", str(export), "--mapping", str(mapping),
-                                 "--name", "acme", "--version", "v1"])
-    return r, _text(r), store
-
-
-def _line_of(path: Path, needle: str) -> int:
-    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
 
 
 # 1. templates
@@ -84,9 +64,9 @@ def test_a_template_with_format_semantics_is_refused_when_the_mapping_is_loaded(
                                                                                  template, why):
     old = "  account.company: Customer.name\n" if target == "account.company" else '  case_id: "Ticket #"\n'
     export, mapping = _acme(tmp_path, replace=(old, f"  {target}: {{template: {json.dumps(template)}}}\n"))
-    r, text, store = _import(tmp_path, monkeypatch, export, mapping)
+    r, text, store = import_mapped(tmp_path, monkeypatch, export, mapping)
     assert r.exit_code == 2, text
-    assert f"{mapping}:{_line_of(mapping, 'template:')}: fields.{target}: " in text
+    assert f"{mapping}:{line_of(mapping, 'template:')}: fields.{target}: " in text
     assert why in text and "Traceback" not in text and "internal error" not in text
     assert not store.exists() or not any(store.rglob("*"))
     with pytest.raises(ConfigError):
@@ -110,7 +90,7 @@ def test_a_template_value_is_not_formatted_by_python():
 ])
 def test_an_unrealistic_seat_count_is_refused_naming_row_and_field(tmp_path, monkeypatch, cells, field):
     export, mapping = _acme(tmp_path, **cells)
-    r, text, store = _import(tmp_path, monkeypatch, export, mapping)
+    r, text, store = import_mapped(tmp_path, monkeypatch, export, mapping)
     assert r.exit_code == 2, text
     assert f"{export}:data row 1 (line 2): field {field}: " in text and "1,000,000" in text
     assert "Traceback" not in text and not (store.exists() and any(store.rglob("*")))
@@ -145,7 +125,7 @@ def test_the_mapping_currency_is_the_one_accepted():
 
 def test_a_foreign_currency_in_a_mapped_export_names_row_column_and_field(tmp_path, monkeypatch):
     export, mapping = _acme(tmp_path, **{"Current price": "EUR 1,200.50"})
-    r, text, store = _import(tmp_path, monkeypatch, export, mapping)
+    r, text, store = import_mapped(tmp_path, monkeypatch, export, mapping)
     assert r.exit_code == 2, text
     assert (f"{export}:data row 1 (line 2): column 'Current price' -> field account.recurring_price: "
             "cannot read 'EUR 1,200.50' as an amount of money: the amount is marked 'EUR'") in text
