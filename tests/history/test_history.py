@@ -90,6 +90,11 @@ def test_history_page_escapes_run_content():
                        segment=evil, good=rate, automation=None, cost=None)
     page = history_html(History(suite=evil, config=evil, runs=[run], points=[point]))
     assert "<script>" not in page and "&lt;script&gt;" in page
+    other = RunEntry(run_id="r2", path=Path("/y"), status="complete", suite=evil, dataset=None, configs=(evil,),
+                     cases=1, created=None, simulated=False, execution="direct")
+    page = history_html(History(suite=evil, config=evil, runs=[run, other], points=[point],
+                                datasets={"x": evil, "y": "upgrades@v1"}))  # a dataset name, and the warning
+    assert "<script>" not in page and "the trend mixes datasets: &lt;script&gt;" in page
 
 
 def test_history_without_matching_runs_is_a_clear_error(tmp_path):
@@ -121,3 +126,64 @@ def test_runs_are_listed_through_the_typed_manifest_and_bad_ones_say_why(five_de
     rows = {r["run_id"]: r for r in json.loads(query.stdout)}
     assert rows[outcomes[0].run_id]["calls"] == 96 and str(rows[outcomes[0].run_id]["c"]) == "96"
     assert rows["torn"]["calls"] is None
+
+
+def test_a_zero_automation_rate_shows_its_upper_bound():
+    """`runs history` printed automation 0 of 1500 as '0% [0%, 0%] n=1500': Wilson's upper bound is 0.26%."""
+    from evalkit.history import Rate, fmt_rate
+    from evalkit.stats import wilson
+
+    e = wilson(0, 1500)
+    assert fmt_rate(Rate(value=e.value, lo=e.lo, hi=e.hi, n=1500)) == "0.0% [0.0%, 0.3%] n=1500"
+    assert fmt_rate(Rate(value=0.73, lo=0.71, hi=0.75, n=3000)) == "73% [71%, 75%] n=3000"
+
+
+def _synthetic_history_runs(root: Path, sizes: dict[str, int], *, other: str | None = None) -> Path:
+    """Runs of one suite (synthetic, one config 'prod'), oldest first; the run named ``other`` evaluated
+    another dataset (other@v1)."""
+    from evalkit.testing._synthetic import write_synthetic_run
+
+    reports = root / "reports"
+    for i, (run_id, n) in enumerate(sizes.items()):
+        run = write_synthetic_run(reports / run_id, run_id=run_id, n_cases=n, configs={"prod": {}},
+                                  thresholds=False, projection=False, results=False)
+        manifest = json.loads((run / "manifest.json").read_text())
+        manifest["created"] = f"2026-11-21T12:0{i}:00+00:00"
+        if run_id == other:
+            manifest["dataset"].update(ref="other@v1", name="other", version="v1", sha256="cd" * 32)
+        (run / "manifest.json").write_text(json.dumps(manifest))
+    return reports
+
+
+def test_a_trend_over_two_datasets_names_them_and_warns(tmp_path):
+    """`runs history` plotted a run on another dataset (--set dataset=other@v1) in the trend without saying so."""
+    from evalkit.history import excluded_lines, history_html, run_history, run_label
+
+    ids = ["20261121-120000-upgrades-ci-aaaa01", "20261121-120100-upgrades-ci-aaaa02",
+           "20261121-120200-upgrades-ci-aaaa03"]
+    reports = _synthetic_history_runs(tmp_path, dict(zip(ids, [300, 1500, 40])), other=ids[2])
+    history = run_history(reports, config="prod")
+    assert [history.dataset(r) for r in history.runs] == ["upgrades@v3", "upgrades@v3", "other@v1"]
+    assert "dataset upgrades@v3" in run_label(history, 0) and "dataset other@v1" in run_label(history, 2)
+    # the newest run is on other@v1: the two older runs are marked as not comparable with it
+    assert "not the newest run's other@v1" in run_label(history, 0) and history.note(history.runs[2]) is None
+    (warning,) = history.warnings
+    assert "mixes datasets: upgrades@v3 (#1, #2); other@v1 (#3)" in warning
+    assert any(line.startswith("warning: the trend mixes datasets") for line in excluded_lines(history))
+    doc = history.to_json()
+    assert [d["dataset"] for d in doc["run_details"]] == ["upgrades@v3", "upgrades@v3", "other@v1"]
+    assert doc["datasets"] == ["upgrades@v3", "other@v1"] and doc["warnings"] == [warning]
+    assert {p["dataset"] for p in doc["points"] if p["run_id"] == ids[2]} == {"other@v1"}
+    page = history_html(history)
+    assert "the trend mixes datasets" in page and "other@v1" in page.split("<table>")[1]
+    # a chart panel is titled with the range of its runs' n, not the first run's
+    assert history.panel_n("ALL") == "n=40–1500"
+
+
+def test_one_dataset_no_warning(tmp_path):
+    from evalkit.history import excluded_lines, run_history
+
+    ids = ["20261121-120000-upgrades-ci-bbbb01", "20261121-120100-upgrades-ci-bbbb02"]
+    history = run_history(_synthetic_history_runs(tmp_path, dict(zip(ids, [120, 120]))), config="prod")
+    assert history.warnings == [] and excluded_lines(history) == [] and not history.notes
+    assert history.panel_n("ALL") == "n=120"

@@ -38,19 +38,23 @@ def grid(history: History) -> dict[tuple[str, str], TrendPoint]:
 
 
 def run_label(history: History, index: int) -> str:
-    """``#2 RUN-ID · prompt upgrade-v1.j2 (sha256:…)``, then what sets the run apart (stopped early, a shard)."""
+    """``#2 RUN-ID · dataset upgrades@v2 · prompt upgrade-v1.j2 (sha256:…)``, then what sets the run apart
+    (stopped early, a shard, another dataset than the newest run's)."""
     run = history.runs[index]
     point = next((p for p in history.points if p.folder == run.folder), None)
     prompt = point.prompt if point else None
     version = point.prompt_version if point else None
     name = Path(prompt).name if prompt else "?"
     note = history.note(run)
-    return f"#{index + 1} {run.run_id} · prompt {name} ({version or '?'})" + (f" · {note}" if note else "")
+    return (f"#{index + 1} {run.run_id} · dataset {history.dataset(run) or 'not recorded'} · prompt {name} "
+            f"({version or '?'})" + (f" · {note}" if note else ""))
 
 
 def excluded_lines(history: History) -> list[str]:
-    """One line per run left out of the trend (shards, copies), with why."""
-    return [f"left out: {r.folder}: {why}" for r, why in history.excluded]
+    """One line per run left out of the trend (shards, copies), with why; then a warning when the trend
+    mixes datasets (``History.warnings``)."""
+    return [f"left out: {r.folder}: {why}" for r, why in history.excluded] + \
+        [f"warning: {w}" for w in history.warnings]
 
 
 def chart_png(history: History, *, segments: Sequence[str]) -> bytes:
@@ -64,7 +68,9 @@ def chart_png(history: History, *, segments: Sequence[str]) -> bytes:
     x = list(range(1, len(runs) + 1))
     cols = 3
     rows = -(-len(segments) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), squeeze=False, sharey=True)
+    mixed = history.mixed_datasets  # each tick names its run's dataset
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, (3.1 if mixed else 2.8) * rows), squeeze=False,
+                             sharey=True)
     for ax, segment in zip(axes.flat, segments):
         for metric, color in (("good", "#1b7837"), ("automation", "#2166ac")):
             vals, los, his = [], [], []
@@ -77,9 +83,10 @@ def chart_png(history: History, *, segments: Sequence[str]) -> bytes:
                 his.append(r.hi if ok and r.hi is not None else float("nan"))
             ax.plot(x, vals, marker="o", color=color, label=metric)
             ax.fill_between(x, los, his, color=color, alpha=0.18, linewidth=0)
-        n = next((cells[(segment, r)].good.n for r in runs if (segment, r) in cells), 0)
-        ax.set_title(f"{segment} (n≈{n})", fontsize=9)
-        ax.set_xticks(x, [f"#{i}" + ("*" if history.note(r) else "") for i, r in zip(x, history.runs)], fontsize=8)
+        ax.set_title(f"{segment} ({history.panel_n(segment)})", fontsize=9)
+        ticks = [f"#{i}" + ("*" if history.note(r) else "") + (f"\n{history.dataset(r) or '?'}" if mixed else "")
+                 for i, r in zip(x, history.runs)]
+        ax.set_xticks(x, ticks, fontsize=7 if mixed else 8)
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(segments):]:
@@ -87,8 +94,11 @@ def chart_png(history: History, *, segments: Sequence[str]) -> bytes:
     axes.flat[0].legend(fontsize=8, loc="lower left")
     simulated = " (simulated)" if any(p.simulated for p in history.points) else ""
     marked = "; *: see the run's note" if history.notes else ""
+    datasets = list(dict.fromkeys(history.dataset(r) or "dataset not recorded" for r in history.runs))
+    on = (f"\nMIXED DATASETS, not comparable: {', '.join(datasets)}" if history.mixed_datasets
+          else f" on {datasets[0]}" if datasets else "")
     fig.suptitle(f"{history.suite} / {history.config}{simulated}: good rate and automation per segment, "
-                 f"95% intervals{marked}", fontsize=10)
+                 f"95% intervals{marked}{on}", fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
@@ -101,7 +111,8 @@ def history_html(history: History) -> str:
     segments = segments_of(history)
     cells = grid(history)
     simulated = any(p.simulated for p in history.points)
-    head = "".join(f"<th>#{i + 1}</th>" for i in range(len(history.runs)))
+    head = "".join(f"<th>#{i + 1}<br><span class=ds>{e(history.dataset(r) or 'dataset not recorded')}</span></th>"
+                   for i, r in enumerate(history.runs))
     body = []
     for segment in segments:
         tds = []
@@ -121,12 +132,14 @@ def history_html(history: History) -> str:
     title = f"Run history: {history.suite} / {history.config}"
     sim_note = ("<p class=sim><strong>simulated</strong>: these numbers come from a simulated model.</p>"
                 if simulated else "")
+    sim_note += "".join(f"<p class=warn><strong>warning</strong>: {e(w)}</p>" for w in history.warnings)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>
 body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:.3rem .5rem;font-size:.85rem;vertical-align:top;text-align:left}}
-.sim{{background:#fff3cd;padding:.4rem}} img{{max-width:100%}}
+.sim{{background:#fff3cd;padding:.4rem}} .warn{{background:#f8d7da;padding:.4rem}} .ds{{font-weight:normal}}
+img{{max-width:100%}}
 </style></head><body>
 <h1>{e(title)}</h1>
 {sim_note}

@@ -14,6 +14,11 @@ shards of a sharded run (``evalkit run --shard``: part of the cases; the merged 
 and copies of a run inside the reports folder (a baseline blessed there repeats its run). Both are
 listed as left out, with why; ``include_all`` plots them too, marked. A sequential run that stopped
 early (``--sequential``) is a point, marked as such: its numbers cover only the cases it sent.
+
+Each point names the dataset its run evaluated (``ref@version``, with the sha256 when two runs share a ref
+but not its content). Runs of one suite may use other datasets (``--set dataset=...``): their rates are
+not comparable, so a trend that mixes datasets says so (``History.warnings``) and marks every run whose
+dataset is not the newest run's.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ class TrendPoint:
     run_kind: str
     """RunEntry.kind: 'run', 'sequential (stopped early)', 'partial merge', and with include_all 'shard', 'copy'."""
     created: str | None
+    dataset: str | None = None
+    """The dataset the run evaluated: 'upgrades@v2' (``dataset_label``); None when the manifest does not say."""
     prompt: str | None
     prompt_version: str | None
     model: str | None
@@ -65,7 +72,7 @@ class TrendPoint:
 
     def to_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "folder": self.folder, "run_kind": self.run_kind,
-                "created": self.created, "prompt": self.prompt,
+                "created": self.created, "dataset": self.dataset, "prompt": self.prompt,
                 "prompt_version": self.prompt_version, "model": self.model, "simulated": self.simulated,
                 "segment": self.segment, "good": self.good.to_json(),
                 "automation": None if self.automation is None else self.automation.to_json(),
@@ -83,14 +90,44 @@ class History:
     """Run folder -> what sets that trend point apart (stopped early, a shard, a copy); ordinary runs have none."""
     excluded: list[tuple[RunEntry, str]] = field(default_factory=list)
     """Runs of the suite with the configuration left out of the trend, with why (shards, copies)."""
+    datasets: dict[str, str | None] = field(default_factory=dict)
+    """Run folder -> the dataset it evaluated (``dataset_label``; None: not recorded)."""
 
     def note(self, run: RunEntry) -> str | None:
         return self.notes.get(run.folder)
 
+    def dataset(self, run: RunEntry) -> str | None:
+        return self.datasets.get(run.folder)
+
+    @property
+    def mixed_datasets(self) -> bool:
+        return len({self.dataset(r) for r in self.runs}) > 1
+
+    @property
+    def warnings(self) -> list[str]:
+        """'the trend mixes datasets: ...' when its runs evaluated different datasets (or one does not say)."""
+        if not self.mixed_datasets:
+            return []
+        groups: dict[str | None, list[str]] = {}
+        for i, r in enumerate(self.runs):
+            groups.setdefault(self.dataset(r), []).append(f"#{i + 1}")
+        parts = [f"{ds or 'dataset not recorded'} ({', '.join(ids)})" for ds, ids in groups.items()]
+        return [(f"the trend mixes datasets: {'; '.join(parts)}. Rates on different datasets are not comparable: "
+                 "a change between them may come from the dataset, not from the configuration")]
+
+    def panel_n(self, segment: str) -> str:
+        """'n=300', or 'n=1–1500' when the runs' n differ: a chart panel's title never implies one n."""
+        ns = sorted({p.good.n for p in self.points if p.segment == segment})
+        if not ns:
+            return "n=0"
+        return f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}–{ns[-1]}"
+
     def to_json(self) -> dict[str, Any]:
         return {"suite": self.suite, "config": self.config, "runs": [r.run_id for r in self.runs],
-                "run_details": [{"run_id": r.run_id, "folder": r.folder, "kind": r.kind, "note": self.note(r)}
-                                for r in self.runs],
+                "datasets": list(dict.fromkeys(self.dataset(r) for r in self.runs)),
+                "warnings": self.warnings,
+                "run_details": [{"run_id": r.run_id, "folder": r.folder, "kind": r.kind, "dataset": self.dataset(r),
+                                 "note": self.note(r)} for r in self.runs],
                 "excluded": [{"run_id": r.run_id, "folder": r.folder, "kind": r.kind, "why": why}
                              for r, why in self.excluded],
                 "points": [p.to_json() for p in self.points]}
@@ -114,6 +151,28 @@ def _mean(values: Any) -> Rate | None:
     half = 1.959963984540054 * float(arr.std(ddof=1)) / math.sqrt(n) if n > 1 else float("nan")
     lo, hi = (mean - half, mean + half) if math.isfinite(half) else (None, None)
     return Rate(value=mean, lo=None if lo is None else max(lo, 0.0), hi=hi, n=n)
+
+
+def dataset_label(run: RunEntry, *, with_sha: bool = False) -> str | None:
+    """'upgrades@v2' from the manifest (its ref, else name@version); with ``with_sha`` the first 12 hex of
+    its sha256 too, 'upgrades@v2 (sha256 bd034918d5aa…)'. None when the manifest records no dataset."""
+    ds = run.manifest.dataset if run.manifest is not None else None
+    if ds is None:
+        return None
+    name = ds.ref or (f"{ds.name}@{ds.version}" if ds.name and ds.version else ds.name)
+    if not name:
+        return None
+    sha = str(ds.sha256 or "").removeprefix("sha256:")
+    return f"{name} (sha256 {sha[:12]}…)" if with_sha and sha else name
+
+
+def _dataset_labels(runs: list[RunEntry]) -> dict[str, str | None]:
+    """Run folder -> dataset label; with the sha256 when runs share a ref but not its content."""
+    plain = {r.folder: dataset_label(r) for r in runs}
+    full = {r.folder: dataset_label(r, with_sha=True) for r in runs}
+    clash = {plain[f] for f in plain if sum(plain[g] == plain[f] for g in plain) > 1
+             and len({full[g] for g in plain if plain[g] == plain[f]}) > 1}
+    return {f: (full[f] if plain[f] in clash else plain[f]) for f in plain}
 
 
 def _thresholds(run: RunEntry, config: str) -> Any:
@@ -186,6 +245,13 @@ def run_history(root: Path, *, config: str, suite: str | None = None, last: int 
     if last is not None:
         runs = runs[-last:]
     notes = {r.folder: note for r in runs if (note := r.note(merged.get(r.run_id))) is not None}
+    datasets = _dataset_labels(runs)
+    newest = datasets.get(runs[-1].folder)
+    for r in runs:
+        if datasets.get(r.folder) != newest:  # not the newest run's dataset: not comparable with it
+            other = (f"dataset {datasets.get(r.folder) or 'not recorded'}, not the newest run's "
+                     f"{newest or 'unrecorded dataset'}: not comparable")
+            notes[r.folder] = f"{notes[r.folder]}; {other}" if r.folder in notes else other
     points: list[TrendPoint] = []
     for run in runs:
         frame = RunFolder(path=run.path).read_scores(_COLUMNS)
@@ -200,10 +266,11 @@ def run_history(root: Path, *, config: str, suite: str | None = None, last: int 
             mask = (frame["segment"] == segment).to_numpy() if segment != ALL else slice(None)
             n = int(len(frame) if segment == ALL else mask.sum())
             points.append(TrendPoint(
-                run_id=run.run_id, folder=run.folder, run_kind=run.kind, created=run.created, prompt=spec and spec.prompt,
+                run_id=run.run_id, folder=run.folder, run_kind=run.kind, created=run.created,
+                dataset=datasets.get(run.folder), prompt=spec and spec.prompt,
                 prompt_version=spec and spec.prompt_version, model=spec and spec.model,
                 simulated=bool(spec and spec.simulated), segment=segment, good=_rate(int(good[mask].sum()), n),
                 automation=None if automated is None else _rate(int(automated[mask].sum()), n),
                 cost=None if cost is None else _mean(cost.to_numpy(dtype=float)[mask])))
     return History(suite=runs[0].suite or "?", config=config, runs=runs, points=points, notes=notes,
-                   excluded=excluded)
+                   excluded=excluded, datasets=datasets)
