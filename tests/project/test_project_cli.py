@@ -38,7 +38,7 @@ def test_cli_writes_projection_and_prints_table(app, run_dir) -> None:
 def test_cli_run_id_under_reports(app, run_dir, monkeypatch) -> None:
     monkeypatch.setenv("EVALKIT_REPORTS", str(run_dir.parent))
     r = CliRunner().invoke(app, ["project", run_dir.name, "--threshold", "0.7", "--volume", "1000",
-                                 "--resamples", "100"])
+                                 "--resamples", "100", "--save"])
     assert r.exit_code == 0, r.output
     doc = json.loads((run_dir / "projection.json").read_text())
     assert doc["volume_per_month"] == 1000 and doc["configs"]["beta"]["threshold"] == 0.7
@@ -67,7 +67,7 @@ def test_a_mix_that_leaves_out_segments_with_cases_says_so(app, run_dir, tmp_pat
     kept = sorted(MIX)[:2]
     mix = tmp_path / "mix.yaml"
     mix.write_text("".join(f"{s}: {1 / len(kept)}\n" for s in kept))
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100", "--mix", str(mix)],
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100", "--mix", str(mix), "--save"],
                            env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     left_out = sorted(set(MIX) - set(kept))
@@ -189,7 +189,7 @@ def test_names_a_thresholds_file_has_but_the_run_lacks_are_warned(app, run_dir, 
     r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "60",
                                  "--config", "alpha", "--json"], env={"COLUMNS": "250"})
     assert r.exit_code == 0, r.output
-    doc = json.loads(r.output[r.output.index("{"):])
+    doc = json.JSONDecoder().raw_decode(r.output[r.output.index("{"):])[0]  # stderr: "what-if ... not written"
     warnings = doc["warnings"]
     assert any("configuration 'alphaa' is not in this run" in w for w in warnings)
     assert any("segment(s) nosuchseg are not in this run" in w for w in warnings)
@@ -257,7 +257,7 @@ def test_automation_a_policy_escalates_is_exactly_zero_not_an_estimate(app, run_
     path = tmp_path / "thr.yaml"  # one segment automated, the others escalated by the policy
     path.write_text("mode: per_segment\nconfigs:\n  alpha: {threshold: null, segments: {routine: {threshold: 0.5}}}\n")
     r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "100",
-                                 "--config", "alpha"])
+                                 "--config", "alpha", "--save"])
     assert r.exit_code == 0, r.output
     doc = json.loads((run_dir / "projection.json").read_text())
     alpha = doc["configs"]["alpha"]
@@ -283,3 +283,42 @@ def test_suite_seed_out_of_range_names_where(run_dir) -> None:
     spec = ProjectionSpec(volume_per_month=1000, mix=MIX, seed=-1)
     with pytest.raises(ConfigError, match="projection seed.*out of range"):
         project_run(run_dir, spec=spec, economics=EconomicsSpec())
+
+
+def test_projecting_some_configurations_merges_into_projection_json(app, run_dir) -> None:
+    """`--config X` replaced projection.json with X only: the report then said "projection not run" for every
+    other configuration. Configurations merge, as calibrate merges its threshold set."""
+    runner = CliRunner()
+    assert runner.invoke(app, ["project", str(run_dir), "--resamples", "60"]).exit_code == 0
+    before = json.loads((run_dir / "projection.json").read_text())
+    r = runner.invoke(app, ["project", str(run_dir), "--resamples", "60", "--config", "alpha"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((run_dir / "projection.json").read_text())
+    assert list(doc["configs"]) == ["alpha", "beta"] and doc["configs"]["beta"] == before["configs"]["beta"]
+    assert "kept from the earlier projection" in r.output and "beta" in r.output
+    assert any(w.startswith("beta:") for w in doc["warnings"]) == any(w.startswith("beta:") for w in before["warnings"])
+    # other settings (here the resamples in the spec) cannot share the file: said, not silent
+    r = runner.invoke(app, ["project", str(run_dir), "--resamples", "70", "--config", "alpha"])
+    assert r.exit_code == 0 and "replaced" in r.output and "beta" in r.output, r.output
+    assert list(json.loads((run_dir / "projection.json").read_text())["configs"]) == ["alpha"]
+
+
+@pytest.mark.parametrize("what_if", [["--threshold", "0.3"], ["--volume", "1234"], ["--mix", "MIX"]])
+def test_a_what_if_is_not_written_unless_saved(app, run_dir, tmp_path, what_if) -> None:
+    """--threshold/--thresholds/--mix/--volume silently became the projection the report shows. A what-if is
+    printed and leaves projection.json alone; --save writes it, recording what it changed (`what_if`)."""
+    mix = tmp_path / "mix.yaml"
+    mix.write_text("routine: 0.5\nlegacy_discount: 0.25\nlong_history: 0.25\n")
+    what_if = [str(mix) if a == "MIX" else a for a in what_if]
+    runner = CliRunner()
+    assert runner.invoke(app, ["project", str(run_dir), "--resamples", "60"]).exit_code == 0
+    suite_doc = (run_dir / "projection.json").read_bytes()
+    assert json.loads(suite_doc)["what_if"] == []
+    r = runner.invoke(app, ["project", str(run_dir), "--resamples", "60", *what_if], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert (run_dir / "projection.json").read_bytes() == suite_doc
+    assert "not written" in r.output and "--save" in r.output
+    r = runner.invoke(app, ["project", str(run_dir), "--resamples", "60", *what_if, "--save"])
+    assert r.exit_code == 0, r.output
+    saved = json.loads((run_dir / "projection.json").read_text())
+    assert len(saved["what_if"]) == 1 and "what-if saved" in r.output

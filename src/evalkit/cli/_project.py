@@ -98,7 +98,7 @@ _TABLES: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
 )
 
 
-def _print(projection: dict[str, Any], path: Path, simulated: list[str]) -> None:
+def _print(projection: dict[str, Any], result: Any, simulated: list[str]) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -140,7 +140,17 @@ def _print(projection: dict[str, Any], path: Path, simulated: list[str]) -> None
         from evalkit.cli._common import simulated_line
 
         console.print(f"* {simulated_line(simulated)}")
-    console.print(f"wrote {path}")
+    if result.path is None:
+        console.print(_not_written(result.what_if))
+        return
+    if result.what_if:
+        console.print(f"what-if saved ({'; '.join(result.what_if)}): projection.json records it (`what_if`)")
+    if result.kept:
+        console.print(f"kept from the earlier projection (same settings): {', '.join(result.kept)}")
+    if result.replaced:
+        console.print(f"[yellow]replaced:[/] projection.json held {', '.join(result.replaced)} projected with other "
+                      "settings; project them again with these options to show them beside")
+    console.print(f"wrote {result.path}")
 
 
 def project_command(
@@ -167,12 +177,16 @@ def project_command(
         "--resamples", min=50, help="Unused (intervals are analytic); kept so existing commands still run.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", callback=seed_in_range, help="Seed, 0 to 4294967295 "
                                              "(default: the suite's, else the run's).")] = None,
+    save: Annotated[bool, typer.Option(
+        "--save", help="Write a what-if (--threshold, --thresholds, or a --volume/--mix other than the suite's) to "
+        "projection.json, which the report shows, recording what it changed; without it a what-if is only "
+        "printed.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the projection (projection.json) on stdout.")] = False,
 ) -> None:
     """Project a run to production volume and mix: automation, review load, cost tail, net value."""
     with cli_errors():
         from evalkit.errors import ConfigError
-        from evalkit.project import economics_for_run, project_run, spec_for_run
+        from evalkit.project import economics_for_run, project_run, spec_for_run, what_if_settings
         from evalkit.runs import open_run
 
         if threshold is not None and thresholds is not None:
@@ -183,17 +197,27 @@ def project_command(
         run_dir, manifest = found.path, found.manifest
         spec = spec_for_run(manifest, volume=volume, mix_file=mix, resamples=resamples, seed=seed,
                             cap_turns=cap_turns, cap_tokens=cap_tokens)
+        # A what-if never silently becomes the projection the report shows: it is written only with --save
+        # (and then records what it changed, `what_if`).
+        what_if = what_if_settings(manifest, spec, threshold=threshold, thresholds_file=thresholds)
         result = project_run(run_dir, spec=spec, economics=economics_for_run(manifest), configs=config or None,
                              threshold=threshold, thresholds_file=thresholds, threshold_set=threshold_set,
-                             choice="cost_optimal" if cost_optimal else "certified")
+                             choice="cost_optimal" if cost_optimal else "certified", write=save or not what_if)
         if json_:
             from evalkit.cli._conventions import echo_json
 
             echo_json(result.projection)
+            if result.path is None:
+                typer.echo(_not_written(result.what_if), err=True)
         else:
             from evalkit.cli._common import simulated_configs
 
-            _print(result.projection, result.path, simulated_configs(run_dir, result.configs))
+            _print(result.projection, result, simulated_configs(run_dir, result.configs))
+
+
+def _not_written(what_if: tuple[str, ...]) -> str:
+    return (f"what-if ({'; '.join(what_if)}): not written, projection.json (what the report shows) is unchanged; "
+            "--save writes this projection instead")
 
 
 def register(app: typer.Typer) -> None:

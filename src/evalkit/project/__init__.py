@@ -12,6 +12,7 @@ from evalkit.project._run import (
     economics_for_run,
     project_run,
     spec_for_run,
+    what_if_settings,
 )
 from evalkit.project._strata import Strata, build_strata, kish_ess, kish_ess_from_strata, post_stratified_mean
 from evalkit.suite import ContextCap, ProjectionSpec, load_mix_file, load_sweep_file
@@ -35,4 +36,5 @@ __all__ = [
     "spec_for_run",
     "weighted_cvar",
     "weighted_quantile",
+    "what_if_settings",
 ]

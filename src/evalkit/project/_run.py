@@ -19,13 +19,56 @@ SCHEMA = 1
 
 @dataclass(frozen=True, kw_only=True)
 class ProjectionResult:
-    path: Path
-    """The projection.json written."""
+    path: Path | None
+    """The projection.json written; None when it was not (a what-if without ``write``)."""
     projection: dict[str, Any]
-    """Its content."""
+    """What was projected now (the configurations asked for): ``configs`` holds those only."""
     configs: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
     """Flagged segments, unestimated shares, unknown costs: things a reader must not miss."""
+    what_if: tuple[str, ...] = field(default=())
+    """Settings that differ from the suite's (``what_if_settings``); empty for the suite's projection."""
+    kept: tuple[str, ...] = field(default=())
+    """Configurations projection.json keeps from its earlier projection with the same settings."""
+    replaced: tuple[str, ...] = field(default=())
+    """Configurations projection.json held, projected with other settings, that are no longer in it."""
+
+
+def what_if_settings(manifest: Manifest | None, spec: ProjectionSpec, *, threshold: float | None = None,
+                     thresholds_file: Path | None = None) -> list[str]:
+    """What makes a projection a what-if rather than the suite's: a threshold or thresholds file given by
+    hand, or a volume or mix other than the suite's ``projection:`` section. Empty = the suite's projection
+    (its threshold set and choice, --threshold-set / --cost-optimal, are recorded in ``threshold_set``).
+    Without a projection section in the suite, --volume and --mix are its only settings: not a what-if."""
+    out = []
+    if threshold is not None:
+        out.append(f"--threshold {threshold:g}")
+    if thresholds_file is not None:
+        out.append(f"--thresholds {Path(thresholds_file).name}")
+    suite = dict(_suite_spec(manifest).get("projection") or {})
+    if "volume_per_month" in suite and spec.volume_per_month != suite["volume_per_month"]:
+        out.append(f"volume {spec.volume_per_month:,}/month (the suite's: {suite['volume_per_month']:,})")
+    if isinstance(suite.get("mix"), dict) and spec.mix != {str(k): float(v) for k, v in suite["mix"].items()}:
+        out.append("mix " + ", ".join(f"{k} {v:g}" for k, v in spec.mix.items()) + " (not the suite's)")
+    return out
+
+
+_SETTINGS = ("volume_per_month", "mix", "outcome", "sweep", "spec", "economics", "threshold_set", "what_if")
+"""What two projections must share for their configurations to sit in one projection.json."""
+
+
+def _stored(run_dir: Path, run_id: str | None) -> dict[str, Any] | None:
+    """The projection.json already in the run folder (None when absent, unreadable or another run's)."""
+    from evalkit.errors import EvalkitError
+    from evalkit.runs import read_file
+
+    try:
+        doc = read_file(run_dir / Projection.FILE, Projection)
+    except EvalkitError:
+        return None
+    if doc is None or (doc.run_id is not None and run_id is not None and doc.run_id != run_id):
+        return None
+    return doc.dump()
 
 
 def _input_prices(manifest: Manifest | None) -> dict[str, tuple[float | None, str]]:
@@ -204,12 +247,18 @@ def _warnings(configs: dict[str, Any]) -> list[str]:
 
 def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec, configs: list[str] | None = None,
                 threshold: float | None = None, thresholds_file: Path | None = None,
-                threshold_set: str | None = None, choice: Choice = "certified") -> ProjectionResult:
-    """Project a scored run to production and write ``<run_dir>/projection.json``.
+                threshold_set: str | None = None, choice: Choice = "certified",
+                write: bool = True) -> ProjectionResult:
+    """Project a scored run to production and write ``<run_dir>/projection.json`` (unless ``write`` is False).
 
     Thresholds come from ``threshold_set`` (default: the suite's, ``thresholds.json``), or a
     thresholds file; ``choice``: its certified thresholds or its cost-optimal ones. projection.json
-    records which (``threshold_set``)."""
+    records which (``threshold_set``), and ``what_if``: the settings that differ from the suite's.
+
+    Configurations merge, as calibrate merges a threshold set: those projected now replace theirs in
+    projection.json and the others stay, when the stored projection used the same settings
+    (``_SETTINGS``). One projected with other settings is not kept beside these (one file, one set of
+    settings): ``ProjectionResult.replaced`` names it."""
     from evalkit.calibrate import SUITE_SET, check_seed, describe_set, read_threshold_set, threshold_set_path
 
     check_seed(spec.seed, "projection seed (the suite's `projection.seed`, --seed, or the run's seed)")
@@ -242,6 +291,7 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
         used["choice"] = choice
         if choice == "cost_optimal":
             used["description"] = f"{used['description']}: its cost-optimal thresholds"
+    what_if = what_if_settings(manifest, spec, threshold=threshold, thresholds_file=thresholds_file)
     scores = run.read_scores((*REQUIRED, *OPTIONAL), required=REQUIRED)
     if file_doc is not None and threshold is None:
         _check_file_covers(file_doc, Path(thresholds_file), configs or list(dict.fromkeys(scores["config"].astype(str))))
@@ -269,6 +319,7 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
         "spec": spec.model_dump(mode="json"),
         "economics": economics.model_dump(mode="json"),
         "threshold_set": used,
+        "what_if": what_if,
         "configs": blocks,
     }
     for name, block in blocks.items():
@@ -283,8 +334,47 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
     applied = file_doc or run_thresholds
     pooled_choice = (choice == "cost_optimal" and threshold is None and applied is not None
                      and applied.mode != "per_segment")  # per-segment choices do not depend on the mix
-    warnings = (_mix_warnings(scores, spec.mix) + _file_warnings(file_doc, thresholds_file, scores)
-                + (_mix_choice_warnings(blocks) if pooled_choice else []) + _warnings(blocks))
+    def warnings_for(configs: dict[str, Any]) -> list[str]:
+        return (_mix_warnings(scores, spec.mix) + _file_warnings(file_doc, thresholds_file, scores)
+                + (_mix_choice_warnings(configs) if pooled_choice else []) + _warnings(configs))
+
+    warnings = warnings_for(blocks)
     projection["warnings"] = warnings
-    path = write_file(run_dir, projection, Projection)
-    return ProjectionResult(path=path, projection=projection, configs=tuple(blocks), warnings=tuple(warnings))
+    path, kept, replaced = None, (), ()
+    if write:
+        stored = _stored(run_dir, run.run_id)
+        others = {n: b for n, b in (stored or {}).get("configs", {}).items() if n not in blocks}
+        if others and all(_same(stored.get(k), projection.get(k)) for k in _SETTINGS):
+            order = list(dict.fromkeys(scores["config"].astype(str)))
+            merged = {n: ({**others, **blocks})[n] for n in sorted({**others, **blocks}, key=_index_in(order))}
+            doc = {**projection, "configs": merged, "warnings": warnings_for(merged)}
+            kept = tuple(others)
+        else:
+            doc, replaced = projection, tuple(others)
+        path = write_file(run_dir, doc, Projection)
+    return ProjectionResult(path=path, projection=projection, configs=tuple(blocks), warnings=tuple(warnings),
+                            what_if=tuple(what_if), kept=kept, replaced=replaced)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON (a stored 50000.0 is the 50000 of now; a list is a tuple)."""
+    import json
+
+    return json.dumps(_as_floats(a), sort_keys=True, default=str) == json.dumps(_as_floats(b), sort_keys=True,
+                                                                               default=str)
+
+
+def _as_floats(x: Any) -> Any:
+    if isinstance(x, bool) or x is None or isinstance(x, str):
+        return x
+    if isinstance(x, (int, float)):
+        return float(x)
+    if isinstance(x, dict):
+        return {k: _as_floats(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_as_floats(v) for v in x]
+    return x
+
+
+def _index_in(order: list[str]) -> Any:
+    return lambda name: order.index(name) if name in order else len(order)

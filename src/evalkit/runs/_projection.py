@@ -82,6 +82,9 @@ class Projection(RunFile):
     economics: Json = Field(default_factory=dict)
     threshold_set: Json | None = Field(None, description="The threshold set the projection applied: name "
                                        "('suite' = thresholds.json), description, alpha, delta, mode.")
+    what_if: list[str] = Field(default_factory=list, description="Settings that differ from the suite's "
+                               "(a hand-given threshold or thresholds file, another volume or mix); empty for the "
+                               "suite's projection. A what-if is written only with `evalkit project --save`.")
     configs: dict[str, ConfigProjection]
     warnings: list[str] = Field(default_factory=list)
 
