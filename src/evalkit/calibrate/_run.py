@@ -50,7 +50,7 @@ def _guarantee(spec: CalibrationSpec) -> dict | None:
 
 
 SEED_MAX = 2**32 - 1
-"""Seeds are integers in [0, SEED_MAX] (what numpy's legacy generators and SeedSequence accept alike);
+"""Seeds are integers in [0, SEED_MAX] (what numpy's RandomState and SeedSequence both accept);
 the CLIs' ``--seed`` options carry the same range."""
 
 
