@@ -252,8 +252,9 @@ def plan_prune(root: Path, *, keep: int, suite: str | None = None) -> PrunePlan:
             skipped.append((e, f"manifest unreadable, never pruned ({e.problem})"))
             continue
         if e.copy_of is not None:  # a baseline blessed into the reports folder: CI names it by its folder
-            skipped.append((e, f"a copy of run {e.copy_of} (a blessed baseline), never pruned nor counted "
-                               "toward --keep; remove it with `evalkit runs rm`"))
+            why = (f"a copy of run {e.copy_of} (a blessed baseline), never pruned nor counted toward --keep; "
+                   "remove it with `evalkit runs rm`")
+            skipped.append((e, why))
             continue
         seen[e.suite] = seen.get(e.suite, 0) + 1
         if seen[e.suite] <= keep:
