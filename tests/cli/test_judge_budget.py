@@ -98,3 +98,25 @@ def test_a_judge_without_a_known_price_cannot_be_guarded(tmp_path):
         # Without --max-cost nothing needs guarding: the run goes ahead.
         free = evalkit(["run", str(suite), "--quiet", "--reports", str(reports)], tmp_path, home)
         assert free.returncode in (0, 1), free.stdout + free.stderr
+
+
+def test_the_judges_worst_case_is_bounded_by_its_own_max_tokens(tmp_path):
+    """A judge with ``params.max_tokens: 300`` was reserved at its model's 16,384-token output limit: under a
+    budget that held the estimate, every configuration's call was paid, then the run stopped (exit 3) as the
+    judge's first call 'could not be held'."""
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    with LoopbackServer(responder=responder) as srv:
+        suite = write_suite(tmp_path, srv, judge_model="gpt-4o")
+        suite.write_text(suite.read_text() + "    params: {max_tokens: 300}\n")
+        tiny = evalkit(["run", str(suite), "--quiet", "--max-cost", "0.000001", "--reports", str(reports)],
+                       tmp_path, home)
+        configs, judge = parts(tiny.stderr)
+        from evalkit.pricing import lookup_price, output_limit
+
+        uncapped = output_limit("gpt-4o") * lookup_price("gpt-4o").output  # one judge call's old worst case
+        budget = configs + judge + uncapped / 2  # holds the estimate, and a judge call capped at 300 tokens
+        proc = evalkit(["run", str(suite), "--quiet", "--max-cost", f"{budget:.6f}", "--reports", str(reports)],
+                       tmp_path, home)
+        assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+        judged = [h for h in srv.log if h.status == 200]
+        assert len(judged) > 6  # the configuration's 6 answers, then the judge's calls

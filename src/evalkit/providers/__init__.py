@@ -12,6 +12,8 @@ from evalkit.providers._base import (
     Provider,
     TokenLogprob,
     Usage,
+    estimate_input_tokens,
+    output_cap,
 )
 from evalkit.providers._batch import BatchAPI, BatchLineResult, BatchState, batch_api_for
 from evalkit.providers._errors import ProviderError
@@ -37,6 +39,8 @@ __all__ = [
     "Usage",
     "batch_api_for",
     "create_provider",
+    "estimate_input_tokens",
+    "output_cap",
     "provider_class",
     "provider_names",
     "redact",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -46,6 +47,30 @@ class ModelRequest(BaseModel):
         """sha256 over the canonical JSON of every field above."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def estimate_input_tokens(texts: Iterable[str], response_schema: Mapping[str, Any] | None = None) -> int:
+    """A prompt's tokens, estimated before it is sent (the budget's worst case, rate limits and context
+    windows start from it; the ledger adds its margin). ~4 characters a token for ASCII text; a
+    character outside ASCII counts by its UTF-8 bytes (CJK: 1.25 a character against 0.7 to 1 in the
+    tokenizers: at 1/4 a character a Chinese prompt's cost was under half its bill). A structured-output
+    schema is sent with the prompt (``response_format``, an Anthropic tool) and billed as input too."""
+    tokens = 8
+    for text in texts:
+        tokens += len(text) // 4
+        if not text.isascii():
+            tokens += (len(text.encode("utf-8", "surrogatepass")) - len(text)) // 2
+    if response_schema is not None:
+        tokens += len(json.dumps(response_schema, separators=(",", ":"), default=str)) // 3 + 8
+    return tokens
+
+
+def output_cap(params: Mapping[str, Any]) -> int | None:
+    """The output-token cap a request's parameters set, if any (OpenAI and Anthropic spellings)."""
+    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+        if params.get(name) is not None:
+            return int(params[name])
+    return None
 
 
 class Usage(BaseModel):

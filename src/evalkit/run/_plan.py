@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalkit.errors import ConfigError
-from evalkit.providers import Message, ModelRequest
+from evalkit.providers import Message, ModelRequest, estimate_input_tokens, output_cap
 from evalkit.run._records import PlannedCall
 from evalkit.suite import ConfigSpec, PromptTemplate
 
@@ -111,7 +111,8 @@ def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[An
         except ConfigError as exc:  # say which case made the template fail
             raise ConfigError(f"{exc} (configuration {config.name}, case {case.case_id})") from None
         messages = tuple(Message(**{**m, "content": contexts.text(m["content"])}) for m in rendered)
-        est = sum(len(m.content) for m in messages) // 4 + 8
+        est = estimate_input_tokens((m.content for m in messages),
+                                    response_schema if config.structured_output else None)
         info[case.case_id] = CasePrompt(history_turns_total=ctx.history_turns_total,
                                         history_turns_included=ctx.history_turns_included,
                                         history_tokens=int(ctx.extra.get("history_tokens", 0)),
@@ -254,14 +255,6 @@ def oversized_prompts(calls: Sequence[PlannedCall], windows: dict[str, tuple[str
                    f"tokens by estimate (largest: about {worst.est_input_tokens:,}, case {worst.case_id}); a real "
                    "provider refuses them: cap context.max_history_tokens, or count them as escalations")
     return out
-
-
-def output_cap(params: dict[str, Any]) -> int | None:
-    """The output-token cap a request sets, if any (OpenAI and Anthropic spellings)."""
-    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
-        if params.get(name) is not None:
-            return int(params[name])
-    return None
 
 
 def render_case_prompt(template: PromptTemplate, config: ConfigSpec, case: Any, task: Any,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from evalkit.providers import Message, ModelRequest
+from evalkit.providers import Message, ModelRequest, estimate_input_tokens, output_cap
 from evalkit.run import JUDGE, CallRecord, PlannedCall
 from evalkit.score._judge import judge_agreement, judge_request_messages, parse_judge_verdict
 from evalkit.score._parse import parse_decision
@@ -46,9 +46,10 @@ def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequenc
         request = ModelRequest(provider=spec.provider, model=spec.model,
                                messages=tuple(Message(**m) for m in messages), params=params,
                                endpoint=spec.endpoint or spec.options.get("base_url"))
-        est = sum(len(m["content"]) for m in messages) // 4 + 8 + extra_tokens
+        est = estimate_input_tokens(m["content"] for m in messages) + extra_tokens
         return PlannedCall(config=JUDGE, case_id=key, segment=case.segment, sample_index=0, request=request,
-                           est_input_tokens=est, est_output_tokens=JUDGE_OUTPUT_TOKENS)
+                           est_input_tokens=est, est_output_tokens=JUDGE_OUTPUT_TOKENS,
+                           max_output_tokens=output_cap(params))  # the budget's worst case: the judge's own cap
 
     calls = []
     for r in records:

@@ -45,7 +45,7 @@ def route_provider(route: str, port: int, *, timeout_s: float) -> Any:
 
 
 def planned_calls(n: int, *, tag: str = "chaos-", max_tokens: int = 200, route: str = "openai") -> list[Any]:
-    from evalkit.providers import Message, ModelRequest
+    from evalkit.providers import Message, ModelRequest, estimate_input_tokens
     from evalkit.run import PlannedCall
 
     calls = []
@@ -54,7 +54,7 @@ def planned_calls(n: int, *, tag: str = "chaos-", max_tokens: int = 200, route: 
                     Message(role="user", content=f"case {tag}{i}: customer asks to upgrade plan {i % 7}"))
         req = ModelRequest(provider=ROUTES[route][0], model=ROUTES[route][1], messages=messages,
                            params={"temperature": 0, "max_tokens": max_tokens}, template_version="t1")
-        est = sum(len(m.content) for m in messages) // 4 + 8
+        est = estimate_input_tokens(m.content for m in messages)
         calls.append(PlannedCall(config="cfg", case_id=f"case-{i:04d}", segment=f"seg{i % 3}", sample_index=0,
                                  request=req, est_input_tokens=est, est_output_tokens=40, max_output_tokens=max_tokens))
     return calls
