@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import warnings
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -177,3 +178,78 @@ def test_clean_message_drops_tracebacks_and_prefixes():
            "KeyError: 'usage'\n\nThis looks like a bug in LiteLLM")
     assert clean_message(raw) == "'usage'"
     assert clean_message("\n\nlitellm.RateLimitError: RateLimitError: slow down") == "RateLimitError: slow down"
+
+
+@pytest.mark.parametrize("route", ["openai", "anthropic", "litellm-openai", "litellm-anthropic"])
+def test_a_200_without_an_answer_is_a_possibly_billed_bad_response_on_every_route(route, home, tmp_path):
+    """A 200 with ``usage`` but no ``choices`` (OpenAI) or no ``content`` (Anthropic), the loopback's
+    ``no_choices`` fault. litellm's openai route booked it as ``server_error`` "HTTP 500 ... provider returned
+    a response with no 'choices'", cost $0.0 with nothing billed; the native providers book a possibly
+    billed ``bad_response``. Every route now does: not a 500, and its worst case is counted (litellm does
+    not hand back the body's usage), so cost is unknown, never a known $0, and covers what was billed."""
+    from evalkit.errors import RunFailed
+    from evalkit.pricing import call_cost, lookup_price
+    from evalkit.providers._base import Usage
+    from evalkit.run._executor import execute
+    from evalkit.run._records import ExecutionOptions, PlannedCall
+
+    model = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "litellm-openai": "openai/gpt-4o-mini",
+             "litellm-anthropic": "anthropic/claude-haiku-4-5"}[route]
+    req = _request(model)
+
+    async def go() -> tuple[list[Any], list[Any]]:
+        plan = FaultPlan(kinds=("no_choices",), first_attempts=99)
+        async with LoopbackServer(responder=echo_responder, faults=plan) as srv:
+            openai_like = route.endswith("openai")
+            base = srv.openai_base_url if openai_like else srv.base_url
+            provider = (OpenAIProvider(base_url=base) if route == "openai" else AnthropicProvider(base_url=base)
+                        if route == "anthropic" else LiteLLMProvider(base_url=base))
+            call = PlannedCall(config="cfg", case_id="c1", segment="s", sample_index=0, request=req,
+                               est_input_tokens=20, max_output_tokens=50)
+            try:  # the only call failed: the run stops (RunFailed), keeping its record
+                with pytest.raises(RunFailed) as stopped:
+                    await execute([call], providers={"cfg": provider},
+                                  prices={"cfg": lookup_price(model.split("/")[-1])}, run_dir=tmp_path / "run",
+                                  options=ExecutionOptions(max_attempts=1, progress=False, cache_mode="off",
+                                                           timeout_s=10))
+            finally:
+                await provider.aclose()
+            return stopped.value.records, list(srv.log)
+
+    records, log = asyncio.run(go())
+    assert [(h.status, h.fault) for h in log] == [(200, "no_choices")]
+    assert log[0].usage_reported, "the fault must report usage: the answer was generated and billed"
+    [rec] = records
+    message = rec.error_message or ""
+    assert rec.status == "failed" and rec.error_class == "bad_response", (rec.error_class, message)
+    assert not message.startswith("HTTP") and "HTTP 500" not in message, message
+    assert message.startswith(("unreadable response", "response has no choices")), message
+    assert "Traceback" not in message and "\n" not in message
+    assert rec.possibly_billed_attempts == 1 and not rec.billed_usage
+    assert rec.cost_usd is None  # unknown, never a known $0
+    billed = call_cost(Usage(**log[0].billed), lookup_price(model.split("/")[-1]))
+    assert billed and rec.possibly_billed_usd is not None and rec.possibly_billed_usd >= billed
+
+
+@pytest.mark.parametrize("choices", [None, {}, "x", 3])
+def test_litellm_openai_choices_that_are_not_a_list_are_a_bad_response(choices):
+    """litellm's other message for the same fault ("returned 'choices' that is not a list")."""
+    def handler(route: str, body: dict[str, Any]) -> tuple[int, Any]:
+        return 200, {**_answer(route, body), "choices": choices}
+
+    async def go() -> Any:
+        async with canned(handler) as url:
+            prov = LiteLLMProvider(base_url=url + "/v1")
+            try:
+                return await prov.complete(_request("openai/gpt-4o-mini"))
+            except ProviderError as exc:
+                return exc
+            finally:
+                await prov.aclose()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # litellm's pydantic dump of the odd body
+        err = asyncio.run(go())
+    assert isinstance(err, ProviderError) and err.kind == "bad_response" and err.status is None, err
+    assert "'choices' that is not a list" in str(err) and "litellm.APIError" not in str(err), str(err)
+    assert classify(err).possibly_billed

@@ -119,6 +119,7 @@ def _one_fault(kind: str, provider: str, **srv_kw):
     ("drop", "connection", True, None),
     ("truncate", "connection", True, None),
     ("nonjson", "bad_response", True, None),
+    ("no_choices", "bad_response", True, None),  # a 200 with usage but no answer: litellm said HTTP 500
 ])
 def test_fault_classification(provider, fault, kind, retryable, status):
     err, ok = _one_fault(fault, provider)

@@ -216,9 +216,14 @@ _BROKEN_CONNECTION = ("connection error", "payload is not completed", "contentle
                       "server disconnected", "serverdisconnectederror", "clientpayloaderror",
                       "remoteprotocolerror", "incomplete chunked read", "connection reset",
                       "clientoserror", "readerror")
-# What litellm says when a 200 arrived whose body it could not read (not JSON, or no answer in it).
+# What litellm says when a 200 arrived whose body it could not read (not JSON, or no answer in it). On
+# its OpenAI route a body without ``choices`` (or with ``choices`` that is not a list) is an APIError
+# "LiteLLM: provider returned a response with no 'choices'" / "... returned 'choices' that is not a
+# list", re-raised as a 500 InternalServerError: no server said 500, the body was unreadable.
 _UNREADABLE = ("jsondecodeerror", "expecting value", "unable to get json response",
-               "empty or invalid response from llm endpoint", "invalid response object")
+               "empty or invalid response from llm endpoint", "invalid response object",
+               "provider returned a response with no 'choices'", "provider returned 'choices' that is not")
+_INNER_PREFIXES = re.compile(r"\w+Exception - |litellm\.\w+:\s*|LiteLLM:\s*")  # wrapped exceptions' names
 _SSL_CONTEXT = re.compile(r" ?ssl:<[^>]*>")  # aiohttp names the SSLContext object and its address
 # Exceptions raised while litellm reads an answer that did arrive (a field missing, a wrong type):
 # litellm reports them as APIConnectionError with a traceback in the message.
@@ -293,7 +298,7 @@ def _to_provider_error(exc: Exception, provider: str) -> ProviderError:
         # a 200 litellm could not read (litellm's OpenAI route reports a non-JSON body as a 500): like
         # an unreadable body for the native providers, retried and possibly billed
         kind, status = "bad_response", None
-        message = f"unreadable response: {message.removeprefix(name + ': ')}"
+        message = f"unreadable response: {_INNER_PREFIXES.sub('', message.removeprefix(name + ': '))}"
     elif bug is not None:
         # the server answered, litellm could not read the answer (e.g. no usage): like an unreadable
         # body for the native providers. Nothing came back, so the attempt is possibly billed.

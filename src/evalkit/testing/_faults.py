@@ -18,6 +18,7 @@ FAULT_KINDS = (
     "drop",        # connection closed without an answer
     "truncate",    # 200 with a body cut short
     "nonjson",     # 200 with an HTML body
+    "no_choices",  # 200 JSON with usage but no answer: OpenAI without ``choices``, Anthropic without ``content``
     "slow",        # answer arrives after the client's timeout
     "echo_key",    # 401 whose error body quotes the API key and headers the client sent (leak test)
     "redirect",    # 307 to the server's ``redirect_to`` (another origin): a client must not follow it

@@ -282,6 +282,11 @@ class LoopbackServer:
             return _error(route, 500, "api_error", "internal error (injected)")
         if fault in ("slow", "nonjson", "drop", "truncate"):
             hit.billed = _usage_dict(response)  # generated (and charged), never delivered whole
+        if fault == "no_choices":  # a 200 that reports (and bills) usage but carries no answer to read
+            hit.usage_reported = hit.billed = _usage_dict(response)
+            payload = openai_body(body, response) if route == "openai" else anthropic_body(body, response)
+            payload.pop("choices" if route == "openai" else "content", None)
+            return web.json_response(payload)
         if fault == "500_billed":
             hit.status = 500
             hit.usage_reported = hit.billed = _usage_dict(response)
