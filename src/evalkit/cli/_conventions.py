@@ -50,6 +50,7 @@ SHARED: dict[str, str] = {
     "EVALKIT_OUTCOME": "good or correct",
     "EVALKIT_PARENT": "the dataset version this one derives from",
     "EVALKIT_QUIET": "no progress display",
+    "EVALKIT_REPLAY": "answers from the response cache only: no key needed, a cache miss is an error",
     "EVALKIT_REPORTS": "the folder that holds run folders",
     "EVALKIT_RUNS_SUITE": "a suite name filter over past runs",
     "EVALKIT_SCHEMA_OUT": "where a JSON Schema is written",
