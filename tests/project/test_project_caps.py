@@ -34,8 +34,7 @@ def test_turn_cap_by_hand() -> None:
     h, segs = _history()
     strata = build_strata(segs, {"a": 0.5, "b": 0.5}, min_cases=1)
     price = 2e-6
-    out = cap_whatif(ContextCap(turns=10), h, strata, input_price=price, mean_cost=0.01, volume=1000,
-                     resamples=100, rng=np.random.default_rng(0))
+    out = cap_whatif(ContextCap(turns=10), h, strata, input_price=price, mean_cost=0.01, volume=1000)
     # removed tokens: rows 0,1,2,4,5 drop 10 of 20 turns = 1000 tokens; row 1 was sent twice
     saved = np.array([1000, 2000, 1000, 0, 1000, 1000]) * price
     assert out["saved_per_case"] == pytest.approx(0.5 * saved[:3].mean() + 0.5 * saved[3:].mean())
@@ -52,8 +51,7 @@ def test_token_cap_by_hand() -> None:
     strata = build_strata(segs, {"a": 0.5, "b": 0.5}, min_cases=1)
     # 500 tokens of a 2000-token, 20-turn history keeps floor(20 * 500/2000) = 5 turns: fact at 15 is cut,
     # fact at 5 is kept. Row 3 (400 tokens) is untouched.
-    out = cap_whatif(ContextCap(tokens=500), h, strata, input_price=None, mean_cost=None, volume=10,
-                     resamples=100, rng=np.random.default_rng(0))
+    out = cap_whatif(ContextCap(tokens=500), h, strata, input_price=None, mean_cost=None, volume=10)
     assert out["saved_per_case"] is None and out["saved_per_month"] is None  # no price -> unknown
     assert out["tokens_removed_per_case"] == pytest.approx(0.5 * 1500 + 0.5 * (2 * 1500) / 3)
     assert out["segments"]["a"]["good_rate_lost"]["value"] == pytest.approx(1 / 3)
@@ -66,7 +64,7 @@ def test_caps_in_projection_use_manifest_price() -> None:
                        "good": h.good, "confidence": 0.9, "cost_usd": 0.01, "history_tokens": h.tokens,
                        "history_turns_included": h.turns_included, "deciding_turn_from_end": h.deciding_from_end,
                        "attempts": h.attempts})
-    spec = ProjectionSpec(volume_per_month=1000, mix={"a": 0.5, "b": 0.5}, min_cases_per_segment=1, resamples=100,
+    spec = ProjectionSpec(volume_per_month=1000, mix={"a": 0.5, "b": 0.5}, min_cases_per_segment=1,
                           context_caps=[ContextCap(turns=10), ContextCap(turns=10, tokens=500)])
     out = project_frame(df, spec=spec, economics=EconomicsSpec(), outcome="good",
                         policy_for=lambda c: Policy(source="--threshold", threshold=0.5),
@@ -116,8 +114,7 @@ def test_good_rate_lost_interval_is_not_a_point_when_nothing_is_lost() -> None:
                 good=np.ones(n, bool), attempts=np.ones(n))
     segs = np.array(["a"] * 1000 + ["b"] * 500)
     strata = build_strata(segs, {"a": 0.8, "b": 0.2}, min_cases=1)
-    out = cap_whatif(ContextCap(turns=10), h, strata, input_price=None, mean_cost=None, volume=1000,
-                     resamples=100, rng=np.random.default_rng(0))
+    out = cap_whatif(ContextCap(turns=10), h, strata, input_price=None, mean_cost=None, volume=1000)
     lost = out["good_rate_lost"]
     assert lost["value"] == 0.0 and lost["lo"] == 0.0 and lost["hi"] > 0 and lost["n"] == n
     assert lost["hi"] == pytest.approx(stratified([0, 0], [1000, 500], [0.8, 0.2], exact_limits=False).hi)

@@ -25,7 +25,7 @@ def app() -> typer.Typer:
 
 
 def test_cli_writes_projection_and_prints_table(app, run_dir) -> None:
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100", "--cap-turns", "10",
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--cap-turns", "10",
                                  "--config", "alpha", "--seed", "9"])
     assert r.exit_code == 0, r.output
     assert "automation and review" in r.output and "tokens and value" in r.output and "turns<=10" in r.output
@@ -38,7 +38,7 @@ def test_cli_writes_projection_and_prints_table(app, run_dir) -> None:
 def test_cli_run_id_under_reports(app, run_dir, monkeypatch) -> None:
     monkeypatch.setenv("EVALKIT_REPORTS", str(run_dir.parent))
     r = CliRunner().invoke(app, ["project", run_dir.name, "--threshold", "0.7", "--volume", "1000",
-                                 "--resamples", "100", "--save"])
+                                 "--save"])
     assert r.exit_code == 0, r.output
     doc = json.loads((run_dir / "projection.json").read_text())
     assert doc["volume_per_month"] == 1000 and doc["configs"]["beta"]["threshold"] == 0.7
@@ -67,7 +67,7 @@ def test_a_mix_that_leaves_out_segments_with_cases_says_so(app, run_dir, tmp_pat
     kept = sorted(MIX)[:2]
     mix = tmp_path / "mix.yaml"
     mix.write_text("".join(f"{s}: {1 / len(kept)}\n" for s in kept))
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100", "--mix", str(mix), "--save"],
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--mix", str(mix), "--save"],
                            env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     left_out = sorted(set(MIX) - set(kept))
@@ -92,18 +92,18 @@ def test_the_projection_names_the_threshold_set_it_applied(app, run_dir) -> None
     th["configs"]["alpha"]["threshold"] = 0.6
     (run_dir / "thresholds").mkdir()
     (run_dir / "thresholds" / "strict.json").write_text(json.dumps(th))
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100", "--threshold-set", "strict"])
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--threshold-set", "strict"])
     assert r.exit_code == 0, r.output
     doc = json.loads((run_dir / "projection.json").read_text())
     assert doc["configs"]["alpha"]["threshold"] == 0.6
     assert doc["configs"]["alpha"]["threshold_source"] == "thresholds/strict.json"
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100"])
+    r = CliRunner().invoke(app, ["project", str(run_dir)])
     assert json.loads((run_dir / "projection.json").read_text())["configs"]["alpha"]["threshold_source"] == \
         "thresholds.json"
 
 
 def test_the_console_states_the_economics_its_costs_assume(app, run_dir) -> None:
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100"], env={"COLUMNS": "300"})
+    r = CliRunner().invoke(app, ["project", str(run_dir)], env={"COLUMNS": "300"})
     assert r.exit_code == 0, r.output
     line = next(x for x in r.output.splitlines() if "assume" in x)
     assert "a review $5.00" in line and "not good $100.00" in line  # the suite's economics (project_synth)
@@ -127,14 +127,14 @@ def test_cost_optimal_projects_at_calibrates_recommended_thresholds(app, tmp_pat
                                 "cost_optimal": cheapest}}}
     run_dir = write_run(tmp_path, make_scores(1), thresholds=th)
     runner = CliRunner()
-    r = runner.invoke(app, ["project", str(run_dir), "--resamples", "100"])
+    r = runner.invoke(app, ["project", str(run_dir)])
     assert r.exit_code == 0, r.output
     doc, segs = _projected_segments(run_dir)
     assert segs == {"routine": 0.5, "legacy_discount": 0.6, "long_history": None}
     certified_rate = doc["configs"]["alpha"]["automation_rate"]["value"]
     assert doc["threshold_set"]["choice"] == "certified"
 
-    r = runner.invoke(app, ["project", str(run_dir), "--resamples", "100", "--cost-optimal"])
+    r = runner.invoke(app, ["project", str(run_dir), "--cost-optimal"])
     assert r.exit_code == 0, r.output
     doc, segs = _projected_segments(run_dir)
     block = doc["configs"]["alpha"]
@@ -153,7 +153,7 @@ def test_cost_optimal_pooled_keeps_uncertifiable_segments_escalated(app, tmp_pat
                                 "segments": {"long_history": {"threshold": None, "excluded": True}},
                                 "cost_optimal": {"threshold": 0.85}}}}
     run_dir = write_run(tmp_path, make_scores(1), thresholds=th)
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100", "--cost-optimal"])
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--cost-optimal"])
     assert r.exit_code == 0, r.output
     doc, segs = _projected_segments(run_dir)
     assert segs == {"routine": 0.85, "legacy_discount": 0.85, "long_history": None}
@@ -177,7 +177,7 @@ def test_a_thresholds_file_outside_0_1_is_bad_input(app, run_dir, tmp_path, bad)
     """A threshold is a confidence: 1.5 silently escalated everything, -3 automated 88%, NaN escalated."""
     path = tmp_path / "thr.yaml"
     path.write_text(f"configs: {{alpha: {{threshold: {bad}}}}}\n")
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "60"])
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path)])
     assert r.exit_code == 2, r.output
     assert str(path) in " ".join(r.output.split()) and "configs.alpha.threshold" in r.output
 
@@ -186,7 +186,7 @@ def test_names_a_thresholds_file_has_but_the_run_lacks_are_warned(app, run_dir, 
     path = tmp_path / "thr.yaml"
     path.write_text("mode: per_segment\nconfigs:\n  alphaa: {threshold: 0.5}\n"
                     "  alpha: {threshold: 0.6, segments: {routine: {threshold: 0.7}, nosuchseg: {threshold: 0.5}}}\n")
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "60",
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path),
                                  "--config", "alpha", "--json"], env={"COLUMNS": "250"})
     assert r.exit_code == 0, r.output
     doc = json.JSONDecoder().raw_decode(r.output[r.output.index("{"):])[0]  # stderr: "what-if ... not written"
@@ -197,7 +197,7 @@ def test_names_a_thresholds_file_has_but_the_run_lacks_are_warned(app, run_dir, 
     alpha = doc["configs"]["alpha"]
     assert alpha["threshold_source"] == "thresholds file" and alpha["segments"]["routine"]["threshold"] == 0.7
     assert alpha["risk_target_threshold"] == 0.8 and "nosuchseg" not in alpha["risk_target_segments"]
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "60"],
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path)],
                            env={"COLUMNS": "250"})
     assert "nosuchseg" not in r.output.split("warning:")[0]  # not listed among the thresholds
     assert "alphaa" in r.output
@@ -207,7 +207,7 @@ def test_a_thresholds_file_must_cover_the_projected_configurations(app, run_dir,
     """A configuration the file lacks fell back silently to 'value_optimal (escalate all)'."""
     path = tmp_path / "thr.json"
     path.write_text(json.dumps({"configs": {"nosuchconfig": {"threshold": 0.9}}}))
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "60"])
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path)])
     out = " ".join(r.output.split())
     assert r.exit_code == 2 and str(path) in out and "alpha, beta" in out and "--config" in out, r.output
 
@@ -237,14 +237,14 @@ def test_confidences_outside_0_1_are_a_data_error_as_in_calibrate(app, tmp_path)
     df.loc[df.index[:3], "confidence"] = 1.7
     th = {"schema": 1, "outcome": "good", "mode": "global", "configs": {"alpha": {"threshold": 0.8}}}
     run_dir = write_run(tmp_path, df, thresholds=th)
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "60"])
+    r = CliRunner().invoke(app, ["project", str(run_dir)])
     assert r.exit_code == 2 and "confidence outside [0, 1] in 3 row(s)" in " ".join(r.output.split()), r.output
 
 
 def test_automation_a_policy_escalates_is_exactly_zero_not_an_estimate(app, run_dir, tmp_path) -> None:
     """Escalating everything leaves nothing to estimate: automation was shown as 0% [0%, 0.4%] beside review
     hours of exactly the whole volume. Segments the policy escalates add exactly 0, also in a mixed policy."""
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--resamples", "100"])
+    r = CliRunner().invoke(app, ["project", str(run_dir)])
     assert r.exit_code == 0, r.output
     doc = json.loads((run_dir / "projection.json").read_text())
     beta = doc["configs"]["beta"]  # threshold null: escalate everything
@@ -256,7 +256,7 @@ def test_automation_a_policy_escalates_is_exactly_zero_not_an_estimate(app, run_
 
     path = tmp_path / "thr.yaml"  # one segment automated, the others escalated by the policy
     path.write_text("mode: per_segment\nconfigs:\n  alpha: {threshold: null, segments: {routine: {threshold: 0.5}}}\n")
-    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path), "--resamples", "100",
+    r = CliRunner().invoke(app, ["project", str(run_dir), "--thresholds", str(path),
                                  "--config", "alpha", "--save"])
     assert r.exit_code == 0, r.output
     doc = json.loads((run_dir / "projection.json").read_text())
@@ -289,16 +289,16 @@ def test_projecting_some_configurations_merges_into_projection_json(app, run_dir
     """`--config X` replaced projection.json with X only: the report then said "projection not run" for every
     other configuration. Configurations merge, as calibrate merges its threshold set."""
     runner = CliRunner()
-    assert runner.invoke(app, ["project", str(run_dir), "--resamples", "60"]).exit_code == 0
+    assert runner.invoke(app, ["project", str(run_dir)]).exit_code == 0
     before = json.loads((run_dir / "projection.json").read_text())
-    r = runner.invoke(app, ["project", str(run_dir), "--resamples", "60", "--config", "alpha"])
+    r = runner.invoke(app, ["project", str(run_dir), "--config", "alpha"])
     assert r.exit_code == 0, r.output
     doc = json.loads((run_dir / "projection.json").read_text())
     assert list(doc["configs"]) == ["alpha", "beta"] and doc["configs"]["beta"] == before["configs"]["beta"]
     assert "kept from the earlier projection" in r.output and "beta" in r.output
     assert any(w.startswith("beta:") for w in doc["warnings"]) == any(w.startswith("beta:") for w in before["warnings"])
-    # other settings (here the resamples in the spec) cannot share the file: said, not silent
-    r = runner.invoke(app, ["project", str(run_dir), "--resamples", "70", "--config", "alpha"])
+    # other settings (here the seed in the spec) cannot share the file: said, not silent
+    r = runner.invoke(app, ["project", str(run_dir), "--seed", "7", "--config", "alpha"])
     assert r.exit_code == 0 and "replaced" in r.output and "beta" in r.output, r.output
     assert list(json.loads((run_dir / "projection.json").read_text())["configs"]) == ["alpha"]
 
@@ -311,14 +311,14 @@ def test_a_what_if_is_not_written_unless_saved(app, run_dir, tmp_path, what_if) 
     mix.write_text("routine: 0.5\nlegacy_discount: 0.25\nlong_history: 0.25\n")
     what_if = [str(mix) if a == "MIX" else a for a in what_if]
     runner = CliRunner()
-    assert runner.invoke(app, ["project", str(run_dir), "--resamples", "60"]).exit_code == 0
+    assert runner.invoke(app, ["project", str(run_dir)]).exit_code == 0
     suite_doc = (run_dir / "projection.json").read_bytes()
     assert json.loads(suite_doc)["what_if"] == []
-    r = runner.invoke(app, ["project", str(run_dir), "--resamples", "60", *what_if], env={"COLUMNS": "200"})
+    r = runner.invoke(app, ["project", str(run_dir), *what_if], env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     assert (run_dir / "projection.json").read_bytes() == suite_doc
     assert "not written" in r.output and "--save" in r.output
-    r = runner.invoke(app, ["project", str(run_dir), "--resamples", "60", *what_if, "--save"])
+    r = runner.invoke(app, ["project", str(run_dir), *what_if, "--save"])
     assert r.exit_code == 0, r.output
     saved = json.loads((run_dir / "projection.json").read_text())
     assert len(saved["what_if"]) == 1 and "what-if saved" in r.output

@@ -90,13 +90,13 @@ def test_console_naive_unknown_and_zero_ratio_not_applicable(tmp_path) -> None:
     app = typer.Typer()
     _project.register(app)
     app.callback()(lambda: None)
-    r = CliRunner().invoke(app, ["project", str(run), "--resamples", "60", "--json"])
+    r = CliRunner().invoke(app, ["project", str(run), "--json"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)
     assert doc["configs"]["alpha"]["monthly_cost"]["naive"] is None
     beta = doc["configs"]["beta"]["monthly_cost"]
     assert beta["known"] and beta["naive"] == 0 and beta["tail_to_naive_ratio"] is None
-    r = CliRunner().invoke(app, ["project", str(run), "--resamples", "60"], env={"COLUMNS": "250"})
+    r = CliRunner().invoke(app, ["project", str(run)], env={"COLUMNS": "250"})
     assert r.exit_code == 0, r.output
     rows = {line.split()[0].rstrip("*"): line for line in r.output.splitlines()
             if line.strip().startswith(("alpha", "beta"))

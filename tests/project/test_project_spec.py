@@ -77,9 +77,9 @@ def test_spec_for_run_merges_suite_and_overrides(tmp_path) -> None:
     assert spec.seed == 42 and spec.volume_per_month == 1000  # seed defaults to the run's
     mix = tmp_path / "mix.yaml"
     mix.write_text("mix: {routine: 0.5, edge: 0.5}\nvolume_per_month: 7\n")
-    spec = spec_for_run(manifest, mix_file=mix, volume=99, resamples=300, seed=1, cap_tokens=2000)
+    spec = spec_for_run(manifest, mix_file=mix, volume=99, seed=1, cap_tokens=2000)
     assert spec.mix == {"routine": 0.5, "edge": 0.5} and spec.volume_per_month == 99
-    assert spec.resamples == 300 and spec.seed == 1
+    assert spec.seed == 1
     assert [c.label for c in spec.context_caps] == ["turns<=5", "tokens<=2000"]
     with pytest.raises(ConfigError, match="--volume N and --mix FILE"):
         spec_for_run(Manifest(run_id="r"))

@@ -100,6 +100,6 @@ def test_stratified_bootstrap_interval_coverage() -> None:
         conf = np.concatenate([(rng.random(n) < p_auto[s]).astype(float) for s, n in n_seg.items()])
         dec = Decisions(ok=np.ones(len(segs), bool), deferred=np.zeros(len(segs), bool),
                         confidence=conf, error=np.zeros(len(segs), bool))
-        r = at_policy(dec, strata, thresholds, money, resamples=400, rng=rng)["automation_rate"]
+        r = at_policy(dec, strata, thresholds, money)["automation_rate"]
         covered += r["lo"] <= truth <= r["hi"]
     assert 0.92 <= covered / reps <= 0.98, covered / reps

@@ -173,8 +173,6 @@ def project_command(
         "--cap-turns", min=0, help="What-if: keep at most N history turns.")] = None,
     cap_tokens: Annotated[int | None, typer.Option(
         "--cap-tokens", min=0, help="What-if: keep at most T history tokens.")] = None,
-    resamples: Annotated[int | None, typer.Option(
-        "--resamples", min=50, help="Unused (intervals are analytic); kept so existing commands still run.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", callback=seed_in_range, help="Seed, 0 to 4294967295 "
                                              "(default: the suite's, else the run's).")] = None,
     save: Annotated[bool, typer.Option(
@@ -195,7 +193,7 @@ def project_command(
             raise ConfigError("give --threshold T or --cost-optimal, not both")
         found = open_run(run)
         run_dir, manifest = found.path, found.manifest
-        spec = spec_for_run(manifest, volume=volume, mix_file=mix, resamples=resamples, seed=seed,
+        spec = spec_for_run(manifest, volume=volume, mix_file=mix, seed=seed,
                             cap_turns=cap_turns, cap_tokens=cap_tokens)
         # A what-if never silently becomes the projection the report shows: it is written only with --save
         # (and then records what it changed, `what_if`).

@@ -124,11 +124,9 @@ def _scaled(est: Estimate, factor: float, n: int, *, complement: bool = False) -
             "hi": None if hi is None else factor * hi, "n": n}
 
 
-def at_policy(dec: Decisions, strata: Strata, seg_thresholds: np.ndarray, money: Money, *,
-              resamples: int = 0, rng: np.random.Generator | None = None) -> dict:
-    """Headline projection at a policy: rates, monthly loads and value, each with a 95% interval.
-
-    ``resamples``/``rng`` are accepted for compatibility and unused: every interval is analytic (module doc)."""
+def at_policy(dec: Decisions, strata: Strata, seg_thresholds: np.ndarray, money: Money) -> dict:
+    """Headline projection at a policy: rates, monthly loads and value, each with a 95% interval
+    (analytic: module doc)."""
     cat = headline_categories(dec, strata, seg_thresholds)
     table = segment_counts(strata, cat, 5)
     n_s = strata.counts.astype(float)
@@ -177,11 +175,10 @@ def at_policy(dec: Decisions, strata: Strata, seg_thresholds: np.ndarray, money:
     }
 
 
-def curve(dec: Decisions, strata: Strata, grid: np.ndarray, money: Money, *,
-          resamples: int = 0, rng: np.random.Generator | None = None) -> tuple[list[dict], float | None, dict]:
+def curve(dec: Decisions, strata: Strata, grid: np.ndarray, money: Money) -> tuple[list[dict], float | None, dict]:
     """Automation vs error among automated over a global-threshold grid, with net value per threshold.
 
-    Every point's intervals are the headline's (module doc): ``resamples``/``rng`` are unused.
+    Every point's intervals are the headline's (module doc).
     Returns (curve points, value-maximising threshold or None when escalating everything is best,
     net value of escalating everything).
     """

@@ -58,10 +58,9 @@ def _apply(cap: ContextCap, h: History) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cap_whatif(cap: ContextCap, h: History, strata: Strata, *, input_price: float | None,
-               mean_cost: float | None, volume: float, resamples: int = 0,
-               rng: np.random.Generator | None = None) -> dict:
+               mean_cost: float | None, volume: float) -> dict:
     """One cap's effect: per segment and reweighted overall, with intervals on the good-rate lost
-    (``resamples``/``rng`` unused: the intervals are analytic, see the module doc)."""
+    (analytic: see the module doc)."""
     removed, kept = _apply(cap, h)
     truncated = removed > 0
     d = h.deciding_from_end

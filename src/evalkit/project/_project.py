@@ -33,10 +33,12 @@ def _bools(df: pd.DataFrame, col: str) -> np.ndarray:
     return df[col].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
-def _rngs(seed: int, config: str) -> list[np.random.Generator]:
-    """Independent streams per config and purpose; keyed by name so selecting configs changes nothing."""
+def _spend_rng(seed: int, config: str) -> np.random.Generator:
+    """The monthly-spend simulation's stream, per config: keyed by name so selecting configs changes
+    nothing. (The third of four spawned streams, as when the intervals were bootstrapped: the simulated
+    spend of a stored run stays what it was.)"""
     ss = np.random.SeedSequence([seed, zlib.crc32(config.encode())])
-    return [np.random.default_rng(s) for s in ss.spawn(4)]
+    return np.random.default_rng(ss.spawn(4)[2])
 
 
 def check_columns(df: pd.DataFrame, where: str) -> None:
@@ -67,16 +69,15 @@ def project_config(df: pd.DataFrame, name: str, *, spec: ProjectionSpec, economi
     # figure covers the estimable volume only (recorded as `estimated_volume_per_month`).
     volume = spec.volume_per_month * (1.0 - strata.unestimated_share)
     money = Money(volume=volume, economics=economics)
-    r_policy, r_curve, r_cost, r_caps = _rngs(spec.seed, name)
-    points, best_t, escalate_all = curve(dec, strata, grid, money, resamples=spec.resamples, rng=r_curve)
+    points, best_t, escalate_all = curve(dec, strata, grid, money)
     seg_t = policy.per_segment(strata.names, fallback=best_t)
-    headline = at_policy(dec, strata, seg_t, money, resamples=spec.resamples, rng=r_policy)
+    headline = at_policy(dec, strata, seg_t, money)
     threshold = best_t if policy.source == "value_optimal" else policy.threshold
 
     cost = _floats(df, "cost_usd")
     per_case, monthly = cost_section(cost, segments, strata, volume=volume,
                                      months=spec.months_simulated, naive_segment=spec.naive_segment,
-                                     naive_k=spec.naive_typical_cases, rng=r_cost)
+                                     naive_k=spec.naive_typical_cases, rng=_spend_rng(spec.seed, name))
     tokens = _floats(df, "total_tokens")
     naive_tokens = naive_cost(tokens, segments, segment=spec.naive_segment, k=spec.naive_typical_cases)
 
@@ -88,7 +89,7 @@ def project_config(df: pd.DataFrame, name: str, *, spec: ProjectionSpec, economi
         attempts=np.nan_to_num(_floats(df, "attempts"), nan=1.0),
     )
     caps = [cap_whatif(c, history, strata, input_price=input_price, mean_cost=per_case["mean"],
-                       volume=volume, resamples=spec.resamples, rng=r_caps)
+                       volume=volume)
             for c in spec.context_caps]
     n_all = len(df)
     block = {

@@ -92,7 +92,7 @@ def _input_prices(manifest: Manifest | None) -> dict[str, tuple[float | None, st
 
 
 def spec_for_run(manifest: Manifest | None, *, volume: int | None = None, mix_file: Path | None = None,
-                 resamples: int | None = None, seed: int | None = None, cap_turns: int | None = None,
+                 seed: int | None = None, cap_turns: int | None = None,
                  cap_tokens: int | None = None) -> ProjectionSpec:
     """The suite's projection section (from the manifest) with command-line overrides applied.
 
@@ -115,8 +115,6 @@ def spec_for_run(manifest: Manifest | None, *, volume: int | None = None, mix_fi
             "the run's suite has no projection " + " / ".join(f"`{k}`" for k in missing)
             + f": pass {' and '.join(flags[k] for k in missing)} (or add a `projection:` section to the suite)"
         )
-    if resamples is not None:
-        data["resamples"] = resamples
     if seed is not None:
         data["seed"] = seed
     elif "seed" not in data and manifest is not None and manifest.seed is not None:

@@ -49,8 +49,9 @@ class ProjectionSpec(BaseModel):
 
     volume_per_month: int = Field(..., gt=0, description="Cases per month in production.")
     mix: dict[str, float] = Field(..., description="Production share of each segment; >=0, sums to 1.")
-    resamples: int = Field(1000, ge=50, description="Stratified bootstrap resamples for intervals.")
-    seed: int = Field(0, description="Seed for the bootstrap and the Monte Carlo; recorded in projection.json.")
+    resamples: int = Field(1000, ge=50, description="Ignored: every interval is analytic (docs/projection.md); "
+                           "accepted so that earlier suites and the runs made with them still load.")
+    seed: int = Field(0, description="Seed for the monthly-spend Monte Carlo; recorded in projection.json.")
     min_cases_per_segment: int = Field(
         30, ge=1, description="A segment with production share > 0 and fewer cases is flagged."
     )
