@@ -279,7 +279,7 @@ def test_cli_points_at_the_projection_of_its_cost_optimal_decisions(run_dir, mon
               json.loads((run_dir / "thresholds.json").read_text())["configs"]["strong"]["cost_optimal"]["segments"].items()}
     mix = tmp_path / "mix.yaml"
     mix.write_text(yaml.safe_dump({s: 1 / len(chosen) for s in chosen}))
-    out = CliRunner().invoke(app, [*command[1:], "--volume", "1000", "--mix", str(mix), "--resamples", "60",
+    out = CliRunner().invoke(app, [*command[1:], "--volume", "1000", "--mix", str(mix),
                                    "--config", "strong"])
     assert out.exit_code == 0, out.output
     block = json.loads((run_dir / "projection.json").read_text())["configs"]["strong"]

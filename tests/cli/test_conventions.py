@@ -124,7 +124,7 @@ def test_run_options_from_the_environment(small_run):
     (["dataset", "list", "--json"], None),
     (["dataset", "show", "upgrades@v1", "--json"], "manifest"),
     (["calibrate", "RUN", "--json"], "configs"),
-    (["project", "RUN", "--json", "--resamples", "100"], "configs"),
+    (["project", "RUN", "--json"], "configs"),
     (["gate", "RUN", "--json", "--no-write"], "results"),
 ])
 def test_json_outputs_are_json_on_stdout(small_run, args, key):
@@ -144,7 +144,7 @@ def test_json_outputs_are_json_on_stdout(small_run, args, key):
 
 def test_tables_fit_80_columns_and_no_color_means_no_escape_codes(small_run):
     run_dir, env = small_run
-    for args in (["calibrate", str(run_dir)], ["project", str(run_dir), "--resamples", "100"],
+    for args in (["calibrate", str(run_dir)], ["project", str(run_dir)],
                  ["dataset", "list"], ["compare", str(run_dir), "--config-a", "large-v1", "--config-b",
                                          "large-playbook"]):
         r = evalkit(*args, env={**env, "NO_COLOR": "1", "FORCE_COLOR": "1", "TERM": "xterm-256color"})

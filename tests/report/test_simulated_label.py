@@ -32,7 +32,7 @@ def _commands(run: Path, out: Path) -> dict[str, list[str]]:
     return {
         "compare": ["compare", str(run), "--config-a", "prod", "--config-b", "cand"],
         "calibrate": ["calibrate", str(run)],
-        "project": ["project", str(run), "--resamples", "50"],
+        "project": ["project", str(run)],
         "gate": ["gate", str(run)],
         "report": ["report", str(run), "-o", str(out / "r.html"), "--max-prompts", "0"],
     }
