@@ -236,3 +236,26 @@ def test_a_dataset_attachment_is_published_byte_for_byte_or_refused(tmp_path, mo
         write_dataset(cases, name="toy", version="v2", task=task, store=store,
                       attachments={"notes.yaml": b"plans:\n  key: corp-secret-value-77\n"})
     assert not (store / "toy" / "v2").exists()
+
+
+def test_a_key_echoed_without_its_prefix_or_in_base64_is_masked(monkeypatch):
+    """A server answering 401 with the key's body ('Invalid API key: CANARY...') or base64 of a header
+    holding it left 28 of its 36 characters, and its base64 form, in the journal and the manifest."""
+    import base64
+
+    key = "sk-proj-CANARYopenai1234567890abcdef"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    body = key.removeprefix("sk-proj-")
+    echoes = [f"Invalid API key: {body}", f"x-echo: {base64.b64encode(key.encode()).decode()}"]
+    for prefix in ("", "u:", "ab:", "user:"):  # every byte alignment of the key inside what was encoded
+        echoes.append("Basic " + base64.b64encode(f"{prefix}{key}".encode()).decode())
+        echoes.append("token=" + base64.urlsafe_b64encode(f"{prefix}{key}".encode()).decode())
+    for text in echoes:
+        out = redact_text(text)
+        assert body not in out and "CANARY" not in out, (text, out)
+        for shift in range(3):  # no base64 run of 12+ characters of the key survives
+            run = base64.b64encode(b"\0" * shift + key.encode()).decode()[4:-4]
+            assert run[:12] not in out and run[-12:] not in out, (text, out)
+    table = redact_table(pa.table({"error": [f"401: {body}", "fine"]}))
+    assert table.column("error").to_pylist() == ["401: ***", "fine"]
+    assert redact_text("the customer's plan code is openai1234") == "the customer's plan code is openai1234"

@@ -97,13 +97,50 @@ def declare_secret_envs(names: Iterable[str | None]) -> None:
         os.environ[SECRET_ENV_LIST] = ",".join(current + new)
 
 
+_VENDOR_PREFIX = re.compile(r"^(?:sk-(?:proj-|svcacct-|admin-|ant-(?:[a-z]+\d*-)?)?|gsk_|xai-|hf_|gh[pousr]_|AIza)")
+_MIN_FORM_LEN = 16
+"""A derived form shorter than this (a key's body after its prefix, a base64 run) could be ordinary text."""
+
+
+def _base64_runs(value: str) -> set[str]:
+    """The base64 text any message holding ``value`` encodes it as, whatever its offset: the groups of
+    four characters made only of the value's bytes, at each of the three byte alignments (a server that
+    echoes ``Basic base64(user:KEY)`` or a base64'd request), standard and URL-safe alphabets."""
+    import base64
+
+    raw = value.encode("utf-8")
+    runs: set[str] = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
+        first = -(-shift // 3)  # the first group of 3 bytes lying wholly inside the value
+        last = (shift + len(raw)) // 3  # one past the last such group
+        core = encoded[4 * first:4 * last]
+        if len(core) >= _MIN_FORM_LEN:
+            runs.update({core, core.replace("+", "-").replace("/", "_")})
+    return runs
+
+
 @lru_cache(maxsize=8)
-def _literal_pattern(values: tuple[str, ...]) -> re.Pattern[str] | None:
+def _forms(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Every form a secret value may be echoed in, longest first: as given, inside a JSON string,
+    URL-encoded, its body without a vendor prefix (``sk-proj-``...: the part that is the secret), and
+    base64 (a key echoed by a server that way was stored as given)."""
+    from urllib.parse import quote
+
     forms: set[str] = set()
     for v in values:
-        forms.add(v)
-        forms.add(json.dumps(v)[1:-1])  # as it appears inside a JSON string
-    return re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))) if forms else None
+        forms.update({v, json.dumps(v)[1:-1], quote(v, safe="")})
+        body = _VENDOR_PREFIX.sub("", v)
+        if body != v and len(body) >= _MIN_FORM_LEN:
+            forms.add(body)
+        forms |= _base64_runs(v)
+    return tuple(sorted(forms, key=lambda f: (-len(f), f)))
+
+
+@lru_cache(maxsize=8)
+def _literal_pattern(values: tuple[str, ...]) -> re.Pattern[str] | None:
+    forms = _forms(values)
+    return re.compile("|".join(re.escape(f) for f in forms)) if forms else None
 
 
 @lru_cache(maxsize=1)
@@ -222,7 +259,7 @@ def _holds_strings(t: Any, pa: Any) -> bool:
 def _flag(text: Any, values: tuple[str, ...], pc: Any) -> Any:
     """Boolean mask of the strings that may hold a secret (a superset; Python decides)."""
     mask = pc.match_substring_regex(text, _DETECT)
-    for v in values:
+    for v in _forms(values):
         mask = pc.or_(mask, pc.match_substring(text, v))
     return mask
 
@@ -281,7 +318,7 @@ def find_secrets(obj: Any, *, where: str = "") -> Iterator[tuple[str, str]]:
 
 
 def _what(text: str, values: tuple[str, ...]) -> str:
-    if any(v in text for v in values):
+    if any(v in text for v in _forms(values)):
         return "the value of a key environment variable"
     if re.search(r"(?i)[a-z][a-z0-9+.\-]*://[^\s/@]+@", text):
         return "credentials in a URL (user:password@)"
