@@ -103,22 +103,30 @@ def lookup_price(model: str, override: dict[str, Any] | None = None) -> ModelPri
     """Price for ``model``: the suite's override (USD per 1M tokens) else the bundled map.
 
     Override keys: ``input``, ``output`` (required), ``cache_read``, ``cache_write``, and
-    ``tiers``: ``[{"above": 200000, "input": .., "output": .., "cache_read": .., "cache_write": ..}]``.
+    ``tiers``: ``[{"above": 200000, "input": .., "output": .., "cache_read": .., "cache_write": ..}]``
+    (the suite's ``PriceOverride`` checks them). A tier's missing (or None) ``input``/``output`` is the base
+    price; its missing cache rates are as below the threshold.
     """
     if override:
         per_m = 1e-6
-        tiers = tuple(sorted((int(t["above"]), t["input"] * per_m, t.get("output", override["output"]) * per_m)
-                             for t in override.get("tiers", [])))
+
+        def rate(tier: dict[str, Any], key: str, default: Any = None) -> Any:
+            value = tier.get(key)
+            return default if value is None else value
+
+        tier_list = override.get("tiers") or []
+        tiers = tuple(sorted((int(t["above"]), rate(t, "input", override["input"]) * per_m,
+                              rate(t, "output", override["output"]) * per_m) for t in tier_list))
         cache_tiers = tuple(sorted(
-            (int(t["above"]), t["cache_read"] * per_m if "cache_read" in t else None,
-             t["cache_write"] * per_m if "cache_write" in t else None)
-            for t in override.get("tiers", []) if "cache_read" in t or "cache_write" in t))
+            (int(t["above"]), None if rate(t, "cache_read") is None else t["cache_read"] * per_m,
+             None if rate(t, "cache_write") is None else t["cache_write"] * per_m)
+            for t in tier_list if rate(t, "cache_read") is not None or rate(t, "cache_write") is not None))
         return ModelPrice(
             model=model,
             input=override["input"] * per_m,
             output=override["output"] * per_m,
-            cache_read=override["cache_read"] * per_m if "cache_read" in override else None,
-            cache_write=override["cache_write"] * per_m if "cache_write" in override else None,
+            cache_read=override["cache_read"] * per_m if override.get("cache_read") is not None else None,
+            cache_write=override["cache_write"] * per_m if override.get("cache_write") is not None else None,
             source="suite",
             tiers=tiers,
             cache_tiers=cache_tiers,

@@ -64,3 +64,13 @@ def test_suite_override_with_tier():
         (900 * 1.0 + 100 * 0.1 + 10 * 2.0) / 1e6)
     assert call_cost(Usage(input_tokens=1001, output_tokens=10, cached_tokens=100), price) == pytest.approx(
         (901 * 2.0 + 100 * 0.2 + 10 * 4.0) / 1e6)
+
+
+def test_a_suite_tier_without_some_rates_keeps_the_base_rates():
+    """The suite's PriceTier makes every rate optional (model_dump(exclude_none=True) leaves it out)."""
+    price = lookup_price("my-model", {"input": 1.0, "output": 2.0, "cache_read": 0.1,
+                                      "tiers": [{"above": 1000, "output": 4.0}, {"above": 5000, "input": 3.0}]})
+    assert call_cost(Usage(input_tokens=2000, output_tokens=10, cached_tokens=100), price) == pytest.approx(
+        (1900 * 1.0 + 100 * 0.1 + 10 * 4.0) / 1e6)
+    assert call_cost(Usage(input_tokens=6000, output_tokens=10), price) == pytest.approx(
+        (6000 * 3.0 + 10 * 2.0) / 1e6)  # a later tier's missing output is the base output, not the tier below

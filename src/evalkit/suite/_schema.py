@@ -4,6 +4,7 @@ JSON Schema (``evalkit suite schema``) lets editors validate suites as you type.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -52,6 +53,25 @@ class ContextPolicy(BaseModel):
         return self
 
 
+class PriceTier(BaseModel):
+    """A long-context tier (USD per 1M tokens): once a request's input passes ``above`` tokens, every token
+    of that request (input, output, cache reads and writes) bills at the tier's rates."""
+
+    model_config = _FORBID
+    above: int = Field(gt=0, description="Input tokens a request must exceed for this tier to apply.")
+    input: float | None = Field(None, ge=0, description="Input price above the threshold (default: the base price).")
+    output: float | None = Field(None, ge=0, description="Output price above the threshold (default: the base price).")
+    cache_read: float | None = Field(None, ge=0, description="Cache-read price above the threshold (default: as below it).")
+    cache_write: float | None = Field(None, ge=0,
+                                      description="Cache-write price above the threshold (default: as below it).")
+
+    @model_validator(mode="after")
+    def _some_rate(self) -> PriceTier:
+        if all(getattr(self, k) is None for k in ("input", "output", "cache_read", "cache_write")):
+            raise ValueError(f"the tier above {self.above} sets no price (input, output, cache_read, cache_write)")
+        return self
+
+
 class PriceOverride(BaseModel):
     """USD per 1M tokens; overrides litellm's bundled price map for this configuration."""
 
@@ -60,6 +80,17 @@ class PriceOverride(BaseModel):
     output: float = Field(ge=0)
     cache_read: float | None = Field(None, ge=0)
     cache_write: float | None = Field(None, ge=0)
+    tiers: list[PriceTier] | None = Field(
+        None, description="Long-context tiers, by ascending threshold, e.g. "
+                                        "[{above: 200000, input: 6.0, output: 22.5}].")
+
+    @field_validator("tiers")
+    @classmethod
+    def _ascending(cls, v: list[PriceTier] | None) -> list[PriceTier] | None:
+        thresholds = [t.above for t in v or []]
+        if any(b <= a for a, b in pairwise(thresholds)):
+            raise ValueError(f"tiers must be in ascending order of 'above', each threshold once (got {thresholds})")
+        return v
 
 
 class RateLimits(BaseModel):
