@@ -82,7 +82,7 @@ class PriceOverride(BaseModel):
     cache_write: float | None = Field(None, ge=0)
     tiers: list[PriceTier] | None = Field(
         None, description="Long-context tiers, by ascending threshold, e.g. "
-                                        "[{above: 200000, input: 6.0, output: 22.5}].")
+                          "[{above: 200000, input: 6.0, output: 22.5}].")
 
     @field_validator("tiers")
     @classmethod
