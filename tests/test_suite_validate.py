@@ -104,3 +104,17 @@ def test_validate_warns_of_segments_the_dataset_lacks(tmp_path):
         line = next(i for i, text in enumerate(lines, 1) if text.strip().startswith(f"{segment}:"))
         assert f"{path}:{line}: {field}.{segment}: segment '{segment}' is not in upgrades@" in out.output
     assert "ok (1 configurations" in out.output
+
+
+def test_run_warns_of_segments_the_dataset_lacks_before_its_first_call(tmp_path):
+    """Only `suite validate` said so: `evalkit run` flagged the mix typo after paying, the error-cost typo never."""
+    path = _suite(tmp_path, None)
+    suite = yaml.safe_load(path.read_text())
+    suite["economics"]["error_cost_by_segment"] = {"adversaral": 400.0}
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    out = CliRunner().invoke(app, ["run", str(path), "--datasets", str(REPO / "datasets"), "--limit", "6", "-q",
+                                   "--reports", str(tmp_path / "reports"), "--no-gates"], env={"COLUMNS": "300"})
+    assert out.exit_code == 0, out.output
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.strip().startswith("adversaral:"))
+    text = out.output.replace("\n", " ")
+    assert f"{path}:{line}: economics.error_cost_by_segment.adversaral: segment 'adversaral' is not in upgrades@" in text

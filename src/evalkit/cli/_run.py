@@ -143,10 +143,8 @@ def suite_validate(
     """Validate a suite file, its prompt templates, its catalogue and its dataset's cases under that
     catalogue (what `evalkit run` checks before its first call), without running anything."""
     with cli_errors():
-        import sys
-
         from evalkit.run import RunRequest, preflight
-        from evalkit.suite import load_suite, segment_warnings
+        from evalkit.suite import load_suite
 
         loaded = load_suite(suite)
         # the very checks `evalkit run` makes before its first call: every case, each configuration's
@@ -154,8 +152,6 @@ def suite_validate(
         plan = preflight(loaded, RunRequest(suite_path=suite, datasets=datasets, progress=False,
                                             cache_mode="replay" if replay else "read-write"))
         dataset = plan.dataset
-        for warning in segment_warnings(loaded, {str(c.segment) for c in dataset.index}, dataset=dataset.ref):
-            print(f"warning: {warning}", file=sys.stderr, flush=True)
         cases = plan.case_count  # every case, under the suite's catalogue when it names one
         catalogue = f", catalogue {loaded.suite.catalogue}" if loaded.suite.catalogue else ""
         typer.echo(f"{suite}: ok ({len(loaded.suite.configs)} configurations, dataset {dataset.ref}: "

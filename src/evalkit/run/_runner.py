@@ -163,9 +163,18 @@ def preflight(loaded: Any, req: RunRequest) -> Planned:
     """What ``evalkit run`` checks before its first call, and ``evalkit suite validate`` checks without
     one: the selected configurations, every sampled case, each configuration's provider (its options,
     its model) and template, every prompt rendered, the keys calls must be sent with, the judge; prompts
-    longer than their model's context window are warned about."""
+    longer than their model's context window, and segments the suite names that the dataset lacks (a
+    typo in projection.mix, economics.error_cost_by_segment, a gate), are warned about (stderr, also
+    with --quiet)."""
+    import sys
+
+    from evalkit.suite import segment_warnings
+
     plan = plan_run(loaded, req)
     _warn_oversized(plan)
+    dataset = plan.dataset
+    for warning in segment_warnings(loaded, {str(c.segment) for c in dataset.index}, dataset=dataset.ref):
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     return plan
 
 
