@@ -169,15 +169,29 @@ def test_a_trend_over_two_datasets_names_them_and_warns(tmp_path):
     assert "not the newest run's other@v1" in run_label(history, 0) and history.note(history.runs[2]) is None
     (warning,) = history.warnings
     assert "mixes datasets: upgrades@v3 (#1, #2); other@v1 (#3)" in warning
-    assert any(line.startswith("warning: the trend mixes datasets") for line in excluded_lines(history))
+    assert excluded_lines(history) == []  # a warning is no run left out of the trend
     doc = history.to_json()
     assert [d["dataset"] for d in doc["run_details"]] == ["upgrades@v3", "upgrades@v3", "other@v1"]
     assert doc["datasets"] == ["upgrades@v3", "other@v1"] and doc["warnings"] == [warning]
     assert {p["dataset"] for p in doc["points"] if p["run_id"] == ids[2]} == {"other@v1"}
     page = history_html(history)
     assert "the trend mixes datasets" in page and "other@v1" in page.split("<table>")[1]
+    assert page.count("the trend mixes datasets") == 1 and "Not in the trend" not in page
     # a chart panel is titled with the range of its runs' n, not the first run's
     assert history.panel_n("ALL") == "n=40–1500"
+
+
+def test_runs_history_prints_the_mixed_dataset_warning_itself(tmp_path):
+    """The CLI reached the mixed-dataset warning only through excluded_lines() (the runs left out of the
+    trend); it prints History.warnings itself, once, as a `warning: ...` line on stderr."""
+    ids = ["20261121-120000-upgrades-ci-cccc01", "20261121-120100-upgrades-ci-cccc02"]
+    reports = _synthetic_history_runs(tmp_path, dict(zip(ids, [60, 60])), other=ids[1])
+    out = CliRunner().invoke(app, ["runs", "history", "--config", "prod", "--reports", str(reports)],
+                             env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert out.exit_code == 0, out.output
+    warned = [line for line in out.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warned) == 1 and "the trend mixes datasets" in warned[0] and "other@v1 (#2)" in warned[0]
+    assert "the trend mixes datasets" not in out.stdout
 
 
 def test_one_dataset_no_warning(tmp_path):

@@ -143,6 +143,8 @@ def runs_history(
         from rich.console import Console
         from rich.table import Table
 
+        for warning in history.warnings:  # a trend that mixes datasets: said whatever else is printed
+            typer.echo(f"warning: {warning}", err=True)
         console = Console()
         for i in range(len(history.runs)):
             console.print(run_label(history, i), markup=False, highlight=False)

@@ -51,10 +51,9 @@ def run_label(history: History, index: int) -> str:
 
 
 def excluded_lines(history: History) -> list[str]:
-    """One line per run left out of the trend (shards, copies), with why; then a warning when the trend
-    mixes datasets (``History.warnings``)."""
-    return [f"left out: {r.folder}: {why}" for r, why in history.excluded] + \
-        [f"warning: {w}" for w in history.warnings]
+    """One line per run left out of the trend (shards, copies), with why. Warnings about the trend itself
+    (``History.warnings``) are not runs left out: callers show them on their own."""
+    return [f"left out: {r.folder}: {why}" for r, why in history.excluded]
 
 
 def chart_png(history: History, *, segments: Sequence[str]) -> bytes:
