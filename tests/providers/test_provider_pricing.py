@@ -74,3 +74,22 @@ def test_a_suite_tier_without_some_rates_keeps_the_base_rates():
         (1900 * 1.0 + 100 * 0.1 + 10 * 4.0) / 1e6)
     assert call_cost(Usage(input_tokens=6000, output_tokens=10), price) == pytest.approx(
         (6000 * 3.0 + 10 * 2.0) / 1e6)  # a later tier's missing output is the base output, not the tier below
+
+
+def test_a_simulated_model_is_priced_as_its_real_model_in_full():
+    """Its cache tiers were dropped: cached tokens above a tier's threshold billed at the base rate."""
+    from evalkit.pricing import lookup_price
+    from evalkit.run import price_for
+
+    class PricedAsGemini:
+        simulated = True
+
+        @staticmethod
+        def price_model(model: str) -> str:
+            return "gemini-2.5-pro"
+
+    real = lookup_price("gemini-2.5-pro")
+    assert real is not None and real.cache_tiers, "the bundled map's tiered model"
+    price = price_for("sim", "large", None, PricedAsGemini())
+    assert (price.tiers, price.cache_tiers) == (real.tiers, real.cache_tiers)
+    assert price.rates(300_000) == real.rates(300_000) and price.source.startswith("simulated (priced as gemini")

@@ -73,10 +73,10 @@ def price_for(provider_name: str, model: str, override: Any, provider: Any) -> M
     if price_model is not None and getattr(provider, "simulated", False):
         real = price_model(model)
         price = lookup_price(real) if real else None
-        if price is not None:
-            return ModelPrice(model=price.model, input=price.input, output=price.output, cache_read=price.cache_read,
-                              cache_write=price.cache_write, tiers=price.tiers,
-                              source=f"simulated (priced as {real}, {price.source})")
+        if price is not None:  # the real model's price in full (tiers, cache tiers), labelled simulated
+            from dataclasses import replace
+
+            return replace(price, source=f"simulated (priced as {real}, {price.source})")
         return None
     return lookup_price(model)
 
