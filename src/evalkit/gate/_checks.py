@@ -14,6 +14,7 @@ import numpy as np
 
 from evalkit.errors import DataError
 from evalkit.formatting import interval, pct
+from evalkit.gate._outputs import unit_interval, unit_text
 from evalkit.gate._results import GateResult, Status
 from evalkit.gate._stats import ece_estimate, p95_change, paired_segment_compare
 from evalkit.runs import RunFolder, threshold_policy
@@ -173,7 +174,7 @@ def _costs(df: Any) -> tuple[np.ndarray | None, int]:
 
 
 def _usd(e: Estimate) -> str:
-    return interval(e, label="95% CI ", unit=lambda x: f"${x:.6f}")
+    return unit_interval(e, "cost")
 
 
 def _max_cost(gate: MaxCostP95Increase, run: RunFolder, config: str, baseline: RunFolder | None,
@@ -196,17 +197,17 @@ def _max_cost(gate: MaxCostP95Increase, run: RunFolder, config: str, baseline: R
         # A change from $0 is no percentage: any cost exceeds every relative limit; nothing is observed in %.
         passed = cand.value == 0
         change = ("no change: both cost nothing" if passed else
-                  f"the baseline costs nothing at p95, so the change (+${cand.value:.6f} per case) is not a "
+                  f"the baseline costs nothing at p95, so the change ({unit_text('usd', cand.value)} per case) is not a "
                   f"percentage and exceeds any relative limit; set `mode: absolute` to allow a dollar increase")
         return _result(gate, config, "pass" if passed else "fail", None, gate.max_increase,
                        f"{where}: {change}", details=details)
     change_est = p95_change(cand_costs, base_costs, mode=gate.mode)
     inc = float(change_est.value)  # type: ignore[arg-type]
     if gate.mode == "relative":
-        shown = interval(change_est, label="95% CI ", unit=lambda x: f"{100 * x:+.1f}%")
+        shown = unit_interval(change_est, "relative")
         limit_s = f"+{100 * gate.max_increase:.0f}%"
     else:
-        shown = interval(change_est, label="95% CI ", unit=lambda x: f"${x:+.6f}")
+        shown = unit_interval(change_est, "usd")
         limit_s = f"+${gate.max_increase:g}"
     passed = inc <= gate.max_increase
     msg = f"{where}: {shown} ({'within' if passed else 'exceeds'} {limit_s})"

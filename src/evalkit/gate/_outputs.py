@@ -22,33 +22,57 @@ from typing import Any, TextIO
 
 from evalkit._io import write_text
 from evalkit._secrets import redact_text
-from evalkit.formatting import interval
+from evalkit.formatting import distinct_digits, interval, money, pct, signed, unsigned_zero
 from evalkit.gate._results import GateReport, GateResult
 from evalkit.runs import Gates, write_file
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 
+_DIGITS = {"rate": 1, "points": 1, "change_points": 1, "relative": 1, "usd": 6, "cost": 6, "score": 3}
+"""Decimals of each unit (more when an interval's bounds would otherwise print alike)."""
+
+
+def unit_text(unit: str | None, x: float, digits: int | None = None) -> str:
+    """``x`` in a gate unit, through evalkit.formatting (nothing that rounds to zero has a sign): a rate
+    (``rate``: '76.1%'), a drop (``points``: '2.0 pts'), a change in points (``change_points``: '+1.2 pts'),
+    a relative change (``relative``: '+12.5%'), a change in dollars (``usd``: '+$0.000120'), a cost
+    (``cost``: '$0.000120') or a plain score (ECE: '0.031')."""
+    d = _DIGITS.get(unit or "score", 3) if digits is None else digits
+    if unit == "rate":
+        return pct(x, d)
+    if unit == "points":
+        return unsigned_zero(f"{100 * x:.{d}f}") + " pts"
+    if unit == "change_points":
+        return signed(100 * x, d) + " pts"
+    if unit == "relative":
+        return signed(100 * x, d) + "%"
+    if unit == "usd":
+        text = signed(x, d)
+        return text[0] + "$" + text[1:] if text[0] in "+-" else "$" + text
+    if unit == "cost":
+        return money(x, d)
+    return unsigned_zero(f"{x:.{d}f}")
+
+
+def unit_interval(est: Any, unit: str | None) -> str:
+    """An estimate (or its JSON) with its 95% interval and n in a gate unit: bounds that differ never
+    print alike (as many more decimals as it takes, for the estimate too: evalkit.formatting)."""
+    lo, hi = (est.get("lo"), est.get("hi")) if isinstance(est, dict) else \
+        (getattr(est, "lo", None), getattr(est, "hi", None))
+    d = distinct_digits(lo, hi, _DIGITS.get(unit or "score", 3), lambda x, k: unit_text(unit, x, k))
+    return interval(est, label="95% CI ", unit=lambda x: unit_text(unit, x, d))
+
 
 def format_value(result: GateResult, x: float | None) -> str:
     """A gate's observed value or limit in the gate's own unit (the one format of every output)."""
-    if x is None:
-        return "unknown"
-    if result.unit == "rate":
-        return f"{100 * x:.1f}%"
-    if result.unit == "points":
-        return f"{100 * x:.1f} pts"
-    if result.unit == "relative":
-        return f"{100 * x:+.1f}%"
-    if result.unit == "usd":
-        return f"${x:+.6f}"
-    return f"{x:.3f}"
+    return "unknown" if x is None else unit_text(result.unit, x)
 
 
 def format_observed(result: GateResult) -> str:
     if result.observed is None and result.unit == "relative" and _zero_cost_baseline(result):
         cand = result.details[0]
-        return "from $0 (not a %): p95 " + interval(cand, label="95% CI ", unit=lambda x: f"${x:.6f}")
-    return interval(result.observed, label="95% CI ", unit=lambda x: format_value(result, x))
+        return "from $0 (not a %): p95 " + unit_interval(cand, "cost")
+    return unit_interval(result.observed, result.unit)
 
 
 def _zero_cost_baseline(result: GateResult) -> bool:
@@ -172,7 +196,7 @@ def _headline_line(report: GateReport, config: str, h: dict[str, Any]) -> str:
         est = {"value": delta, "lo": h.get("good_rate_delta_lo"), "hi": h.get("good_rate_delta_hi"), "n": None}
         ref = h.get("baseline_config")
         vs = f"vs baseline `{ref}`" if ref and ref != config else "vs baseline"
-        bits.append(f"{interval(est, label='95% CI ', unit=lambda x: f'{100 * x:+.1f} pts')} {vs} on "
+        bits.append(f"{unit_interval(est, 'change_points')} {vs} on "
                     f"{h['n_paired']} paired cases")
     spent = _money(h.get("spent_usd"))
     bits.append(f"spent {spent}" + (" (simulated)" if sim and h.get("spent_usd") is not None else ""))
