@@ -61,3 +61,28 @@ def test_gates_run_against_the_pages_baseline_say_so(tmp_path):
                     page_baseline=True)
     assert "against baseline 20261121-110000-ci-base00): PASSED (1 checks: 1 passed, 0 failed)" in text
     assert "the comparison this page shows" in text and "Not the verdict" not in text
+
+
+def test_a_gate_evaluation_that_checked_nothing_is_not_shown_as_passed(tmp_path):
+    """gates.json says passed: true when every gate was skipped; the console says NOTHING CHECKED, and so does
+    the report (it reads gates.json through evalkit.gate.stored_report, the console's own reader)."""
+    skipped = _gate("skip", "no baseline given: nothing to compare against")
+    text = _verdict(tmp_path, [skipped, skipped], passed=True)
+    assert "without a baseline): NOTHING CHECKED (2 checks: 0 passed, 0 failed, 2 skipped)" in text
+    assert "PASSED" not in text and "this is not a pass" in text
+
+
+def test_the_report_reads_gates_through_the_gate_package(tmp_path, monkeypatch):
+    """One reader of gates.json: the report's verdict is evalkit.gate.stored_report's."""
+    import evalkit.gate
+
+    seen = []
+    real = evalkit.gate.stored_report
+
+    def spy(run):
+        seen.append(run.run_id)
+        return real(run)
+
+    monkeypatch.setattr(evalkit.gate, "stored_report", spy)
+    text = _verdict(tmp_path, [_gate("pass", "ok")], passed=True)
+    assert seen == ["20261121-120000-ci-gate00"] and "PASSED (1 checks: 1 passed, 0 failed)" in text

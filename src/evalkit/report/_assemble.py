@@ -340,19 +340,33 @@ class Verdict:
 @dataclass(frozen=True, kw_only=True)
 class GateVerdict:
     run_id: str
-    doc: dict[str, Any]
-    """gates.json as written."""
-    tally: str
-    """'5 passed, 0 failed, 6 skipped' (evalkit.gate's count: a skipped or unsettled gate is not a pass)."""
+    report: Any
+    """The run's stored gate report (``evalkit.gate.stored_report``: gates.json read back)."""
     marks: list[str]
     """Per result: PASS, FAIL, SKIP or NOT SETTLED."""
-    baseline_run_id: str | None = None
-    """The baseline the gates ran against (gates.json), None: gated without one."""
-    created: str | None = None
-    """When the gates ran (gates.json)."""
     page_baseline: str | None = None
     """The baseline run this page compares the run with, None without one: the stored result is not this
     page's verdict unless the two are the same run."""
+
+    @property
+    def verdict(self) -> str:
+        """PASSED, FAILED or NOTHING CHECKED (every gate skipped or not settled), as the console says it."""
+        return str(self.report.verdict)
+
+    @property
+    def tally(self) -> str:
+        """'5 passed, 0 failed, 6 skipped' (evalkit.gate's count: a skipped or unsettled gate is not a pass)."""
+        return str(self.report.tally())
+
+    @property
+    def baseline_run_id(self) -> str | None:
+        """The baseline the gates ran against (gates.json), None: gated without one."""
+        return self.report.baseline_run_id
+
+    @property
+    def created(self) -> str | None:
+        """When the gates ran (gates.json)."""
+        return self.report.created or None
 
     @property
     def same_comparison(self) -> bool:
@@ -364,20 +378,16 @@ class GateVerdict:
         return f"against baseline {self.baseline_run_id}" if self.baseline_run_id else "without a baseline"
 
 
-def gate_verdict(run: RunData, page_baseline: RunData | None = None) -> GateVerdict:
-    """gates.json read back into evalkit.gate's results, so the report counts them as the console does."""
-    from evalkit.gate import GateReport, GateResult
+def gate_verdict(run: RunData, page_baseline: RunData | None = None) -> GateVerdict | None:
+    """The run's stored gate result, read by evalkit.gate (``stored_report``), so the report counts and
+    states it as the console does; None when the run has not been gated."""
+    from evalkit.gate import stored_report
 
-    doc = run.gates
-    # gates.json has no field for a sequential run's open gate: its message starts with "not settled"
-    results = tuple(GateResult(name=g.name, kind=g.kind, config=g.config, status=g.status, observed=None,
-                               limit=g.limit, message=g.message, settled=not g.message.startswith("not settled"))
-                    for g in doc.results)
-    report = GateReport(run_id=run.run_id, run_dir=run.path, baseline_run_id=doc.baseline_run_id, results=results)
+    report = stored_report(run)
+    if report is None:
+        return None
     marks = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "not settled": "NOT SETTLED"}
-    return GateVerdict(run_id=run.run_id, doc=doc.dump(), tally=report.tally(),
-                       marks=[marks[r.outcome] for r in results], baseline_run_id=doc.baseline_run_id,
-                       created=doc.created,
+    return GateVerdict(run_id=run.run_id, report=report, marks=[marks[r.outcome] for r in report.results],
                        page_baseline=page_baseline.run_id if page_baseline is not None else None)
 
 
@@ -424,4 +434,4 @@ def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, 
     regs = [(by_key[k], s, ch) for (s, k), ch in matrix.changes.items() if ch.significant and ch.diff < 0]
     regs.sort(key=lambda t: t[2].diff)
     return Verdict(objective=objective, best=best, best_reason=reason, regressions=regs[:top],
-                   gates=[gate_verdict(r, baseline) for r in runs if r.gates])
+                   gates=[g for g in (gate_verdict(r, baseline) for r in runs) if g is not None])
