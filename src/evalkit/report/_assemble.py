@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.formatting import p_value, signed_parts
+from evalkit.formatting import money, p_value, signed_parts
 from evalkit.runs import ConfigEntry, ConfigProjection, ConfigThresholds, Rate, Thresholds, threshold_policy
 from evalkit.runs import RunFolder as RunData
 from evalkit.stats import ALL, Estimate, outcome_mask, quantile_interval, rate, wilson
@@ -224,6 +224,31 @@ def _threshold_entry(col: Column) -> ConfigThresholds | None:
 
 def projection_entry(col: Column) -> ConfigProjection | None:
     return col.run.projection.configs.get(col.config) if col.run.projection is not None else None
+
+
+def naive_monthly_text(monthly: dict[str, Any]) -> str:
+    """The projection's naive monthly spend as ``evalkit project`` prints it: with some costs unknown it is
+    unknown, said with the figure over the known-cost calls and how many are unknown."""
+    if not monthly:
+        return "not projected"
+    if monthly.get("naive") is not None:
+        return money(monthly["naive"], 0)
+    if monthly.get("naive_known_rows_only") is not None:
+        return (f"unknown ({money(monthly['naive_known_rows_only'], 0)} over known-cost calls; "
+                f"{monthly.get('n_unknown') if monthly.get('n_unknown') is not None else 'some'} unknown)")
+    return "unknown"
+
+
+def tail_ratio_text(monthly: dict[str, Any]) -> str:
+    """Tail-aware p50 ÷ naive: '—' (not applicable) for a cost known to be $0, 'unknown' when a cost is."""
+    if not monthly:
+        return "not projected"
+    ratio = monthly.get("tail_to_naive_ratio")
+    if ratio is not None:
+        return f"×{ratio:,.2f}"
+    if monthly.get("known") and monthly.get("naive") == 0:
+        return "—"
+    return "unknown"
 
 
 def _as_estimate(r: Rate | None) -> Estimate | None:

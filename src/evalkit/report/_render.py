@@ -65,9 +65,10 @@ def _environment() -> Any:
     env = Environment(loader=PackageLoader("evalkit.report", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       bytecode_cache=_compiled_templates())
+    from evalkit.report._assemble import naive_monthly_text, tail_ratio_text
     from evalkit.report._context import describe_policy
 
-    env.filters.update(pct=_pct, pct0=_pct, ci=_ci, signed=signed, usd=_usd, num=_num, sortval=_sortval, compact=_compact,
+    env.filters.update(naive_monthly=naive_monthly_text, tail_ratio=tail_ratio_text, pct=_pct, pct0=_pct, ci=_ci, signed=signed, usd=_usd, num=_num, sortval=_sortval, compact=_compact,
                        policy=describe_policy)
     return env
 
