@@ -47,3 +47,34 @@ def test_tail_to_naive_is_not_applicable_at_zero_cost_and_unknown_naive_says_wha
     assert "$0 $0 $0 —" in ctx_rules, ctx_rules
     assert "unknown ($7 over known-cost calls; 25 unknown) unknown unknown unknown" in ctx_llm, ctx_llm
     assert "not projected" not in ctx_llm
+
+
+def _section(html: str, section_id: str) -> str:
+    return re.search(rf'<section id="{section_id}">.*?</section>', html, re.DOTALL).group(0)
+
+
+def test_a_saved_what_if_projection_is_labelled_wherever_its_figures_are_shown(tmp_path):
+    """projection.json's what_if (evalkit project RUN --threshold 0.8 --save): the report showed its net value,
+    automation, review hours and spend as if they were the suite's projection."""
+    changes = ["--threshold 0.8", "volume 80,000/month (the suite's: 50,000)"]
+    html = _run(tmp_path, lambda doc: doc.update(what_if=changes))
+    label = "what-if: --threshold 0.8; volume 80,000/month (the suite's: 50,000)"
+    net_value = re.search(r'<table[^>]*id="leaderboard-table".*?</table>', html, re.DOTALL).group(0)
+    for config in ("rules", "llm"):
+        assert _row(net_value, "leaderboard-table", config).rstrip().endswith(label)
+        assert label in _row(html, "projection-table", config) and label in _row(html, "cost-table", config)
+        assert _row(html, "context-table", config).count(label) >= 4  # naive, p50, p95, tail ÷ naive
+    projection = _text(_section(html, "projection")).replace(" :", ":")
+    assert "What-if, not the suite's projection: run 20261121-120000-ci-proj00's projection was saved" in projection
+    assert "changes --threshold 0.8; volume 80,000/month (the suite's: 50,000)" in projection
+    decisions = _text(_section(html, "thresholds"))
+    assert decisions.count("are a saved what-if projection's (--threshold 0.8;") == 2
+    header = _text(re.search(r"<header.*?</header>", html, re.DOTALL).group(0))
+    assert "WHAT-IF, not the suite's projection (saved with evalkit project --save): --threshold 0.8" in header
+    verdict = _text(_section(html, "verdict"))
+    assert "/month " + label in verdict
+
+
+def test_the_suites_own_projection_is_not_labelled(tmp_path):
+    html = _run(tmp_path, lambda doc: doc.update(what_if=[]))
+    assert "what-if" not in html.lower().replace(".whatif", "")

@@ -37,6 +37,18 @@ class Column:
     threshold_set: str = "suite"
 
     @property
+    def what_if(self) -> tuple[str, ...]:
+        """What the run's saved projection changed from the suite's (projection.json ``what_if``, written by
+        ``evalkit project --save``); empty for the suite's own projection or none."""
+        proj = self.run.projection
+        return tuple(proj.what_if) if proj is not None else ()
+
+    @property
+    def what_if_text(self) -> str:
+        """'what-if: --threshold 0.8' (every change named), '' for the suite's projection."""
+        return "what-if: " + "; ".join(self.what_if) if self.what_if else ""
+
+    @property
     def prompt_version(self) -> str:
         v = str(self.meta.prompt_version or "")
         return v.removeprefix("sha256:")[:12] or "unknown"

@@ -143,8 +143,11 @@ def _threshold_set_lines(cols: Sequence[Any]) -> list[tuple[str, str]]:
         proj = c.run.projection
         used = (proj.threshold_set or {}) if proj is not None else {}
         if proj is not None:
+            what_if = (f"; WHAT-IF, not the suite's projection (saved with evalkit project --save): "
+                       f"{'; '.join(proj.what_if)}" if proj.what_if else "")
             out.append((f"projection{who}", "applies threshold set " + str(used.get("description") or
-                                                                          "suite (thresholds.json; not recorded)")))
+                                                                          "suite (thresholds.json; not recorded)")
+                        + what_if))
     return out
 
 

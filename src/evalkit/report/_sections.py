@@ -62,6 +62,11 @@ def chart_label(col: Column) -> str:
     return col.label + (" (simulated)" if col.simulated else "")
 
 
+def projection_label(col: Column) -> str:
+    """A chart's label for a projection figure: a saved what-if's is named so (the chart may be copied out)."""
+    return chart_label(col) + (f" ({col.what_if_text})" if col.what_if else "")
+
+
 def _risk_coverage(col: Column, points: int = 200) -> tuple[np.ndarray, np.ndarray]:
     df = col.df
     if "confidence" not in df or not len(df):
@@ -140,6 +145,10 @@ class Projection:
     cost_svg: str | None
     spend_svg: str | None
     unknown_cost: list[Column] = field(default_factory=list)
+    what_if: list[str] = field(default_factory=list)
+    """What the projection whose volume and mix are shown changed from the suite's ([]: the suite's own)."""
+    what_ifs: list[tuple[str, list[str]]] = field(default_factory=list)
+    """(run id, what it changed) for every run shown whose projection is a saved what-if."""
 
 
 def projection(cols: Sequence[Column], *, salt: str = "proj") -> Projection:
@@ -155,11 +164,12 @@ def projection(cols: Sequence[Column], *, salt: str = "proj") -> Projection:
             unknown.append(c)  # unknown cost is never drawn as 0
         else:
             series.append((chart_label(c), cost.to_numpy(dtype=float)))
-    spend = [(chart_label(r.column), r.monthly.get("naive"), r.monthly.get("p50"), r.monthly.get("p95")) for r in rows]
+    spend = [(projection_label(r.column), r.monthly.get("naive"), r.monthly.get("p50"), r.monthly.get("p95")) for r in rows]
     spend = [s for s in spend if all(v is not None for v in s[1:])]
     doc = next((c.run.projection for c in cols if c.run.projection), None)
+    what_ifs = list({r.column.run.run_id: list(r.column.what_if) for r in rows if r.column.what_if}.items())
     return Projection(rows=rows, missing=missing, volume=doc.volume_per_month if doc else None,
-                      mix=doc.mix if doc else {},
+                      mix=doc.mix if doc else {}, what_if=list(doc.what_if) if doc else [], what_ifs=what_ifs,
                       cost_svg=_charts.draw(_charts.cost_chart, series, salt=f"{salt}-cost") if series else None,
                       spend_svg=_charts.draw(_charts.spend_chart, spend, salt=f"{salt}-spend") if spend else None,
                       unknown_cost=unknown)
