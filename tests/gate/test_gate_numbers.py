@@ -44,3 +44,24 @@ def test_the_headline_delta_and_a_zero_cost_baseline_use_the_same_rules(tmp_path
     zero = _result("relative", None, details=(cand, {"value": 0.0}))
     text = format_observed(zero)
     assert text.startswith("from $0 (not a %): p95 $0.0001200 [95% CI $0.0001199, $0.0001201]"), text
+
+
+def test_a_failed_drop_gate_states_its_interval_as_a_range_with_no_negative_zero(tmp_path):
+    """'95% CI of drop 55.8-68.3 points' read as a subtraction, and a bound of exactly 0 printed '-0.0'."""
+    import re
+
+    from evalkit.gate import evaluate_gates, parse_gates
+    from evalkit.testing import write_synthetic_run
+    from evalkit.testing._synthetic import SEGMENTS
+
+    base = write_synthetic_run(tmp_path / "base", run_id="base", configs={"prod": {}}, n_cases=1200)
+    cand = write_synthetic_run(tmp_path / "cand", run_id="cand", n_cases=1200,
+                               configs={"prod": {"shift": {SEGMENTS[1]: -0.3}, "noise_seed": 4}})
+    (result,) = evaluate_gates(cand, parse_gates([{"kind": "max_good_rate_drop", "max_drop": 0.02}]),
+                               baseline_dir=base).results
+    assert result.status == "fail", result.message
+    found = re.search(r"95% CI of drop \[(-?[0-9.]+), (-?[0-9.]+)\] points\), (?:Holm-adjusted )?p=(\S+) below",
+                      result.message)
+    assert found, result.message
+    lo, hi = float(found.group(1)), float(found.group(2))
+    assert 0 < lo < hi and "-0.0" not in result.message

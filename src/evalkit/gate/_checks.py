@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 from evalkit.errors import DataError
-from evalkit.formatting import interval, pct
+from evalkit.formatting import distinct_digits, interval, p_value, pct, signed, signed_parts
 from evalkit.gate._outputs import unit_interval, unit_text
 from evalkit.gate._results import GateResult, Status
 from evalkit.gate._stats import ece_estimate, p95_change, paired_segment_compare
@@ -132,16 +132,19 @@ def _max_drop(gate: MaxGoodRateDrop, run: RunFolder, config: str, baseline: RunF
     if not bad.empty:
         parts = []
         for _, r in bad.sort_values("diff").iterrows():
+            drop, lo, hi = (t.lstrip("+") for t in signed_parts(-100 * r["diff"], -100 * r["diff_hi"],
+                                                                -100 * r["diff_lo"]))
             parts.append(
-                f"segment '{r['segment']}': {gate.outcome} rate dropped {100 * -r['diff']:.1f} points "
+                f"segment '{r['segment']}': {gate.outcome} rate dropped {drop} points "
                 f"({_pct(r['base'])} → {_pct(r['cand'])}, n={r['n']} paired cases, {r['b']} worse / "
-                f"{r['c']} better, 95% CI of drop {100 * -r['diff_hi']:.1f}-{100 * -r['diff_lo']:.1f} points), "
-                f"{adj}p={r['p_adjusted']:.2g} below α={gate.alpha}; allowed {100 * gate.max_drop:.1f} points")
+                f"{r['c']} better, 95% CI of drop [{lo}, {hi}] points), "
+                f"{adj}p={p_value(r['p_adjusted'], gate.alpha)} below α={gate.alpha}; allowed "
+                f"{100 * gate.max_drop:.1f} points")
         return _result(gate, config, "fail", observed, gate.max_drop,
                        f"vs baseline {baseline.run_id}/{bconf}: " + "; ".join(parts),
                        list(bad["segment"]), details)
-    largest = (f"largest drop: '{worst['segment']}' {100 * -worst['diff']:.1f} points ({adj}p={worst['p_adjusted']:.2g})"
-               if worst["diff"] < 0 else "no segment dropped")
+    largest = (f"largest drop: '{worst['segment']}' {signed(-100 * worst['diff']).lstrip('+')} points "
+               f"({adj}p={p_value(worst['p_adjusted'], gate.alpha)})" if worst["diff"] < 0 else "no segment dropped")
     msg = (f"no significant drop above {100 * gate.max_drop:.1f} points in {len(cmp)} segment(s) vs "
            f"{baseline.run_id}/{bconf}; {largest}")
     return _result(gate, config, "pass", observed, gate.max_drop, msg, (), details)
@@ -222,7 +225,8 @@ def _max_ece(gate: MaxCalibrationError, run: RunFolder, config: str) -> GateResu
     if est is None or est.value is None:
         return _result(gate, config, "fail", None, gate.max_ece, f"ECE unknown: {source}")
     passed = est.value <= gate.max_ece
-    ci = f" [95% CI {est.lo:.3f}-{est.hi:.3f}]" if est.lo is not None and est.hi is not None else ""
+    d = distinct_digits(est.lo, est.hi, 3, lambda x, k: f"{x:.{k}f}")
+    ci = f" [95% CI {est.lo:.{d}f}, {est.hi:.{d}f}]" if est.lo is not None and est.hi is not None else ""
     msg = (f"ECE {est.value:.3f}{ci}, n={est.n}, {gate.bins} bins ({source}), "
            f"{'within' if passed else 'exceeds'} the maximum {gate.max_ece:.3f}")
     return _result(gate, config, "pass" if passed else "fail", est, gate.max_ece, msg)
