@@ -8,7 +8,7 @@ task's ``validation_context``); without one, the shipped catalogue's.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -154,8 +154,16 @@ class Account(BaseModel):
 class Turn(BaseModel):
     model_config = _FORBID
     at: datetime
+    """UTC, without a zone: a time given with an offset is converted (a mapped import converts the same way)."""
     author: Literal["customer", "agent", "internal"]
     text: str
+
+    @field_validator("at")
+    @classmethod
+    def _in_utc(cls, v: datetime) -> datetime:
+        # One convention for every import path: zoned times compared or sorted with naive ones raise, and
+        # '09:00+02:00' kept its zone natively while a mapped import stored it as 07:00 UTC.
+        return v if v.tzinfo is None else v.astimezone(UTC).replace(tzinfo=None)
 
 
 class UpgradeRequest(BaseModel):
