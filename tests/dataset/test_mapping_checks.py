@@ -233,6 +233,8 @@ def test_a_rule_with_two_sources_is_refused_when_the_mapping_is_loaded(tmp_path,
      "'%Y %Y' is not a usable strptime format"),
     ("{column: Received, type: date}", "{column: Received, type: date, formats: [dd.mm.yyyy]}",
      "fields.request.received.formats", "'dd.mm.yyyy' has no strptime directive"),
+    ("{column: Received, type: date}", "{column: Received, type: date, formats: ['%d.%m']}",
+     "fields.request.received.formats", "'%d.%m' has no year (%Y, %y or %G): strptime would read every date in 1900"),
 ])
 def test_a_date_format_strptime_cannot_use_is_refused_when_the_mapping_is_loaded(tmp_path, monkeypatch, old, new,
                                                                                    key, why):

@@ -89,9 +89,11 @@ def check_time_formats(formats: list[str] | None) -> list[str] | None:
         if "%" not in fmt.replace("%%", ""):
             raise ValueError(f"{fmt!r} has no strptime directive: write e.g. '%d.%m.%Y' for 31.12.2025")
         try:
-            datetime.strptime(sample.strftime(fmt), fmt)
+            read = datetime.strptime(sample.strftime(fmt), fmt)
         except (ValueError, re.error) as exc:
             raise ValueError(f"{fmt!r} is not a usable strptime format: {exc}") from None
+        if read.year != sample.year:  # no %Y/%y/%G: every date would be read in 1900
+            raise ValueError(f"{fmt!r} has no year (%Y, %y or %G): strptime would read every date in 1900")
     return formats
 
 
