@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from providerhelpers import records_of_a_failing_call
 
 from evalkit.providers._anthropic import AnthropicProvider
 from evalkit.providers._base import Message, ModelRequest
@@ -187,11 +188,8 @@ def test_a_200_without_an_answer_is_a_possibly_billed_bad_response_on_every_rout
     a response with no 'choices'", cost $0.0 with nothing billed; the native providers book a possibly
     billed ``bad_response``. Every route now does: not a 500, and its worst case is counted (litellm does
     not hand back the body's usage), so cost is unknown, never a known $0, and covers what was billed."""
-    from evalkit.errors import RunFailed
     from evalkit.pricing import call_cost, lookup_price
     from evalkit.providers._base import Usage
-    from evalkit.run._executor import execute
-    from evalkit.run._records import ExecutionOptions, PlannedCall
 
     model = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "litellm-openai": "openai/gpt-4o-mini",
              "litellm-anthropic": "anthropic/claude-haiku-4-5"}[route]
@@ -204,17 +202,8 @@ def test_a_200_without_an_answer_is_a_possibly_billed_bad_response_on_every_rout
             base = srv.openai_base_url if openai_like else srv.base_url
             provider = (OpenAIProvider(base_url=base) if route == "openai" else AnthropicProvider(base_url=base)
                         if route == "anthropic" else LiteLLMProvider(base_url=base))
-            call = PlannedCall(config="cfg", case_id="c1", segment="s", sample_index=0, request=req,
-                               est_input_tokens=20, max_output_tokens=50)
-            try:  # the only call failed: the run stops (RunFailed), keeping its record
-                with pytest.raises(RunFailed) as stopped:
-                    await execute([call], providers={"cfg": provider},
-                                  prices={"cfg": lookup_price(model.split("/")[-1])}, run_dir=tmp_path / "run",
-                                  options=ExecutionOptions(max_attempts=1, progress=False, cache_mode="off",
-                                                           timeout_s=10))
-            finally:
-                await provider.aclose()
-            return stopped.value.records, list(srv.log)
+            records = await records_of_a_failing_call(provider, req, tmp_path / "run", max_attempts=1)
+            return records, list(srv.log)
 
     records, log = asyncio.run(go())
     assert [(h.status, h.fault) for h in log] == [(200, "no_choices")]

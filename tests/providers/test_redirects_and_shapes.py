@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from providerhelpers import records_of_a_failing_call
 
 from evalkit.pricing import lookup_price
 from evalkit.providers._anthropic import AnthropicProvider
@@ -81,10 +82,6 @@ def test_a_redirect_is_never_followed_and_is_a_final_unbilled_failure(route, hom
     """The litellm anthropic route followed a 307 to another port and sent ``x-api-key`` there; every
     client followed it. Now nothing reaches the other origin, and the executor records one attempt,
     failed for good (not retried, not possibly billed), naming HTTP 307 and the other origin."""
-    from evalkit.errors import RunFailed
-    from evalkit.run._executor import execute
-    from evalkit.run._records import ExecutionOptions, PlannedCall
-
     monkeypatch.setenv(KEY_ENV, KEY)
     make, model = ROUTES[route]
     seen: list[tuple[str, str, dict[str, str]]] = []
@@ -97,18 +94,8 @@ def test_a_redirect_is_never_followed_and_is_a_final_unbilled_failure(route, hom
         async with _listener(record) as other, LoopbackServer(
                 responder=echo_responder, redirect_to=other,
                 faults=FaultPlan(kinds=("redirect",), first_attempts=99)) as srv:
-            provider = make(srv.base_url)
-            call = PlannedCall(config="cfg", case_id="c1", segment="s", sample_index=0,
-                               request=_request(model), est_input_tokens=20, max_output_tokens=50)
-            try:  # the only call failed: the run stops (RunFailed), keeping its record
-                with pytest.raises(RunFailed) as stopped:
-                    await execute([call], providers={"cfg": provider},
-                                  prices={"cfg": lookup_price(model.split("/")[-1])}, run_dir=tmp_path / "run",
-                                  options=ExecutionOptions(max_attempts=4, progress=False, cache_mode="off",
-                                                           timeout_s=10))
-                records = stopped.value.records
-            finally:
-                await provider.aclose()
+            records = await records_of_a_failing_call(make(srv.base_url), _request(model), tmp_path / "run",
+                                                      max_attempts=4)
             return records, list(srv.log), other
 
     records, log, other = asyncio.run(go())
