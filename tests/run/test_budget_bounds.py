@@ -174,3 +174,38 @@ def test_a_429_timed_only_by_reset_headers_pauses_until_the_reset(tmp_path):
             by_request.setdefault(hit.key, []).append(hit.at)
         gaps = [b - a for times in by_request.values() for a, b in itertools.pairwise(times)]
         assert len(gaps) == 2 * 6 and min(gaps) >= 0.55, gaps
+
+
+def test_simulated_spend_is_not_real_money_for_the_budget(tmp_path):
+    """The shipped workflow ran the simulated CI suite with --max-cost 5 per shard: refused with 'estimated
+    cost $12.0002 exceeds max_cost_usd $5' (the simulator is priced as a real model), so CI never passed.
+    Simulated spend is recorded and shown, labelled, but --max-cost guards real money only."""
+    home = tmp_path / "home"
+    proc = evalkit(["run", "suites/upgrades-ci.yaml", "--quiet", "--no-gates", "--limit", "120", "--max-cost", "0.01",
+                    "--reports", str(tmp_path / "r")], REPO, home)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (run_dir,) = [p for p in (tmp_path / "r").iterdir() if p.is_dir()]
+    import json
+
+    counts = json.loads((run_dir / "manifest.json").read_text())["counts"]
+    assert counts["spent_usd"] > 0.01  # the simulated spend, recorded as such
+
+
+def test_the_ledger_holds_and_counts_no_simulated_spend():
+    from evalkit.pricing import lookup_price
+    from evalkit.providers import Message, ModelRequest, Usage
+    from evalkit.run import PlannedCall
+    from evalkit.run._ledger import SpendLedger
+
+    def call(config: str) -> PlannedCall:
+        req = ModelRequest(provider="openai", model="gpt-4o", messages=(Message(role="user", content="hi" * 400),))
+        return PlannedCall(config=config, case_id="c", segment="s", sample_index=0, request=req,
+                           est_input_tokens=400, max_output_tokens=500)
+
+    price = lookup_price("gpt-4o")
+    ledger = SpendLedger(prices={"sim": price, "real": price}, max_cost=0.01, simulated=frozenset({"sim"}))
+    held = ledger.reserve(call("sim"))
+    assert held is not None and held.amount == 0.0 and ledger.committed == 0.0
+    ledger.settle(held, "sim", usage=Usage(input_tokens=100_000, output_tokens=0), possibly_billed=False)
+    assert ledger.spent > 0.01 and ledger.committed == 0.0  # recorded, not counted against the budget
+    assert ledger.reserve(call("real")) is not None  # the real configuration still has the whole budget

@@ -24,7 +24,7 @@ from evalkit.run._attempts import Attempter
 from evalkit.run._cache import ResponseCache
 from evalkit.run._failures import describe, failure_groups, should_stop
 from evalkit.run._journal import JOURNAL_NAME, JournalWriter, read_journal_state
-from evalkit.run._ledger import SpendLedger
+from evalkit.run._ledger import SpendLedger, simulated_configs
 from evalkit.run._limits import Limiters
 from evalkit.run._offload import OffloadedAnswers
 from evalkit.run._progress import Progress
@@ -243,7 +243,8 @@ def _ledger(providers: Mapping[str, Any], prices: Mapping[str, ModelPrice | None
     """The spend ledger, holding what the journal says this run already spent or possibly spent."""
     ledger = SpendLedger(prices=prices, max_cost=options.max_cost_usd, output_token_ceiling=options.output_token_ceiling,
                          provider_caps={n: getattr(p, "max_tokens", None) for n, p in providers.items()},
-                         offline=frozenset(n for n, is_offline in offline.items() if is_offline))
+                         offline=frozenset(n for n, is_offline in offline.items() if is_offline),
+                         simulated=simulated_configs(providers))
     ledger.add_prior(resumed.journaled.values(),
                      [(k[0], a.worst_usd) for k, starts in resumed.orphans.items() for a in starts])
     return ledger
@@ -310,8 +311,9 @@ def _check_budget(todo: list[PlannedCall], keys: Mapping[Key, str], cache: Respo
     """Refuse to start when spend so far plus the estimate for the calls still to send
     exceeds the budget."""
     per_config: dict[str, float] = {}
-    sending = [c for c in todo if offline[c.config] or cache is None or not cache.contains(keys[c.key])]
-    for call in sending:  # a cache hit is free
+    sending = [c for c in todo if (offline[c.config] or cache is None or not cache.contains(keys[c.key]))
+               and c.config not in ledger.simulated]  # a cache hit is free, a simulated answer costs no money
+    for call in sending:
         est = ledger.expected(call)
         if est is None:
             if offline[call.config]:
@@ -333,11 +335,12 @@ def _check_budget(todo: list[PlannedCall], keys: Mapping[Key, str], cache: Respo
         raise RunFailed(f"max_cost_usd ${max_cost:.4f} cannot hold even one call of configuration {call.config!r} "
                         f"at its worst case (${worst[0]:.4f}: prompt + output cap); not starting. Set a lower "
                         "max_tokens in the configuration's params or raise the budget.")
-    prior = ledger.spent + ledger.possibly_billed
+    prior = ledger.committed
     total = sum(per_config.values()) + prior
     if total > max_cost:
         detail = ", ".join(f"{name} ${cost:.4f}" for name, cost in sorted(per_config.items()))
         already = f" (${prior:.4f} already spent or possibly billed by this run + ${total - prior:.4f} to go)" \
             if prior else ""
         raise RunFailed(f"estimated cost ${total:.4f}{already} exceeds max_cost_usd ${max_cost:.4f} "
-                        f"({detail}); not starting. Raise the budget, use --limit/--sample, or a cheaper model.")
+                        f"({detail}); {'not going on' if prior else 'not starting'}. Raise the budget, use "
+                        "--limit/--sample, or a cheaper model.")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from evalkit.pricing import ModelPrice, call_cost
 from evalkit.providers import Usage
@@ -50,7 +51,12 @@ class SpendLedger:
     offline: frozenset[str] = frozenset()
     """Configurations answered offline (simulated, rules): their answers are short by construction, so
     ``output_token_ceiling`` bounds them; a model's answer is bounded only by a cap or its model's limit."""
+    simulated: frozenset[str] = frozenset()
+    """Configurations whose spend is pretend (a simulated model priced as a real one): recorded and shown,
+    labelled simulated, but no real money, so ``--max-cost`` neither reserves nor counts it."""
     spent: float = 0.0
+    pretend: float = 0.0
+    """The part of ``spent`` that simulated configurations spent."""
     possibly_billed: float = 0.0
     possibly_billed_attempts: int = 0
     unpriced_attempts: int = 0
@@ -105,11 +111,15 @@ class SpendLedger:
     # -- budget ------------------------------------------------------------------------
     @property
     def committed(self) -> float:
-        return self.spent + self.possibly_billed + self.reserved
+        """Real money spent, possibly billed or held: what ``--max-cost`` counts (never simulated spend)."""
+        return self.spent - self.pretend + self.possibly_billed + self.reserved
 
     def reserve(self, call: PlannedCall) -> Hold | None:
-        """Hold the attempt's worst case; None when that would pass the budget."""
+        """Hold the attempt's worst case; None when that would pass the budget. A simulated attempt holds
+        nothing: it costs no real money."""
         worst = self.worst_case(call)
+        if call.config in self.simulated:
+            return Hold(amount=0.0, worst_case=worst)
         amount = worst or 0.0
         if self.max_cost is not None and self.committed + amount > self.max_cost + 1e-12:
             return None
@@ -127,6 +137,7 @@ class SpendLedger:
                 self.possibly_billed += hold.worst_case or 0.0  # usage without a price: hold the worst case
             else:
                 self.spent += cost
+                self.pretend += cost if config in self.simulated else 0.0
             return cost
         if possibly_billed:
             self.possibly_billed += hold.worst_case or 0.0
@@ -171,6 +182,7 @@ class SpendLedger:
                     self.unpriced_attempts += 1
                 else:
                     self.spent += cost
+                    self.pretend += cost if rec.config in self.simulated else 0.0
             self.possibly_billed += rec.possibly_billed_usd or 0.0
             self.possibly_billed_attempts += rec.possibly_billed_attempts
         for _config, worst in orphans:
@@ -190,6 +202,11 @@ def spend_counts(records: Iterable[CallRecord], prices: Mapping[str, ModelPrice 
             "unpriced_attempts": ledger.unpriced_attempts}
 
 
+def simulated_configs(providers: Mapping[str, Any]) -> frozenset[str]:
+    """The configurations whose provider simulates a model: their spend is pretend, never real money."""
+    return frozenset(n for n, p in providers.items() if getattr(p, "simulated", False))
+
+
 class UnpricedCall(Exception):
     """A network call still to pay for whose price is unknown: its cost cannot be guarded."""
 
@@ -200,10 +217,12 @@ class UnpricedCall(Exception):
 
 def expected_spend(ledger: SpendLedger, calls: Iterable[PlannedCall], *, offline: Mapping[str, bool]) -> dict[str, float]:
     """Per configuration, the expected cost (``SpendLedger.expected``) of ``calls``, the calls still to pay
-    for. An offline provider without a price spends nothing; a network one raises ``UnpricedCall``
-    (unknown is unknown, never $0)."""
+    for. A simulated configuration and an offline provider without a price spend no real money; a network
+    one without a price raises ``UnpricedCall`` (unknown is unknown, never $0)."""
     out: dict[str, float] = {}
     for call in calls:
+        if call.config in ledger.simulated:
+            continue  # pretend spend: no real money to guard
         est = ledger.expected(call)
         if est is None:
             if offline.get(call.config):

@@ -289,7 +289,7 @@ def _check_budget_with_judge(loaded: Any, plan: Planned, req: RunRequest, run_di
     from evalkit.providers import batch_api_for
     from evalkit.run._cache import ResponseCache
     from evalkit.run._journal import JOURNAL_NAME, read_journal_state
-    from evalkit.run._ledger import Forecast, SpendLedger, UnpricedCall, expected_spend
+    from evalkit.run._ledger import Forecast, SpendLedger, UnpricedCall, expected_spend, simulated_configs
     from evalkit.run._records import JUDGE
     from evalkit.run._setup import judge_provider, price_for
 
@@ -308,7 +308,8 @@ def _check_budget_with_judge(loaded: Any, plan: Planned, req: RunRequest, run_di
     answered, unanswered = _answered_so_far(plan.calls, journaled, cache, offline, retry_failed=retry_failed)
     judge_calls = [c for c in judge_planner(loaded, plan, answered, unanswered)
                    if not _judge_answer_known(c, journaled, cache, offline[JUDGE])]
-    ledger = SpendLedger(prices={**prices, JUDGE: judge_price})
+    ledger = SpendLedger(prices={**prices, JUDGE: judge_price},
+                         simulated=simulated_configs({**plan.providers, JUDGE: provider}))
     if state is not None:
         ledger.add_prior(state.records.values(),
                          [(k[0], a.worst_usd) for k, starts in state.orphans.items() for a in starts])
@@ -325,7 +326,7 @@ def _check_budget_with_judge(loaded: Any, plan: Planned, req: RunRequest, run_di
                         f"{spec.provider}, model {spec.model!r}) has no known price, and {len(judge_calls)} judge "
                         "call(s) are expected (one per answer it grades): their cost is unknown, not $0. Use a "
                         "judge model with a known price, or run without --max-cost") from None
-    refusal = Forecast(prior=ledger.spent + ledger.possibly_billed, configs=configs, judge=judge,
+    refusal = Forecast(prior=ledger.committed, configs=configs, judge=judge,
                        judge_calls=len(judge_calls), judge_model=_priced_as(spec.model, judge_price)).refusal(max_cost)
     if refusal is not None:
         raise RunFailed(refusal)
