@@ -50,6 +50,8 @@ def test_key_shapes_are_masked(text):
     # "basic" before an ordinary word: a plan, a config or a clause, not a credential
     "Basic subscribers keep 10% off until renewal", "- name: basic\n  provider: rules",
     "plans:\n  - name: basic\n    seat_price: {monthly: '9.00'}",
+    # "authorization:" and "?token=" before a word: prose and wiki links in a prompt, not credentials
+    "Explain the authorization: manager approval needed.", "see https://wiki.example/x?token=upgrade-flow",
 ])
 def test_ordinary_text_is_left_alone(text):
     assert redact_text(text) == text
@@ -259,3 +261,26 @@ def test_a_key_echoed_without_its_prefix_or_in_base64_is_masked(monkeypatch):
     table = redact_table(pa.table({"error": [f"401: {body}", "fine"]}))
     assert table.column("error").to_pylist() == ["401: ***", "fine"]
     assert redact_text("the customer's plan code is openai1234") == "the customer's plan code is openai1234"
+
+
+def test_a_key_set_with_surrounding_whitespace_is_masked_as_sent(monkeypatch):
+    """Providers send the stripped value (a CI secret or $(cat keyfile) ends with a newline); redaction
+    masked only the raw one, so a 401 quoting the key left it in every file of the run."""
+    monkeypatch.setenv("OTHER_THING", "abcDEF123ghiJKL456mnoPQR789\n")
+    monkeypatch.setenv("EVALKIT_SECRET_ENV", "OTHER_THING")
+    assert redact_text("Incorrect API key provided: abcDEF123ghiJKL456mnoPQR789.") == "Incorrect API key provided: ***."
+
+
+def test_a_short_keys_base64_is_masked_at_every_offset():
+    import base64
+
+    key = "Abcdef123456"  # 12 characters: keys of 8 and more are keys
+    for prefix in ("", "u", "us", "user:"):
+        encoded = base64.b64encode(f"{prefix}{key}".encode()).decode()
+        out = redact_text(f"data {encoded}", values=(key,))
+        assert "***" in out and encoded not in out, out  # it was left whole, decodable, at offsets 1, 2 and 5
+
+
+@pytest.mark.parametrize("text", ["authorization: dXNlcjpwYXNzd29yZA", "GET /v1?token=ab12cd34ef56gh78"])
+def test_credential_shaped_values_after_authorization_or_token_are_masked(text):
+    assert "***" in redact_text(text)

@@ -47,13 +47,17 @@ _KEY_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # userinfo in URLs: https://user:pass@host -> https://***@host
     # (bounded repeats: a long word or a run of dots must stay linear, never rescanned from every position)
     (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]{0,31}://)[^\s/@\"'<>]{1,512}@"), r"\1" + MASK + "@"),
-    # key-like query values: ?api-key=..., &key=..., ?access_token=...
-    (re.compile(r"(?i)([?&;](?:api[-_]?key|key|token|access[-_]?token|auth|sig|signature|secret|password)=)"
+    # key-like query values: ?api-key=..., ?access_token=...; ?key=, ?token=, ?auth= only when the value is
+    # credential-shaped (``_credential``): "?token=upgrade-flow" in a wiki link is not a key
+    (re.compile(r"(?i)([?&;](?:api[-_]?key|access[-_]?token|sig|signature|secret|password)=)"
                 r"[^&#\s\"'<>]+"), r"\1" + MASK),
-    # header or field values: x-api-key: ..., "authorization": "Bearer ...", api_key=...
-    (re.compile(r"(?i)((?:x-api-key|api[-_]?key|x-goog-api-key|proxy-authorization|authorization|access[-_]?token"
+    (re.compile(r"(?i)([?&;](?:key|token|auth)=)([^&#\s\"'<>]+)"), "credential"),
+    # header or field values: x-api-key: ..., api_key=...; "authorization": X only when X is credential-shaped
+    # ("authorization: manager approval" is prose; "Authorization: Bearer ..." is masked by the Bearer rule)
+    (re.compile(r"(?i)((?:x-api-key|api[-_]?key|x-goog-api-key|access[-_]?token"
                 r"|client[-_]?secret|secret[-_]?key)[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic)\s+)?+)(?!\*\*\*)"
                 r"[^\s\"',;}&<>]+"), r"\1" + MASK),
+    (re.compile(r"(?i)((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)([^\s\"',;}&<>]+)"), "credential"),
     # Bearer credentials wherever they appear; Basic ones when the word after "basic" is base64-shaped
     # (``_credential``): "Basic subscribers keep..." or a plan named basic is prose, not a header
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]{8,}=*"), r"\1" + MASK),
@@ -81,7 +85,9 @@ def secret_env_names(environ: Mapping[str, str] | None = None) -> list[str]:
 def secret_values(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The values of the secret variables that are set (long enough to be keys), longest first."""
     env = os.environ if environ is None else environ
-    values = {env[n] for n in secret_env_names(env) if len(env.get(n) or "") >= _MIN_VALUE_LEN}
+    # as set, and as sent: providers strip the value (a CI secret or $(cat keyfile) ends with a newline)
+    values = {v for n in secret_env_names(env) for v in {env.get(n) or "", (env.get(n) or "").strip()}
+              if len(v) >= _MIN_VALUE_LEN}
     return tuple(sorted(values, key=lambda v: (-len(v), v)))
 
 
@@ -98,8 +104,6 @@ def declare_secret_envs(names: Iterable[str | None]) -> None:
 
 
 _VENDOR_PREFIX = re.compile(r"^(?:sk-(?:proj-|svcacct-|admin-|ant-(?:[a-z]+\d*-)?)?|gsk_|xai-|hf_|gh[pousr]_|AIza)")
-_MIN_FORM_LEN = 16
-"""A derived form shorter than this (a key's body after its prefix, a base64 run) could be ordinary text."""
 
 
 def _base64_runs(value: str) -> set[str]:
@@ -115,7 +119,7 @@ def _base64_runs(value: str) -> set[str]:
         first = -(-shift // 3)  # the first group of 3 bytes lying wholly inside the value
         last = (shift + len(raw)) // 3  # one past the last such group
         core = encoded[4 * first:4 * last]
-        if len(core) >= _MIN_FORM_LEN:
+        if len(core) >= _MIN_VALUE_LEN:
             runs.update({core, core.replace("+", "-").replace("/", "_")})
     return runs
 
@@ -131,7 +135,7 @@ def _forms(values: tuple[str, ...]) -> tuple[str, ...]:
     for v in values:
         forms.update({v, json.dumps(v)[1:-1], quote(v, safe="")})
         body = _VENDOR_PREFIX.sub("", v)
-        if body != v and len(body) >= _MIN_FORM_LEN:
+        if body != v and len(body) >= _MIN_VALUE_LEN:
             forms.add(body)
         forms |= _base64_runs(v)
     return tuple(sorted(forms, key=lambda f: (-len(f), f)))
@@ -180,11 +184,13 @@ def redact_text(text: str, *, values: tuple[str, ...] | None = None) -> str:
 
 
 def _credential(match: re.Match[str]) -> str:
-    """``Basic X`` with X masked when X looks like base64, not a word: a digit, padding, or a capital
-    after a small letter (base64 of "user:password" has them; "Subscribers", "provider" and
-    "customers" have none). A key that is a lower-case word is still masked by value."""
+    """``Basic X``, ``authorization: X``, ``?token=X`` with X masked when X looks like a credential, not a
+    word: a digit, base64 padding, a capital after a small letter, or 24 characters and more (tokens and
+    base64 have them; "Subscribers", "manager" and "upgrade-flow" have none). A key that is a lower-case
+    word is still masked by value."""
     token = match.group(2)
-    shaped = any(c.isdigit() for c in token) or token.endswith("=") or re.search(r"[a-z][^A-Z]*[A-Z]", token)
+    shaped = (any(c.isdigit() for c in token) or token.endswith("=") or len(token) >= 24
+              or re.search(r"[a-z][^A-Z]*[A-Z]", token))
     return match.group(1) + MASK if shaped else match.group(0)
 
 
