@@ -65,3 +65,16 @@ def test_a_failed_drop_gate_states_its_interval_as_a_range_with_no_negative_zero
     assert found, result.message
     lo, hi = float(found.group(1)), float(found.group(2))
     assert 0 < lo < hi and "-0.0" not in result.message
+
+
+def test_a_passing_verdict_is_said_also_when_quiet(tmp_path, capsys):
+    """--quiet promises that no verdict is hidden: a failing and a nothing-checked one were said, a passing
+    one was silent (exit 0 and not a word, on stdout or stderr)."""
+    from evalkit.gate import announce
+
+    passing = GateReport(run_id="r", run_dir=tmp_path, baseline_run_id=None, results=(
+        GateResult(name="min good rate", kind="min_good_rate", config="prod", status="pass",
+                   observed=Estimate(value=0.9, lo=0.88, hi=0.92, n=1000), limit=0.8, message="ok", unit="rate"),))
+    announce(passing, verbose=False, summary=False)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip() == "gates: passed (1 passed, 0 failed)", captured

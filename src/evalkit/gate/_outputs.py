@@ -371,7 +371,8 @@ def announce(report: GateReport, *, verbose: bool, suite_path: str | None = None
              out: TextIO | None = None, err: TextIO | None = None,
              summary: Path | None | bool = True) -> None:
     """Say the verdict on the console. Failed gates always go to stderr (also with --quiet);
-    passing and skipped ones to stdout when verbose. The verdict line counts passed, failed,
+    passing and skipped ones to stdout when verbose. The verdict line, always said (stdout when
+    verbose, else stderr, as --quiet promises: never a verdict hidden), counts passed, failed,
     skipped and not-settled gates apart, and points at ``summary`` (default: the run folder's
     summary.md, which the caller has just written; False or None: no summary was written, none is
     named). Under GitHub Actions the annotations go to stdout, where the runner reads workflow commands."""
@@ -394,8 +395,8 @@ def announce(report: GateReport, *, verbose: bool, suite_path: str | None = None
             print(f"{_mark(r)} {r.config}: {r.name}: {r.message}", file=err)
         print(f"gates: NOTHING CHECKED ({report.tally()}): every gate was skipped or not settled, so this run "
               "passed none" + (f"; summary: {where}" if where else ""), file=err)
-    elif verbose:
-        print(f"gates: passed ({report.tally()})", file=out)
+    else:  # a verdict: said also with --quiet (on stderr, with the failures' lines)
+        print(f"gates: passed ({report.tally()})", file=out if verbose else err)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in annotations(report, suite_file=_workspace_path(suite_path)):
             print(line, file=out)
