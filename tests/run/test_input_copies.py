@@ -57,3 +57,14 @@ def test_an_input_holding_a_keys_value_is_refused_before_the_run_folder_is_made(
     with pytest.raises(ConfigError, match=r"catalogue\.yaml:\d+: holds what looks like a credential"):
         run_suite(_request(tmp_path, suite, fresh=True))
     assert not (tmp_path / "reports").exists()
+
+
+def test_suite_validate_refuses_what_run_refuses(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from evalkit.cli.main import app
+
+    monkeypatch.setenv("TEAM_PORTAL_TOKEN", "portal-secret-3141592")
+    suite = _suite(tmp_path, clause="Ask the portal (token portal-secret-3141592) for legacy prices.")
+    out = CliRunner().invoke(app, ["suite", "validate", str(suite), "--datasets", str(ROOT / "datasets")])
+    assert out.exit_code == 2 and "holds what looks like a credential" in out.output, out.output

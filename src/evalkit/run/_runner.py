@@ -125,10 +125,6 @@ def execute_suite(req: RunRequest, *, judge_planner: JudgePlanner | None = None)
             if resumed_dir is None and not req.fresh:
                 resumed_dir = find_resumable(root, loaded.sha256, fp)
             run_dir = resumed_dir or root / new_run_id(loaded.suite.name, fp)
-            if resumed_dir is None:  # a copy that would not read back is refused before the folder is made
-                from evalkit.run._manifest import check_input_copies
-
-                check_input_copies(loaded, plan.templates)
             made_root = not root.exists()  # a refused run removes the reports folder only if it made it
             run_dir.mkdir(parents=True, exist_ok=True)
             held.enter_context(run_lock(run_dir))
@@ -162,15 +158,18 @@ def _mark_interrupted(run_dir: Path, manifest: dict[str, Any]) -> None:
 def preflight(loaded: Any, req: RunRequest) -> Planned:
     """What ``evalkit run`` checks before its first call, and ``evalkit suite validate`` checks without
     one: the selected configurations, every sampled case, each configuration's provider (its options,
-    its model) and template, every prompt rendered, the keys calls must be sent with, the judge; prompts
+    its model) and template, every prompt rendered, the keys calls must be sent with, the judge, the
+    inputs the run keeps byte for byte (none may hold what redaction would remove); prompts
     longer than their model's context window, and segments the suite names that the dataset lacks (a
     typo in projection.mix, economics.error_cost_by_segment, a gate), are warned about (stderr, also
     with --quiet)."""
     import sys
 
+    from evalkit.run._manifest import check_input_copies
     from evalkit.suite import segment_warnings
 
     plan = plan_run(loaded, req)
+    check_input_copies(loaded, plan.templates)  # a copy that would not read back: refused before any folder
     _warn_oversized(plan)
     dataset = plan.dataset
     for warning in segment_warnings(loaded, {str(c.segment) for c in dataset.index}, dataset=dataset.ref):
