@@ -428,10 +428,48 @@ def gate_verdict(run: RunData, page_baseline: RunData | None = None) -> GateVerd
                        page_baseline=page_baseline.run_id if page_baseline is not None else None)
 
 
-def _separation(best: LeaderRow, rows: Sequence[LeaderRow], *, net: bool) -> str:
-    """What the data say about the best configuration's lead over the runner-up: a highest point estimate
-    whose interval overlaps the runner-up's is not singled out, and configurations measured on different
-    case samples (another run, another sample size) are not a paired comparison."""
+def _direct_change(best: Column, runner: Column, matrix: Matrix) -> tuple[Change, int] | None:
+    """The matrix's overall comparison of the two configurations when one is the other's reference, with
+    the sign that turns its difference into best minus runner-up (+1: the best against the runner-up,
+    -1: the runner-up against the best); None when the matrix does not compare the two."""
+    if best.ref is runner and (ALL, best.key) in matrix.changes:
+        return matrix.changes[(ALL, best.key)], 1
+    if runner.ref is best and (ALL, runner.key) in matrix.changes:
+        return matrix.changes[(ALL, runner.key)], -1
+    return None
+
+
+def _comparison_terms(change: Change, sign: int, best: LeaderRow, runner: LeaderRow) -> str:
+    """'+1.2 pts [-3.0, +5.4], p=0.62, paired on the 300 cases both evaluated': the matrix's change read as
+    best minus runner-up, in that comparison's own terms."""
+    diff, lo, hi = (100 * change.diff, 100 * change.lo, 100 * change.hi) if sign > 0 else \
+        (-100 * change.diff, -100 * change.hi, -100 * change.lo)
+    d, lo_s, hi_s = signed_parts(diff, lo, hi)
+    p = f"{'adj. ' if change.adjusted else ''}p={p_value(change.p_adjusted, change.alpha)}"
+    if change.paired:
+        how = f"paired on the {change.n} cases both evaluated"
+    else:
+        n_best, n_runner = (change.n, change.n_ref) if sign > 0 else (change.n_ref, change.n)
+        how = (f"unpaired: measured on different case samples ({best.column.label}: n={n_best}, "
+               f"{runner.column.label}: n={n_runner})")
+    return f"{d} pts [{lo_s}, {hi_s}], {p}, {how}"
+
+
+def _case_ids(col: Column) -> set[str]:
+    return set(col.df["case_id"].astype(str)) if "case_id" in col.df else set()
+
+
+def _separation(best: LeaderRow, rows: Sequence[LeaderRow], matrix: Matrix | None = None, *, net: bool) -> str:
+    """What the data say about the best configuration's lead over the runner-up.
+
+    When the segment matrix compares the two (one is the other's reference), its overall test decides, on
+    the good rate: significant in the best's favour, no caveat; otherwise the line says the best is not
+    significantly better, in that comparison's terms (paired on the shared cases, or unpaired). Marginal
+    intervals that overlap say nothing about a paired difference, so they are the caveat only when the
+    matrix holds no such comparison, or for the net value (the matrix tests the good rate). "Different case
+    samples" only when the two are not compared paired."""
+    from evalkit.report._compare import dataset_match
+
     def measure(row: LeaderRow) -> Estimate | None:
         return row.net_value if net else row.good
 
@@ -441,14 +479,39 @@ def _separation(best: LeaderRow, rows: Sequence[LeaderRow], *, net: bool) -> str
         return ""
     runner = max(others, key=lambda r: measure(r).value)  # type: ignore[union-attr]
     second = measure(runner)
-    paired = runner.column.run.run_id == best.column.run.run_id and runner.n == best.n
+    direct = _direct_change(best.column, runner.column, matrix) if matrix is not None else None
+    name = runner.column.label
+    if direct is not None and not net:
+        change, sign = direct
+        if change.significant and sign * change.diff > 0:
+            if change.paired:
+                return ""
+            return f"; significantly better than {name} ({_comparison_terms(change, sign, best, runner)})"
+        worse = change.significant  # significant, in the runner-up's favour
+        word = "significantly worse than" if worse else "not significantly better than"
+        return f"; {word} {name} ({_comparison_terms(change, sign, best, runner)})"
+
+    ids, runner_ids = _case_ids(best.column), _case_ids(runner.column)
+    if direct is not None:
+        paired, shared = direct[0].paired, direct[0].n
+    elif best.column.run.run_id == runner.column.run.run_id:
+        paired, shared = ids == runner_ids, len(ids & runner_ids)
+    else:
+        same_version = dataset_match(_dataset(best.column.run), _dataset(runner.column.run)) == "same"
+        paired, shared = False, len(ids & runner_ids) if same_version else 0
     notes = []
     if None not in (chosen.lo, second.hi) and second.hi >= chosen.lo:  # type: ignore[union-attr,operator]
-        notes.append(f"its 95% interval overlaps that of {runner.column.label}" + (
-            " (`evalkit compare` tests the two on the same cases)" if paired else ", so the data do not single it out"))
+        if paired:
+            cases = "on the same cases" if ids == runner_ids else f"paired on the {shared} cases both evaluated"
+            notes.append(f"its 95% interval overlaps that of {name} (`evalkit compare` tests the two {cases})")
+        else:
+            notes.append(f"its 95% interval overlaps that of {name}, so the data do not single it out")
     if not paired:
-        notes.append(f"measured on different case samples ({best.column.label}: n={best.n}, "
-                     f"{runner.column.label}: n={runner.n}), not a paired comparison")
+        note = (f"measured on different case samples ({best.column.label}: n={best.n}, {name}: n={runner.n}), "
+                "not a paired comparison")
+        if direct is None and shared:
+            note += f" (`evalkit compare` pairs the two on the {shared} cases both evaluated)"
+        notes.append(note)
     return "".join(f"; {n}" for n in notes)
 
 
@@ -466,7 +529,7 @@ def verdict(runs: Sequence[RunData], rows: Sequence[LeaderRow], matrix: Matrix, 
         reason = "highest good rate" + (" (net value unavailable: projection not run for every configuration)"
                                         if objective == "net_value" else "")
     if best is not None:
-        reason += _separation(best, candidates, net=reason.startswith("highest projected net value"))
+        reason += _separation(best, candidates, matrix, net=reason.startswith("highest projected net value"))
     by_key = {r.column.key: r.column for r in rows}
     regs = [(by_key[k], s, ch) for (s, k), ch in matrix.changes.items() if ch.significant and ch.diff < 0]
     regs.sort(key=lambda t: t[2].diff)
