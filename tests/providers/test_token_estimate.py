@@ -40,3 +40,22 @@ def test_a_structured_output_schema_is_counted_as_input():
                                                for i in range(20)}, "additionalProperties": False}
     extra = estimate_input_tokens(["hi"], schema) - estimate_input_tokens(["hi"])
     assert extra * MARGIN >= count_tokens(json.dumps(schema))
+
+
+HARD = {
+    "digits": "Seats 1,2,3,4,5,6,7,8,9,10 at $12.50, $13.75, $14.00; codes 7f3a-91b2-0c4d. " * 30,
+    "ethiopic": "ሰላም እንዴት ነህ " * 30,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HARD))
+def test_under_a_budget_the_estimate_is_at_least_the_tokenizers_count(kind):
+    """No rule of thumb bounds every text: a table of digits is ~1 token per 2 characters and Ethiopic ~1.75 a
+    character, so a run under --max-cost crossed it by 3% and 21%. Such a run counts its prompts."""
+    from evalkit._tokens import count_message_tokens
+    from evalkit.providers import Message
+
+    messages = (Message(role="system", content="Decide."), Message(role="user", content=HARD[kind]))
+    actual = count_message_tokens(messages)
+    assert estimate_input_tokens([m.content for m in messages]) * MARGIN + FRAMING < actual  # the rule of thumb
+    assert estimate_input_tokens([m.content for m in messages], counted=True) >= actual

@@ -49,19 +49,31 @@ class ModelRequest(BaseModel):
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
-def estimate_input_tokens(texts: Iterable[str], response_schema: Mapping[str, Any] | None = None) -> int:
+def estimate_input_tokens(texts: Iterable[str], response_schema: Mapping[str, Any] | None = None, *,
+                          counted: bool = False) -> int:
     """A prompt's tokens, estimated before it is sent (the budget's worst case, rate limits and context
     windows start from it; the ledger adds its margin). ~4 characters a token for ASCII text; a
     character outside ASCII counts by its UTF-8 bytes (CJK: 1.25 a character against 0.7 to 1 in the
     tokenizers: at 1/4 a character a Chinese prompt's cost was under half its bill). A structured-output
-    schema is sent with the prompt (``response_format``, an Anthropic tool) and billed as input too."""
+    schema is sent with the prompt (``response_format``, an Anthropic tool) and billed as input too.
+
+    ``counted`` (a run under ``--max-cost``): at least the tokenizer's count (o200k_base, with OpenAI's
+    framing), since no rule of thumb bounds every text: a table of digits is ~1 token per 2 characters,
+    Ethiopic ~1.75 a character."""
+    texts = list(texts)
+    schema = json.dumps(response_schema, separators=(",", ":"), default=str) if response_schema is not None else ""
     tokens = 8
     for text in texts:
         tokens += len(text) // 4
         if not text.isascii():
             tokens += (len(text.encode("utf-8", "surrogatepass")) - len(text)) // 2
-    if response_schema is not None:
-        tokens += len(json.dumps(response_schema, separators=(",", ":"), default=str)) // 3 + 8
+    if schema:
+        tokens += len(schema) // 3 + 8
+    if counted:
+        from evalkit._tokens import count_tokens
+
+        exact = sum(count_tokens(t) + 4 for t in texts) + 2 + (count_tokens(schema) + 8 if schema else 0)
+        tokens = max(tokens, exact)
     return tokens
 
 

@@ -91,10 +91,11 @@ def context_kwargs(config: ConfigSpec, resources: Any) -> dict[str, Any]:
 
 def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[Any], task: Any, *,
                 response_schema: dict[str, Any] | None, endpoint: str | None, seed: int, seeded: bool = False,
-                resources: Any = None, contexts: SharedContexts | None = None,
+                resources: Any = None, contexts: SharedContexts | None = None, counted: bool = False,
                 ) -> tuple[list[PlannedCall], dict[str, CasePrompt]]:
     """Every call of one configuration. ``seeded``: an offline provider whose answers depend on the run seed.
-    ``contexts``: prompt contexts shared with the run's other configurations of the same context policy."""
+    ``contexts``: prompt contexts shared with the run's other configurations of the same context policy.
+    ``counted``: prompt tokens estimated at least at the tokenizer's count (a run under ``--max-cost``)."""
     calls: list[PlannedCall] = []
     info: dict[str, CasePrompt] = {}
     params = dict(config.params)
@@ -112,7 +113,7 @@ def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[An
             raise ConfigError(f"{exc} (configuration {config.name}, case {case.case_id})") from None
         messages = tuple(Message(**{**m, "content": contexts.text(m["content"])}) for m in rendered)
         est = estimate_input_tokens((m.content for m in messages),
-                                    response_schema if config.structured_output else None)
+                                    response_schema if config.structured_output else None, counted=counted)
         info[case.case_id] = CasePrompt(history_turns_total=ctx.history_turns_total,
                                         history_turns_included=ctx.history_turns_included,
                                         history_tokens=int(ctx.extra.get("history_tokens", 0)),
@@ -157,14 +158,15 @@ Planning = list[tuple[list[PlannedCall], dict[str, CasePrompt]]]
 
 
 def plan_configs(jobs: Sequence[ConfigPlan], cases: Sequence[Any], task: Any, *,
-                 response_schema: dict[str, Any] | None, seed: int, resources: Any = None) -> Planning:
+                 response_schema: dict[str, Any] | None, seed: int, resources: Any = None,
+                 counted: bool = False) -> Planning:
     """Every configuration's calls, case by case in the cases' order. Many calls are shared with
     forked workers (every core renders), after the first case is planned here so that what each
     case needs (tokenizer, catalogue, compiled templates) is loaded once and inherited; the calls
     are the same as one process plans."""
     from evalkit._forked import can_fork, forked_map
 
-    state = (tuple(jobs), tuple(cases), task, response_schema, seed, resources)
+    state = (tuple(jobs), tuple(cases), task, response_schema, seed, resources, counted)
     if not plans_on_every_core(len(cases), len(jobs)) or not can_fork():
         return _plan_cases(state, slice(None))
     import os
@@ -178,11 +180,12 @@ def plan_configs(jobs: Sequence[ConfigPlan], cases: Sequence[Any], task: Any, *,
 
 
 def _plan_cases(state: tuple[Any, ...], which: slice) -> Planning:
-    jobs, all_cases, task, response_schema, seed, resources = state
+    jobs, all_cases, task, response_schema, seed, resources, counted = state
     cases = all_cases[which]
     contexts = SharedContexts([j.config for j in jobs])  # one prompt context per case and context policy
     return [plan_config(j.config, j.template, cases, task, response_schema=response_schema, endpoint=j.endpoint,
-                        seed=seed, seeded=j.seeded, resources=resources, contexts=contexts) for j in jobs]
+                        seed=seed, seeded=j.seeded, resources=resources, contexts=contexts, counted=counted)
+            for j in jobs]
 
 
 def _merge(cases: Sequence[Any], parts: Sequence[tuple[list[PlannedCall], dict[str, CasePrompt]]],

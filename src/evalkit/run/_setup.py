@@ -257,7 +257,8 @@ def plan_run(loaded: Any, req: Any) -> Planned:
         jobs.append(ConfigPlan(config=config, template=out.templates[config.name], endpoint=options.get("base_url"),
                                seeded=bool(getattr(provider, "offline", False))))
     planned = plan_configs(jobs, cases, task, response_schema=task.decision_json_schema(), seed=suite.seed,
-                           resources=context_resources(task, dataset, configs))
+                           resources=context_resources(task, dataset, configs),
+                           counted=getattr(req, "max_cost_usd", None) is not None)
     for config, (calls, info) in zip(configs, planned):
         out.calls.extend(calls)
         out.prompts[config.name] = info

@@ -25,14 +25,15 @@ JUDGE_OUTPUT_TOKENS = 80
 
 def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequence[CallRecord], *,
                 rubric_prefix: str, seed: int, seeded: bool = False,
-                unanswered: Sequence[PlannedCall] = ()) -> list[PlannedCall]:
+                unanswered: Sequence[PlannedCall] = (), counted: bool = False) -> list[PlannedCall]:
     """The judge's calls: one per valid model decision in ``records`` (sample 0 of a configuration and
     case: an ok answer that parses) and one per historical reply with a human label.
 
     ``unanswered``: configuration calls whose answers are not known yet (the up-front budget estimate,
     before they are sent): one more call for each the judge would grade (sample 0), assumed to come
     back a valid decision. Such a call's prompt lacks the answer it will grade; its token estimate
-    counts the answer's expected output instead. It is for estimating, never sent."""
+    counts the answer's expected output instead. It is for estimating, never sent. ``counted``: prompt
+    tokens at least at the tokenizer's count (a run under ``--max-cost``)."""
     from evalkit.tasks import require_capability
 
     require_capability(task, "judge support", needed_by="the LLM judge (scoring.judge)")
@@ -46,7 +47,7 @@ def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequenc
         request = ModelRequest(provider=spec.provider, model=spec.model,
                                messages=tuple(Message(**m) for m in messages), params=params,
                                endpoint=spec.endpoint or spec.options.get("base_url"))
-        est = estimate_input_tokens(m["content"] for m in messages) + extra_tokens
+        est = estimate_input_tokens((m["content"] for m in messages), counted=counted) + extra_tokens
         return PlannedCall(config=JUDGE, case_id=key, segment=case.segment, sample_index=0, request=request,
                            est_input_tokens=est, est_output_tokens=JUDGE_OUTPUT_TOKENS,
                            max_output_tokens=output_cap(params))  # the budget's worst case: the judge's own cap
