@@ -118,3 +118,21 @@ def test_run_warns_of_segments_the_dataset_lacks_before_its_first_call(tmp_path)
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.strip().startswith("adversaral:"))
     text = out.output.replace("\n", " ")
     assert f"{path}:{line}: economics.error_cost_by_segment.adversaral: segment 'adversaral' is not in upgrades@" in text
+
+
+@pytest.mark.parametrize("where, seed", [((), -3), ((), 2**32), (("sample",), -1), (("projection",), -3),
+                                         (("calibration",), 2**32)])
+def test_a_seed_out_of_numpys_range_is_refused_where_the_suite_gives_it(tmp_path, where, seed):
+    """seed: -3 ran, then `evalkit project` failed on it (and calibrate wrote seed 0)."""
+    path = _suite(tmp_path, None)
+    suite = yaml.safe_load(path.read_text())
+    node = suite
+    for key in where:
+        node = node.setdefault(key, {})
+    node["seed"] = seed
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    out = CliRunner().invoke(app, ["suite", "validate", str(path), "--datasets", str(REPO / "datasets")])
+    assert out.exit_code == 2, out.output
+    said = " ".join(out.output.split())
+    assert f"{'.'.join((*where, 'seed'))}: Input should be" in said, said
+    assert ("greater than or equal to 0" if seed < 0 else "less than or equal to 4294967295") in said, said

@@ -299,8 +299,12 @@ def test_cli_seed_out_of_range_is_bad_input(run_dir, seed):
 def test_suite_seed_out_of_range_is_a_config_error(run_dir):
     from evalkit.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="out of range"):
-        calibrate_run(run_dir, spec=CalibrationSpec(seed=-1))
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):  # a suite's calibration.seed: refused when the suite is read
+        CalibrationSpec(seed=-1)
+    with pytest.raises(ConfigError, match="out of range"):  # a spec copied with another seed, as --seed does
+        calibrate_run(run_dir, spec=CalibrationSpec().model_copy(update={"seed": -1}))
 
 
 def test_cli_seed_range_is_the_library_one():

@@ -280,7 +280,11 @@ def test_suite_seed_out_of_range_names_where(run_dir) -> None:
     from evalkit.errors import ConfigError
     from evalkit.project import ProjectionSpec, project_run
 
-    spec = ProjectionSpec(volume_per_month=1000, mix=MIX, seed=-1)
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):  # a suite's projection.seed: refused when the suite is read
+        ProjectionSpec(volume_per_month=1000, mix=MIX, seed=-1)
+    spec = ProjectionSpec(volume_per_month=1000, mix=MIX).model_copy(update={"seed": -1})
     with pytest.raises(ConfigError, match="projection seed.*out of range"):
         project_run(run_dir, spec=spec, economics=EconomicsSpec())
 

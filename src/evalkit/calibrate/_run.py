@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from evalkit.calibrate._frame import ConfigCalibration, calibrate_frame, check_columns
 from evalkit.errors import ConfigError, DataError, NotFound
 from evalkit.runs import Thresholds, write_file
-from evalkit.suite import CalibrationSpec
+from evalkit.suite import SEED_MAX, CalibrationSpec
 
 if TYPE_CHECKING:
     from evalkit.economics import EconomicsSpec
@@ -49,9 +49,6 @@ def _guarantee(spec: CalibrationSpec) -> dict | None:
             "assumptions": ASSUMPTIONS}
 
 
-SEED_MAX = 2**32 - 1
-"""Seeds are integers in [0, SEED_MAX] (what numpy's RandomState and SeedSequence both accept);
-the CLIs' ``--seed`` options carry the same range."""
 
 
 def check_seed(seed: int | None, where: str) -> None:

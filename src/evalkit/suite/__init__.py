@@ -32,6 +32,7 @@ from evalkit.suite._projection import (
 )
 from evalkit.suite._prompt import PromptTemplate, load_template
 from evalkit.suite._schema import ConfigSpec, ContextPolicy, ExecutionSpec, PriceOverride, SampleSpec, Suite
+from evalkit.suite._seed import SEED_MAX
 
 
 def suite_json_schema() -> dict:
@@ -39,7 +40,7 @@ def suite_json_schema() -> dict:
     return Suite.model_json_schema()
 
 
-__all__ = ["MIX_TOLERANCE", "SIGNAL_COLUMNS", "CalibrationSpec", "ConfigSpec", "ContextCap", "ContextPolicy",
+__all__ = ["MIX_TOLERANCE", "SEED_MAX", "SIGNAL_COLUMNS", "CalibrationSpec", "ConfigSpec", "ContextCap", "ContextPolicy",
            "EconomicsSpec", "ExecutionSpec", "GateSpec", "GatesSection", "JudgeSpec", "LoadedSuite",
            "MaxCalibrationError", "MaxCostP95Increase", "MaxGoodRateDrop", "MaxInvalidShare", "MinAutomationRate",
            "MinGoodRate", "PriceOverride", "ProjectionSpec", "PromptTemplate", "SampleSpec", "Suite", "build_spec",

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from evalkit.suite._seed import SEED_MAX
+
 SIGNAL_COLUMNS = ("confidence_stated", "confidence_logprob", "confidence_consistency")
 
 
@@ -47,7 +49,7 @@ class CalibrationSpec(BaseModel):
     grid_step: float = Field(0.01, gt=0, le=0.5)
     bins: int = Field(10, ge=2, le=100, description="Bins for ECE/MCE/reliability diagrams.")
     bootstrap: int = Field(500, ge=0, le=10000, description="Bootstrap resamples for the ECE interval (0 = off).")
-    seed: int = Field(0, description="Seed for folds and bootstrap; recorded in thresholds.json.")
+    seed: int = Field(0, ge=0, le=SEED_MAX, description="Seed for folds and bootstrap; recorded in thresholds.json.")
     never_automate: list[str] = Field(
         default_factory=list,
         description="Segments never handed off to automation, whatever the confidence (always reviewed); "

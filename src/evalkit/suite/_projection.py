@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evalkit.errors import ConfigError
+from evalkit.suite._seed import SEED_MAX
 
 MIX_TOLERANCE = 1e-3
 """Shares may be written with a few decimals; more drift than this is a typo, not rounding."""
@@ -51,7 +52,8 @@ class ProjectionSpec(BaseModel):
     mix: dict[str, float] = Field(..., description="Production share of each segment; >=0, sums to 1.")
     resamples: int = Field(1000, ge=50, description="Ignored: every interval is analytic (docs/projection.md); "
                            "accepted so that earlier suites and the runs made with them still load.")
-    seed: int = Field(0, description="Seed for the monthly-spend Monte Carlo; recorded in projection.json.")
+    seed: int = Field(0, ge=0, le=SEED_MAX, description="Seed for the monthly-spend Monte Carlo; recorded in "
+                      "projection.json.")
     min_cases_per_segment: int = Field(
         30, ge=1, description="A segment with production share > 0 and fewer cases is flagged."
     )

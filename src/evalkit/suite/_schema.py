@@ -14,6 +14,7 @@ from evalkit.suite._calibration import CalibrationSpec
 from evalkit.suite._gates import GateSpec
 from evalkit.suite._judge import JudgeSpec
 from evalkit.suite._projection import ProjectionSpec
+from evalkit.suite._seed import SEED_MAX
 from evalkit.tasks import DEFAULT_TASK
 
 _FORBID = ConfigDict(extra="forbid")
@@ -174,7 +175,7 @@ class SampleSpec(BaseModel):
     model_config = _FORBID
     limit: int | None = Field(None, ge=1, description="At most N cases, stratified by segment.")
     fraction: float | None = Field(None, gt=0, le=1, description="A stratified fraction of the cases.")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX, description="Which cases limit/fraction pick.")
 
 
 class ScoringSpec(BaseModel):
@@ -201,7 +202,7 @@ class Suite(BaseModel):
     catalogue: str | None = Field(None, description=(
         "A task's catalogue and policy file (YAML, beside the suite), e.g. a team's plans, prices and clauses. "
         "It wins over the catalogue the dataset ships, which wins over the task's own (docs/catalogue.md)."))
-    seed: int = Field(0, description="Recorded in the run; seeds simulated providers and sampling.")
+    seed: int = Field(0, ge=0, le=SEED_MAX, description="Recorded in the run; seeds simulated providers and sampling.")
     configs: list[ConfigSpec] = Field(min_length=1)
     baseline_config: str | None = Field(None, description="Config the others are compared against within a run.")
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
