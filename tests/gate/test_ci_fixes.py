@@ -165,6 +165,7 @@ def test_no_write_leaves_the_run_folder_but_writes_the_github_files_and_names_no
     assert _tree(cand) == before
     outputs = dict(line.split("=", 1) for line in gh_out.read_text().splitlines())
     assert outputs["verdict"] == "fail" and outputs["failed_gates"] == "1"
+    assert outputs["cost_simulated"] == "all"  # the synthetic runs are simulated: cost_usd is pretend money
     assert "legacy_discount" in gh_sum.read_text()
     assert "::error " in res.stdout
     assert "summary.md" not in res.stderr and "gates: FAILED (" in res.stderr
@@ -207,3 +208,19 @@ def test_a_gate_left_open_by_an_early_stop_is_not_settled(tmp_path):
     seq = apply_sequential(report, verdicts, exhausted=False, info={})
     assert [r.outcome for r in seq.results] == ["failed", "not settled"]
     assert seq.counts() == {"passed": 0, "failed": 1, "skipped": 0, "not settled": 1}
+
+
+def test_gating_a_stored_run_annotates_the_suite_file_it_was_made_with(runs, tmp_path, monkeypatch):
+    """`evalkit gate RUN` wrote ::error lines without file= unless --suite was given; the manifest names it."""
+    cand = Path(shutil.copytree(runs["drop"], tmp_path / "cand"))
+    manifest = json.loads((cand / "manifest.json").read_text())
+    manifest["suite"]["spec"]["gates"] = [DROP]
+    (cand / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "gh"))
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # the checkout, where the run was made: its manifest's suite path is relative
+    res = CliRunner().invoke(app, ["gate", str(cand), "--baseline", str(runs["base"]), "--no-write"])
+    assert res.exit_code == 1, res.output
+    errors = [line for line in res.stdout.splitlines() if line.startswith("::error ")]
+    assert errors and all(f"file={manifest['suite']['path']}" in line for line in errors), errors

@@ -23,6 +23,14 @@ def _known_configs(folder: object) -> set[str]:
     return {n for n in names if isinstance(n, str)} | set(folder.configs)  # type: ignore[attr-defined]
 
 
+def _recorded_suite(run_dir: Path) -> str | None:
+    """The suite file the run was made with (its manifest's ``suite.path``): the file ``::error`` lines name."""
+    from evalkit.runs import RunFolder
+
+    manifest = RunFolder(path=run_dir).manifest
+    return manifest.suite.path if manifest is not None and manifest.suite.path else None
+
+
 def _gates_for(run_dir: Path, suite: Path | None) -> list:
     """Gates from --suite, else from the suite recorded in the run's manifest. A gate naming a
     configuration neither the run nor its suite has is a typo: exit 2, saying where."""
@@ -175,5 +183,5 @@ def register(app: typer.Typer) -> None:
                 print_summary(report, Console())
             else:  # piped: Markdown, as a pull-request comment takes it
                 typer.echo(summary_markdown(report))
-            announce(report, verbose=False, suite_path=str(suite) if suite else None, summary=write)
+            announce(report, verbose=False, suite_path=str(suite) if suite else _recorded_suite(run_dir), summary=write)
         sys.exit(EXIT_OK if report.passed else EXIT_GATE_FAILED)

@@ -314,7 +314,8 @@ def _output_name(text: str) -> str:
 def step_outputs(report: GateReport, run_dir: Path) -> dict[str, str]:
     """``$GITHUB_OUTPUT`` values: verdict, good-rate delta (worst configuration and each one,
     a fraction: -0.027 = 2.7 points worse), cost (USD spent by this run; 'unknown' when a
-    price is unknown), failed gate count and where the run folder and report are."""
+    price is unknown; ``cost_simulated``: all, some or none of it from simulated providers), failed gate
+    count and where the run folder and report are."""
     def num(x: float | None, digits: int) -> str:
         return "unknown" if x is None else f"{x:.{digits}f}"
 
@@ -325,6 +326,9 @@ def step_outputs(report: GateReport, run_dir: Path) -> dict[str, str]:
     out["good_rate_delta"] = num(min(known) if known else None, 4)
     spent = [h.get("spent_usd") for h in report.headline.values()]
     out["cost_usd"] = num(None if any(s is None for s in spent) else sum(spent), 6)  # type: ignore[arg-type]
+    # simulated spend is pretend money: a job summary quoting cost_usd must be able to say so
+    sims = [report.is_simulated(c) for c in report.headline] or [report.simulated]
+    out["cost_simulated"] = "all" if all(sims) else "some" if any(sims) else "none"
     for config, d in deltas.items():
         out[f"good_rate_delta_{_output_name(config)}"] = num(d, 4)
     if report.sequential:
