@@ -141,7 +141,9 @@ def test_prune_never_removes_an_unreadable_run(reports, damage):
     assert [s["run_id"] for s in data["skipped"] if "unreadable" in s["reason"]] == [ids[0]]
     assert _tree(root / ids[0]) == before
     text = cli("runs", "prune", "--keep", "0", "--reports", str(root)).output
-    assert f"kept {ids[0]}: manifest unreadable" in text
+    # its suite is unknown: not counted as a kept run of any suite
+    assert f"left alone {ids[0]}: manifest unreadable" in text
+    assert "removed 0 run(s), kept 0; left alone: 1 unreadable folder" in text  # the others went above
 
 
 def test_prune_neither_removes_nor_counts_a_baseline_blessed_into_the_reports_folder(reports):
@@ -154,6 +156,16 @@ def test_prune_neither_removes_nor_counts_a_baseline_blessed_into_the_reports_fo
     data = json.loads(out.stdout)
     assert data["removed"] == []
     assert [s["run_id"] for s in data["skipped"] if "blessed baseline" in s["reason"]] == [ids[2]]
+    # The table tells the run and its copy apart: same id, the copy's row names its kind and folder.
+    listed = cli("runs", "list", "--suite", "beta", "--reports", str(root)).output
+    assert listed.count(ids[2]) == 2 and listed.count("copy in folder blessed-beta") == 1, listed
+    # --keep 0 keeps no run of beta: the copy is left alone, not counted as a kept run.
+    text = cli("runs", "prune", "--keep", "0", "--suite", "beta", "--dry-run", "--reports", str(root)).output
+    assert f"would remove {ids[2]}" in text
+    assert f"left alone blessed-beta: a copy of run {ids[2]}" in text
+    assert "would remove 1 run(s), kept 0; left alone: 1 blessed copy" in text, text
     out = cli("runs", "prune", "--keep", "0", "--suite", "beta", "--reports", str(root), "--json")
-    assert [e["path"] for e in json.loads(out.stdout)["removed"]] == [str(root / ids[2])]
+    data = json.loads(out.stdout)
+    assert [e["path"] for e in data["removed"]] == [str(root / ids[2])]
+    assert [(s["folder"], s["kind"]) for s in data["skipped"]] == [("blessed-beta", "copy")]
     assert (root / "blessed-beta" / "manifest.json").is_file()

@@ -39,6 +39,24 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _kind(entry: Any) -> str:
+    """The entry's kind ('copy', 'shard', ...), 'unreadable' when its manifest cannot be read."""
+    return "unreadable" if entry.manifest is None else str(entry.kind)
+
+
+def _kind_cell(entry: Any) -> str:
+    """What sets the folder apart from an ordinary run, for the table: 'copy in folder blessed-g1', 'shard 1/3';
+    '' for an ordinary run. A copy repeats its run's id, so its folder is named."""
+    kind = _kind(entry)
+    if kind == "shard" and entry.shard is not None:
+        kind = f"shard {entry.shard[0]}/{entry.shard[1]}"
+    if kind in ("run", "unreadable"):  # unreadable: the status says so
+        kind = ""
+    if entry.folder != entry.run_id:
+        kind = f"copy in folder {entry.folder}" if kind == "copy" else f"{kind} (folder {entry.folder})".strip()
+    return kind
+
+
 def runs_list(reports: ReportsOpt = None, json_: JsonOpt = False,
               suite: Annotated[str | None, typer.Option(help="Only runs of this suite.")] = None) -> None:
     """List runs, newest first, with their full ids (any unique prefix works as RUN elsewhere)."""
@@ -51,18 +69,24 @@ def runs_list(reports: ReportsOpt = None, json_: JsonOpt = False,
             return
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         if not entries:
             typer.echo(f"no runs under {_root(reports)}")
             return
         table = Table(box=None, pad_edge=False)
-        table.add_column("run id", no_wrap=True, min_width=max(len(e.run_id) for e in entries))
+        # The id never wraps (the column is as wide as the longest); what sets a folder apart from an
+        # ordinary run goes on a second line under it: a copy (a baseline blessed into the reports folder)
+        # repeats its run's id, and the line names its folder.
+        table.add_column("run id", overflow="fold", min_width=max(len(e.run_id) for e in entries))
         for col in ("status", "configs", "cases", "created"):
             table.add_column(col, overflow="fold")
         for e in entries:
             label = f"{len(e.configs)}" + (" sim" if e.simulated else "") + (" batch" if e.execution == "batch" else "")
             created = (e.created or "?").replace("T", " ")[:16]
-            table.add_row(e.run_id, e.status, label, str(e.cases if e.cases is not None else "?"), created)
+            kind = _kind_cell(e)
+            table.add_row(Text(e.run_id + (f"\n  {kind}" if kind else "")), e.status, label,
+                          str(e.cases if e.cases is not None else "?"), created)
         console = Console()
         console.print(table)
         for e in entries:
@@ -202,14 +226,19 @@ def runs_prune(
         if json_:
             _echo_json({"dry_run": dry_run, "removed": [e.to_json() for e in removed],
                         "kept": [e.run_id for e in plan.keep],
-                        "skipped": [{"run_id": e.run_id, "reason": why} for e, why in plan.skipped]})
+                        "skipped": [{"run_id": e.run_id, "folder": e.folder, "kind": _kind(e), "reason": why}
+                                    for e, why in plan.skipped]})
             return
         verb = "would remove" if dry_run else "removed"
         for e in removed:
             typer.echo(f"{verb} {e.run_id}")
+        alone = {id(e) for e, _ in plan.left_alone}
         for e, why in plan.skipped:
-            typer.echo(f"kept {e.run_id}: {why}")
-        typer.echo(f"{verb} {len(removed)} run(s), kept {len(plan.keep) + len(plan.skipped)}")
+            if id(e) in alone:  # a copy repeats its run's id: named by its folder
+                typer.echo(f"left alone {e.folder}: {why}")
+            else:
+                typer.echo(f"kept {e.run_id}: {why}")
+        typer.echo(plan.tally(verb, len(removed)))
 
 
 def runs_bless(

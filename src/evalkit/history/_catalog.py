@@ -202,7 +202,30 @@ class PrunePlan:
     remove: list[RunEntry]
     skipped: list[tuple[RunEntry, str]]
     """Runs that would be removed but are not, with why: in progress, an unreadable manifest (nothing
-    says which suite it belongs to or what it is), or the baseline a kept run was judged against."""
+    says which suite it belongs to or what it is), a copy of a run (a blessed baseline), or the baseline a
+    kept run was judged against."""
+
+    @property
+    def left_alone(self) -> list[tuple[RunEntry, str]]:
+        """The skipped folders that are not runs of a pruned suite: copies of runs (blessed baselines, which
+        repeat their run's id) and folders whose manifest cannot be read (suite unknown)."""
+        return [(e, why) for e, why in self.skipped if e.manifest is None or e.copy_of is not None]
+
+    @property
+    def kept_runs(self) -> list[RunEntry]:
+        """Every run of the pruned suites that stays: the newest ``keep`` of each, and the skipped ones that
+        are runs of it (in progress, or the baseline a run that stays names); not copies nor unreadable folders."""
+        alone = {id(e) for e, _ in self.left_alone}
+        return [*self.keep, *(e for e, _ in self.skipped if id(e) not in alone)]
+
+    def tally(self, verb: str, removed: int) -> str:
+        """'removed 2 run(s), kept 1; left alone: 1 blessed copy, 1 unreadable folder'."""
+        text = f"{verb} {removed} run(s), kept {len(self.kept_runs)}"
+        copies = sum(e.manifest is not None for e, _ in self.left_alone)
+        unreadable = len(self.left_alone) - copies
+        alone = [f"{n} {one if n == 1 else many}" for n, one, many in (
+            (copies, "blessed copy", "blessed copies"), (unreadable, "unreadable folder", "unreadable folders")) if n]
+        return text + (f"; left alone: {', '.join(alone)}" if alone else "")
 
 
 def _baseline_ref(entry: RunEntry) -> str | None:
