@@ -120,3 +120,34 @@ def test_the_judges_worst_case_is_bounded_by_its_own_max_tokens(tmp_path):
         assert proc.returncode in (0, 1), proc.stdout + proc.stderr
         judged = [h for h in srv.log if h.status == 200]
         assert len(judged) > 6  # the configuration's 6 answers, then the judge's calls
+
+
+def test_a_judge_stopped_by_the_budget_leaves_a_stopped_run_that_says_how_to_resume(tmp_path):
+    """A judge without max_tokens is held at its model's 16k output limit: a budget that holds the estimate
+    but not one such call stops the judge after the configurations were paid. The run folder said
+    'running' (nothing marked it) and no resume command was printed."""
+    import json
+
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    with LoopbackServer(responder=responder) as srv:
+        suite = write_suite(tmp_path, srv, judge_model="gpt-4o")
+        tiny = evalkit(["run", str(suite), "--quiet", "--max-cost", "0.000001", "--reports", str(reports)],
+                       tmp_path, home)
+        configs, judge = parts(tiny.stderr)
+        proc = evalkit(["run", str(suite), "--quiet", "--max-cost", f"{2 * (configs + judge):.6f}",
+                        "--reports", str(reports)], tmp_path, home)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "#judge" in proc.stderr and "resume with: evalkit run --resume" in proc.stderr, proc.stderr
+    (run_dir,) = [p for p in reports.iterdir() if (p / "manifest.json").is_file()]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "stopped" and "#judge" in manifest["message"]
+
+
+def test_a_simulated_judge_is_no_money_either(tmp_path):
+    """The demo's simulated judge was refused by a one-cent budget after the run's simulated answers, whose
+    journaled spend its ledger counted as real: exit 3, the run left 'running'."""
+    proc = evalkit(["run", "suites/upgrades-demo.yaml", "--config", "large-v1", "--limit", "40", "--quiet",
+                    "--max-cost", "0.01", "--reports", str(tmp_path / "r")], REPO, tmp_path / "home")
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    (run_dir,) = [p for p in (tmp_path / "r").iterdir() if p.is_dir()]
+    assert (run_dir / "judge.json").is_file() and (run_dir / "report.html").is_file()

@@ -178,6 +178,7 @@ async def execute(
     retry_policy: RetryPolicy | None = None,
     rate_burst_s: float = 1.0,
     senders: Any = None,
+    simulated: frozenset[str] = frozenset(),
 ) -> list[CallRecord]:
     """Run ``calls`` and return one record per call, in planned order.
 
@@ -187,7 +188,8 @@ async def execute(
     counts against ``options.max_cost_usd``. ``retry_failed`` re-sends journaled failures
     (their attempts and billed usage are carried over). ``seed`` drives the retry jitter.
     ``on_record`` sees each newly finished record. ``senders`` (run/_senders.Senders) send the
-    calls of the providers they can serve from their own processes.
+    calls of the providers they can serve from their own processes. ``simulated``: more configurations
+    whose spend is pretend (the run's, when this executes its judge: their journaled spend is no money).
     """
     keys = _keys(calls, providers)
     journal_path = Path(run_dir) / JOURNAL_NAME if run_dir is not None else None
@@ -196,7 +198,7 @@ async def execute(
     offline = {name: bool(getattr(p, "offline", False)) for name, p in providers.items()}
     if cache is not None:
         _check_cache(resumed.todo, keys, cache, offline, replay=options.cache_mode == "replay")
-    ledger = _ledger(providers, prices, options, resumed, offline)
+    ledger = _ledger(providers, prices, options, resumed, offline, simulated)
     if options.max_cost_usd is not None:
         _check_budget(resumed.todo, keys, cache, offline, ledger, options.max_cost_usd)
 
@@ -239,12 +241,12 @@ async def execute(
 
 
 def _ledger(providers: Mapping[str, Any], prices: Mapping[str, ModelPrice | None], options: ExecutionOptions,
-            resumed: _Resumed, offline: Mapping[str, bool]) -> SpendLedger:
+            resumed: _Resumed, offline: Mapping[str, bool], simulated: frozenset[str] = frozenset()) -> SpendLedger:
     """The spend ledger, holding what the journal says this run already spent or possibly spent."""
     ledger = SpendLedger(prices=prices, max_cost=options.max_cost_usd, output_token_ceiling=options.output_token_ceiling,
                          provider_caps={n: getattr(p, "max_tokens", None) for n, p in providers.items()},
                          offline=frozenset(n for n, is_offline in offline.items() if is_offline),
-                         simulated=simulated_configs(providers))
+                         simulated=simulated_configs(providers) | simulated)
     ledger.add_prior(resumed.journaled.values(),
                      [(k[0], a.worst_usd) for k, starts in resumed.orphans.items() for a in starts])
     return ledger

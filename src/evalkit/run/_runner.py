@@ -83,9 +83,12 @@ class Executed:
         """More calls (the LLM judge's) through the same executor: cached, journaled, resumable. Its ledger
         prices every configuration's journaled calls too, so the budget and the progress line count what
         the run already spent; the records count in the run's spend (``complete``)."""
+        from evalkit.run._ledger import simulated_configs
+
         self.extra_prices.update(prices)
         records = asyncio.run(_execute(calls, providers, {**self.plan.prices, **self.extra_prices}, self.options,
-                                       self.run_dir, self.suite.seed))
+                                       self.run_dir, self.suite.seed,
+                                       simulated=simulated_configs(self.plan.providers)))
         self.extra_records.extend(records)
         return records
 
@@ -147,6 +150,13 @@ def execute_suite(req: RunRequest, *, judge_planner: JudgePlanner | None = None)
             if manifest.get("status") == "running":  # (not once the run is completing its folder)
                 _mark_interrupted(run_dir, manifest)
             raise RunInterrupted(run_dir=run_dir, command=resume_command(run_dir.name, req)) from None
+        except RunFailed as exc:  # the judge's calls stopped (budget, errors): stopped, as the calls would be
+            if manifest.get("status") != "running":
+                raise
+            manifest.update(status="stopped", finished=utc_now(), message=str(exc))
+            write_manifest(run_dir, manifest)
+            raise RunFailed(f"{exc}\nrun folder: {run_dir} (resume with: {resume_command(run_dir.name, req)})") \
+                from None
 
 
 def _mark_interrupted(run_dir: Path, manifest: dict[str, Any]) -> None:
@@ -375,12 +385,12 @@ def _judge_answer_known(call: PlannedCall, journaled: dict[Any, CallRecord], cac
 
 
 async def _execute(calls, providers, prices, options, run_dir, seed, retry_failed=False,  # type: ignore[no-untyped-def]
-                   senders=None):
+                   senders=None, simulated=frozenset()):
     from evalkit.run._executor import execute
 
     try:
         return await execute(calls, providers=providers, prices=prices, options=options, run_dir=run_dir, seed=seed,
-                             retry_failed=retry_failed, senders=senders)
+                             retry_failed=retry_failed, senders=senders, simulated=simulated)
     finally:
         for provider in providers.values():
             await provider.aclose()
