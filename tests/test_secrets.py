@@ -10,12 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from evalkit import _io
+from evalkit._redact_table import redact_table
+from evalkit._redacting_stream import RedactingStream
 from evalkit._secrets import (
-    RedactingStream,
     find_secrets,
     is_secret_name,
     redact_options,
-    redact_table,
     redact_text,
 )
 from evalkit.errors import ConfigError

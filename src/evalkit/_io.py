@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evalkit._secrets import redact_table, redact_text
+from evalkit._redact_table import redact_table
+from evalkit._secrets import redact_text
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> Path:

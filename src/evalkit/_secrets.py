@@ -1,8 +1,9 @@
 """THE redaction layer: no API key leaves memory.
 
-Everything evalkit writes goes through here: ``evalkit._io`` (JSON, text, parquet,
-report HTML), the run journal, the response cache, the console (the CLI wraps
-stdout/stderr in ``RedactingStream``) and exception messages (``EvalkitError`` and
+Everything evalkit writes goes through here: ``evalkit._io`` (JSON, text, parquet
+through ``evalkit._redact_table``, report HTML), the run journal, the response cache, the
+console (the CLI wraps stdout/stderr in ``evalkit._redacting_stream.RedactingStream``) and
+exception messages (``EvalkitError`` and
 ``ProviderError`` redact their message when raised). What is redacted:
 
 * the values of key environment variables: the usual provider names
@@ -69,7 +70,7 @@ _KEY_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 # One RE2-compatible pattern that matches wherever any key shape could (parquet columns are
 # screened with it in pyarrow before any Python-level replacement).
-_DETECT = (r"(?i)(?:\b[a-z][a-z0-9+.\-]{0,31}://[^\s/@\"'<>]{1,512}@|[?&;](?:api[-_]?key|key|token|access[-_]?token|auth|sig"
+DETECT_PATTERN = (r"(?i)(?:\b[a-z][a-z0-9+.\-]{0,31}://[^\s/@\"'<>]{1,512}@|[?&;](?:api[-_]?key|key|token|access[-_]?token|auth|sig"
            r"|signature|secret|password)=|bearer\s|basic\s|x-api-key|api[-_]?key|authorization|access[-_]?token"
            r"|client[-_]?secret|secret[-_]?key|\bsk-[a-z0-9]|\baiza|\bgh[pousr]_|\bhf_|\bgsk_|\bxai-|\bakia)")
 
@@ -125,7 +126,7 @@ def _base64_runs(value: str) -> set[str]:
 
 
 @lru_cache(maxsize=8)
-def _forms(values: tuple[str, ...]) -> tuple[str, ...]:
+def secret_forms(values: tuple[str, ...]) -> tuple[str, ...]:
     """Every form a secret value may be echoed in, longest first: as given, inside a JSON string,
     URL-encoded, its body without a vendor prefix (``sk-proj-``...: the part that is the secret), and
     base64 (a key echoed by a server that way was stored as given)."""
@@ -143,16 +144,16 @@ def _forms(values: tuple[str, ...]) -> tuple[str, ...]:
 
 @lru_cache(maxsize=8)
 def _literal_pattern(values: tuple[str, ...]) -> re.Pattern[str] | None:
-    forms = _forms(values)
+    forms = secret_forms(values)
     return re.compile("|".join(re.escape(f) for f in forms)) if forms else None
 
 
 @lru_cache(maxsize=1)
 def _detector() -> re.Pattern[str]:
-    return re.compile(_DETECT)
+    return re.compile(DETECT_PATTERN)
 
 
-# Substrings at least one of which every match of _DETECT contains (lower-cased); a plain substring
+# Substrings at least one of which every match of DETECT_PATTERN contains (lower-cased); a plain substring
 # test is ~20x faster than the case-insensitive alternation, which scans from every word start.
 _ANCHORS = ("://", "key=", "token=", "auth=", "sig=", "signature=", "secret", "password=", "bearer", "basic",
             "api-key", "apikey", "api_key", "authorization", "access", "sk-", "aiza", "ghp_", "gho_", "ghu_",
@@ -234,76 +235,6 @@ def redact_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def redact_table(table: Any) -> Any:
-    """A pyarrow Table with secrets redacted in every string column (also inside lists).
-
-    Columns are screened in pyarrow first; only rows that may hold a secret go through
-    Python, so a clean million-row table costs one vectorised scan per string column."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    values = secret_values()
-    for i, col_field in enumerate(table.schema):
-        col = table.column(i)
-        if _holds_strings(col_field.type, pa):
-            fixed = _redact_array(col, values, pa, pc)
-            if fixed is not None:
-                table = table.set_column(i, col_field, fixed)
-    return table
-
-
-def _holds_strings(t: Any, pa: Any) -> bool:
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return True
-    if pa.types.is_dictionary(t):
-        return _holds_strings(t.value_type, pa)
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_struct(t):
-        return any(_holds_strings(t.field(j).type, pa) for j in range(t.num_fields))
-    return False
-
-
-def _flag(text: Any, values: tuple[str, ...], pc: Any) -> Any:
-    """Boolean mask of the strings that may hold a secret (a superset; Python decides)."""
-    mask = pc.match_substring_regex(text, _DETECT)
-    for v in _forms(values):
-        mask = pc.or_(mask, pc.match_substring(text, v))
-    return mask
-
-
-def _redact_array(col: Any, values: tuple[str, ...], pa: Any, pc: Any) -> Any:
-    """The redacted column, or None when nothing in it needs redaction."""
-    t = col.type
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        mask = _flag(col, values, pc)
-    elif (pa.types.is_list(t) or pa.types.is_large_list(t)) and (
-            pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)):
-        parts = []  # a row is flagged when any of its strings is
-        for chunk in col.chunks:
-            flat_mask = _flag(pc.list_flatten(chunk), values, pc)
-            rows = pc.filter(pc.list_parent_indices(chunk), flat_mask).to_pylist()
-            flags = [False] * len(chunk)
-            for r in rows:
-                flags[r] = True
-            parts.append(pa.array(flags, type=pa.bool_()))
-        mask = pa.chunked_array(parts, type=pa.bool_())
-    else:  # structs, dictionaries, deeper nesting: judge each row's JSON text
-        mask = _flag(pa.chunked_array([pa.array([json.dumps(v, default=str) for v in chunk.to_pylist()],
-                                                type=pa.string()) for chunk in col.chunks], type=pa.string()),
-                     values, pc)
-    if not mask.num_chunks or not pc.any(mask).as_py():
-        return None
-    chunks, offset = [], 0
-    for chunk in col.chunks:  # only the flagged rows go through Python
-        flags = mask.slice(offset, len(chunk)).to_pylist()
-        offset += len(chunk)
-        if not any(flags):
-            chunks.append(chunk)
-            continue
-        items = chunk.to_pylist()
-        chunks.append(pa.array([redact_obj(v, values=values) if f else v for v, f in zip(items, flags)], type=t))
-    return pa.chunked_array(chunks, type=t)
-
-
 def find_secrets(obj: Any, *, where: str = "") -> Iterator[tuple[str, str]]:
     """(path, what) for every secret written into a JSON-like value: key-shaped strings,
     values of set key variables, credential-named header fields and URLs with userinfo
@@ -324,7 +255,7 @@ def find_secrets(obj: Any, *, where: str = "") -> Iterator[tuple[str, str]]:
 
 
 def _what(text: str, values: tuple[str, ...]) -> str:
-    if any(v in text for v in _forms(values)):
+    if any(v in text for v in secret_forms(values)):
         return "the value of a key environment variable"
     if re.search(r"(?i)[a-z][a-z0-9+.\-]*://[^\s/@]+@", text):
         return "credentials in a URL (user:password@)"
@@ -333,75 +264,6 @@ def _what(text: str, values: tuple[str, ...]) -> str:
     return "a key-shaped string"
 
 
-class RedactingStream:
-    """A text stream that redacts what is written to the stream it wraps.
-
-    Text is held until a newline (or flush) so a key split across two writes is still
-    caught. Attributes other than ``write``/``flush`` (``isatty``, ``fileno``, ``encoding``)
-    are the wrapped stream's, so rich and click treat it as the terminal it is; it has no
-    ``buffer``, so nothing writes around it.
-
-    A reader that goes away (``evalkit runs query ... | head``) closes the pipe: what is written after
-    that is dropped, and the command goes on to its own result and exit code (not a broken-pipe
-    traceback, nor click's exit 1, which means "a gate failed" here)."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        self._pending = ""
-        self._reader_gone = False
-
-    @property
-    def wrapped(self) -> Any:
-        return self._stream
-
-    def write(self, text: str) -> int:
-        self._pending += text
-        if "\n" in self._pending:
-            head, _, self._pending = self._pending.rpartition("\n")
-            self._send(redact_text(head + "\n"))
-        return len(text)
-
-    def _send(self, text: str | None) -> None:
-        """Write ``text`` (None: flush) to the wrapped stream, unless its reader has gone."""
-        if self._reader_gone:
-            return
-        try:
-            if text is None:
-                self._stream.flush()
-            else:
-                self._stream.write(text)
-        except BrokenPipeError:
-            self._reader_gone = True
-            self._silence()
-
-    def _silence(self) -> None:
-        """Point the wrapped stream's descriptor at /dev/null: what it still buffers, and what the
-        interpreter flushes at exit, goes nowhere instead of failing again."""
-        import os
-
-        try:
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, self._stream.fileno())
-            os.close(null)
-        except (OSError, ValueError, AttributeError):  # not a real file (a test's capture): drop is enough
-            pass
-
-    def writelines(self, lines: Iterable[str]) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        if self._pending:
-            self._send(redact_text(self._pending))
-            self._pending = ""
-        self._send(None)
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "buffer":
-            raise AttributeError(name)
-        return getattr(self._stream, name)
-
-
-__all__ = ["KNOWN_KEY_ENVS", "MASK", "SECRET_ENV_LIST", "RedactingStream", "declare_secret_envs", "find_secrets",
-           "is_secret_name", "redact_obj", "redact_options", "redact_table", "redact_text", "secret_env_names",
+__all__ = ["DETECT_PATTERN", "KNOWN_KEY_ENVS", "MASK", "SECRET_ENV_LIST", "declare_secret_envs", "find_secrets",
+           "is_secret_name", "redact_obj", "redact_options", "redact_text", "secret_env_names", "secret_forms",
            "secret_values"]

@@ -30,7 +30,7 @@ EXIT_INTERNAL = 3
 @contextlib.contextmanager
 def redacted_streams() -> Iterator[None]:
     """sys.stdout / sys.stderr redacted for the duration (restored, and flushed, after)."""
-    from evalkit._secrets import RedactingStream
+    from evalkit._redacting_stream import RedactingStream
 
     old_out, old_err = sys.stdout, sys.stderr
     if isinstance(old_out, RedactingStream) or isinstance(old_err, RedactingStream):
