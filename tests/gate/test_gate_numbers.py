@@ -4,7 +4,7 @@ an interval whose bounds differ never prints as a point."""
 from __future__ import annotations
 
 from evalkit.gate import GateReport, GateResult, format_observed, summary_markdown
-from evalkit.gate._outputs import format_value
+from evalkit.gate._numbers import format_value
 from evalkit.stats import Estimate
 
 

@@ -10,13 +10,12 @@ only gate.
 """
 
 from evalkit.gate._evaluate import check_baseline_pairs, evaluate_gates
+from evalkit.gate._github import annotations, step_outputs
+from evalkit.gate._numbers import format_observed
 from evalkit.gate._outputs import (
-    annotations,
     announce,
-    format_observed,
     junit_xml,
     print_summary,
-    step_outputs,
     summary_markdown,
     write_ci_outputs,
     write_gate_outputs,

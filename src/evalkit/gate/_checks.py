@@ -14,7 +14,7 @@ import numpy as np
 
 from evalkit.errors import DataError
 from evalkit.formatting import distinct_digits, interval, p_value, pct, signed, signed_parts
-from evalkit.gate._outputs import unit_interval, unit_text
+from evalkit.gate._numbers import unit_interval, unit_text
 from evalkit.gate._results import GateResult, Status
 from evalkit.gate._stats import ece_estimate, p95_change, paired_segment_compare
 from evalkit.runs import RunFolder, threshold_policy

@@ -13,7 +13,6 @@ decimal, costs in dollars, ECE with three decimals, each with its 95% interval a
 from __future__ import annotations
 
 import os
-import re
 import socket
 import sys
 import xml.etree.ElementTree as ET
@@ -22,64 +21,13 @@ from typing import Any, TextIO
 
 from evalkit._io import write_text
 from evalkit._secrets import redact_text
-from evalkit.formatting import distinct_digits, interval, money, pct, signed, unsigned_zero
+from evalkit.formatting import interval
+from evalkit.gate._github import annotations, step_outputs, workspace_path
+from evalkit.gate._numbers import format_observed, format_value, unit_interval
 from evalkit.gate._results import GateReport, GateResult
 from evalkit.runs import Gates, write_file
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
-
-_DIGITS = {"rate": 1, "points": 1, "change_points": 1, "relative": 1, "usd": 6, "cost": 6, "score": 3}
-"""Decimals of each unit (more when an interval's bounds would otherwise print alike)."""
-
-
-def unit_text(unit: str | None, x: float, digits: int | None = None) -> str:
-    """``x`` in a gate unit, through evalkit.formatting (nothing that rounds to zero has a sign): a rate
-    (``rate``: '76.1%'), a drop (``points``: '2.0 pts'), a change in points (``change_points``: '+1.2 pts'),
-    a relative change (``relative``: '+12.5%'), a change in dollars (``usd``: '+$0.000120'), a cost
-    (``cost``: '$0.000120') or a plain score (ECE: '0.031')."""
-    d = _DIGITS.get(unit or "score", 3) if digits is None else digits
-    if unit == "rate":
-        return pct(x, d)
-    if unit == "points":
-        return unsigned_zero(f"{100 * x:.{d}f}") + " pts"
-    if unit == "change_points":
-        return signed(100 * x, d) + " pts"
-    if unit == "relative":
-        return signed(100 * x, d) + "%"
-    if unit == "usd":
-        text = signed(x, d)
-        return text[0] + "$" + text[1:] if text[0] in "+-" else "$" + text
-    if unit == "cost":
-        return money(x, d)
-    return unsigned_zero(f"{x:.{d}f}")
-
-
-def unit_interval(est: Any, unit: str | None) -> str:
-    """An estimate (or its JSON) with its 95% interval and n in a gate unit: bounds that differ never
-    print alike (as many more decimals as it takes, for the estimate too: evalkit.formatting)."""
-    lo, hi = (est.get("lo"), est.get("hi")) if isinstance(est, dict) else \
-        (getattr(est, "lo", None), getattr(est, "hi", None))
-    d = distinct_digits(lo, hi, _DIGITS.get(unit or "score", 3), lambda x, k: unit_text(unit, x, k))
-    return interval(est, label="95% CI ", unit=lambda x: unit_text(unit, x, d))
-
-
-def format_value(result: GateResult, x: float | None) -> str:
-    """A gate's observed value or limit in the gate's own unit (the one format of every output)."""
-    return "unknown" if x is None else unit_text(result.unit, x)
-
-
-def format_observed(result: GateResult) -> str:
-    if result.observed is None and result.unit == "relative" and _zero_cost_baseline(result):
-        cand = result.details[0]
-        return "from $0 (not a %): p95 " + unit_interval(cand, "cost")
-    return unit_interval(result.observed, result.unit)
-
-
-def _zero_cost_baseline(result: GateResult) -> bool:
-    """A relative cost gate against a baseline whose p95 cost is $0: the change is no percentage."""
-    return (result.kind == "max_cost_p95_increase" and len(result.details) == 2
-            and result.details[0].get("value") is not None and result.details[1].get("value") == 0)
-
 
 def junit_xml(report: GateReport) -> str:
     """One <testcase> per gate x configuration; a failure's message names the segment(s)."""
@@ -307,70 +255,6 @@ def write_ci_outputs(report: GateReport, run_dir: Path | str | None = None, *,
     return written
 
 
-def _output_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", text)
-
-
-def step_outputs(report: GateReport, run_dir: Path) -> dict[str, str]:
-    """``$GITHUB_OUTPUT`` values: verdict, good-rate delta (worst configuration and each one,
-    a fraction: -0.027 = 2.7 points worse), cost (USD spent by this run; 'unknown' when a
-    price is unknown; ``cost_simulated``: all, some or none of it from simulated providers), failed gate
-    count and where the run folder and report are."""
-    def num(x: float | None, digits: int) -> str:
-        return "unknown" if x is None else f"{x:.{digits}f}"
-
-    out = {"verdict": "fail" if not report.passed else "pass" if report.checked else "none", "failed_gates": str(len(report.failed)),
-           "run_id": report.run_id, "run_dir": str(run_dir), "report": str(run_dir / "report.html")}
-    deltas = {c: h.get("good_rate_delta") for c, h in report.headline.items()}
-    known = [d for d in deltas.values() if d is not None]
-    out["good_rate_delta"] = num(min(known) if known else None, 4)
-    spent = [h.get("spent_usd") for h in report.headline.values()]
-    out["cost_usd"] = num(None if any(s is None for s in spent) else sum(spent), 6)  # type: ignore[arg-type]
-    # simulated spend is pretend money: a job summary quoting cost_usd must be able to say so
-    sims = [report.is_simulated(c) for c in report.headline] or [report.simulated]
-    out["cost_simulated"] = "all" if all(sims) else "some" if any(sims) else "none"
-    for config, d in deltas.items():
-        out[f"good_rate_delta_{_output_name(config)}"] = num(d, 4)
-    if report.sequential:
-        out["calls_saved"] = str(report.sequential["calls_saved"])
-        out["saved_usd"] = num(report.sequential.get("saved_usd"), 6)
-    return out
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def annotations(report: GateReport, *, suite_file: str | None = None) -> list[str]:
-    """GitHub Actions workflow commands: ``::error`` per failed gate, ``::warning`` per skipped one.
-
-    ``suite_file`` (relative to the workspace) attaches them to the suite in the pull request."""
-    where = f"file={_escape_property(suite_file)}," if suite_file else ""
-    lines = []
-    for r in report.results:
-        if r.status == "pass":
-            continue
-        level = "error" if r.status == "fail" else "warning"
-        seg = f" [segments: {', '.join(r.segments)}]" if r.segments else ""
-        title = _escape_property(f"evalkit gate {r.outcome}: {r.name}")
-        lines.append(f"::{level} {where}title={title}::{_escape_data(f'{r.config}: {r.message}{seg}')}")
-    return lines
-
-
-def _workspace_path(path: str | None) -> str | None:
-    if not path:
-        return None
-    workspace = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
-    try:
-        return str(Path(path).resolve().relative_to(Path(workspace).resolve()))
-    except ValueError:
-        return None
-
-
 def announce(report: GateReport, *, verbose: bool, suite_path: str | None = None,
              out: TextIO | None = None, err: TextIO | None = None,
              summary: Path | None | bool = True) -> None:
@@ -402,6 +286,6 @@ def announce(report: GateReport, *, verbose: bool, suite_path: str | None = None
     else:  # a verdict: said also with --quiet (on stderr, with the failures' lines)
         print(f"gates: passed ({report.tally()})", file=out if verbose else err)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        for line in annotations(report, suite_file=_workspace_path(suite_path)):
+        for line in annotations(report, suite_file=workspace_path(suite_path)):
             print(line, file=out)
         out.flush()
