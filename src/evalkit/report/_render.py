@@ -214,7 +214,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
            max_prompts: int, threshold_set: str | None = None, completes_run: bool = False) -> Path:
     from markupsafe import Markup
 
-    from evalkit.report import _assemble, _casedata, _context, _decision, _sections
+    from evalkit.report import _assemble, _casedata, _context, _decision, _sections, _verdict
     from evalkit.report._prompts import template_diff
 
     runs = [load_run(p) for p in run_dirs]
@@ -223,7 +223,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
     rows = _assemble.leaderboard(cols)
     matrix = _assemble.segment_matrix(cols)
     all_runs = ([base] if base else []) + runs
-    verdict = _assemble.verdict(runs, rows, matrix, baseline=base)
+    verdict = _verdict.verdict(runs, rows, matrix, baseline=base)
     finish_cases = _casedata.start_pack(cols, max_prompts=max_prompts)  # its prompts render meanwhile
     improved: dict[str, int] = {}
     for c, _, _, kind in _casedata.listed_cases(cols):
