@@ -257,7 +257,7 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
     projection.json and the others stay, when the stored projection used the same settings
     (``_SETTINGS``). One projected with other settings is not kept beside these (one file, one set of
     settings): ``ProjectionResult.replaced`` names it."""
-    from evalkit.calibrate import SUITE_SET, check_seed, describe_set, read_threshold_set, threshold_set_path
+    from evalkit.calibrate import SUITE_SET, check_seed, read_threshold_set, threshold_set_path
 
     check_seed(spec.seed, "projection seed (the suite's `projection.seed`, --seed, or the run's seed)")
 
@@ -269,26 +269,8 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
     set_name = threshold_set or SUITE_SET
     run_thresholds = read_threshold_set(run_dir, set_name)
     set_file = threshold_set_path(run_dir, set_name).relative_to(run_dir).as_posix()  # what the report names
-    used = {"name": set_name, "description": describe_set(set_name, run_thresholds),
-            "alpha": run_thresholds.alpha if run_thresholds else None,
-            "delta": run_thresholds.delta if run_thresholds else None,
-            "mode": run_thresholds.mode if run_thresholds else None}
-    file_doc, grid = None, None
-    if thresholds_file is not None:
-        try:
-            loaded = load_sweep_file(thresholds_file)
-        except ConfigError as exc:  # evalkit.suite's file reader calls every file it reads a mix file
-            raise ConfigError(str(exc).replace("mix file", "thresholds file")) from None
-        if isinstance(loaded, list):
-            grid = loaded
-        else:
-            file_doc = _file_thresholds(loaded, Path(thresholds_file))
-            used = {"name": None, "description": f"file {thresholds_file}", "alpha": file_doc.alpha,
-                    "delta": file_doc.delta, "mode": file_doc.mode}
-    if threshold is None and grid is None:
-        used["choice"] = choice
-        if choice == "cost_optimal":
-            used["description"] = f"{used['description']}: its cost-optimal thresholds"
+    used, file_doc, grid = _thresholds_used(set_name, run_thresholds, thresholds_file, threshold=threshold,
+                                            choice=choice)
     what_if = what_if_settings(manifest, spec, threshold=threshold, thresholds_file=thresholds_file)
     scores = run.read_scores((*REQUIRED, *OPTIONAL), required=REQUIRED)
     if file_doc is not None and threshold is None:
@@ -324,11 +306,7 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
         block["input_price_source"] = prices.get(name, (None, "unknown"))[1]
         if (file_doc is None and threshold is None and run_thresholds is not None
                 and block.get("threshold_source") == set_file and run_thresholds.run_id == run.run_id):
-            from evalkit.project._optimism import measure_optimism
-
-            block["same_run_optimism"] = measure_optimism(
-                scores[scores["config"].astype(str) == name], run_thresholds, name, outcome=outcome, mix=spec.mix,
-                folds=run_thresholds.folds or 5, seed=spec.seed if spec.seed is not None else 0)
+            block["same_run_optimism"] = _optimism(scores, run_thresholds, name, outcome=outcome, spec=spec)
     applied = file_doc or run_thresholds
     pooled_choice = (choice == "cost_optimal" and threshold is None and applied is not None
                      and applied.mode != "per_segment")  # per-segment choices do not depend on the mix
@@ -340,18 +318,62 @@ def project_run(run_dir: Path, *, spec: ProjectionSpec, economics: EconomicsSpec
     projection["warnings"] = warnings
     path, kept, replaced = None, (), ()
     if write:
-        stored = _stored(run_dir, run.run_id)
-        others = {n: b for n, b in (stored or {}).get("configs", {}).items() if n not in blocks}
-        if others and all(_same(stored.get(k), projection.get(k)) for k in _SETTINGS):
-            order = list(dict.fromkeys(scores["config"].astype(str)))
-            merged = {n: ({**others, **blocks})[n] for n in sorted({**others, **blocks}, key=_index_in(order))}
-            doc = {**projection, "configs": merged, "warnings": warnings_for(merged)}
-            kept = tuple(others)
-        else:
-            doc, replaced = projection, tuple(others)
-        path = write_file(run_dir, doc, Projection)
+        path, kept, replaced = _write_merged(run_dir, run.run_id, projection, list(dict.fromkeys(
+            scores["config"].astype(str))), warnings_for)
     return ProjectionResult(path=path, projection=projection, configs=tuple(blocks), warnings=tuple(warnings),
                             what_if=tuple(what_if), kept=kept, replaced=replaced)
+
+
+def _thresholds_used(set_name: str, run_thresholds: Any, thresholds_file: Path | None, *, threshold: float | None,
+                     choice: Choice) -> tuple[dict[str, Any], Any, list[float] | None]:
+    """(projection.json's ``threshold_set``: which thresholds apply and how they were chosen; the
+    ``--thresholds`` file's thresholds, if it holds some; the file's sweep grid, if it holds one)."""
+    from evalkit.calibrate import describe_set
+
+    used = {"name": set_name, "description": describe_set(set_name, run_thresholds),
+            "alpha": run_thresholds.alpha if run_thresholds else None,
+            "delta": run_thresholds.delta if run_thresholds else None,
+            "mode": run_thresholds.mode if run_thresholds else None}
+    file_doc, grid = None, None
+    if thresholds_file is not None:
+        try:
+            loaded = load_sweep_file(thresholds_file)
+        except ConfigError as exc:  # evalkit.suite's file reader calls every file it reads a mix file
+            raise ConfigError(str(exc).replace("mix file", "thresholds file")) from None
+        if isinstance(loaded, list):
+            grid = loaded
+        else:
+            file_doc = _file_thresholds(loaded, Path(thresholds_file))
+            used = {"name": None, "description": f"file {thresholds_file}", "alpha": file_doc.alpha,
+                    "delta": file_doc.delta, "mode": file_doc.mode}
+    if threshold is None and grid is None:
+        used["choice"] = choice
+        if choice == "cost_optimal":
+            used["description"] = f"{used['description']}: its cost-optimal thresholds"
+    return used, file_doc, grid
+
+
+def _optimism(scores: Any, run_thresholds: Any, name: str, *, outcome: str, spec: ProjectionSpec) -> Any:
+    """How much thresholds certified on this very run flatter it (measured on held-out folds)."""
+    from evalkit.project._optimism import measure_optimism
+
+    return measure_optimism(scores[scores["config"].astype(str) == name], run_thresholds, name, outcome=outcome,
+                            mix=spec.mix, folds=run_thresholds.folds or 5, seed=spec.seed if spec.seed is not None else 0)
+
+
+def _write_merged(run_dir: Path, run_id: str, projection: dict[str, Any], order: list[str],
+                  warnings_for: Any) -> tuple[Path, tuple[str, ...], tuple[str, ...]]:
+    """Write projection.json: the configurations projected now, with the stored ones merged in when the
+    stored projection used the same settings (``_SETTINGS``); (path, kept, replaced)."""
+    blocks = projection["configs"]
+    stored = _stored(run_dir, run_id)
+    others = {n: b for n, b in (stored or {}).get("configs", {}).items() if n not in blocks}
+    if others and all(_same(stored.get(k), projection.get(k)) for k in _SETTINGS):
+        merged = {n: ({**others, **blocks})[n] for n in sorted({**others, **blocks}, key=_index_in(order))}
+        doc, kept, replaced = {**projection, "configs": merged, "warnings": warnings_for(merged)}, tuple(others), ()
+    else:
+        doc, kept, replaced = projection, (), tuple(others)
+    return write_file(run_dir, doc, Projection), kept, replaced
 
 
 def _same(a: Any, b: Any) -> bool:
