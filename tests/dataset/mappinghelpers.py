@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -28,3 +29,17 @@ def import_mapped(tmp_path: Path, monkeypatch, export: Path, mapping: Path):  # 
 def line_of(path: Path, needle: str) -> int:
     """The 1-based line of ``path`` holding ``needle``."""
     return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def acme_export(tmp_path: Path, **cells: str) -> Path:
+    """The first 3 rows of the Acme export, with cells of its first row replaced, as tmp_path/export.csv."""
+    csv.field_size_limit(64 * 2**20)
+    with open(ACME / "ticket-export.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))[:3]
+    rows[0].update(cells)
+    path = tmp_path / "export.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

@@ -5,13 +5,12 @@ Every problem is exit 2 naming file, row (or mapping line) and field; nothing is
 
 from __future__ import annotations
 
-import csv
 import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from mappinghelpers import ACME, import_mapped, line_of
+from mappinghelpers import ACME, acme_export, import_mapped, line_of
 
 from evalkit.dataset import read_cases
 from evalkit.dataset._mapping import ImportMapping, load_mapping
@@ -22,15 +21,7 @@ from evalkit.errors import ConfigError, DataError
 
 def _acme(tmp_path: Path, *, replace: tuple[str, str] | None = None, **cells: str) -> tuple[Path, Path]:
     """The first 3 Acme rows (cells of the first replaced) and the Acme mapping (one line replaced)."""
-    csv.field_size_limit(64 * 2**20)
-    with open(ACME / "ticket-export.csv", encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))[:3]
-    rows[0].update(cells)
-    export = tmp_path / "export.csv"
-    with open(export, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    export = acme_export(tmp_path, **cells)
     text = (ACME / "mapping.yaml").read_text(encoding="utf-8")
     if replace is not None:
         assert replace[0] in text

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import pytest
+from mappinghelpers import acme_export
 from typer.testing import CliRunner
 
 from evalkit.cli.main import app
@@ -79,22 +79,8 @@ def test_every_case_price_and_count_is_checked(tmp_path, field):
     assert f"{path}:line 1: field {'.'.join(field)}." in problems
 
 
-def _acme_export(tmp_path: Path, **cells: str) -> Path:
-    """The first rows of the Acme export with cells of its first row replaced."""
-    csv.field_size_limit(64 * 2**20)
-    with open(ACME / "ticket-export.csv", encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))[:3]
-    rows[0].update(cells)
-    path = tmp_path / "export.csv"
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 def test_an_accounting_negative_price_in_a_mapped_export_is_refused_naming_row_and_field(tmp_path, monkeypatch):
-    path = _acme_export(tmp_path, **{"Current price": "(12.00)"})
+    path = acme_export(tmp_path, **{"Current price": "(12.00)"})
     store = tmp_path / "store"
     monkeypatch.setenv("EVALKIT_DATASETS", str(store))
     r = CliRunner().invoke(app, ["dataset", "import", str(path), "--mapping", str(ACME / "mapping.yaml"),
