@@ -210,6 +210,22 @@ def test_a_gate_left_open_by_an_early_stop_is_not_settled(tmp_path):
     assert seq.counts() == {"passed": 0, "failed": 1, "skipped": 0, "not settled": 1}
 
 
+def test_gates_json_keeps_not_settled_and_the_verdict_apart_from_passed(tmp_path):
+    """gates.json said passed: true and status skip for a run whose gates were all left open."""
+    from evalkit.gate import stored_report
+    from evalkit.runs import RunFolder, write_file, Gates
+
+    report = GateReport(run_id="r", run_dir=tmp_path, baseline_run_id="b",
+                        results=(_result("skip", "open", settled=False), _result("skip", "c")))
+    write_file(tmp_path, report.to_dict(), Gates)
+    doc = json.loads((tmp_path / "gates.json").read_text())
+    assert doc["passed"] is True and doc["verdict"] == "nothing checked"
+    assert [r["settled"] for r in doc["results"]] == [False, True]
+    back = stored_report(RunFolder(path=tmp_path))
+    assert back is not None and [r.outcome for r in back.results] == ["not settled", "skipped"]
+    assert back.verdict == "NOTHING CHECKED"
+
+
 def test_gating_a_stored_run_annotates_the_suite_file_it_was_made_with(runs, tmp_path, monkeypatch):
     """`evalkit gate RUN` wrote ::error lines without file= unless --suite was given; the manifest names it."""
     cand = Path(shutil.copytree(runs["drop"], tmp_path / "cand"))

@@ -43,6 +43,9 @@ def test_a_configuration_not_in_the_run_is_listed_as_skipped_and_nothing_checked
     assert res.exit_code == 0, res.output  # nothing failed; docs/ci.md: skipped gates do not fail the build
     gates = json.loads((run / "gates.json").read_text())
     assert [(r["config"], r["status"]) for r in gates["results"]] == [("other", "skip")]
+    # passed (nothing failed) is not read as a pass: the file states the verdict and its counts
+    assert gates["passed"] is True and gates["verdict"] == "nothing checked"
+    assert gates["counts"] == {"passed": 0, "failed": 0, "skipped": 1, "not settled": 0}
     assert "configuration 'other' not in this run" in gates["results"][0]["message"]
     summary = (run / "summary.md").read_text()
     assert "NOTHING CHECKED" in summary and "PASSED" not in summary

@@ -31,8 +31,8 @@ class GateResult:
     change (%), dollars, or a plain score (ECE)."""
     settled: bool = True
     """False for a sequential run's gate left open when the run stopped early (status ``skip``):
-    counted as "not settled", never as passed or skipped. gates.json has no field for it; its
-    message starts with "not settled"."""
+    counted as "not settled", never as passed or skipped (gates.json: ``settled``; files written
+    before that field existed say so only by a message starting with "not settled")."""
 
     @property
     def passed(self) -> bool:
@@ -51,7 +51,8 @@ class GateResult:
         return {"name": self.name, "kind": self.kind, "config": self.config, "status": self.status,
                 "passed": self.passed, "observed": self.observed.to_dict() if self.observed else None,
                 "limit": self.limit, "message": self.message, "segments": list(self.segments),
-                "details": list(self.details), "seconds": round(self.seconds, 4), "unit": self.unit}
+                "details": list(self.details), "seconds": round(self.seconds, 4), "unit": self.unit,
+                "settled": self.settled}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,22 +114,23 @@ class GateReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": 1, "run_id": self.run_id, "baseline_run_id": self.baseline_run_id,
-                "created": self.created, "passed": self.passed, "simulated": self.simulated,
-                "n_gates": len(self.results), "n_failed": len(self.failed), "headline": self.headline,
+                "created": self.created, "passed": self.passed, "verdict": self.verdict.lower(),
+                "simulated": self.simulated, "n_gates": len(self.results), "n_failed": len(self.failed),
+                "counts": self.counts(), "headline": self.headline,
                 "sequential": self.sequential, "results": [r.to_dict() for r in self.results]}
 
 
 def stored_report(run: Any) -> GateReport | None:
     """The gate report a run folder holds (``gates.json``, read through ``evalkit.runs``), or None. A
-    sequential run's open gates come back as not settled (their message says so; gates.json has no
-    field for it)."""
+    sequential run's open gates come back as not settled (``settled``, or in older files their
+    message)."""
     doc = run.gates
     if doc is None:
         return None
     results = tuple(GateResult(name=g.name, kind=g.kind, config=g.config, status=g.status,
                                observed=g.observed.estimate() if g.observed is not None else None, limit=g.limit,
                                message=g.message, segments=tuple(g.segments), details=tuple(g.details),
-                               seconds=g.seconds, unit=g.unit, settled=not g.message.startswith("not settled"))
+                               seconds=g.seconds, unit=g.unit, settled=g.settled and not g.message.startswith("not settled"))
                     for g in doc.results)
     simulated = tuple(c for c, h in doc.headline.items() if isinstance(h, dict) and h.get("simulated"))
     return GateReport(run_id=doc.run_id or run.run_id, run_dir=run.path, baseline_run_id=doc.baseline_run_id,

@@ -22,6 +22,8 @@ class GateOutcome(_Format):
     details: list[Json] = Field(default_factory=list)
     seconds: float = 0.0
     unit: Literal["rate", "points", "relative", "usd", "score"] = "score"
+    settled: bool = Field(True, description="False for a sequential run's gate left open when the run "
+                          "stopped early (status skip): neither passed nor skipped.")
 
 
 class Gates(RunFile):
@@ -29,10 +31,15 @@ class Gates(RunFile):
     run_id: str | None = None
     baseline_run_id: str | None = None
     created: str | None = None
-    passed: bool
+    passed: bool = Field(description="No gate failed (the exit code is 0); see verdict for whether any was checked.")
+    verdict: Literal["passed", "failed", "nothing checked"] | None = Field(
+        None, description="What the run's gates say: 'nothing checked' when every gate was skipped or not "
+        "settled (passed is then true, but nothing passed). Absent in files written before it existed.")
     simulated: bool = False
     n_gates: int
     n_failed: int
+    counts: dict[str, int] = Field(default_factory=dict, description="Gate x configuration results by "
+                                   "outcome: passed, failed, skipped, not settled.")
     headline: dict[str, Json] = Field(default_factory=dict)
     sequential: Json | None = None
     results: list[GateOutcome]
