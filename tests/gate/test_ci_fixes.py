@@ -240,3 +240,17 @@ def test_gating_a_stored_run_annotates_the_suite_file_it_was_made_with(runs, tmp
     assert res.exit_code == 1, res.output
     errors = [line for line in res.stdout.splitlines() if line.startswith("::error ")]
     assert errors and all(f"file={manifest['suite']['path']}" in line for line in errors), errors
+
+
+def test_console_lines_of_a_report_whose_every_configuration_is_simulated_say_so(tmp_path):
+    """With one configuration, all of it simulated, the PASS/FAIL lines carried no label."""
+    report = GateReport(run_id="r", run_dir=tmp_path, baseline_run_id=None, simulated=True,
+                        results=(_result("pass", "a"), _result("fail", "b")))
+    out, err = io.StringIO(), io.StringIO()
+    announce(report, verbose=True, out=out, err=err)
+    assert "PASS prod: a: a message (simulated)" in out.getvalue()
+    assert "FAIL prod: b: b message (simulated)" in err.getvalue()
+    real = GateReport(run_id="r", run_dir=tmp_path, baseline_run_id=None, results=(_result("pass", "a"),))
+    out = io.StringIO()
+    announce(real, verbose=True, out=out, err=io.StringIO())
+    assert "simulated" not in out.getvalue()

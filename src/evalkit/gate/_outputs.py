@@ -268,7 +268,9 @@ def announce(report: GateReport, *, verbose: bool, suite_path: str | None = None
     err = err or sys.stderr
     for r in report.results:
         seg = f" [segments: {', '.join(r.segments)}]" if r.segments else ""
-        line = f"{_mark(r)} {r.config}: {r.name}: {r.message}{seg}{_sim_suffix(report, r.config)}"
+        # the console has no banner: every simulated configuration's line says so, mixed or not
+        sim = " (simulated)" if report.is_simulated(r.config) else ""
+        line = f"{_mark(r)} {r.config}: {r.name}: {r.message}{seg}{sim}"
         if r.status == "fail":
             print(line, file=err)
         elif verbose:
@@ -280,7 +282,8 @@ def announce(report: GateReport, *, verbose: bool, suite_path: str | None = None
         print(f"gates: FAILED ({report.tally()})" + (f"; summary: {where}" if where else ""), file=err)
     elif not report.checked:  # a verdict, so also with --quiet: nothing was checked, which is no pass
         for r in report.results if not verbose else ():
-            print(f"{_mark(r)} {r.config}: {r.name}: {r.message}", file=err)
+            print(f"{_mark(r)} {r.config}: {r.name}: {r.message}{' (simulated)' if report.is_simulated(r.config) else ''}",
+                  file=err)
         print(f"gates: NOTHING CHECKED ({report.tally()}): every gate was skipped or not settled, so this run "
               "passed none" + (f"; summary: {where}" if where else ""), file=err)
     else:  # a verdict: said also with --quiet (on stderr, with the failures' lines)
