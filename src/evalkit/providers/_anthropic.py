@@ -160,11 +160,19 @@ def response_from_anthropic(resp: Any, provider: str = "anthropic") -> ModelResp
     the wrong shape (the SDK builds a Message from any JSON object) is a ``bad_response``."""
     if not isinstance(getattr(resp, "content", None), list):
         raise ProviderError("unreadable response: no content blocks (not a message)", kind="bad_response",
-                            provider=provider)
+                            provider=provider, usage=_reported_usage(resp))
     try:
         return _response_from_anthropic(resp)
     except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:  # pydantic's errors are ValueErrors
-        raise unreadable(exc, provider) from None
+        raise unreadable(exc, provider, _reported_usage(resp)) from None
+
+
+def _reported_usage(resp: Any) -> Usage | None:
+    """The usage a body without an answer still reports (the call was billed for it), else None."""
+    try:
+        return usage_from_anthropic(getattr(resp, "usage", None))
+    except (AttributeError, TypeError, ValueError, ProviderError):
+        return None
 
 
 def _response_from_anthropic(resp: Any) -> ModelResponse:

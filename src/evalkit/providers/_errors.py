@@ -234,10 +234,11 @@ def redirect_error(status: int, location: Any, provider: str, *, rate_limits: di
                          rate_limits=rate_limits)
 
 
-def unreadable(exc: BaseException, provider: str) -> ProviderError:
+def unreadable(exc: BaseException, provider: str, usage: Usage | None = None) -> ProviderError:
     """A 200 whose JSON has the wrong shape (a string where an object belongs, a wrong type): the same
-    ``bad_response`` as a body that is not JSON at all (retried; possibly billed), with the first lines
-    of what was wrong, never a traceback or a documentation link."""
+    ``bad_response`` as a body that is not JSON at all (retried), with the first lines of what was
+    wrong, never a traceback or a documentation link. Billed by ``usage`` when the body reports one
+    that reads, else possibly billed."""
     first = " ".join(str(exc).splitlines()[:2]).split(" For further information")[0][:200]
     return ProviderError(f"unreadable response: {type(exc).__name__}: {first}", kind="bad_response",
-                         provider=provider)
+                         provider=provider, usage=usage)

@@ -181,13 +181,24 @@ def response_from_json(data: dict[str, Any], provider: str = "openai") -> ModelR
     except ProviderError:
         raise
     except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:  # pydantic's errors are ValueErrors
-        raise unreadable(exc, provider) from None
+        raise unreadable(exc, provider, _reported_usage(data)) from None
+
+
+def _reported_usage(data: dict[str, Any]) -> Usage | None:
+    """The usage a body without a readable answer still reports (the call was billed for it), else None."""
+    usage = data.get("usage")
+    try:
+        return usage_from_openai(usage) if isinstance(usage, dict) else None
+    except (AttributeError, TypeError, ValueError, ProviderError):
+        return None
 
 
 def _response_from_json(data: dict[str, Any], provider: str) -> ModelResponse:
     choices = data.get("choices")
     if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
-        raise ProviderError("response has no choices", kind="bad_response", provider=provider)
+        # billed: the usage the body reports is what the call cost (else the worst case)
+        raise ProviderError("response has no choices", kind="bad_response", provider=provider,
+                            usage=_reported_usage(data))
     choice = choices[0]
     message = choice.get("message") or {}
     text = message.get("content")
