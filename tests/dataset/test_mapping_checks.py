@@ -226,6 +226,23 @@ def test_a_rule_with_two_sources_is_refused_when_the_mapping_is_loaded(tmp_path,
     assert not store.exists()
 
 
+@pytest.mark.parametrize("rule, why", [
+    ("{column: Seats, type: int, unmapped: default, labels: {many: 50}}",
+     "unmapped: default needs a `default:` value to give unknown labels"),
+    ("{column: Seats, type: int, unmapped: keep}", "unmapped: keep needs `labels`"),
+    ("{column: Seats, type: int, unmapped: default, default: 1}", "unmapped: default needs `labels`"),
+])
+def test_an_unmapped_rule_that_cannot_act_is_refused_when_the_mapping_is_loaded(tmp_path, monkeypatch, rule, why):
+    """`unmapped: default` without a default blanked every unknown label; without labels it did nothing."""
+    header, rows = _acme_rows()
+    export = _write_csv(tmp_path / "export.csv", header, rows)
+    mapping = _mapping(tmp_path, ("account.seats: {column: Seats, type: int}", f"account.seats: {rule}"))
+    r, text, store = import_mapped(tmp_path, monkeypatch, export, mapping)
+    assert r.exit_code == 2, text
+    assert f"{mapping}:{line_of(mapping, 'account.seats:')}: fields.account.seats: Value error, {why}" in text
+    assert not store.exists()
+
+
 @pytest.mark.parametrize("old, new, key, why", [
     ('date_formats: ["%m/%d/%Y", "%b %d, %Y"]', 'date_formats: ["%m/%d/%Y", "%d.%m.%Q"]', "date_formats",
      "'%d.%m.%Q' is not a usable strptime format: 'Q' is a bad directive in format '%d.%m.%Q'"),

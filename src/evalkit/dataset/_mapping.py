@@ -150,6 +150,13 @@ class FieldRule(BaseModel):
             raise ValueError("give one of column, template or const")
         if self.template is not None:
             template_parts(self.template)
+        # `unmapped` speaks of labels missing from `labels`: without a table, or with `default` and
+        # no default to give, it would silently do nothing or blank every unknown label
+        if "unmapped" in self.model_fields_set and self.unmapped != "error" and self.labels is None:
+            raise ValueError(f"unmapped: {self.unmapped} needs `labels` (it says what to do with a label "
+                             "missing from them)")
+        if self.unmapped == "default" and "default" not in self.model_fields_set:
+            raise ValueError("unmapped: default needs a `default:` value to give unknown labels")
         return self
 
 
