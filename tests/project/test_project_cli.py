@@ -26,13 +26,14 @@ def app() -> typer.Typer:
 
 def test_cli_writes_projection_and_prints_table(app, run_dir) -> None:
     r = CliRunner().invoke(app, ["project", str(run_dir), "--cap-turns", "10",
-                                 "--config", "alpha", "--seed", "9"])
+                                 "--config", "alpha", "--seed", "9", "--save"])
     assert r.exit_code == 0, r.output
     assert "automation and review" in r.output and "tokens and value" in r.output and "turns<=10" in r.output
     assert max(len(line) for line in r.output.splitlines()) <= 80  # wraps to the console, never transposes
     doc = json.loads((run_dir / "projection.json").read_text())
     assert list(doc["configs"]) == ["alpha"] and doc["bootstrap"]["seed"] == 9
     assert doc["configs"]["alpha"]["context_caps"][0]["label"] == "turns<=10"
+    assert doc["what_if"] == ["context cap 10 turns"]  # a cap given by hand is a what-if, and says so
 
 
 def test_cli_run_id_under_reports(app, run_dir, monkeypatch) -> None:
@@ -307,7 +308,8 @@ def test_projecting_some_configurations_merges_into_projection_json(app, run_dir
     assert list(json.loads((run_dir / "projection.json").read_text())["configs"]) == ["alpha"]
 
 
-@pytest.mark.parametrize("what_if", [["--threshold", "0.3"], ["--volume", "1234"], ["--mix", "MIX"]])
+@pytest.mark.parametrize("what_if", [["--threshold", "0.3"], ["--volume", "1234"], ["--mix", "MIX"],
+                                     ["--cap-turns", "3"], ["--cap-tokens", "500"]])
 def test_a_what_if_is_not_written_unless_saved(app, run_dir, tmp_path, what_if) -> None:
     """--threshold/--thresholds/--mix/--volume silently became the projection the report shows. A what-if is
     printed and leaves projection.json alone; --save writes it, recording what it changed (`what_if`)."""

@@ -176,7 +176,8 @@ def project_command(
     seed: Annotated[int | None, typer.Option("--seed", callback=seed_in_range, help="Seed, 0 to 4294967295 "
                                              "(default: the suite's, else the run's).")] = None,
     save: Annotated[bool, typer.Option(
-        "--save", help="Write a what-if (--threshold, --thresholds, or a --volume/--mix other than the suite's) to "
+        "--save", help="Write a what-if (--threshold, --thresholds, --cap-turns/--cap-tokens, or a --volume/--mix "
+        "other than the suite's) to "
         "projection.json, which the report shows, recording what it changed; without it a what-if is only "
         "printed.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the projection (projection.json) on stdout.")] = False,

@@ -50,7 +50,17 @@ def what_if_settings(manifest: Manifest | None, spec: ProjectionSpec, *, thresho
         out.append(f"volume {spec.volume_per_month:,}/month (the suite's: {suite['volume_per_month']:,})")
     if isinstance(suite.get("mix"), dict) and spec.mix != {str(k): float(v) for k, v in suite["mix"].items()}:
         out.append("mix " + ", ".join(f"{k} {v:g}" for k, v in spec.mix.items()) + " (not the suite's)")
+    given = [_cap_text(c.turns, c.tokens) for c in spec.context_caps]
+    for cap in suite.get("context_caps") or []:  # the suite's own caps are its projection; --cap-* add to them
+        if isinstance(cap, dict) and _cap_text(cap.get("turns"), cap.get("tokens")) in given:
+            given.remove(_cap_text(cap.get("turns"), cap.get("tokens")))
+    out += [f"context cap {text}" for text in given]
     return out
+
+
+def _cap_text(turns: int | None, tokens: int | None) -> str:
+    return " and ".join(t for t in (f"{turns} turns" if turns is not None else "",
+                                    f"{tokens:,} tokens" if tokens is not None else "") if t)
 
 
 _SETTINGS = ("volume_per_month", "mix", "outcome", "sweep", "spec", "economics", "threshold_set", "what_if")
