@@ -86,6 +86,15 @@ def test_clause_dropping_fails_after_at_most_a_quarter_of_the_calls(tmp_path):
     assert "saved" in (run_dir / "summary.md").read_text()
     assert f"({seq['calls_saved']} saved)" in (run_dir / "report.html").read_text()  # the HTML report too
     assert "legacy_pricing" in proc.stderr
+    # docs/ci.md, docs/statistics.md and the README quote this run: their numbers are what it prints
+    [line] = [x for x in proc.stdout.splitlines() if x.startswith("Sequential: stopped")]
+    quoted = line.split(", dollars saved")[0]
+    docs = {name: (REPO / name).read_text() for name in ("docs/ci.md", "docs/statistics.md", "README.md")}
+    assert quoted in docs["docs/ci.md"], f"docs/ci.md is stale; the run prints:\n{line}"
+    made, share = seq["calls_made"], f"{100 * seq['calls_made'] / seq['calls_full']:.1f}%"
+    assert f"after {made} of the {seq['calls_full']:,} cases" in docs["docs/ci.md"]
+    assert f"after {made} of {seq['calls_full']:,} cases ({share} of the calls" in docs["docs/statistics.md"]
+    assert f"fails after {share} of the calls" in docs["README.md"]
 
 
 def test_harmless_change_runs_to_the_end_and_passes(tmp_path):
