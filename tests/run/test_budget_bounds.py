@@ -209,3 +209,43 @@ def test_the_ledger_holds_and_counts_no_simulated_spend():
     ledger.settle(held, "sim", usage=Usage(input_tokens=100_000, output_tokens=0), possibly_billed=False)
     assert ledger.spent > 0.01 and ledger.committed == 0.0  # recorded, not counted against the budget
     assert ledger.reserve(call("real")) is not None  # the real configuration still has the whole budget
+
+
+def test_a_run_resumed_without_max_cost_guards_its_recorded_budget_with_counted_prompts(tmp_path):
+    """Re-running a suite whose run stopped at its budget resumes it with the recorded budget; that run
+    was planned with the rule of thumb (~4 characters a token), which a table of digits passes by half
+    again, while a run given --max-cost counts every prompt with the tokenizer. Both now estimate alike."""
+    import random
+    import re
+
+    from evalkit.providers import sim_respond
+
+    def dear(request):  # bills far more input than the prompt's estimate: the budget stops the run
+        answer = sim_respond(request)
+        return answer.model_copy(update={"usage": answer.usage.model_copy(update={"input_tokens": 40_000})})
+
+    rng = random.Random(5)
+    prompt = tmp_path / "digits.j2"
+    table = "\n".join(" ".join(f"{rng.randrange(10**6):06d}" for _ in range(12)) for _ in range(400))
+    text = (REPO / "suites" / "prompts" / "upgrade-v1.j2").read_text()
+    head, sep, tail = text.rpartition("{%- endblock %}")  # the table goes into the user message
+    prompt.write_text(head + "\nReference table:\n" + table + "\n" + sep + tail)
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    with LoopbackServer(responder=dear) as srv:
+        suite = write_loopback_suite(tmp_path / "s", prompt=prompt, base_url=srv.openai_base_url, limit=6,
+                                     concurrency=1)
+        stopped = evalkit(["run", str(suite), "--max-cost", "0.3", "--reports", str(reports), "--no-gates"],
+                          tmp_path, home)
+        assert stopped.returncode == 3 and "stopped at the budget" in said(stopped), said(stopped)
+        run_id = re.search(r"evalkit run --resume (\S+)", said(stopped)).group(1)
+
+        def estimate(proc: subprocess.CompletedProcess) -> str:
+            found = re.search(r"estimated cost \$(\d+\.\d+)", said(proc))
+            assert found and proc.returncode in (2, 3), said(proc)
+            return found.group(1)
+
+        again = evalkit(["run", str(suite), "--reports", str(reports), "--no-gates"], tmp_path, home)
+        assert f"resuming {run_id}" in said(again) or run_id in said(again), said(again)
+        given = evalkit(["run", "--resume", run_id, "--max-cost", "0.3", "--no-gates"], tmp_path, home,
+                        EVALKIT_REPORTS=str(reports))
+        assert estimate(again) == estimate(given)

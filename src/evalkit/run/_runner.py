@@ -138,6 +138,8 @@ def execute_suite(req: RunRequest, *, judge_planner: JudgePlanner | None = None)
 
                 restore_answers(req.answers)
             options = _options(loaded.suite, plan.configs, req, manifest["request"]["max_cost_usd"])
+            if options.max_cost_usd is not None and req.max_cost_usd is None:  # the recorded budget goes on
+                plan.count_prompts(plan.task.decision_json_schema())
             records = _calls(req, run_dir, resumed_dir, manifest, loaded, plan, options,
                              retry_failed=was_stopped, senders=senders, judge_planner=judge_planner,
                              made_root=made_root)

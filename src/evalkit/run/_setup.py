@@ -47,6 +47,19 @@ class Planned:
                 not any(getattr(p, "offline", False) for p in [*self.providers.values(), *judge]):
             release_encoder()
 
+    def count_prompts(self, response_schema: dict[str, Any] | None) -> None:
+        """Re-estimate every call's prompt at least at the tokenizer's count: a run resumed without
+        ``--max-cost`` whose manifest records a budget was planned with the rule of thumb, and the
+        budget must be guarded as when it was started (``estimate_input_tokens(counted=True)``)."""
+        from dataclasses import replace
+
+        from evalkit.providers import estimate_input_tokens
+
+        structured = {c.name: c.structured_output for c in self.configs}
+        self.calls = [replace(call, est_input_tokens=estimate_input_tokens(
+            (m.content for m in call.request.messages),
+            response_schema if structured.get(call.config) else None, counted=True)) for call in self.calls]
+
     def release_calls(self) -> None:
         """Every call is answered and journaled: the rendered prompts go (a run's largest text, with
         the UTF-8 copies sending them made), before the answers are scored; so do the token counts
