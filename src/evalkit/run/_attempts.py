@@ -23,6 +23,12 @@ from evalkit.run._limits import Limiters, ModelLimiter, reset_wait
 from evalkit.run._records import CallRecord, ExecutionOptions, PlannedCall
 from evalkit.run._retry import Failure, RetryPolicy, backoff_s, classify
 
+COLD_START_S = 10.0
+"""Added to the timeout of a configuration's first attempts in this process: an SDK's first request does
+seconds of one-time work (lazy imports, the client, its models: litellm ~0.5 s idle, ~3 s on a loaded
+machine) before anything is sent, which is no answer the server was slow to give. The request itself
+stays bounded by the SDK's own timeout (the provider's ``timeout_s``)."""
+
 _REJECTED = frozenset({"rate_limited", "overloaded", "quota_exceeded", "client_error", "auth_error", "not_found"})
 """Refused before generating: no tokens were consumed against the rate limit."""
 
@@ -61,6 +67,8 @@ class Attempter:
     """Callable[[], bool]: True once the run stops starting new work (no more retries)."""
     budget_hit: Any
     """Callable[[], None]: the ledger refused an attempt."""
+    warm: set[str] = dataclasses.field(default_factory=set)
+    """Configurations whose first attempt in this process has ended (no cold start left)."""
     elsewhere: tuple[Any, ...] = ()
     """Where some configurations' calls are answered outside this process, each offering
     ``handles(config)`` and ``answer(config, request)``: the offline providers' worker processes
@@ -112,8 +120,9 @@ class Attempter:
     async def _send(self, call: PlannedCall, hold: Any, limiter: ModelLimiter | None, est_tokens: int,
                     ) -> ModelResponse:
         """One request under the timeout; a cancelled one (Ctrl-C, kill) is settled as possibly billed."""
+        cold = call.config not in self.warm
         try:
-            async with asyncio.timeout(self.options.timeout_s):
+            async with asyncio.timeout(self.options.timeout_s + (COLD_START_S if cold else 0.0)):
                 for place in self.elsewhere:
                     if place.handles(call.config):
                         return await place.answer(call.config, call.request)
@@ -123,6 +132,8 @@ class Attempter:
             if limiter is not None:
                 await limiter.done(est_tokens, None)
             raise
+        finally:
+            self.warm.add(call.config)
 
     async def _failed_attempt(self, exc: Exception, call: PlannedCall, hold: Any, limiter: ModelLimiter | None,
                               est_tokens: int, tally: _Tally) -> tuple[Failure, bool]:
