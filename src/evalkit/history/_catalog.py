@@ -30,9 +30,10 @@ class RunEntry:
     configs: tuple[str, ...]
     cases: int | None
     created: str | None
-    simulated: bool
-    execution: str
-    """'direct' or 'batch' (provider batch APIs at batch prices)."""
+    simulated: bool | None
+    """Whether a configuration ran on a simulated provider; None when the manifest cannot be read (unknown)."""
+    execution: str | None
+    """'direct' or 'batch' (provider batch APIs at batch prices); None when the manifest cannot be read."""
     manifest: Manifest | None = field(repr=False, default=None)
     """The typed manifest (evalkit.runs); None when unreadable."""
     problem: str | None = None
@@ -65,8 +66,11 @@ class RunEntry:
         return isinstance(done, int) and isinstance(total, int) and done < total
 
     @property
-    def kind(self) -> str:
-        """'copy', 'shard', 'sequential (stopped early)', 'partial merge' or 'run' (an ordinary or merged run)."""
+    def kind(self) -> str | None:
+        """'copy', 'shard', 'sequential (stopped early)', 'partial merge' or 'run' (an ordinary or merged run);
+        None when the manifest cannot be read: what the folder is, is unknown."""
+        if self.manifest is None:
+            return None
         if self.copy_of is not None:
             return "copy"
         if self.shard is not None:
@@ -97,8 +101,10 @@ class RunEntry:
         return None
 
     def to_json(self) -> dict[str, Any]:
+        """Facts an unreadable manifest does not give are null (``configs`` too), never a guess."""
         return {"run_id": self.run_id, "path": str(self.path), "status": self.status, "suite": self.suite,
-                "dataset": self.dataset, "configs": list(self.configs), "cases": self.cases,
+                "dataset": self.dataset, "configs": list(self.configs) if self.manifest is not None else None,
+                "cases": self.cases,
                 "created": self.created, "simulated": self.simulated, "execution": self.execution,
                 "kind": self.kind, **({"problem": self.problem} if self.problem else {})}
 
@@ -123,8 +129,13 @@ def _entry(path: Path, manifest: Manifest) -> RunEntry:
 
 
 def _unreadable(path: Path, problem: str) -> RunEntry:
+    """A folder whose manifest cannot be read: every fact the manifest would give (suite, dataset, configs,
+    cases, created, simulated, execution, kind) is unknown, so None (``configs`` empty), never a default that
+    would pass it off as a direct, real-money run. Its id is the folder's name, the one thing known (evalkit
+    names a run's folder by its id; a copy's folder is not, and an id its damaged manifest may still name
+    is not trusted: it would give the views two rows for one run id)."""
     return RunEntry(run_id=path.name, path=path, status="unreadable", suite=None, dataset=None, configs=(),
-                    cases=None, created=None, simulated=False, execution="direct", problem=problem)
+                    cases=None, created=None, simulated=None, execution=None, problem=problem)
 
 
 def list_run_entries(root: Path) -> list[RunEntry]:

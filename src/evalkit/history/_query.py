@@ -5,9 +5,12 @@ Views:
 - ``runs``: one row per run (from manifest.json): run_id, status, created, finished, suite,
   suite_sha256, dataset, dataset_version, cases, calls, failed_calls, spent_usd, nominal_usd,
   execution, simulated, evalkit_version, path, folder, kind ('run', 'shard', 'copy', 'partial merge',
-  'sequential (stopped early)'), merged_into (a shard's merged run), and the whole manifest as JSON
-  text (``manifest``). A shard's rows are repeated by the run it was merged into: filter
-  ``kind = 'run'`` (or ``merged_into IS NULL``) to count each call once.
+  'sequential (stopped early)'), merged_into (a shard's merged run), problem (why an 'unreadable' manifest
+  cannot be read), and the whole manifest as JSON text (``manifest``). A shard's rows are repeated by the
+  run it was merged into: filter ``kind = 'run'`` (or ``merged_into IS NULL``) to count each call once.
+  Calls and spend come from the manifest's counts, or, for a run that did not finish (stopped,
+  interrupted), from what its journal recorded. A folder whose manifest cannot be read has NULL for every
+  fact the manifest would give (simulated, execution, kind ...), never a default.
 - ``run_configs``: one row per run x configuration: provider, model, prompt, prompt_version,
   confidence, samples, simulated, price_input/price_output (USD per token), price_source.
 - ``scores`` and ``results``: the union of every run's scores.parquet / results.parquet
@@ -35,21 +38,98 @@ def _queried(entries: list[RunEntry]) -> list[RunEntry]:
     return [e for e in entries if e.copy_of is None or e.copy_of not in originals]
 
 
+_NO_COUNTS: dict[str, Any] = {"calls": None, "failed_calls": None, "spent_usd": None, "nominal_usd": None}
+
+BATCH_LEDGER = "batches.jsonl"
+"""The batch ledger a batch run keeps in its folder (evalkit.run, batch mode): ``submitting`` (chunk),
+``submitted`` (chunk, batch_id), ``submit_failed`` (chunk), ``collected`` / ``abandoned`` / ``cancelled``
+(batch_id): a batch the run ended."""
+
+
+def _known_sum(values: list[float | None]) -> float | None:
+    return None if any(v is None for v in values) else float(sum(values))  # type: ignore[arg-type]
+
+
+def _pending_batches(run_dir: Path) -> int | None:
+    """Batches the run created (or may have created) at the provider whose answers it has not collected: the
+    provider runs them and bills them even though the run stopped. None when the ledger cannot be read."""
+    path = run_dir / BATCH_LEDGER
+    if not path.is_file():
+        return 0
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    events = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            if number == len(lines):
+                continue  # a torn last line: the write a kill cut short
+            return None
+        if isinstance(event, dict):
+            events.append(event)
+    ended = {e.get("batch_id") for e in events if e.get("event") in ("collected", "abandoned", "cancelled")}
+    failed = {e.get("chunk") for e in events if e.get("event") == "submit_failed"}
+    created = {e.get("chunk"): e.get("batch_id") for e in events if e.get("event") == "submitted"}
+    intents = {e.get("chunk") for e in events if e.get("event") == "submitting"} | set(created)
+    return sum(1 for chunk in intents
+               if chunk not in failed and (created.get(chunk) is None or created[chunk] not in ended))
+
+
+def _recorded_counts(entry: RunEntry) -> dict[str, Any]:
+    """calls, failed_calls, spent_usd, nominal_usd of a run whose manifest has no counts (stopped, interrupted,
+    failed, still running): what its journal recorded, counted as a complete run counts them (spent_usd:
+    every recorded call's cost, the LLM judge's included; calls, failed_calls, nominal_usd: the configurations'
+    calls). spent_usd is None when a recorded cost is unknown (no price), when batches the run sent are still
+    out at the provider (billed, at a cost the folder does not know until the run is resumed and collects
+    them), or when the journal cannot be read; all four are None when the folder holds no journal."""
+    from evalkit.errors import EvalkitError
+    from evalkit.run import JOURNAL_NAME, JUDGE, read_journal_state
+
+    journal = entry.path / JOURNAL_NAME
+    if not journal.is_file() and not journal.with_name(JOURNAL_NAME + ".gz").is_file():
+        return dict(_NO_COUNTS)
+    try:
+        records = list(read_journal_state(journal).records.values())
+    except (EvalkitError, OSError, ValueError):
+        return dict(_NO_COUNTS)
+    calls = [r for r in records if r.config != JUDGE]
+    spent = _known_sum([r.cost_usd for r in records])
+    if _pending_batches(entry.path) != 0:
+        spent = None
+    return {"calls": len(calls), "failed_calls": sum(r.status != "ok" for r in calls), "spent_usd": spent,
+            "nominal_usd": _known_sum([r.nominal_cost_usd if r.nominal_cost_usd is not None else r.cost_usd
+                                       for r in calls])}
+
+
+def _counts(entry: RunEntry) -> dict[str, Any]:
+    """The run's calls and spend: the manifest's counts (a run that finished), else its journal's record."""
+    m = entry.manifest
+    if m is None:  # unreadable: whose calls, at which prices, simulated or not - unknown
+        return dict(_NO_COUNTS)
+    if m.counts is not None:
+        c = m.counts
+        return {"calls": c.calls, "failed_calls": c.failed_calls, "spent_usd": c.spent_usd,
+                "nominal_usd": c.nominal_usd}
+    return _recorded_counts(entry)
+
+
 def _runs_rows(entries: list[RunEntry]) -> list[dict[str, Any]]:
     rows = []
     merged = merged_into(entries)
     for e in entries:
         m = e.manifest
-        counts = m.counts if m is not None else None
         rows.append({
             "run_id": e.run_id, "status": e.status, "created": e.created, "finished": m and m.finished,
             "suite": e.suite, "suite_sha256": m and m.suite.sha256, "dataset": e.dataset,
-            "dataset_version": m and m.dataset.version, "cases": e.cases, "calls": counts and counts.calls,
-            "failed_calls": counts and counts.failed_calls, "spent_usd": counts and counts.spent_usd,
-            "nominal_usd": counts and counts.nominal_usd, "execution": e.execution, "simulated": e.simulated,
+            "dataset_version": m and m.dataset.version, "cases": e.cases, **_counts(e),
+            "execution": e.execution, "simulated": e.simulated,
             "evalkit_version": m and m.evalkit_version, "path": str(e.path), "folder": e.folder,
             "kind": e.kind, "merged_into": merged.get(e.run_id) if e.kind == "shard" else None,
-            "manifest": json.dumps(m.dump() if m is not None else {"problem": e.problem}, sort_keys=True),
+            "problem": e.problem,
+            "manifest": json.dumps(m.dump(), sort_keys=True) if m is not None else None,
         })
     return rows
 
@@ -83,7 +163,7 @@ def _runs_types() -> dict[str, Any]:
     return {"run_id": s, "status": s, "created": s, "finished": s, "suite": s, "suite_sha256": s, "dataset": s,
             "dataset_version": s, "cases": i, "calls": i, "failed_calls": i, "spent_usd": f, "nominal_usd": f,
             "execution": s, "simulated": b, "evalkit_version": s, "path": s, "folder": s, "kind": s, "merged_into": s,
-            "manifest": s}
+            "problem": s, "manifest": s}
 
 
 def _config_types() -> dict[str, Any]:

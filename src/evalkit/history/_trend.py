@@ -92,6 +92,9 @@ class History:
     """Runs of the suite with the configuration left out of the trend, with why (shards, copies)."""
     datasets: dict[str, str | None] = field(default_factory=dict)
     """Run folder -> the dataset it evaluated (``dataset_label``; None: not recorded)."""
+    skipped: list[tuple[RunEntry, str]] = field(default_factory=list)
+    """Runs left out because their scores.parquet cannot be read, with a line naming the file (as
+    ``runs query`` leaves such a run out of its view); said in ``warnings``."""
 
     def note(self, run: RunEntry) -> str | None:
         return self.notes.get(run.folder)
@@ -105,14 +108,16 @@ class History:
 
     @property
     def warnings(self) -> list[str]:
-        """'the trend mixes datasets: ...' when its runs evaluated different datasets (or one does not say)."""
+        """'skipped FILE: ...' for each run whose scores table cannot be read; 'the trend mixes datasets: ...'
+        when its runs evaluated different datasets (or one does not say)."""
+        skipped = [why for _, why in self.skipped]
         if not self.mixed_datasets:
-            return []
+            return skipped
         groups: dict[str | None, list[str]] = {}
         for i, r in enumerate(self.runs):
             groups.setdefault(self.dataset(r), []).append(f"#{i + 1}")
         parts = [f"{ds or 'dataset not recorded'} ({', '.join(ids)})" for ds, ids in groups.items()]
-        return [(f"the trend mixes datasets: {'; '.join(parts)}. Rates on different datasets are not comparable: "
+        return [*skipped, (f"the trend mixes datasets: {'; '.join(parts)}. Rates on different datasets are not comparable: "
                  "a change between them may come from the dataset, not from the configuration")]
 
     def panel_n(self, segment: str) -> str:
@@ -130,6 +135,7 @@ class History:
                                  "note": self.note(r)} for r in self.runs],
                 "excluded": [{"run_id": r.run_id, "folder": r.folder, "kind": r.kind, "why": why}
                              for r, why in self.excluded],
+                "skipped": [{"run_id": r.run_id, "folder": r.folder, "why": why} for r, why in self.skipped],
                 "points": [p.to_json() for p in self.points]}
 
 
@@ -236,14 +242,16 @@ def select_runs(root: Path, *, config: str, suite: str | None = None, include_al
 def run_history(root: Path, *, config: str, suite: str | None = None, last: int | None = None,
                 include_all: bool = False) -> History:
     """Per run (oldest first) and segment (plus ALL): good rate, automation, cost, with intervals.
-    Shards and copies are left out (``History.excluded`` says which and why) unless ``include_all``."""
+    Shards and copies are left out (``History.excluded`` says which and why) unless ``include_all``. A run
+    whose scores.parquet cannot be read is left out with a warning naming the file (``History.skipped``), as
+    ``runs query`` leaves it out of its view; DataError only when no run's can be read."""
     import pandas as pd
-
-    from evalkit.runs import RunFolder
 
     runs, excluded, merged = _select(root, config, suite, include_all)
     if last is not None:
         runs = runs[-last:]
+    frames, skipped = _read_scores(runs, config)
+    runs = [r for r in runs if r.folder in frames]
     notes = {r.folder: note for r in runs if (note := r.note(merged.get(r.run_id))) is not None}
     datasets = _dataset_labels(runs)
     newest = datasets.get(runs[-1].folder)
@@ -254,8 +262,7 @@ def run_history(root: Path, *, config: str, suite: str | None = None, last: int 
             notes[r.folder] = f"{notes[r.folder]}; {other}" if r.folder in notes else other
     points: list[TrendPoint] = []
     for run in runs:
-        frame = RunFolder(path=run.path).read_scores(_COLUMNS)
-        frame = frame[frame["config"] == config].reset_index(drop=True)
+        frame = frames[run.folder]
         good = (frame["good"].fillna(False).astype(bool) & (frame["status"] == "ok")).to_numpy()
         policy = _thresholds(run, config)
         segments = sorted(frame["segment"].dropna().unique().tolist())
@@ -273,4 +280,27 @@ def run_history(root: Path, *, config: str, suite: str | None = None, last: int 
                 automation=None if automated is None else _rate(int(automated[mask].sum()), n),
                 cost=None if cost is None else _mean(cost.to_numpy(dtype=float)[mask])))
     return History(suite=runs[0].suite or "?", config=config, runs=runs, points=points, notes=notes,
-                   excluded=excluded, datasets=datasets)
+                   excluded=excluded, datasets=datasets, skipped=skipped)
+
+
+def _read_scores(runs: list[RunEntry], config: str) -> tuple[dict[str, Any], list[tuple[RunEntry, str]]]:
+    """Run folder -> its scores rows of ``config``; and the runs whose scores.parquet cannot be read (truncated,
+    not parquet, changed since the run wrote it, missing), each with a line naming the file: left out of the
+    trend as ``runs query`` leaves them out of its view. DataError when no run's table can be read."""
+    from evalkit.errors import DataError, EvalkitError
+    from evalkit.runs import RunFolder
+
+    frames: dict[str, Any] = {}
+    skipped: list[tuple[RunEntry, str]] = []
+    for run in runs:
+        path = run.path / "scores.parquet"
+        try:
+            frame = RunFolder(path=run.path).read_scores(_COLUMNS, required=("config", "segment", "status", "good"))
+        except EvalkitError as exc:
+            why = (str(exc).splitlines() or [type(exc).__name__])[0].removeprefix(f"{path}: ")
+            skipped.append((run, f"skipped {path}: {why}; run {run.run_id} left out of the trend"))
+            continue
+        frames[run.folder] = frame[frame["config"] == config].reset_index(drop=True)
+    if not frames:
+        raise DataError("no run's scores table can be read: " + "; ".join(why for _, why in skipped))
+    return frames, skipped

@@ -279,15 +279,25 @@ def tables_markdown() -> str:
         "`reports/` read as one dataset:"), "",
         "```sql",
         "-- DuckDB (also: evalkit runs query \"...\" with views runs, scores, results)",
-        "SELECT config, segment, avg(good::INT) FROM read_parquet('reports/*/scores.parquet') GROUP BY ALL;",
+        "CREATE VIEW scores AS SELECT * FROM read_parquet('reports/*/scores.parquet', union_by_name=true);",
+        "SELECT config, segment, avg(good::INT) FROM scores GROUP BY ALL;",
         "```", "",
         "```python",
-        "import pyarrow.dataset as ds, pandas as pd, glob",
-        "ds.dataset('reports', format='parquet', exclude_invalid_files=True)  # or a list of scores.parquet paths",
-        "pd.read_parquet(sorted(glob.glob('reports/*/scores.parquet')))",
+        "import glob",
+        "",
+        "import pandas as pd",
+        "import pyarrow.dataset as ds",
+        "",
+        "files = sorted(glob.glob('reports/*/scores.parquet'))  # one table: never the folder itself",
+        "scores = ds.dataset(files, format='parquet').to_table()  # pyarrow",
+        "frame = pd.read_parquet(files)  # pandas",
         "```", "",
-        ("Readers should select columns by name: a later format version may add columns; runs of different "
-        "format versions combine with DuckDB's `union_by_name=true`."), "",
+        ("Name the table's files (`*/scores.parquet` or `*/results.parquet`), never the reports folder: "
+        "`ds.dataset('reports', format='parquet')` reads every parquet file under it, both tables, and unions "
+        "them under the schema of whichever file comes first, without an error. "
+        "Readers should select columns by name: a later format version may add columns; runs of different "
+        "format versions combine with DuckDB's `union_by_name=true`. A copy of a run inside the reports folder "
+        "(a baseline blessed there) repeats its run's rows; `evalkit runs query` leaves it out."), "",
         "## `results.parquet`: one row per call (case x configuration x sample)", "",
         *_table_md(results_schema()), "",
         "## `scores.parquet`: one row per case x configuration (the tidy table)", "",
