@@ -34,6 +34,7 @@ from evalkit.providers._options import (
     NetworkOptions,
     check_options,
     key_from_env,
+    request_shape,
     required_key_env,
     unusable_key,
 )
@@ -70,6 +71,9 @@ class AnthropicProvider:
         self.structured_output = "tool" if so is True else ("off" if so is False else so)
         self.max_tokens = opts.max_tokens
         self.timeout_s = opts.timeout_s
+        self.request_shape = request_shape(opts, ("structured_output", "max_tokens"),
+                                           structured_output=self.structured_output)
+        """Options that change what is sent (part of the cache key: ``ModelRequest.request_shape``)."""
         self._client: Any = None
 
     def key_problem(self) -> str | None:

@@ -42,10 +42,17 @@ class ModelRequest(BaseModel):
     """Base URL for OpenAI-compatible servers: a different server may be a different model."""
     template_version: str | None = None
     """Hash of the prompt template source, so a template edit never reuses a stale answer."""
+    request_shape: dict[str, Any] = Field(default_factory=dict)
+    """Provider options that change what is sent, where not at their defaults (``structured_output`` as
+    a tool or as JSON in the prompt, ``strict_schema``...): an answer bought in another shape is stale."""
 
     def cache_key(self) -> str:
-        """sha256 over the canonical JSON of every field above."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """sha256 over the canonical JSON of every field above (an empty ``request_shape`` is left out, so
+        the keys of requests in the default shape are those they always were)."""
+        data = self.model_dump(mode="json")
+        if not data["request_shape"]:
+            del data["request_shape"]
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 

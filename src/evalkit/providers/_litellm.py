@@ -36,6 +36,7 @@ from evalkit.providers._options import (
     NetworkOptions,
     check_options,
     key_from_env,
+    request_shape,
     required_key_env,
     unusable_key,
 )
@@ -80,6 +81,8 @@ class LiteLLMProvider:
         self.structured_output = opts.structured_output
         self.top_logprobs = opts.top_logprobs
         self.timeout_s = opts.timeout_s
+        self.request_shape = request_shape(opts, ("structured_output", "top_logprobs", "drop_params"))
+        """Options that change what is sent (part of the cache key: ``ModelRequest.request_shape``)."""
         self._clients: Any = None
         """{event loop: {route: client}}: HTTP clients that never follow a redirect (see ``_client``)."""
 

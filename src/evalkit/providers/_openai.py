@@ -27,6 +27,7 @@ from evalkit.providers._options import (
     NetworkOptions,
     check_options,
     key_from_env,
+    request_shape,
     required_key_env,
     unusable_key,
 )
@@ -68,6 +69,8 @@ class OpenAIProvider:
         self.timeout_s = opts.timeout_s
         self.http_client = opts.http_client
         self.organization = opts.organization
+        self.request_shape = request_shape(opts, ("structured_output", "strict_schema", "top_logprobs"))
+        """Options that change what is sent (part of the cache key: ``ModelRequest.request_shape``)."""
         self._client: Any = None  # created on first call: a --replay run never needs a key
 
     def key_problem(self) -> str | None:

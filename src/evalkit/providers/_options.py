@@ -27,6 +27,17 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 M = TypeVar("M", bound="NetworkOptions")
 
 
+def request_shape(options: BaseModel, names: tuple[str, ...], **effective: Any) -> dict[str, Any]:
+    """The options among ``names`` that change what a provider sends, where not at their defaults (their
+    ``effective`` values where the provider normalises them): part of every request's cache key."""
+    out = {}
+    for name in names:
+        value = effective.get(name, getattr(options, name))
+        if value != type(options).model_fields[name].default:
+            out[name] = value
+    return out
+
+
 class NetworkOptions(BaseModel):
     """Options every network provider takes."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from evalkit.errors import ConfigError
@@ -91,6 +91,7 @@ def context_kwargs(config: ConfigSpec, resources: Any) -> dict[str, Any]:
 
 def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[Any], task: Any, *,
                 response_schema: dict[str, Any] | None, endpoint: str | None, seed: int, seeded: bool = False,
+                request_shape: dict[str, Any] | None = None,
                 resources: Any = None, contexts: SharedContexts | None = None, counted: bool = False,
                 ) -> tuple[list[PlannedCall], dict[str, CasePrompt]]:
     """Every call of one configuration. ``seeded``: an offline provider whose answers depend on the run seed.
@@ -124,6 +125,7 @@ def plan_config(config: ConfigSpec, template: PromptTemplate, cases: Sequence[An
             request = ModelRequest(provider=config.provider, model=config.model, messages=messages, params=params,
                                    response_schema=response_schema if config.structured_output else None,
                                    logprobs=config.confidence == "logprob", sample_index=k, endpoint=endpoint,
+                                   request_shape=request_shape or {},
                                    template_version=template.version)
             calls.append(PlannedCall(config=config.name, case_id=case.case_id, segment=case.segment,
                                      sample_index=k, request=request, est_input_tokens=est,
@@ -151,6 +153,8 @@ class ConfigPlan:
     template: PromptTemplate
     endpoint: str | None
     seeded: bool
+    request_shape: dict[str, Any] = field(default_factory=dict)
+    """The provider's options that change what is sent (``ModelRequest.request_shape``)."""
 
 
 Planning = list[tuple[list[PlannedCall], dict[str, CasePrompt]]]
@@ -184,6 +188,7 @@ def _plan_cases(state: tuple[Any, ...], which: slice) -> Planning:
     cases = all_cases[which]
     contexts = SharedContexts([j.config for j in jobs])  # one prompt context per case and context policy
     return [plan_config(j.config, j.template, cases, task, response_schema=response_schema, endpoint=j.endpoint,
+                        request_shape=j.request_shape,
                         seed=seed, seeded=j.seeded, resources=resources, contexts=contexts, counted=counted)
             for j in jobs]
 

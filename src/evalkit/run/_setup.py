@@ -268,7 +268,8 @@ def plan_run(loaded: Any, req: Any) -> Planned:
         out.prices[config.name] = price_for(config.provider, config.model, config.price, provider)
         out.templates[config.name] = load_template(loaded.prompt_path(config.prompt))
         jobs.append(ConfigPlan(config=config, template=out.templates[config.name], endpoint=options.get("base_url"),
-                               seeded=bool(getattr(provider, "offline", False))))
+                               seeded=bool(getattr(provider, "offline", False)),
+                               request_shape=dict(getattr(provider, "request_shape", {}))))
     planned = plan_configs(jobs, cases, task, response_schema=task.decision_json_schema(), seed=suite.seed,
                            resources=context_resources(task, dataset, configs),
                            counted=getattr(req, "max_cost_usd", None) is not None)
