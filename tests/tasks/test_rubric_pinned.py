@@ -2,7 +2,9 @@
 
 The expected values below were computed by the rubric before it was optimised (per-message
 caching, digit pre-checks) and written here as literals: a faster rubric must give exactly
-these amounts, dates, sentences, contradictions, forbidden hits and verdicts.
+these amounts, dates, sentences, contradictions, forbidden hits and verdicts. Three changed on
+purpose when the rubric learnt to read phrasing (issue 15): a sentence no longer ends after a
+month's abbreviation ("Dec. 2026"), and a second, different price is a contradiction.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import pytest
 from rubric_helpers import decision
 
 from evalkit.tasks.upgrades import Decision, task
+from evalkit.tasks.upgrades._refusals import sentences as _sentences
 from evalkit.tasks.upgrades._rubric import (
-    _sentences,
     contradictions,
     date_stated,
     forbidden_hits,
@@ -41,7 +43,7 @@ TEXTS = [
     ('1,00 and 1,0000 and 1.234 and .5 and 12. end', ['1.00', '12.00'], [], ['1,00 and 1,0000 and 1.234 and .5 and 12.', 'end']),
     ('$10-$20 range, 10–20, 1,234,567.891 and 1,234,567', ['10.00', '20.00', '10.00', '20.00', '1234567.00'], [], ['$10-$20 range, 10–20, 1,234,567.891 and 1,234,567']),
     ('2026-05-31, 2026/05/31, 2026.5.3, 12026-05-311', ['12026.00', '5.00', '311.00'], [(0, '2026-05-31'), (12, '2026-05-31'), (24, '2026-05-03')], ['2026-05-31, 2026/05/31, 2026.5.3, 12026-05-311']),
-    ('May 31st 2026, 31 May 2026, Sept 3, 2026, 3rd of Dec. 2026, Feb 30, 2026', [], [(0, '2026-05-31'), (15, '2026-05-31'), (28, '2026-09-03'), (42, '2026-12-03')], ['May 31st 2026, 31 May 2026, Sept 3, 2026, 3rd of Dec.', '2026, Feb 30, 2026']),
+    ('May 31st 2026, 31 May 2026, Sept 3, 2026, 3rd of Dec. 2026, Feb 30, 2026', [], [(0, '2026-05-31'), (15, '2026-05-31'), (28, '2026-09-03'), (42, '2026-12-03')], ['May 31st 2026, 31 May 2026, Sept 3, 2026, 3rd of Dec. 2026, Feb 30, 2026']),
     ('May 31, 2026-06-01', ['31.00'], [(0, '2026-05-31'), (8, '2026-06-01')], ['May 31, 2026-06-01']),
     ('٣٤٥ dollars and １２ seats, ² squared', ['345.00', '12.00'], [], ['٣٤٥ dollars and １２ seats, ² squared']),
     ('İstanbul office: café price €1,200.50\xa0today', ['1200.50'], [], ['İstanbul office: café price €1,200.50\xa0today']),
@@ -49,7 +51,7 @@ TEXTS = [
     ('Jan 1, 0000 and 2026-00-10 and Apr 31, 2026', [], [], ['Jan 1, 0000 and 2026-00-10 and Apr 31, 2026']),
     ('order #12, v1.2.3, 12:30, 3/4, 1e5, 5th', ['12.00', '12.00', '30.00', '3.00', '4.00', '1.00', '5.00'], [], ['order #12, v1.2.3, 12:30, 3/4, 1e5, 5th']),
     ('the 1st of May, 2026 and 2 of June 2026 and 31 May, 2026', [], [(4, '2026-05-01'), (25, '2026-06-02'), (44, '2026-05-31')], ['the 1st of May, 2026 and 2 of June 2026 and 31 May, 2026']),
-    ('SEPTEMBER 3, 2026 or sept. 3 2026 or 3 sept 2026', [], [(0, '2026-09-03'), (21, '2026-09-03'), (37, '2026-09-03')], ['SEPTEMBER 3, 2026 or sept.', '3 2026 or 3 sept 2026']),
+    ('SEPTEMBER 3, 2026 or sept. 3 2026 or 3 sept 2026', [], [(0, '2026-09-03'), (21, '2026-09-03'), (37, '2026-09-03')], ['SEPTEMBER 3, 2026 or sept. 3 2026 or 3 sept 2026']),
     ('Your new recurring price is $1000.00. Today we will charge $35.50. It takes effect on 2026-05-31.', ['1000.00', '35.50'], [(86, '2026-05-31')], ['Your new recurring price is $1000.00.', 'Today we will charge $35.50.', 'It takes effect on 2026-05-31.']),
     # Case-insensitive matching treats 'ſ' as 's' (a date, blanked, though no month the reader knows),
     # and \d takes any script's digits.
@@ -75,7 +77,8 @@ CONTRADICTIONS = [
     ("I've passed your request on to billing. It is now confirmed.", {'action': 'escalate', 'escalate_to': 'billing'}, ['check.contradiction:action']),
     ('', {}, []),
     ("Approved.\n\nYou'll pay $1,000.00 per month, €35.50 charged now, applies from 31 May 2026.", {'action': 'counter_offer'}, []),
-    ('Your new price is $1,000.00 and $900.00 per month.', {}, []),
+    # Every stated price counts: one that differs is a contradiction even when another matches (issue 15).
+    ('Your new price is $1,000.00 and $900.00 per month.', {}, ['check.contradiction:new_price']),
     ("Denied: we don't offer 40% off. Your new rate is $1,000.", {'action': 'deny'}, []),
 ]
 FORBIDDEN = [
