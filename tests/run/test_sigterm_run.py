@@ -70,5 +70,5 @@ def test_sigterm_mid_run_stops_resumably_and_resume_pays_nothing_twice(tmp_path)
         # Only what was not answered is sent again: one request per call not journaled as finished.
         assert len(srv.log) == CASES - done, (len(srv.log), CASES, done)
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["status"] == "complete"
+    assert manifest["status"] == "complete" and manifest.get("message") is None  # "interrupted" no longer holds
     assert manifest["counts"]["calls"] == CASES

@@ -218,6 +218,7 @@ def _open_manifest(req: RunRequest, run_dir: Path, resumed_dir: Path | None, loa
         verify_run(run_dir)
         del manifest["checksums"]  # its files change now; "complete" records them again at the end
     manifest["status"] = "running"
+    manifest.pop("message", None)  # why an earlier session stopped no longer describes the run
     batch_mode = req.batch or loaded.suite.execution.mode == "batch"
     manifest.setdefault("execution", {"mode": "batch" if batch_mode else "direct"})
     request = manifest.setdefault("request", {})
