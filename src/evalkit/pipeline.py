@@ -33,13 +33,13 @@ def run_suite(req: RunRequest, *, evaluating: bool = False) -> RunOutcome:
     with execute_suite(req, judge_planner=_expected_judge_calls) as ex:  # it forks its sender processes first
         from evalkit.score import score_run
 
-        judge_records = _run_judge(ex) if ex.suite.scoring.judge is not None else []
+        judge_records, judge_simulated = _run_judge(ex) if ex.suite.scoring.judge is not None else ([], False)
         errors = ex.errors()
         scored = score_run(
             ex.run_dir, run_id=ex.run_id, task=ex.plan.task, cases=ex.plan.cases, records=ex.records,
             prompts=ex.plan.prompts, confidence_source={c.name: c.confidence for c in ex.plan.configs},
             simulated={c.name: bool(getattr(ex.plan.providers[c.name], "simulated", False)) for c in ex.plan.configs},
-            judge_records=judge_records, errors=errors,
+            judge_records=judge_records, judge_simulated=judge_simulated, errors=errors,
             judge_decides=ex.manifest["suite"]["spec"].get("scoring", {}).get("judge_decides", True))
         ex.plan.release_cases()
         release_freed_memory()  # scoring's scratch and the parsed cases, before the journal is sealed
@@ -48,8 +48,9 @@ def run_suite(req: RunRequest, *, evaluating: bool = False) -> RunOutcome:
                       summary=scored.summary, aggregates=scored.aggregates, resumed=ex.resumed)
 
 
-def _run_judge(ex: Any) -> list[Any]:
-    """The LLM judge's calls (evalkit.score plans them), sent through the run's executor."""
+def _run_judge(ex: Any) -> tuple[list[Any], bool]:
+    """The LLM judge's calls (evalkit.score plans them), sent through the run's executor: their records, and
+    whether the judge's provider is simulated."""
     from evalkit.run import JUDGE, price_for
     from evalkit.score import judge_calls
 
@@ -58,7 +59,8 @@ def _run_judge(ex: Any) -> list[Any]:
     calls = judge_calls(spec, ex.plan.task, {c.case_id: c for c in ex.plan.cases}, ex.records, rubric_prefix=prefix,
                         seed=ex.suite.seed, seeded=bool(getattr(provider, "offline", False)),
                         counted=ex.options.max_cost_usd is not None)
-    return ex.execute(calls, {JUDGE: provider}, {JUDGE: price_for(spec.provider, spec.model, None, provider)})
+    records = ex.execute(calls, {JUDGE: provider}, {JUDGE: price_for(spec.provider, spec.model, None, provider)})
+    return records, bool(getattr(provider, "simulated", False))
 
 
 def _expected_judge_calls(loaded: Any, plan: Any, answered: list[Any], unanswered: list[Any]) -> list[Any]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from evalkit.calibrate._frame import ConfigCalibration, calibrate_frame, check_columns
 from evalkit.errors import ConfigError, DataError, NotFound
-from evalkit.runs import Thresholds, write_file
+from evalkit.runs import RunFolder, Thresholds, write_file
 from evalkit.suite import SEED_MAX, CalibrationSpec
 
 if TYPE_CHECKING:
@@ -214,8 +214,12 @@ def calibrate_run(run_dir: Path, *, spec: CalibrationSpec, economics: EconomicsS
         "name": set_name,
         "configs": {**({c: e.model_dump(mode="json", by_alias=True) for c, e in existing.configs.items()}
                        if existing is not None else {}),
-                    **{cfg: r.document for cfg, r in results.items()}},
+                    **{cfg: dict(r.document) for cfg, r in results.items()}},
     }
+    folder = RunFolder.with_scores(run_dir, df)  # each configuration says whether its numbers are simulated
+    for cfg, entry in doc["configs"].items():
+        entry["simulated"] = folder.simulated(cfg)
+    doc["simulated"] = any(e["simulated"] for e in doc["configs"].values())
     try:
         if set_name == SUITE_SET:
             path = write_file(run_dir, doc, Thresholds)

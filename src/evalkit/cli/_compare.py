@@ -115,7 +115,8 @@ def register(app: typer.Typer) -> None:
         """Paired comparison: per-segment differences in good/correct rates, McNemar exact test, flipped cases.
 
         Two runs: every configuration they share is compared with itself, pair by pair; --config-a/--config-b
-        pick one pair. JSON: one comparison object, or {"pairs": [...]} when several pairs were compared.
+        pick one pair. JSON: one comparison object, or {"pairs": [...], "simulated": any pair's} when several pairs
+        were compared; each says which side is simulated.
         """
         with cli_errors():
             from evalkit import _io
@@ -132,7 +133,8 @@ def register(app: typer.Typer) -> None:
                 comps = compare_run_pairs(dir_a, dir_b, config_a=config_a, config_b=config_b, outcome=outcome,
                                           allow_dataset_mismatch=allow_dataset_mismatch)
             docs = [comparison_to_dict(c) for c in comps]
-            doc = docs[0] if len(docs) == 1 else {"schema": 1, "pairs": docs}
+            doc = docs[0] if len(docs) == 1 else {"schema": 1, "simulated": any(d["simulated"] for d in docs),
+                                                  "pairs": docs}
             if json_:
                 echo_json(doc)
             else:
@@ -142,18 +144,17 @@ def register(app: typer.Typer) -> None:
                     _print(comp, max_flips)
                 if len(comps) > 1:
                     _print_overview(comps)
-                _print_simulated(dir_a, dir_b, comps)
+                _print_simulated(comps)
             if json_out is not None:
                 _io.write_json(json_out, doc)
                 typer.echo(f"wrote {json_out}", err=True)
 
 
-def _print_simulated(dir_a: Path, dir_b: Path | None, comps: list[Any]) -> None:
-    from evalkit.cli._common import simulated_configs, simulated_line
+def _print_simulated(comps: list[Any]) -> None:
+    from evalkit.cli._common import simulated_line
 
-    dir_b = dir_b if dir_b is not None else dir_a
-    sims = [f"base {c}" for c in dict.fromkeys(x.base_config for x in comps) if simulated_configs(dir_a, [c])]
-    sims += [f"candidate {c}" for c in dict.fromkeys(x.cand_config for x in comps) if simulated_configs(dir_b, [c])]
+    sims = list(dict.fromkeys(f"base {x.base_config}" for x in comps if x.base_simulated))
+    sims += dict.fromkeys(f"candidate {x.cand_config}" for x in comps if x.cand_simulated)
     line = simulated_line(sims)
     if line:
         from rich.console import Console

@@ -18,6 +18,12 @@ Json = dict[str, Any]
 """A stage-owned diagnostic block (free-form JSON object)."""
 
 
+SIMULATED_CONFIG = ("True when this configuration's numbers come from a simulated provider, not a real model "
+                    "(the run's manifest says which: RunFolder.simulated). False in files written before it existed.")
+SIMULATED_ANY = ("True when some configuration's numbers come from a simulated provider; each configuration's "
+                 "`simulated` says which. False in files written before it existed.")
+
+
 class _Format(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
 

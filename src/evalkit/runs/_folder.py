@@ -165,11 +165,36 @@ class RunFolder:
     def config_scores(self, config: str):  # -> pd.DataFrame
         return self.scores[self.scores["config"] == config]
 
+    @classmethod
+    def with_scores(cls, path: Path, scores: Any) -> RunFolder:
+        """The folder at ``path`` whose scores table a stage holds in memory (it has just written or read
+        it): ``scores`` is that table, not read again."""
+        run = cls(path=Path(path))
+        run.__dict__["scores"] = scores  # the cached_property's slot
+        return run
+
     def simulated(self, config: str) -> bool:
+        """Whether ``config``'s numbers come from a simulated provider: the manifest's flag, else (a folder
+        whose manifest does not say, e.g. a shard merge being written) the scores table's ``simulated``
+        column. Every output that labels simulated numbers asks here."""
         if self.config_meta(config).simulated:
             return True
-        sub = self.config_scores(config)
-        return bool("simulated" in sub and sub["simulated"].astype("boolean").fillna(False).any())
+        return config in self._simulated_in_scores
+
+    @cached_property
+    def _simulated_in_scores(self) -> frozenset[str]:
+        """The configurations with a row the scores table marks simulated (read once, two columns only)."""
+        scores = self.__dict__.get("scores")
+        if scores is None:
+            scores = self.read_scores(["config", "simulated"], required=("config",))
+        if "simulated" not in scores:
+            return frozenset()
+        marked = scores["simulated"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        return frozenset(str(c) for c in scores["config"][marked].unique())
+
+    def simulated_configs(self, configs: Any = None) -> list[str]:
+        """Of ``configs`` (default: the run's), those whose numbers are simulated, in that order."""
+        return [c for c in (self.configs if configs is None else configs) if self.simulated(c)]
 
 
 def open_run(ref: str | Path, *, reports: Path | None = None) -> RunFolder:

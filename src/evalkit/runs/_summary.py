@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from evalkit.runs._base import Json, Rate, RunFile, _Format
+from evalkit.runs._base import SIMULATED_ANY, SIMULATED_CONFIG, Json, Rate, RunFile, _Format
 from evalkit.runs._manifest import ErrorGroup
 
 
@@ -37,6 +37,7 @@ class SegmentSummary(_Format):
 class ConfigSummary(_Format):
     overall: SegmentSummary
     segments: dict[str, SegmentSummary] = Field(default_factory=dict)
+    simulated: bool = Field(False, description=SIMULATED_CONFIG)
 
 
 class Summary(RunFile):
@@ -45,6 +46,7 @@ class Summary(RunFile):
     gap_interval: str
     denominator: str
     cost_policy: str
+    simulated: bool = Field(False, description=SIMULATED_ANY)
     configs: dict[str, ConfigSummary]
     errors: list[ErrorGroup] = Field(default_factory=list, description="Failed calls by class and configuration.")
     truncated: dict[str, int] | None = Field(

@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from evalkit.runs._base import Json, Rate, RunFile, _Format
+from evalkit.runs._base import SIMULATED_ANY, SIMULATED_CONFIG, Json, Rate, RunFile, _Format
 
 
 class _Certification(_Format):
@@ -49,6 +49,7 @@ class ConfigThresholds(_Certification):
     metrics: Json = Field(default_factory=dict, description="Calibration metrics (evalkit.calibrate).")
     recalibration: Json | None = Field(None, description="The recalibration map (evalkit.calibrate).")
     cost_optimal: Json | None = Field(None, description="Cost-optimal thresholds (evalkit.calibrate).")
+    simulated: bool = Field(False, description=SIMULATED_CONFIG)
 
 
 class Thresholds(RunFile):
@@ -67,5 +68,6 @@ class Thresholds(RunFile):
     bin_convention: str | None = None
     name: str | None = Field(None, description="Threshold set name: 'suite' (thresholds.json, the suite's own "
                              "calibration) or the name of RUN/thresholds/<name>.json.")
+    simulated: bool = Field(False, description=SIMULATED_ANY)
     configs: dict[str, ConfigThresholds]
 

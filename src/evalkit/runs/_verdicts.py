@@ -66,4 +66,12 @@ class Judge(RunFile):
     n_model_decisions_judged: int | None = None
     n_rejected_by_judge: int | None = None
     note: str | None = None
+    simulated: bool = Field(False, description="True when some number here comes from a simulated provider: the "
+                            "judge's (judge_simulated) or a judged configuration's (simulated_configs). False in "
+                            "files written before it existed.")
+    judge_simulated: bool = Field(False, description="The judge is a simulated provider, not a real model: its "
+                                  "verdicts, so both agreements, are simulated.")
+    simulated_configs: list[str] = Field(default_factory=list, description="The configurations whose decisions "
+                                         "the judge graded that are simulated (judge_vs_rubric and the counts pool "
+                                         "every configuration's decisions); empty when none is.")
 

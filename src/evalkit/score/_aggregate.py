@@ -13,7 +13,7 @@ known cost, next to ``cost_known_n`` and ``cost_unknown_n``. Same for tokens.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -167,12 +167,16 @@ def _row_dict(row: pd.Series) -> dict[str, Any]:
     return out
 
 
-def summary_dict(agg: pd.DataFrame, *, by: Sequence[str] = ("config", "segment")) -> dict[str, Any]:
-    """JSON-ready form of ``aggregate()`` output for ``summary.json`` (NaN -> null)."""
+def summary_dict(agg: pd.DataFrame, *, by: Sequence[str] = ("config", "segment"),
+                 simulated: Collection[str] = ()) -> dict[str, Any]:
+    """JSON-ready form of ``aggregate()`` output for ``summary.json`` (NaN -> null). ``simulated``: the
+    configurations whose numbers come from a simulated provider (each says so, and the summary says
+    whether any does)."""
     config_key, seg_key = by[0], (by[1] if len(by) > 1 else None)
     configs: dict[str, Any] = {}
     for _, row in agg.iterrows():
-        entry = configs.setdefault(str(row[config_key]), {"overall": None, "segments": {}})
+        name = str(row[config_key])
+        entry = configs.setdefault(name, {"overall": None, "segments": {}, "simulated": name in simulated})
         if seg_key is None or row[seg_key] == ALL:
             entry["overall"] = _row_dict(row)
         else:
@@ -183,5 +187,6 @@ def summary_dict(agg: pd.DataFrame, *, by: Sequence[str] = ("config", "segment")
         "gap_interval": "newcombe_paired_method10_95",
         "denominator": "all cases; invalid/failed count as not correct, not good, not deferred",
         "cost_policy": "mean/p95 are null when any case cost is unknown; known_* are over known rows only",
+        "simulated": any(c["simulated"] for c in configs.values()),
         "configs": configs,
     }

@@ -63,6 +63,17 @@ class Comparison:
     test_method: str = "mcnemar_exact"
     adjust_method: str = "holm"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    base_simulated: bool | None = None
+    """The base configuration's numbers come from a simulated provider (None: not known, e.g. tables
+    compared without their run folders; ``compare_runs`` asks the run)."""
+    cand_simulated: bool | None = None
+    """The same for the candidate configuration."""
+
+    @property
+    def simulated(self) -> bool | None:
+        """Either side is simulated (None when neither side is known)."""
+        known = [s for s in (self.base_simulated, self.cand_simulated) if s is not None]
+        return any(known) if known else None
 
     def rows(self, outcome: str | None = None) -> pd.DataFrame:
         o = outcome or self.outcome
@@ -237,9 +248,18 @@ def compare_runs(run_a: str | Path, run_b: str | Path | None = None, *, config_a
     def dataset(run: Any) -> dict[str, Any] | None:
         return run.manifest.dataset.model_dump(exclude_none=True) if run.manifest else None
 
-    return compare(scores_a, scores_b, outcome=outcome, base_config=config_a, cand_config=config_b,
+    comp = compare(scores_a, scores_b, outcome=outcome, base_config=config_a, cand_config=config_b,
                    allow_dataset_mismatch=allow_dataset_mismatch, base_dataset=dataset(a), cand_dataset=dataset(b),
                    base_run=a.run_id, cand_run=b.run_id)
+    return _with_simulated(comp, a, b)
+
+
+def _with_simulated(comp: Comparison, base: Any, cand: Any) -> Comparison:
+    """``comp`` saying whether each side's configuration is simulated (its run folder says)."""
+    from dataclasses import replace
+
+    return replace(comp, base_simulated=base.simulated(comp.base_config),
+                   cand_simulated=cand.simulated(comp.cand_config))
 
 
 def config_pairs(names_a: list[str], names_b: list[str], *, config_a: str | None = None,
@@ -282,9 +302,9 @@ def compare_run_pairs(run_a: str | Path, run_b: str | Path, *, config_a: str | N
         return run.manifest.dataset.model_dump(exclude_none=True) if run.manifest else None
 
     pairs = config_pairs(names(scores_a), names(scores_b), config_a=config_a, config_b=config_b)
-    return [compare(scores_a, scores_b, outcome=outcome, base_config=a, cand_config=b,
-                    allow_dataset_mismatch=allow_dataset_mismatch, base_dataset=dataset(ra),
-                    cand_dataset=dataset(rb), base_run=ra.run_id, cand_run=rb.run_id)
+    return [_with_simulated(compare(scores_a, scores_b, outcome=outcome, base_config=a, cand_config=b,
+                                    allow_dataset_mismatch=allow_dataset_mismatch, base_dataset=dataset(ra),
+                                    cand_dataset=dataset(rb), base_run=ra.run_id, cand_run=rb.run_id), ra, rb)
             for a, b in pairs]
 
 
@@ -318,8 +338,11 @@ def comparison_to_dict(comp: Comparison, *, max_flips: int | None = None) -> dic
     flips = comp.flips if max_flips is None else comp.flips.head(max_flips)
     return {
         "schema": 1, "outcome": comp.outcome, "alpha": comp.alpha,
-        "base": {"config": comp.base_config, "run": comp.base_run, "dataset": comp.base_dataset, "n": comp.n_base},
-        "cand": {"config": comp.cand_config, "run": comp.cand_run, "dataset": comp.cand_dataset, "n": comp.n_cand},
+        "simulated": comp.simulated,
+        "base": {"config": comp.base_config, "run": comp.base_run, "dataset": comp.base_dataset, "n": comp.n_base,
+                 "simulated": comp.base_simulated},
+        "cand": {"config": comp.cand_config, "run": comp.cand_run, "dataset": comp.cand_dataset, "n": comp.n_cand,
+                 "simulated": comp.cand_simulated},
         "n_paired": comp.n_paired, "dropped_base": comp.dropped_base, "dropped_cand": comp.dropped_cand,
         "dataset_mismatch": comp.dataset_mismatch,
         "methods": {"interval": comp.interval_method, "test": comp.test_method, "adjust": comp.adjust_method,

@@ -27,11 +27,12 @@ def summarize(run_dir: Path, scores: Any, *, errors: Sequence[Mapping[str, Any]]
               truncated: Mapping[str, int] | None = None) -> tuple[Any, dict[str, Any]]:
     """Aggregate ``scores`` and write summary.json (with the run's failed-call groups and its answers cut
     at max_tokens per configuration); (aggregates, summary)."""
-    from evalkit.runs import Summary, write_file
+    from evalkit.runs import RunFolder, Summary, write_file
     from evalkit.score._aggregate import aggregate, summary_dict
 
     aggregates = aggregate(scores)
-    summary = summary_dict(aggregates)
+    folder = RunFolder.with_scores(run_dir, scores)
+    summary = summary_dict(aggregates, simulated=folder.simulated_configs())
     summary["errors"] = [dict(e) for e in errors]
     summary["truncated"] = dict(truncated or {})
     write_file(run_dir, summary, Summary)
@@ -41,9 +42,10 @@ def summarize(run_dir: Path, scores: Any, *, errors: Sequence[Mapping[str, Any]]
 def score_run(run_dir: Path, *, run_id: str, task: Any, cases: Sequence[Any], records: Sequence[CallRecord],
               prompts: Mapping[str, Mapping[str, Any]], confidence_source: Mapping[str, str],
               simulated: Mapping[str, bool], judge_records: Sequence[CallRecord] = (), judge_decides: bool = True,
-              errors: Sequence[Mapping[str, Any]] = ()) -> Scored:
-    """Score every case x configuration of a run (and apply the LLM judge's verdicts) into ``run_dir``."""
-    from evalkit.runs import Judge, write_file
+              judge_simulated: bool = False, errors: Sequence[Mapping[str, Any]] = ()) -> Scored:
+    """Score every case x configuration of a run (and apply the LLM judge's verdicts) into ``run_dir``.
+    ``judge_simulated``: the judge's provider is simulated (judge.json says so)."""
+    from evalkit.runs import Judge, RunFolder, write_file
     from evalkit.score._table import scores_table, write_scores
 
     case_map = {c.case_id: c for c in cases}
@@ -53,6 +55,9 @@ def score_run(run_dir: Path, *, run_id: str, task: Any, cases: Sequence[Any], re
         from evalkit.score._judging import apply_verdicts
 
         scores, agreement = apply_verdicts(scores, judge_records, case_map, task=task, decides=judge_decides)
+        judged = RunFolder.with_scores(run_dir, scores).simulated_configs()  # the judge grades every configuration
+        agreement.update(judge_simulated=bool(judge_simulated), simulated_configs=judged,
+                         simulated=bool(judge_simulated or judged))
         write_file(run_dir, agreement, Judge)
     write_scores(run_dir, task=task, scores=scores)
     from evalkit.run import truncated_counts

@@ -66,7 +66,7 @@ def write_synthetic_run(path: Path, *, run_id: str, configs: Mapping[str, Mappin
             result_frames.append(_config_results(cases, name, action, conf, template,
                                                  xss_case=xss_case, prompt_chars=prompt_chars))
         if thresholds:
-            write_file(path, _thresholds(path, name, df), Thresholds)
+            write_file(path, _thresholds(path, name, df, simulated), Thresholds)
         if projection:
             write_file(path, _projection(path, name, df), Projection)
     if dataset_root is not None:
@@ -188,7 +188,7 @@ def _merge(path: Path, name: str, key: str, entry: dict[str, Any], head: dict[st
     return doc
 
 
-def _thresholds(path: Path, name: str, df: pd.DataFrame) -> dict[str, Any]:
+def _thresholds(path: Path, name: str, df: pd.DataFrame, simulated: bool) -> dict[str, Any]:
     ok = (df["status"] == "ok") & ~df["deferred"]
     conf = df["confidence"].astype(float).fillna(0).to_numpy()
     t = 0.8
@@ -200,10 +200,11 @@ def _thresholds(path: Path, name: str, df: pd.DataFrame) -> dict[str, Any]:
     entry = {"threshold": t, "threshold_calibrated": 0.9, "certified": True, "n": n,
              "n_automated": int(auto.sum()), "n_errors": errors,
              "coverage": {"value": float(cov), "lo": float(cov - half), "hi": float(cov + half), "n": n},
-             "risk_upper_bound": 0.04, "segments": {}, "uncertified_segments": ["undocumented_exception"]}
+             "risk_upper_bound": 0.04, "segments": {}, "uncertified_segments": ["undocumented_exception"],
+             "simulated": simulated}
     return _merge(path, name, "thresholds.json", entry,
                   {"schema": 1, "run_id": path.name, "created": "2026-11-21T12:00:00+00:00", "outcome": "good",
-                   "alpha": 0.05, "delta": 0.05, "mode": "global"})
+                   "alpha": 0.05, "delta": 0.05, "mode": "global", "simulated": simulated})
 
 
 def _projection(path: Path, name: str, df: pd.DataFrame) -> dict[str, Any]:
