@@ -60,10 +60,13 @@ class PriceTier(BaseModel):
 
     model_config = _FORBID
     above: int = Field(gt=0, description="Input tokens a request must exceed for this tier to apply.")
-    input: float | None = Field(None, ge=0, description="Input price above the threshold (default: the base price).")
-    output: float | None = Field(None, ge=0, description="Output price above the threshold (default: the base price).")
-    cache_read: float | None = Field(None, ge=0, description="Cache-read price above the threshold (default: as below it).")
-    cache_write: float | None = Field(None, ge=0,
+    input: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                description="Input price above the threshold (default: the base price).")
+    output: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                 description="Output price above the threshold (default: the base price).")
+    cache_read: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                     description="Cache-read price above the threshold (default: as below it).")
+    cache_write: float | None = Field(None, ge=0, allow_inf_nan=False,
                                       description="Cache-write price above the threshold (default: as below it).")
 
     @model_validator(mode="after")
@@ -77,10 +80,10 @@ class PriceOverride(BaseModel):
     """USD per 1M tokens; overrides litellm's bundled price map for this configuration."""
 
     model_config = _FORBID
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
-    cache_read: float | None = Field(None, ge=0)
-    cache_write: float | None = Field(None, ge=0)
+    input: float = Field(ge=0, allow_inf_nan=False)
+    output: float = Field(ge=0, allow_inf_nan=False)
+    cache_read: float | None = Field(None, ge=0, allow_inf_nan=False)
+    cache_write: float | None = Field(None, ge=0, allow_inf_nan=False)
     tiers: list[PriceTier] | None = Field(
         None, description="Long-context tiers, by ascending threshold, e.g. "
                           "[{above: 200000, input: 6.0, output: 22.5}].")
@@ -98,8 +101,8 @@ class RateLimits(BaseModel):
     """The provider's limits for this model (they differ per model); overrides `execution`."""
 
     model_config = _FORBID
-    requests_per_minute: float | None = Field(None, gt=0)
-    tokens_per_minute: float | None = Field(None, gt=0)
+    requests_per_minute: float | None = Field(None, gt=0, allow_inf_nan=False)
+    tokens_per_minute: float | None = Field(None, gt=0, allow_inf_nan=False)
 
 
 OUTPUT_CAPS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
@@ -158,17 +161,21 @@ class ConfigSpec(BaseModel):
 class ExecutionSpec(BaseModel):
     model_config = _FORBID
     concurrency: int = Field(16, ge=1, le=1024)
-    requests_per_minute: float | None = Field(None, gt=0)
-    tokens_per_minute: float | None = Field(None, gt=0)
-    timeout_s: float = Field(60.0, gt=0)
+    requests_per_minute: float | None = Field(None, gt=0, allow_inf_nan=False)
+    tokens_per_minute: float | None = Field(None, gt=0, allow_inf_nan=False)
+    timeout_s: float = Field(60.0, gt=0, allow_inf_nan=False)
     max_attempts: int = Field(6, ge=1, le=20)
-    max_error_share: float = Field(0.2, gt=0, le=1)
+    max_error_share: float = Field(0.2, gt=0, le=1, allow_inf_nan=False)
     mode: Literal["direct", "batch"] = Field(
         "direct", description="batch: send calls through the provider's batch API (OpenAI, Anthropic) at batch "
                               "prices; answers arrive within the provider's window (up to 24 h).")
-    batch_poll_s: float = Field(30.0, gt=0, description="Seconds between polls of pending batches.")
+    batch_poll_s: float = Field(30.0, gt=0, allow_inf_nan=False,
+                                description="Seconds between polls of pending batches.")
     batch_max_requests: int | None = Field(
         None, ge=1, description="At most this many requests per batch (default: the provider's limit).")
+    batch_max_poll_errors: int = Field(
+        20, ge=1, le=10_000, description="Failed polls of one batch in a row before it is abandoned: cancelled, and "
+                                         "its calls sent directly at the standard price.")
 
 
 class SampleSpec(BaseModel):
