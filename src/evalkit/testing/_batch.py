@@ -6,9 +6,11 @@
 Endpoints (as the official SDKs call them):
 
 - OpenAI: ``POST /v1/files`` (multipart, purpose=batch), ``POST /v1/batches``,
-  ``GET /v1/batches/{id}``, ``GET /v1/batches`` (list), ``GET /v1/files/{id}/content``.
+  ``GET /v1/batches/{id}``, ``GET /v1/batches`` (list), ``POST /v1/batches/{id}/cancel``,
+  ``GET /v1/files/{id}/content``.
 - Anthropic: ``POST /v1/messages/batches``, ``GET /v1/messages/batches/{id}``,
-  ``GET /v1/messages/batches/{id}/results``.
+  ``POST /v1/messages/batches/{id}/cancel``, ``GET /v1/messages/batches/{id}/results``.
+- ``GET /_batches``: the counts below, as JSON (for a server run with ``python -m evalkit.testing``).
 
 A batch stays in progress for ``delay_s`` after it was created, then ends, answering each
 line with the server's responder (the same answers as the streaming endpoints). Each line
@@ -16,6 +18,9 @@ fails with a server error when a seeded hash of its custom_id falls under ``fail
 batches whose creation ordinal (0-based, per API) is in ``expire`` end as *expired*: the
 first half of their lines are answered, the rest are expired. ``created`` counts batches
 created per API: the server-side count a test checks to prove nothing was resubmitted.
+``refuse_creates`` answers the first N creations (per API) with a 500; ``poll_errors`` answers
+the first N status polls of each batch with a 500 (a batch the client may abandon); a
+cancelled batch ends at once, its unfinished lines *canceled*, and counts in ``cancelled``.
 
 Self-consistency samples: batch lines carry no headers, so the sample index travels as a
 ``-s<N>`` suffix of the custom_id (real APIs ignore it; evalkit always adds it).
@@ -55,6 +60,8 @@ class _Batch:
     input_file_id: str | None = None
     ended: bool = False
     expired: bool = False
+    cancelled: bool = False
+    polls: int = 0
     results: list[dict[str, Any]] = field(default_factory=list)
     output_file_id: str | None = None
     error_file_id: str | None = None
@@ -64,8 +71,12 @@ class _Batch:
 
 class BatchAPIs:
     def __init__(self, *, delay_s: float = 0.05, fail_rate: float = 0.0, expire: tuple[int, ...] = (),
-                 seed: int = 0, refuse_creates: int = 0, echo_key: bool = False) -> None:
+                 seed: int = 0, refuse_creates: int = 0, echo_key: bool = False, poll_errors: int = 0) -> None:
         self.delay_s = delay_s
+        self.poll_errors = poll_errors
+        """Answer the first N status polls of each batch with a 500."""
+        self.cancelled: Counter[str] = Counter()
+        """Batches cancelled per API."""
         self.echo_key = echo_key
         """Quote the caller's API key in error messages (refusals, errored lines), as some providers do."""
         self.refuse_creates = refuse_creates
@@ -90,9 +101,20 @@ class BatchAPIs:
         r.add_post("/v1/batches", self._openai_create)
         r.add_get("/v1/batches", self._openai_list)
         r.add_get("/v1/batches/{id}", self._openai_retrieve)
+        r.add_post("/v1/batches/{id}/cancel", self._openai_cancel)
         r.add_post("/v1/messages/batches", self._anthropic_create)
         r.add_get("/v1/messages/batches/{id}", self._anthropic_retrieve)
+        r.add_post("/v1/messages/batches/{id}/cancel", self._anthropic_cancel)
         r.add_get("/v1/messages/batches/{id}/results", self._anthropic_results)
+        r.add_get("/_batches", self._counts)
+
+    def counts(self) -> dict[str, Any]:
+        """Batches created, refused and cancelled, and lines submitted, per API."""
+        return {"created": dict(self.created), "refused": dict(self.refused), "cancelled": dict(self.cancelled),
+                "lines_submitted": dict(self.lines_submitted)}
+
+    async def _counts(self, request: web.Request) -> web.Response:
+        return web.json_response(self.counts())
 
     # -- shared ------------------------------------------------------------------------
     def _error_text(self, message: str, key: str) -> str:
@@ -113,21 +135,35 @@ class BatchAPIs:
         self.batches[batch.id] = batch
         return batch
 
+    def _poll_fails(self, batch: _Batch) -> bool:
+        batch.polls += 1
+        return batch.polls <= self.poll_errors
+
+    def _cancel(self, batch: _Batch) -> None:
+        """Stop the batch: the lines already done (none before its delay has passed) keep their results."""
+        if batch.ended:
+            return
+        batch.ended = batch.cancelled = True
+        self.cancelled[batch.api] += 1
+        batch.results = [{"custom_id": line["custom_id"], "outcome": "canceled"} for line in batch.lines]
+        if batch.api == "openai":
+            self._openai_files(batch)
+
     def _finish(self, batch: _Batch) -> None:
         """End the batch once its delay has passed: answer, fail or expire each line."""
         if batch.ended or time.time() - batch.created < self.delay_s:
             return
-        batch.ended = True
-        batch.expired = batch.ordinal in self.expire[batch.api]
-        answered = len(batch.lines) // 2 if batch.expired else len(batch.lines)
+        expired = batch.ordinal in self.expire[batch.api]
+        answered = len(batch.lines) // 2 if expired else len(batch.lines)
         responder = self._server.responder
+        results: list[dict[str, Any]] = []  # a responder that raises leaves the batch in progress, not half-ended
         for i, line in enumerate(batch.lines):
             cid = line["custom_id"]
             if i >= answered:
-                batch.results.append({"custom_id": cid, "outcome": "expired"})
+                results.append({"custom_id": cid, "outcome": "expired"})
                 continue
             if self._fails(cid):
-                batch.results.append({"custom_id": cid, "outcome": "errored"})
+                results.append({"custom_id": cid, "outcome": "errored"})
                 continue
             body = line["body"] if batch.api == "openai" else line["params"]
             if batch.api == "openai":
@@ -136,7 +172,8 @@ class BatchAPIs:
             else:
                 request = from_anthropic(body, _sample(cid))
                 payload = anthropic_body(body, responder(request))
-            batch.results.append({"custom_id": cid, "outcome": "succeeded", "body": payload})
+            results.append({"custom_id": cid, "outcome": "succeeded", "body": payload})
+        batch.results, batch.expired, batch.ended = results, expired, True
         if batch.api == "openai":
             self._openai_files(batch)
 
@@ -184,7 +221,18 @@ class BatchAPIs:
         if batch is None or batch.api != "openai":
             return web.json_response({"error": {"message": "no such batch", "type": "invalid_request_error"}},
                                      status=404)
+        if self._poll_fails(batch):
+            return web.json_response({"error": {"message": "internal error (injected poll failure)",
+                                                "type": "server_error"}}, status=500)
         self._finish(batch)
+        return web.json_response(self._openai_json(batch))
+
+    async def _openai_cancel(self, request: web.Request) -> web.Response:
+        batch = self.batches.get(request.match_info["id"])
+        if batch is None or batch.api != "openai":
+            return web.json_response({"error": {"message": "no such batch", "type": "invalid_request_error"}},
+                                     status=404)
+        self._cancel(batch)
         return web.json_response(self._openai_json(batch))
 
     async def _openai_list(self, request: web.Request) -> web.Response:
@@ -204,6 +252,9 @@ class BatchAPIs:
                     "status_code": 500, "request_id": rid,
                     "body": {"error": {"message": self._error_text("internal error (injected)", batch.key),
                                        "type": "server_error"}}}})
+            elif r["outcome"] == "canceled":
+                err.append({"id": rid, "custom_id": r["custom_id"], "response": None, "error": {
+                    "code": "batch_cancelled", "message": "This request was cancelled with its batch."}})
             else:
                 err.append({"id": rid, "custom_id": r["custom_id"], "response": None, "error": {
                     "code": "batch_expired",
@@ -217,14 +268,16 @@ class BatchAPIs:
 
     def _openai_json(self, b: _Batch) -> dict[str, Any]:
         done = sum(r["outcome"] == "succeeded" for r in b.results)
-        status = "in_progress" if not b.ended else ("expired" if b.expired else "completed")
+        status = ("in_progress" if not b.ended else "cancelled" if b.cancelled else "expired" if b.expired
+                  else "completed")
         now = int(time.time())
         return {"id": b.id, "object": "batch", "endpoint": "/v1/chat/completions", "errors": None,
                 "input_file_id": b.input_file_id, "completion_window": "24h", "status": status,
                 "output_file_id": b.output_file_id, "error_file_id": b.error_file_id, "created_at": int(b.created),
                 "in_progress_at": int(b.created), "expires_at": int(b.created) + 86400,
                 "completed_at": now if status == "completed" else None,
-                "expired_at": now if status == "expired" else None, "failed_at": None, "cancelled_at": None,
+                "expired_at": now if status == "expired" else None, "failed_at": None,
+                "cancelled_at": now if status == "cancelled" else None,
                 "request_counts": {"total": len(b.lines), "completed": done, "failed": len(b.results) - done},
                 "metadata": b.metadata}
 
@@ -243,7 +296,19 @@ class BatchAPIs:
         if batch is None or batch.api != "anthropic":
             return web.json_response({"type": "error", "error": {"type": "not_found_error", "message": "no batch"}},
                                      status=404)
+        if self._poll_fails(batch):
+            return web.json_response({"type": "error", "error": {"type": "api_error",
+                                                                 "message": "internal error (injected poll failure)"}},
+                                     status=500)
         self._finish(batch)
+        return web.json_response(self._anthropic_json(batch, request))
+
+    async def _anthropic_cancel(self, request: web.Request) -> web.Response:
+        batch = self.batches.get(request.match_info["id"])
+        if batch is None or batch.api != "anthropic":
+            return web.json_response({"type": "error", "error": {"type": "not_found_error", "message": "no batch"}},
+                                     status=404)
+        self._cancel(batch)
         return web.json_response(self._anthropic_json(batch, request))
 
     async def _anthropic_results(self, request: web.Request) -> web.Response:
@@ -259,19 +324,20 @@ class BatchAPIs:
                 result = {"type": "errored", "error": {"type": "error", "error": {
                     "type": "api_error", "message": self._error_text("internal error (injected)", batch.key)}}}
             else:
-                result = {"type": "expired"}
+                result = {"type": r["outcome"]}  # expired, canceled
             lines.append(json.dumps({"custom_id": r["custom_id"], "result": result}))
-        return web.Response(body=("\n".join(lines) + "\n").encode(), content_type="application/binary")
+        return web.Response(body="".join(line + "\n" for line in lines).encode(), content_type="application/binary")
 
     def _anthropic_json(self, b: _Batch, request: web.Request) -> dict[str, Any]:
         counts = Counter(r["outcome"] for r in b.results)
         base = f"{request.scheme}://{request.host}"
         return {"id": b.id, "type": "message_batch", "processing_status": "ended" if b.ended else "in_progress",
                 "request_counts": {"processing": 0 if b.ended else len(b.lines), "succeeded": counts["succeeded"],
-                                   "errored": counts["errored"], "canceled": 0, "expired": counts["expired"]},
+                                   "errored": counts["errored"], "canceled": counts["canceled"],
+                                   "expired": counts["expired"]},
                 "created_at": _iso(b.created), "expires_at": _iso(b.created + 86400),
                 "ended_at": _iso(time.time()) if b.ended else None, "archived_at": None,
-                "cancel_initiated_at": None,
+                "cancel_initiated_at": _iso(b.created) if b.cancelled else None,
                 "results_url": f"{base}/v1/messages/batches/{b.id}/results" if b.ended else None}
 
 
