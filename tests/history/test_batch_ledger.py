@@ -47,17 +47,18 @@ def test_a_batch_created_but_not_recorded_is_found_not_resubmitted(tmp_path, mon
     assert batches.created["openai"] == 1  # found by metadata, not created again
     assert report.batches_created == 0 and report.batches_resumed == 1
     assert len(pending) == 1 and sorted(pending[0].ids) == sorted(by_id)
-    assert [e["event"] for e in events] == ["submitting", "submitted"]
+    assert [e["event"] for e in events] == ["submitting", "submitted", "resumed"]
     assert events[1]["found_by_metadata"] is True
 
 
-def test_a_batch_the_provider_refuses_to_create_falls_back_to_direct_calls(tmp_path, tiny_store, monkeypatch):
+def test_a_batch_the_provider_keeps_refusing_to_create_falls_back_to_direct_calls(tmp_path, tiny_store,
+                                                                                   monkeypatch):
     from histhelpers import write_suite
 
     from evalkit.pipeline import RunRequest, run_suite
 
     monkeypatch.setenv("EVALKIT_TEST_KEY", "k")
-    batches = BatchAPIs(delay_s=0.01, refuse_creates=1)
+    batches = BatchAPIs(delay_s=0.01, refuse_creates=4)  # a creation is tried 4 times: the first chunk fails
     with LoopbackServer(responder=echo_responder, extensions=[batches.install]) as server:
         config = f"""  - name: served
     provider: openai
@@ -71,7 +72,7 @@ def test_a_batch_the_provider_refuses_to_create_falls_back_to_direct_calls(tmp_p
                                        progress=False, cache_mode="off"))
         direct = len(server.hits)
     report = outcome.manifest["execution"]
-    assert batches.refused["openai"] == 1 and batches.created["openai"] == 2  # 48 cases: 3 chunks, 1 refused
+    assert batches.refused["openai"] == 4 and batches.created["openai"] == 2  # 48 cases: 3 chunks, 1 refused
     assert report["submit_failed_calls"] == 20 == direct
     assert (outcome.scores["status"] != "failed").all() and len(outcome.scores) == 48
     assert report["batch_answers"] == 28

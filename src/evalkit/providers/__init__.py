@@ -15,7 +15,7 @@ from evalkit.providers._base import (
     estimate_input_tokens,
     output_cap,
 )
-from evalkit.providers._batch import BatchAPI, BatchLineResult, BatchState, batch_api_for
+from evalkit.providers._batch import BatchAPI, BatchLineResult, BatchState, batch_api_for, transient_wait
 from evalkit.providers._errors import ProviderError
 from evalkit.providers._registry import (
     create_provider,
@@ -46,4 +46,5 @@ __all__ = [
     "redact",
     "register_provider",
     "sim_respond",
+    "transient_wait",
 ]

@@ -52,6 +52,33 @@ class BatchAPI(Protocol):
 
     async def results(self, batch_id: str) -> list[BatchLineResult]: ...
 
+    async def cancel(self, batch_id: str) -> None:
+        """Ask the provider to stop the batch (lines already done are still billed)."""
+
+
+TRANSIENT_STATUSES = frozenset({408, 409, 429})
+"""HTTP statuses below 500 worth another try (with 5xx): timeout, conflict, rate limited."""
+
+
+def transient_wait(exc: BaseException) -> float | None:
+    """For an exception a batch API call raised: None when trying again cannot help (a refused request,
+    a bad key, a bug); else the seconds the server asked to wait (0 when it did not say)."""
+    import asyncio
+
+    from evalkit.providers._errors import parse_retry_after
+
+    if isinstance(exc, ProviderError):
+        return (exc.retry_after_s or 0.0) if exc.retryable else None
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        if status in TRANSIENT_STATUSES or status >= 500:
+            return parse_retry_after(getattr(getattr(exc, "response", None), "headers", None)) or 0.0
+        return None
+    if type(exc).__name__ in ("APIConnectionError", "APITimeoutError") or isinstance(
+            exc, (ConnectionError, TimeoutError, asyncio.TimeoutError)):
+        return 0.0
+    return None
+
 
 def _no_headers(kwargs: dict[str, Any]) -> dict[str, Any]:
     body = {k: v for k, v in kwargs.items() if k not in ("extra_headers", "extra_body")}
@@ -133,6 +160,9 @@ class OpenAIBatchAPI:
                         error_message=str(error.get("message") or f"status {resp.get('status_code')}")))
         return out
 
+    async def cancel(self, batch_id: str) -> None:
+        await self.provider._get_client().batches.cancel(batch_id)
+
 
 class AnthropicBatchAPI:
     max_requests: ClassVar[int] = 100_000
@@ -183,6 +213,9 @@ class AnthropicBatchAPI:
                 out.append(BatchLineResult(custom_id=entry.custom_id, error_kind=str(result.type),
                                            error_message=f"batch request {result.type}"))
         return out
+
+    async def cancel(self, batch_id: str) -> None:
+        await self.provider._get_client().messages.batches.cancel(batch_id)
 
 
 def batch_api_for(provider: Any) -> BatchAPI | None:

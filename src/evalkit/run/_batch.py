@@ -15,8 +15,15 @@ Anthropic Message Batches) at batch prices, then finish everything else the norm
 4. When a batch ends, each answered line becomes a CallRecord (``execution="batch"``, cost
    at the batch price) in the journal; then ``collected`` is recorded.
 5. Lines that failed or expired, lines missing from the results, and batches that could not
-   be created or failed as a whole fall back to the direct path with its retries, at the
-   standard price: every call ends with an answer or a recorded failure.
+   be created (after ``submit_attempts`` tries of a transient error) or failed as a whole fall
+   back to the direct path with its retries, at the standard price: every call ends with an
+   answer or a recorded failure. A batch whose polls fail ``max_poll_errors`` times in a row is
+   abandoned: cancelled (best effort: the provider would go on and bill it) and its calls sent
+   directly. Each such fallback is said on stderr and counted in the manifest.
+
+``--max-cost`` is checked once, before any batch is created, against everything the run will
+pay: batched calls at the batch price, calls that stay direct at theirs, and what the run
+already spent.
 """
 
 from __future__ import annotations
@@ -24,22 +31,24 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
+import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalkit._secrets import redact_text
 from evalkit.errors import RunFailed
-from evalkit.pricing import ModelPrice, batch_price, call_cost
-from evalkit.providers import Usage, batch_api_for
+from evalkit.pricing import ModelPrice, batch_price
+from evalkit.providers import batch_api_for, transient_wait
+from evalkit.run._batch_collect import _collect, _Pending, _warn
+from evalkit.run._batch_ledger import LEDGER_NAME, BatchReport, Ledger, custom_id_of, report_from_ledger
 from evalkit.run._cache import ResponseCache
-from evalkit.run._journal import JOURNAL_NAME, JournalWriter, read_journal
+from evalkit.run._journal import JOURNAL_NAME, read_journal
 from evalkit.run._records import CallRecord, ExecutionOptions, PlannedCall
 
-LEDGER_NAME = "batches.jsonl"
+__all__ = ["LEDGER_NAME", "BatchOptions", "BatchReport", "Ledger", "custom_id", "execute_batch", "run_batched"]
+
 Key = tuple[str, str, int]
 
 
@@ -52,78 +61,16 @@ class BatchOptions:
     max_bytes: int | None = None
     """At most this many bytes of request lines per batch (default: the provider's limit)."""
     max_poll_errors: int = 20
-    """Consecutive failed polls of one batch before its calls fall back to the direct path."""
-
-
-@dataclass(kw_only=True)
-class BatchReport:
-    """What batch mode did, for the manifest."""
-
-    batches_created: int = 0
-    batches_resumed: int = 0
-    batch_answers: int = 0
-    failed_lines: int = 0
-    expired_lines: int = 0
-    fallback_calls: int = 0
-    direct_calls: int = 0
-    submit_failed_calls: int = 0
-    """Calls whose batch the provider refused to create (sent directly instead)."""
-    batch_ids: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"mode": "batch", "batches_created": self.batches_created, "batches_resumed": self.batches_resumed,
-                "batch_answers": self.batch_answers, "failed_lines": self.failed_lines,
-                "expired_lines": self.expired_lines, "fallback_calls": self.fallback_calls,
-                "direct_calls": self.direct_calls, "submit_failed_calls": self.submit_failed_calls,
-                "batch_ids": self.batch_ids}
+    """Consecutive failed polls of one batch before it is abandoned: cancelled, its calls sent directly."""
+    submit_attempts: int = 4
+    """Tries to create one batch when the provider answers with a transient error (5xx, 429, timeout)."""
+    submit_backoff_s: float = 2.0
+    """First wait before creating a batch again; doubled after each failure (with jitter)."""
 
 
 def custom_id(call: PlannedCall) -> str:
     """Stable, provider-safe id of a call inside a batch; ``-s<N>`` carries the sample index."""
-    digest = hashlib.sha256(f"{call.config}\x00{call.case_id}\x00{call.sample_index}".encode()).hexdigest()[:40]
-    return f"{digest}-s{call.sample_index}"
-
-
-class Ledger:
-    """The batch ledger: one JSON line per event, flushed and fsynced at once."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    def read(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        out = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue  # a torn last line from kill -9
-            if isinstance(event, dict):
-                out.append(event)
-        return out
-
-    def append(self, event: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        needs_newline = False
-        if self.path.exists() and self.path.stat().st_size > 0:
-            with open(self.path, "rb") as tail:
-                tail.seek(-1, os.SEEK_END)
-                needs_newline = tail.read(1) != b"\n"  # a torn line from kill -9 stays isolated
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(("\n" if needs_newline else "") + redact_text(json.dumps(event, sort_keys=True)) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-
-
-@dataclass(kw_only=True)
-class _Pending:
-    chunk: str
-    config: str
-    batch_id: str
-    ids: list[str]
-    submitted_at: float
-    poll_errors: int = 0
+    return custom_id_of(call.config, call.case_id, call.sample_index)
 
 
 def _chunks(calls: list[PlannedCall], api: Any, opts: BatchOptions) -> list[list[tuple[PlannedCall, dict]]]:
@@ -178,24 +125,49 @@ async def execute_batch(
         batchable.setdefault(call.config, []).append(call)
 
     batch_prices = {name: batch_price(prices.get(name)) for name in providers}
-    if options.max_cost_usd is not None:
-        _check_batch_budget(batchable, batch_prices, options.max_cost_usd)
+    if options.max_cost_usd is not None:  # the whole run, before any batch is created
+        _check_run_budget(calls, providers, prices, options, run_dir, cache_root=cache_root,
+                          batched={name for name, api in apis.items()
+                                   if api is not None and options.cache_mode != "replay"})
 
     ledger = Ledger(run_dir / LEDGER_NAME)
     by_id = {custom_id(c): c for group in batchable.values() for c in group}
     pending = await _resume_or_submit(batchable, apis, ledger, run_dir.name, opts, report, by_id)
     fallback = await _collect(pending, apis, ledger, journal_path, by_id, batch_prices, cache, options, opts, report)
-    report.fallback_calls = len(fallback)
+    report.fallback_calls = len(fallback) + report.submit_failed_calls
     records = await execute(calls, providers=providers, prices=prices, options=options, run_dir=run_dir,
                             seed=seed, cache_root=cache_root)
-    return records, report
+    whole = report_from_ledger(ledger.read(), records)
+    summary = whole.fallback_summary()
+    if summary and report.fallback_calls:  # this session sent some directly: say what it cost
+        _warn(summary)
+    return records, whole
+
+
+def _check_run_budget(calls: Sequence[PlannedCall], providers: Mapping[str, Any],
+                      prices: Mapping[str, ModelPrice | None], options: ExecutionOptions, run_dir: Path, *,
+                      batched: set[str], cache_root: Path | str | None) -> None:
+    """Refuse before any batch is created when the whole run would pass ``max_cost_usd``: what the run
+    already spent, the calls of the ``batched`` configurations at the batch price and every other call
+    (providers without a batch API, ...) at its own price, counted as the direct path counts them (a
+    journaled call is done, a cached answer is free). The direct path checks again what is left to it."""
+    from evalkit.run._executor import _check_budget, _keys, _ledger, _resumed
+
+    assert options.max_cost_usd is not None
+    keys = _keys(calls, providers)
+    resumed = _resumed(calls, keys, run_dir / JOURNAL_NAME, retry_failed=False)
+    cache = None if options.cache_mode == "off" else ResponseCache(cache_root)
+    offline = {name: bool(getattr(p, "offline", False)) for name, p in providers.items()}
+    at = {name: batch_price(prices.get(name)) if name in batched else prices.get(name) for name in providers}
+    _check_budget(resumed.todo, keys, cache, offline, _ledger(providers, at, options, resumed, offline),
+                  options.max_cost_usd)
 
 
 async def _resume_or_submit(batchable: dict[str, list[PlannedCall]], apis: Mapping[str, Any], ledger: Ledger,
                             run_id: str, opts: BatchOptions, report: BatchReport,
                             by_id: Mapping[str, PlannedCall]) -> list[_Pending]:
     events = ledger.read()
-    collected = {e["batch_id"] for e in events if e.get("event") == "collected"}
+    collected = {e["batch_id"] for e in events if e.get("event") in ("collected", "abandoned")}
     submitted = {e["chunk"]: e for e in events if e.get("event") == "submitted"}
     intents = {e["chunk"]: e for e in events if e.get("event") == "submitting"}
     covered: set[str] = set()
@@ -219,8 +191,10 @@ async def _resume_or_submit(batchable: dict[str, list[PlannedCall]], apis: Mappi
             continue
         report.batches_resumed += 1
         report.batch_ids.append(batch_id)
+        ledger.append({"event": "resumed", "chunk": chunk, "batch_id": batch_id, "at": time.time()})
         pending.append(_Pending(chunk=chunk, config=intent["config"], batch_id=batch_id, ids=ids,
                                 submitted_at=float(intent.get("at", time.time()))))
+    rng = random.Random(run_id)
     for config, calls in batchable.items():
         api = apis[config]
         fresh = [c for c in calls if custom_id(c) not in covered]
@@ -229,11 +203,16 @@ async def _resume_or_submit(batchable: dict[str, list[PlannedCall]], apis: Mappi
             chunk = hashlib.sha256(f"{run_id}\x00{config}\x00{','.join(ids)}".encode()).hexdigest()[:16]
             ledger.append({"event": "submitting", "chunk": chunk, "config": config, "ids": ids, "at": time.time()})
             try:
-                batch_id = await api.submit([line for _, line in chunk_calls],
-                                            metadata={"evalkit_run": run_id, "evalkit_chunk": chunk})
-            except Exception as exc:  # noqa: BLE001 - the calls fall back to the direct path
-                ledger.append({"event": "submit_failed", "chunk": chunk, "error": f"{type(exc).__name__}: {exc}"[:300]})
+                batch_id = await _submit(api, [line for _, line in chunk_calls], opts, rng,
+                                         metadata={"evalkit_run": run_id, "evalkit_chunk": chunk})
+            except _SubmitFailed as failed:  # the calls fall back to the direct path
+                error = f"{type(failed.error).__name__}: {failed.error}"[:300]
+                ledger.append({"event": "submit_failed", "chunk": chunk, "config": config, "calls": len(ids),
+                               "attempts": failed.attempts, "error": error, "at": time.time()})
                 report.submit_failed_calls += len(ids)
+                _warn(f"could not create a batch of {len(ids)} calls for configuration {config!r} "
+                      f"({failed.attempts} attempt{'s' if failed.attempts > 1 else ''}; {error}); sending them "
+                      "directly at the standard price (about twice the batch price)")
                 continue
             ledger.append({"event": "submitted", "chunk": chunk, "config": config, "batch_id": batch_id,
                            "at": time.time()})
@@ -243,97 +222,46 @@ async def _resume_or_submit(batchable: dict[str, list[PlannedCall]], apis: Mappi
     return pending
 
 
-async def _collect(pending: list[_Pending], apis: Mapping[str, Any], ledger: Ledger, journal_path: Path,
-                   by_id: Mapping[str, PlannedCall], prices: Mapping[str, ModelPrice | None],
-                   cache: ResponseCache | None, options: ExecutionOptions, opts: BatchOptions,
-                   report: BatchReport) -> list[PlannedCall]:
-    """Poll until every pending batch ended; journal its answers. Returns the calls left for the direct path."""
-    journal = JournalWriter(journal_path)
-    fallback: list[PlannedCall] = []
-    try:
-        while pending:
-            still: list[_Pending] = []
-            for p in pending:
-                api = apis[p.config]
+class _SubmitFailed(Exception):
+    def __init__(self, error: BaseException, attempts: int) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.attempts = attempts
+
+
+async def _submit(api: Any, lines: list[dict[str, Any]], opts: BatchOptions, rng: random.Random, *,
+                  metadata: dict[str, str]) -> str:
+    """Create one batch; a transient error (5xx, 429, timeout, dropped connection) is tried again, up to
+    ``opts.submit_attempts`` times with exponential backoff (honouring Retry-After, at most 2 min). Before
+    trying again, a batch the provider created although its answer was lost is looked for by its metadata
+    (OpenAI), so a retry never makes a second batch there."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await api.submit(lines, metadata=metadata)
+        except Exception as exc:  # classified below
+            wait = transient_wait(exc)
+            if wait is None or attempt >= opts.submit_attempts:
+                raise _SubmitFailed(exc, attempt) from exc
+            backoff = opts.submit_backoff_s * 2 ** (attempt - 1) * rng.uniform(0.5, 1.0)
+            await asyncio.sleep(min(max(wait, backoff), 120.0))
+            if api.supports_find:
                 try:
-                    state = await api.state(p.batch_id)
-                except Exception as exc:  # noqa: BLE001 - a poll that fails is tried again
-                    p.poll_errors += 1
-                    if p.poll_errors >= opts.max_poll_errors:
-                        ledger.append({"event": "abandoned", "batch_id": p.batch_id, "error": str(exc)[:300]})
-                        fallback.extend(by_id[i] for i in p.ids)
-                    else:
-                        still.append(p)
-                    continue
-                p.poll_errors = 0
-                if not state.ended:
-                    still.append(p)
-                    continue
-                left = await _take_results(p, api, state.status, journal, by_id, prices, cache, options, report)
-                fallback.extend(left)
-                if options.progress:
-                    print(f"batch {p.batch_id} {state.status}: {len(p.ids) - len(left)} answers"
-                          + (f", {len(left)} to send directly" if left else ""), flush=True)
-                ledger.append({"event": "collected", "batch_id": p.batch_id, "status": state.status,
-                               "at": time.time()})
-            pending = still
-            if pending:
-                await asyncio.sleep(opts.poll_s)
-    finally:
-        journal.close()
-    return fallback
-
-
-async def _take_results(p: _Pending, api: Any, status: str, journal: JournalWriter,
-                        by_id: Mapping[str, PlannedCall], prices: Mapping[str, ModelPrice | None],
-                        cache: ResponseCache | None, options: ExecutionOptions,
-                        report: BatchReport) -> list[PlannedCall]:
-    answered: set[str] = set()
-    latency = time.time() - p.submitted_at
-    results = await api.results(p.batch_id) if status not in ("failed", "cancelled") else []
-    for line in results:
-        call = by_id.get(line.custom_id)
-        if call is None or line.custom_id not in p.ids:
-            continue
-        if line.response is None:
-            report.expired_lines += line.error_kind == "expired"
-            report.failed_lines += line.error_kind != "expired"
-            continue
-        answered.add(line.custom_id)
-        usage = line.response.usage
-        cost = call_cost(usage, prices.get(call.config))
-        if cache is not None and options.cache_mode == "read-write":
-            cache.put(call.request, line.response, key=call.request.cache_key())
-        journal.append(CallRecord(
-            config=call.config, case_id=call.case_id, sample_index=call.sample_index,
-            cache_key=call.request.cache_key(), status="ok", response=line.response, attempts=1,
-            billed_usage=[usage if usage is not None else Usage()], cost_usd=cost, nominal_cost_usd=cost,
-            latency_s=latency, execution="batch"))
-        report.batch_answers += 1
-    return [by_id[i] for i in p.ids if i not in answered]
-
-
-def _check_batch_budget(batchable: Mapping[str, list[PlannedCall]], prices: Mapping[str, ModelPrice | None],
-                        max_cost: float) -> None:
-    total = 0.0
-    for config, calls in batchable.items():
-        for call in calls:
-            est = call_cost(Usage(input_tokens=call.est_input_tokens, output_tokens=call.est_output_tokens),
-                            prices.get(config))
-            if est is None:
-                raise RunFailed(f"cannot enforce max_cost_usd ${max_cost:.4f}: configuration {config!r} has no "
-                                "known price; add a price override to the suite")
-            total += est
-    if total > max_cost:
-        raise RunFailed(f"estimated batch cost ${total:.4f} exceeds max_cost_usd ${max_cost:.4f}; not submitting")
+                    found = await api.find(metadata)
+                except Exception:  # noqa: BLE001 - not found is what the retry assumes anyway
+                    found = None
+                if found is not None:
+                    return str(found)
 
 
 def run_batched(calls: Sequence[PlannedCall], providers: Mapping[str, Any], prices: Mapping[str, ModelPrice | None],
                 options: ExecutionOptions, run_dir: Path, suite: Any, manifest: dict[str, Any]) -> list[CallRecord]:
     """The runner's entry point: batch-execute, close the providers, and note in the manifest that
-    (and how) the run used batch APIs and at which batch prices."""
+    (and how) the whole run used batch APIs and at which batch prices."""
     exe = suite.execution
-    opts = BatchOptions(poll_s=exe.batch_poll_s, max_requests=exe.batch_max_requests)
+    opts = BatchOptions(poll_s=exe.batch_poll_s, max_requests=exe.batch_max_requests,
+                        max_poll_errors=exe.batch_max_poll_errors, submit_backoff_s=min(2.0, exe.batch_poll_s))
 
     async def go() -> tuple[list[CallRecord], BatchReport]:
         try:
@@ -356,7 +284,20 @@ def run_batched(calls: Sequence[PlannedCall], providers: Mapping[str, Any], pric
         if direct and batched:
             print(f"batch mode: {', '.join(direct)} (provider without a batch API in evalkit) "
                   "run with direct calls at standard prices", flush=True)
-    records, report = asyncio.run(go())
+    try:
+        records, report = asyncio.run(go())
+    except RunFailed as exc:  # stopped (budget, errors): the manifest still says what the batches did
+        finished = getattr(exc, "records", None)
+        if finished is not None:
+            _note(manifest, report_from_ledger(Ledger(Path(run_dir) / LEDGER_NAME).read(), finished), batched,
+                  providers, prices)
+        raise
+    _note(manifest, report, batched, providers, prices)
+    return records
+
+
+def _note(manifest: dict[str, Any], report: BatchReport, batched: bool, providers: Mapping[str, Any],
+          prices: Mapping[str, ModelPrice | None]) -> None:
     manifest["execution"] = report.to_json()
     if not batched:  # asked for, but nothing went through a batch API: the run is a direct one
         manifest["execution"]["mode"] = "direct"
@@ -369,4 +310,3 @@ def run_batched(calls: Sequence[PlannedCall], providers: Mapping[str, Any], pric
         c["batch_price"] = None if bp is None else {"input": bp.input, "output": bp.output,
                                                    "cache_read": bp.cache_read, "cache_write": bp.cache_write,
                                                    "source": bp.source, "model": bp.model}
-    return records
