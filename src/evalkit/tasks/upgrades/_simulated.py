@@ -86,6 +86,9 @@ def _beliefs(reading: Reading, profile: SimProfile, u: list[float]) -> Beliefs:
             chosen = [s for s in current if not s.negated]
             if chosen and len(chosen) < len(current):
                 b.conflicts += 1  # the prompt says both
+            own = [s for s in current if s.origin == "policy"] or current  # the prompt outranks a passage
+            if any(s.negated for s in own):
+                chosen = []  # its rules take it away ("expire on upgrade"), whatever a fact line restates
             if chosen and stale and any(dict(s.params) != dict(chosen[0].params) for s in stale):
                 b.conflicts += 1
                 if draw < profile.stale_uptake * 0.5:
