@@ -12,7 +12,9 @@ def test_parallel_judging_matches_serial():
     cases = {c.case_id: c for c in task.generate(300, 4)}
     items = []
     for i, case in enumerate(cases.values()):
-        decision = dict(case.reviewed.model_dump(mode="json"), message="Done.", confidence=0.9)
+        # "Done." for an escalation or a refusal contradicts its action: those get a neutral message
+        message = "Done." if case.reviewed.action in ("approve", "counter_offer") else "Thank you for your request."
+        decision = dict(case.reviewed.model_dump(mode="json"), message=message, confidence=0.9)
         if i % 3 == 1:
             decision["new_recurring_price"] = "1.00"  # wrong on purpose
         text = json.dumps(decision) if i % 7 else "not json at all"
