@@ -231,6 +231,10 @@ def test_a_rule_with_two_sources_is_refused_when_the_mapping_is_loaded(tmp_path,
      "unmapped: default needs a `default:` value to give unknown labels"),
     ("{column: Seats, type: int, unmapped: keep}", "unmapped: keep needs `labels`"),
     ("{column: Seats, type: int, unmapped: default, default: 1}", "unmapped: default needs `labels`"),
+    ("{column: Seats, type: int, unmapped: default, default: null, labels: {many: 50}}",
+     "unmapped: default needs a `default:` value to give unknown labels"),
+    ("{column: Seats, type: int, unmapped: default, default: 5, labels: {}}",
+     "unmapped: default with empty `labels` maps every label the same way"),
 ])
 def test_an_unmapped_rule_that_cannot_act_is_refused_when_the_mapping_is_loaded(tmp_path, monkeypatch, rule, why):
     """`unmapped: default` without a default blanked every unknown label; without labels it did nothing."""

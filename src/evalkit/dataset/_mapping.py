@@ -155,8 +155,11 @@ class FieldRule(BaseModel):
         if "unmapped" in self.model_fields_set and self.unmapped != "error" and self.labels is None:
             raise ValueError(f"unmapped: {self.unmapped} needs `labels` (it says what to do with a label "
                              "missing from them)")
-        if self.unmapped == "default" and "default" not in self.model_fields_set:
+        if self.unmapped == "default" and self.default is None:  # `default: null` would blank them too
             raise ValueError("unmapped: default needs a `default:` value to give unknown labels")
+        if "unmapped" in self.model_fields_set and self.unmapped != "error" and self.labels == {}:
+            raise ValueError(f"unmapped: {self.unmapped} with empty `labels` maps every label the same way; "
+                             "list the labels, or use a const")
         return self
 
 
