@@ -58,7 +58,7 @@ def _run_judge(ex: Any) -> tuple[list[Any], bool]:
     provider, prefix = _judge(ex.loaded, ex.plan.task)
     calls = judge_calls(spec, ex.plan.task, {c.case_id: c for c in ex.plan.cases}, ex.records, rubric_prefix=prefix,
                         seed=ex.suite.seed, seeded=bool(getattr(provider, "offline", False)),
-                        counted=ex.options.max_cost_usd is not None)
+                        counted=ex.options.max_cost_usd is not None, provider=provider)
     records = ex.execute(calls, {JUDGE: provider}, {JUDGE: price_for(spec.provider, spec.model, None, provider)})
     return records, bool(getattr(provider, "simulated", False))
 
@@ -71,7 +71,7 @@ def _expected_judge_calls(loaded: Any, plan: Any, answered: list[Any], unanswere
     provider, prefix = _judge(loaded, plan.task, reading=False)
     return judge_calls(loaded.suite.scoring.judge, plan.task, {c.case_id: c for c in plan.cases}, answered,
                        rubric_prefix=prefix, seed=loaded.suite.seed, seeded=bool(getattr(provider, "offline", False)),
-                       unanswered=unanswered, counted=True)  # only asked under --max-cost
+                       unanswered=unanswered, counted=True, provider=provider)  # only asked under --max-cost
 
 
 def _judge(loaded: Any, task: Any, *, reading: bool = True) -> tuple[Any, str]:

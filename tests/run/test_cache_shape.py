@@ -58,3 +58,38 @@ def test_requests_in_the_default_shape_keep_their_cache_keys():
     assert create_provider("anthropic", structured_output="json").request_shape == {"structured_output": "json"}
     shaped = req.model_copy(update={"request_shape": {"strict_schema": True}})
     assert shaped.cache_key() != req.cache_key()
+
+
+def test_the_judges_request_shape_is_part_of_its_cache_key(tmp_path):
+    """The judge's calls carried no request shape: its anthropic max_tokens (sent when params set none) hit
+    the verdicts bought with the old cap."""
+    with LoopbackServer() as srv:
+        suite = write_loopback_suite(tmp_path, prompt=REPO / "suites" / "prompts" / "upgrade-v1.j2",
+                                     base_url=srv.openai_base_url, limit=3)
+        suite.write_text(suite.read_text() + "scoring:\n  judge:\n    provider: anthropic\n    model: large\n"
+                         f'    options: {{base_url: "{srv.base_url}", api_key_env: EVALKIT_TEST_KEY}}\n')
+        _run(suite, tmp_path)
+        first = len(srv.log)
+        _run(suite, tmp_path)
+        assert len(srv.log) == first  # configurations and judge answered from the cache
+        _run(suite, tmp_path, "--set", "scoring.judge.options.max_tokens=9")
+        judged = [h for h in srv.log[first:]]
+        assert judged and all(h.route == "anthropic" for h in judged), [h.route for h in judged]
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+def test_a_base_url_from_the_environment_is_part_of_the_cache_key(tmp_path, monkeypatch, transport):
+    """Without base_url the SDK sends to OPENAI_BASE_URL; the key said endpoint None whatever it held, so a
+    second server was never asked. The aiohttp transport ignored the variable (it went to api.openai.com)."""
+    with LoopbackServer() as one, LoopbackServer() as two:
+        suite = write_loopback_suite(tmp_path, prompt=REPO / "suites" / "prompts" / "upgrade-v1.j2",
+                                     base_url=one.openai_base_url, limit=3,
+                                     options=f", http_client: {transport}" if transport == "aiohttp" else "")
+        suite.write_text(suite.read_text().replace(f'base_url: "{one.openai_base_url}", ', ""))
+        assert "base_url" not in suite.read_text()
+        monkeypatch.setenv("OPENAI_BASE_URL", one.openai_base_url)
+        _run(suite, tmp_path)
+        assert len(one.log) == 3
+        monkeypatch.setenv("OPENAI_BASE_URL", two.openai_base_url)
+        _run(suite, tmp_path)
+        assert len(two.log) == 3 and len(one.log) == 3

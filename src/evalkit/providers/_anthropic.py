@@ -33,6 +33,7 @@ from evalkit.providers._errors import (
 from evalkit.providers._options import (
     NetworkOptions,
     check_options,
+    env_endpoint,
     key_from_env,
     request_shape,
     required_key_env,
@@ -84,6 +85,11 @@ class AnthropicProvider:
         """The key variable this provider needs to send but finds unset (None: it can send)."""
         return required_key_env(self.api_key_env if self._key_env_named else None, DEFAULT_KEY_ENV,
                                 self.base_url)
+
+    def endpoint_for(self, model: str) -> str | None:
+        """Where this provider's requests go: ``base_url``, else the SDK's ``ANTHROPIC_BASE_URL``."""
+        del model
+        return self.base_url or env_endpoint("ANTHROPIC_BASE_URL")
 
     def prepare(self) -> None:
         """Import the SDK now: the executor calls this before the first timed attempt."""

@@ -35,6 +35,7 @@ from evalkit.providers._openai import SAMPLE_HEADER, _schema_name, usage_from_op
 from evalkit.providers._options import (
     NetworkOptions,
     check_options,
+    env_endpoint,
     key_from_env,
     request_shape,
     required_key_env,
@@ -97,6 +98,16 @@ class LiteLLMProvider:
         """The variable the suite names for the key when it is unset (None: it can send). Without
         ``api_key_env`` litellm looks up its route's own variable, which evalkit cannot know."""
         return required_key_env(self.api_key_env, None, self.base_url)
+
+    def endpoint_for(self, model: str) -> str | None:
+        """Where this provider's requests for ``model`` go: ``base_url``, else the base URL litellm reads
+        from the environment for the model's route (None: the route's own default)."""
+        if self.base_url:
+            return self.base_url
+        route = model.split("/", 1)[0] if "/" in model else "openai"
+        names = {"openai": ("OPENAI_BASE_URL", "OPENAI_API_BASE"),
+                 "anthropic": ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_BASE")}.get(route, ())
+        return env_endpoint(*names)
 
     def prepare(self) -> None:
         """Import litellm now (seconds, once): the executor calls this before the first timed attempt."""

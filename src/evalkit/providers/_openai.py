@@ -26,6 +26,7 @@ from evalkit.providers._errors import (
 from evalkit.providers._options import (
     NetworkOptions,
     check_options,
+    env_endpoint,
     key_from_env,
     request_shape,
     required_key_env,
@@ -90,6 +91,11 @@ class OpenAIProvider:
         # a local OpenAI-compatible server (base_url) usually takes any key
         return key_from_env(self.api_key_env) or "not-needed"
 
+    def endpoint_for(self, model: str) -> str | None:
+        """Where this provider's requests go: ``base_url``, else the SDK's ``OPENAI_BASE_URL`` (None: OpenAI)."""
+        del model
+        return self.base_url or env_endpoint("OPENAI_BASE_URL")
+
     def prepare(self) -> None:
         """Import the SDK (or the lean transport) now: the executor calls this before the first timed attempt."""
         if self.http_client == "aiohttp":
@@ -102,7 +108,8 @@ class OpenAIProvider:
             if self.http_client == "aiohttp":  # the lean transport: same JSON, no SDK machinery per request
                 from evalkit.providers._aiohttp import AiohttpChatTransport
 
-                self._client = AiohttpChatTransport(base_url=self.base_url, api_key=self._api_key(),
+                # the SDK's OPENAI_BASE_URL too: the same suite and environment reach the same server
+                self._client = AiohttpChatTransport(base_url=self.endpoint_for(""), api_key=self._api_key(),
                                                     organization=self.organization, timeout_s=self.timeout_s,
                                                     provider=self.name)
                 return self._client

@@ -27,6 +27,16 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 M = TypeVar("M", bound="NetworkOptions")
 
 
+def env_endpoint(*names: str) -> str | None:
+    """The base URL an SDK takes from the environment when the suite gives none (``OPENAI_BASE_URL``...):
+    where the requests go, so part of every request's cache key (``ModelRequest.endpoint``)."""
+    for name in names:
+        value = (os.environ.get(name) or "").strip()
+        if value:
+            return value
+    return None
+
+
 def request_shape(options: BaseModel, names: tuple[str, ...], **effective: Any) -> dict[str, Any]:
     """The options among ``names`` that change what a provider sends, where not at their defaults (their
     ``effective`` values where the provider normalises them): part of every request's cache key."""

@@ -267,7 +267,9 @@ def plan_run(loaded: Any, req: Any) -> Planned:
         out.providers[config.name] = provider
         out.prices[config.name] = price_for(config.provider, config.model, config.price, provider)
         out.templates[config.name] = load_template(loaded.prompt_path(config.prompt))
-        jobs.append(ConfigPlan(config=config, template=out.templates[config.name], endpoint=options.get("base_url"),
+        where = getattr(provider, "endpoint_for", None)  # base_url, else the SDK's variable for it
+        endpoint = where(config.model) if where is not None else options.get("base_url")
+        jobs.append(ConfigPlan(config=config, template=out.templates[config.name], endpoint=endpoint,
                                seeded=bool(getattr(provider, "offline", False)),
                                request_shape=dict(getattr(provider, "request_shape", {}))))
     planned = plan_configs(jobs, cases, task, response_schema=task.decision_json_schema(), seed=suite.seed,

@@ -25,7 +25,8 @@ JUDGE_OUTPUT_TOKENS = 80
 
 def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequence[CallRecord], *,
                 rubric_prefix: str, seed: int, seeded: bool = False,
-                unanswered: Sequence[PlannedCall] = (), counted: bool = False) -> list[PlannedCall]:
+                unanswered: Sequence[PlannedCall] = (), counted: bool = False, provider: Any = None,
+                ) -> list[PlannedCall]:
     """The judge's calls: one per valid model decision in ``records`` (sample 0 of a configuration and
     case: an ok answer that parses) and one per historical reply with a human label.
 
@@ -33,20 +34,24 @@ def judge_calls(spec: Any, task: Any, cases: Mapping[str, Any], records: Sequenc
     before they are sent): one more call for each the judge would grade (sample 0), assumed to come
     back a valid decision. Such a call's prompt lacks the answer it will grade; its token estimate
     counts the answer's expected output instead. It is for estimating, never sent. ``counted``: prompt
-    tokens at least at the tokenizer's count (a run under ``--max-cost``)."""
+    tokens at least at the tokenizer's count (a run under ``--max-cost``). ``provider``: the judge's, whose
+    endpoint and request shape (options that change what is sent) are part of each call's cache key."""
     from evalkit.tasks import require_capability
 
     require_capability(task, "judge support", needed_by="the LLM judge (scoring.judge)")
     params = dict(spec.params)
     if seeded:
         params.setdefault("seed", seed)
+    where = getattr(provider, "endpoint_for", None)
+    endpoint = spec.endpoint or spec.options.get("base_url") or (where(spec.model) if where is not None else None)
+    shape = dict(getattr(provider, "request_shape", None) or {})
 
     def planned(key: str, case: Any, text: str, extra_tokens: int = 0) -> PlannedCall:
         rubric, summary = task.judge_inputs(case)
         messages = judge_request_messages(f"{rubric_prefix}\n{rubric}".strip(), summary, text)
         request = ModelRequest(provider=spec.provider, model=spec.model,
                                messages=tuple(Message(**m) for m in messages), params=params,
-                               endpoint=spec.endpoint or spec.options.get("base_url"))
+                               endpoint=endpoint, request_shape=shape)
         est = estimate_input_tokens((m["content"] for m in messages), counted=counted) + extra_tokens
         return PlannedCall(config=JUDGE, case_id=key, segment=case.segment, sample_index=0, request=request,
                            est_input_tokens=est, est_output_tokens=JUDGE_OUTPUT_TOKENS,
