@@ -136,3 +136,30 @@ def test_a_seed_out_of_numpys_range_is_refused_where_the_suite_gives_it(tmp_path
     said = " ".join(out.output.split())
     assert f"{'.'.join((*where, 'seed'))}: Input should be" in said, said
     assert ("greater than or equal to 0" if seed < 0 else "less than or equal to 4294967295") in said, said
+
+
+@pytest.mark.parametrize("path_, value, said", [
+    (("economics", "review_cost"), float("inf"), "economics.review_cost: Input should be a finite number"),
+    (("economics", "error_cost"), float("inf"), "economics.error_cost: Input should be a finite number"),
+    (("economics", "review_minutes"), float("nan"), "economics.review_minutes: Input should be a finite number"),
+    (("economics", "error_cost_by_segment", "routine"), float("inf"),
+     "economics.error_cost_by_segment.routine: Input should be a finite number"),
+    (("scoring", "judge", "params", "temperature"), float("nan"),
+     "scoring.judge.params: Value error, temperature must be a number from 0 to 2 (got nan)"),
+])
+def test_a_value_that_is_no_number_is_refused_before_the_run_pays_for_its_calls(tmp_path, path_, value, said):
+    """economics.review_cost: .inf passed `suite validate`; the run sent every call, then its evaluation read
+    the suite back from the manifest (where inf is null) and died with an internal error. A judge's NaN
+    temperature passed too, where a configuration's was refused."""
+    path = _suite(tmp_path, None)
+    suite = yaml.safe_load(path.read_text())
+    if path_[0] == "scoring":
+        suite.setdefault("scoring", {})["judge"] = {"provider": "sim", "model": "large"}
+    node = suite
+    for key in path_[:-1]:
+        node = node.setdefault(key, {})
+    node[path_[-1]] = value
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    out = CliRunner().invoke(app, ["suite", "validate", str(path), "--datasets", str(REPO / "datasets")])
+    assert out.exit_code == 2, out.output
+    assert said in " ".join(out.output.split()), out.output

@@ -5,20 +5,27 @@ Shared by calibration (cost-optimal threshold) and projection (net monthly value
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+Usd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+"""A dollar figure: finite (an infinite cost passed validation, then broke the run after its calls were paid)."""
 
 
 class EconomicsSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    review_cost: float = Field(6.0, ge=0, description="USD for a human to handle one escalated case.")
-    review_minutes: float = Field(6.0, ge=0, description="Reviewer minutes per escalated case.")
-    error_cost: float = Field(120.0, ge=0, description="USD cost of one automated decision that is not good.")
-    error_cost_by_segment: dict[str, float] = Field(
+    review_cost: float = Field(6.0, ge=0, allow_inf_nan=False, description="USD for a human to handle one escalated "
+                               "case.")
+    review_minutes: float = Field(6.0, ge=0, allow_inf_nan=False, description="Reviewer minutes per escalated case.")
+    error_cost: float = Field(120.0, ge=0, allow_inf_nan=False, description="USD cost of one automated decision that "
+                              "is not good.")
+    error_cost_by_segment: dict[str, Usd] = Field(
         default_factory=dict, description="Per-segment override of error_cost (USD)."
     )
     value_per_automated_case: float = Field(
-        6.0, ge=0, description="USD saved by each case decided without a human (usually = review_cost)."
+        6.0, ge=0, allow_inf_nan=False, description="USD saved by each case decided without a human (usually = review_cost)."
     )
 
     def error_cost_for(self, segment: str) -> float:

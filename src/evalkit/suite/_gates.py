@@ -70,7 +70,7 @@ class MaxInvalidShare(_Gate):
 
 class MaxCostP95Increase(_Gate):
     kind: Literal["max_cost_p95_increase"]
-    max_increase: float = Field(ge=0, description="Relative (0.2 = +20%) or USD, per `mode`.")
+    max_increase: float = Field(ge=0, allow_inf_nan=False, description="Relative (0.2 = +20%) or USD, per `mode`.")
     mode: Literal["relative", "absolute"] = "relative"
     on_unknown: Literal["fail", "skip"] = Field(
         "fail", description="What to do when some case's cost is unknown (p95 is then unknown).")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from evalkit.suite._params import check_params
 
 
 class JudgeSpec(BaseModel):
@@ -22,6 +24,8 @@ class JudgeSpec(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
     """Provider-specific options (endpoint, structured output...)."""
     endpoint: str | None = None
+
+    _sensible_params = field_validator("params")(check_params)
 
     @model_validator(mode="after")
     def _one_prompt(self) -> JudgeSpec:

@@ -13,6 +13,7 @@ from evalkit.economics import EconomicsSpec
 from evalkit.suite._calibration import CalibrationSpec
 from evalkit.suite._gates import GateSpec
 from evalkit.suite._judge import JudgeSpec
+from evalkit.suite._params import check_params
 from evalkit.suite._projection import ProjectionSpec
 from evalkit.suite._seed import SEED_MAX
 from evalkit.tasks import DEFAULT_TASK
@@ -105,10 +106,6 @@ class RateLimits(BaseModel):
     tokens_per_minute: float | None = Field(None, gt=0, allow_inf_nan=False)
 
 
-OUTPUT_CAPS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
-"""Parameters that cap a call's output tokens, by provider spelling."""
-
-
 class ConfigSpec(BaseModel):
     """One candidate configuration: prompt template + provider/model + parameters + context policy."""
 
@@ -127,20 +124,7 @@ class ConfigSpec(BaseModel):
     rate_limits: RateLimits | None = None
     options: dict[str, Any] = Field(default_factory=dict, description="Provider options (base_url, api_key_env...).")
 
-    @field_validator("params")
-    @classmethod
-    def _sensible_params(cls, v: dict[str, Any]) -> dict[str, Any]:
-        """The parameters evalkit reads itself (the budget guard bounds a call by its output cap) must be
-        what providers accept; others pass through to the provider as given."""
-        for key in OUTPUT_CAPS:
-            cap = v.get(key)
-            if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
-                raise ValueError(f"{key} must be a whole number of tokens, at least 1 (got {cap!r})")
-        for key, low, high in (("temperature", 0.0, 2.0), ("top_p", 0.0, 1.0)):
-            x = v.get(key)
-            if x is not None and (isinstance(x, bool) or not isinstance(x, (int, float)) or not low <= x <= high):
-                raise ValueError(f"{key} must be a number from {low:g} to {high:g} (got {x!r})")
-        return v
+    _sensible_params = field_validator("params")(check_params)
 
     @field_validator("options")
     @classmethod
