@@ -208,7 +208,15 @@ def test_the_ledger_holds_and_counts_no_simulated_spend():
     assert held is not None and held.amount == 0.0 and ledger.committed == 0.0
     ledger.settle(held, "sim", usage=Usage(input_tokens=100_000, output_tokens=0), possibly_billed=False)
     assert ledger.spent > 0.01 and ledger.committed == 0.0  # recorded, not counted against the budget
-    assert ledger.reserve(call("real")) is not None  # the real configuration still has the whole budget
+    held = ledger.reserve(call("real"))
+    assert held is not None  # the real configuration still has the whole budget
+    # progress shows real money and pretend spend apart: their sum was labelled "(simulated)" as a whole
+    pretend = ledger.spent
+    ledger.settle(held, "real", usage=Usage(input_tokens=1_000, output_tokens=0), possibly_billed=False)
+    real = ledger.spent - pretend
+    assert real > 0 and ledger.describe().startswith(f"${real:.4f} + ${pretend:.4f} simulated")
+    only_sim = SpendLedger(prices={"sim": price}, simulated=frozenset({"sim"}))
+    assert "simulated" not in only_sim.describe()  # an all-simulated run's progress line labels it once
 
 
 def test_a_run_resumed_without_max_cost_guards_its_recorded_budget_with_counted_prompts(tmp_path):

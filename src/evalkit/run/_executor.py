@@ -219,7 +219,8 @@ async def execute(
     _prepare(providers, resumed.todo, keys, cache, offline,
              served=senders.providers_served() if senders is not None else set())
     progress = Progress(total=len(calls), enabled=options.progress, already_done=len(resumed.done),
-                        simulated=any(getattr(p, "simulated", False) for p in providers.values()),
+                        # all simulated: the line says so; a mixed run's spend text labels its pretend part
+                        simulated=all(getattr(p, "simulated", False) for p in providers.values()),
                         spend=ledger.describe)
     try:
         if senders is not None:

@@ -148,8 +148,14 @@ class SpendLedger:
     def describe(self) -> str:
         """Spend so far for a progress line, as the run's summary counts it: the known cost, what may
         have been billed without usage (worst case), and attempts whose cost is unknown. Never a known
-        '$0.0000' for spend that is unknown."""
-        text = f"${self.spent:.4f}"
+        '$0.0000' for spend that is unknown. A run mixing simulated and real configurations shows real
+        money and the simulated models' pretend spend apart (their sum is no amount anyone pays); a run
+        that is all simulated is labelled by its progress line."""
+        real_configs = any(config not in self.simulated for config in self.prices)
+        if self.simulated and real_configs:
+            text = f"${self.spent - self.pretend:.4f} + ${self.pretend:.4f} simulated"
+        else:
+            text = f"${self.spent:.4f}"
         if self.possibly_billed > 0:
             text += f" + up to ${self.possibly_billed:.4f} possibly billed"
         unknown = self.unpriced_attempts + self.unknown_worst_attempts
