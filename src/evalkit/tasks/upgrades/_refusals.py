@@ -30,24 +30,38 @@ IDIOM_RE = re.compile(
     r"\b(?:can't|cannot|can not|couldn't) (?:wait|beat|go wrong|believe|help but|be (?:happier|easier|better))\b|"
     r"\b(?:won't|will not) (?:regret|be disappointed|believe)\b|\bnever been (?:easier|better)\b|"
     r"\bwhether or not\b|"
-    r"(?:n't|\bnot|\bnever) (?:\w+ )?(?:forg[eo]t\w*|overlook\w*|miss(?:ed)?|fail\w*|hesitate|expire\w*|lapse\w*|"
-    r"run out|disappear\w*|go away|be (?:removed|withdrawn))\b",
+    r"(?:n't|\bnot|\bnever|\bcannot|\bnobody|\bno one|\bnothing) (?:\w+ ){0,2}?(?:forg[eo]t\w*|overlook\w*|"
+    r"miss(?:ed)?|fail\w*|hesitate|expire\w*|lapse\w*|run out|disappear\w*|go(?:ing)? (?:away|anywhere)|"
+    r"be (?:removed|withdrawn)|revok\w*|withdr[ae]wn?|withdrawing|rescind\w*|cancel\w*|forfeit\w*|lose|losing|lost|"
+    r"(?:tak(?:e|es|en|ing)|took)(?: (?:\w+ )?(?:away|back)\b|(?=[^.;,:]{0,40}\baway\b))|"
+    r"remov(?:e|es|ed|ing)(?= (?:the|your|this|that|it)\b)|claw\w* (?:\w+ )?back|strip\w*|void\w*|"
+    r"end(?:s|ed)?(?! up)|reverse\w*|undo\w*|undone)\b|"
+    r"\b(?:can't|cannot|can not|couldn't|could not) (?:begin to )?(?:tell you|say|express|stress|emphasi[sz]e|"
+    r"overstate|thank you|put into words)(?: this| that| it)? (?:enough|how (?:(?:very|truly|really|so) )?"
+    r"(?:pleased|happy|glad|delighted|excited|thrilled|grateful|thankful|proud|much (?:I|we) (?:appreciate|value)))\b",
     re.IGNORECASE)
-"""Phrases with a negation word that refuse nothing (double negatives grant: "we haven't forgotten")."""
-IDIOM_HINTS = ("n't", "no", "never", "cannot", "can not", "whether", "dont", "will not")
+"""Phrases with a negation word that refuse nothing: double negatives grant ("we haven't forgotten", "your
+discount can't be revoked", "you won't lose it", "nobody will take it away"), and emphasis ("I can't tell you
+how pleased I am to...", "I can't stress enough...")."""
+IDIOM_HINTS = ("n't", "no", "never", "cannot", "can not", "whether", "dont", "will not", "could not")
 """Text without any of these (lower case) has no idiom: the common case skips the slow search."""
 NEGATION_RE = re.compile(
     r"\b(?:\w+n't|not|never|no longer|neither|nor|nothing|none|nobody|no one|cannot|unable|declin\w*|refus\w*|"
-    r"reject\w*|impossible|"
+    r"reject\w*|impossible|out of the question|off the table|prohibit\w*|forbid\w*|forbidden|barred|"
+    r"beyond (?:[\w']+ ){0,4}?(?:authori[sz]\w*|authority|remit|mandate|powers?)|"
+    r"exceed\w* (?:[\w']+ ){0,2}?(?:authority|remit|mandate|limits?|powers?)|"
+    r"outside (?:[\w']+ ){0,2}?(?:authority|remit|mandate|powers?)|revok\w*|rescind\w*|withdr[ae]wn?|"
     r"ineligible|unavailable|unauthori[sz]ed|against (?:our |the )?policy|outside (?:our |the )?policy|"
     r"would (?:need|require|have to)|needs? (?:\w+ ){0,2}(?:approval|sign-off)|"
     r"requires? (?:\w+ ){0,2}(?:approval|sign-off)|subject to (?:\w+ )?(?:approval|sign-off))\b",
     re.IGNORECASE)
-"""Words that withhold what they govern: a negation, a refusal, or "would need approval" (a
-hypothetical is not a promise)."""
+"""Words that withhold what they govern: a negation, a refusal ("out of the question", "off the table",
+"prohibits", "beyond what I'm authorised to", "would exceed my authority", "revoked"), or "would need
+approval" (a hypothetical is not a promise)."""
 NEGATION_HINTS = ("n't", "not", "never", "neither", "nor", "no", "cannot", "unable", "declin", "refus", "reject",
                   "impossible", "ineligible", "unavailable", "unauthori", "polic", "would", "need", "requir",
-                  "subject to", "without", "zero")
+                  "subject to", "without", "zero", "question", "table", "prohibit", "forbid", "barred", "beyond",
+                  "exceed", "outside", "revok", "rescind", "withdr")
 """Text without any of these (lower case) negates nothing (NEGATION_RE and NEAR_NEGATION_RE)."""
 NEAR_NEGATION_RE = re.compile(r"\b(?:no|without|zero)\s+(?:\S+\s+){0,3}$", re.IGNORECASE)
 """"no"/"without" refuse only what directly follows ("there's no admin mode", "without the 40% discount")."""
@@ -60,7 +74,7 @@ GRANT_RE = re.compile(
     re.IGNORECASE)
 """Words that grant the item named near them: a negation past them no longer refuses it."""
 CLAUSE_BREAK_RE = re.compile(
-    r"[;()\u2014\u2013]|[,:](?=\s|$)|\s-\s|\b(?:but|however|although|though|whereas|while|so|yet|except|instead)\b|"
+    r"[;()\u2014\u2013]|[,:](?=\s|$)|\s-\s|\b(?:but|however|although|though|whereas|while|so|yet|except|instead(?! of))\b|"
     r"\band (?=(?:we|I|you|your|it|they|there|that|this|our)\b)", re.IGNORECASE)
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 ABBREVIATION_END = re.compile(r"\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|approx|incl|vs|e\.g|i\.e|"

@@ -31,7 +31,8 @@ PRICE_CUE = re.compile(
     r"\bnew (?:recurring |monthly |annual |yearly |plan )?(?:price|rate|total|fee|cost|subscription|bill)|"
     r"\brecurring\b|\b(?:monthly|annual|yearly) (?:price|rate|total|fee|cost|charge|bill)|"
     r"\byou(?:'ll| will) (?:now )?(?:pay|be paying)|\b(?:plan|subscription) (?:will )?(?:now )?costs?\b|"
-    r"\bgoing forward\b|\bfrom now on\b", re.IGNORECASE)
+    r"\bgoing forward\b|\bfrom now on\b|\bnow (?:it's |it is |it costs |costs |at |only )?(?=(?:US)?\$|USD|EUR|€|\d)",
+    re.IGNORECASE)
 CHARGE_CUE = re.compile(
     r"\btoday\b(?<!from today)(?<!starting today)(?<!as of today)(?<!effective today)(?<!beginning today)|"
     r"\bimmediately\b|\bright away\b|\bup ?front\b|\bprorat\w*|\bpro-rat\w*|\bpro rata\b|"
@@ -46,7 +47,11 @@ OTHER_MONEY_CUE = re.compile(
     r"(?:price|rate|total)|\bcurrently\b|\bpaying\b|\bwas\b|\bwere\b|\bused to\b|\bbefore\b|\binstead of\b|"
     r"\brather than\b|\bdown from\b|\bup from\b|\bcompared (?:to|with)\b|\bsav(?:e|es|ing|ings)\b|\bdiscount\w*|"
     r"\boff\b|\bcredit\w*|\brefund\w*|\bdifference\b|\bmore\b|\bless\b|\bextra\b|\bincrease\w*|\bon top\b|"
-    r"\btax\w*|\bvat\b|\bfee\b|\bthereafter\b|\bafterwards\b|\bnext (?:invoice|bill|renewal)\b|\brenew\w*",
+    r"\btax\w*|\bvat\b|\bfee\b|\bthereafter\b|\bafterwards\b|\bnext (?:invoice|bill|renewal)\b|\brenew\w*|"
+    r"\bpreviously\b|\bformerly\b|\bpaid\b|\bhad been\b|\bso far\b|\buntil now\b|\bat present\b|\bpresently\b|"
+    r"\b(?:existing|old|prior|former|previous|present|current|earlier) (?:\w+ )?(?:price|rate|total|plan|bill|cost|fee|"
+    r"subscription)\b|\blast (?:year|month|cycle|period|term|invoice|bill|renewal)\b|\bin place of\b|\bas opposed to\b|"
+    r"\bversus\b|\bvs\b|\bagainst\b|\breplac\w*",
     re.IGNORECASE)
 OTHER_DATE_CUE = re.compile(
     r"\buntil\b|\btill\b|\bthrough\b|\bthru\b|\bends?\b|\bended\b|\bexpir\w*|\brenew\w*|\binvoice\w*|\bbilled\b|"
@@ -69,10 +74,23 @@ TODAY_HINTS = ("today", "now", "immediately", "front")
 APPROVED_RE = re.compile(
     r"\b(?:is|has been|have been|are|was|got|it's) (?:now |been |all )?(?:approved|confirmed|done|upgraded|processed|"
     r"complete|completed|live|in place)\b|\b(?:I|we)(?:'ve| have)? (?:now |just )?(?:approved|upgraded|processed)\b|"
-    r"^\W*(?:approved|done|all set|confirmed)\b|\byou(?:'re| are) (?:now |all )?(?:set|upgraded)\b", re.IGNORECASE)
+    r"^\W*(?:approved|done|all set|confirmed)\b|\byou(?:'re| are) (?:now |all )?(?:set|upgraded)\b|"
+    r"\b(?:upgrade|change|switch|move|new plan|new subscription)\b(?: \w+){0,2}? (?:is|has been|was|are|have been) "
+    r"(?:now |already )?(?:active|activated|in effect|effective|through|finished|underway)\b|"
+    r"\b(?:is|are|it's) now (?:active|activated|in effect|effective)\b|\bwent through\b|"
+    r"\byou(?:'ve| have)? (?:now |just |already )?(?:been )?(?:moved|switched|migrated|transferred|upgraded|put) "
+    r"(?:over )?(?:to|onto|on)\b|"
+    r"\b(?:I|we)(?:'ve| have)? (?:now |just |already )?(?:moved|switched|migrated|transferred|put) you\b|"
+    r"\byou(?:'re| are) now on\b|\b(?:account|plan|subscription)\b(?: \w+){0,2}? (?:is|has been) (?:now )?"
+    r"(?:upgraded|moved|switched|changed|updated|migrated) (?:to|onto)\b", re.IGNORECASE)
+"""The change said to be done: approved, processed, complete, active, live; you have been moved to the plan."""
 DECLINED_RE = re.compile(
-    r"\b(?:\w+n't|cannot|can not|unable to|not able to|will not|won't be able to) (?:\w+ )?(?:approve|process|"
-    r"upgrade)\b|"
+    r"\b(?:(?:\w+n't|not|never)(?: be| been)? able to|unable to|\w+n't|not|never|cannot|can not|no longer)\s+(?:(?!(?:need|needs|have|has|had|to|wait)\b)"
+    r"\w+\s+){0,3}?(?:approve|process|upgrad\w*|go (?:ahead|through)|proceed|move (?:forward|ahead)|complete|"
+    r"carry (?:out|through)|make (?:the|this|that) (?:change|switch)|switch\w* (?:you|your)|mov\w* (?:you|your)|"
+    r"(?:fulfil+|action|grant|accept|allow|authori[sz]e|honou?r|support|agree to) (?:your|the|this|that) (?:\w+ )?"
+    r"(?:upgrade|request|change|switch|order))\b|"
+    r"\b(?:say(?:ing)?|answer(?:ing)?) no to (?:your|the|this|that) (?:\w+ )?(?:upgrade|request|change|order)\b|"
     r"\b(?:declin|den|reject|refus|turn)\w* (?:down )?(?:your|the|this|that) (?:\w+ )?(?:upgrade|request|change|order)|"
     r"\b(?:upgrade|request|change|order|it|this)\b(?: \w+){0,3}? (?:is|are|was|were|has been|have been|had to be) "
     r"(?:\w+ )?(?:declined|denied|rejected|refused|turned down)\b|"
@@ -88,10 +106,13 @@ CONDITION_BEFORE = re.compile(r"\b(?:once|when|whenever|after|until|if|as soon a
                               re.IGNORECASE)
 """Approval or decline in a condition ("we'll write once it is approved") states neither."""
 CHARGE_JUST_AFTER = re.compile(r"\s*(?:\w+\s+){0,2}?(?:today|now|immediately|right away|up ?front)\b", re.IGNORECASE)
-"""An amount followed at once by "today" ("you'll pay $35.50 today") is today's charge, whatever came before."""
-YES_HINTS = ("approv", "confirm", "done", "upgrad", "process", "complet", "live", "place", "set")
+"""An amount followed at once by "today" ("you'll pay $35.50 today") is today's charge, unless a cue says it is
+another value ("compared with $800.00 a month today")."""
+YES_HINTS = ("approv", "confirm", "done", "upgrad", "process", "complet", "live", "place", "set", "active", "effect",
+             "through", "finished", "underway", "moved", "switched", "migrated", "transferred", "put", "now on",
+             "changed", "updated")
 NO_HINTS = ("n't", "not", "never", "cannot", "unable", "declin", "denied", "deny", "reject", "refus", "turn", "passed",
-            "must", "have to", "had to", "need to")
+            "must", "have to", "had to", "need to", "no longer", "say", "saying", "answer")
 """Sentences without any of these (lower case) say nothing APPROVED_RE / DECLINED_RE would find."""
 OFFER_RE = re.compile(r"\b(?:offer|instead|alternative|propose|suggest|can do)\b", re.IGNORECASE)
 
@@ -140,7 +161,9 @@ def stated(message: str) -> tuple[frozenset[tuple[Decimal, str | None]], frozens
                 continue
             if OLD_VALUE_AROUND[0].search(sentence[:start]) and OLD_VALUE_AROUND[1].match(sentence[end:]):
                 continue
-            kind = "charge" if CHARGE_JUST_AFTER.match(sentence, end) else _nearest(sentence, start, end, money_cues)
+            kind = _nearest(sentence, start, end, money_cues)
+            if kind != "other" and CHARGE_JUST_AFTER.match(sentence, end):
+                kind = "charge"
             if period and kind != "other":
                 word = (period.group("p") or period.group("q")).lower()
                 prices.add((amount, "month" if word.startswith("mo") else "year"))

@@ -3,8 +3,10 @@ rubric, the judge and the simulated model's reader share.
 
 Amounts: ``$1,000.00``, ``1000``, ``USD 1,080``, ``1,080.00 dollars``, ``$ 45``. A
 percentage (``40%``) is never an amount. Dates: ``2026-05-31``, ``2026/05/31``,
-``May 31, 2026``, ``May 31st 2026``, ``31 May 2026``, ``Sept 3, 2026``, and the US
-``12/31/2026`` (month first; day first where the first number cannot be a month).
+``May 31, 2026``, ``May 31st 2026``, ``31 May 2026``, ``the 31st of May 2026``, ``Sept 3, 2026``,
+``31-May-2026``, ``May-31-2026``, a timestamp's date (``2026-05-31T00:00:00Z``), and numeric dates
+with the year last: ``12/31/2026``, ``31.12.2026``, ``31-12-2026`` (each number that could be the
+month is read as the month: ``05/06/2026`` means May 6 or June 5).
 Percentages in words (``40 percent``, ``forty-percent``, ``40 per cent``) read as ``40%``.
 """
 
@@ -22,20 +24,23 @@ _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", 
 MONTHS = {name.lower(): i for i, name in enumerate(_MONTH_NAMES, start=1)}
 MONTHS.update({name[:3]: i for name, i in list(MONTHS.items())})
 MONTHS["sept"] = 9
-ISO_DATE_RE = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
-US_DATE_RE = re.compile(r"(?<![\d/.])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
-"""12/31/2026: month first (US), as a date with a four-digit year only (3/4 is no date)."""
+ISO_DATE_RE = re.compile(r"\b(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?!\d)")
+"""2026-05-31, 2026/05/31, 2026.05.31, and an ISO timestamp's date (2026-05-31T00:00:00Z)."""
+US_DATE_RE = re.compile(r"(?<![\d/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?![\d/-]|\.\d)")
+"""Numeric dates with the year last, 12/31/2026, 31.12.2026, 31-12-2026: month first (US) or day first
+(European), read both ways when both numbers could be the month; a four-digit year only (3/4 is no date)."""
 _MON = r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
-LONG_DATE_RES = (re.compile(rf"\b{_MON}\.? (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})\b", re.IGNORECASE),
-                 re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)? {_MON}\.?,? (\d{{4}})\b", re.IGNORECASE))
+LONG_DATE_RES = (re.compile(rf"\b{_MON}\.?[ -](\d{{1,2}})(?:st|nd|rd|th)?,?[ -](\d{{4}})\b", re.IGNORECASE),
+                 re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)?[ -]{_MON}\.?,?[ -](\d{{4}})\b", re.IGNORECASE))
+"""May 31, 2026, May 31st 2026, 31 May 2026, the 31st of May 2026, and dashed: 31-May-2026, May-31-2026."""
 # Cheap pre-checks. The patterns above are slow to search (at every position they try a word
 # boundary and a dozen month names); each pre-check finds a part that every match of its patterns
 # contains, so text it does not find skips them: an amount has a digit, an ISO date its year and
 # separator, a long date its year after a space.
 _DIGIT_RE = re.compile(r"\d")
 _ISO_HINT_RE = re.compile(r"\d{4}[-/.]\d")
-_LONG_HINT_RE = re.compile(r" \d{4}\b")
-_US_HINT_RE = re.compile(r"/\d{4}")
+_LONG_HINT_RE = re.compile(r"[ -]\d{4}\b")
+_US_HINT_RE = re.compile(r"[/.-]\d{4}")
 DATE_FORMS = ((ISO_DATE_RE, _ISO_HINT_RE), (LONG_DATE_RES[0], _LONG_HINT_RE), (LONG_DATE_RES[1], _LONG_HINT_RE),
               (US_DATE_RE, _US_HINT_RE))
 """(date pattern, its pre-check), in the order dates are blanked."""
@@ -138,7 +143,7 @@ def _safe_date(y: int, m: int | None, d: int) -> date | None:
 def dates_with_positions(text: str) -> list[tuple[int, date]]:
     found = []
     if _ISO_HINT_RE.search(text):
-        found += [(m.start(), _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        found += [(m.start(), _safe_date(int(m.group(1)), int(m.group(3)), int(m.group(4))))
                   for m in ISO_DATE_RE.finditer(text)]
     if _LONG_HINT_RE.search(text):
         for m in LONG_DATE_RES[0].finditer(text):
@@ -152,7 +157,7 @@ def dates_with_positions(text: str) -> list[tuple[int, date]]:
 
 def _us_readings(m: re.Match[str]) -> list[date]:
     """12/31/2026 -> [Dec 31]; 31/12/2026 -> [Dec 31] (no month 31); 05/06/2026 -> [May 6, Jun 5]."""
-    first, second, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    first, second, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
     readings = [_safe_date(year, first, second), _safe_date(year, second, first)]
     return list(dict.fromkeys(d for d in readings if d is not None))
 
@@ -165,7 +170,7 @@ def date_mentions(text: str) -> list[tuple[int, int, tuple[date, ...]]]:
         return found
     if _ISO_HINT_RE.search(text):
         for m in ISO_DATE_RE.finditer(text):
-            day = _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            day = _safe_date(int(m.group(1)), int(m.group(3)), int(m.group(4)))
             found += [(m.start(), m.end(), (day,))] if day else []
     if _LONG_HINT_RE.search(text):
         for pattern, month, day_of in ((LONG_DATE_RES[0], 1, 2), (LONG_DATE_RES[1], 2, 1)):
