@@ -166,6 +166,8 @@ def test_no_write_leaves_the_run_folder_but_writes_the_github_files_and_names_no
     outputs = dict(line.split("=", 1) for line in gh_out.read_text().splitlines())
     assert outputs["verdict"] == "fail" and outputs["failed_gates"] == "1"
     assert outputs["cost_simulated"] == "all"  # the synthetic runs are simulated: cost_usd is pretend money
+    assert outputs["cost_usd_real"] == "0.000000"  # every configuration simulated: no real money spent
+    assert all(line.endswith("(simulated)") for line in res.stdout.splitlines() if line.startswith("::error "))
     assert "legacy_discount" in gh_sum.read_text()
     assert "::error " in res.stdout
     assert "summary.md" not in res.stderr and "gates: FAILED (" in res.stderr

@@ -17,8 +17,9 @@ def _output_name(text: str) -> str:
 def step_outputs(report: GateReport, run_dir: Path) -> dict[str, str]:
     """``$GITHUB_OUTPUT`` values: verdict, good-rate delta (worst configuration and each one,
     a fraction: -0.027 = 2.7 points worse), cost (USD spent by this run; 'unknown' when a
-    price is unknown; ``cost_simulated``: all, some or none of it from simulated providers), failed gate
-    count and where the run folder and report are."""
+    price is unknown; ``cost_simulated``: all, some or none of it from simulated providers;
+    ``cost_usd_real``: the part real models spent, which is no pretend money), failed gate count and where
+    the run folder and report are."""
     def num(x: float | None, digits: int) -> str:
         return "unknown" if x is None else f"{x:.{digits}f}"
 
@@ -32,6 +33,8 @@ def step_outputs(report: GateReport, run_dir: Path) -> dict[str, str]:
     # simulated spend is pretend money: a job summary quoting cost_usd must be able to say so
     sims = [report.is_simulated(c) for c in report.headline] or [report.simulated]
     out["cost_simulated"] = "all" if all(sims) else "some" if any(sims) else "none"
+    real = [h.get("spent_usd") for c, h in report.headline.items() if not report.is_simulated(c)]
+    out["cost_usd_real"] = num(None if any(s is None for s in real) else sum(real), 6)  # type: ignore[arg-type]
     for config, d in deltas.items():
         out[f"good_rate_delta_{_output_name(config)}"] = num(d, 4)
     if report.sequential:
@@ -60,7 +63,8 @@ def annotations(report: GateReport, *, suite_file: str | None = None) -> list[st
         level = "error" if r.status == "fail" else "warning"
         seg = f" [segments: {', '.join(r.segments)}]" if r.segments else ""
         title = _escape_property(f"evalkit gate {r.outcome}: {r.name}")
-        lines.append(f"::{level} {where}title={title}::{_escape_data(f'{r.config}: {r.message}{seg}')}")
+        sim = " (simulated)" if report.is_simulated(r.config) else ""  # what the pull request shows
+        lines.append(f"::{level} {where}title={title}::{_escape_data(f'{r.config}: {r.message}{seg}{sim}')}")
     return lines
 
 
