@@ -43,7 +43,7 @@ def test_baseline_rate_is_on_the_paired_cases_and_the_change_is_one_figure(tmp_p
     assert f"{delta.group(1)} [{delta.group(2)}] vs prod (baseline) (paired, n=300)" in context
 
     verdict = _text(re.search(r'<section id="verdict">.*?</section>', html, re.DOTALL).group(0))
-    assert "prod , all segments : significant drop" in verdict and "segment ALL" not in verdict
+    assert "prod simulated , all segments : significant drop" in verdict and "segment ALL" not in verdict
     assert "the baseline's prod (run 20261121-110000-ci-base00): no compared configuration beats it" in verdict
     assert "Best configuration (objective: good rate): prod (baseline)" not in verdict
 

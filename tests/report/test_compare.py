@@ -56,7 +56,8 @@ def test_report_a_b_shows_one_column_per_configuration_pair(demo_report, demo_ru
     headers = _matrix_headers(html)
     assert headers[0].startswith("segment")
     pairs = [h.rstrip(" ↕") for h in headers[1:]]
-    assert sorted(pairs) == ["large-v1 vs large-v1 (baseline)", "small-v1 vs small-v1 (baseline)"], pairs
+    assert sorted(pairs) == ["large-v1 (simulated) vs large-v1 (baseline)",
+                             "small-v1 (simulated) vs small-v1 (baseline)"], pairs
     rows = _matrix_rows(html)
     # Paired deltas in every segment (B's 900 cases are a subset of A's 3,000), never "unpaired".
     for seg, row in rows.items():

@@ -59,11 +59,14 @@ def test_a_saved_what_if_projection_is_labelled_wherever_its_figures_are_shown(t
     changes = ["--threshold 0.8", "volume 80,000/month (the suite's: 50,000)"]
     html = _run(tmp_path, lambda doc: doc.update(what_if=changes))
     label = "what-if: --threshold 0.8; volume 80,000/month (the suite's: 50,000)"
+    spend = "what-if: volume 80,000/month (the suite's: 50,000)"  # a threshold does not change the spend
     net_value = re.search(r'<table[^>]*id="leaderboard-table".*?</table>', html, re.DOTALL).group(0)
     for config in ("rules", "llm"):
         assert _row(net_value, "leaderboard-table", config).rstrip().endswith(label)
-        assert label in _row(html, "projection-table", config) and label in _row(html, "cost-table", config)
-        assert _row(html, "context-table", config).count(label) >= 4  # naive, p50, p95, tail ÷ naive
+        assert label in _row(html, "projection-table", config)
+        cost, context = _row(html, "cost-table", config), _row(html, "context-table", config)
+        assert spend in cost and "--threshold" not in cost, cost
+        assert context.count(spend) >= 4 and "--threshold" not in context, context  # naive, p50, p95, tail ÷ naive
     projection = _text(_section(html, "projection")).replace(" :", ":")
     assert "What-if, not the suite's projection: run 20261121-120000-ci-proj00's projection was saved" in projection
     assert "changes --threshold 0.8; volume 80,000/month (the suite's: 50,000)" in projection

@@ -37,21 +37,61 @@ class Column:
     threshold_set: str = "suite"
 
     @property
-    def what_if(self) -> tuple[str, ...]:
-        """What the run's saved projection changed from the suite's (projection.json ``what_if``, written by
-        ``evalkit project --save``); empty for the suite's own projection or none."""
+    def sim_label(self) -> str:
+        """The label with ' (simulated)' for a simulated configuration: for plain text (charts, a reference
+        named in a sentence) that may be copied out of the report. HTML marks it with ``col_name``'s badge.
+        ``simulated`` is ``RunFolder.simulated``'s answer, the one owner of the question."""
+        return self.label + (" (simulated)" if self.simulated else "")
+
+    def other_label(self, other: Column) -> str:
+        """``other``'s label where a figure of this configuration is stated against it (a difference, a
+        comparison): ' (simulated)' added when ``other`` is simulated and this configuration is not, as the
+        figure then rests on simulated numbers that this configuration's own label does not mark."""
+        return other.label + (" (simulated)" if other.simulated and not self.simulated else "")
+
+    @property
+    def all_what_if(self) -> tuple[str, ...]:
+        """Every setting the run's saved projection changed from the suite's (projection.json ``what_if``,
+        written by ``evalkit project --save``); empty for the suite's own projection or none."""
         proj = self.run.projection
         return tuple(proj.what_if) if proj is not None else ()
 
     @property
+    def what_if(self) -> tuple[str, ...]:
+        """The what-if settings that produced the projection's headline figures (automation, errors, review
+        hours, net value): every change but a context cap, which changes only its own context-cap row."""
+        return tuple(w for w in self.all_what_if if what_if_kind(w) != "cap")
+
+    @property
+    def cost_what_if(self) -> tuple[str, ...]:
+        """The what-if settings that produced the projected spend (cost per case at the mix, monthly spend):
+        the volume and mix; a threshold changes which cases are automated, not what the model calls cost."""
+        return tuple(w for w in self.all_what_if if what_if_kind(w) == "scale")
+
+    @property
     def what_if_text(self) -> str:
-        """'what-if: --threshold 0.8' (every change named), '' for the suite's projection."""
+        """'what-if: --threshold 0.8' (every change behind the headline figures), '' for the suite's projection."""
         return "what-if: " + "; ".join(self.what_if) if self.what_if else ""
+
+    @property
+    def cost_what_if_text(self) -> str:
+        return "what-if: " + "; ".join(self.cost_what_if) if self.cost_what_if else ""
 
     @property
     def prompt_version(self) -> str:
         v = str(self.meta.prompt_version or "")
         return v.removeprefix("sha256:")[:12] or "unknown"
+
+
+def what_if_kind(setting: str) -> str:
+    """What a what-if setting (``evalkit.project.what_if_settings``' text) changes: 'cap' (a context cap: only
+    its own context-cap row), 'scale' (volume or mix: every projected figure, spend included) or 'threshold'
+    (a hand-given threshold or thresholds file, and anything unrecognised: the decision figures)."""
+    if setting.startswith("context cap"):
+        return "cap"
+    if setting.startswith(("volume ", "mix ")):
+        return "scale"
+    return "threshold"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -46,7 +46,10 @@ class ContextRow:
     pairing, ``evalkit.score.config_pairs``, and the same computation: paired on the shared cases), with its
     95% interval; None for a reference itself or a column without one."""
     reference: str | None = None
-    """The label of the column the row's differences are against (its ``Column.ref``)."""
+    """The label of the column the row's differences are against (its ``Column.ref``), '(simulated)' when
+    that configuration is and the row's is not (``Column.other_label``): the row's differences rest on
+    simulated numbers its own label does not mark."""
+    reference_simulated: bool = False
     delta_monthly: float | None = None
 
     @property
@@ -154,10 +157,12 @@ def context_section(cols: Sequence[Column], *, matrix: Matrix | None = None,
         change = matrix.changes.get((ALL, s["column"].key)) if matrix is not None and ref_col is not None else None
         ref_month, month = (ref or {}).get("monthly", {}).get("p50"), s["monthly"].get("p50")
         rows.append(ContextRow(**s, on_frontier=on, delta_good=change,
-                               reference=ref_col.label if ref_col is not None else None,
+                               reference=s["column"].other_label(ref_col) if ref_col is not None else None,
+                               reference_simulated=ref_col is not None and ref_col.simulated
+                               and not s["column"].simulated,
                                delta_monthly=(month - ref_month) if ref is not None and None not in (month, ref_month)
                                else None))
-    svg = _charts.draw(_charts.frontier_chart, [(_charts_label(r.column), r.input_tokens, r.good.value, r.good.lo,
+    svg = _charts.draw(_charts.frontier_chart, [(r.column.sim_label, r.input_tokens, r.good.value, r.good.lo,
                                                  r.good.hi, r.on_frontier) for r in rows], salt=f"{salt}-frontier")
     return ContextSection(rows=rows, frontier_svg=svg,
                           references=list(dict.fromkeys(r.reference for r in rows if r.reference is not None)))
@@ -169,7 +174,3 @@ def _monthly(entry: Any) -> dict[str, Any]:
     if cost is None:
         return {}
     return cost.model_dump() if hasattr(cost, "model_dump") else dict(cost)
-
-
-def _charts_label(col: Column) -> str:
-    return col.label + (" (simulated)" if col.simulated else "")

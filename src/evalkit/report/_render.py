@@ -158,6 +158,16 @@ def _run_status(run: Any, completes_run: bool) -> str:
     return "complete" if completes_run and status == "evaluating" else status
 
 
+def _judge_simulated(run: Any) -> dict[str, Any]:
+    """Which of the judge's agreements rest on simulated numbers: against the human labels, when the judge's
+    provider is simulated (judge.json ``judge_simulated``); against the rubric, also when some graded
+    configuration is simulated (``RunFolder.simulated``, the question's one owner: the judge grades every
+    configuration's decisions, pooled)."""
+    judge = bool(run.judge.judge_simulated)
+    configs = run.simulated_configs()
+    return {"judge": judge, "configs": configs, "judge_vs_human": judge, "judge_vs_rubric": judge or bool(configs)}
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -232,7 +242,7 @@ def _build(run_dirs: Sequence[Path | str], *, out: Path | str, baseline: Path | 
     refs = sorted({c.ref.label for c in cols if c.ref is not None})
     js, css = _asset("report.js"), _asset("report.css")
     compared = [c for c in cols if not c.is_baseline]
-    judges = [(r.run_id, r.judge.dump()) for r in runs if r.judge is not None]
+    judges = [(r.run_id, r.judge.dump(), _judge_simulated(r)) for r in runs if r.judge is not None]
     context_cost = _context.context_section(cols, matrix=matrix)
     calibration, projection, decisions = _sections.calibration(cols), _sections.projection(cols), \
         _decision.decisions(cols)

@@ -13,7 +13,7 @@ import numpy as np
 from evalkit.calibrate import SEGMENT_RECAL_MIN_N
 from evalkit.gate import ece_estimate
 from evalkit.report import _charts
-from evalkit.report._assemble import Column, projection_entry
+from evalkit.report._assemble import Column, projection_entry, what_if_kind
 from evalkit.runs import ConfigProjection, ConfigThresholds
 from evalkit.stats import Estimate, automatable, outcome_mask, reliability_bins
 
@@ -59,12 +59,13 @@ class Calibration:
 
 def chart_label(col: Column) -> str:
     """Charts name simulated numbers too: a figure may be copied out of the report."""
-    return col.label + (" (simulated)" if col.simulated else "")
+    return col.sim_label
 
 
-def projection_label(col: Column) -> str:
-    """A chart's label for a projection figure: a saved what-if's is named so (the chart may be copied out)."""
-    return chart_label(col) + (f" ({col.what_if_text})" if col.what_if else "")
+def spend_label(col: Column) -> str:
+    """A chart's label for a projected spend figure: named with the what-if settings that produced it (volume,
+    mix; not a threshold or a context cap, which leave the spend as it is), as the chart may be copied out."""
+    return chart_label(col) + (f" ({col.cost_what_if_text})" if col.cost_what_if else "")
 
 
 def _risk_coverage(col: Column, points: int = 200) -> tuple[np.ndarray, np.ndarray]:
@@ -136,6 +137,61 @@ class ProjectionRow:
         return self.entry.monthly_cost.model_dump() if self.entry.monthly_cost is not None else {}
 
 
+def _cap_setting(cap: dict[str, Any]) -> str:
+    """'context cap 5 turns', as ``evalkit.project.what_if_settings`` names a cap given on the command line."""
+    turns, tokens = cap.get("turns"), cap.get("tokens")
+    parts = ([f"{turns} turns"] if turns is not None else []) + ([f"{tokens:,} tokens"] if tokens is not None else [])
+    return "context cap " + " and ".join(parts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapRow:
+    """One context cap of one configuration's projection (projection.json ``context_caps``): what the cap
+    would save and what it would cost in good decisions, at the production mix."""
+
+    column: Column
+    cap: dict[str, Any]
+    """evalkit.project's block: label, truncated_rate, good_rate_lost, saved_per_case/_month/_share."""
+    spend_uncapped: float | None
+    """The projection's mean monthly spend (without the cap)."""
+    what_if: tuple[str, ...]
+    """The what-if settings that produced these figures: the volume and mix, and the cap itself when it was
+    given on the command line (not the suite's own cap); a threshold changes none of them."""
+
+    @property
+    def what_if_text(self) -> str:
+        return "what-if: " + "; ".join(self.what_if) if self.what_if else ""
+
+    @property
+    def label(self) -> str:
+        return str(self.cap.get("label") or _cap_setting(self.cap.get("cap") or {}).removeprefix("context cap "))
+
+    def rate(self, key: str) -> Estimate | None:
+        r = self.cap.get(key)
+        if not isinstance(r, dict) or r.get("value") is None:
+            return None
+        return Estimate(value=r["value"], lo=r.get("lo"), hi=r.get("hi"), n=r.get("n") or 0)
+
+    @property
+    def saved_per_month(self) -> float | None:
+        return self.cap.get("saved_per_month")
+
+    @property
+    def spend_capped(self) -> float | None:
+        if self.spend_uncapped is None or self.saved_per_month is None:
+            return None
+        return self.spend_uncapped - self.saved_per_month
+
+
+def _cap_rows(col: Column, entry: ConfigProjection, monthly: dict[str, Any]) -> list[CapRow]:
+    rows = []
+    for cap in entry.context_caps:
+        own = _cap_setting(cap.get("cap") or {})
+        rows.append(CapRow(column=col, cap=cap, spend_uncapped=monthly.get("mean"),
+                           what_if=(*col.cost_what_if, *((own,) if own in col.all_what_if else ()))))
+    return rows
+
+
 @dataclass(kw_only=True)
 class Projection:
     rows: list[ProjectionRow]
@@ -147,8 +203,21 @@ class Projection:
     unknown_cost: list[Column] = field(default_factory=list)
     what_if: list[str] = field(default_factory=list)
     """What the projection whose volume and mix are shown changed from the suite's ([]: the suite's own)."""
-    what_ifs: list[tuple[str, list[str]]] = field(default_factory=list)
-    """(run id, what it changed) for every run shown whose projection is a saved what-if."""
+    what_ifs: list[tuple[str, list[str], bool]] = field(default_factory=list)
+    """(run id, what it changed, whether that includes a context cap) for every run shown whose projection is
+    a saved what-if."""
+    caps: list[CapRow] = field(default_factory=list)
+    """Every projected configuration's context caps (the suite's and those a what-if added)."""
+
+    @property
+    def scale_what_if(self) -> list[str]:
+        """The what-if settings behind the volume and mix shown (a threshold or a cap changes neither)."""
+        return [w for w in self.what_if if what_if_kind(w) == "scale"]
+
+    @property
+    def all_simulated(self) -> bool:
+        """Every row is simulated: only then does the section's heading say so (each row says it otherwise)."""
+        return bool(self.rows) and all(r.column.simulated for r in self.rows)
 
 
 def projection(cols: Sequence[Column], *, salt: str = "proj") -> Projection:
@@ -164,12 +233,13 @@ def projection(cols: Sequence[Column], *, salt: str = "proj") -> Projection:
             unknown.append(c)  # unknown cost is never drawn as 0
         else:
             series.append((chart_label(c), cost.to_numpy(dtype=float)))
-    spend = [(projection_label(r.column), r.monthly.get("naive"), r.monthly.get("p50"), r.monthly.get("p95")) for r in rows]
+    spend = [(spend_label(r.column), r.monthly.get("naive"), r.monthly.get("p50"), r.monthly.get("p95")) for r in rows]
     spend = [s for s in spend if all(v is not None for v in s[1:])]
     doc = next((c.run.projection for c in cols if c.run.projection), None)
-    what_ifs = list({r.column.run.run_id: list(r.column.what_if) for r in rows if r.column.what_if}.items())
+    what_ifs = [(run_id, changes, any(what_if_kind(w) == "cap" for w in changes)) for run_id, changes in
+                {r.column.run.run_id: list(r.column.all_what_if) for r in rows if r.column.all_what_if}.items()]
     return Projection(rows=rows, missing=missing, volume=doc.volume_per_month if doc else None,
                       mix=doc.mix if doc else {}, what_if=list(doc.what_if) if doc else [], what_ifs=what_ifs,
                       cost_svg=_charts.draw(_charts.cost_chart, series, salt=f"{salt}-cost") if series else None,
                       spend_svg=_charts.draw(_charts.spend_chart, spend, salt=f"{salt}-spend") if spend else None,
-                      unknown_cost=unknown)
+                      unknown_cost=unknown, caps=[c for r in rows for c in _cap_rows(r.column, r.entry, r.monthly)])

@@ -42,6 +42,9 @@ class GateVerdict:
     page_baseline: str | None = None
     """The baseline run this page compares the run with, None without one: the stored result is not this
     page's verdict unless the two are the same run."""
+    simulated_configs: frozenset[str] = frozenset()
+    """The gated configurations whose numbers are simulated (``RunFolder.simulated``, the question's one
+    owner): their results are labelled so."""
 
     @property
     def verdict(self) -> str:
@@ -82,8 +85,10 @@ def gate_verdict(run: RunData, page_baseline: RunData | None = None) -> GateVerd
     if report is None:
         return None
     marks = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "not settled": "NOT SETTLED"}
+    configs = list(dict.fromkeys(r.config for r in report.results))
     return GateVerdict(run_id=run.run_id, report=report, marks=[marks[r.outcome] for r in report.results],
-                       page_baseline=page_baseline.run_id if page_baseline is not None else None)
+                       page_baseline=page_baseline.run_id if page_baseline is not None else None,
+                       simulated_configs=frozenset(run.simulated_configs(configs)))
 
 
 def _direct_change(best: Column, runner: Column, matrix: Matrix) -> tuple[Change, int] | None:
@@ -138,7 +143,7 @@ def _separation(best: LeaderRow, rows: Sequence[LeaderRow], matrix: Matrix | Non
     runner = max(others, key=lambda r: measure(r).value)  # type: ignore[union-attr]
     second = measure(runner)
     direct = _direct_change(best.column, runner.column, matrix) if matrix is not None else None
-    name = runner.column.label
+    name = best.column.other_label(runner.column)
     if direct is not None and not net:
         change, sign = direct
         if change.significant and sign * change.diff > 0:
