@@ -99,11 +99,16 @@ def merge_runs(run_dirs: list[Path], *, reports: Path | None = None, allow_parti
                evaluating: bool = False) -> RunOutcome:
     """Join shard runs into one run folder (``evalkit merge``): the run merges the calls and tables,
     the score stage re-aggregates the joined scores. ``evaluating``: the caller writes more files
-    (``post_run``); a merge killed before they are written is redone by merging again."""
+    (``post_run``); a merge killed before they are written is redone by merging again. The LLM judge's
+    agreement (judge.json) is computed on the shards' pooled pairs, as the unsharded run's would be."""
     from evalkit.run import merge_shards
-    from evalkit.score import summarize, write_scores
+    from evalkit.score import pooled_judge_report, summarize, write_judge, write_scores
 
     merged = merge_shards(run_dirs, reports=reports, allow_partial=allow_partial)
+    if (agreement := pooled_judge_report(merged.judge_reports)) is not None:
+        write_judge(merged.run_dir, merged.scores, agreement,
+                    judge_simulated=any(r.get("judge_simulated") for r in merged.judge_reports),
+                    configs=[c["name"] for c in merged.manifest.get("configs") or []])
     write_scores(merged.run_dir, task=merged.task, scores=merged.scores)
     aggregates, summary = summarize(merged.run_dir, merged.scores, errors=merged.errors, truncated=merged.truncated)
     manifest = merged.complete(evaluating=evaluating)

@@ -4,9 +4,10 @@ The shards must be complete runs of the same suite (same sha256), dataset versio
 options and configurations, each a different ``--shard i/n`` of the same n, together
 covering every shard (``allow_partial`` accepts a subset). Per-case rows are copied as
 they are (scoring is per case), so the merged scores equal an unsharded run's; the
-summary, then calibration, projection, gates and report are computed on the whole, as
-if the run had been made at once. The journals are joined too, so a merged run can be
-blessed as a baseline with its answers.
+summary, the LLM judge's agreement (judge.json), then calibration, projection, gates and report
+are computed on the whole, as if the run had been made at once; the counts (the judge's calls and
+spend too) are the shards' added up. The journals are joined too, so a merged run can be blessed
+as a baseline with its answers.
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ class Merged:
     manifest: dict[str, Any]
     truncated: dict[str, int] = dataclass_field(default_factory=dict)
     """Answers cut at max_tokens per configuration, summed over the shards' summaries."""
+    judge_reports: list[dict[str, Any]] = dataclass_field(default_factory=list)
+    """The shards' judge.json documents (those that have one): the score stage pools them into the merged
+    run's (``evalkit.score.pooled_judge_report``)."""
 
     def complete(self, *, evaluating: bool = False) -> dict[str, Any]:
         """Write the manifest, last, with this run's files' checksums (not the first shard's);
@@ -119,8 +123,10 @@ def merge_shards(run_dirs: Sequence[Path | str], *, reports: Path | None = None,
     truncated: Counter[str] = Counter()
     for s in summaries:
         truncated.update(s.get("truncated") or {})
+    judge_reports = [json.loads((d / "judge.json").read_text()) for d in dirs if (d / "judge.json").is_file()]
     return Merged(run_id=run_id, run_dir=run_dir, task=get_task(first["suite"]["spec"]["task"]), scores=scores,
-                  errors=errors, manifest=manifest, truncated=dict(sorted(truncated.items())))
+                  errors=errors, manifest=manifest, truncated=dict(sorted(truncated.items())),
+                  judge_reports=judge_reports)
 
 
 def _drop_unfinished_merge(root: Path, shard_ids: list[str]) -> None:
@@ -186,10 +192,7 @@ def _merged_manifest(manifests: list[dict[str, Any]], run_id: str, n: int, indic
         request={**first["request"], "shard": None},
         merged_from=[{"run_id": m["run_id"], "shard": m["request"]["shard"], "created": m["created"]}
                      for m in manifests],
-        counts={"calls": sum(c.get("calls", 0) for c in counts), "failed_calls": sum(c.get("failed_calls", 0) for c in counts),
-                "cache_hits": sum(c.get("cache_hits", 0) for c in counts), "cases": sum(c.get("cases", 0) for c in counts),
-                "spent_usd": _sum([c.get("spent_usd") for c in counts]),
-                "nominal_usd": _sum([c.get("nominal_usd") for c in counts])},
+        counts=_merged_counts(counts),
     )
     manifest["dataset"] = {**first["dataset"], "sampled_rows": sampled_rows}
     if len(indices) < n:
@@ -199,6 +202,25 @@ def _merged_manifest(manifests: list[dict[str, Any]], run_id: str, n: int, indic
         c["model_versions"] = sorted({v for m in manifests for cc in m.get("configs") or []
                                       if cc.get("name") == c.get("name") for v in cc.get("model_versions") or []})
     return manifest
+
+
+def _merged_counts(counts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The shards' counts added up: calls, spend (unknown when a shard's is), and the LLM judge's calls
+    and spend (a shard without judge calls adds none; unknown when a judging shard's is, and when no
+    shard judged, as for a run whose judge made no call)."""
+    judging = [c for c in counts if c.get("judge_calls")]
+    return {
+        "calls": sum(c.get("calls", 0) for c in counts), "failed_calls": sum(c.get("failed_calls", 0) for c in counts),
+        "cache_hits": sum(c.get("cache_hits", 0) for c in counts), "cases": sum(c.get("cases", 0) for c in counts),
+        "spent_usd": _sum([c.get("spent_usd") for c in counts]),
+        "nominal_usd": _sum([c.get("nominal_usd") for c in counts]),
+        "recorded_usd": _sum([c.get("recorded_usd") for c in counts]),
+        "possibly_billed_attempts": sum(c.get("possibly_billed_attempts", 0) for c in counts),
+        "possibly_billed_usd": _sum([c.get("possibly_billed_usd") for c in counts]),
+        "unpriced_attempts": sum(c.get("unpriced_attempts", 0) for c in counts),
+        "judge_calls": sum(c["judge_calls"] for c in judging),
+        "judge_spent_usd": _sum([c.get("judge_spent_usd") for c in judging]) if judging else None,
+    }
 
 
 def merged_errors(per_shard: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -24,9 +24,9 @@ from evalkit.score._judge import (
     judge_request_messages,
     parse_judge_verdict,
 )
-from evalkit.score._judging import HISTORICAL, apply_verdicts, judge_calls
+from evalkit.score._judging import HISTORICAL, apply_verdicts, judge_calls, pooled_judge_report
 from evalkit.score._parse import ParseResult, parse_decision
-from evalkit.score._stage import Scored, score_run, summarize
+from evalkit.score._stage import Scored, score_run, summarize, write_judge
 from evalkit.score._stats import holm, mcnemar_exact_p, paired_diff_newcombe, wilson
 from evalkit.score._table import scores_table, write_scores
 from evalkit.suite import JudgeSpec
@@ -62,10 +62,12 @@ __all__ = [
     "paired_diff_newcombe",
     "parse_decision",
     "parse_judge_verdict",
+    "pooled_judge_report",
     "score_run",
     "scores_table",
     "summarize",
     "summary_dict",
     "wilson",
+    "write_judge",
     "write_scores",
 ]

@@ -95,14 +95,52 @@ def apply_verdicts(scores: pd.DataFrame, records: Sequence[CallRecord], cases: M
     human = [reviews[i][1] for i in human_ids]
     judge = [verdicts.get(f"{HISTORICAL}/{i}", (None, ""))[0] for i in human_ids]
     with_rubric = scores[scores["status"] == "ok"]
-    report = {
-        "judge_vs_human": judge_agreement(human, judge).to_dict(),
-        "judge_vs_rubric": judge_agreement(list(rubric_good[with_rubric.index]),
-                                           list(with_rubric["judge_good"])).to_dict(),
+    report = _report(judge_agreement(human, judge), judge_agreement(list(rubric_good[with_rubric.index]),
+                                                                    list(with_rubric["judge_good"])),
+                     decides=decides, judged=int(scores["judge_good"].notna().sum()), rejected=int(rejected.sum()))
+    return scores, report
+
+
+def _report(human: Any, rubric: Any, *, decides: bool, judged: int, rejected: int) -> dict[str, Any]:
+    """judge.json's agreement part (``score_run`` adds what is simulated)."""
+    return {
+        "judge_vs_human": human.to_dict(),
+        "judge_vs_rubric": rubric.to_dict(),
         "judge_decides": decides,
-        "n_model_decisions_judged": int(scores["judge_good"].notna().sum()),
-        "n_rejected_by_judge": int(rejected.sum()),
+        "n_model_decisions_judged": judged,
+        "n_rejected_by_judge": rejected,
         "note": "judge_vs_human is measured on historical replies with a senior reviewer's label; "
                 "judge_vs_rubric compares the judge with evalkit's deterministic checks on this run's decisions.",
     }
-    return scores, report
+
+
+def pooled_judge_report(reports: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The agreement report (``apply_verdicts``'s) of the runs whose reports these are, made at once: the
+    shards of one run (``evalkit merge``). The shards' cases are disjoint, so the whole run's pairs are the
+    shards' pairs together; each agreement is computed again on the pooled pairs (kappa, its interval
+    and the raw agreement depend on them only through the 2x2 table), never averaged. The rubric side
+    cannot be read back from a scores table once the judge decided (``good`` is then the rubric's and the
+    judge's), which is why the shards' tables are pooled. None when no run has a report."""
+    if not reports:
+        return None
+    decides = {bool(r.get("judge_decides", True)) for r in reports}
+    if len(decides) != 1:
+        raise ValueError("judge reports of runs that differ in judge_decides cannot be pooled")
+
+    def pooled(side: str) -> Any:
+        human: list[bool | None] = []
+        judge: list[bool | None] = []
+        for r in reports:
+            a = r.get(side) or {}
+            for h, row in zip((False, True), a.get("confusion") or [[0, 0], [0, 0]], strict=True):
+                for j, count in zip((False, True), row, strict=True):
+                    human += [h] * int(count)
+                    judge += [j] * int(count)
+            dropped = int(a.get("n_dropped") or 0)
+            human += [None] * dropped  # a pair without one of its labels: counted as dropped again
+            judge += [None] * dropped
+        return judge_agreement(human, judge)
+
+    return _report(pooled("judge_vs_human"), pooled("judge_vs_rubric"), decides=decides.pop(),
+                   judged=sum(int(r.get("n_model_decisions_judged") or 0) for r in reports),
+                   rejected=sum(int(r.get("n_rejected_by_judge") or 0) for r in reports))

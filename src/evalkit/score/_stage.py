@@ -39,13 +39,24 @@ def summarize(run_dir: Path, scores: Any, *, errors: Sequence[Mapping[str, Any]]
     return aggregates, summary
 
 
+def write_judge(run_dir: Path, scores: Any, agreement: Mapping[str, Any], *, judge_simulated: bool,
+                configs: Sequence[str] | None = None) -> None:
+    """Write judge.json: the agreement report (``apply_verdicts``, or ``pooled_judge_report`` for a shard
+    merge) and what in it is simulated: the judge, or a configuration it graded in ``scores``, in the
+    order of ``configs`` (default: the run's; a merge names them before its manifest is written)."""
+    from evalkit.runs import Judge, RunFolder, write_file
+
+    judged = RunFolder.with_scores(run_dir, scores).simulated_configs(configs)  # the judge grades every configuration
+    write_file(run_dir, {**agreement, "judge_simulated": bool(judge_simulated), "simulated_configs": judged,
+                         "simulated": bool(judge_simulated or judged)}, Judge)
+
+
 def score_run(run_dir: Path, *, run_id: str, task: Any, cases: Sequence[Any], records: Sequence[CallRecord],
               prompts: Mapping[str, Mapping[str, Any]], confidence_source: Mapping[str, str],
               simulated: Mapping[str, bool], judge_records: Sequence[CallRecord] = (), judge_decides: bool = True,
               judge_simulated: bool = False, errors: Sequence[Mapping[str, Any]] = ()) -> Scored:
     """Score every case x configuration of a run (and apply the LLM judge's verdicts) into ``run_dir``.
     ``judge_simulated``: the judge's provider is simulated (judge.json says so)."""
-    from evalkit.runs import Judge, RunFolder, write_file
     from evalkit.score._table import scores_table, write_scores
 
     case_map = {c.case_id: c for c in cases}
@@ -55,10 +66,7 @@ def score_run(run_dir: Path, *, run_id: str, task: Any, cases: Sequence[Any], re
         from evalkit.score._judging import apply_verdicts
 
         scores, agreement = apply_verdicts(scores, judge_records, case_map, task=task, decides=judge_decides)
-        judged = RunFolder.with_scores(run_dir, scores).simulated_configs()  # the judge grades every configuration
-        agreement.update(judge_simulated=bool(judge_simulated), simulated_configs=judged,
-                         simulated=bool(judge_simulated or judged))
-        write_file(run_dir, agreement, Judge)
+        write_judge(run_dir, scores, agreement, judge_simulated=judge_simulated)
     write_scores(run_dir, task=task, scores=scores)
     from evalkit.run import truncated_counts
 
