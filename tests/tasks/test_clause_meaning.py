@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from simhelpers import sim_good_rate
 
-from evalkit.score import parse_decision
 from evalkit.suite import load_template
 from evalkit.tasks.upgrades import PROFILES, task
 from evalkit.tasks.upgrades._catalogue import shipped_catalogue
@@ -219,14 +219,7 @@ def cases():
 def _good(cases, text: str, tmp_path: Path, segment: str) -> float:
     path = tmp_path / f"p{abs(hash(text))}.j2"
     path.write_text(text)
-    template = load_template(path)
-    rows = [c for c in cases if c.segment == segment]
-    good = 0
-    for case in rows:
-        rendered = "\n\n".join(m["content"] for m in template.render(task.prompt_context(case).variables))
-        answer = task.simulate(rendered, profile="large", seed=0)
-        good += task.score(case, parse_decision(answer.text, task.decision_model).decision).good
-    return good / len(rows)
+    return sim_good_rate(task, load_template(path), [c for c in cases if c.segment == segment])
 
 
 def test_a_reversed_cohort_clause_regresses_and_a_correct_untagged_one_does_not(cases, tmp_path):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from simhelpers import sim_good_rate
 
-from evalkit.score import parse_decision
 from evalkit.suite import load_template
 from evalkit.tasks.upgrades import task
 from evalkit.tasks.upgrades._clauses import read_policy
@@ -39,13 +39,7 @@ def legacy_cases():
 
 
 def _good_rate(bound, cases) -> float:
-    template = load_template(TEMPLATE)
-    good = 0
-    for case in cases:
-        text = "\n\n".join(m["content"] for m in template.render(bound.prompt_context(case).variables))
-        answer = bound.simulate(text, profile="large", seed=0)
-        good += bound.score(case, parse_decision(answer.text, bound.decision_model).decision).good
-    return good / len(cases)
+    return sim_good_rate(bound, load_template(TEMPLATE), cases)
 
 
 def test_the_team_cohort_clause_is_read_with_its_rates():
