@@ -7,13 +7,8 @@ the naive projection beside it, context-cap what-ifs and net monthly value. See 
 from evalkit.project._cost import weighted_cvar, weighted_quantile
 from evalkit.project._policy import Policy, resolve_policy
 from evalkit.project._project import project_frame
-from evalkit.project._run import (
-    ProjectionResult,
-    economics_for_run,
-    project_run,
-    spec_for_run,
-    what_if_settings,
-)
+from evalkit.project._run import ProjectionResult, project_run
+from evalkit.project._settings import economics_for_run, spec_for_run, what_if_settings
 from evalkit.project._strata import Strata, build_strata, kish_ess, kish_ess_from_strata, post_stratified_mean
 from evalkit.suite import ContextCap, ProjectionSpec, load_mix_file, load_sweep_file
 
