@@ -40,42 +40,12 @@ def _queried(entries: list[RunEntry]) -> list[RunEntry]:
 
 _NO_COUNTS: dict[str, Any] = {"calls": None, "failed_calls": None, "spent_usd": None, "nominal_usd": None}
 
-BATCH_LEDGER = "batches.jsonl"
-"""The batch ledger a batch run keeps in its folder (evalkit.run, batch mode): ``submitting`` (chunk),
-``submitted`` (chunk, batch_id), ``submit_failed`` (chunk), ``collected`` / ``abandoned`` / ``cancelled``
-(batch_id): a batch the run ended."""
 
 
 def _known_sum(values: list[float | None]) -> float | None:
     return None if any(v is None for v in values) else float(sum(values))  # type: ignore[arg-type]
 
 
-def _pending_batches(run_dir: Path) -> int | None:
-    """Batches the run created (or may have created) at the provider whose answers it has not collected: the
-    provider runs them and bills them even though the run stopped. None when the ledger cannot be read."""
-    path = run_dir / BATCH_LEDGER
-    if not path.is_file():
-        return 0
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    events = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            event = json.loads(line)
-        except ValueError:
-            if number == len(lines):
-                continue  # a torn last line: the write a kill cut short
-            return None
-        if isinstance(event, dict):
-            events.append(event)
-    ended = {e.get("batch_id") for e in events if e.get("event") in ("collected", "abandoned", "cancelled")}
-    failed = {e.get("chunk") for e in events if e.get("event") == "submit_failed"}
-    created = {e.get("chunk"): e.get("batch_id") for e in events if e.get("event") == "submitted"}
-    intents = {e.get("chunk") for e in events if e.get("event") == "submitting"} | set(created)
-    return sum(1 for chunk in intents
-               if chunk not in failed and (created.get(chunk) is None or created[chunk] not in ended))
 
 
 def _recorded_counts(entry: RunEntry) -> dict[str, Any]:
@@ -86,7 +56,7 @@ def _recorded_counts(entry: RunEntry) -> dict[str, Any]:
     out at the provider (billed, at a cost the folder does not know until the run is resumed and collects
     them), or when the journal cannot be read; all four are None when the folder holds no journal."""
     from evalkit.errors import EvalkitError
-    from evalkit.run import JOURNAL_NAME, JUDGE, read_journal_state
+    from evalkit.run import JOURNAL_NAME, JUDGE, pending_batches, read_journal_state
 
     journal = entry.path / JOURNAL_NAME
     if not journal.is_file() and not journal.with_name(JOURNAL_NAME + ".gz").is_file():
@@ -97,7 +67,7 @@ def _recorded_counts(entry: RunEntry) -> dict[str, Any]:
         return dict(_NO_COUNTS)
     calls = [r for r in records if r.config != JUDGE]
     spent = _known_sum([r.cost_usd for r in records])
-    if _pending_batches(entry.path) != 0:
+    if pending_batches(entry.path) != 0:
         spent = None
     return {"calls": len(calls), "failed_calls": sum(r.status != "ok" for r in calls), "spent_usd": spent,
             "nominal_usd": _known_sum([r.nominal_cost_usd if r.nominal_cost_usd is not None else r.cost_usd

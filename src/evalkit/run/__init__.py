@@ -15,6 +15,7 @@ from evalkit._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from evalkit.run._answers import bundle_of
+    from evalkit.run._batch_ledger import pending_batches
     from evalkit.run._bless import bless_baseline
     from evalkit.run._cache import ResponseCache
     from evalkit.run._executor import execute
@@ -75,6 +76,7 @@ __all__ = [
     "mark_complete",
     "merge_shards",
     "parse_shard",
+    "pending_batches",
     "preflight",
     "price_for",
     "read_journal",
@@ -103,6 +105,7 @@ _WHERE = {
     "FORMAT_VERSION": "_table_schemas",
     "JOURNAL_NAME": "_journal",
     "JUDGE": "_records",
+    "pending_batches": "_batch_ledger",
     "Merged": "_merge",
     "PlannedCall": "_records",
     "ResponseCache": "_cache",

@@ -159,3 +159,31 @@ def report_from_ledger(events: Iterable[dict[str, Any]], records: Iterable[CallR
         else:
             report.direct_calls += 1
     return report
+
+
+def pending_batches(run_dir: Path) -> int | None:
+    """Batches the run created (or may have created) at the provider whose answers it has not collected: the
+    provider runs them and bills them even though the run stopped. None when the ledger cannot be read."""
+    path = Path(run_dir) / LEDGER_NAME
+    if not path.is_file():
+        return 0
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    events = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            if number == len(lines):
+                continue  # a torn last line: the write a kill cut short
+            return None
+        if isinstance(event, dict):
+            events.append(event)
+    ended = {e.get("batch_id") for e in events if e.get("event") in ("collected", "abandoned", "cancelled")}
+    failed = {e.get("chunk") for e in events if e.get("event") == "submit_failed"}
+    created = {e.get("chunk"): e.get("batch_id") for e in events if e.get("event") == "submitted"}
+    intents = {e.get("chunk") for e in events if e.get("event") == "submitting"} | set(created)
+    return sum(1 for chunk in intents
+               if chunk not in failed and (created.get(chunk) is None or created[chunk] not in ended))
